@@ -1,0 +1,90 @@
+import { readConfigFile } from '../config/config-file.js';
+import { GlobalOptionsSchema, globalOptionSources, type GlobalOptions } from '../config/global-options.js';
+import { checkFileKeys, resolveOptions, type OptionSource } from '../config/resolve.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
+import { authenticate, type AuthSession } from '../vault/auth.js';
+import { VaultClient } from '../vault/client.js';
+import { resolveConnection } from '../vault/connection.js';
+
+/**
+ * What every command gets: resolved global options, the logger, the secret registry, where to
+ * print results, and lazily a Vault client (connection resolved, login done on first use).
+ */
+export interface CommandContext {
+  options: GlobalOptions;
+  /** The YAML config file's mapping (already checked for unknown keys), for command options. */
+  file: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  secrets: SecretRegistry;
+  stdout: NodeJS.WritableStream;
+  /** A client for --vault-addr, not yet logged in. */
+  vault(): Promise<VaultClient>;
+  /** Log the client in (once); later calls reuse the session. */
+  login(client: VaultClient): Promise<void>;
+  /** A logged-in client. */
+  authenticatedVault(): Promise<VaultClient>;
+  close(): Promise<void>;
+}
+
+export interface ContextInputs {
+  flags: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  /** Every option key any command accepts, to reject unknown keys in the config file. */
+  knownKeys: ReadonlySet<string>;
+  secrets?: SecretRegistry;
+}
+
+export const allGlobalSources: readonly OptionSource[] = globalOptionSources;
+
+export async function createContext(inputs: ContextInputs): Promise<CommandContext> {
+  const env = inputs.env ?? process.env;
+  const secrets = inputs.secrets ?? processSecrets;
+  const configPath = (inputs.flags.config as string | undefined) ?? env.VAULT_OPS_CONFIG;
+  const file = await readConfigFile(configPath);
+  if (configPath) checkFileKeys(file, inputs.knownKeys, configPath);
+  const options = resolveOptions(GlobalOptionsSchema, globalOptionSources, { flags: inputs.flags, env, file });
+  secrets.add(options.token);
+  const stderr = inputs.stderr ?? process.stderr;
+  const logger = await createLogger({
+    level: options.logLevel,
+    destination: stderr,
+    pretty: stderr === process.stderr && process.stderr.isTTY === true,
+    secrets,
+  });
+
+  let client: VaultClient | undefined;
+  let session: AuthSession | undefined;
+  let loggingIn: Promise<void> | undefined;
+  const context: CommandContext = {
+    options,
+    file,
+    env,
+    logger,
+    secrets,
+    stdout: inputs.stdout ?? process.stdout,
+    async vault() {
+      if (!client) client = new VaultClient(await resolveConnection(options), undefined);
+      return client;
+    },
+    login(target: VaultClient) {
+      loggingIn ??= authenticate(target, options, { secrets, logger }).then((s) => {
+        session = s;
+        logger.debug({ method: s.method, ttlSeconds: s.ttlSeconds, renewable: s.renewable }, 'logged in to Vault');
+      });
+      return loggingIn;
+    },
+    async authenticatedVault() {
+      const target = await context.vault();
+      await context.login(target);
+      return target;
+    },
+    async close() {
+      session?.close();
+    },
+  };
+  return context;
+}

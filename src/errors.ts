@@ -1,0 +1,83 @@
+/**
+ * The one error family of vault-ops. Library code throws these; the CLI's single top-level
+ * handler prints `message` once, logs `cause` at debug and exits with the code's exit status.
+ *
+ * A message is one line that names what failed and says what to do next. It never contains a
+ * secret value (token, unseal key, password, generated secret): callers build messages from
+ * names and paths only.
+ */
+
+/** Exit statuses, as documented in design.md §2 and the README. */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  verification: 3,
+  confirmation: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** What kind of failure this is; each kind maps to exactly one exit status. */
+export type ErrorCode =
+  | 'usage' // bad flag or argument
+  | 'config' // invalid configuration (flags, env, file)
+  | 'insecure' // refused plaintext http to a non-loopback address
+  | 'vault-unreachable' // connection refused, DNS, timeout
+  | 'vault-tls' // certificate verification failed
+  | 'vault-auth' // login failed or token invalid/expired
+  | 'vault-permission' // token lacks a capability
+  | 'vault-sealed'
+  | 'vault-uninitialized'
+  | 'vault-no-leader'
+  | 'vault-request' // any other non-2xx answer
+  | 'store' // snapshot store failure (S3 or folder)
+  | 'not-found' // a named snapshot, file or object does not exist
+  | 'snapshot-corrupt' // the archive failed an integrity check
+  | 'verification' // a drill or check found a problem
+  | 'confirmation' // a confirmation was refused or is needed
+  | 'aborted' // interrupted by a signal
+  | 'internal';
+
+const exitCodeOf: Record<ErrorCode, ExitCode> = {
+  usage: ExitCode.usage,
+  config: ExitCode.usage,
+  insecure: ExitCode.usage,
+  'vault-unreachable': ExitCode.failed,
+  'vault-tls': ExitCode.failed,
+  'vault-auth': ExitCode.failed,
+  'vault-permission': ExitCode.failed,
+  'vault-sealed': ExitCode.failed,
+  'vault-uninitialized': ExitCode.failed,
+  'vault-no-leader': ExitCode.failed,
+  'vault-request': ExitCode.failed,
+  store: ExitCode.failed,
+  'not-found': ExitCode.failed,
+  'snapshot-corrupt': ExitCode.verification,
+  verification: ExitCode.verification,
+  confirmation: ExitCode.confirmation,
+  aborted: ExitCode.failed,
+  internal: ExitCode.failed,
+};
+
+export class VaultOpsError extends Error {
+  override readonly name = 'VaultOpsError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  get exitCode(): ExitCode {
+    return exitCodeOf[this.code];
+  }
+}
+
+export function isVaultOpsError(err: unknown): err is VaultOpsError {
+  return err instanceof VaultOpsError;
+}
+
+/** The exit status for any thrown value: unknown errors are operation failures. */
+export function exitCodeFor(err: unknown): ExitCode {
+  return isVaultOpsError(err) ? err.exitCode : ExitCode.failed;
+}

@@ -1,0 +1,204 @@
+import { mkdir, rm, writeFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bootstrapRequest } from './bootstrap-http.js';
+import { binaryVersion, vaultBinary } from './openbao-binary.js';
+import { freePorts } from './ports.js';
+import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
+
+export interface VaultNode {
+  nodeId: string;
+  addr: string;
+  apiPort: number;
+  clusterPort: number;
+  dataDir: string;
+  process: ServerProcess;
+  /** Stop the server process, keeping its data. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Start it again on the same data and ports (it comes back sealed). */
+  restart(): Promise<void>;
+  unseal(keys?: string[]): Promise<void>;
+  seal(token?: string): Promise<void>;
+}
+
+export interface VaultTestbed {
+  /** Address of the first node (the leader right after start). */
+  addr: string;
+  rootToken: string;
+  unsealKeys: string[];
+  nodes: VaultNode[];
+  binary: string;
+  version: string;
+  tls?: TestCertificates;
+  /** Address of whichever node is active now. */
+  leaderAddr(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface StartVaultOptions {
+  nodes?: 1 | 3;
+  /** Serve the API over TLS with a throw-away CA (see `tls.caFile`). */
+  tls?: boolean;
+  /** Run `operator init` (default true). */
+  initialize?: boolean;
+  /** Unseal after init (default true). */
+  unseal?: boolean;
+}
+
+function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates): string {
+  const scheme = tls ? 'https' : 'http';
+  const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
+  return `storage "raft" {
+  path    = "${node.dataDir}"
+  node_id = "${node.nodeId}"
+}
+listener "tcp" {
+  address         = "127.0.0.1:${node.apiPort}"
+  cluster_address = "127.0.0.1:${node.clusterPort}"
+  ${tlsLines}
+}
+api_addr      = "${scheme}://127.0.0.1:${node.apiPort}"
+cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
+disable_mlock = true
+ui            = false
+log_level     = "info"
+`;
+}
+
+export async function startVault(options: StartVaultOptions = {}): Promise<VaultTestbed> {
+  const binary = vaultBinary();
+  const version = binaryVersion(binary);
+  const count = options.nodes ?? 1;
+  const root = await makeTempDir('vault');
+  await chmod(root, 0o700);
+  const tls = options.tls ? makeTestCertificates(root) : undefined;
+  const ca = tls?.caPem;
+  const ports = await freePorts(count * 2);
+  const nodes: VaultNode[] = [];
+  let unsealKeys: string[] = [];
+  let rootToken = '';
+
+  const makeNode = async (index: number): Promise<VaultNode> => {
+    const nodeId = `node${index + 1}`;
+    const apiPort = ports[index * 2]!;
+    const clusterPort = ports[index * 2 + 1]!;
+    const nodeDir = join(root, nodeId);
+    const dataDir = join(nodeDir, 'data');
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const configFile = join(nodeDir, 'config.hcl');
+    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls), { mode: 0o600 });
+    const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
+    const launch = async () => {
+      const proc = await startServerProcess({
+        name: `openbao-${nodeId}`,
+        command: binary,
+        args: ['server', `-config=${configFile}`],
+        dir: nodeDir,
+        keepDir: true,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: nodeDir },
+      });
+      await waitUntil(
+        `OpenBao ${nodeId} at ${addr}`,
+        async () => (await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) })).status === 200,
+        { server: proc, timeoutMs: 60_000 },
+      );
+      return proc;
+    };
+    const node: VaultNode = {
+      nodeId,
+      addr,
+      apiPort,
+      clusterPort,
+      dataDir,
+      process: await launch(),
+      async kill(signal: NodeJS.Signals = 'SIGTERM') {
+        if (signal === 'SIGTERM') {
+          await node.process.stop();
+        } else {
+          node.process.child.kill(signal);
+          await node.process.exited;
+          await node.process.stop();
+        }
+      },
+      async restart() {
+        await node.process.stop();
+        node.process = await launch();
+      },
+      async unseal(keys = unsealKeys) {
+        for (const key of keys) {
+          const { body } = await bootstrapRequest(addr, 'POST', 'sys/unseal', { body: { key }, ...(ca ? { ca } : {}) });
+          if (!body.sealed) break;
+        }
+        await waitUntil(`OpenBao ${nodeId} unsealed`, async () => {
+          const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) });
+          return body.sealed === false;
+        }, { server: node.process });
+      },
+      async seal(token = rootToken) {
+        await bootstrapRequest(addr, 'POST', 'sys/seal', { token, ...(ca ? { ca } : {}) });
+      },
+    };
+    return node;
+  };
+
+  try {
+    for (let i = 0; i < count; i++) nodes.push(await makeNode(i));
+    const first = nodes[0]!;
+    if (options.initialize !== false) {
+      const { body } = await bootstrapRequest(first.addr, 'POST', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 }, ...(ca ? { ca } : {}) });
+      unsealKeys = body.keys_base64 as string[];
+      rootToken = body.root_token as string;
+      if (options.unseal !== false) {
+        await first.unseal();
+        await waitForActive(first.addr, ca);
+        for (const node of nodes.slice(1)) {
+          await bootstrapRequest(node.addr, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: first.addr, ...(ca ? { leader_ca_cert: ca } : {}) }, ...(ca ? { ca } : {}) });
+          await node.unseal();
+        }
+        if (nodes.length > 1) await waitForVoters(first.addr, rootToken, nodes.length, ca);
+      }
+    }
+  } catch (err) {
+    for (const node of nodes) await node.process.stop().catch(() => undefined);
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
+
+  return {
+    addr: nodes[0]!.addr,
+    rootToken,
+    unsealKeys,
+    nodes,
+    binary,
+    version,
+    ...(tls ? { tls } : {}),
+    async leaderAddr() {
+      const { body } = await bootstrapRequest(nodes[0]!.addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
+      return body.leader_address as string;
+    },
+    async stop() {
+      for (const node of nodes) await node.process.stop().catch(() => undefined);
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitForActive(addr: string, ca?: string): Promise<void> {
+  await waitUntil(`OpenBao at ${addr} active`, async () => {
+    const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
+    return status === 200;
+  }, { timeoutMs: 60_000 });
+}
+
+/** Wait until the raft configuration lists `count` voters (autopilot promotes joined nodes after stabilisation). */
+async function waitForVoters(addr: string, token: string, count: number, ca?: string): Promise<void> {
+  // Shorten autopilot's stabilisation so that joined non-voters get promoted quickly.
+  await bootstrapRequest(addr, 'POST', 'sys/storage/raft/autopilot/configuration', { token, body: { server_stabilization_time: '1s', cleanup_dead_servers: false }, ...(ca ? { ca } : {}) });
+  await waitUntil(`raft cluster of ${count} voters`, async () => {
+    const { body } = await bootstrapRequest(addr, 'GET', 'sys/storage/raft/configuration', { token, ...(ca ? { ca } : {}) });
+    const servers = (body.data?.config?.servers ?? []) as Array<{ voter: boolean }>;
+    return servers.length === count && servers.every((s) => s.voter);
+  }, { timeoutMs: 90_000, intervalMs: 500 });
+  await sleep(200);
+}
