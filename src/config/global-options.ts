@@ -30,6 +30,9 @@ export const GlobalOptionsSchema = z
       if (!o.roleId) ctx.addIssue({ code: 'custom', path: ['roleId'], message: 'required with --auth-method approle' });
       if (!o.secretIdFile) ctx.addIssue({ code: 'custom', path: ['secretIdFile'], message: 'required with --auth-method approle (a file holding the secret id)' });
     }
+  }, {
+    // Run even when other fields failed, so that one run reports every problem at once.
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   });
 
 export type GlobalOptions = z.output<typeof GlobalOptionsSchema>;

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { VaultOpsError } from '../errors.js';
+import { GlobalOptionsSchema, globalOptionSources } from './global-options.js';
+import { checkFileKeys, flagName, resolveOptions } from './resolve.js';
+
+const resolve = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, file: Record<string, unknown> = {}) =>
+  resolveOptions(GlobalOptionsSchema, globalOptionSources, { flags, env, file });
+
+test('precedence: flags > env > file > defaults', () => {
+  assert.equal(resolve({}).vaultAddr, 'https://127.0.0.1:8200');
+  assert.equal(resolve({}, {}, { vaultAddr: 'https://file:8200' }).vaultAddr, 'https://file:8200');
+  assert.equal(resolve({}, { VAULT_ADDR: 'https://env:8200' }, { vaultAddr: 'https://file:8200' }).vaultAddr, 'https://env:8200');
+  assert.equal(resolve({ vaultAddr: 'https://flag:8200' }, { VAULT_ADDR: 'https://env:8200' }).vaultAddr, 'https://flag:8200');
+});
+
+test('BAO_ADDR is read when VAULT_ADDR is not set; VAULT_ADDR wins over it', () => {
+  assert.equal(resolve({}, { BAO_ADDR: 'https://bao:8200' }).vaultAddr, 'https://bao:8200');
+  assert.equal(resolve({}, { BAO_ADDR: 'https://bao:8200', VAULT_ADDR: 'https://v:8200' }).vaultAddr, 'https://v:8200');
+});
+
+test('empty environment variables count as unset', () => {
+  assert.equal(resolve({}, { VAULT_ADDR: '' }).vaultAddr, 'https://127.0.0.1:8200');
+});
+
+test('booleans and numbers from the environment', () => {
+  const o = resolve({}, { VAULT_OPS_ALLOW_INSECURE_HTTP: 'true', VAULT_OPS_REQUEST_TIMEOUT_SECONDS: '5' });
+  assert.equal(o.allowInsecureHttp, true);
+  assert.equal(o.requestTimeoutSeconds, 5);
+});
+
+test('every problem is reported in one line naming field and source', () => {
+  try {
+    resolve({ output: 'yaml', authMethod: 'approle' }, { VAULT_ADDR: 'not a url' });
+    assert.fail('expected an error');
+  } catch (err) {
+    assert.ok(err instanceof VaultOpsError);
+    assert.equal(err.code, 'config');
+    assert.equal(err.exitCode, 2);
+    assert.ok(!err.message.includes('\n'));
+    assert.match(err.message, /vaultAddr \(from VAULT_ADDR\)/);
+    assert.match(err.message, /output \(from --output\)/);
+    assert.match(err.message, /roleId \(--role-id\): required with --auth-method approle/);
+    assert.match(err.message, /secretIdFile/);
+  }
+});
+
+test('kubernetes needs a role; the JWT file has the in-cluster default', () => {
+  assert.throws(() => resolve({ authMethod: 'kubernetes' }), /authRole .*required/);
+  const o = resolve({ authMethod: 'kubernetes', authRole: 'ops' });
+  assert.equal(o.jwtFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
+});
+
+test('config files may hold only known keys', () => {
+  assert.throws(() => checkFileKeys({ vaultAddr: 'x', vaultAdress: 'y' }, new Set(['vaultAddr']), 'c.yaml'), /c\.yaml: unknown key vaultAdress/);
+  checkFileKeys({ vaultAddr: 'x' }, new Set(['vaultAddr']), 'c.yaml');
+});
+
+test('flag names from keys', () => {
+  assert.equal(flagName('vaultAddr'), '--vault-addr');
+  assert.equal(flagName('s3ForcePathStyle'), '--s3-force-path-style');
+});

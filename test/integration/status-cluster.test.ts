@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { runCli } from '../helpers/run-cli.js';
+
+let cluster: VaultTestbed;
+
+before(async () => {
+  cluster = await startVault({ nodes: 3 });
+  console.log(`testbed: 3-node raft cluster of ${cluster.version}`);
+});
+after(async () => cluster?.stop());
+
+test('status pointed at a standby reports the same leader and peers as pointed at the leader', async () => {
+  const leaderAddr = await cluster.leaderAddr();
+  const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
+  const env = { VAULT_TOKEN: cluster.rootToken };
+  const fromLeader = await runCli(['status', '--output', 'json', '--vault-addr', leaderAddr], env);
+  const fromStandby = await runCli(['status', '--output', 'json', '--vault-addr', standby.addr], env);
+  assert.equal(fromLeader.code, 0, fromLeader.stderr);
+  assert.equal(fromStandby.code, 0, fromStandby.stderr);
+  const a = fromLeader.json();
+  const b = fromStandby.json();
+  assert.deepEqual(a.leader, { address: leaderAddr, isSelf: true });
+  assert.deepEqual(b.leader, { address: leaderAddr, isSelf: false });
+  assert.equal(a.peers.length, 3);
+  const shape = (s: any) => s.peers.map((p: any) => ({ nodeId: p.nodeId, leader: p.leader, voter: p.voter })).sort((x: any, y: any) => x.nodeId.localeCompare(y.nodeId));
+  assert.deepEqual(shape(b), shape(a));
+  assert.equal(a.peers.filter((p: any) => p.leader).length, 1);
+  assert.ok(a.peers.every((p: any) => p.voter));
+  assert.equal(a.clusterId, b.clusterId);
+});
+
+test('with the leader stopped, a standby reports the newly elected leader', async () => {
+  const oldLeader = await cluster.leaderAddr();
+  const node = cluster.nodes.find((n) => n.addr === oldLeader)!;
+  await node.kill();
+  const survivor = cluster.nodes.find((n) => n.addr !== oldLeader)!;
+  let status: any;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const r = await runCli(['status', '--output', 'json', '--vault-addr', survivor.addr], { VAULT_TOKEN: cluster.rootToken });
+    if (r.code === 0) {
+      status = r.json();
+      if (status.leader && status.leader.address !== oldLeader) break;
+    }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  assert.ok(status, 'status never succeeded after the leader stopped');
+  assert.notEqual(status.leader.address, oldLeader);
+  assert.equal(status.peers.length, 3);
+});
