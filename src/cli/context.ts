@@ -88,3 +88,16 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
   };
   return context;
 }
+
+/**
+ * Resolve a command's own options (flags > env > config file > defaults) with its zod schema; all
+ * problems are reported together, naming each field.
+ */
+export function resolveCommandOptions<S extends import('zod').ZodType>(
+  ctx: CommandContext,
+  schema: S,
+  sources: readonly OptionSource[],
+  flags: Record<string, unknown>,
+): import('zod').output<S> {
+  return resolveOptions(schema, sources, { flags, env: ctx.env, file: ctx.file });
+}

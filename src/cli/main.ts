@@ -3,8 +3,20 @@ import { ExitCode, VaultOpsError, exitCodeFor, isVaultOpsError } from '../errors
 import { globalOptionSources } from '../config/global-options.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
 import { toolVersion } from '../version.js';
-import { registerStatus } from './commands/status.js';
+import { statusCommand } from './commands/status.js';
 import { createContext, type CommandContext } from './context.js';
+import type { OptionSource } from '../config/resolve.js';
+
+export type RunAction = (cmd: Command, action: (ctx: CommandContext) => Promise<void>) => Promise<void>;
+
+/** A command module: wires itself into commander and declares the options it reads (flags, env, config file). */
+export interface CommandModule {
+  register(program: Command, run: RunAction): void;
+  optionSources?: readonly OptionSource[];
+}
+
+/** Every command, in help order. */
+const commands: CommandModule[] = [statusCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;
@@ -14,9 +26,11 @@ export interface MainIo {
 }
 
 /** Option keys any command accepts; the YAML config file may hold only these. */
-const knownKeys = new Set<string>([...globalOptionSources.map((s) => s.key), 'config']);
-
-export type RunAction = (cmd: Command, action: (ctx: CommandContext) => Promise<void>) => Promise<void>;
+const knownKeys = new Set<string>([
+  ...globalOptionSources.map((s) => s.key),
+  ...commands.flatMap((c) => (c.optionSources ?? []).map((s) => s.key)),
+  'config',
+]);
 
 function addGlobalOptions(program: Command): void {
   program
@@ -70,9 +84,13 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
     .exitOverride();
   addGlobalOptions(program);
-  registerStatus(program, run);
+  for (const command of commands) command.register(program, run);
 
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+    cmd.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
 
   try {
     await program.parseAsync(argv);

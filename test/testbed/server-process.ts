@@ -17,7 +17,8 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
-  stop(): Promise<void>;
+  /** Stop with `signal` (default SIGTERM; PostgreSQL wants SIGINT for a fast shutdown), SIGKILL after 10 s. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
   log(): Promise<string>;
 }
 
@@ -90,12 +91,12 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
     logFile,
     child,
     exited,
-    async stop() {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (stopped) return;
       stopped = true;
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const result = await Promise.race([exited.then(() => 'exited'), sleep(10_000).then(() => 'timeout')]);
+        child.kill(signal);
+        const result = await Promise.race([exited.then(() => 'exited'), sleep(10_000, undefined, { ref: false }).then(() => 'timeout')]);
         if (result === 'timeout') {
           child.kill('SIGKILL');
           await exited;

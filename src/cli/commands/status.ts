@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { clusterProblem, readClusterStatus, type ClusterStatus } from '../../vault/cluster-status.js';
-import type { CommandContext } from '../context.js';
+import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
 
-export function registerStatus(program: Command, run: (cmd: Command, action: (ctx: CommandContext) => Promise<void>) => Promise<void>): void {
+export const statusCommand: CommandModule = {
+  register(program, run) {
   program
     .command('status')
     .description('cluster health: seal state, version, leader, raft peers, autopilot')
@@ -20,7 +21,8 @@ export function registerStatus(program: Command, run: (cmd: Command, action: (ct
         if (problem === 'no-leader') throw new VaultOpsError('vault-no-leader', `Vault at ${client.address} has no active leader: check that a quorum of raft peers is up`);
       }),
     );
-}
+  },
+};
 
 function renderStatus(s: ClusterStatus): string[] {
   const lines = table([

@@ -1,0 +1,146 @@
+import { VaultOpsError } from '../errors.js';
+import { formatCompactUtc, isSnapshotId } from './snapshot-id.js';
+
+/**
+ * Every object key of the snapshot store is named here and nowhere else.
+ *
+ *   <prefix>/<id>.snap                   plaintext archive
+ *   <prefix>/<id>.snap.age               age-encrypted archive
+ *   <prefix>/<id>.manifest.json          manifest of one snapshot
+ *   <prefix>/records/<YYYYMMDDTHHMMSSZ>-<kind>-<rotationId>.json
+ *
+ * The prefix may be empty, in which case keys start directly with the file name.
+ */
+
+export const ARCHIVE_SUFFIX = '.snap';
+export const ENCRYPTED_ARCHIVE_SUFFIX = '.snap.age';
+export const MANIFEST_SUFFIX = '.manifest.json';
+export const RECORDS_DIR = 'records';
+
+export type KeyClass =
+  | { kind: 'archive'; id: string; encrypted: boolean }
+  | { kind: 'manifest'; id: string }
+  | { kind: 'record' }
+  | { kind: 'other' };
+
+const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/;
+const NAME_PART_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * The prefix without leading or trailing slashes. Throws 'usage' when it contains a backslash,
+ * a control character, or an empty, `.` or `..` segment.
+ */
+export function normalizePrefix(prefix: string): string {
+  if (typeof prefix !== 'string') {
+    throw new VaultOpsError('usage', 'invalid store prefix: expected a string such as "vault/prod"');
+  }
+  if (prefix.includes('\\')) {
+    throw new VaultOpsError('usage', `invalid store prefix ${JSON.stringify(prefix)}: use "/" rather than "\\"`);
+  }
+  if (CONTROL_CHARS_RE.test(prefix)) {
+    throw new VaultOpsError('usage', `invalid store prefix ${JSON.stringify(prefix)}: remove the control characters`);
+  }
+  const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  for (const segment of trimmed.split('/')) {
+    if (segment === '' || segment === '.' || segment === '..') {
+      throw new VaultOpsError(
+        'usage',
+        `invalid store prefix ${JSON.stringify(prefix)}: remove empty, "." and ".." path segments`,
+      );
+    }
+  }
+  return trimmed;
+}
+
+function join(prefix: string, rest: string): string {
+  const p = normalizePrefix(prefix);
+  return p === '' ? rest : `${p}/${rest}`;
+}
+
+function requireSnapshotId(id: string): void {
+  if (!isSnapshotId(id)) {
+    throw new VaultOpsError(
+      'usage',
+      `invalid snapshot id ${JSON.stringify(id)}: expected a form such as 20261127T184600Z-3f9a1c`,
+    );
+  }
+}
+
+function requireNamePart(what: string, value: string): void {
+  if (typeof value !== 'string' || !NAME_PART_RE.test(value)) {
+    throw new VaultOpsError(
+      'usage',
+      `invalid record ${what} ${JSON.stringify(value)}: use letters, digits, ".", "_" and "-" only`,
+    );
+  }
+}
+
+/** `<prefix>/<id>.snap`, or `<prefix>/<id>.snap.age` when encrypted. */
+export function archiveKey(prefix: string, id: string, opts: { encrypted: boolean }): string {
+  requireSnapshotId(id);
+  return join(prefix, id + (opts.encrypted ? ENCRYPTED_ARCHIVE_SUFFIX : ARCHIVE_SUFFIX));
+}
+
+/** `<prefix>/<id>.manifest.json`. */
+export function manifestKey(prefix: string, id: string): string {
+  requireSnapshotId(id);
+  return join(prefix, id + MANIFEST_SUFFIX);
+}
+
+/**
+ * `<prefix>/records/<YYYYMMDDTHHMMSSZ>-<kind>-<rotationId>.json`. `kind` and `rotationId` are
+ * 1–128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit. The
+ * name sorts chronologically; records carry their fields in the JSON body, so the name is not
+ * meant to be parsed back.
+ */
+export function recordKey(prefix: string, time: Date, kind: string, rotationId: string): string {
+  requireNamePart('kind', kind);
+  requireNamePart('rotation id', rotationId);
+  return join(prefix, `${RECORDS_DIR}/${formatCompactUtc(time)}-${kind}-${rotationId}.json`);
+}
+
+/** The key prefix under which all records are stored, with a trailing slash: `<prefix>/records/`. */
+export function recordsPrefix(prefix: string): string {
+  return join(prefix, `${RECORDS_DIR}/`);
+}
+
+/**
+ * What a listed key is. Archives and manifests count only as direct children of the prefix with
+ * a valid snapshot id; records only as direct `.json` children of `<prefix>/records/`.
+ */
+export function classifyKey(prefix: string, key: string): KeyClass {
+  const p = normalizePrefix(prefix);
+  let rest: string;
+  if (p === '') {
+    rest = key;
+  } else if (key.startsWith(`${p}/`)) {
+    rest = key.slice(p.length + 1);
+  } else {
+    return { kind: 'other' };
+  }
+
+  if (!rest.includes('/')) {
+    const withSuffix = (suffix: string): string | undefined => {
+      if (!rest.endsWith(suffix)) return undefined;
+      const id = rest.slice(0, -suffix.length);
+      return isSnapshotId(id) ? id : undefined;
+    };
+    let id = withSuffix(ENCRYPTED_ARCHIVE_SUFFIX);
+    if (id !== undefined) return { kind: 'archive', id, encrypted: true };
+    id = withSuffix(ARCHIVE_SUFFIX);
+    if (id !== undefined) return { kind: 'archive', id, encrypted: false };
+    id = withSuffix(MANIFEST_SUFFIX);
+    if (id !== undefined) return { kind: 'manifest', id };
+    return { kind: 'other' };
+  }
+
+  const recordsDir = `${RECORDS_DIR}/`;
+  if (rest.startsWith(recordsDir)) {
+    const name = rest.slice(recordsDir.length);
+    if (name.length > '.json'.length && name.endsWith('.json') && !name.includes('/')) {
+      return { kind: 'record' };
+    }
+  }
+  return { kind: 'other' };
+}

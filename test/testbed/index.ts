@@ -1,0 +1,5 @@
+// The integration testbed: real servers started per test file, stopped (and their temp dirs
+// removed) by their stop().
+export * from './vault.js';
+export * from './s3.js';
+export * from './postgres.js';

@@ -1,0 +1,229 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CreateBucketCommand,
+  ListBucketsCommand,
+  PutBucketPolicyCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+  paginateListObjectsV2,
+} from '@aws-sdk/client-s3';
+import { freePort } from './ports.js';
+import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
+
+/** Keep in step with test/testbed/build.sh. */
+export const VERSITYGW_VERSION = '1.7.0';
+
+export interface CreateBucketOptions {
+  /** PutBucketVersioning Enabled after creation. */
+  versioning?: boolean;
+  /** CreateBucket with ObjectLockEnabledForBucket (versitygw then turns versioning on as well). */
+  objectLock?: boolean;
+}
+
+export interface S3Testbed {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  region: 'us-east-1';
+  accessKeyId: string;
+  secretAccessKey: string;
+  binary: string;
+  version: string;
+  /** Directory of the running gateway (removed by stop()). */
+  dir: string;
+  process: ServerProcess;
+  /** A new path-style client with the root credentials; destroyed on stop(). */
+  client(): S3Client;
+  createBucket(name: string, options?: CreateBucketOptions): Promise<void>;
+  /**
+   * Let the root user delete/shorten GOVERNANCE-retained versions with BypassGovernanceRetention.
+   * versitygw 1.7.0 honours the bypass header only when the bucket policy grants
+   * s3:BypassGovernanceRetention to the caller, root included (AWS lets root bypass without one);
+   * without such a policy every bypass request is refused with AccessDenied.
+   */
+  allowGovernanceBypass(bucket: string): Promise<void>;
+  /** All keys (current versions) in `bucket`, optionally under `prefix`, in listing order. */
+  listKeys(bucket: string, prefix?: string): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+function onPath(name: string): string | undefined {
+  try {
+    const found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+    return found || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The versitygw binary: VAULT_OPS_VERSITYGW_BINARY, else the cached build, else `versitygw` on
+ * PATH. Throws (never skips) when there is none.
+ */
+export function versitygwBinary(): string {
+  const fromEnv = process.env.VAULT_OPS_VERSITYGW_BINARY;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`testbed: VAULT_OPS_VERSITYGW_BINARY=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  const cache = process.env.VAULT_OPS_CACHE ?? join(homedir(), '.cache', 'vault-ops');
+  const cached = join(cache, `versitygw-${VERSITYGW_VERSION}`, 'versitygw');
+  if (existsSync(cached)) return cached;
+  const found = onPath('versitygw');
+  if (found) return found;
+  throw new Error(
+    `testbed: no versitygw binary: run \`bash test/testbed/build.sh versitygw\` (or set VAULT_OPS_VERSITYGW_BINARY); looked at ${cached} and PATH`,
+  );
+}
+
+/**
+ * `versitygw --version`. A `go install` build reports "Version git, Build norev" (no ldflags), so
+ * the module version is taken from the Go build info embedded in the binary when it is there.
+ */
+export async function versitygwVersion(binary: string): Promise<string> {
+  const out = execFileSync(binary, ['--version'], { encoding: 'utf8' });
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(out)?.[1]?.trim();
+  const reported = field('Version');
+  const build = field('Build');
+  const raw = reported ? `Version ${reported}${build ? `, Build ${build}` : ''}` : out.trim().split('\n')[0] ?? 'unknown';
+  if (reported && reported !== 'git' && reported !== 'dev') return reported;
+  let moduleVersion: string | undefined;
+  try {
+    const text = (await readFile(binary)).toString('latin1');
+    moduleVersion = /\nmod\tgithub\.com\/versity\/versitygw\t(v[^\t\n]+)/.exec(text)?.[1];
+  } catch {
+    /* unreadable: fall back to what --version said */
+  }
+  return moduleVersion ? `${moduleVersion} (go build info; --version says: ${raw})` : raw;
+}
+
+const REGION = 'us-east-1' as const;
+
+export async function startS3(): Promise<S3Testbed> {
+  const binary = versitygwBinary();
+  const version = await versitygwVersion(binary);
+  const accessKeyId = `vo${randomBytes(9).toString('hex')}`;
+  const secretAccessKey = randomBytes(24).toString('base64url');
+
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const dir = await makeTempDir('versitygw');
+    await chmod(dir, 0o700);
+    // Sidecar metadata and old versions live beside, never inside, the bucket root.
+    const root = join(dir, 'root');
+    const meta = join(dir, 'meta');
+    const versions = join(dir, 'versions');
+    for (const d of [root, meta, versions]) await mkdir(d, { mode: 0o700 });
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const server = await startServerProcess({
+      name: 'versitygw',
+      command: binary,
+      // Global flags (--port) go before the backend subcommand; backend flags after it.
+      args: ['--port', `127.0.0.1:${port}`, 'posix', '--sidecar', meta, '--versioning-dir', versions, root],
+      // Credentials through the environment only: never in argv.
+      env: { ...process.env, ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
+      dir,
+    });
+    const clients: S3Client[] = [];
+    const client = (): S3Client => {
+      const c = new S3Client({
+        endpoint,
+        region: REGION,
+        forcePathStyle: true,
+        credentials: { accessKeyId, secretAccessKey },
+      });
+      clients.push(c);
+      return c;
+    };
+    const admin = client();
+    try {
+      await waitUntil(
+        `versitygw on ${endpoint}`,
+        async () => {
+          await admin.send(new ListBucketsCommand({}));
+          return true;
+        },
+        { server, timeoutMs: 30_000 },
+      );
+    } catch (err) {
+      const log = await server.log();
+      for (const c of clients) c.destroy();
+      await terminate(server);
+      lastError = err;
+      if (/address already in use/i.test(log) && attempt < 3) continue; // lost the port race: retry
+      throw err;
+    }
+
+    let stopped = false;
+    return {
+      endpoint,
+      region: REGION,
+      accessKeyId,
+      secretAccessKey,
+      binary,
+      version,
+      dir,
+      process: server,
+      client,
+      async createBucket(name, options = {}) {
+        await admin.send(
+          new CreateBucketCommand({ Bucket: name, ...(options.objectLock ? { ObjectLockEnabledForBucket: true } : {}) }),
+        );
+        if (options.versioning) {
+          await admin.send(
+            new PutBucketVersioningCommand({ Bucket: name, VersioningConfiguration: { Status: 'Enabled' } }),
+          );
+        }
+      },
+      async allowGovernanceBypass(bucket) {
+        const policy = {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { AWS: [accessKeyId] },
+              Action: ['s3:BypassGovernanceRetention'],
+              Resource: [`arn:aws:s3:::${bucket}/*`],
+            },
+          ],
+        };
+        await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
+      },
+      async listKeys(bucket, prefix) {
+        const keys: string[] = [];
+        for await (const page of paginateListObjectsV2({ client: admin }, { Bucket: bucket, Prefix: prefix })) {
+          for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+        }
+        return keys;
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const c of clients) c.destroy();
+        await terminate(server);
+      },
+    };
+  }
+  throw lastError instanceof Error ? lastError : new Error('testbed: versitygw did not start');
+}
+
+/**
+ * SIGTERM and wait with an unref'd timer, then let ServerProcess.stop() reap it and remove the
+ * temp dir (its own 10 s SIGKILL timer is ref'd and would hold the test process open 10 s).
+ */
+async function terminate(server: ServerProcess): Promise<void> {
+  const { child } = server;
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    const done = await Promise.race([server.exited.then(() => true), sleep(10_000, false, { ref: false })]);
+    if (!done) child.kill('SIGKILL');
+    await server.exited;
+  }
+  await server.stop();
+}
