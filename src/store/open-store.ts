@@ -1,0 +1,92 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { OptionSource } from '../config/resolve.js';
+import { VaultOpsError } from '../errors.js';
+import { FolderStore } from './folder-store.js';
+import { S3Store } from './s3-store.js';
+import type { SnapshotStore } from './snapshot-store.js';
+
+/** S3 settings shared by every command that opens a store (flags, env, config file). */
+export const S3OptionsSchema = z
+  .object({
+    s3Endpoint: z.url().optional(),
+    s3Region: z.string().min(1).optional(),
+    s3ForcePathStyle: z.boolean().default(false),
+    s3Sse: z.enum(['AES256', 'aws:kms']).optional(),
+    s3KmsKeyId: z.string().min(1).optional(),
+    s3StorageClass: z.string().min(1).optional(),
+    s3ObjectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).optional(),
+    s3ObjectLockDays: z.number().int().positive().max(36500).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.s3KmsKeyId && o.s3Sse !== 'aws:kms') ctx.addIssue({ code: 'custom', path: ['s3KmsKeyId'], message: 'needs --s3-sse aws:kms' });
+    if (!!o.s3ObjectLockMode !== !!o.s3ObjectLockDays) {
+      ctx.addIssue({ code: 'custom', path: [o.s3ObjectLockMode ? 's3ObjectLockDays' : 's3ObjectLockMode'], message: '--s3-object-lock-mode and --s3-object-lock-days go together' });
+    }
+  });
+export type S3Options = z.output<typeof S3OptionsSchema>;
+
+export const s3OptionSources: readonly OptionSource[] = [
+  { key: 's3Endpoint', env: ['VAULT_OPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] },
+  { key: 's3Region', env: ['VAULT_OPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'] },
+  { key: 's3ForcePathStyle', env: ['VAULT_OPS_S3_FORCE_PATH_STYLE'], fromEnv: 'boolean' },
+  { key: 's3Sse', env: ['VAULT_OPS_S3_SSE'] },
+  { key: 's3KmsKeyId', env: ['VAULT_OPS_S3_KMS_KEY_ID'] },
+  { key: 's3StorageClass', env: ['VAULT_OPS_S3_STORAGE_CLASS'] },
+  { key: 's3ObjectLockMode', env: ['VAULT_OPS_S3_OBJECT_LOCK_MODE'] },
+  { key: 's3ObjectLockDays', env: ['VAULT_OPS_S3_OBJECT_LOCK_DAYS'], fromEnv: 'number' },
+];
+
+export type StoreLocation = { kind: 's3'; bucket: string; prefix: string } | { kind: 'folder'; dir: string };
+
+/** `s3://bucket/prefix`, `file:///abs/dir`, or a plain path (relative to the current directory). */
+export function parseStoreUrl(url: string): StoreLocation {
+  if (url.startsWith('s3://')) {
+    const rest = url.slice(5);
+    const slash = rest.indexOf('/');
+    const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+      throw new VaultOpsError('usage', `invalid S3 bucket name in ${url}: use s3://bucket/prefix`);
+    }
+    return { kind: 's3', bucket, prefix };
+  }
+  if (url.startsWith('file://')) {
+    let dir: string;
+    try {
+      dir = fileURLToPath(url);
+    } catch {
+      throw new VaultOpsError('usage', `invalid file URL ${url}: use file:///absolute/dir or a plain path`);
+    }
+    return { kind: 'folder', dir };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new VaultOpsError('usage', `unsupported store URL ${url}: use s3://bucket/prefix, file:///dir or a path`);
+  }
+  if (!url) throw new VaultOpsError('usage', 'empty store URL: use s3://bucket/prefix, file:///dir or a path');
+  return { kind: 'folder', dir: isAbsolute(url) ? url : resolve(url) };
+}
+
+/** Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked. */
+export async function openSnapshotStore(url: string, s3: Partial<S3Options> = {}): Promise<SnapshotStore> {
+  const location = parseStoreUrl(url);
+  if (location.kind === 'folder') return new FolderStore(location.dir);
+  const store = new S3Store({
+    bucket: location.bucket,
+    prefix: location.prefix,
+    ...(s3.s3Endpoint ? { endpoint: s3.s3Endpoint } : {}),
+    ...(s3.s3Region ? { region: s3.s3Region } : {}),
+    forcePathStyle: s3.s3ForcePathStyle ?? false,
+    ...(s3.s3Sse ? { sse: s3.s3Sse } : {}),
+    ...(s3.s3KmsKeyId ? { kmsKeyId: s3.s3KmsKeyId } : {}),
+    ...(s3.s3StorageClass ? { storageClass: s3.s3StorageClass } : {}),
+  });
+  try {
+    await store.probe();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, test } from 'node:test';
+import { VaultOpsError } from '../../src/errors.js';
+import { FolderStore } from '../../src/store/folder-store.js';
+import { openSnapshotStore, parseStoreUrl } from '../../src/store/open-store.js';
+import { storeContract } from './store-contract.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+async function freshDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'vault-ops-folder-store-'));
+  dirs.push(d);
+  return d;
+}
+
+storeContract('folder store', async () => new FolderStore(await freshDir()));
+
+test('store URLs: file://, plain paths, s3://', () => {
+  assert.deepEqual(parseStoreUrl('file:///var/backups/vault'), { kind: 'folder', dir: '/var/backups/vault' });
+  assert.deepEqual(parseStoreUrl('/abs/dir'), { kind: 'folder', dir: '/abs/dir' });
+  assert.equal(parseStoreUrl('./backups').kind, 'folder');
+  assert.deepEqual(parseStoreUrl('s3://my-bucket/vault/prod/'), { kind: 's3', bucket: 'my-bucket', prefix: 'vault/prod' });
+  assert.deepEqual(parseStoreUrl('s3://my-bucket'), { kind: 's3', bucket: 'my-bucket', prefix: '' });
+  assert.throws(() => parseStoreUrl('gs://x/y'), /unsupported store URL/);
+  assert.throws(() => parseStoreUrl('s3://Bad_Bucket/x'), /invalid S3 bucket/);
+});
+
+test('folder store: a folder that cannot be written gives a clear error and leaves nothing', async () => {
+  const dir = await freshDir();
+  // Tests run as root in CI, and root ignores permission bits: make the folder's path go through
+  // a file instead, which no user can write below.
+  await writeFile(join(dir, 'blocked'), 'not a directory');
+  const store = await openSnapshotStore(join(dir, 'blocked', 'sub'));
+  await assert.rejects(store.putBytes('x.snap', 'data'), (e: VaultOpsError) => e.code === 'store' && /cannot write x\.snap .*ENOTDIR/.test(e.message));
+  assert.deepEqual(await readdir(dir), ['blocked']);
+  if (process.getuid?.() !== 0) {
+    const locked = await freshDir();
+    await chmod(locked, 0o500);
+    await assert.rejects(new FolderStore(locked).putBytes('x.snap', 'data'), /not writable/);
+  }
+});
+
+test('folder store: a write error from the disk (ENOSPC-like) removes the temp file', async () => {
+  const dir = await freshDir();
+  const store = new FolderStore(dir);
+  const diskFull = new Readable({
+    read() {
+      this.push(Buffer.alloc(64 * 1024));
+      const err = Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      this.destroy(err);
+    },
+  });
+  await assert.rejects(store.putStream('full.snap', diskFull), (e: VaultOpsError) => e.code === 'store' && /disk is full/.test(e.message));
+  assert.deepEqual(await readdir(dir), []);
+});
+
+test('folder store: incomplete temp files are listed and can be cleaned up', async () => {
+  const dir = await freshDir();
+  await writeFile(join(dir, '.vault-ops-partial-0123abcd-20261127T184600Z-3f9a1c.snap'), 'partial');
+  const store = new FolderStore(dir);
+  assert.deepEqual(await store.list(), []);
+  const incomplete = await store.listIncomplete();
+  assert.equal(incomplete.length, 1);
+  assert.equal(incomplete[0]!.key, '20261127T184600Z-3f9a1c.snap');
+  await store.abortIncomplete(incomplete[0]!);
+  assert.deepEqual(await readdir(dir), []);
+});
