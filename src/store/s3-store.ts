@@ -228,9 +228,9 @@ export class S3Store implements SnapshotStore {
     return Buffer.concat(chunks);
   }
 
-  async head(key: string): Promise<StoredObject> {
+  async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }));
       return {
         key,
         bytes: out.ContentLength ?? 0,

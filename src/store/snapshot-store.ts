@@ -30,7 +30,7 @@ export interface SnapshotStore {
   get(key: string, options?: { signal?: AbortSignal; versionId?: string }): Promise<Readable>;
   /** Small objects only (manifests, records): refuses more than `maxBytes`. */
   getBytes(key: string, options?: { maxBytes?: number; signal?: AbortSignal }): Promise<Buffer>;
-  head(key: string): Promise<StoredObject>;
+  head(key: string, options?: { versionId?: string }): Promise<StoredObject>;
   list(options?: { under?: string; signal?: AbortSignal }): Promise<StoredObject[]>;
   /** Every version of every object (versioned S3 buckets); the latest versions otherwise. */
   listVersions(options?: { under?: string }): Promise<StoredObjectVersion[]>;

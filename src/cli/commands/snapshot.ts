@@ -1,0 +1,263 @@
+import { Option, type Command } from 'commander';
+import {
+  SnapshotInspectOptionsSchema,
+  SnapshotListOptionsSchema,
+  SnapshotPruneOptionsSchema,
+  SnapshotSaveOptionsSchema,
+  snapshotInspectOptionSources,
+  snapshotListOptionSources,
+  snapshotPruneOptionSources,
+  snapshotSaveOptionSources,
+} from '../../config/snapshot-options.js';
+import { VaultOpsError } from '../../errors.js';
+import { publishMetrics } from '../../observability/metrics.js';
+import { logProgress, ttyProgress, type ProgressReporter } from '../../observability/progress.js';
+import { readIdentities, readRecipients } from '../../snapshot/age-encryption.js';
+import { fileTarget, inspectSnapshot, storeTarget, type InspectReport } from '../../snapshot/inspect-snapshot.js';
+import { readSigningKey, readVerifyKey } from '../../snapshot/manifest-signature.js';
+import { saveSnapshot } from '../../snapshot/save.js';
+import { SnapshotMetrics } from '../../snapshot/snapshot-metrics.js';
+import { listCatalogue } from '../../store/catalogue.js';
+import { openSnapshotStore } from '../../store/open-store.js';
+import { pruneSnapshots, type PruneReport } from '../../store/prune.js';
+import { validateRetentionPolicy, type RetentionPolicy } from '../../store/retention.js';
+import type { CommandContext } from '../context.js';
+import { resolveCommandOptions } from '../context.js';
+import type { CommandModule } from '../main.js';
+import { printJson, printLines, table } from '../output.js';
+
+const int = (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN);
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function addS3Options(cmd: Command): Command {
+  return cmd
+    .option('--s3-endpoint <url>', 'S3 endpoint (VAULT_OPS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3)')
+    .option('--s3-region <region>', 'S3 region (AWS_REGION)')
+    .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')
+    .addOption(new Option('--s3-sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']))
+    .option('--s3-kms-key-id <id>', 'KMS key for --s3-sse aws:kms')
+    .option('--s3-storage-class <class>', 'storage class of stored objects')
+    .addOption(new Option('--s3-object-lock-mode <mode>', 'object-lock retention mode').choices(['GOVERNANCE', 'COMPLIANCE']))
+    .option('--s3-object-lock-days <n>', 'object-lock retention in days', int);
+}
+
+function addKeepOptions(cmd: Command): Command {
+  return cmd
+    .option('--keep-last <n>', 'keep the n newest snapshots', int)
+    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours (UTC)', int)
+    .option('--keep-daily <n>', 'keep one per day for the last n days', int)
+    .option('--keep-weekly <n>', 'keep one per ISO week for the last n weeks', int)
+    .option('--keep-monthly <n>', 'keep one per month for the last n months', int)
+    .option('--keep-yearly <n>', 'keep one per year for the last n years', int)
+    .option('--incomplete-grace-hours <n>', 'leave incomplete leftovers younger than this alone (default 24)', Number);
+}
+
+function addMetricsOptions(cmd: Command): Command {
+  return cmd
+    .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
+    .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway');
+}
+
+function progressFor(ctx: CommandContext): ProgressReporter {
+  if (ctx.options.output === 'text' && process.stderr.isTTY && ctx.stdout === process.stdout) return ttyProgress(process.stderr);
+  return logProgress(ctx.logger);
+}
+
+function retentionPolicy(o: RetentionPolicy): RetentionPolicy {
+  const policy: RetentionPolicy = {};
+  for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const) if (o[k] !== undefined) policy[k] = o[k];
+  return policy;
+}
+
+const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+
+export const snapshotCommand: CommandModule = {
+  optionSources: [...snapshotSaveOptionSources, ...snapshotPruneOptionSources, ...snapshotInspectOptionSources],
+  register(program, run) {
+    const snapshot = program.command('snapshot').description('Raft snapshots: save, list, inspect, prune');
+
+    const save = snapshot
+      .command('save')
+      .description('take a snapshot from the leader and stream it to the store, checked on the way')
+      .option('--to <url>', 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)')
+      .option('--encrypt-to <recipient>', 'encrypt with age for this recipient (repeatable)', collect)
+      .option('--recipients-file <file>', 'age recipients, one per line')
+      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign the manifest')
+      .option('--canary', 'write the restore-drill canary just before the snapshot')
+      .option('--canary-mount <path>', 'KV v1 mount of the canary (default vault-ops-canary)')
+      .option('--allow-cluster-change', 'accept a cluster id that differs from the newest snapshot in the store')
+      .option('--prune', 'apply the --keep-* retention after a successful save');
+    addS3Options(save);
+    addKeepOptions(save);
+    addMetricsOptions(save);
+    save.action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SnapshotSaveOptionsSchema, snapshotSaveOptionSources, flags);
+        const policy = retentionPolicy(o);
+        if (o.prune) validateRetentionPolicy(policy);
+        const recipients = await readRecipients(o.encryptTo, o.recipientsFile);
+        const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
+        const metrics = new SnapshotMetrics();
+        const store = await openSnapshotStore(o.to, o);
+        try {
+          if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
+            throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
+          }
+          const vault = await ctx.authenticatedVault();
+          const result = await saveSnapshot(
+            { vault, store, logger: ctx.logger, progress: progressFor(ctx), metrics },
+            {
+              ...(recipients.length ? { encryptTo: recipients } : {}),
+              ...(signingKey ? { signingKey } : {}),
+              ...(o.canary ? { canaryMount: o.canaryMount } : {}),
+              allowClusterChange: o.allowClusterChange,
+              ...(o.s3ObjectLockMode && o.s3ObjectLockDays ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } } : {}),
+            },
+          ).finally(() => publishMetrics(metrics.registry, o, 'vault-ops-snapshot', ctx.logger));
+          let pruned: PruneReport | undefined;
+          if (o.prune) {
+            pruned = await pruneSnapshots(store, { policy, dryRun: false, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
+          }
+          if (ctx.options.output === 'json') printJson(ctx.stdout, { ...result.manifest, warnings: result.warnings, ...(pruned ? { prune: pruned } : {}) });
+          else {
+            const m = result.manifest;
+            printLines(ctx.stdout, [
+              `Snapshot ${m.id} stored in ${store.url}`,
+              ...table([
+                ['  archive', `${m.archive.key} (${mb(m.archive.bytes)}, sha256 ${m.archive.sha256.slice(0, 16)}…)`],
+                ['  raft', `index ${m.raft.index}, term ${m.raft.term}, ${m.raft.servers.length} server(s)`],
+                ['  cluster', `${m.cluster.name ?? '-'} (${m.cluster.id ?? '-'}), Vault ${m.cluster.version ?? '-'}`],
+                ['  keys', Object.entries(m.keyCounts).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
+                ['  duration', `${m.durationSeconds.toFixed(1)} s`],
+                ...(m.encryption ? [['  encrypted', `age, ${m.encryption.recipients.length} recipient(s)`]] : []),
+                ...(m.canary ? [['  canary', `${m.canary.mount}/${m.canary.path}`]] : []),
+              ]),
+              ...result.warnings.map((w) => `WARNING: ${w}`),
+              ...(pruned ? renderPrune(pruned) : []),
+            ]);
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+    const list = snapshot
+      .command('list')
+      .description('the catalogue, newest first')
+      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)');
+    addS3Options(list);
+    list.action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
+        const store = await openSnapshotStore(o.from, o);
+        try {
+          const catalogue = await listCatalogue(store);
+          if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
+          else {
+            const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'VAULT', 'FLAGS']];
+            for (const m of catalogue.snapshots) {
+              const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : ''].filter(Boolean).join(',');
+              rows.push([m.id, m.createdAt, mb(m.archive.bytes), String(m.raft.index), m.cluster.name ?? '-', m.cluster.version ?? '-', flagsText || '-']);
+            }
+            const lines = catalogue.snapshots.length ? table(rows) : [`no snapshots in ${store.url}`];
+            if (catalogue.incomplete.length) {
+              lines.push('', `Incomplete (not part of the catalogue; 'snapshot prune' cleans them up after the grace period):`);
+              lines.push(...table(catalogue.incomplete.map((i) => [`  ${i.key}`, mb(i.bytes), i.lastModified, i.reason])));
+            }
+            printLines(ctx.stdout, lines);
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+    const inspect = snapshot
+      .command('inspect')
+      .description('offline integrity check and summary of an archive file or a stored snapshot (URL#ID)')
+      .argument('<target>', 'archive file, or store URL#ID (ID may be latest or oldest)')
+      .option('--depth <n>', 'key-count prefix depth (default 1)', int)
+      .option('--identity-file <file>', 'age identities to decrypt an encrypted archive')
+      .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature');
+    addS3Options(inspect);
+    inspect.action(async (targetArg: string, flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SnapshotInspectOptionsSchema, snapshotInspectOptionSources, flags);
+        const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
+        identities?.forEach((i) => ctx.secrets.add(i));
+        const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
+        const hash = targetArg.lastIndexOf('#');
+        const isStoreRef = hash > 0 && /^(s3|file):\/\//.test(targetArg);
+        let store;
+        try {
+          const target = isStoreRef ? await storeTarget((store = await openSnapshotStore(targetArg.slice(0, hash), o)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
+          const report = await inspectSnapshot(target, { depth: o.depth, ...(identities ? { identities } : {}), ...(verifyKey ? { verifyKey } : {}) });
+          if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+          else printLines(ctx.stdout, renderInspect(report));
+        } finally {
+          await store?.close();
+        }
+      }),
+    );
+
+    const prune = snapshot
+      .command('prune')
+      .description('apply a retention policy (like restic forget); --dry-run prints the plan')
+      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
+      .option('--dry-run', 'print the plan, delete nothing');
+    addS3Options(prune);
+    addKeepOptions(prune);
+    addMetricsOptions(prune);
+    prune.action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SnapshotPruneOptionsSchema, snapshotPruneOptionSources, flags);
+        const policy = validateRetentionPolicy(retentionPolicy(o));
+        const store = await openSnapshotStore(o.from, o);
+        try {
+          const report = await pruneSnapshots(store, { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
+          if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+          else printLines(ctx.stdout, renderPrune(report));
+          if (report.remove.some((r) => r.status === 'failed') || report.incomplete.some((r) => r.status === 'failed')) {
+            throw new VaultOpsError('store', `some objects in ${store.url} could not be removed (see above): check the credentials' delete permission and run again`);
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+  },
+};
+
+function renderPrune(r: PruneReport): string[] {
+  const lines = [r.dryRun ? 'Prune plan (dry run, nothing deleted):' : 'Prune:'];
+  lines.push(...table(r.keep.map((k) => [`  keep`, k.id, k.reasons.join(',')])));
+  lines.push(...table(r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? ''])));
+  lines.push(...table(r.incomplete.map((x) => [`  incomplete ${x.status}`, x.key, x.reason])));
+  lines.push(`  ${r.keep.length} kept, ${r.remove.filter((x) => x.status === 'removed' || x.status === 'planned').length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.remove.filter((x) => x.status === 'locked').length} locked`);
+  lines.push(...r.warnings.map((w) => `WARNING: ${w}`));
+  return lines;
+}
+
+function renderInspect(r: InspectReport): string[] {
+  const lines = [`${r.source}: OK${r.contentsChecked ? '' : ' (partially checked)'}`];
+  lines.push(
+    ...table([
+      ['  id', r.id ?? '-'],
+      ['  bytes', `${r.bytes} (${mb(r.bytes)})`],
+      ['  sha256', r.sha256],
+      ['  encrypted', r.encrypted ? 'yes (age)' : 'no'],
+      ...(r.manifest ? [['  manifest', `sha256 and size match; signature ${r.manifest.signature}`]] : []),
+      ...(r.meta ? [['  raft', `index ${r.meta.index}, term ${r.meta.term}, snapshot version ${r.meta.version}, state ${r.meta.size} bytes, ${r.entryCount} keys`]] : []),
+    ]),
+  );
+  if (r.keyCounts) {
+    lines.push('', '  Key counts by prefix:');
+    const rows = Object.entries(r.keyCounts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [`    ${k}`, String(v)]);
+    lines.push(...table(rows));
+  }
+  for (const n of r.notChecked) lines.push(`  not checked: ${n}`);
+  return lines;
+}

@@ -1,0 +1,5 @@
+// Development entry point: `node --import tsx src/cli/entry.ts …` runs the CLI from source
+// (tests that need a real process, e.g. to SIGKILL it, use this; users run bin/vault-ops.js).
+import { main } from './main.js';
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { Pushgateway, Registry } from 'prom-client';
+import { z } from 'zod';
+import type { OptionSource } from '../config/resolve.js';
+import type { Logger } from './logger.js';
+
+/**
+ * Where a job's metrics go: a node-exporter textfile (VMs) and/or a Pushgateway (Kubernetes:
+ * a hostPath for the textfile is forbidden by the pod security the chart sets). Metric values are
+ * numbers and labels are names: no secret can reach them.
+ */
+export const MetricsOptionsSchema = z.object({
+  metricsTextfile: z.string().min(1).optional(),
+  pushgateway: z.url().optional(),
+});
+export type MetricsOptions = z.output<typeof MetricsOptionsSchema>;
+export const metricsOptionSources: readonly OptionSource[] = [
+  { key: 'metricsTextfile', env: ['VAULT_OPS_METRICS_TEXTFILE'] },
+  { key: 'pushgateway', env: ['VAULT_OPS_PUSHGATEWAY'] },
+];
+
+/**
+ * Write the registry as a textfile, atomically (temp + rename, as node-exporter requires).
+ * Families this run did not set (e.g. the last-success timestamp after a failed run) are carried
+ * over from the previous file, so a failure never erases when the job last succeeded.
+ */
+export async function writeTextfile(registry: Registry, path: string): Promise<void> {
+  const fresh = await registry.metrics();
+  const freshNames = new Set([...fresh.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+  let carried = '';
+  try {
+    const old = await readFile(path, 'utf8');
+    carried = splitFamilies(old)
+      .filter((f) => f.name && !freshNames.has(f.name))
+      .map((f) => f.text)
+      .join('');
+  } catch {
+    /* no previous file */
+  }
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, fresh + carried, { mode: 0o644 });
+  await rename(temp, path);
+}
+
+function splitFamilies(text: string): Array<{ name: string | undefined; text: string }> {
+  const families: Array<{ name: string | undefined; text: string }> = [];
+  let current: { name: string | undefined; text: string } | undefined;
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const help = /^# HELP (\S+)/.exec(line);
+    if (help || !current) {
+      current = { name: help?.[1], text: '' };
+      families.push(current);
+    }
+    const type = /^# TYPE (\S+)/.exec(line);
+    if (type) current.name = type[1];
+    current.text += `${line}\n`;
+  }
+  return families;
+}
+
+/** Push with POST semantics (pushAdd): metrics not set this run keep their previous values. */
+export async function pushMetrics(registry: Registry, gateway: string, job: string): Promise<void> {
+  const client = new Pushgateway(gateway, { timeout: 10_000 }, registry);
+  await client.pushAdd({ jobName: job });
+}
+
+/** Publish a job's metrics as configured; failures to publish are warnings, not job failures. */
+export async function publishMetrics(registry: Registry, options: MetricsOptions, job: string, logger: Logger): Promise<void> {
+  if (options.metricsTextfile) {
+    await writeTextfile(registry, options.metricsTextfile).catch((err) => logger.warn({ err: (err as Error).message, path: options.metricsTextfile }, 'could not write the metrics textfile'));
+  }
+  if (options.pushgateway) {
+    await pushMetrics(registry, options.pushgateway, job).catch((err) => logger.warn({ err: (err as Error).message }, 'could not push metrics to the Pushgateway'));
+  }
+}

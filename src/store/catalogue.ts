@@ -1,0 +1,74 @@
+import { VaultOpsError } from '../errors.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../snapshot/manifest.js';
+import { classifyKey, manifestKey } from './layout.js';
+import type { SnapshotStore } from './snapshot-store.js';
+
+/** `snapshot list --output json`: `{snapshots: [manifest…], incomplete: [{key, bytes, lastModified}]}`. */
+export interface Catalogue {
+  /** Snapshots with a readable manifest whose archive exists, newest first. */
+  snapshots: SnapshotManifest[];
+  /** Archives without a manifest, manifests without an archive or unreadable, unfinished uploads. */
+  incomplete: Array<{ key: string; bytes: number; lastModified: string; reason: string }>;
+}
+
+/**
+ * Read the store's catalogue. A snapshot counts only when its manifest (written last) parses and
+ * its archive object exists with the size the manifest records.
+ */
+export async function listCatalogue(store: SnapshotStore, options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+  const objects = await store.list(options.signal ? { signal: options.signal } : {});
+  const archives = new Map<string, { key: string; bytes: number; lastModified: Date }>();
+  const manifests = new Map<string, { key: string; bytes: number; lastModified: Date }>();
+  for (const o of objects) {
+    const c = classifyKey(store.prefix, o.key);
+    if (c.kind === 'archive') archives.set(c.id, o);
+    else if (c.kind === 'manifest') manifests.set(c.id, o);
+  }
+  const snapshots: SnapshotManifest[] = [];
+  const incomplete: Catalogue['incomplete'] = [];
+  const mark = (o: { key: string; bytes: number; lastModified: Date }, reason: string) =>
+    incomplete.push({ key: o.key, bytes: o.bytes, lastModified: o.lastModified.toISOString(), reason });
+
+  for (const [id, m] of manifests) {
+    let manifest: SnapshotManifest;
+    try {
+      manifest = parseManifest(await store.getBytes(m.key, { maxBytes: MAX_MANIFEST_BYTES }), m.key);
+    } catch (err) {
+      if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) {
+        mark(m, err.message);
+        continue;
+      }
+      throw err;
+    }
+    const archive = archives.get(id);
+    if (manifest.id !== id) mark(m, `manifest names snapshot ${manifest.id}, not ${id}`);
+    else if (!archive || archive.key !== manifest.archive.key) mark(m, 'manifest without its archive');
+    else if (archive.bytes !== manifest.archive.bytes) mark(m, `archive is ${archive.bytes} bytes, manifest says ${manifest.archive.bytes}`);
+    else {
+      snapshots.push(manifest);
+      archives.delete(id);
+      continue;
+    }
+    archives.delete(id);
+  }
+  for (const archive of archives.values()) mark(archive, 'archive without a manifest (an interrupted or failed save)');
+  for (const upload of await store.listIncomplete()) {
+    incomplete.push({ key: upload.key, bytes: upload.bytes ?? 0, lastModified: upload.initiated.toISOString(), reason: 'unfinished upload' });
+  }
+  snapshots.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  incomplete.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return { snapshots, incomplete };
+}
+
+/** Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. */
+export async function findSnapshot(store: SnapshotStore, which: string): Promise<SnapshotManifest> {
+  const { snapshots } = await listCatalogue(store);
+  if (snapshots.length === 0) throw new VaultOpsError('not-found', `no complete snapshot in ${store.url}: take one with 'vault-ops snapshot save --to ${store.url}'`);
+  if (which === 'latest') return snapshots[0]!;
+  if (which === 'oldest') return snapshots[snapshots.length - 1]!;
+  const found = snapshots.find((s) => s.id === which);
+  if (!found) {
+    throw new VaultOpsError('not-found', `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): list them with 'vault-ops snapshot list --from ${store.url}'`);
+  }
+  return found;
+}

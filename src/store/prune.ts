@@ -1,0 +1,151 @@
+import { VaultOpsError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { listCatalogue } from './catalogue.js';
+import { manifestKey } from './layout.js';
+import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
+import type { SnapshotStore, StoredObjectVersion } from './snapshot-store.js';
+
+export interface PruneOptions {
+  policy: RetentionPolicy;
+  dryRun: boolean;
+  /** Incomplete leftovers younger than this are left alone: a save may still be running. */
+  incompleteGraceMs: number;
+  now: Date;
+}
+
+/** `snapshot prune --output json`. */
+export interface PruneReport {
+  dryRun: boolean;
+  keep: Array<{ id: string; createdAt: string; reasons: KeepReason[] }>;
+  remove: Array<{ id: string; createdAt: string; keys: string[]; status: 'planned' | 'removed' | 'locked' | 'failed'; detail?: string }>;
+  incomplete: Array<{ key: string; reason: string; status: 'planned' | 'removed' | 'too-young' | 'locked' | 'failed'; detail?: string }>;
+  warnings: string[];
+}
+
+/**
+ * Apply a retention policy to the store's catalogue. The newest complete snapshot is never removed;
+ * a snapshot leaves the catalogue by its manifest being deleted first, then its archive; objects
+ * under object-lock retention are skipped with a warning; in a versioned bucket every version of a
+ * removed key is deleted by version id, so no delete marker is left to hide a snapshot.
+ */
+export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions, logger: Logger): Promise<PruneReport> {
+  const catalogue = await listCatalogue(store);
+  const plan = planRetention(
+    catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),
+    options.policy,
+  );
+  const newest = catalogue.snapshots[0]?.id;
+  if (newest && plan.remove.some((r) => r.id === newest)) {
+    throw new VaultOpsError('internal', `retention plan would remove the newest snapshot ${newest}: refusing to prune`);
+  }
+  const byId = new Map(catalogue.snapshots.map((m) => [m.id, m]));
+  const versions = store.capabilities.versioning ? groupByKey(await store.listVersions()) : new Map<string, StoredObjectVersion[]>();
+
+  const report: PruneReport = {
+    dryRun: options.dryRun,
+    keep: plan.keep.map((k) => ({ id: k.id, createdAt: k.time.toISOString(), reasons: k.reasons })),
+    remove: [],
+    incomplete: [],
+    warnings: [],
+  };
+
+  for (const r of plan.remove) {
+    const manifest = byId.get(r.id)!;
+    const keys = [manifestKey(store.prefix, r.id), manifest.archive.key];
+    const entry: PruneReport['remove'][number] = { id: r.id, createdAt: r.time.toISOString(), keys, status: 'planned' };
+    report.remove.push(entry);
+    const lockedUntil = await retainedUntil(store, keys, versions, options.now);
+    if (lockedUntil) {
+      entry.status = 'locked';
+      entry.detail = `under object-lock retention until ${lockedUntil.toISOString()}`;
+      report.warnings.push(`snapshot ${r.id} is under object-lock retention until ${lockedUntil.toISOString()}: kept for now`);
+      continue;
+    }
+    if (options.dryRun) continue;
+    try {
+      for (const key of keys) await deleteAllVersions(store, key, versions);
+      entry.status = 'removed';
+      logger.info({ snapshotId: r.id }, 'pruned snapshot');
+    } catch (err) {
+      entry.status = 'failed';
+      entry.detail = (err as Error).message;
+      report.warnings.push(`could not remove snapshot ${r.id}: ${(err as Error).message}`);
+    }
+  }
+
+  for (const leftover of catalogue.incomplete) {
+    const age = options.now.getTime() - Date.parse(leftover.lastModified);
+    const entry: PruneReport['incomplete'][number] = { key: leftover.key, reason: leftover.reason, status: 'planned' };
+    report.incomplete.push(entry);
+    if (age < options.incompleteGraceMs) {
+      entry.status = 'too-young';
+      continue;
+    }
+    if (leftover.reason === 'unfinished upload') {
+      if (options.dryRun) continue;
+      const uploads = (await store.listIncomplete()).filter((u) => u.key === leftover.key);
+      try {
+        for (const u of uploads) await store.abortIncomplete(u);
+        entry.status = 'removed';
+      } catch (err) {
+        entry.status = 'failed';
+        entry.detail = (err as Error).message;
+      }
+      continue;
+    }
+    const lockedUntil = await retainedUntil(store, [leftover.key], versions, options.now);
+    if (lockedUntil) {
+      entry.status = 'locked';
+      entry.detail = `under object-lock retention until ${lockedUntil.toISOString()}`;
+      continue;
+    }
+    if (options.dryRun) continue;
+    try {
+      await deleteAllVersions(store, leftover.key, versions);
+      entry.status = 'removed';
+    } catch (err) {
+      entry.status = 'failed';
+      entry.detail = (err as Error).message;
+    }
+  }
+  for (const w of report.warnings) logger.warn(w);
+  return report;
+}
+
+function groupByKey(all: StoredObjectVersion[]): Map<string, StoredObjectVersion[]> {
+  const map = new Map<string, StoredObjectVersion[]>();
+  for (const v of all) {
+    const list = map.get(v.key) ?? [];
+    list.push(v);
+    map.set(v.key, list);
+  }
+  return map;
+}
+
+/** The latest retain-until date among the keys' versions, when it is still in the future. */
+async function retainedUntil(store: SnapshotStore, keys: string[], versions: Map<string, StoredObjectVersion[]>, now: Date): Promise<Date | undefined> {
+  if (!store.capabilities.objectLock) return undefined;
+  let latest: Date | undefined;
+  for (const key of keys) {
+    const targets = versions.get(key)?.filter((v) => !v.isDeleteMarker) ?? [];
+    for (const v of targets.length ? targets : [{ key, versionId: undefined }]) {
+      try {
+        const head = await store.head(key, v.versionId ? { versionId: v.versionId } : {});
+        if (head.retainUntil && head.retainUntil > now && (!latest || head.retainUntil > latest)) latest = head.retainUntil;
+      } catch (err) {
+        if (!(err instanceof VaultOpsError && err.code === 'not-found')) throw err;
+      }
+    }
+  }
+  return latest;
+}
+
+/** Delete a key for good: every version and delete marker in a versioned bucket, else the object. */
+async function deleteAllVersions(store: SnapshotStore, key: string, versions: Map<string, StoredObjectVersion[]>): Promise<void> {
+  const list = versions.get(key);
+  if (store.capabilities.versioning && list?.length) {
+    for (const v of list) if (v.versionId) await store.delete(key, { versionId: v.versionId });
+    return;
+  }
+  await store.delete(key);
+}
