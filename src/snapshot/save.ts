@@ -279,20 +279,28 @@ function buildManifest(a: {
   };
 }
 
-/** The newest manifest in the store, read alone (not the whole catalogue). */
+/**
+ * The newest manifest in the store, without reading the whole catalogue. Ids sort by their
+ * second; within one second the random suffix does not order them, so the manifests of the newest
+ * second are read and compared by `createdAt` (millisecond precision).
+ */
 export async function newestManifest(store: SnapshotStore): Promise<SnapshotManifest | undefined> {
-  const ids = (await store.list())
-    .map((o) => ({ o, c: classifyKey(store.prefix, o.key) }))
+  const keys = (await store.list())
+    .map((o) => ({ key: o.key, c: classifyKey(store.prefix, o.key) }))
     .filter((x) => x.c.kind === 'manifest')
-    .sort((a, b) => (a.o.key < b.o.key ? 1 : -1));
-  for (const { o } of ids) {
+    .map((x) => ({ key: x.key, second: (x.c as { id: string }).id.slice(0, 16) }))
+    .sort((a, b) => (a.key < b.key ? 1 : -1));
+  let found: SnapshotManifest | undefined;
+  for (const { key, second } of keys) {
+    if (found && second !== found.id.slice(0, 16)) break;
     try {
-      return parseManifest(await store.getBytes(o.key, { maxBytes: MAX_MANIFEST_BYTES }), o.key);
+      const m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
+      if (!found || m.createdAt > found.createdAt) found = m;
     } catch {
       continue; // an unreadable manifest is not a comparison point
     }
   }
-  return undefined;
+  return found;
 }
 
 /** Warn when the archive or a key prefix shrank by more than half: data loss or the wrong cluster. */

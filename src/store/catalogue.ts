@@ -55,7 +55,8 @@ export async function listCatalogue(store: SnapshotStore, options: { signal?: Ab
   for (const upload of await store.listIncomplete()) {
     incomplete.push({ key: upload.key, bytes: upload.bytes ?? 0, lastModified: upload.initiated.toISOString(), reason: 'unfinished upload' });
   }
-  snapshots.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  // Newest first, by creation time (ids only order to the second).
+  snapshots.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
   incomplete.sort((a, b) => (a.key < b.key ? -1 : 1));
   return { snapshots, incomplete };
 }

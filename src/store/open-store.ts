@@ -68,8 +68,12 @@ export function parseStoreUrl(url: string): StoreLocation {
   return { kind: 'folder', dir: isAbsolute(url) ? url : resolve(url) };
 }
 
-/** Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked. */
-export async function openSnapshotStore(url: string, s3: Partial<S3Options> = {}): Promise<SnapshotStore> {
+/**
+ * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
+ * Credentials: static keys from `env` (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
+ */
+export async function openSnapshotStore(url: string, s3: Partial<S3Options> = {}, env: NodeJS.ProcessEnv = process.env): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
   if (location.kind === 'folder') return new FolderStore(location.dir);
   const store = new S3Store({
@@ -81,6 +85,9 @@ export async function openSnapshotStore(url: string, s3: Partial<S3Options> = {}
     ...(s3.s3Sse ? { sse: s3.s3Sse } : {}),
     ...(s3.s3KmsKeyId ? { kmsKeyId: s3.s3KmsKeyId } : {}),
     ...(s3.s3StorageClass ? { storageClass: s3.s3StorageClass } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+      : {}),
   });
   try {
     await store.probe();

@@ -38,7 +38,9 @@ export interface S3StoreOptions {
   partSize?: number;
   /** Parts uploaded in parallel; peak buffer memory is about partSize × queueSize. */
   queueSize?: number;
-  /** An existing client (tests); otherwise one is built with the AWS default credential chain. */
+  /** Static credentials; otherwise the AWS default credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** An existing client (tests); otherwise one is built from the options above. */
   client?: S3Client;
 }
 
@@ -70,6 +72,7 @@ export class S3Store implements SnapshotStore {
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
         forcePathStyle: options.forcePathStyle ?? false,
+        ...(options.credentials ? { credentials: options.credentials } : {}),
         // Checksums on what we send are set explicitly per upload; don't demand them on reads of
         // objects written by other tools.
         responseChecksumValidation: 'WHEN_REQUIRED',

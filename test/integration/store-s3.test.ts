@@ -21,17 +21,15 @@ const env = () => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s
 async function freshStore(prefix = 'vault/prod'): Promise<S3Store> {
   const bucket = `contract-${++counter}`;
   await s3.createBucket(bucket);
-  Object.assign(process.env, env());
-  return (await openSnapshotStore(`s3://${bucket}/${prefix}`, { s3Endpoint: s3.endpoint, s3Region: s3.region, s3ForcePathStyle: true })) as S3Store;
+  return (await openSnapshotStore(`s3://${bucket}/${prefix}`, { s3Endpoint: s3.endpoint, s3Region: s3.region, s3ForcePathStyle: true }, env())) as S3Store;
 }
 
 storeContract('S3 store (versitygw)', () => freshStore());
 storeContract('S3 store without a prefix', () => freshStore(''));
 
 test('S3 store: a missing bucket is a clear store error', async () => {
-  Object.assign(process.env, env());
   await assert.rejects(
-    openSnapshotStore('s3://no-such-bucket/x', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }),
+    openSnapshotStore('s3://no-such-bucket/x', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, env()),
     (e: VaultOpsError) => e.code === 'store' && /bucket no-such-bucket does not exist/.test(e.message),
   );
 });
@@ -39,28 +37,22 @@ test('S3 store: a missing bucket is a clear store error', async () => {
 test('S3 store: wrong credentials are a clear store error that does not echo the secret', async () => {
   await s3.createBucket('creds-test');
   const wrongSecret = 'WrongSecretKeyValue1234567890';
-  const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: wrongSecret });
-  try {
-    await assert.rejects(openSnapshotStore('s3://creds-test/x', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }), (e: VaultOpsError) => {
+  {
+    await assert.rejects(openSnapshotStore('s3://creds-test/x', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: wrongSecret }), (e: VaultOpsError) => {
       assert.equal(e.code, 'store');
       assert.match(e.message, /S3 (rejected the credentials|denied access)/);
       assert.ok(!e.message.includes(wrongSecret));
       return true;
     });
-  } finally {
-    process.env.AWS_ACCESS_KEY_ID = saved.AWS_ACCESS_KEY_ID;
-    process.env.AWS_SECRET_ACCESS_KEY = saved.AWS_SECRET_ACCESS_KEY;
   }
 });
 
 test('S3 store: versioned and object-locked buckets are detected; retention is applied', async () => {
   await s3.createBucket('locked', { objectLock: true });
   await s3.createBucket('versioned', { versioning: true });
-  Object.assign(process.env, env());
   const opts = { s3Endpoint: s3.endpoint, s3ForcePathStyle: true };
-  const locked = await openSnapshotStore('s3://locked/p', opts);
-  const versioned = await openSnapshotStore('s3://versioned/p', opts);
+  const locked = await openSnapshotStore('s3://locked/p', opts, env());
+  const versioned = await openSnapshotStore('s3://versioned/p', opts, env());
   assert.deepEqual(locked.capabilities, { versioning: true, objectLock: true });
   assert.deepEqual(versioned.capabilities, { versioning: true, objectLock: false });
   const until = new Date(Date.now() + 24 * 3600 * 1000);
