@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -29,6 +32,23 @@ test('status pointed at a standby reports the same leader and peers as pointed a
   assert.equal(a.peers.filter((p: any) => p.leader).length, 1);
   assert.ok(a.peers.every((p: any) => p.voter));
   assert.equal(a.clusterId, b.clusterId);
+});
+
+test('snapshot save pointed at a standby succeeds by talking to the leader', async () => {
+  const leaderAddr = await cluster.leaderAddr();
+  const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
+  const folder = await mkdtemp(join(tmpdir(), 'vault-ops-standby-snap-'));
+  try {
+    const r = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json', '--vault-addr', standby.addr], { VAULT_TOKEN: cluster.rootToken });
+    assert.equal(r.code, 0, r.stderr);
+    const m = r.json();
+    assert.equal(m.cluster.leader, leaderAddr);
+    assert.equal(m.raft.servers.length, 3);
+    const inspected = await runCli(['snapshot', 'inspect', join(folder, `${m.id}.snap`)]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
 });
 
 test('with the leader stopped, a standby reports the newly elected leader', async () => {
