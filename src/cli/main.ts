@@ -4,6 +4,8 @@ import { globalOptionSources } from '../config/global-options.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
 import { toolVersion } from '../version.js';
 import { statusCommand } from './commands/status.js';
+import { snapshotCommand } from './commands/snapshot.js';
+import { runbookCommand } from './commands/runbook.js';
 import { createContext, type CommandContext } from './context.js';
 import type { OptionSource } from '../config/resolve.js';
 
@@ -16,7 +18,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand];
+const commands: CommandModule[] = [statusCommand, snapshotCommand, runbookCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;

@@ -1,0 +1,219 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { VaultOpsError } from '../../errors.js';
+import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
+import type { SnapshotStore } from '../../store/snapshot-store.js';
+import { rotationRecords, snapshotBackups } from '../../runbook/rotate-root/store-ports.js';
+import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
+import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRunFlags, type RootPasswordSource, type RotateRootOptions } from '../../runbook/rotate-root/index.js';
+import type { Confirmer } from '../../runbook/types.js';
+import type { CommandContext } from '../context.js';
+import { resolveCommandOptions } from '../context.js';
+import type { CommandModule } from '../main.js';
+import { printLines } from '../output.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export const runbookCommand: CommandModule = {
+  optionSources: [...rotateRootOptionSources, ...s3OptionSources],
+  register(program, run) {
+    const runbook = program.command('runbook').description('guided, resumable operational runbooks (journaled, with confirmation gates)');
+    runbook
+      .command('rotate-root')
+      .description('rotate the root credential of a database secrets engine connection, or re-bootstrap it after an out-of-band change')
+      .option('--mount <path>', 'database secrets engine mount (e.g. database)')
+      .option('--connection <name>', 'connection name under <mount>/config/')
+      .option('--dry-run', 'print the plan against the live state; change nothing')
+      .option('--resume', 'continue the run in the journal after its last completed step')
+      .option('--yes', 'pass the confirmation gates of the steps marked automatable')
+      .option('--journal <file>', 'append-only JSONL journal (default ./vault-ops-rotate-root-<mount>-<connection>.journal.jsonl)')
+      .option('--snapshot-store <url>', 'snapshot store to check for a recent good snapshot and to snapshot into after the rotation')
+      .option('--snapshot-max-age <duration>', 'a snapshot older than this is not recent (default 24h)')
+      .option('--record-to <url>', 'store to write the rotation record to (no secret values)')
+      .option('--canary-static-role <name>', 'static role to rotate as a canary after the rotation (repeatable); no other static role is ever rotated', collect)
+      .option('--rebootstrap', 'take the re-bootstrap path even if the connection still works')
+      .option('--password-file <file>', 'file holding the current root password for re-bootstrap (otherwise a hidden prompt on a terminal; never argv)')
+      .option('--login-check-address <host:port>', 'where login checks connect to the database (default: the host in connection_url)')
+      .option('--s3-endpoint <url>', 'S3 endpoint of the stores (VAULT_OPS_S3_ENDPOINT; other S3 settings from env/config as for snapshot save)')
+      .option('--s3-region <region>', 'S3 region (AWS_REGION)')
+      .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')
+      .action(async (_opts, cmd: Command) =>
+        run(cmd, async (ctx) => {
+          const options = withRunFlags(resolveCommandOptions(ctx, RotateRootOptionsSchema, rotateRootOptionSources, cmd.opts()), cmd.opts());
+          const s3 = options.snapshotStore || options.recordTo ? resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, cmd.opts()) : {};
+          const vault = await ctx.authenticatedVault();
+          const text = ctx.options.output === 'text';
+          const stores: SnapshotStore[] = [];
+          let report: RunbookReport;
+          try {
+            const snapshotStore = options.snapshotStore ? await openSnapshotStore(options.snapshotStore, s3, ctx.env) : undefined;
+            if (snapshotStore) stores.push(snapshotStore);
+            const recordStore = options.recordTo ? await openSnapshotStore(options.recordTo, s3, ctx.env) : undefined;
+            if (recordStore) stores.push(recordStore);
+            report = await runRotateRoot({
+              options,
+              vault,
+              confirm: terminalConfirmer(ctx),
+              rootPassword: passwordSource(options, ctx),
+              actor: await actor(ctx),
+              secrets: ctx.secrets,
+              ...(snapshotStore ? { backups: snapshotBackups({ vault, store: snapshotStore, logger: ctx.logger }) } : {}),
+              ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
+              onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
+            });
+          } finally {
+            for (const store of stores) await store.close().catch(() => undefined);
+          }
+          if (text) printLines(ctx.stdout, renderSummary(report).map((l) => ctx.secrets.scrub(l)));
+          else ctx.stdout.write(`${ctx.secrets.scrub(JSON.stringify(reportJson(report), null, 2))}\n`);
+          if (report.error) throw report.error;
+        }),
+      );
+  },
+};
+
+async function actor(ctx: CommandContext): Promise<{ user: string; vault?: string }> {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  try {
+    const client = await ctx.authenticatedVault();
+    const body = await client.read<{ data?: { display_name?: string } }>('auth/token/lookup-self');
+    const name = body.data?.display_name;
+    return name ? { user, vault: name } : { user };
+  } catch {
+    return { user };
+  }
+}
+
+/** Typed confirmation on a terminal; without one, a 'confirmation' error naming the gate (exit 4). */
+function terminalConfirmer(ctx: CommandContext): Confirmer {
+  return async (request) => {
+    if (!process.stdin.isTTY) {
+      throw new VaultOpsError('confirmation', `step ${request.step} needs confirmation and this run is not interactive`);
+    }
+    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+    try {
+      const answer = await new Promise<string>((resolve) => rl.question(`\n${request.prompt}.\nType "${request.phrase}" to continue (anything else stops): `, resolve));
+      ctx.logger.debug({ step: request.step, confirmed: answer.trim() === request.phrase }, 'confirmation gate');
+      return answer.trim() === request.phrase;
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+/** `--password-file`, else a hidden prompt on a terminal; never a flag value or an environment variable. */
+function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPasswordSource {
+  return {
+    unavailable() {
+      if (options.passwordFile) return existsSync(options.passwordFile) ? undefined : `--password-file ${options.passwordFile} does not exist`;
+      return process.stdin.isTTY ? undefined : 'no terminal for a hidden prompt: pass --password-file FILE (a 0600 file holding only the password)';
+    },
+    async read() {
+      if (options.passwordFile) {
+        const path = resolvePath(options.passwordFile);
+        const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+          throw new VaultOpsError('config', `cannot read --password-file ${path} (${err.code ?? 'error'})`);
+        });
+        if ((info.mode & 0o077) !== 0) ctx.logger.warn({ file: path }, 'the password file is readable by group or others: chmod 600 it');
+        const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+        ctx.secrets.add(value);
+        return value;
+      }
+      if (!process.stdin.isTTY) throw new VaultOpsError('usage', 'no terminal for a hidden prompt: pass --password-file FILE');
+      const value = await hiddenPrompt('Current root password (not shown): ');
+      ctx.secrets.add(value);
+      return value;
+    },
+  };
+}
+
+function hiddenPrompt(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          cleanup();
+          process.stderr.write('\n');
+          resolve(value);
+          return;
+        }
+        if (ch === '\u0003') {
+          cleanup();
+          process.stderr.write('\n');
+          reject(new VaultOpsError('confirmation', 'password prompt interrupted: nothing was changed'));
+          return;
+        }
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const cleanup = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    };
+    stdin.on('data', onData);
+  });
+}
+
+function renderEvent(ctx: CommandContext, event: RunbookEvent, dryRun: boolean): void {
+  const out = (line: string) => ctx.stdout.write(`${ctx.secrets.scrub(line)}\n`);
+  switch (event.type) {
+    case 'step-started':
+      out(`\n[${event.index + 1}/${event.total}] ${event.title} (${event.step})`);
+      if (dryRun) out(`    ${event.description}`);
+      break;
+    case 'step-planned':
+      for (const line of event.plan.lines) out(`    · ${line}`);
+      if (event.gate) out(`    gate: type "${event.gate.phrase}" to confirm${event.gate.automatable ? ' (or --yes)' : ' (--yes does not apply)'}`);
+      break;
+    case 'note':
+      out(`    - ${event.line}`);
+      break;
+    case 'step-finished': {
+      const r = event.report;
+      if (r.status === 'already-done') out(`\n[done] ${r.title} (${r.id}): ${r.summary ?? ''}`);
+      else {
+        for (const warning of r.warnings) out(`    ! ${warning}`);
+        if (r.status === 'skipped') out(`    => skipped: ${r.summary ?? ''}`);
+        else if (r.status === 'planned') out(`    => would run${r.gate ? ' after the confirmation gate' : ''}`);
+        else out(`    => ${r.status}${r.summary ? `: ${r.summary}` : ''}`);
+      }
+      break;
+    }
+  }
+}
+
+function renderSummary(report: RunbookReport): string[] {
+  const lines = ['', report.dryRun ? `Plan for runbook ${report.runbook} (dry run: nothing was changed)` : `Runbook ${report.runbook}: ${report.result.toUpperCase()}`];
+  for (const [i, step] of report.steps.entries()) lines.push(`  ${String(i + 1).padStart(2)}. ${step.id.padEnd(14)} ${step.status}`);
+  const warnings = [...new Set(report.warnings)];
+  if (warnings.length) lines.push('', 'Warnings:', ...warnings.map((w) => `  ! ${w}`));
+  if (report.dryRun) lines.push('', 'Run without --dry-run to execute; each gated step asks for a typed confirmation (or --yes).');
+  else {
+    lines.push('', `Journal: ${report.journal}`);
+    if (report.result !== 'completed') lines.push('Fix the cause, then continue with the same command and --resume (runbooks/rotate-root.md).');
+  }
+  return lines;
+}
+
+/** The stable JSON shape of `--output json`. */
+function reportJson(report: RunbookReport): Record<string, unknown> {
+  const { error, ...rest } = report;
+  return { ...rest, error: error ? { code: error.code, message: error.message, exitCode: error.exitCode } : null };
+}

@@ -1,0 +1,34 @@
+import type { Logger } from '../../observability/logger.js';
+import { saveSnapshot } from '../../snapshot/save.js';
+import { listCatalogue } from '../../store/catalogue.js';
+import { writeRotationRecord } from '../../store/records.js';
+import type { SnapshotStore } from '../../store/snapshot-store.js';
+import type { VaultClient } from '../../vault/client.js';
+import type { BackupPort, RecordPort } from './deps.js';
+
+/** The runbook's view of a snapshot store: the catalogue's newest good snapshot, and `snapshot save`. */
+export function snapshotBackups(deps: { vault: VaultClient; store: SnapshotStore; logger: Logger; now?: () => Date }): BackupPort {
+  return {
+    url: deps.store.url,
+    async latestGood() {
+      const { snapshots } = await listCatalogue(deps.store);
+      const newest = snapshots[0];
+      return newest ? { id: newest.id, time: new Date(newest.createdAt) } : undefined;
+    },
+    async take(signal) {
+      const result = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, signal, ...(deps.now ? { now: deps.now } : {}) });
+      for (const warning of result.warnings) deps.logger.warn({ snapshot: result.manifest.id }, warning);
+      return { id: result.manifest.id };
+    },
+  };
+}
+
+/** Rotation records beside the snapshots (`--record-to`), as the KV rotation writes them. */
+export function rotationRecords(store: SnapshotStore, connection: string): RecordPort {
+  return {
+    url: store.url,
+    async write(record) {
+      await writeRotationRecord(store, { ...record, connection, detail: 'database root rotated by runbook rotate-root' });
+    },
+  };
+}

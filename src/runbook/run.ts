@@ -1,0 +1,343 @@
+import { randomBytes } from 'node:crypto';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import { definitionHash } from './definition-hash.js';
+import { FileJournal, latestCampaign, readJournal, type Campaign, type JournalEvent, type JournalRecord, type JournalSink, type RunActor, type RunResult } from './journal.js';
+import type { Confirmer, JsonValue, Runbook, RunbookStep, StepContext, StepFacts, StepOutcome, StepPlan } from './types.js';
+
+/** Progress for the caller to render (the library never prints). */
+export type RunbookEvent =
+  | { type: 'step-started'; step: string; title: string; description: string; index: number; total: number }
+  | { type: 'step-planned'; step: string; plan: StepPlan; gate?: { prompt: string; phrase: string; automatable: boolean } }
+  | { type: 'step-finished'; step: string; report: StepReport }
+  | { type: 'note'; step: string; line: string };
+
+export type StepStatus = 'completed' | 'recovered' | 'skipped' | 'already-done' | 'planned' | 'failed' | 'not-run';
+
+export interface StepReport {
+  id: string;
+  title: string;
+  status: StepStatus;
+  summary?: string;
+  /** The inspection's lines (what the step found / would do). */
+  plan?: string[];
+  warnings: string[];
+  gate?: { prompt: string; phrase: string; automatable: boolean; outcome?: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' };
+}
+
+export interface RunbookReport {
+  runbook: string;
+  runId: string;
+  /** The run this one resumed (the campaign's first run). */
+  resumeOf?: string;
+  journal: string;
+  definitionHash: string;
+  dryRun: boolean;
+  result: RunResult | 'planned';
+  steps: StepReport[];
+  /** Facts of every step, merged by step id. */
+  facts: Record<string, StepFacts>;
+  warnings: string[];
+  startedAt: string;
+  finishedAt: string;
+  /** Why the run stopped; the caller turns it into the exit status. */
+  error?: VaultOpsError;
+}
+
+export interface RunbookHooks {
+  /**
+   * Called after a step's completion (or skip) is durably journaled. An error thrown here ends
+   * the run at once with nothing more journaled, exactly as if the process had died (tests use it
+   * to simulate a kill between steps).
+   */
+  afterStep?(step: string): Promise<void> | void;
+}
+
+export interface RunOptions<D> {
+  runbook: Runbook<D>;
+  deps: D;
+  journalPath: string;
+  /** Parameters of the run, journaled (no secret values); `identityKeys` must match on resume. */
+  parameters: Record<string, JsonValue>;
+  identityKeys: readonly string[];
+  dryRun: boolean;
+  resume: boolean;
+  /** `--yes`: pass the gates of steps marked automatable. */
+  yes: boolean;
+  confirm: Confirmer;
+  actor: RunActor;
+  now?: () => Date;
+  signal?: AbortSignal;
+  /** The secret registry's scrub, applied to every journal line. */
+  scrub?: (text: string) => string;
+  onEvent?: (event: RunbookEvent) => void;
+  hooks?: RunbookHooks;
+  /** Open the journal (tests wrap the file journal). */
+  openJournal?: (path: string, scrub: (text: string) => string) => Promise<JournalSink>;
+}
+
+/**
+ * Drive a runbook. The state machine per step: (already done → skip) → started → [interrupted
+ * earlier → verify, re-run only if the step allows] → inspect (skip?) → gate → action-started →
+ * action → verify → completed. Every transition is journaled before the next one starts.
+ *
+ * Returns a report for every run that got going, including failed ones (`report.error`); throws
+ * only when the run cannot start (journal unreadable, resume refused, definition changed).
+ */
+export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookReport> {
+  const { runbook } = options;
+  const now = options.now ?? (() => new Date());
+  const scrub = options.scrub ?? ((s: string) => s);
+  const signal = options.signal ?? new AbortController().signal;
+  const hash = definitionHash(runbook as Runbook<unknown>);
+  const runId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const emit = options.onEvent ?? (() => undefined);
+
+  const campaign = await priorCampaign(options, hash);
+  const facts = new Map<string, StepFacts>();
+  for (const [step, done] of campaign?.done ?? []) facts.set(step, done.facts);
+
+  const report: RunbookReport = {
+    runbook: runbook.name,
+    runId,
+    ...(campaign ? { resumeOf: campaign.id } : {}),
+    journal: options.journalPath,
+    definitionHash: hash,
+    dryRun: options.dryRun,
+    result: options.dryRun ? 'planned' : 'completed',
+    steps: runbook.steps.map((s) => ({ id: s.id, title: s.title, status: 'not-run', warnings: [] })),
+    facts: {},
+    warnings: [],
+    startedAt: now().toISOString(),
+    finishedAt: '',
+  };
+
+  const stepContext = (step: RunbookStep<D>): StepContext<D> => ({
+    deps: options.deps,
+    facts,
+    dryRun: options.dryRun,
+    signal,
+    note: (line) => emit({ type: 'note', step: step.id, line: scrub(line) }),
+  });
+
+  if (options.dryRun) {
+    await planAll(options, report, campaign, facts, stepContext, emit, scrub);
+    report.finishedAt = now().toISOString();
+    report.facts = Object.fromEntries(facts);
+    return report;
+  }
+
+  const openJournal = options.openJournal ?? ((path, s) => FileJournal.open(path, s));
+  const journal = await openJournal(options.journalPath, scrub);
+  const base = () => ({ v: 1 as const, time: now().toISOString(), run: runId, runbook: runbook.name, actor: options.actor });
+  const write = (event: JournalEvent) => journal.append({ ...base(), ...event } as JournalRecord);
+
+  try {
+    await write({ event: 'run-started', definitionHash: hash, parameters: options.parameters, ...(campaign ? { resumeOf: campaign.id } : {}) });
+    for (const [index, step] of runbook.steps.entries()) {
+      const entry = report.steps[index]!;
+      const done = campaign?.done.get(step.id);
+      if (done) {
+        entry.status = 'already-done';
+        entry.summary = `${done.status} by an earlier run: ${done.summary}`;
+        emit({ type: 'step-finished', step: step.id, report: entry });
+        continue;
+      }
+      emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: runbook.steps.length });
+      await write({ event: 'step-started', step: step.id });
+      let actionStarted = false;
+      const executeStep = async (): Promise<void> => {
+        if (signal.aborted) throw new VaultOpsError('aborted', `interrupted before step ${step.id}: continue with --resume`);
+        const ctx = stepContext(step);
+        if (campaign?.interrupted.has(step.id)) {
+          const recovered = await recoverInterrupted(runbook.name, step, ctx);
+          if (recovered) {
+            const warnings = [`step ${step.id} was interrupted by an earlier run; its verification passes, so it was not repeated`, ...(recovered.warnings ?? [])];
+            facts.set(step.id, recovered.facts ?? {});
+            Object.assign(entry, { status: 'recovered', summary: recovered.summary, warnings });
+            await write({ event: 'step-completed', step: step.id, summary: recovered.summary, facts: recovered.facts ?? {}, warnings, recovered: true });
+            emit({ type: 'step-finished', step: step.id, report: entry });
+            return;
+          }
+        }
+        const plan = await step.inspect(ctx);
+        entry.plan = plan.lines;
+        entry.warnings.push(...(plan.warnings ?? []));
+        if (plan.facts) facts.set(step.id, { ...plan.facts });
+        if (plan.skip) {
+          entry.status = 'skipped';
+          entry.summary = plan.skip;
+          await write({ event: 'step-skipped', step: step.id, reason: plan.skip, facts: plan.facts ?? {} });
+          emit({ type: 'step-finished', step: step.id, report: entry });
+          return;
+        }
+        emit({ type: 'step-planned', step: step.id, plan });
+        if (step.gate) {
+          const text = step.gateRequest?.(ctx) ?? { prompt: step.title, phrase: step.id };
+          entry.gate = { ...text, automatable: step.gate.automatable };
+          const outcome = await passGate(options, step, text);
+          entry.gate.outcome = outcome;
+          await write({ event: 'gate', step: step.id, outcome });
+          if (outcome === 'needed') {
+            throw new VaultOpsError('confirmation', `step ${step.id} needs a typed confirmation ("${text.phrase}"): run it on a terminal${step.gate.automatable ? ', or pass --yes' : ' (--yes does not apply to this step)'}, then continue with --resume`);
+          }
+          if (outcome === 'refused') throw new VaultOpsError('confirmation', `confirmation of step ${step.id} refused: nothing was changed by this step; continue later with --resume`);
+        }
+        if (step.mutates) {
+          await write({ event: 'action-started', step: step.id });
+          actionStarted = true;
+        }
+        const acted = await step.action(ctx);
+        facts.set(step.id, { ...(facts.get(step.id) ?? {}), ...(acted.facts ?? {}) });
+        const verified = await step.verify(ctx);
+        const merged = { ...(facts.get(step.id) ?? {}), ...(verified.facts ?? {}) };
+        facts.set(step.id, merged);
+        const warnings = [...entry.warnings, ...(acted.warnings ?? []), ...(verified.warnings ?? [])];
+        const summary = verified.summary ? `${acted.summary}; ${verified.summary}` : acted.summary;
+        Object.assign(entry, { status: 'completed', summary, warnings });
+        await write({ event: 'step-completed', step: step.id, summary, facts: merged, warnings });
+        emit({ type: 'step-finished', step: step.id, report: entry });
+      };
+      try {
+        await executeStep();
+      } catch (err) {
+        const error = asVaultOpsError(err);
+        const stateUnchanged = !actionStarted || (step.failureLeavesStateUnchanged?.(err) ?? false);
+        entry.status = 'failed';
+        entry.summary = scrub(error.message);
+        if (entry.gate?.outcome === 'needed') report.result = 'needs-confirmation';
+        else if (entry.gate?.outcome === 'refused') report.result = 'refused';
+        else report.result = 'failed';
+        await write({ event: 'step-failed', step: step.id, error: { code: error.code, message: scrub(error.message) }, stateUnchanged });
+        await write({ event: 'run-finished', result: report.result });
+        emit({ type: 'step-finished', step: step.id, report: entry });
+        report.error = error;
+        return finish(report, facts, now);
+      }
+      await options.hooks?.afterStep?.(step.id);
+    }
+    await write({ event: 'run-finished', result: 'completed' });
+    return finish(report, facts, now);
+  } finally {
+    await journal.close();
+  }
+}
+
+function finish(report: RunbookReport, facts: Map<string, StepFacts>, now: () => Date): RunbookReport {
+  report.finishedAt = now().toISOString();
+  report.facts = Object.fromEntries(facts);
+  report.warnings = report.steps.flatMap((s) => s.warnings);
+  return report;
+}
+
+function asVaultOpsError(err: unknown): VaultOpsError {
+  if (isVaultOpsError(err)) return err;
+  return new VaultOpsError('internal', `unexpected error: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** The campaign this run continues (resume), after checking it may be continued; or undefined for a fresh run. */
+async function priorCampaign<D>(options: RunOptions<D>, hash: string): Promise<Campaign | undefined> {
+  const { journalPath, runbook } = options;
+  const campaign = latestCampaign(await readJournal(journalPath), runbook.name);
+  if (!options.resume) {
+    if (!options.dryRun && campaign && campaign.lastResult !== 'completed') {
+      const gatedStarted = runbook.steps.filter((s) => s.gate && campaign.actionsStarted.has(s.id)).map((s) => s.id);
+      if (gatedStarted.length > 0) {
+        throw new VaultOpsError(
+          'usage',
+          `the unfinished run in ${journalPath} (started ${campaign.startedAt}) already acted in step ${gatedStarted.join(', ')}: continue it with --resume (a new run could repeat it), or use another --journal after checking the state by hand`,
+        );
+      }
+    }
+    return undefined;
+  }
+  if (!campaign) throw new VaultOpsError('usage', `nothing to resume: ${journalPath} holds no ${runbook.name} run (run without --resume to start one, or point --journal at the run's journal)`);
+  if (campaign.lastResult === 'completed') throw new VaultOpsError('usage', `nothing to resume: the ${runbook.name} run in ${journalPath} that started ${campaign.startedAt} completed; start a new run without --resume`);
+  if (campaign.definitionHash !== hash) {
+    throw new VaultOpsError(
+      'config',
+      `refusing to resume: the ${runbook.name} runbook changed since the run in ${journalPath} started (${campaign.definitionHash} then, ${hash} now); finish it with the vault-ops version that started it, or check the state by hand (runbooks/${runbook.name}.md) and start a new run with another --journal`,
+    );
+  }
+  const mismatched = options.identityKeys.filter((k) => JSON.stringify(campaign.parameters[k]) !== JSON.stringify(options.parameters[k]));
+  if (mismatched.length > 0) {
+    const was = mismatched.map((k) => `${k}=${JSON.stringify(campaign.parameters[k])}`).join(', ');
+    throw new VaultOpsError('usage', `refusing to resume: the run in ${journalPath} was for ${was}; pass the same values, or use another --journal`);
+  }
+  return campaign;
+}
+
+/** An interrupted step whose verification passes is done; otherwise re-run it if it allows, or stop. */
+async function recoverInterrupted<D>(runbookName: string, step: RunbookStep<D>, ctx: StepContext<D>): Promise<StepOutcome | undefined> {
+  try {
+    return await step.verify(ctx);
+  } catch (err) {
+    if (step.rerunnable) return undefined;
+    const why = isVaultOpsError(err) ? err.message : String(err);
+    throw new VaultOpsError('verification', `step ${step.id} was interrupted by an earlier run and its verification now fails (${why}): it is not repeated automatically; follow "${step.id}" in runbooks/${runbookName}.md`, { cause: err });
+  }
+}
+
+async function passGate<D>(options: RunOptions<D>, step: RunbookStep<D>, text: { prompt: string; phrase: string }) {
+  const automatable = step.gate?.automatable === true;
+  if (options.yes && automatable) return 'confirmed-by-flag' as const;
+  try {
+    const ok = await options.confirm({ runbook: options.runbook.name, step: step.id, prompt: text.prompt, phrase: text.phrase, automatable });
+    return ok ? ('confirmed' as const) : ('refused' as const);
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'confirmation') return 'needed' as const;
+    throw err;
+  }
+}
+
+/** `--dry-run`: inspect every remaining step against the live state; change nothing, journal nothing. */
+async function planAll<D>(
+  options: RunOptions<D>,
+  report: RunbookReport,
+  campaign: Campaign | undefined,
+  facts: Map<string, StepFacts>,
+  stepContext: (step: RunbookStep<D>) => StepContext<D>,
+  emit: (event: RunbookEvent) => void,
+  scrub: (text: string) => string,
+): Promise<void> {
+  for (const [index, step] of options.runbook.steps.entries()) {
+    const entry = report.steps[index]!;
+    const done = campaign?.done.get(step.id);
+    if (done) {
+      entry.status = 'already-done';
+      entry.summary = `${done.status} by an earlier run: ${done.summary}`;
+      emit({ type: 'step-finished', step: step.id, report: entry });
+      continue;
+    }
+    emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: options.runbook.steps.length });
+    const ctx = stepContext(step);
+    try {
+      const plan = await step.inspect(ctx);
+      if (plan.facts) facts.set(step.id, plan.facts);
+      entry.plan = plan.lines;
+      entry.warnings.push(...(plan.warnings ?? []));
+      if (campaign?.interrupted.has(step.id)) entry.warnings.push(`an earlier run was interrupted in this step: on --resume its verification decides whether it ${step.rerunnable ? 'runs again' : 'counts as done (it is never repeated automatically)'}`);
+      if (plan.skip) {
+        entry.status = 'skipped';
+        entry.summary = plan.skip;
+      } else {
+        entry.status = 'planned';
+        entry.summary = step.description;
+        if (step.gate) {
+          const text = step.gateRequest?.(ctx) ?? { prompt: step.title, phrase: step.id };
+          entry.gate = { ...text, automatable: step.gate.automatable };
+        }
+      }
+      emit({ type: 'step-planned', step: step.id, plan, ...(entry.gate ? { gate: entry.gate } : {}) });
+      emit({ type: 'step-finished', step: step.id, report: entry });
+    } catch (err) {
+      const error = asVaultOpsError(err);
+      entry.status = 'failed';
+      entry.summary = scrub(error.message);
+      report.error = error;
+      report.result = 'failed';
+      emit({ type: 'step-finished', step: step.id, report: entry });
+      break;
+    }
+  }
+  report.warnings = report.steps.flatMap((s) => s.warnings);
+}

@@ -1,0 +1,498 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { VaultOpsError } from '../../src/errors.js';
+import { SecretRegistry } from '../../src/observability/secret-registry.js';
+import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
+import { listCatalogue } from '../../src/store/catalogue.js';
+import { openSnapshotStore } from '../../src/store/open-store.js';
+import { listRotationRecords } from '../../src/store/records.js';
+import type { VaultApi } from '../../src/runbook/rotate-root/database-mount.js';
+import { RotateRootOptionsSchema, rotateRootRunbook, runRotateRoot } from '../../src/runbook/rotate-root/index.js';
+import { rotateRootPolicy } from '../../src/runbook/rotate-root/policy.js';
+import type { RunbookEvent } from '../../src/runbook/run.js';
+import { VaultClient } from '../../src/vault/client.js';
+import { resolveConnection } from '../../src/vault/connection.js';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
+import { bootstrapRequest } from '../testbed/bootstrap-http.js';
+import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
+import { startVault, type VaultTestbed } from '../testbed/vault.js';
+
+const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+let vault: VaultTestbed;
+let db: PostgresTestbed;
+let work: string;
+
+before(async () => {
+  [vault, db] = await Promise.all([startVault(), startPostgres()]);
+  work = await mkdtemp(join(tmpdir(), 'runbook-it-'));
+  console.log(`testbed: ${vault.version}; ${db.version}`);
+});
+after(async () => {
+  await Promise.all([vault?.stop(), db?.stop()]);
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+interface Fixture {
+  mount: string;
+  admin: string;
+  /** The admin password as the DBA knows it (Vault's copy is rotated by the runbook). */
+  adminPassword: string;
+  staticUser: string;
+  journal: string;
+  pgbed: PostgresTestbed;
+}
+
+let seq = 0;
+const api = (method: string, path: string, body?: unknown, token = vault.rootToken) => bootstrapRequest(vault.addr, method, path, { token, ...(body !== undefined ? { body } : {}) });
+
+/** A database mount with connection `pg` as a dedicated admin role, dynamic role `ro`, static role `svc`. */
+async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; pgbed?: PostgresTestbed } = {}): Promise<Fixture> {
+  const n = ++seq;
+  const pgbed = options.pgbed ?? db;
+  const admin = options.username ?? `vault_admin_${n}`;
+  const adminPassword = options.username ? pgbed.password : `A${randomBytes(12).toString('hex')}`;
+  const staticUser = `svc_${n}`;
+  if (!options.username) await pgbed.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
+  await pgbed.query(`CREATE ROLE ${staticUser} WITH LOGIN PASSWORD 'initial-${n}'`);
+  const mount = `db${n}`;
+  await api('POST', `sys/mounts/${mount}`, { type: 'database' });
+  await api('POST', `${mount}/config/pg`, {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres?sslmode=disable`,
+    username: admin,
+    password: adminPassword,
+    allowed_roles: '*',
+  });
+  await api('POST', `${mount}/roles/ro`, {
+    db_name: 'pg',
+    creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
+    default_ttl: '10m',
+    max_ttl: '1h',
+  });
+  await api('POST', `${mount}/static-roles/svc`, { db_name: 'pg', username: staticUser, rotation_period: '24h' });
+  if (options.staticOnRoot) await api('POST', `${mount}/static-roles/rootsvc`, { db_name: 'pg', username: admin, rotation_period: '24h' });
+  return { mount, admin, adminPassword, staticUser, journal: join(work, `${mount}.journal.jsonl`), pgbed };
+}
+
+async function canLogin(user: string, password: string, pgbed = db): Promise<boolean> {
+  const client = new pg.Client({ host: '127.0.0.1', port: pgbed.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Fresh dynamic credentials from Vault log in (proves Vault's root works). */
+async function freshCredsLogIn(fx: Fixture): Promise<boolean> {
+  const { body } = await api('GET', `${fx.mount}/creds/ro`);
+  const ok = await canLogin(body.data.username, body.data.password, fx.pgbed);
+  await api('POST', 'sys/leases/revoke', { lease_id: body.lease_id });
+  return ok;
+}
+
+async function probe(fx: Fixture): Promise<number> {
+  const { status } = await bootstrapRequest(vault.addr, 'POST', `${fx.mount}/reset/pg`, { token: vault.rootToken, okStatuses: [204, 400, 500] });
+  return status;
+}
+
+const cliArgs = (fx: Fixture, ...extra: string[]) => ['runbook', 'rotate-root', '--mount', fx.mount, '--connection', 'pg', '--journal', fx.journal, ...extra];
+const env = (token = vault.rootToken) => ({ VAULT_ADDR: vault.addr, VAULT_TOKEN: token });
+
+function assertNoSecrets(texts: string[], secrets: string[]): void {
+  for (const secret of secrets.filter((s) => s.length >= 4)) {
+    for (const text of texts) assert.ok(!text.includes(secret), `a secret value leaked: ${secret.slice(0, 3)}…`);
+  }
+}
+
+const events = (records: JournalRecord[], event: string, step?: string) => records.filter((r) => r.event === event && (step === undefined || ('step' in r && r.step === step)));
+
+async function writePasswordFile(name: string, password: string): Promise<string> {
+  const file = join(work, name);
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return file;
+}
+
+test('happy path: rotates the root, old root no longer logs in, fresh dynamic creds do; journal and output hold no secrets', async () => {
+  const fx = await setup();
+  const svcBefore = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
+  assert.ok(await canLogin(fx.admin, fx.adminPassword));
+  const r = await runCli(cliArgs(fx, '--yes', '--log-level', 'debug'), env());
+  assert.equal(r.code, 0, r.all);
+  assert.match(r.stdout, /Runbook rotate-root: COMPLETED/);
+  assert.match(r.stdout, new RegExp(`Journal: ${fx.journal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(r.stdout, /dynamic role ro: OK/);
+  assert.match(r.stdout, /static role svc: OK/);
+  assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the old root password must no longer log in');
+  assert.ok(await freshCredsLogIn(fx), 'fresh dynamic credentials log in');
+  const svcAfter = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
+  assert.equal(svcAfter, svcBefore, 'no static role is rotated unless named as a canary');
+
+  const records = await readJournal(fx.journal);
+  for (const step of rotateRootRunbook.steps) assert.ok(events(records, 'step-completed', step.id).length + events(records, 'step-skipped', step.id).length === 1, step.id);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+  assert.equal(records.at(-1)?.event, 'run-finished');
+  assert.ok(records.every((rec) => rec.actor.user && rec.actor.vault === 'root'));
+  const journalText = await readFile(fx.journal, 'utf8');
+  assertNoSecrets([journalText, r.all], [fx.adminPassword, vault.rootToken, 'initial-']);
+  assert.ok(!/"password"\s*:/.test(journalText));
+});
+
+test('dry run prints a plan an on-call engineer can follow and changes nothing', async () => {
+  const fx = await setup();
+  const r = await runCli(cliArgs(fx, '--dry-run'), env());
+  assert.equal(r.code, 0, r.all);
+  console.log(r.stdout);
+  for (const step of rotateRootRunbook.steps) assert.match(r.stdout, new RegExp(`\\(${step.id}\\)`));
+  assert.match(r.stdout, new RegExp(`would POST ${fx.mount}/rotate-root/pg`));
+  assert.match(r.stdout, /gate: type "rotate pg" to confirm \(or --yes\)/);
+  assert.match(r.stdout, /path: ROTATE/);
+  assert.match(r.stdout, /dry run: nothing was changed/);
+  assert.ok(!existsSync(fx.journal), 'a dry run writes no journal');
+  assert.ok(await canLogin(fx.admin, fx.adminPassword), 'root not rotated');
+});
+
+test('a connection as the shared human root "postgres" is flagged with advice (dry run)', async () => {
+  const fx = await setup({ username: 'postgres' });
+  const r = await runCli(cliArgs(fx, '--dry-run', '--output', 'json'), env());
+  assert.equal(r.code, 0, r.all);
+  const report = r.json();
+  assert.equal(report.facts.preflight.sharedHumanRoot, true);
+  assert.ok(report.warnings.some((w: string) => /shared human root.*Give Vault its own admin user/.test(w)));
+  assertNoSecrets([r.all], [db.password]);
+});
+
+test('a static role on the root user is refused before anything changes', async () => {
+  const fx = await setup({ staticOnRoot: true });
+  const r = await runCli(cliArgs(fx, '--yes'), env());
+  assert.equal(r.code, 3, r.all);
+  assert.match(r.stderr, /refusing: static role rootsvc manages vault_admin_\d+, the connection's root user/);
+  const records = await readJournal(fx.journal);
+  assert.equal(events(records, 'step-failed', 'preflight').length, 1);
+  assert.equal(events(records, 'action-started').length, 0);
+});
+
+test('root password changed directly in PostgreSQL: preflight detects it and the re-bootstrap path restores the connection', async () => {
+  const fx = await setup();
+  const dbaPassword = `D${randomBytes(12).toString('hex')}`;
+  await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
+  assert.equal(await probe(fx), 500, 'Vault can no longer connect');
+
+  // Without a password source the re-bootstrap cannot proceed (not a terminal): exit 2, nothing written.
+  const noPassword = await runCli(cliArgs(fx, '--yes'), env());
+  assert.equal(noPassword.code, 2, noPassword.all);
+  assert.match(noPassword.stderr, /re-bootstrap needs the current root password.*--password-file/);
+  assert.match(noPassword.stdout, /connection probe \(reset\/\): BROKEN: Vault cannot log in to the database as vault_admin_\d+ with the root password it holds, although 127\.0\.0\.1:\d+ accepts connections/);
+  assert.match(noPassword.stdout, /path: RE-BOOTSTRAP/);
+
+  const passwordFile = await writePasswordFile('dba-password', dbaPassword);
+  const r = await runCli(cliArgs(fx, '--yes', '--resume', '--password-file', passwordFile), env());
+  assert.equal(r.code, 0, r.all);
+  assert.match(r.stdout, /\[done\] Preflight/);
+  assert.match(r.stdout, /old password rejected/);
+  assert.equal(await probe(fx), 204, 'connection restored');
+  assert.ok(await freshCredsLogIn(fx));
+  assert.equal(await canLogin(fx.admin, dbaPassword), false, 'after the offered rotation only Vault knows the password');
+  const records = await readJournal(fx.journal);
+  assert.equal(events(records, 'step-completed', 'rebootstrap').length, 1);
+  assert.equal(events(records, 'step-skipped', 'health-before').length, 1);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+  assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, noPassword.all], [dbaPassword, fx.adminPassword, vault.rootToken]);
+});
+
+test('a wrong re-bootstrap password is refused by verify_connection and changes nothing', async () => {
+  const fx = await setup();
+  const dbaPassword = `D${randomBytes(12).toString('hex')}`;
+  await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
+  const wrong = `W${randomBytes(12).toString('hex')}`;
+  const wrongFile = await writePasswordFile('wrong-password', wrong);
+  const configBefore = (await api('GET', `${fx.mount}/config/pg`)).body.data;
+
+  const r = await runCli(cliArgs(fx, '--yes', '--password-file', wrongFile), env());
+  assert.equal(r.code, 3, r.all);
+  assert.match(r.stderr, /Vault refused the password: verify_connection could not log in as vault_admin_\d+ .*nothing was changed/);
+  assert.deepEqual((await api('GET', `${fx.mount}/config/pg`)).body.data, configBefore);
+  assert.equal(await probe(fx), 500, 'still broken: the wrong password was not stored');
+  assert.ok(await canLogin(fx.admin, dbaPassword), 'the database root is untouched');
+  let records = await readJournal(fx.journal);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 0);
+  const failed = events(records, 'step-failed', 'rebootstrap')[0];
+  assert.ok(failed && failed.event === 'step-failed' && failed.stateUnchanged);
+
+  const rightFile = await writePasswordFile('right-password', dbaPassword);
+  const resumed = await runCli(cliArgs(fx, '--yes', '--resume', '--password-file', rightFile), env());
+  assert.equal(resumed.code, 0, resumed.all);
+  assert.ok(await freshCredsLogIn(fx));
+  records = await readJournal(fx.journal);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+  assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, resumed.all], [wrong, dbaPassword, fx.adminPassword, vault.rootToken]);
+});
+
+test('a gate in a non-interactive run without --yes exits 4 naming the gate; --resume --yes rotates once', async () => {
+  const fx = await setup();
+  const r = await runCli(cliArgs(fx), env());
+  assert.equal(r.code, 4, r.all);
+  assert.match(r.stderr, /step rotate-root needs a typed confirmation \("rotate pg"\).*--yes/);
+  assert.ok(await canLogin(fx.admin, fx.adminPassword), 'not rotated');
+  let records = await readJournal(fx.journal);
+  assert.equal(events(records, 'gate', 'rotate-root').length, 1);
+  assert.equal(records.at(-1)?.event === 'run-finished' && records.at(-1)?.event === 'run-finished' ? (records.at(-1) as { result: string }).result : '', 'needs-confirmation');
+  const resumed = await runCli(cliArgs(fx, '--resume', '--yes'), env());
+  assert.equal(resumed.code, 0, resumed.all);
+  assert.match(resumed.stdout, /\[done\] Preflight/);
+  records = await readJournal(fx.journal);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+});
+
+/** A Vault API that records every call and every password Vault hands out. */
+async function recordingVault() {
+  const client = new VaultClient(await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 30 }), vault.rootToken);
+  const calls: string[] = [];
+  const passwords: string[] = [];
+  const api = {
+    async read(path: string, options?: object) {
+      calls.push(`GET ${path}`);
+      const body = (await client.read(path, options)) as { data?: { password?: string } };
+      if (body?.data?.password) passwords.push(body.data.password);
+      return body;
+    },
+    async write(path: string, body?: unknown, options?: object) {
+      calls.push(`POST ${path}`);
+      return client.write(path, body, options);
+    },
+    async list(path: string, options?: object) {
+      calls.push(`LIST ${path}`);
+      return client.list(path, options);
+    },
+  } as unknown as VaultApi;
+  return { api, calls, passwords };
+}
+
+const noPassword = { unavailable: () => 'not in this test', read: async () => { throw new VaultOpsError('usage', 'no password in this test'); } };
+const notInteractive = async () => { throw new VaultOpsError('confirmation', 'not interactive'); };
+
+test('killed after each step (library hook), then --resume: continues and never rotates twice', async () => {
+  for (const step of rotateRootRunbook.steps) {
+    const fx = await setup();
+    const { api: vaultApi, calls, passwords } = await recordingVault();
+    const secrets = new SecretRegistry();
+    const rendered: string[] = [];
+    const input = {
+      options: RotateRootOptionsSchema.parse({ mount: fx.mount, connection: 'pg', yes: true, journal: fx.journal }),
+      vault: vaultApi,
+      confirm: notInteractive,
+      rootPassword: noPassword,
+      actor: { user: 'test' },
+      secrets,
+      onEvent: (e: RunbookEvent) => rendered.push(JSON.stringify(e)),
+    };
+    const killed = await runRotateRoot({ ...input, hooks: { afterStep: (id) => { if (id === step.id) throw new Error(`killed after ${id}`); } } }).then(
+      (report) => `finished ${report.result}: ${report.error?.message}`,
+      (err: Error) => err.message,
+    );
+    assert.equal(killed, `killed after ${step.id}`);
+    const records = await readJournal(fx.journal);
+    assert.notEqual(records.at(-1)?.event, 'run-finished', 'a kill leaves the run unfinished');
+    const report = await runRotateRoot({ ...input, options: { ...input.options, resume: true } });
+    assert.equal(report.result, 'completed', `${step.id}: ${report.error?.message}`);
+    const rotations = calls.filter((c) => c === `POST ${fx.mount}/rotate-root/pg`).length;
+    assert.equal(rotations, 1, `killed after ${step.id}: rotate-root POSTed ${rotations} times`);
+    const index = rotateRootRunbook.steps.findIndex((s) => s.id === step.id);
+    for (const s of report.steps.slice(0, index + 1)) assert.equal(s.status, 'already-done', `${s.id} after a kill after ${step.id}`);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+    assert.ok(passwords.length >= 2, 'the checks used issued credentials');
+    assertNoSecrets([await readFile(fx.journal, 'utf8'), ...rendered], [...passwords, fx.adminPassword, vault.rootToken]);
+  }
+});
+
+/** Run the library in a child process that SIGKILLs itself at a chosen point. */
+async function killedChild(fx: Fixture, mode: 'after-step' | 'mid-rotate', step = ''): Promise<NodeJS.Signals | null> {
+  const script = join(work, `child-${fx.mount}.mts`);
+  const src = (p: string) => JSON.stringify(join(repoRoot, p));
+  await writeFile(
+    script,
+    `import { runRotateRoot, RotateRootOptionsSchema } from ${src('src/runbook/rotate-root/index.ts')};
+import { VaultClient } from ${src('src/vault/client.ts')};
+import { resolveConnection } from ${src('src/vault/connection.ts')};
+import { SecretRegistry } from ${src('src/observability/secret-registry.ts')};
+const [mode, step, mount, journal] = process.argv.slice(2);
+const client = new VaultClient(await resolveConnection({ vaultAddr: process.env.VAULT_ADDR, allowInsecureHttp: false, requestTimeoutSeconds: 30 }), process.env.VAULT_TOKEN);
+const vault = {
+  read: (p, o) => client.read(p, o),
+  list: (p, o) => client.list(p, o),
+  async write(p, b, o) {
+    const r = await client.write(p, b, o);
+    if (mode === 'mid-rotate' && p.endsWith('/rotate-root/pg')) process.kill(process.pid, 'SIGKILL');
+    return r;
+  },
+};
+await runRotateRoot({
+  options: RotateRootOptionsSchema.parse({ mount, connection: 'pg', yes: true, journal }),
+  vault,
+  confirm: async () => false,
+  rootPassword: { unavailable: () => 'none', read: async () => '' },
+  actor: { user: 'child' },
+  secrets: new SecretRegistry(),
+  hooks: { afterStep: (id) => { if (mode === 'after-step' && id === step) process.kill(process.pid, 'SIGKILL'); } },
+});
+process.exit(0);
+`,
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', script, mode, step, fx.mount, fx.journal], { cwd: repoRoot, env: { ...process.env, ...env() }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('exit', (c, s) => res([c, s])));
+  assert.equal(signal, 'SIGKILL', `child exited ${code} without being killed: ${stderr}`);
+  return signal;
+}
+
+async function resumeWithCliProcess(fx: Fixture): Promise<CliResult & { code: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...cliArgs(fx, '--resume', '--yes', '--output', 'json')], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number>((res) => child.on('exit', (c) => res(c ?? -1)));
+  return { code, stdout, stderr, all: stdout + stderr, json: () => JSON.parse(stdout) };
+}
+
+test('process SIGKILLed after health-before and after rotate-root, resumed by the CLI process: one rotation', async () => {
+  for (const step of ['health-before', 'rotate-root']) {
+    const fx = await setup();
+    await killedChild(fx, 'after-step', step);
+    const before = await readJournal(fx.journal);
+    assert.equal(before.at(-1)?.event, 'step-completed');
+    const r = await resumeWithCliProcess(fx);
+    assert.equal(r.code, 0, r.all);
+    const report = r.json();
+    assert.equal(report.result, 'completed');
+    assert.equal(report.steps.find((s: { id: string }) => s.id === step).status, 'already-done');
+    const records = await readJournal(fx.journal);
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 1, `killed after ${step}`);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+    assert.ok(await freshCredsLogIn(fx));
+    assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all], [fx.adminPassword, vault.rootToken]);
+  }
+});
+
+test('process SIGKILLed right after the rotate-root POST (completion never journaled): resume verifies and does not rotate again', async () => {
+  const fx = await setup();
+  await killedChild(fx, 'mid-rotate');
+  let records = await readJournal(fx.journal);
+  assert.equal(records.at(-1)?.event, 'action-started');
+  assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the POST went through before the kill');
+  const r = await resumeWithCliProcess(fx);
+  assert.equal(r.code, 0, r.all);
+  const report = r.json();
+  const rotate = report.steps.find((s: { id: string }) => s.id === 'rotate-root');
+  assert.equal(rotate.status, 'recovered');
+  assert.ok(rotate.warnings.some((w: string) => /interrupted.*not repeated/.test(w)));
+  records = await readJournal(fx.journal);
+  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+  assert.ok(await freshCredsLogIn(fx));
+});
+
+test('unknown mount and unknown connection: clear errors, journaled', async () => {
+  const fx = await setup();
+  const badMount = await runCli(['runbook', 'rotate-root', '--mount', 'nosuchmount', '--connection', 'pg', '--journal', join(work, 'badmount.jsonl'), '--yes'], env());
+  assert.equal(badMount.code, 1, badMount.all);
+  assert.match(badMount.stderr, /mount nosuchmount has no database connection pg: it is not a database secrets engine mount/);
+  const badConn = await runCli(['runbook', 'rotate-root', '--mount', fx.mount, '--connection', 'nope', '--journal', join(work, 'badconn.jsonl'), '--yes'], env());
+  assert.equal(badConn.code, 1, badConn.all);
+  assert.match(badConn.stderr, new RegExp(`connection nope does not exist on mount ${fx.mount} \\(connections there: pg\\)`));
+  for (const file of ['badmount.jsonl', 'badconn.jsonl']) {
+    const records = await readJournal(join(work, file));
+    const failed = events(records, 'step-failed', 'preflight')[0];
+    assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'not-found', file);
+  }
+});
+
+test('a token without the needed capabilities gets one list of what is missing; the least-privilege policy suffices', async () => {
+  const fx = await setup();
+  await api('POST', `sys/policies/acl/weak-${fx.mount}`, { policy: `path "${fx.mount}/config/pg" { capabilities = ["read"] }\npath "${fx.mount}/roles/*" { capabilities = ["read", "list"] }` });
+  const weak = (await api('POST', 'auth/token/create', { policies: [`weak-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
+  const r = await runCli(cliArgs(fx, '--yes'), env(weak));
+  assert.equal(r.code, 1, r.all);
+  assert.match(r.stderr, /the token lacks list on db\d+\/static-roles\/, update on db\d+\/reset\/pg, update on db\d+\/rotate-root\/pg, update on sys\/leases\/revoke/);
+  const records = await readJournal(fx.journal);
+  const failed = events(records, 'step-failed', 'preflight')[0];
+  assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'vault-permission');
+  assertNoSecrets([r.all, await readFile(fx.journal, 'utf8')], [weak]);
+
+  // The README's policy (no sudo): the run completes and says the lease count was skipped.
+  await api('POST', `sys/policies/acl/rr-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg') });
+  const good = (await api('POST', 'auth/token/create', { policies: [`rr-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
+  const ok = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-lp.jsonl`)), env(good));
+  assert.equal(ok.code, 0, ok.all);
+  assert.match(ok.stdout, /leases under db\d+\/creds\/: skipped \(listing sys\/leases\/lookup needs sudo\)/);
+  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+  // With the optional sudo block the count is shown.
+  await api('POST', `sys/policies/acl/rrl-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { leaseCount: true }) });
+  const sudo = (await api('POST', 'auth/token/create', { policies: [`rrl-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
+  const counted = await runCli(cliArgs(fx, '--dry-run'), env(sudo));
+  assert.equal(counted.code, 0, counted.all);
+  assert.match(counted.stdout, /leases under db\d+\/creds\/: \d+/);
+  assertNoSecrets([ok.all, counted.all], [good, sudo]);
+});
+
+test('database down: preflight says so, nothing is attempted, journal records it', async () => {
+  const second = await startPostgres();
+  try {
+    const fx = await setup({ pgbed: second });
+    await second.stop();
+    const r = await runCli(cliArgs(fx, '--yes'), env());
+    assert.equal(r.code, 3, r.all);
+    assert.match(r.stderr, /the database is down or unreachable.*refuses connections \(ECONNREFUSED\).*bring the database back/);
+    const records = await readJournal(fx.journal);
+    assert.equal(events(records, 'step-failed', 'preflight').length, 1);
+    assert.equal(events(records, 'action-started').length, 0);
+  } finally {
+    await second.stop();
+  }
+});
+
+test('--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a rotation record without secrets', async () => {
+  const fx = await setup();
+  const store = join(work, `store-${fx.mount}`);
+  const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), env());
+  assert.equal(r.code, 0, r.all);
+  const report = r.json();
+  const before = report.facts['backup-before'].snapshotTaken as string;
+  const afterId = report.facts['backup-after'].snapshotAfter as string;
+  assert.ok(before && afterId && afterId > before, `${before} < ${afterId}`);
+  const catalogue = await listCatalogue(await openSnapshotStore(store));
+  assert.deepEqual(catalogue.snapshots.map((m) => m.id), [afterId, before]);
+  const records = await listRotationRecords(await openSnapshotStore(store));
+  assert.equal(records.length, 1);
+  assert.equal(records[0]?.kind, 'database-root');
+  assert.equal(records[0]?.mount, fx.mount);
+  assert.equal(records[0]?.path, `${fx.mount}/config/pg`);
+  assert.equal(records[0]?.rotationId, report.facts['rotate-root'].rotationId);
+  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+
+  // A second rotation right after: the snapshot is recent, so none is taken before.
+  const again = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--journal', join(work, `${fx.mount}-again.jsonl`)), env());
+  assert.equal(again.code, 0, again.all);
+  assert.match(again.stdout, new RegExp(`newest good snapshot in .*: ${afterId} \\(\\d+ min old\\)`));
+  assert.match(again.stdout, /recent enough: nothing to take/);
+  const recordFiles = (await listRotationRecords(await openSnapshotStore(store))).map((rec) => JSON.stringify(rec)).join('\n');
+  assertNoSecrets([recordFiles, r.all, again.all], [fx.adminPassword, vault.rootToken]);
+});
