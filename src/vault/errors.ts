@@ -9,9 +9,14 @@ export interface VaultResponseFailure {
   errors: string[];
 }
 
-/** The first Vault error string, cut to one line: Vault's messages name paths, never secret values. */
-function firstError(errors: string[]): string {
-  const text = (errors[0] ?? '').split('\n')[0]?.trim() ?? '';
+/**
+ * The first Vault error string, cut to one line: Vault's messages name paths, never secret values.
+ * Multi-error answers ("1 error occurred:\n\t* the cause\n\n") keep their causes, joined.
+ */
+export function firstError(errors: string[]): string {
+  const raw = errors[0] ?? '';
+  const causes = [...raw.matchAll(/^\s*\*\s*(.+)$/gm)].map((m) => m[1]!.trim());
+  const text = (/^\d+ errors? occurred:/.test(raw.trim()) && causes.length ? causes.join('; ') : raw.split('\n')[0] ?? '').trim();
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
