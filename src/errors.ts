@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'not-found' // a named snapshot, file or object does not exist
   | 'snapshot-corrupt' // the archive failed an integrity check
   | 'verification' // a drill or check found a problem
+  | 'scratch' // the restore drill's scratch server could not run
   | 'confirmation' // a confirmation was refused or is needed
   | 'aborted' // interrupted by a signal
   | 'internal';
@@ -54,6 +55,7 @@ const exitCodeOf: Record<ErrorCode, ExitCode> = {
   'not-found': ExitCode.failed,
   'snapshot-corrupt': ExitCode.verification,
   verification: ExitCode.verification,
+  scratch: ExitCode.failed,
   confirmation: ExitCode.confirmation,
   aborted: ExitCode.failed,
   internal: ExitCode.failed,

@@ -5,6 +5,7 @@ import { secrets as processSecrets, type SecretRegistry } from '../observability
 import { toolVersion } from '../version.js';
 import { statusCommand } from './commands/status.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { verifyCommand } from './commands/verify.js';
 import { runbookCommand } from './commands/runbook.js';
 import { createContext, type CommandContext } from './context.js';
 import type { OptionSource } from '../config/resolve.js';
@@ -18,7 +19,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand, snapshotCommand, runbookCommand];
+const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, runbookCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;

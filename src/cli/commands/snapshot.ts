@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import {
   SnapshotInspectOptionsSchema,
   SnapshotListOptionsSchema,
@@ -25,38 +25,7 @@ import type { CommandContext } from '../context.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
-
-const int = (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN);
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-function addS3Options(cmd: Command): Command {
-  return cmd
-    .option('--s3-endpoint <url>', 'S3 endpoint (VAULT_OPS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3)')
-    .option('--s3-region <region>', 'S3 region (AWS_REGION)')
-    .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')
-    .addOption(new Option('--s3-sse <mode>', 'server-side encryption').choices(['AES256', 'aws:kms']))
-    .option('--s3-kms-key-id <id>', 'KMS key for --s3-sse aws:kms')
-    .option('--s3-storage-class <class>', 'storage class of stored objects')
-    .addOption(new Option('--s3-object-lock-mode <mode>', 'object-lock retention mode').choices(['GOVERNANCE', 'COMPLIANCE']))
-    .option('--s3-object-lock-days <n>', 'object-lock retention in days', int);
-}
-
-function addKeepOptions(cmd: Command): Command {
-  return cmd
-    .option('--keep-last <n>', 'keep the n newest snapshots', int)
-    .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours (UTC)', int)
-    .option('--keep-daily <n>', 'keep one per day for the last n days', int)
-    .option('--keep-weekly <n>', 'keep one per ISO week for the last n weeks', int)
-    .option('--keep-monthly <n>', 'keep one per month for the last n months', int)
-    .option('--keep-yearly <n>', 'keep one per year for the last n years', int)
-    .option('--incomplete-grace-hours <n>', 'leave incomplete leftovers younger than this alone (default 24)', Number);
-}
-
-function addMetricsOptions(cmd: Command): Command {
-  return cmd
-    .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
-    .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway');
-}
+import { addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 function progressFor(ctx: CommandContext): ProgressReporter {
   if (ctx.options.output === 'text' && process.stderr.isTTY && ctx.stdout === process.stdout) return ttyProgress(process.stderr);

@@ -1,0 +1,136 @@
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { VerifyOptionsSchema, verifyOptionSources } from '../../config/verify-options.js';
+import { VaultOpsError } from '../../errors.js';
+import { publishMetrics } from '../../observability/metrics.js';
+import { readIdentities } from '../../snapshot/age-encryption.js';
+import { readVerifyKey } from '../../snapshot/manifest-signature.js';
+import { openSnapshotStore } from '../../store/open-store.js';
+import { parseSnapshotId } from '../../store/snapshot-id.js';
+import { runDrill, type DrillReport } from '../../verify/drill.js';
+import { VerifyMetrics } from '../../verify/verify-metrics.js';
+import { resolveCommandOptions } from '../context.js';
+import type { CommandModule } from '../main.js';
+import { printJson, printLines, table } from '../output.js';
+import { abortOnSignals } from '../signals.js';
+import { addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
+
+/** Read a file of secrets (one per line), registering each so no output can carry it. */
+export async function readSecretLines(path: string, what: string, flag: string, register: (v: string) => void): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new VaultOpsError('config', `cannot read the ${what} file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check ${flag}`, { cause: err });
+  }
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  lines.forEach(register);
+  if (lines.length === 0) throw new VaultOpsError('config', `the ${what} file ${path} is empty: check ${flag}`);
+  return lines;
+}
+
+/** `--vault-binary`, else `vault`, else `bao` on PATH. */
+function resolveBinary(explicit: string | undefined): string {
+  if (explicit) return explicit;
+  for (const name of ['vault', 'bao']) {
+    try {
+      const found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+      if (found) return found;
+    } catch {
+      /* not on PATH */
+    }
+  }
+  throw new VaultOpsError('scratch', 'no vault or bao binary on PATH for the scratch server: install one or pass --vault-binary');
+}
+
+export const verifyCommand: CommandModule = {
+  optionSources: verifyOptionSources,
+  register(program, run) {
+    const cmd = program
+      .command('verify')
+      .description('restore drill: restore a snapshot into a throw-away scratch server and check it')
+      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
+      .option('--snapshot <id>', 'snapshot id, latest (default) or oldest')
+      .option('--mode <mode>', 'recovery (default: never acts on the world) or unsealed (needs network isolation)')
+      .option('--vault-binary <path>', 'vault/bao binary for the scratch server (default: vault, then bao on PATH)')
+      .option('--unseal-keys-file <file>', "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)")
+      .option('--identity-file <file>', 'age identities for encrypted snapshots')
+      .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature')
+      .option('--verify-token-file <file>', 'a token of the source cluster (--mode unsealed)')
+      .option('--check-secret <mount/path>', 'a secret that must be readable (--mode unsealed; repeatable)', collect)
+      .option('--scratch-port <port>', 'API port of the scratch server (the cluster port is the next one)', int)
+      .option('--seal-config <file>', "the source's seal stanza (HCL) for auto-unseal snapshots")
+      .option('--restore-timeout-seconds <n>', 'how long a restore may take to apply (default 300)', Number);
+    addS3Options(cmd);
+    addMetricsOptions(cmd);
+    cmd.action(async (flags: Record<string, unknown>, command: Command) =>
+      run(command, async (ctx) => {
+        const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);
+        const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) => ctx.secrets.add(v));
+        const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
+        identities?.forEach((i) => ctx.secrets.add(i));
+        const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
+        const verifyToken = o.verifyTokenFile ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0] : undefined;
+        const sealConfig = o.sealConfig ? await readFile(o.sealConfig, 'utf8').catch((err) => {
+          throw new VaultOpsError('config', `cannot read the seal config ${o.sealConfig} (${(err as NodeJS.ErrnoException).code})`);
+        }) : undefined;
+        const binary = resolveBinary(o.vaultBinary);
+        const metrics = new VerifyMetrics();
+        const store = await openSnapshotStore(o.from, o, ctx.env);
+        const interrupt = abortOnSignals();
+        let report: DrillReport | undefined;
+        try {
+          report = await runDrill(
+            { store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal },
+            {
+              snapshot: o.snapshot,
+              mode: o.mode,
+              binary,
+              unsealKeys,
+              ...(identities ? { identities } : {}),
+              ...(verifyKey ? { verifyKey } : {}),
+              ...(verifyToken ? { verifyToken } : {}),
+              checkSecrets: o.checkSecret,
+              ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
+              ...(sealConfig ? { sealConfig } : {}),
+              restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
+            },
+          );
+        } finally {
+          interrupt.dispose();
+          await store.close();
+          const now = Date.now() / 1000;
+          metrics.lastRun.set(now);
+          metrics.passed.set(report?.passed ? 1 : 0);
+          if (report) {
+            if (report.passed) metrics.lastSuccess.set(now);
+            metrics.restoreSeconds.set(report.timings.total);
+            for (const [phase, s] of Object.entries(report.timings)) if (phase !== 'total') metrics.phaseSeconds.set({ phase }, s);
+            const created = parseSnapshotId(report.snapshotId)?.time;
+            if (created) metrics.snapshotAge.set(now - created.getTime() / 1000);
+          }
+          await publishMetrics(metrics.registry, o, 'vault-ops-verify', ctx.logger);
+        }
+        if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+        else printLines(ctx.stdout, renderReport(report));
+        if (!report.passed) {
+          const failed = report.checks.filter((c) => !c.passed);
+          throw new VaultOpsError('verification', `restore drill of ${report.snapshotId} failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+        }
+        ctx.logger.info({ snapshotId: report.snapshotId, totalSeconds: report.timings.total }, 'restore drill passed');
+      }),
+    );
+  },
+};
+
+function renderReport(r: DrillReport): string[] {
+  const lines = [`Restore drill of ${r.snapshotId} (${r.mode} mode): ${r.passed ? 'PASSED' : 'FAILED'}`];
+  lines.push(...table(r.checks.map((c) => [`  ${c.passed ? 'ok  ' : 'FAIL'}`, c.name, c.detail])));
+  const t = r.timings;
+  lines.push(`  timings: download ${t.download}s, start ${t.start}s, restore ${t.restore}s, unseal ${t.unseal}s, checks ${t.checks}s, total ${t.total}s`);
+  return lines;
+}

@@ -1,0 +1,385 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { SecretRegistry } from '../observability/secret-registry.js';
+import { decryptStream } from '../snapshot/age-encryption.js';
+import { createArchiveInspector } from '../snapshot/archive-inspector.js';
+import type { SnapshotManifest } from '../snapshot/manifest.js';
+import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
+import { findSnapshot } from '../store/catalogue.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { VaultClient } from '../vault/client.js';
+import { restoreRaftSnapshot } from '../vault/raft-snapshot.js';
+import { readSealStatus } from '../vault/sys.js';
+import { compareVersions, parseVersion } from './version.js';
+import { listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
+import { ScratchVault } from './scratch-vault.js';
+
+export type DrillMode = 'recovery' | 'unsealed';
+
+export interface DrillOptions {
+  /** A snapshot id, `latest` or `oldest`. */
+  snapshot: string;
+  mode: DrillMode;
+  /** vault/bao binary for the scratch server. */
+  binary: string;
+  /** The SOURCE cluster's unseal keys (at least its threshold). */
+  unsealKeys: string[];
+  identities?: string[];
+  verifyKey?: KeyObject;
+  /** A token of the source cluster (unsealed mode only). */
+  verifyToken?: string;
+  /** MOUNT/PATH secrets that must be readable (unsealed mode only). */
+  checkSecrets?: string[];
+  scratchPort?: number;
+  /** The source's seal stanza (HCL) for auto-unseal snapshots. */
+  sealConfig?: string;
+  /** How long to wait for a restore to be applied (the node seals itself). */
+  restoreTimeoutMs?: number;
+  tempRoot?: string;
+}
+
+export interface DrillDeps {
+  store: SnapshotStore;
+  logger: Logger;
+  secrets: SecretRegistry;
+  signal?: AbortSignal;
+}
+
+export interface DrillCheck {
+  name: string;
+  passed: boolean;
+  detail: string;
+}
+
+/** `verify --output json`. Timings in seconds; `total` is the recovery time the drill measured. */
+export interface DrillReport {
+  snapshotId: string;
+  mode: DrillMode;
+  passed: boolean;
+  checks: DrillCheck[];
+  timings: { download: number; start: number; restore: number; unseal: number; checks: number; total: number };
+}
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+/**
+ * The restore drill. Never touches a real system: the snapshot is restored into a scratch server
+ * on loopback and, by default, opened only in recovery mode (no expiration manager, no plugins,
+ * no audit devices), where it is read through sys/raw.
+ *
+ * Phases: download (sha256 against the manifest, decrypt, archive inspection, to a 0700 temp dir)
+ * → start (scratch server, init, unseal with its own throw-away key) → restore (snapshot-force;
+ * the node then seals itself: the data is sealed by the source's keys) → unseal (recovery mode +
+ * recovery token from the source's keys, or a normal unseal in unsealed mode) → checks.
+ * A problem found by the drill is a failed check (exit 3); a drill that cannot run throws.
+ */
+export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
+  const started = Date.now();
+  const timings = { download: 0, start: 0, restore: 0, unseal: 0, checks: 0, total: 0 };
+  const checks: DrillCheck[] = [];
+  const manifest = await findSnapshot(deps.store, options.snapshot);
+  const report = (): DrillReport => {
+    timings.total = seconds(Date.now() - started);
+    return { snapshotId: manifest.id, mode: options.mode, passed: checks.length > 0 && checks.every((c) => c.passed), checks, timings };
+  };
+  const fail = (name: string, detail: string): DrillReport => {
+    checks.push({ name, passed: false, detail });
+    return report();
+  };
+
+  if (options.unsealKeys.length < manifest.seal.threshold) {
+    throw new VaultOpsError('config', `snapshot ${manifest.id} needs ${manifest.seal.threshold} unseal keys of its source cluster, ${options.unsealKeys.length} given (--unseal-keys-file, one key per line)`);
+  }
+  if (options.verifyKey) {
+    try {
+      verifyManifestSignature(manifest, options.verifyKey);
+      checks.push({ name: 'manifest-signature', passed: true, detail: `signed by ${manifest.signature?.keyId}` });
+    } catch (err) {
+      return fail('manifest-signature', (err as Error).message);
+    }
+  }
+  await checkBinaryVersion(options.binary, manifest);
+
+  const scratch = await ScratchVault.create({
+    binary: options.binary,
+    ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}),
+    ...(options.scratchPort ? { apiPort: options.scratchPort } : {}),
+    ...(options.sealConfig ? { extraConfig: options.sealConfig } : {}),
+  });
+  deps.logger.debug({ dir: scratch.dir, addr: scratch.addr }, 'scratch server prepared');
+  try {
+    // download
+    let t = Date.now();
+    const archive = join(scratch.dir, 'snapshot.snap');
+    const integrity = await downloadVerified(deps, manifest, archive, options.identities);
+    timings.download = seconds(Date.now() - t);
+    if (!integrity.passed) return fail('archive-integrity', integrity.detail);
+    checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });
+
+    // start
+    t = Date.now();
+    await scratch.start('normal', deps.signal);
+    const anon = scratch.client();
+    const init = await anon.write<{ keys_base64: string[]; root_token: string }>('sys/init', { secret_shares: 1, secret_threshold: 1 }, { unauthenticated: true });
+    deps.secrets.add(init.root_token);
+    init.keys_base64.forEach((k) => deps.secrets.add(k));
+    await anon.write('sys/unseal', { key: init.keys_base64[0] }, { unauthenticated: true });
+    const scratchAdmin = scratch.client(init.root_token);
+    await waitFor('the scratch server to become active', async () => (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
+    timings.start = seconds(Date.now() - t);
+
+    // restore
+    t = Date.now();
+    await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), { force: true, ...(deps.signal ? { signal: deps.signal } : {}) });
+    const sealedAfterRestore = await waitForRestoreApplied(scratch, manifest, options.restoreTimeoutMs ?? 120_000, deps.signal);
+    timings.restore = seconds(Date.now() - t);
+    deps.logger.debug({ sealedAfterRestore }, 'restore applied');
+    await scratch.stop();
+
+    // unseal
+    t = Date.now();
+    let reader: VaultClient;
+    if (options.mode === 'recovery') {
+      await scratch.start('recovery', deps.signal);
+      const token = await generateRecoveryToken(scratch, options.unsealKeys, manifest.seal.threshold).catch((err: unknown) => {
+        if (isVaultOpsError(err) && err.code === 'verification') return err;
+        throw err;
+      });
+      if (token instanceof VaultOpsError) return fail('unseal', token.message);
+      deps.secrets.add(token);
+      reader = scratch.client(token);
+    } else {
+      await scratch.start('normal', deps.signal);
+      const unsealed = await unsealWithKeys(scratch, options.unsealKeys);
+      if (unsealed) return fail('unseal', unsealed);
+      if (!options.verifyToken) throw new VaultOpsError('config', '--mode unsealed needs --verify-token-file: a token of the source cluster to read with');
+      reader = scratch.client(options.verifyToken);
+      await waitFor('the restored server to become active', async () => (await reader.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
+    }
+    checks.push({ name: 'unseal', passed: true, detail: `the source's unseal keys open snapshot ${manifest.id}${options.mode === 'recovery' ? ' (recovery mode)' : ''}` });
+    timings.unseal = seconds(Date.now() - t);
+
+    // checks
+    t = Date.now();
+    checks.push(...(options.mode === 'recovery' ? await recoveryChecks(reader, manifest) : await unsealedChecks(reader, manifest, options.checkSecrets ?? [])));
+    timings.checks = seconds(Date.now() - t);
+    return report();
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code !== 'scratch' && err.code !== 'aborted' && err.code !== 'config') {
+      // Anything the scratch server answered unexpectedly is the drill failing to run: keep the
+      // server's last words, they say why.
+      const tail = await scratch.logTail(5);
+      deps.logger.debug({ serverLog: tail }, 'scratch server log tail');
+    }
+    throw err;
+  } finally {
+    await scratch.destroy();
+  }
+}
+
+async function checkBinaryVersion(binary: string, manifest: SnapshotManifest): Promise<void> {
+  let output: string;
+  try {
+    output = (await execa(binary, ['version'], { timeout: 30_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } })).stdout;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new VaultOpsError('scratch', `cannot run the scratch server binary ${binary} (${code === 'ENOENT' ? 'not found' : (err as Error).message.split('\n')[0]}): install vault or bao, or pass --vault-binary`, { cause: err });
+  }
+  const have = parseVersion(output);
+  const need = manifest.cluster.version ? parseVersion(manifest.cluster.version) : undefined;
+  if (have && need && compareVersions(have, need) < 0) {
+    throw new VaultOpsError('scratch', `the scratch binary ${binary} is ${have.join('.')}, older than the snapshot's Vault ${need.join('.')}: use a binary at least as new (--vault-binary)`);
+  }
+}
+
+/** Stream the archive to the temp dir, checking sha256 (and decrypting) on the way. */
+async function downloadVerified(deps: DrillDeps, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
+  const source = await deps.store.get(manifest.archive.key, deps.signal ? { signal: deps.signal } : {});
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const fetched = new PassThrough();
+  const reading = pipeline(source, hashing, fetched);
+  reading.catch(() => undefined);
+  let plain: NodeJS.ReadableStream = fetched;
+  if (manifest.encryption) {
+    if (!identities?.length) throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
+    plain = await decryptStream(fetched, identities);
+  }
+  const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
+  const tee = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (inspector.input.write(chunk)) cb(null, chunk);
+      else inspector.input.once('drain', () => cb(null, chunk));
+    },
+    flush(cb) {
+      inspector.input.end();
+      cb();
+    },
+  });
+  const writing = pipeline(plain, tee, createWriteStream(target, { mode: 0o600 }));
+  const [r1, r2, r3] = await Promise.allSettled([reading, writing, inspector.result]);
+  if (r1.status === 'rejected') throw r1.reason;
+  const sha256 = hash.digest('hex');
+  if (bytes !== manifest.archive.bytes || sha256 !== manifest.archive.sha256) {
+    return { passed: false, detail: `downloaded ${bytes} bytes with sha256 ${sha256}; the manifest says ${manifest.archive.bytes} bytes, ${manifest.archive.sha256}: the archive is damaged, truncated, or the manifest belongs to another snapshot` };
+  }
+  if (r3.status === 'rejected') return { passed: false, detail: (r3.reason as Error).message };
+  if (r2.status === 'rejected') throw r2.reason;
+  return { passed: true, detail: `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ${r3.value.meta.index}` };
+}
+
+/**
+ * After snapshot-force the restore is applied asynchronously. A snapshot from a Shamir cluster
+ * (always another cluster than the scratch one) makes the node seal itself: wait for that, bounded.
+ * An auto-unseal snapshot whose seal the scratch server shares stays unsealed: then wait until the
+ * node reports the snapshot's raft index applied.
+ */
+async function waitForRestoreApplied(scratch: ScratchVault, manifest: SnapshotManifest, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const client = scratch.client();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new VaultOpsError('aborted', 'restore drill interrupted during the restore');
+    try {
+      const seal = await readSealStatus(client);
+      if (seal.sealed) return true;
+      if (manifest.seal.type !== 'shamir') {
+        const leader = await client.read<{ raft_applied_index?: number }>('sys/leader', { unauthenticated: true });
+        if ((leader.raft_applied_index ?? 0) >= manifest.raft.index) return false;
+      }
+    } catch {
+      /* the node is busy applying the snapshot */
+    }
+    await sleep(200);
+  }
+  throw new VaultOpsError('scratch', `the scratch server did not apply snapshot ${manifest.id} within ${Math.round(timeoutMs / 1000)} s (it neither sealed itself nor reached raft index ${manifest.raft.index}): check the scratch server's resources and try again`);
+}
+
+/** Recovery mode serves only sys/raw and the recovery-token endpoints. */
+async function generateRecoveryToken(scratch: ScratchVault, keys: string[], threshold: number): Promise<string> {
+  const client = scratch.client();
+  const attempt = await client.write<{ nonce: string; otp: string; otp_length: number }>('sys/generate-recovery-token/attempt', {}, { unauthenticated: true });
+  let last: { complete?: boolean; encoded_token?: string } = {};
+  try {
+    for (const key of keys.slice(0, Math.max(threshold, 1))) {
+      last = await client.write('sys/generate-recovery-token/update', { key, nonce: attempt.nonce }, { unauthenticated: true });
+      if (last.complete) break;
+    }
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'vault-request') {
+      throw new VaultOpsError('verification', `the unseal keys given do not open this snapshot (${err.message.replace(/^Vault answered \d+ to [^:]+: /, '')}): use the keys of the cluster it was taken from (after a rekey, old snapshots need the old keys)`, { cause: err });
+    }
+    throw err;
+  }
+  if (!last.complete || !last.encoded_token) {
+    throw new VaultOpsError('verification', `recovery token generation did not complete with ${keys.length} key(s): the snapshot's threshold is ${threshold}`);
+  }
+  const encoded = Buffer.from(last.encoded_token, 'base64');
+  return Buffer.from(encoded.map((b, i) => b ^ attempt.otp.charCodeAt(i))).toString('utf8');
+}
+
+/** Unseal a normally started server with the source's keys; returns a failure detail or undefined. */
+async function unsealWithKeys(scratch: ScratchVault, keys: string[]): Promise<string | undefined> {
+  const client = scratch.client();
+  try {
+    for (const key of keys) {
+      const status = await client.write<{ sealed: boolean }>('sys/unseal', { key }, { unauthenticated: true });
+      if (!status.sealed) return undefined;
+    }
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'vault-request') return `the unseal keys given do not open the snapshot: ${err.message}`;
+    throw err;
+  }
+  return 'the unseal keys given do not reach the threshold or do not open the snapshot';
+}
+
+function setCheck(name: string, expected: string[], actual: string[]): DrillCheck {
+  const missing = expected.filter((x) => !actual.includes(x));
+  const extra = actual.filter((x) => !expected.includes(x));
+  const passed = missing.length === 0 && extra.length === 0;
+  return {
+    name,
+    passed,
+    detail: passed ? `${expected.length} match the manifest` : [missing.length ? `missing: ${missing.join(', ')}` : '', extra.length ? `not in the manifest: ${extra.join(', ')}` : ''].filter(Boolean).join('; '),
+  };
+}
+
+const mountKey = (m: { path: string; type: string }) => `${m.path}(${m.type})`;
+/** Built-in policies that the API lists or storage holds but the other does not. */
+const builtinPolicies = new Set(['root', 'response-wrapping', 'control-group']);
+
+async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifest): Promise<DrillCheck[]> {
+  const checks: DrillCheck[] = [];
+  const mounts = await readRawMountTable(raw, 'mounts');
+  checks.push(setCheck('mounts', manifest.mounts.map(mountKey), mounts.map(mountKey)));
+  const auth = await readRawMountTable(raw, 'auth');
+  checks.push(setCheck('auth-methods', manifest.authMethods.map(mountKey), auth.map(mountKey)));
+  const policies = await listRawPolicies(raw);
+  checks.push(setCheck('policies', manifest.policies.filter((p) => !builtinPolicies.has(p)), policies.filter((p) => !builtinPolicies.has(p))));
+  if (manifest.canary) {
+    const mount = mounts.find((m) => m.path === `${manifest.canary!.mount}/`);
+    const value = mount ? await readRawKvV1(raw, mount.uuid, manifest.canary.path) : undefined;
+    checks.push(canaryCheck(manifest, value?.nonce));
+  }
+  return checks;
+}
+
+async function unsealedChecks(api: VaultClient, manifest: SnapshotManifest, secrets: string[]): Promise<DrillCheck[]> {
+  const checks: DrillCheck[] = [];
+  const mounts = (await api.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>('sys/mounts')).data ?? {};
+  checks.push(setCheck('mounts', manifest.mounts.map(mountKey), Object.entries(mounts).map(([path, m]) => mountKey({ path, type: m.type }))));
+  const auth = (await api.read<{ data?: Record<string, { type: string }> }>('sys/auth')).data ?? {};
+  checks.push(setCheck('auth-methods', manifest.authMethods.map(mountKey), Object.entries(auth).map(([path, m]) => mountKey({ path, type: m.type }))));
+  const policies = (await api.list<{ data?: { keys?: string[] } }>('sys/policies/acl')).data?.keys ?? [];
+  checks.push(setCheck('policies', manifest.policies.filter((p) => !builtinPolicies.has(p)), policies.filter((p) => !builtinPolicies.has(p))));
+  if (manifest.canary) {
+    const value = await api.read<{ data?: { nonce?: string } }>(`${manifest.canary.mount}/${manifest.canary.path}`).catch(() => undefined);
+    checks.push(canaryCheck(manifest, value?.data?.nonce));
+  }
+  for (const spec of secrets) {
+    const slash = spec.indexOf('/');
+    const mount = spec.slice(0, slash);
+    const path = spec.slice(slash + 1);
+    const kv2 = mounts[`${mount}/`]?.options?.version === '2';
+    try {
+      await api.read(kv2 ? `${mount}/data/${path}` : `${mount}/${path}`);
+      checks.push({ name: `secret ${spec}`, passed: true, detail: 'readable with the verify token' });
+    } catch (err) {
+      checks.push({ name: `secret ${spec}`, passed: false, detail: (err as Error).message });
+    }
+  }
+  return checks;
+}
+
+function canaryCheck(manifest: SnapshotManifest, nonce: unknown): DrillCheck {
+  const expected = manifest.canary!.nonce;
+  if (nonce === expected) return { name: 'canary', passed: true, detail: `${manifest.canary!.mount}/${manifest.canary!.path} holds the nonce written just before the snapshot` };
+  return { name: 'canary', passed: false, detail: nonce === undefined ? `${manifest.canary!.mount}/${manifest.canary!.path} is missing from the restored data` : `${manifest.canary!.mount}/${manifest.canary!.path} holds another nonce: the archive is not the snapshot this manifest describes` };
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new VaultOpsError('aborted', `restore drill interrupted while waiting for ${what}`);
+    try {
+      if (await probe()) return;
+    } catch {
+      /* not yet */
+    }
+    await sleep(100);
+  }
+  throw new VaultOpsError('scratch', `timed out waiting for ${what}`);
+}

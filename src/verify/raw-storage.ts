@@ -1,0 +1,93 @@
+import { isVaultOpsError } from '../errors.js';
+import type { VaultClient } from '../vault/client.js';
+
+/**
+ * Reads of a recovery-mode server's storage through `sys/raw` (the only API it serves). Layout,
+ * as Vault and OpenBao keep it (read in their sources):
+ * - mount and auth tables: OpenBao on transactional storage (raft) keeps one entry per mount at
+ *   `core/mounts/<uuid>` / `core/auth/<uuid>`; Vault and older layouts one JSON table at
+ *   `core/mounts` / `core/auth` (`{"entries": [...]}`); both are read. sys/raw decompresses.
+ * - ACL policies: `sys/policy/<name>` (the built-in `root` policy is not stored).
+ * - a mount's data: `logical/<mount uuid>/…` (auth methods: `auth/<uuid>/…`).
+ */
+export interface RawMountEntry {
+  path: string;
+  type: string;
+  uuid: string;
+}
+
+interface RawRead {
+  data?: { value?: string };
+}
+interface RawList {
+  data?: { keys?: string[] };
+}
+
+async function rawRead(client: VaultClient, path: string): Promise<string | undefined> {
+  try {
+    const r = await client.read<RawRead>(`sys/raw/${path}`);
+    return r?.data?.value;
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'not-found') return undefined;
+    throw err;
+  }
+}
+
+async function rawList(client: VaultClient, path: string): Promise<string[]> {
+  try {
+    const r = await client.list<RawList>(`sys/raw/${path}`);
+    return r?.data?.keys ?? [];
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'not-found') return [];
+    throw err;
+  }
+}
+
+function toEntry(raw: unknown): RawMountEntry | undefined {
+  const e = raw as { path?: unknown; type?: unknown; uuid?: unknown; namespace_id?: unknown };
+  if (typeof e?.path !== 'string' || typeof e.type !== 'string') return undefined;
+  // Only the root namespace is compared (the manifest reads the root namespace's tables).
+  if (typeof e.namespace_id === 'string' && e.namespace_id !== '' && e.namespace_id !== 'root') return undefined;
+  return { path: e.path, type: e.type, uuid: typeof e.uuid === 'string' ? e.uuid : '' };
+}
+
+/** `table`: 'mounts' (secret engines) or 'auth'. */
+export async function readRawMountTable(client: VaultClient, table: 'mounts' | 'auth'): Promise<RawMountEntry[]> {
+  const base = `core/${table}`;
+  const entries: RawMountEntry[] = [];
+  for (const uuid of await rawList(client, `${base}/`)) {
+    if (uuid.endsWith('/')) continue;
+    const value = await rawRead(client, `${base}/${uuid}`);
+    const entry = value ? toEntry(JSON.parse(value)) : undefined;
+    if (entry) entries.push(entry);
+  }
+  if (entries.length === 0) {
+    const legacy = await rawRead(client, base);
+    if (legacy) {
+      const parsed = JSON.parse(legacy) as { entries?: unknown[] };
+      for (const e of parsed.entries ?? []) {
+        const entry = toEntry(e);
+        if (entry) entries.push(entry);
+      }
+    }
+  }
+  // Local mounts (not replicated) live in their own table.
+  if (table === 'mounts') {
+    for (const uuid of await rawList(client, 'core/local-mounts/')) {
+      const value = await rawRead(client, `core/local-mounts/${uuid}`);
+      const entry = value ? toEntry(JSON.parse(value)) : undefined;
+      if (entry && !entries.some((x) => x.path === entry.path)) entries.push(entry);
+    }
+  }
+  return entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+export async function listRawPolicies(client: VaultClient): Promise<string[]> {
+  return (await rawList(client, 'sys/policy/')).filter((k) => !k.endsWith('/')).sort();
+}
+
+/** A KV v1 value stored by a mount (JSON of its data), or undefined. */
+export async function readRawKvV1(client: VaultClient, mountUuid: string, path: string): Promise<Record<string, unknown> | undefined> {
+  const value = await rawRead(client, `logical/${mountUuid}/${path}`);
+  return value ? (JSON.parse(value) as Record<string, unknown>) : undefined;
+}

@@ -1,0 +1,202 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+import { VaultOpsError } from '../errors.js';
+import { VaultClient } from '../vault/client.js';
+
+export interface ScratchVaultOptions {
+  /** The vault/bao binary to run. */
+  binary: string;
+  /** Where the 0700 temp dir goes (default: the OS temp dir). */
+  tempRoot?: string;
+  /** API port (the cluster listener takes the next one); default: two free ports. */
+  apiPort?: number;
+  /** Extra HCL for the config, e.g. the source's seal stanza for auto-unseal snapshots. */
+  extraConfig?: string;
+}
+
+export type ScratchMode = 'normal' | 'recovery';
+
+/**
+ * A throw-away Vault/OpenBao server for restore drills: its own 0700 temp dir holding config,
+ * raft data, the downloaded archive and the server log; API and cluster listeners on 127.0.0.1
+ * only. It runs under a watchdog process that kills it and removes the temp dir if the drill
+ * process dies without cleaning up (even SIGKILL).
+ */
+export class ScratchVault {
+  readonly dir: string;
+  readonly addr: string;
+  private process: ResultPromise | undefined;
+  private log: WriteStream | undefined;
+
+  private constructor(
+    private readonly options: ScratchVaultOptions,
+    dir: string,
+    readonly apiPort: number,
+    readonly clusterPort: number,
+  ) {
+    this.dir = dir;
+    this.addr = `http://127.0.0.1:${apiPort}`;
+  }
+
+  static async create(options: ScratchVaultOptions): Promise<ScratchVault> {
+    const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'vault-ops-drill-'));
+    await chmod(dir, 0o700);
+    try {
+      const apiPort = options.apiPort ?? (await freePort());
+      const clusterPort = options.apiPort ? options.apiPort + 1 : await freePort([apiPort]);
+      const scratch = new ScratchVault(options, dir, apiPort, clusterPort);
+      await mkdir(join(dir, 'raft'), { mode: 0o700 });
+      await writeFile(join(dir, 'scratch.hcl'), scratch.config(), { mode: 0o600 });
+      return scratch;
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private config(): string {
+    return `# vault-ops restore drill: throw-away server, loopback only
+storage "raft" {
+  path    = "${join(this.dir, 'raft')}"
+  node_id = "vault-ops-drill"
+}
+listener "tcp" {
+  address         = "127.0.0.1:${this.apiPort}"
+  cluster_address = "127.0.0.1:${this.clusterPort}"
+  tls_disable     = true
+}
+api_addr      = "http://127.0.0.1:${this.apiPort}"
+cluster_addr  = "https://127.0.0.1:${this.clusterPort}"
+disable_mlock = true
+ui            = false
+${this.options.extraConfig ?? ''}
+`;
+  }
+
+  /** A client for the scratch server (plain http is fine: it is loopback-only). */
+  client(token?: string): VaultClient {
+    return new VaultClient({ address: this.addr, timeoutMs: 30_000, allowInsecureHttp: false }, token);
+  }
+
+  get running(): boolean {
+    return this.process !== undefined && this.process.exitCode === undefined;
+  }
+
+  async start(mode: ScratchMode, signal?: AbortSignal): Promise<void> {
+    if (this.process) throw new VaultOpsError('internal', 'scratch server already running');
+    const watchdog = watchdogEntry();
+    this.log = createWriteStream(join(this.dir, 'server.log'), { flags: 'a', mode: 0o600 });
+    const child = execa(process.execPath, [...watchdog.nodeArgs, watchdog.script, String(process.pid), this.dir, this.options.binary, 'server', `-config=${join(this.dir, 'scratch.hcl')}`, ...(mode === 'recovery' ? ['-recovery'] : [])], {
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      reject: false,
+      // Not execa's exit cleanup: it would SIGTERM the watchdog while the drill exits and the
+      // watchdog could not tell that from a normal stop. The watchdog notices the drill is gone
+      // by itself, stops the server and removes the temp dir.
+      cleanup: false,
+      // The server needs nothing from our environment (and gets no token from it).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir },
+      extendEnv: false,
+    });
+    child.stdout?.pipe(this.log, { end: false });
+    child.stderr?.pipe(this.log, { end: false });
+    this.process = child;
+    const ready = mode === 'recovery' ? 'sys/generate-recovery-token/attempt' : 'sys/seal-status';
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (signal?.aborted) throw new VaultOpsError('aborted', 'restore drill interrupted while the scratch server was starting');
+      if (child.exitCode !== undefined && child.exitCode !== null) break;
+      try {
+        await this.client().read(ready, { unauthenticated: true, timeoutMs: 2000 });
+        return;
+      } catch {
+        await sleep(100);
+      }
+    }
+    const tail = await this.logTail();
+    const exited = child.exitCode !== undefined && child.exitCode !== null;
+    if (/address already in use/i.test(tail)) {
+      throw new VaultOpsError('scratch', `scratch server could not listen on 127.0.0.1:${this.apiPort} or :${this.clusterPort} (address already in use): choose another --scratch-port`);
+    }
+    throw new VaultOpsError(
+      'scratch',
+      `scratch server ${this.options.binary} ${exited ? `exited with code ${child.exitCode}` : 'did not answer within 60 s'} in ${mode} mode: ${lastMeaningfulLine(tail)}`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    this.process = undefined;
+    if (!child) return;
+    if (child.exitCode === undefined || child.exitCode === null) {
+      child.kill('SIGTERM');
+      const done = await Promise.race([child.then(() => true), sleep(15_000, false, { ref: false })]);
+      if (!done) {
+        child.kill('SIGKILL');
+        await child;
+      }
+    }
+  }
+
+  async logTail(lines = 20): Promise<string> {
+    try {
+      return (await readFile(join(this.dir, 'server.log'), 'utf8')).split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Stop the server and remove everything it and the drill wrote. */
+  async destroy(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    this.log?.end();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function lastMeaningfulLine(log: string): string {
+  const lines = log
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /error|fatal|panic|invalid|failed/i.test(l));
+  const line = lines[lines.length - 1] ?? log.split('\n').filter(Boolean).pop() ?? 'no output';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** How to run the watchdog: the compiled .js next to this file, or the .ts source under tsx. */
+function watchdogEntry(): { script: string; nodeArgs: string[] } {
+  const here = import.meta.url;
+  const script = fileURLToPath(new URL(here.endsWith('.ts') ? './watchdog.ts' : './watchdog.js', here));
+  const nodeArgs: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--import' || a === '--loader' || a === '--require' || a === '-r') {
+      nodeArgs.push(a, argv[i + 1] ?? '');
+      i++;
+    } else if (/^--(import|loader|require)=/.test(a)) nodeArgs.push(a);
+  }
+  return { script, nodeArgs };
+}
+
+async function freePort(exclude: number[] = []): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = createServer();
+      server.unref();
+      server.on('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    if (!exclude.includes(port)) return port;
+  }
+}
