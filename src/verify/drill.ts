@@ -105,6 +105,9 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
       return fail('manifest-signature', (err as Error).message);
     }
   }
+  if (manifest.encryption && !options.identities?.length) {
+    throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
+  }
   await checkBinaryVersion(options.binary, manifest);
 
   const scratch = await ScratchVault.create({
@@ -215,10 +218,7 @@ async function downloadVerified(deps: DrillDeps, manifest: SnapshotManifest, tar
   const reading = pipeline(source, hashing, fetched);
   reading.catch(() => undefined);
   let plain: NodeJS.ReadableStream = fetched;
-  if (manifest.encryption) {
-    if (!identities?.length) throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
-    plain = await decryptStream(fetched, identities);
-  }
+  if (manifest.encryption) plain = await decryptStream(fetched, identities ?? []);
   const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
   const tee = new Transform({
     transform(chunk: Buffer, _e, cb) {

@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { bootstrapRequest } from '../testbed/bootstrap-http.js';
+import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { runCli } from '../helpers/run-cli.js';
+import { seedSecrets } from '../helpers/seed.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let vault: VaultTestbed;
+let dir: string;
+let store: string;
+let drillTmp: string;
+let keysFile: string;
+let tokenFile: string;
+let identityFile: string;
+let env: Record<string, string>;
+let plainId: string;
+let encryptedId: string;
+
+/** Processes whose command line mentions `needle` (a leftover scratch server or watchdog). */
+async function processesMentioning(needle: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(needle)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+/** Scratch dirs of drills (tsx keeps its own cache in the same TMPDIR). */
+async function drillDirs(): Promise<string[]> {
+  return (await readdir(drillTmp)).filter((d) => d.startsWith('vault-ops-drill-'));
+}
+
+async function assertNothingLeft(): Promise<void> {
+  assert.deepEqual(await drillDirs(), [], 'no drill temp dir is left');
+  assert.deepEqual(await processesMentioning(drillTmp), [], 'no scratch process is left');
+}
+
+before(async () => {
+  vault = await startVault();
+  console.log(`testbed: ${vault.version}`);
+  dir = await mkdtemp(join(tmpdir(), 'vault-ops-verify-test-'));
+  drillTmp = join(dir, 'tmp');
+  await mkdir(drillTmp);
+  // Drills of in-process runs put their scratch dirs here (os.tmpdir() reads TMPDIR).
+  process.env.TMPDIR = drillTmp;
+  store = join(dir, 'store');
+  keysFile = join(dir, 'unseal-keys');
+  await writeFile(keysFile, `${vault.unsealKeys.join('\n')}\n`, { mode: 0o600 });
+  tokenFile = join(dir, 'token');
+  await writeFile(tokenFile, vault.rootToken, { mode: 0o600 });
+  const identity = await generateIdentity();
+  identityFile = join(dir, 'identity.txt');
+  await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
+  env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_OPS_VAULT_BINARY: vault.binary, TMPDIR: drillTmp };
+
+  await seedSecrets(vault.addr, vault.rootToken, { count: 10 });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', { token: vault.rootToken, body: { type: 'kv', options: { version: '1' } } });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/auth/approle', { token: vault.rootToken, body: { type: 'approle' } });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/payments-read', { token: vault.rootToken, body: { policy: 'path "secret/data/payments/*" { capabilities = ["read"] }' } });
+  const a = await runCli(['snapshot', 'save', '--to', store, '--canary', '--output', 'json'], env);
+  assert.equal(a.code, 0, a.stderr);
+  plainId = a.json().id;
+  const b = await runCli(['snapshot', 'save', '--to', store, '--canary', '--encrypt-to', await identityToRecipient(identity), '--output', 'json'], env);
+  assert.equal(b.code, 0, b.stderr);
+  encryptedId = b.json().id;
+});
+after(async () => {
+  await vault?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('verify: the restore drill', () => {
+  test('recovery mode (default) on an encrypted snapshot passes every check; nothing of it is left; no secret printed', async () => {
+    const r = await runCli(['verify', '--from', store, '--snapshot', encryptedId, '--unseal-keys-file', keysFile, '--identity-file', identityFile, '--output', 'json', '--log-level', 'debug'], env);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const report = r.json();
+    assert.equal(report.snapshotId, encryptedId);
+    assert.equal(report.mode, 'recovery');
+    assert.equal(report.passed, true);
+    assert.deepEqual(report.checks.map((c: any) => c.name), ['archive-integrity', 'unseal', 'mounts', 'auth-methods', 'policies', 'canary']);
+    assert.ok(report.checks.every((c: any) => c.passed));
+    for (const phase of ['download', 'start', 'restore', 'unseal', 'checks', 'total']) assert.equal(typeof report.timings[phase], 'number', phase);
+    assert.ok(report.timings.total >= report.timings.restore);
+    for (const secret of [...vault.unsealKeys, vault.rootToken]) assert.ok(!r.all.includes(secret), 'a secret reached the output');
+    assert.ok(!r.all.includes((await readFile(identityFile, 'utf8')).trim()));
+    await assertNothingLeft();
+  });
+
+  test('unsealed mode with the source token reads the secrets named by --check-secret', async () => {
+    const r = await runCli(['verify', '--from', store, '--snapshot', 'oldest', '--mode', 'unsealed', '--verify-token-file', tokenFile, '--check-secret', 'secret/app/s1', '--check-secret', 'secret/app/s9', '--unseal-keys-file', keysFile], env);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /PASSED/);
+    assert.match(r.stdout, /ok\s+secret secret\/app\/s1/);
+    await assertNothingLeft();
+  });
+
+  test('wrong unseal keys: exit 3, the unseal check names the problem', async () => {
+    const wrong = join(dir, 'wrong-keys');
+    await writeFile(wrong, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n');
+    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', wrong, '--output', 'json'], env);
+    assert.equal(r.code, 3, r.stderr);
+    const unseal = r.json().checks.find((c: any) => c.name === 'unseal');
+    assert.equal(unseal.passed, false);
+    assert.match(unseal.detail, /do not open this snapshot/);
+    await assertNothingLeft();
+  });
+
+  test('a manifest describing another snapshot (the archive was swapped): exit 3', async () => {
+    const swapped = join(dir, 'swapped');
+    await mkdir(swapped);
+    for (const f of await readdir(store)) await copyFile(join(store, f), join(swapped, f));
+    // Put the encrypted snapshot's bytes where the plain one's archive should be.
+    await copyFile(join(store, `${encryptedId}.snap.age`), join(swapped, `${plainId}.snap`));
+    const r = await runCli(['verify', '--from', swapped, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'], env);
+    assert.equal(r.code, 3, r.stderr);
+    const integrity = r.json().checks[0];
+    assert.equal(integrity.name, 'archive-integrity');
+    assert.match(integrity.detail, /the manifest says/);
+    await assertNothingLeft();
+  });
+
+  test('a corrupted and a truncated archive: exit 3', async () => {
+    for (const damage of ['flip', 'truncate'] as const) {
+      const damaged = join(dir, `damaged-${damage}`);
+      await mkdir(damaged);
+      for (const f of await readdir(store)) if (f.startsWith(plainId)) await copyFile(join(store, f), join(damaged, f));
+      const file = join(damaged, `${plainId}.snap`);
+      const bytes = await readFile(file);
+      if (damage === 'flip') bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      await writeFile(file, damage === 'flip' ? bytes : bytes.subarray(0, bytes.length - 100));
+      const r = await runCli(['verify', '--from', damaged, '--unseal-keys-file', keysFile], env);
+      assert.equal(r.code, 3, `${damage}: ${r.stderr}`);
+      assert.match(r.stderr, /archive-integrity/);
+    }
+    await assertNothingLeft();
+  });
+
+  test('a scratch binary that is missing, or crashes on start: exit 1 with a clear line', async () => {
+    const missing = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', join(dir, 'no-such-bao')], env);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /cannot run the scratch server binary .*no-such-bao \(not found\)/);
+    const crasher = join(dir, 'crashing-bao');
+    await writeFile(crasher, '#!/bin/sh\nif [ "$1" = version ]; then echo "OpenBao v9.9.9"; exit 0; fi\necho "Error parsing listener: boom" >&2\nexit 1\n');
+    await chmod(crasher, 0o755);
+    const crashed = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', crasher], env);
+    assert.equal(crashed.code, 1, crashed.stderr);
+    assert.match(crashed.stderr, /scratch server .*exited with code 1 .*Error parsing listener: boom/);
+    await assertNothingLeft();
+  });
+
+  test('a scratch binary older than the snapshot’s Vault is refused', async () => {
+    const old = join(dir, 'old-bao');
+    await writeFile(old, '#!/bin/sh\necho "OpenBao v1.0.0"\n');
+    await chmod(old, 0o755);
+    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', old], env);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /is 1\.0\.0, older than the snapshot's Vault 2\.4\.0/);
+  });
+
+  test('a scratch port already taken: exit 1 naming the port', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--scratch-port', String(port)], env);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`could not listen on 127\\.0\\.0\\.1:${port}.*address already in use.*--scratch-port`));
+    } finally {
+      blocker.close();
+    }
+    await assertNothingLeft();
+  });
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    test(`the drill killed with ${signal} halfway leaves no scratch process and no temp dir`, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--log-level', 'debug'], {
+        cwd: root,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (c) => (stderr += String(c)));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      // Halfway: once the scratch server has written its raft data.
+      const deadline = Date.now() + 60_000;
+      let halfway = false;
+      while (Date.now() < deadline && !halfway) {
+        for (const d of await drillDirs()) {
+          if ((await readdir(join(drillTmp, d, 'raft')).catch(() => [] as string[])).includes('vault.db')) halfway = true;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(halfway, `the drill never got halfway: ${stderr}`);
+      child.kill(signal);
+      const code = await exited;
+      if (signal === 'SIGTERM') assert.notEqual(code, 0);
+      // The SIGKILLed drill cleaned nothing itself: its watchdog must, within a few seconds.
+      const cleanDeadline = Date.now() + 10_000;
+      while (Date.now() < cleanDeadline && ((await drillDirs()).length > 0 || (await processesMentioning(drillTmp)).length > 0)) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await assertNothingLeft();
+    });
+  }
+});
