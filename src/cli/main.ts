@@ -4,6 +4,7 @@ import { globalOptionSources } from '../config/global-options.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
 import { toolVersion } from '../version.js';
 import { statusCommand } from './commands/status.js';
+import { rotateKvCommand } from './commands/rotate-kv.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
 import { runbookCommand } from './commands/runbook.js';
@@ -19,7 +20,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, runbookCommand];
+const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, runbookCommand, rotateKvCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;

@@ -1,21 +1,18 @@
-import { createHash, type KeyObject } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
-import { decryptStream } from '../snapshot/age-encryption.js';
-import { createArchiveInspector } from '../snapshot/archive-inspector.js';
 import type { SnapshotManifest } from '../snapshot/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import { findSnapshot } from '../store/catalogue.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { VaultClient } from '../vault/client.js';
 import { restoreRaftSnapshot } from '../vault/raft-snapshot.js';
+import { downloadVerified } from '../snapshot/download-verified.js';
 import { readSealStatus } from '../vault/sys.js';
 import { compareVersions, parseVersion } from './version.js';
 import { listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
@@ -121,7 +118,7 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     // download
     let t = Date.now();
     const archive = join(scratch.dir, 'snapshot.snap');
-    const integrity = await downloadVerified(deps, manifest, archive, options.identities);
+    const integrity = await downloadVerified({ store: deps.store, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
     timings.download = seconds(Date.now() - t);
     if (!integrity.passed) return fail('archive-integrity', integrity.detail);
     checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });
@@ -200,46 +197,6 @@ async function checkBinaryVersion(binary: string, manifest: SnapshotManifest): P
   if (have && need && compareVersions(have, need) < 0) {
     throw new VaultOpsError('scratch', `the scratch binary ${binary} is ${have.join('.')}, older than the snapshot's Vault ${need.join('.')}: use a binary at least as new (--vault-binary)`);
   }
-}
-
-/** Stream the archive to the temp dir, checking sha256 (and decrypting) on the way. */
-async function downloadVerified(deps: DrillDeps, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
-  const source = await deps.store.get(manifest.archive.key, deps.signal ? { signal: deps.signal } : {});
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const hashing = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const fetched = new PassThrough();
-  const reading = pipeline(source, hashing, fetched);
-  reading.catch(() => undefined);
-  let plain: NodeJS.ReadableStream = fetched;
-  if (manifest.encryption) plain = await decryptStream(fetched, identities ?? []);
-  const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
-  const tee = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      if (inspector.input.write(chunk)) cb(null, chunk);
-      else inspector.input.once('drain', () => cb(null, chunk));
-    },
-    flush(cb) {
-      inspector.input.end();
-      cb();
-    },
-  });
-  const writing = pipeline(plain, tee, createWriteStream(target, { mode: 0o600 }));
-  const [r1, r2, r3] = await Promise.allSettled([reading, writing, inspector.result]);
-  if (r1.status === 'rejected') throw r1.reason;
-  const sha256 = hash.digest('hex');
-  if (bytes !== manifest.archive.bytes || sha256 !== manifest.archive.sha256) {
-    return { passed: false, detail: `downloaded ${bytes} bytes with sha256 ${sha256}; the manifest says ${manifest.archive.bytes} bytes, ${manifest.archive.sha256}: the archive is damaged, truncated, or the manifest belongs to another snapshot` };
-  }
-  if (r3.status === 'rejected') return { passed: false, detail: (r3.reason as Error).message };
-  if (r2.status === 'rejected') throw r2.reason;
-  return { passed: true, detail: `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ${r3.value.meta.index}` };
 }
 
 /**

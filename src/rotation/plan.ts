@@ -1,0 +1,60 @@
+import type { KvMetadata } from './kv.js';
+import type { SecretPolicy } from './policy.js';
+import { checkDue, type DueCheck, type LastRotatedSource } from './schedule.js';
+import { parseRotationState, type RotationState } from './state.js';
+
+/**
+ * What a run would do with one secret, decided from its metadata alone (no values are read):
+ * - `rotate`: due (or `--force`): start a new rotation.
+ * - `resume`: a rotation is pending (or its cleanup is): finish it, with the same pending value.
+ * - `revoke`: the previous value's grace period is over: run the revoke hook.
+ * - `none`: not due; nothing is written.
+ * - `skip`: quarantined, or waiting for a revoke's grace period before rotating again.
+ * - `missing`: the secret does not exist (vault-ops rotates existing secrets only).
+ */
+export type PlannedAction = 'rotate' | 'resume' | 'revoke' | 'none' | 'skip' | 'missing';
+
+export interface SecretEvaluation {
+  action: PlannedAction;
+  due: boolean;
+  reason: string;
+  state: RotationState;
+  lastRotated?: Date;
+  lastRotatedSource?: LastRotatedSource;
+  check?: DueCheck;
+}
+
+export function evaluateSecret(secret: SecretPolicy, meta: KvMetadata | undefined, now: Date, force: boolean): SecretEvaluation {
+  if (!meta || meta.currentVersion === 0) {
+    return { action: 'missing', due: false, reason: `${secret.id} does not exist: create it first (vault-ops rotates existing secrets only)`, state: { state: 'never', failures: 0 } };
+  }
+  const state = parseRotationState(meta.customMetadata);
+  const source: LastRotatedSource = state.lastRotated ? 'rotation' : 'created';
+  const lastRotated = state.lastRotated ?? meta.versions.get(meta.currentVersion)?.created ?? new Date(0);
+  const check = checkDue(secret.schedule, lastRotated, source, now);
+  const base = { state, lastRotated, lastRotatedSource: source, check };
+
+  if (state.quarantined && !force) {
+    return { ...base, action: 'skip', due: false, reason: `quarantined: ${state.quarantined} (run with --force to retry, or rotate kv clear after reconciling)` };
+  }
+  if (state.state === 'pending') {
+    return { ...base, action: 'resume', due: true, reason: `rotation ${state.rotationId ?? '?'} is pending at step ${state.step ?? '?'}: resume it with the same staged value` };
+  }
+  if (state.step === 'cleanup') {
+    return { ...base, action: 'resume', due: true, reason: `rotation ${state.rotationId ?? '?'} is live; its staging entry is still to be deleted` };
+  }
+  const revokeWaiting = state.revoke === 'pending' && !!secret.hooks?.revoke;
+  const revokeDue = revokeWaiting && (!state.revokeAfter || state.revokeAfter.getTime() <= now.getTime());
+  const rotateDue = force || check.due;
+  if (rotateDue && revokeWaiting && !revokeDue) {
+    return { ...base, action: 'skip', due: true, reason: `due, but the previous value's revoke waits for its grace period until ${state.revokeAfter?.toISOString()}` };
+  }
+  if (rotateDue) {
+    const why = force && !check.due ? `--force (${check.reason})` : check.reason;
+    return { ...base, action: 'rotate', due: true, reason: revokeDue ? `${why}; the previous value is revoked first` : why };
+  }
+  if (revokeDue) {
+    return { ...base, action: 'revoke', due: false, reason: `grace period of rotation ${state.rotationId ?? '?'} ended ${state.revokeAfter?.toISOString() ?? ''}: revoke the previous value` };
+  }
+  return { ...base, action: 'none', due: false, reason: check.reason };
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import { decryptStream } from './age-encryption.js';
+import { createArchiveInspector } from './archive-inspector.js';
+import type { SnapshotManifest } from './manifest.js';
+
+/**
+ * Stream a stored archive to a local file (in a 0700 temp dir of the caller's), checking its
+ * size and sha256 against the manifest, decrypting it when encrypted, and running the archive
+ * inspection on the way; the file is the plaintext archive, ready to restore. Integrity problems
+ * are returned (the caller reports them as a failed check, exit 3); store failures throw.
+ */
+export async function downloadVerified(deps: { store: SnapshotStore; signal?: AbortSignal }, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
+  const source = await deps.store.get(manifest.archive.key, deps.signal ? { signal: deps.signal } : {});
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const hashing = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const fetched = new PassThrough();
+  const reading = pipeline(source, hashing, fetched);
+  reading.catch(() => undefined);
+  let plain: NodeJS.ReadableStream = fetched;
+  if (manifest.encryption) plain = await decryptStream(fetched, identities ?? []);
+  const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
+  const tee = new Transform({
+    transform(chunk: Buffer, _e, cb) {
+      if (inspector.input.write(chunk)) cb(null, chunk);
+      else inspector.input.once('drain', () => cb(null, chunk));
+    },
+    flush(cb) {
+      inspector.input.end();
+      cb();
+    },
+  });
+  const writing = pipeline(plain, tee, createWriteStream(target, { mode: 0o600 }));
+  const [r1, r2, r3] = await Promise.allSettled([reading, writing, inspector.result]);
+  if (r1.status === 'rejected') throw r1.reason;
+  const sha256 = hash.digest('hex');
+  if (bytes !== manifest.archive.bytes || sha256 !== manifest.archive.sha256) {
+    return { passed: false, detail: `downloaded ${bytes} bytes with sha256 ${sha256}; the manifest says ${manifest.archive.bytes} bytes, ${manifest.archive.sha256}: the archive is damaged, truncated, or the manifest belongs to another snapshot` };
+  }
+  if (r3.status === 'rejected') return { passed: false, detail: (r3.reason as Error).message };
+  if (r2.status === 'rejected') throw r2.reason;
+  return { passed: true, detail: `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ${r3.value.meta.index}` };
+}
+

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { runCli, type CliResult } from '../helpers/run-cli.js';
+import { CRASH_DRIVER, ENTRY, RotationBed, pick, runNode, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
+
+/**
+ * The crash matrix: the process is SIGKILLed after each durable step in turn (through the
+ * library's step hook, in a child process), or by a hook while it runs (the real CLI as a child
+ * process); then a normal run converges: the live value, the target system's own record and the
+ * metadata agree, the previous value is still in the version history, one pending value only.
+ */
+
+let bed: RotationBed;
+const captured: string[] = [];
+
+before(async () => {
+  bed = await RotationBed.start();
+});
+after(async () => {
+  await bed?.stop();
+});
+
+async function cli(args: string[]): Promise<CliResult> {
+  const r = await runCli(args, bed.env);
+  captured.push(r.all);
+  return r;
+}
+
+function events(stdout: string): Array<{ step: string; rotationId: string }> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"secret"'))
+    .map((l) => JSON.parse(l));
+}
+
+/** The live value, the target and the metadata agree; the previous value is in the history. */
+async function assertConverged(path: string, td: string | undefined, original: string, versions: number): Promise<void> {
+  const live = (await bed.read(path))!;
+  assert.equal(live.version, versions, `exactly ${versions - 1} new live version(s)`);
+  assert.notEqual(live.data.api_key, original);
+  assert.equal(live.data.other, 'keep');
+  assert.equal((await bed.read(path, 1))!.data.api_key, original, 'the previous value is still in the version history');
+  const meta = (await bed.meta(path))!;
+  const custom = meta.custom_metadata ?? {};
+  assert.equal(custom['vault-ops-state'], 'current');
+  assert.equal(custom['vault-ops-step'], undefined);
+  assert.equal(custom['vault-ops-quarantined'], undefined);
+  assert.equal(custom['vault-ops-version'], String(versions));
+  assert.equal(await bed.lock('secret', path), undefined, 'no lock left');
+  if (td) {
+    assert.equal(await bed.staged('secret', path), undefined, 'no staged value left');
+    const target = bed.target(td, 'secret', path)!;
+    assert.equal(target.current, targetKey(pick(live.data, ['api_key'])), 'the target holds the live value');
+    assert.equal(new Set(target.setValues).size, 1, 'a second value was never generated once set may have run');
+  }
+}
+
+describe('crash matrix with hooks: SIGKILL after each step, then re-run', () => {
+  const steps = ['lock-acquired', 'staged', 'marked-pending', 'set-started', 'set-done', 'tested', 'live-written', 'marked-current', 'staging-deleted'];
+  for (const step of steps) {
+    test(`killed after ${step}`, async () => {
+      const path = bed.name(`crash-${step}`);
+      const td = await bed.targetDir();
+      const original = `orig-${path}`;
+      await bed.put(path, { api_key: original, other: 'keep' });
+      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+      const crashed = await runNode([CRASH_DRIVER, policy, step], bed.env);
+      assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+      const seen = events(crashed.stdout);
+      assert.equal(seen.at(-1)?.step, step);
+      const rotationId = seen.at(-1)!.rotationId;
+      assert.equal((await bed.read(path))!.version, ['live-written', 'marked-current', 'staging-deleted'].includes(step) ? 2 : 1);
+
+      await sleep(1100); // the crashed run's lock (TTL 1s) is now stale
+      // Before the secret is marked pending no hook has run: a later due (here forced) run adopts the staged value.
+      const force = step === 'lock-acquired' || step === 'staged' ? ['--force'] : [];
+      const r = await cli(['rotate', 'kv', '--policy', policy, ...force, '--output', 'json', '--log-level', 'debug']);
+      assert.equal(r.code, 0, r.all);
+      const s = r.json().secrets[0];
+      assert.equal(s.outcome, 'rotated');
+      if (step !== 'lock-acquired') assert.equal(s.rotationId, rotationId, 'the same rotation resumed');
+      if (step !== 'lock-acquired' && step !== 'staged') assert.equal(s.resumed, true);
+      assert.match(r.stderr, /took over a stale rotation lock/);
+      await assertConverged(path, td, original, 2);
+
+      const again = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      assert.equal(again.json().secrets[0].outcome, 'not-due', 'converged: nothing left to do');
+    });
+  }
+});
+
+describe('crash matrix without hooks', () => {
+  for (const step of ['lock-acquired', 'live-written', 'marked-current']) {
+    test(`killed after ${step}`, async () => {
+      const path = bed.name(`crash-plain-${step}`);
+      const original = `orig-${path}`;
+      await bed.put(path, { api_key: original, other: 'keep' });
+      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } } }]);
+      const crashed = await runNode([CRASH_DRIVER, policy, step], bed.env);
+      assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
+      const rotationId = events(crashed.stdout).at(-1)!.rotationId;
+      await sleep(1100);
+
+      // Not due: nothing is written (a new live version counts from its creation time).
+      const idle = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      assert.equal(idle.code, 0, idle.all);
+      assert.equal(idle.json().secrets[0].outcome, 'not-due');
+      assert.equal((await bed.read(path))!.version, step === 'lock-acquired' ? 1 : 2, 'the live secret holds the old or the new value, whole');
+
+      // The next rotation of the secret (forced here) takes the stale lock over.
+      const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json', '--log-level', 'debug']);
+      assert.equal(r.code, 0, r.all);
+      assert.match(r.stderr, /took over a stale rotation lock/);
+      const s = r.json().secrets[0];
+      assert.equal(s.outcome, 'rotated');
+      if (step === 'live-written') {
+        assert.equal(s.rotationId, rotationId, 'the interrupted write is recorded, not repeated');
+        assert.equal(s.resumed, true);
+        await assertConverged(path, undefined, original, 2);
+      } else {
+        assert.notEqual(s.rotationId, rotationId);
+        await assertConverged(path, undefined, original, step === 'lock-acquired' ? 2 : 3);
+      }
+      assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-rotation-id'], s.rotationId);
+    });
+  }
+});
+
+describe('the real CLI killed by SIGKILL while a hook runs', () => {
+  const cases: Array<[string, Record<string, string[]>]> = [
+    ['during set (before the target acted)', { killParent: ['set'] }],
+    ['during set (after the target accepted)', { killParentAfter: ['set'] }],
+    ['during test', { killParent: ['test'] }],
+    ['after test passed', { killParentAfter: ['test'] }],
+  ];
+  for (const [name, control] of cases) {
+    test(name, async () => {
+      const path = bed.name('cli-kill');
+      const td = await bed.targetDir();
+      const original = `orig-${path}`;
+      await bed.put(path, { api_key: original, other: 'keep' });
+      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+      await bed.control(td, control);
+      const killed = await runNode([ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--lock-ttl', '1s', '--log-level', 'debug'], bed.env);
+      captured.push(killed.stdout + killed.stderr);
+      assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+      assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged by the killed run');
+      const meta = (await bed.meta(path))!;
+      assert.equal(meta.custom_metadata?.['vault-ops-state'], 'pending');
+      const rotationId = meta.custom_metadata?.['vault-ops-rotation-id'];
+
+      await bed.control(td, {});
+      await sleep(1100);
+      const r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      assert.equal(r.code, 0, r.all);
+      assert.equal(r.json().secrets[0].rotationId, rotationId);
+      assert.equal(r.json().secrets[0].resumed, true);
+      await assertConverged(path, td, original, 2);
+    });
+  }
+});
+
+describe('Vault restarted mid-rotation', () => {
+  test('the run fails cleanly or finishes; the next run converges; live never holds a value the target refused', async () => {
+    const path = bed.name('restart');
+    const td = await bed.targetDir();
+    const original = `orig-${path}`;
+    await bed.put(path, { api_key: original, other: 'keep' });
+    const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+    await bed.control(td, { delayMs: { set: 2500 } });
+    const running = cli(['rotate', 'kv', '--policy', policy, '--force', '--lock-ttl', '1s', '--output', 'json', '--request-timeout-seconds', '5']);
+    await sleep(800);
+    const node = bed.vault.nodes[0]!;
+    await node.restart();
+    const first = await running;
+    // Vault came back sealed: the run could not finish.
+    assert.equal(first.code, 1, first.all);
+    assert.match(first.json().secrets[0].reason, /sealed|cannot reach|request to Vault/);
+    await node.unseal();
+    await sleep(1500);
+    assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged while the rotation could not finish');
+    await bed.control(td, {});
+    let r: CliResult | undefined;
+    for (let i = 0; i < 5; i++) {
+      r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      if (r.code === 0) break;
+      await sleep(1000);
+    }
+    assert.equal(r!.code, 0, r!.all);
+    assert.equal(r!.json().secrets[0].outcome, 'rotated');
+    assert.equal(r!.json().secrets[0].resumed, true);
+    await assertConverged(path, td, original, 2);
+  });
+});
+
+describe('crash output never leaks', () => {
+  test('no generated value in captured output', async () => {
+    const all = captured.join('\n');
+    const list = (await bed.req('LIST', 'secret/metadata/')).data.keys as string[];
+    let checked = 0;
+    for (const name of list) {
+      for (const d of await bed.history(name)) {
+        if (d.api_key && !d.api_key.startsWith('orig-')) {
+          checked += 1;
+          assert.ok(!all.includes(d.api_key), `${name}: a generated value appeared in output`);
+        }
+      }
+    }
+    assert.ok(checked >= 10);
+  });
+});
