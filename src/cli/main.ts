@@ -7,6 +7,7 @@ import { statusCommand } from './commands/status.js';
 import { rotateKvCommand } from './commands/rotate-kv.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
+import { restoreCommand } from './commands/restore.js';
 import { runbookCommand } from './commands/runbook.js';
 import { createContext, type CommandContext } from './context.js';
 import type { OptionSource } from '../config/resolve.js';
@@ -20,7 +21,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, runbookCommand, rotateKvCommand];
+const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
@@ -10,10 +9,10 @@ import type { SnapshotStore } from '../../store/snapshot-store.js';
 import { rotationRecords, snapshotBackups } from '../../runbook/rotate-root/store-ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
 import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRunFlags, type RootPasswordSource, type RotateRootOptions } from '../../runbook/rotate-root/index.js';
-import type { Confirmer } from '../../runbook/types.js';
 import type { CommandContext } from '../context.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
+import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -91,23 +90,6 @@ async function actor(ctx: CommandContext): Promise<{ user: string; vault?: strin
   } catch {
     return { user };
   }
-}
-
-/** Typed confirmation on a terminal; without one, a 'confirmation' error naming the gate (exit 4). */
-function terminalConfirmer(ctx: CommandContext): Confirmer {
-  return async (request) => {
-    if (!process.stdin.isTTY) {
-      throw new VaultOpsError('confirmation', `step ${request.step} needs confirmation and this run is not interactive`);
-    }
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    try {
-      const answer = await new Promise<string>((resolve) => rl.question(`\n${request.prompt}.\nType "${request.phrase}" to continue (anything else stops): `, resolve));
-      ctx.logger.debug({ step: request.step, confirmed: answer.trim() === request.phrase }, 'confirmation gate');
-      return answer.trim() === request.phrase;
-    } finally {
-      rl.close();
-    }
-  };
 }
 
 /** `--password-file`, else a hidden prompt on a terminal; never a flag value or an environment variable. */

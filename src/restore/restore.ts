@@ -1,0 +1,176 @@
+import { createReadStream } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeyObject } from 'node:crypto';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { downloadVerified } from '../snapshot/download-verified.js';
+import type { SnapshotManifest } from '../snapshot/manifest.js';
+import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
+import { saveSnapshot } from '../snapshot/save.js';
+import { findSnapshot } from '../store/catalogue.js';
+import { listRotationRecords, type RotationRecord } from '../store/records.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { VaultClient } from '../vault/client.js';
+import { leaderClient } from '../vault/leader.js';
+import { restoreRaftSnapshot } from '../vault/raft-snapshot.js';
+import { readSealStatus } from '../vault/sys.js';
+
+/** What `restore` will do, shown before the confirmation. */
+export interface RestorePlan {
+  target: { address: string; leader: string; clusterName?: string; clusterId?: string; version?: string };
+  snapshot: { id: string; createdAt: string; ageSeconds: number; raftIndex: number; clusterName?: string; clusterId?: string; version?: string; encrypted: boolean };
+  /** The snapshot was taken from the target cluster (same cluster id). */
+  sameCluster: boolean;
+  force: boolean;
+  notes: string[];
+}
+
+export interface RestoreResult {
+  plan: RestorePlan;
+  safetySnapshotId?: string;
+  /** The target's seal state once the restore was applied. */
+  sealed: boolean;
+  applied: boolean;
+  /** Rotations recorded after the snapshot: the restore rolled them back. */
+  rolledBackRotations: Array<RotationRecord & { action: string }>;
+  nextSteps: string[];
+}
+
+export interface RestoreDeps {
+  /** Logged-in client for any node of the target cluster. */
+  vault: VaultClient;
+  store: SnapshotStore;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+export async function planRestore(deps: RestoreDeps, options: { snapshot: string; force: boolean; now?: Date }): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
+  const manifest = await findSnapshot(deps.store, options.snapshot);
+  const { client: leader, leader: location } = await leaderClient(deps.vault);
+  const seal = await readSealStatus(leader);
+  const now = options.now ?? new Date();
+  const sameCluster = Boolean(seal.cluster_id && manifest.cluster.id && seal.cluster_id === manifest.cluster.id);
+  const notes: string[] = [];
+  if (!sameCluster) {
+    notes.push(
+      options.force
+        ? `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): after this forced restore the target seals itself and unseals only with the SNAPSHOT's unseal keys; the snapshot's tokens then apply`
+        : `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): a plain restore fails when the target's keys differ from the snapshot's; --force restores anyway, and the target must then be unsealed with the snapshot's keys`,
+    );
+  }
+  notes.push('everything written to the target after the snapshot is lost (secrets, leases, tokens, rotations)');
+  const plan: RestorePlan = {
+    target: {
+      address: deps.vault.address,
+      leader: location.address,
+      ...(seal.cluster_name ? { clusterName: seal.cluster_name } : {}),
+      ...(seal.cluster_id ? { clusterId: seal.cluster_id } : {}),
+      ...(seal.version ? { version: seal.version } : {}),
+    },
+    snapshot: {
+      id: manifest.id,
+      createdAt: manifest.createdAt,
+      ageSeconds: Math.round((now.getTime() - Date.parse(manifest.createdAt)) / 1000),
+      raftIndex: manifest.raft.index,
+      ...(manifest.cluster.name ? { clusterName: manifest.cluster.name } : {}),
+      ...(manifest.cluster.id ? { clusterId: manifest.cluster.id } : {}),
+      ...(manifest.cluster.version ? { version: manifest.cluster.version } : {}),
+      encrypted: manifest.encryption !== undefined,
+    },
+    sameCluster,
+    force: options.force,
+    notes,
+  };
+  return { plan, manifest, leader };
+}
+
+/**
+ * The operator's restore, after the plan was confirmed: a safety snapshot of the target into the
+ * same store (unless skipped), the archive downloaded to a 0700 temp dir and verified against its
+ * manifest BEFORE anything is sent, then streamed to the leader, and the restore waited for.
+ */
+export async function executeRestore(
+  deps: RestoreDeps,
+  prepared: { plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient },
+  options: { safetySnapshot: boolean; identities?: string[]; verifyKey?: KeyObject; timeoutMs?: number; tempRoot?: string },
+): Promise<RestoreResult> {
+  const { plan, manifest, leader } = prepared;
+  if (options.verifyKey) verifyManifestSignature(manifest, options.verifyKey);
+  if (manifest.encryption && !options.identities?.length) {
+    throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
+  }
+
+  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'vault-ops-restore-'));
+  await chmod(dir, 0o700);
+  try {
+    const archive = join(dir, 'snapshot.snap');
+    const integrity = await downloadVerified({ store: deps.store, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
+    if (!integrity.passed) throw new VaultOpsError('verification', `snapshot ${manifest.id} failed its integrity check, nothing was restored: ${integrity.detail}`);
+
+    let safetySnapshotId: string | undefined;
+    if (options.safetySnapshot) {
+      const safety = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { allowClusterChange: true });
+      safetySnapshotId = safety.manifest.id;
+      deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
+    }
+
+    try {
+      await restoreRaftSnapshot(leader, createReadStream(archive), { force: plan.force, ...(deps.signal ? { signal: deps.signal } : {}) });
+    } catch (err) {
+      if (isVaultOpsError(err) && !plan.force && err.code === 'vault-request' && /seal|key|barrier|decrypt|authentication/i.test(err.message)) {
+        throw new VaultOpsError('vault-request', `the target refused the plain restore (${err.message}): the snapshot was sealed with other keys than the target's. If you mean to replace this cluster's data and keys, run again with --force and then unseal with the snapshot's keys`, { cause: err });
+      }
+      throw err;
+    }
+    deps.logger.info({ snapshotId: manifest.id, leader: plan.target.leader }, 'snapshot sent to the leader; waiting until it is applied');
+    const { sealed, applied } = await waitUntilApplied(leader, manifest, options.timeoutMs ?? 300_000, deps.signal);
+
+    const records = await listRotationRecords(deps.store, new Date(manifest.createdAt));
+    const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
+    const nextSteps: string[] = [];
+    if (sealed) nextSteps.push(`unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: bao/vault operator unseal`);
+    nextSteps.push("check the cluster: vault-ops status (leader, peers, autopilot healthy)");
+    nextSteps.push('validate the data applications need (read a few known secrets; log in with an application role)');
+    if (rolledBackRotations.length) nextSteps.push(`reconcile the ${rolledBackRotations.length} rotation(s) the restore rolled back (listed above) before applications fail`);
+    if (safetySnapshotId) nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
+    return { plan, ...(safetySnapshotId ? { safetySnapshotId } : {}), sealed, applied, rolledBackRotations, nextSteps };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The leader answers 204 and applies the snapshot asynchronously. Done when it sealed itself
+ * (restored keys differ), or when it answers again with the snapshot's raft index applied.
+ */
+async function waitUntilApplied(leader: VaultClient, manifest: SnapshotManifest, timeoutMs: number, signal?: AbortSignal): Promise<{ sealed: boolean; applied: boolean }> {
+  const deadline = Date.now() + timeoutMs;
+  await sleep(500);
+  while (Date.now() < deadline) {
+    if (signal?.aborted) throw new VaultOpsError('aborted', 'interrupted while waiting for the restore to apply: check the cluster with vault-ops status');
+    try {
+      const seal = await readSealStatus(leader);
+      if (seal.sealed) return { sealed: true, applied: true };
+      const status = await leader.read<{ raft_applied_index?: number }>('sys/leader', { unauthenticated: true });
+      if ((status.raft_applied_index ?? 0) >= manifest.raft.index) return { sealed: false, applied: true };
+    } catch {
+      /* the node is busy applying */
+    }
+    await sleep(250);
+  }
+  return { sealed: false, applied: false };
+}
+
+function rotationAction(record: RotationRecord): string {
+  if (record.kind === 'database-root') {
+    const connection = record.connection ?? record.path?.split('/').pop() ?? '?';
+    return `the database root of connection ${connection} (mount ${record.mount ?? '?'}) was rotated after the snapshot: Vault now holds the OLD root password; run 'vault-ops runbook rotate-root --mount ${record.mount ?? '?'} --connection ${connection} --rebootstrap' with the current one`;
+  }
+  if (record.kind.startsWith('kv')) {
+    return `${record.mount ?? '?'}/${record.path ?? '?'} was rotated after the snapshot: Vault now serves the previous value; run 'vault-ops rotate kv --force --only ${record.mount ?? '?'}/${record.path ?? '?'}' (or restore the value the target system uses)`;
+  }
+  return `rotated after the snapshot (${record.kind}): check that Vault and the target system agree`;
+}

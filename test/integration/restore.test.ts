@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openSnapshotStore } from '../../src/store/open-store.js';
+import { writeRotationRecord } from '../../src/store/records.js';
+import { bootstrapRequest } from '../testbed/bootstrap-http.js';
+import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { runCli } from '../helpers/run-cli.js';
+import { readSecret, seedSecrets } from '../helpers/seed.js';
+
+let target: VaultTestbed;
+let other: VaultTestbed;
+let dir: string;
+let store: string;
+let env: Record<string, string>;
+
+before(async () => {
+  [target, other] = await Promise.all([startVault(), startVault()]);
+  console.log(`testbed: two ${target.version} clusters`);
+  dir = await mkdtemp(join(tmpdir(), 'vault-ops-restore-test-'));
+  store = join(dir, 'store');
+  env = { VAULT_ADDR: target.addr, VAULT_TOKEN: target.rootToken };
+});
+after(async () => {
+  await Promise.allSettled([target?.stop(), other?.stop()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('restore', () => {
+  let snapshotId: string;
+
+  test('refused without confirmation in a non-interactive run (exit 4), nothing changed', async () => {
+    await seedSecrets(target.addr, target.rootToken, { count: 3, prefix: 'before' });
+    const saved = await runCli(['snapshot', 'save', '--to', store, '--output', 'json'], env);
+    assert.equal(saved.code, 0, saved.stderr);
+    snapshotId = saved.json().id;
+    await seedSecrets(target.addr, target.rootToken, { count: 3, prefix: 'after' });
+    const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId], env);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /needs a typed confirmation .*--yes/);
+    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s0'), 'value-after/s0');
+  });
+
+  test('brings the cluster back to the snapshot: earlier secrets there, later ones gone; lists rolled-back rotations', async () => {
+    const records = await openSnapshotStore(store);
+    await writeRotationRecord(records, { time: new Date(), kind: 'kv-rotation', mount: 'secret', path: 'payments/stripe', rotationId: 'r-123' });
+    await records.close();
+    const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes', '--output', 'json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const result = r.json();
+    assert.equal(result.applied, true);
+    assert.equal(result.sealed, false);
+    assert.equal(result.plan.sameCluster, true);
+    assert.match(result.safetySnapshotId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    assert.equal(result.rolledBackRotations.length, 1);
+    assert.match(result.rolledBackRotations[0].action, /rotate kv --force --only secret\/payments\/stripe/);
+    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1');
+    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s1'), undefined);
+    // The safety snapshot holds the state before the restore (with the "after" secrets).
+    const list = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
+    assert.ok(list.json().snapshots.some((s: any) => s.id === result.safetySnapshotId));
+  });
+
+  test("a plain restore of another cluster's snapshot fails and explains --force (exit 1)", async () => {
+    const otherStore = join(dir, 'other-store');
+    await seedSecrets(other.addr, other.rootToken, { count: 2, prefix: 'other' });
+    const saved = await runCli(['snapshot', 'save', '--to', otherStore, '--output', 'json'], { VAULT_ADDR: other.addr, VAULT_TOKEN: other.rootToken });
+    assert.equal(saved.code, 0, saved.stderr);
+    const r = await runCli(['restore', '--from', otherStore, '--snapshot', saved.json().id, '--yes', '--no-safety-snapshot'], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /--force/);
+    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1', 'the target is unchanged');
+
+    // With --force the target takes the other cluster's data and keys: it seals itself and
+    // opens with the snapshot's unseal keys; the snapshot's token then applies.
+    const forced = await runCli(['restore', '--from', otherStore, '--snapshot', saved.json().id, '--yes', '--force', '--no-safety-snapshot', '--output', 'json'], env);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.json().sealed, true);
+    assert.match(forced.json().nextSteps[0], /unseal every node with the snapshot's/);
+    await target.nodes[0]!.unseal(other.unsealKeys);
+    assert.equal(await readSecret(target.addr, other.rootToken, 'secret', 'other/s1'), 'value-other/s1');
+    const { status } = await bootstrapRequest(target.addr, 'GET', 'auth/token/lookup-self', { token: target.rootToken, okStatuses: [200, 403] });
+    assert.equal(status, 403, "the target's old root token is gone with its data");
+  });
+});
