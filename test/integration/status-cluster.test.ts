@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
+import { readSecret, seedSecrets } from '../helpers/seed.js';
 
 let cluster: VaultTestbed;
 
@@ -46,6 +47,35 @@ test('snapshot save pointed at a standby succeeds by talking to the leader', asy
     assert.equal(m.raft.servers.length, 3);
     const inspected = await runCli(['snapshot', 'inspect', join(folder, `${m.id}.snap`)]);
     assert.equal(inspected.code, 0, inspected.stderr);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test('a snapshot of the 3-node cluster passes a recovery-mode drill; restore pointed at a standby goes to the leader', async () => {
+  const leaderAddr = await cluster.leaderAddr();
+  const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
+  const folder = await mkdtemp(join(tmpdir(), 'vault-ops-cluster-drill-'));
+  try {
+    await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'kept' });
+    const saved = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json'], { VAULT_ADDR: standby.addr, VAULT_TOKEN: cluster.rootToken });
+    assert.equal(saved.code, 0, saved.stderr);
+    const keys = join(folder, '..', `${saved.json().id}.keys`);
+    await writeFile(keys, cluster.unsealKeys.join('\n'), { mode: 0o600 });
+    try {
+      const drill = await runCli(['verify', '--from', folder, '--unseal-keys-file', keys, '--vault-binary', cluster.binary, '--output', 'json'], {});
+      assert.equal(drill.code, 0, drill.stderr + drill.stdout);
+      assert.equal(drill.json().passed, true);
+    } finally {
+      await rm(keys, { force: true });
+    }
+    await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'lost' });
+    const restored = await runCli(['restore', '--from', folder, '--snapshot', saved.json().id, '--yes', '--no-safety-snapshot', '--output', 'json'], { VAULT_ADDR: standby.addr, VAULT_TOKEN: cluster.rootToken });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(restored.json().plan.target.leader, leaderAddr);
+    assert.equal(restored.json().sealed, false);
+    assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'kept/s0'), 'value-kept/s0');
+    assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'lost/s0'), undefined);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
