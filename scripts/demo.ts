@@ -1,14 +1,18 @@
 /**
  * `npm run demo`: the main job on one machine. Starts a local OpenBao from the testbed (or uses
- * VAULT_ADDR/VAULT_TOKEN when set), then runs vault-ops against it as a user would, through the
- * built CLI. Grows with the project: status now; snapshot save → inspect → verify as they land.
+ * VAULT_ADDR/VAULT_TOKEN when set), seeds a few secrets, then runs vault-ops as a user would,
+ * through the built CLI: status → snapshot save --canary into ./backups (the folder store) →
+ * snapshot inspect → verify (a restore drill in a scratch server) and prints the drill report.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'bin', 'vault-ops.js');
+const backups = join(process.cwd(), 'backups');
 
 function vaultOps(args: string[], env: NodeJS.ProcessEnv): number {
   console.log(`\n$ vault-ops ${args.join(' ')}`);
@@ -18,27 +22,58 @@ function vaultOps(args: string[], env: NodeJS.ProcessEnv): number {
 
 async function main(): Promise<number> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  let env: NodeJS.ProcessEnv = { ...process.env };
+  const { vaultBinary } = await import('../test/testbed/openbao-binary.js');
+  const { bootstrapRequest } = await import('../test/testbed/bootstrap-http.js');
+  const secretsDir = await mkdtemp(join(tmpdir(), 'vault-ops-demo-'));
+  let env: NodeJS.ProcessEnv = { ...process.env, VAULT_OPS_LOG_LEVEL: process.env.VAULT_OPS_LOG_LEVEL ?? 'warn' };
   let stop = async () => {};
-  if (!process.env.VAULT_ADDR) {
-    const { vaultBinary } = await import('../test/testbed/openbao-binary.js');
-    try {
-      vaultBinary();
-    } catch {
-      console.log('No OpenBao binary yet: building it from its Go module (a few minutes, once)…');
-      execFileSync('bash', [join(root, 'test/testbed/build.sh'), 'openbao'], { stdio: 'inherit' });
-    }
-    const { startVault } = await import('../test/testbed/vault.js');
-    console.log('Starting a local OpenBao (Raft storage, 1 unseal key) on 127.0.0.1…');
-    const vault = await startVault();
-    console.log(`${vault.version} at ${vault.addr}`);
-    env = { ...env, VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken };
-    stop = () => vault.stop();
-  }
+  let keysFile = process.env.VAULT_OPS_UNSEAL_KEYS_FILE;
   try {
-    return vaultOps(['status'], env);
+    let binary: string | undefined;
+    try {
+      binary = vaultBinary();
+    } catch {
+      if (!process.env.VAULT_ADDR) {
+        console.log('No OpenBao binary yet: building it from its Go module (a few minutes, once)…');
+        execFileSync('bash', [join(root, 'test/testbed/build.sh'), 'openbao'], { stdio: 'inherit' });
+        binary = vaultBinary();
+      }
+    }
+    if (!process.env.VAULT_ADDR) {
+      const { startVault } = await import('../test/testbed/vault.js');
+      console.log('Starting a local OpenBao (Raft storage, 1 unseal key) on 127.0.0.1…');
+      const vault = await startVault();
+      console.log(`${vault.version} at ${vault.addr}`);
+      env = { ...env, VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken };
+      stop = () => vault.stop();
+      keysFile = join(secretsDir, 'unseal-keys');
+      await writeFile(keysFile, vault.unsealKeys.join('\n'), { mode: 0o600 });
+      // A few secrets and the KV v1 canary mount the drill reads back.
+      const token = vault.rootToken;
+      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/secret', { token, body: { type: 'kv', options: { version: '2' } } });
+      for (const app of ['payments', 'billing', 'web']) {
+        await bootstrapRequest(vault.addr, 'POST', `secret/data/${app}/config`, { token, body: { data: { api_key: `demo-${app}` } } });
+      }
+      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', { token, body: { type: 'kv', options: { version: '1' } } });
+    }
+    const steps: string[][] = [
+      ['status'],
+      ['snapshot', 'save', '--to', backups, '--canary'],
+      ['snapshot', 'list', '--from', backups],
+      ['snapshot', 'inspect', `file://${backups}#latest`],
+    ];
+    for (const step of steps) {
+      const code = vaultOps(step, env);
+      if (code !== 0) return code;
+    }
+    if (!keysFile) {
+      console.log('\nSkipping the restore drill: set VAULT_OPS_UNSEAL_KEYS_FILE to a file of your cluster\'s unseal keys (one per line).');
+      return 0;
+    }
+    return vaultOps(['verify', '--from', backups, '--unseal-keys-file', keysFile, ...(binary ? ['--vault-binary', binary] : [])], env);
   } finally {
     await stop();
+    await rm(secretsDir, { recursive: true, force: true });
   }
 }
 
