@@ -6,21 +6,21 @@ import { printJson, printLines, table } from '../output.js';
 
 export const statusCommand: CommandModule = {
   register(program, run) {
-  program
-    .command('status')
-    .description('cluster health: seal state, version, leader, raft peers, autopilot')
-    .action(async (_opts, cmd: Command) =>
-      run(cmd, async (ctx) => {
-        const client = await ctx.vault();
-        const status = await readClusterStatus(client, () => ctx.login(client));
-        if (ctx.options.output === 'json') printJson(ctx.stdout, status);
-        else printLines(ctx.stdout, renderStatus(status));
-        const problem = clusterProblem(status);
-        if (problem === 'uninitialized') throw new VaultOpsError('vault-uninitialized', `Vault at ${client.address} is not initialized: initialize it (bao/vault operator init) or point --vault-addr at an initialized cluster`);
-        if (problem === 'sealed') throw new VaultOpsError('vault-sealed', `Vault at ${client.address} is sealed: unseal it (bao/vault operator unseal) with the threshold of unseal keys`);
-        if (problem === 'no-leader') throw new VaultOpsError('vault-no-leader', `Vault at ${client.address} has no active leader: check that a quorum of raft peers is up`);
-      }),
-    );
+    program
+      .command('status')
+      .description('cluster health: seal state, version, leader, raft peers, autopilot')
+      .action(async (_opts, cmd: Command) =>
+        run(cmd, async (ctx) => {
+          const client = await ctx.vault();
+          const status = await readClusterStatus(client, () => ctx.login(client));
+          if (ctx.options.output === 'json') printJson(ctx.stdout, status);
+          else printLines(ctx.stdout, renderStatus(status));
+          const problem = clusterProblem(status);
+          if (problem === 'uninitialized') throw new VaultOpsError('vault-uninitialized', `Vault at ${client.address} is not initialized: initialize it (bao/vault operator init) or point --vault-addr at an initialized cluster`);
+          if (problem === 'sealed') throw new VaultOpsError('vault-sealed', `Vault at ${client.address} is sealed: unseal it (bao/vault operator unseal) with the threshold of unseal keys`);
+          if (problem === 'no-leader') throw new VaultOpsError('vault-no-leader', `Vault at ${client.address} has no active leader: check that a quorum of raft peers is up`);
+        }),
+      );
   },
 };
 
