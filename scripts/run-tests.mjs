@@ -37,7 +37,7 @@ if (files.length === 0) {
 const concurrency = process.env.VAULT_OPS_TEST_CONCURRENCY ?? String(Math.max(1, Math.min(3, cpus().length)));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--import', 'tsx', '--disable-warning=NodeVersionSupportWarning', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, VAULT_OPS_TEST: '1' } },
 );
 process.exit(result.status ?? 1);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildSnapshotArchive, type SnapshotMutations } from '../fixtures/snapshot-archive.js';
 import { runCli } from '../helpers/run-cli.js';
+import { fakeManifest } from '../helpers/manifest.js';
 
 /**
  * `vault-ops snapshot inspect` is offline: no server. Every corruption exits 3 with a message that
@@ -56,21 +57,7 @@ test('inspect re-checks the manifest beside the archive: a mismatching sha256 ex
   const id = '20261127T184600Z-3f9a1c';
   const archive = buildSnapshotArchive();
   await writeFile(join(dir, `${id}.snap`), archive);
-  const m = {
-    id,
-    createdAt: '2026-11-27T18:46:00.000Z',
-    archive: { key: `${id}.snap`, bytes: archive.length, sha256: 'f'.repeat(64) },
-    raft: { index: 1, term: 1, configurationIndex: 1, servers: [] },
-    snapshotMeta: { version: 1, size: 1 },
-    cluster: {},
-    seal: { type: 'shamir', shares: 1, threshold: 1 },
-    keyCounts: {},
-    mounts: [],
-    authMethods: [],
-    policies: [],
-    durationSeconds: 1,
-    toolVersion: 'test',
-  };
+  const m = fakeManifest({ id, createdAt: '2026-11-27T18:46:00.000Z', archive: { key: `${id}.snap`, bytes: archive.length, sha256: 'f'.repeat(64) } });
   await writeFile(join(dir, `${id}.manifest.json`), JSON.stringify(m));
   const r = await runCli(['snapshot', 'inspect', join(dir, `${id}.snap`)]);
   assert.equal(r.code, 3);

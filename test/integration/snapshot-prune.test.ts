@@ -6,9 +6,9 @@ import { manifestKey, archiveKey } from '../../src/store/layout.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { pruneSnapshots } from '../../src/store/prune.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
-import type { SnapshotManifest } from '../../src/snapshot/manifest.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { runCli } from '../helpers/run-cli.js';
+import { fakeManifest } from '../helpers/manifest.js';
 
 /**
  * Prune against real versitygw buckets (plain, versioned, object-locked). The catalogue entries
@@ -34,21 +34,7 @@ async function putSnapshot(store: SnapshotStore, time: Date, n: number, retentio
   const key = archiveKey(store.prefix, id, { encrypted: false });
   const body = `archive ${id}`;
   await store.putBytes(key, body, retention ? { retention } : {});
-  const manifest: SnapshotManifest = {
-    id,
-    createdAt: time.toISOString(),
-    archive: { key, bytes: body.length, sha256: '0'.repeat(64) },
-    raft: { index: n, term: 1, configurationIndex: 1, servers: [] },
-    snapshotMeta: { version: 1, size: 1 },
-    cluster: { id: 'c1' },
-    seal: { type: 'shamir', shares: 1, threshold: 1 },
-    keyCounts: {},
-    mounts: [],
-    authMethods: [],
-    policies: [],
-    durationSeconds: 1,
-    toolVersion: 'test',
-  };
+  const manifest = fakeManifest({ id, createdAt: time.toISOString(), archive: { key, bytes: body.length, sha256: '0'.repeat(64) }, raft: { index: n, term: 1, configurationIndex: 1, servers: [] }, cluster: { id: 'c1' } });
   await store.putBytes(manifestKey(store.prefix, id), JSON.stringify(manifest), retention ? { retention } : {});
   return id;
 }

@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -13,6 +11,7 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
+import { findBinary } from './cached-binary.js';
 import { freePort } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 
@@ -52,33 +51,12 @@ export interface S3Testbed {
   stop(): Promise<void>;
 }
 
-function onPath(name: string): string | undefined {
-  try {
-    const found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
-    return found || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The versitygw binary: VAULT_OPS_VERSITYGW_BINARY, else the cached build, else `versitygw` on
  * PATH. Throws (never skips) when there is none.
  */
 export function versitygwBinary(): string {
-  const fromEnv = process.env.VAULT_OPS_VERSITYGW_BINARY;
-  if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`testbed: VAULT_OPS_VERSITYGW_BINARY=${fromEnv} does not exist`);
-    return fromEnv;
-  }
-  const cache = process.env.VAULT_OPS_CACHE ?? join(homedir(), '.cache', 'vault-ops');
-  const cached = join(cache, `versitygw-${VERSITYGW_VERSION}`, 'versitygw');
-  if (existsSync(cached)) return cached;
-  const found = onPath('versitygw');
-  if (found) return found;
-  throw new Error(
-    `testbed: no versitygw binary: run \`bash test/testbed/build.sh versitygw\` (or set VAULT_OPS_VERSITYGW_BINARY); looked at ${cached} and PATH`,
-  );
+  return findBinary({ envVar: 'VAULT_OPS_VERSITYGW_BINARY', cacheDir: `versitygw-${VERSITYGW_VERSION}`, file: 'versitygw', pathNames: ['versitygw'], buildTarget: 'versitygw' });
 }
 
 /**
