@@ -127,10 +127,17 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     t = Date.now();
     await scratch.start('normal', deps.signal);
     const anon = scratch.client();
-    const init = await anon.write<{ keys_base64: string[]; root_token: string }>('sys/init', { secret_shares: 1, secret_threshold: 1 }, { unauthenticated: true });
+    // With the source's seal stanza (auto-unseal) the scratch server unseals itself and takes
+    // recovery shares; otherwise it gets one throw-away Shamir key of its own.
+    const autoUnseal = options.sealConfig !== undefined;
+    const init = await anon.write<{ keys_base64?: string[]; recovery_keys_base64?: string[]; root_token: string }>(
+      'sys/init',
+      autoUnseal ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 },
+      { unauthenticated: true },
+    );
     deps.secrets.add(init.root_token);
-    init.keys_base64.forEach((k) => deps.secrets.add(k));
-    await anon.write('sys/unseal', { key: init.keys_base64[0] }, { unauthenticated: true });
+    [...(init.keys_base64 ?? []), ...(init.recovery_keys_base64 ?? [])].forEach((k) => deps.secrets.add(k));
+    if (!autoUnseal) await anon.write('sys/unseal', { key: init.keys_base64?.[0] }, { unauthenticated: true });
     const scratchAdmin = scratch.client(init.root_token);
     await waitFor('the scratch server to become active', async () => (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
     timings.start = seconds(Date.now() - t);

@@ -44,9 +44,11 @@ export interface StartVaultOptions {
   initialize?: boolean;
   /** Unseal after init (default true). */
   unseal?: boolean;
+  /** A seal stanza (HCL) for auto-unseal, e.g. OpenBao's `seal "static"`; init then makes recovery keys. */
+  sealConfig?: string;
 }
 
-function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates): string {
+function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates, sealConfig = ''): string {
   const scheme = tls ? 'https' : 'http';
   const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
   return `storage "raft" {
@@ -63,6 +65,7 @@ cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
 disable_mlock = true
 ui            = false
 log_level     = "info"
+${sealConfig}
 `;
 }
 
@@ -87,7 +90,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const dataDir = join(nodeDir, 'data');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const configFile = join(nodeDir, 'config.hcl');
-    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls), { mode: 0o600 });
+    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig), { mode: 0o600 });
     const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const launch = async () => {
       const proc = await startServerProcess({
@@ -156,11 +159,13 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     for (let i = 0; i < count; i++) nodes.push(await makeNode(i));
     const first = nodes[0]!;
     if (options.initialize !== false) {
-      const { body } = await bootstrapRequest(first.addr, 'POST', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 }, ...(ca ? { ca } : {}) });
-      unsealKeys = body.keys_base64 as string[];
+      const auto = options.sealConfig !== undefined;
+      const { body } = await bootstrapRequest(first.addr, 'POST', 'sys/init', { body: auto ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 }, ...(ca ? { ca } : {}) });
+      // Auto-unseal: the recovery keys stand where unseal keys would (they never unseal).
+      unsealKeys = (auto ? body.recovery_keys_base64 : body.keys_base64) as string[];
       rootToken = body.root_token as string;
       if (options.unseal !== false) {
-        await first.unseal();
+        if (!auto) await first.unseal();
         await waitForActive(first.addr, ca);
         for (const node of nodes.slice(1)) {
           await bootstrapRequest(node.addr, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: first.addr, ...(ca ? { leader_ca_cert: ca } : {}) }, ...(ca ? { ca } : {}) });
