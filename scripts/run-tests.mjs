@@ -37,7 +37,12 @@ if (files.length === 0) {
 const concurrency = process.env.VAULT_OPS_TEST_CONCURRENCY ?? String(Math.max(1, Math.min(3, cpus().length)));
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--disable-warning=NodeVersionSupportWarning', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, VAULT_OPS_TEST: '1' } },
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  { cwd: root, stdio: 'inherit', env: {
+      ...process.env,
+      VAULT_OPS_TEST: '1',
+      // The AWS SDK's notice that its 2027 releases need Node 22, once per test file: noise.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    } },
 );
 process.exit(result.status ?? 1);

@@ -33,6 +33,6 @@ export async function seedSecrets(
 }
 
 export async function readSecret(addr: string, token: string, mount: string, name: string): Promise<string | undefined> {
-  const { status, body } = await bootstrapRequest(addr, 'GET', `${mount}/data/${name}`, { token, okStatuses: [200, 404] });
+  const { status, body } = await bootstrapRequest<any>(addr, 'GET', `${mount}/data/${name}`, { token, okStatuses: [200, 404] });
   return status === 200 ? (body.data.data.value as string) : undefined;
 }

@@ -477,9 +477,11 @@ test('--snapshot-store and --record-to: a snapshot before (none was recent), one
   const report = r.json();
   const before = report.facts['backup-before'].snapshotTaken as string;
   const afterId = report.facts['backup-after'].snapshotAfter as string;
-  assert.ok(before && afterId && afterId > before, `${before} < ${afterId}`);
+  assert.ok(before && afterId && afterId !== before, `${before} then ${afterId}`);
+  // Newest first by creation time (ids order only to the second).
   const catalogue = await listCatalogue(await openSnapshotStore(store));
   assert.deepEqual(catalogue.snapshots.map((m) => m.id), [afterId, before]);
+  assert.ok(catalogue.snapshots[0]!.createdAt > catalogue.snapshots[1]!.createdAt);
   const records = await listRotationRecords(await openSnapshotStore(store));
   assert.equal(records.length, 1);
   assert.equal(records[0]?.kind, 'database-root');

@@ -6,11 +6,34 @@ import { request as httpsRequest } from 'node:https';
  * Deliberately independent of vault-ops' client, so that the product is tested against servers it
  * did not prepare itself.
  */
+/**
+ * Answers a server gives for a moment after setup steps (a fresh KV v2 mount upgrading, a node
+ * just unsealed or restored still taking over as active): retried for up to 30 s.
+ */
+const transient = /Upgrading from non-versioned to versioned data|local node not active but active cluster node not found/;
+
 export async function bootstrapRequest<T = any>(
   address: string,
   method: string,
   path: string,
   options: { body?: unknown; token?: string; ca?: string; okStatuses?: number[] } = {},
+): Promise<{ status: number; body: T }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      return await bootstrapRequestOnce<T>(address, method, path, options);
+    } catch (err) {
+      if (!transient.test((err as Error).message) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function bootstrapRequestOnce<T>(
+  address: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; ca?: string; okStatuses?: number[] },
 ): Promise<{ status: number; body: T }> {
   const url = new URL(`/v1/${path.replace(/^\/+/, '')}`, address);
   const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
