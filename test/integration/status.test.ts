@@ -7,6 +7,11 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { makeTestCertificates } from '../testbed/tls.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
+import { authenticate } from '../../src/vault/auth.js';
+import { VaultClient } from '../../src/vault/client.js';
+import { resolveConnection } from '../../src/vault/connection.js';
+import { SecretRegistry } from '../../src/observability/secret-registry.js';
+import { silentLogger } from '../../src/observability/logger.js';
 
 let vault: VaultTestbed;
 let dir: string;
@@ -65,6 +70,21 @@ describe('vault-ops status (single node)', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Vault rejected the token/);
     assert.ok(!r.all.includes(shortLived));
+  });
+
+  test('a renewable token is kept alive during a long run', async () => {
+    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', { token: vault.rootToken, body: { ttl: '3s', explicit_max_ttl: '1h', renewable: true, policies: ['default'] } });
+    const token = body.auth.client_token as string;
+    const client = new VaultClient(await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 5 }));
+    const session = await authenticate(client, { authMethod: 'token', token, jwtFile: '/nonexistent' }, { secrets: new SecretRegistry(), logger: silentLogger });
+    try {
+      assert.equal(session.renewable, true);
+      await new Promise((r) => setTimeout(r, 5000)); // longer than the 3 s TTL
+      const lookup = await client.read<{ data: { ttl: number } }>('auth/token/lookup-self');
+      assert.ok(lookup.data.ttl > 0, 'the token was renewed before it expired');
+    } finally {
+      session.close();
+    }
   });
 
   test('a token without permission on raft configuration: exit 1 naming the path', async () => {
