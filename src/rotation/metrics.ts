@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { registerOnFirstUse } from '../observability/lazy-metric.js';
 import type { SecretOutcome } from './rotate-secret.js';
 
 /**
@@ -19,7 +20,8 @@ function getOrCreate<T>(registry: Registry, name: string, make: () => T): T {
 export function rotationMetrics(registry: Registry): RotationMetrics {
   return {
     total: getOrCreate(registry, 'vault_ops_rotation_total', () => new Counter({ name: 'vault_ops_rotation_total', help: 'KV secret rotation attempts by result', labelNames: ['result'] as const, registers: [registry] })),
-    lastSuccess: getOrCreate(registry, 'vault_ops_rotation_last_success_timestamp_seconds', () => new Gauge({ name: 'vault_ops_rotation_last_success_timestamp_seconds', help: 'End of the last rotation run in which no secret failed (Unix seconds)', registers: [registry] })),
+    // Exported only when set: a failed run must not push a 0 over the last success time.
+    lastSuccess: getOrCreate(registry, 'vault_ops_rotation_last_success_timestamp_seconds', () => registerOnFirstUse(registry, new Gauge({ name: 'vault_ops_rotation_last_success_timestamp_seconds', help: 'End of the last rotation run in which no secret failed (Unix seconds)', registers: [] }))),
     quarantined: getOrCreate(registry, 'vault_ops_rotation_quarantined', () => new Gauge({ name: 'vault_ops_rotation_quarantined', help: '1 for each KV secret quarantined (skipped until --force or rotate kv clear)', labelNames: ['mount', 'path'] as const, registers: [registry] })),
     quarantinedCount: getOrCreate(registry, 'vault_ops_rotation_quarantined_secrets', () => new Gauge({ name: 'vault_ops_rotation_quarantined_secrets', help: 'Number of quarantined KV secrets seen by the last run', registers: [registry] })),
   };

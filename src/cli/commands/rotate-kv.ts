@@ -8,6 +8,7 @@ import { parseDuration } from '../../store/duration.js';
 import { newRotationId } from '../../rotation/ids.js';
 import { KvV2 } from '../../rotation/kv.js';
 import { rotationMetrics } from '../../rotation/metrics.js';
+import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/policy.js';
 import { execaRunner } from '../../rotation/process-runner.js';
 import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/rotate-secret.js';
@@ -119,7 +120,7 @@ async function setup(ctx: CommandContext, o: RotateKvOptions) {
 }
 
 export const rotateKvCommand: CommandModule = {
-  optionSources: sources,
+  optionSources: [...sources, ...metricsOptionSources],
   register(program, run) {
     const rotate = program.commands.find((c) => c.name() === 'rotate') ?? program.command('rotate').description('rotate secrets (KV v2 static secrets)');
     const kv = rotate
@@ -135,6 +136,8 @@ export const rotateKvCommand: CommandModule = {
       .option('--lock-ttl <duration>', 'lock expiry, extended while the run lives; a crashed run\'s lock is taken over after it (default 2m)')
       .option('--record-to <url>', 'snapshot store URL: append a record of each completed rotation')
       .option('--snapshot-after <url>', 'snapshot store URL: take a snapshot after a run that rotated anything')
+      .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
+      .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway')
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const o = options(ctx, cmd);
@@ -177,6 +180,8 @@ export const rotateKvCommand: CommandModule = {
           } finally {
             await recordStore?.close();
             await snapshotStore?.close();
+            const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
+            await publishMetrics(registry, metricsOptions, 'vault-ops-rotate-kv', ctx.logger);
           }
           if (snapshot && 'error' in snapshot) throw new VaultOpsError('store', `the rotations are done, but the snapshot after them failed: ${snapshot.error}; take one with vault-ops snapshot save`);
         }),
