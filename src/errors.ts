@@ -64,10 +64,13 @@ const exitCodeOf: Record<ErrorCode, ExitCode> = {
 export class VaultOpsError extends Error {
   override readonly name = 'VaultOpsError';
   readonly code: ErrorCode;
+  /** What the server said, when it said something (Vault's first error line): for callers that explain it. */
+  readonly detail: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; detail?: string }) {
     super(message, options);
     this.code = code;
+    this.detail = options?.detail;
   }
 
   get exitCode(): ExitCode {

@@ -9,6 +9,8 @@ import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
 import { restoreCommand } from './commands/restore.js';
 import { runbookCommand } from './commands/runbook.js';
+import { setupCommand } from './commands/setup.js';
+import { daemonCommand } from './commands/daemon.js';
 import { createContext, type CommandContext } from './context.js';
 import type { OptionSource } from '../config/resolve.js';
 
@@ -21,7 +23,7 @@ export interface CommandModule {
 }
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand];
+const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand, setupCommand, daemonCommand];
 
 export interface MainIo {
   stdout?: NodeJS.WritableStream;

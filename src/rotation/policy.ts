@@ -143,6 +143,8 @@ const EntrySchema = z
 
 export const RotationPolicyFileSchema = z.strictObject({
   secrets: z.array(EntrySchema).min(1, { message: 'list at least one secret' }),
+  /** The scheduler's job section when the policy file is also a job definition (jobs/rotate-kv.yaml); validated by src/scheduler, ignored here. */
+  job: z.unknown().optional(),
 });
 export type RotationPolicyFile = z.input<typeof RotationPolicyFileSchema>;
 

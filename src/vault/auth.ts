@@ -50,7 +50,9 @@ async function login(client: VaultClient, mount: string, body: Record<string, st
     return await client.write<AuthResponse>(`auth/${mount}/login`, body, { unauthenticated: true });
   } catch (err) {
     if (isVaultOpsError(err) && (err.code === 'vault-permission' || err.code === 'vault-request' || err.code === 'not-found')) {
-      throw new VaultOpsError('vault-auth', `${what} login to auth/${mount} failed: ${err.message.replace(/^.*?: /, '')}; check the role, the credential and the auth mount (--auth-mount)`, { cause: err });
+      // Vault says why a login failed (wrong audience, unknown role, invalid secret id): pass it on.
+      const why = err.detail ?? (err.code === 'not-found' ? `no auth method mounted at auth/${mount}` : 'rejected');
+      throw new VaultOpsError('vault-auth', `${what} login to auth/${mount} failed: ${why}; check the role, the credential and the auth mount (--auth-mount)`, { cause: err });
     }
     throw err;
   }

@@ -53,14 +53,16 @@ export function responseError(method: string, path: string, failure: VaultRespon
   if (/active cluster node not found|no active|leader not found/i.test(detail)) {
     return new VaultOpsError('vault-no-leader', `Vault has no active leader (${what}): ${detail}; check raft peers and quorum (vault-ops status)`);
   }
+  const options = detail ? { detail } : {};
   if (failure.status === 403) {
     return new VaultOpsError(
       'vault-permission',
       `permission denied: ${what} (the token lacks a capability on this path, or is no longer valid); grant it with the policy from 'vault-ops setup policies'`,
+      options,
     );
   }
   if (failure.status === 404) {
-    return new VaultOpsError('not-found', `Vault has nothing at ${path} (${what} answered 404${detail ? `: ${detail}` : ''})`);
+    return new VaultOpsError('not-found', `Vault has nothing at ${path} (${what} answered 404${detail ? `: ${detail}` : ''})`, options);
   }
-  return new VaultOpsError('vault-request', `Vault answered ${failure.status} to ${what}${detail ? `: ${detail}` : ''}`);
+  return new VaultOpsError('vault-request', `Vault answered ${failure.status} to ${what}${detail ? `: ${detail}` : ''}`, options);
 }

@@ -1,0 +1,113 @@
+{{/* Chart name, possibly overridden. */}}
+{{- define "vault-ops.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name (release-based, at most 63 characters). */}}
+{{- define "vault-ops.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "vault-ops.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "vault-ops.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "vault-ops.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "vault-ops.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "vault-ops.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The jobs this chart can run: values key -> job name, the vault-ops command, and what each needs.
+Order matters (rendering order).
+*/}}
+{{- define "vault-ops.jobTable" -}}
+snapshot: { name: snapshot, command: "snapshot save", vault: true, store: true }
+verify: { name: verify, command: verify, vault: false, store: true }
+rotateKv: { name: rotate-kv, command: "rotate kv", vault: true, store: false }
+prune: { name: prune, command: "snapshot prune", vault: false, store: true }
+{{- end }}
+
+{{- define "vault-ops.jobKeys" -}}
+snapshot verify rotateKv prune
+{{- end }}
+
+{{/* Resource name of a job's objects: <fullname>-<job>, at most 52 characters (CronJob limit). */}}
+{{- define "vault-ops.jobResourceName" -}}
+{{- printf "%s-%s" (include "vault-ops.fullname" .root) .name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Service account of a job: dict root, job (values), name (job name). */}}
+{{- define "vault-ops.serviceAccountName" -}}
+{{- if .job.serviceAccount.name -}}
+{{- .job.serviceAccount.name -}}
+{{- else -}}
+{{- include "vault-ops.jobResourceName" (dict "root" .root "name" .name) -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, key, job, spec.
+*/}}
+{{- define "vault-ops.jobDefinition" -}}
+{{- $opts := deepCopy (.job.options | default dict) -}}
+{{- if and (eq .key "snapshot") .root.Values.jobs.prune.enabled -}}
+{{- $_ := set $opts "prune" false -}}
+{{- end -}}
+{{- $def := dict "name" .spec.name "command" .spec.command "schedule" .job.schedule "timeout" .job.timeout "options" $opts -}}
+{{- $file := dict "job" $def -}}
+{{- if eq .key "rotateKv" -}}
+{{- $_ := set $file "secrets" .job.secrets -}}
+{{- end -}}
+{{- toYaml $file -}}
+{{- end }}
+
+{{/* Check the values a rendered job needs; fail with a message naming the value. */}}
+{{- define "vault-ops.validate" -}}
+{{- $table := include "vault-ops.jobTable" . | fromYaml -}}
+{{- range $key := splitList " " (include "vault-ops.jobKeys" .) -}}
+{{- $job := index $.Values.jobs $key -}}
+{{- $spec := index $table $key -}}
+{{- if $job.enabled -}}
+{{- $fields := regexSplit "\\s+" (trim $job.schedule) -1 -}}
+{{- if ne (len $fields) 5 -}}
+{{- fail (printf "jobs.%s.schedule %q: a Kubernetes CronJob takes a 5-field cron expression (minute hour day month weekday, UTC)" $key $job.schedule) -}}
+{{- end -}}
+{{- if and $spec.vault (not $.Values.vault.address) -}}
+{{- fail (printf "vault.address is required by jobs.%s (e.g. https://vault.vault.svc:8200)" $key) -}}
+{{- end -}}
+{{- if and $spec.store (not (hasPrefix "s3://" $.Values.store.url)) -}}
+{{- fail (printf "store.url is required by jobs.%s and must be s3://bucket/prefix" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.jobs.verify.enabled (not .Values.jobs.verify.unsealKeys.existingSecret) -}}
+{{- fail "jobs.verify.unsealKeys.existingSecret is required: a Secret holding the source cluster's unseal keys (one per line) under jobs.verify.unsealKeys.key" -}}
+{{- end -}}
+{{- if and .Values.jobs.rotateKv.enabled (not .Values.jobs.rotateKv.secrets) -}}
+{{- fail "jobs.rotateKv.secrets is empty: list the secrets to rotate (the secrets: of a rotate-kv policy)" -}}
+{{- end -}}
+{{- if and .Values.vault.caCert.configMap .Values.vault.caCert.secret -}}
+{{- fail "vault.caCert: set configMap or secret, not both" -}}
+{{- end -}}
+{{- end }}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseRotationPolicy } from '../rotation/policy.js';
+import { buildJobPolicies, installCommands, renderHcl, rotateKvPolicyRules, snapshotPolicyRules } from './policies.js';
+
+const k8s = { mount: 'kubernetes', namespace: 'vault-ops', audience: 'vault' };
+
+describe('setup policies', () => {
+  test('snapshot: read (not sudo) on the snapshot, the manifest facts, the canary', () => {
+    const rules = snapshotPolicyRules();
+    assert.deepEqual(rules.map((r) => [r.path, r.capabilities]), [
+      ['sys/storage/raft/snapshot', ['read']],
+      ['sys/mounts', ['read']],
+      ['sys/auth', ['read']],
+      ['sys/policies/acl', ['list']],
+      ['vault-ops-canary/canary', ['create', 'update']],
+    ]);
+    assert.ok(!rules.some((r) => r.capabilities.includes('sudo')));
+    assert.equal(snapshotPolicyRules({ canaryMount: false }).length, 4);
+    assert.equal(snapshotPolicyRules({ canaryMount: 'ops/canary/' }).at(-1)!.path, 'ops/canary/canary');
+  });
+
+  test('rotate-kv: exact paths per secret; read and pending values only with hooks; password policies', () => {
+    const policy = parseRotationPolicy(
+      {
+        secrets: [
+          { mount: 'secret', path: 'app/db', every: '30d', keys: { password: { passwordPolicy: 'strong' } } },
+          { mount: 'kv', path: 'api', every: '7d', keys: { key: {} }, hooks: { set: ['true'] } },
+        ],
+      },
+      '/p.yaml',
+    );
+    const rules = rotateKvPolicyRules(policy, { stagingMount: 'stage' });
+    const map = Object.fromEntries(rules.map((r) => [r.path, r.capabilities]));
+    assert.deepEqual(map, {
+      'secret/metadata/app/db': ['read', 'patch'],
+      'secret/data/app/db': ['patch'],
+      'stage/data/locks/secret/app/db': ['create', 'read', 'update'],
+      'stage/metadata/locks/secret/app/db': ['delete'],
+      'kv/metadata/api': ['read', 'patch'],
+      'kv/data/api': ['read', 'patch'],
+      'stage/data/locks/kv/api': ['create', 'read', 'update'],
+      'stage/metadata/locks/kv/api': ['delete'],
+      'stage/data/pending/kv/api': ['create', 'read', 'update'],
+      'stage/metadata/pending/kv/api': ['delete'],
+      'sys/policies/password/strong/generate': ['read'],
+    });
+    assert.ok(!rules.some((r) => r.path.includes('*')), 'no globs');
+  });
+
+  test('HCL and install commands: policy, then a Kubernetes role with short TTLs and the audience', () => {
+    const [snapshot, verify] = buildJobPolicies({ jobs: ['snapshot', 'verify'], kubernetes: { ...k8s, serviceAccount: 'backup' } });
+    assert.match(snapshot!.hcl, /path "sys\/storage\/raft\/snapshot" \{\n  capabilities = \["read"\]\n\}/);
+    const commands = installCommands(snapshot!).join('\n');
+    assert.match(commands, /^vault policy write vault-ops-snapshot - <<'EOF'\n/);
+    assert.match(commands, /vault write auth\/kubernetes\/role\/vault-ops-snapshot \\\n {4}bound_service_account_names=backup \\\n {4}bound_service_account_namespaces=vault-ops \\\n {4}audience=vault \\\n {4}token_policies=vault-ops-snapshot \\\n {4}token_ttl=10m \\\n {4}token_max_ttl=1h$/);
+    assert.equal(verify!.name, undefined, 'verify needs no Vault policy');
+    assert.equal(verify!.kubernetesRole, undefined);
+    assert.deepEqual(installCommands(verify!), []);
+  });
+
+  test('rotate-root reuses the runbook`s policy; jobs without their inputs are skipped with a note', () => {
+    const [root] = buildJobPolicies({ jobs: ['rotate-root'], database: { mount: 'database', connection: 'pg' }, kubernetes: k8s });
+    assert.equal(root!.name, 'vault-ops-rotate-root-pg');
+    assert.match(root!.hcl, /path "database\/rotate-root\/pg"/);
+    const [kv, rr] = buildJobPolicies({ jobs: ['rotate-kv', 'rotate-root'], kubernetes: k8s });
+    assert.match(kv!.notes[0]!, /skipped/);
+    assert.match(rr!.notes[0]!, /skipped/);
+  });
+
+  test('renderHcl comments each rule', () => {
+    assert.equal(renderHcl([{ path: 'a/b', capabilities: ['read', 'list'], why: 'because' }], 'head'), '# head\n\n# because\npath "a/b" {\n  capabilities = ["read", "list"]\n}\n');
+  });
+});
