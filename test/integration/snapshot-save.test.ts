@@ -111,6 +111,26 @@ describe('snapshot save, list, inspect', () => {
     }
   });
 
+  test('to an object-locked bucket: archive and manifest carry the same retention', async () => {
+    await s3.createBucket('locked-backups', { objectLock: true });
+    const r = await runCli(['snapshot', 'save', '--to', 's3://locked-backups/v', '--s3-object-lock-mode', 'GOVERNANCE', '--s3-object-lock-days', '7', '--output', 'json'], s3Env);
+    assert.equal(r.code, 0, r.stderr);
+    const m = r.json();
+    const store = await openSnapshotStore('s3://locked-backups/v', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, s3Env);
+    try {
+      const archive = await store.head(m.archive.key);
+      const manifest = await store.head(`v/${m.id}.manifest.json`);
+      const expected = Date.parse(m.createdAt) + 7 * 86_400_000;
+      assert.ok(archive.retainUntil && Math.abs(archive.retainUntil.getTime() - expected) < 2000, String(archive.retainUntil));
+      assert.equal(manifest.retainUntil?.getTime(), archive.retainUntil?.getTime());
+    } finally {
+      await store.close();
+    }
+    const plain = await runCli(['snapshot', 'save', '--to', 's3://backups/nolock', '--s3-object-lock-mode', 'GOVERNANCE', '--s3-object-lock-days', '7'], s3Env);
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /has no object lock/);
+  });
+
   test('to a folder: archive and manifest, nothing else', async () => {
     const folder = join(dir, 'folder-store');
     const saved = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json', '--canary'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
