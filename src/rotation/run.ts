@@ -6,7 +6,7 @@ import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './pla
 import type { SecretPolicy } from './policy.js';
 import { rotateSecret, stagingPath, type RotationDeps, type RotationSettings, type SecretOutcome } from './rotate-secret.js';
 import { nextCronRuns } from './cron.js';
-import { META, parseRotationState } from './state.js';
+import { META, parseRotationState, CLEAR_PENDING } from './state.js';
 
 /**
  * The library entry points behind `rotate kv`: plan (read-only), run, status and clear. Each takes
@@ -305,12 +305,7 @@ export async function clearRotationState(secrets: readonly SecretPolicy[], deps:
       await deps.kv.patchMetadata(secret.mount, secret.path, {
         custom: {
           [META.state]: fresh.state === 'never' || (fresh.state === 'pending' && !fresh.lastRotated) ? null : 'current',
-          [META.step]: null,
-          [META.baseVersion]: null,
-          [META.pendingSince]: null,
-          [META.failures]: null,
-          [META.lastError]: null,
-          [META.quarantined]: null,
+          ...CLEAR_PENDING,
         },
       });
       deps.logger.info({ secret: secret.id, dropped: dropped?.rotationId }, 'cleared rotation state');

@@ -13,22 +13,12 @@ import { gzipSync } from 'node:zlib';
 import { VaultOpsError } from '../errors.js';
 import { createArchiveInspector } from './archive-inspector.js';
 import { buildSnapshotArchive, buildSnapshotTar, defaultRecords, encodeStateBin } from '../../test/fixtures/snapshot-archive.js';
+import { mulberry32 } from '../../test/helpers/prng.js';
 
 const baseSeed = Number(process.env.SNAPSHOT_FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const casesPerTarget = Number(process.env.SNAPSHOT_FUZZ_CASES ?? 300);
 const caseTimeoutMs = 5000;
 
-/** mulberry32: small, fast, good enough for fuzzing, and reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rng = () => number;
 const int = (rng: Rng, max: number) => Math.floor(rng() * max); // 0 .. max-1
@@ -136,7 +126,7 @@ async function fuzz(name: string, seedOffset: number, makeBytes: (rng: Rng) => {
   const counts: Record<Outcome, number> = { resolved: 0, rejected: 0 };
   for (let i = 0; i < casesPerTarget; i++) {
     const seed = (baseSeed + seedOffset + i) >>> 0;
-    const rng = prng(seed);
+    const rng = mulberry32(seed);
     const { bytes, description } = makeBytes(rng);
     try {
       counts[await runCase(bytes, rng)]++;

@@ -2,6 +2,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultOpsError } from '../errors.js';
 import { bucketOf, isoWeek, planRetention, type RetentionInput, type RetentionPolicy } from './retention.js';
+import { mulberry32 } from '../../test/helpers/prng.js';
 
 const isUsage = (e: unknown): boolean => e instanceof VaultOpsError && e.code === 'usage';
 
@@ -24,17 +25,6 @@ function keptIds(snapshots: RetentionInput[], policy: RetentionPolicy): string[]
   return planRetention(snapshots, policy).keep.map((k) => k.id);
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('isoWeek', () => {
   for (const [iso, year, week] of [
