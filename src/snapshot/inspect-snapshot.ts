@@ -11,6 +11,7 @@ import { isSnapshotId } from '../store/snapshot-id.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
+import { ChunkBatcher } from './chunk-batcher.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import { verifyManifestSignature } from './manifest-signature.js';
 import { readFile } from 'node:fs/promises';
@@ -110,7 +111,7 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
     },
   });
   const hashed = new PassThrough();
-  const reading = pipeline(source, hashing, hashed, options.signal ? { signal: options.signal } : {});
+  const reading = pipeline(source, new ChunkBatcher(), hashing, hashed, options.signal ? { signal: options.signal } : {});
   reading.catch(() => undefined);
 
   // Peek at the first bytes to tell an age file from a gzip archive.
@@ -130,13 +131,20 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
   } else {
     const plain = encrypted ? await decryptStream(hashed, options.identities ?? []) : hashed;
     const inspector = createArchiveInspector({ depth: options.depth ?? 1, ...(options.signal ? { signal: options.signal } : {}) });
-    const plainHashing = new Transform({
-      transform(chunk: Buffer, _e, cb) {
-        plainHash.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    const inspecting = pipeline(plain, plainHashing, inspector.input);
+    // The plaintext hash matters only for an encrypted archive (checked against plaintextSha256);
+    // a plain archive's bytes were hashed once already.
+    const inspecting = encrypted
+      ? pipeline(
+          plain,
+          new Transform({
+            transform(chunk: Buffer, _e, cb) {
+              plainHash.update(chunk);
+              cb(null, chunk);
+            },
+          }),
+          inspector.input,
+        )
+      : pipeline(plain, inspector.input);
     inspecting.catch(() => undefined);
     const [readResult, inspectResult, resultResult] = await Promise.allSettled([reading, inspecting, inspector.result]);
     if (resultResult.status === 'rejected') throw resultResult.reason;

@@ -12,6 +12,7 @@ import { leaderClient } from '../vault/leader.js';
 import { openRaftSnapshot } from '../vault/raft-snapshot.js';
 import { toolVersion } from '../version.js';
 import { encryptStream } from './age-encryption.js';
+import { ChunkBatcher } from './chunk-batcher.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
@@ -182,27 +183,30 @@ async function streamIntoStore(args: {
     },
   });
 
-  const storedHash = createHash('sha256');
+  // Without encryption the stored bytes are the archive's bytes: one hash serves both, and the
+  // stream goes straight from the inspector to the store.
+  const encrypt = (args.encryptTo?.length ?? 0) > 0;
+  const storedHash = encrypt ? createHash('sha256') : plainHash;
   let storedBytes = 0;
-  const hashStored = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      storedHash.update(chunk);
-      storedBytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-
-  const inspected = new PassThrough();
-  const source = pipeline(args.body, inspectAndHash, inspected);
-  source.catch(() => undefined);
   const toStore = new PassThrough();
+  let source: Promise<void>;
   let storedSide: Promise<void>;
-  if (args.encryptTo?.length) {
-    const encrypted = await encryptStream(inspected, args.encryptTo);
-    storedSide = pipeline(encrypted, hashStored, toStore);
+  if (encrypt) {
+    const inspected = new PassThrough();
+    source = pipeline(args.body, new ChunkBatcher(), inspectAndHash, inspected);
+    const hashStored = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        storedHash.update(chunk);
+        storedBytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    storedSide = pipeline(await encryptStream(inspected, args.encryptTo ?? []), hashStored, toStore);
   } else {
-    storedSide = pipeline(inspected, hashStored, toStore);
+    source = pipeline(args.body, new ChunkBatcher(), inspectAndHash, toStore);
+    storedSide = source;
   }
+  source.catch(() => undefined);
   storedSide.catch(() => undefined);
   const put = args.store.putStream(args.key, toStore, {
     contentType: args.encryptTo?.length ? 'application/age' : 'application/gzip',
@@ -223,11 +227,12 @@ async function streamIntoStore(args: {
     throw explainStreamFailure(rootCause, received, args.leaderAddress, args.store.url);
   }
   args.progress({ phase: 'snapshot', bytes: received, done: true });
+  const plaintextSha256 = plainHash.digest('hex');
   return {
     inspection: await inspector.result,
-    plaintextSha256: plainHash.digest('hex'),
-    storedSha256: storedHash.digest('hex'),
-    storedBytes,
+    plaintextSha256,
+    storedSha256: encrypt ? storedHash.digest('hex') : plaintextSha256,
+    storedBytes: encrypt ? storedBytes : received,
   };
 }
 
