@@ -135,13 +135,7 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
     await write({ event: 'run-started', definitionHash: hash, parameters: options.parameters, ...(campaign ? { resumeOf: campaign.id } : {}) });
     for (const [index, step] of runbook.steps.entries()) {
       const entry = report.steps[index]!;
-      const done = campaign?.done.get(step.id);
-      if (done) {
-        entry.status = 'already-done';
-        entry.summary = `${done.status} by an earlier run: ${done.summary}`;
-        emit({ type: 'step-finished', step: step.id, report: entry });
-        continue;
-      }
+      if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
       emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: runbook.steps.length });
       await write({ event: 'step-started', step: step.id });
       let actionStarted = false;
@@ -289,6 +283,16 @@ async function passGate<D>(options: RunOptions<D>, step: RunbookStep<D>, text: {
   }
 }
 
+/** A step an earlier run of this campaign completed: reported as such (real run and dry run alike). */
+function reportAlreadyDone(entry: StepReport, stepId: string, campaign: Campaign | undefined, emit: (event: RunbookEvent) => void): boolean {
+  const done = campaign?.done.get(stepId);
+  if (!done) return false;
+  entry.status = 'already-done';
+  entry.summary = `${done.status} by an earlier run: ${done.summary}`;
+  emit({ type: 'step-finished', step: stepId, report: entry });
+  return true;
+}
+
 /** `--dry-run`: inspect every remaining step against the live state; change nothing, journal nothing. */
 async function planAll<D>(
   options: RunOptions<D>,
@@ -301,13 +305,7 @@ async function planAll<D>(
 ): Promise<void> {
   for (const [index, step] of options.runbook.steps.entries()) {
     const entry = report.steps[index]!;
-    const done = campaign?.done.get(step.id);
-    if (done) {
-      entry.status = 'already-done';
-      entry.summary = `${done.status} by an earlier run: ${done.summary}`;
-      emit({ type: 'step-finished', step: step.id, report: entry });
-      continue;
-    }
+    if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
     emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: options.runbook.steps.length });
     const ctx = stepContext(step);
     try {
