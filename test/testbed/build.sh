@@ -49,5 +49,5 @@ build_helm() {
 }
 
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(openbao versitygw)
+[[ ${#targets[@]} -gt 0 ]] || targets=(openbao versitygw helm)
 for t in "${targets[@]}"; do "build_$t"; done
