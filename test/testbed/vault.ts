@@ -137,12 +137,14 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
           const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) });
           return body.sealed === false;
         }, { server: node.process });
-        // Unsealed is not yet serving: wait until the node is active or a standby that knows its leader.
+        // Unsealed is not yet serving: wait until the node is active or a standby that knows its
+        // leader. A single node must become active itself: right after a restore it may still
+        // advertise the snapshot's leader (another cluster's node) and redirect there.
         if (rootToken) {
           await waitUntil(`OpenBao ${nodeId} serving`, async () => {
             const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
             if (status === 200) return true;
-            if (status !== 429) return false;
+            if (status !== 429 || count === 1) return false;
             const { body } = await bootstrapRequest(addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
             return Boolean(body.leader_address);
           }, { server: node.process, timeoutMs: 60_000 });
