@@ -2,7 +2,6 @@ import { createReadStream } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyObject } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -15,7 +14,7 @@ import { listRotationRecords, type RotationRecord } from '../store/records.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
-import { restoreRaftSnapshot } from '../vault/raft-snapshot.js';
+import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { readSealStatus } from '../vault/sys.js';
 
 /** What `restore` will do, shown before the confirmation. */
@@ -117,6 +116,7 @@ export async function executeRestore(
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
     }
 
+    const appliedBefore = await readAppliedIndex(leader);
     try {
       await restoreRaftSnapshot(leader, createReadStream(archive), { force: plan.force, ...(deps.signal ? { signal: deps.signal } : {}) });
     } catch (err) {
@@ -126,7 +126,13 @@ export async function executeRestore(
       throw err;
     }
     deps.logger.info({ snapshotId: manifest.id, leader: plan.target.leader }, 'snapshot sent to the leader; waiting until it is applied');
-    const { sealed, applied } = await waitUntilApplied(leader, manifest, options.timeoutMs ?? 300_000, deps.signal);
+    const { sealed, applied } = await waitForRestore(leader, {
+      appliedBefore,
+      snapshotIndex: manifest.raft.index,
+      untilSealed: false,
+      timeoutMs: options.timeoutMs ?? 300_000,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
 
     const records = await listRotationRecords(deps.store, new Date(manifest.createdAt));
     const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
@@ -142,27 +148,6 @@ export async function executeRestore(
   }
 }
 
-/**
- * The leader answers 204 and applies the snapshot asynchronously. Done when it sealed itself
- * (restored keys differ), or when it answers again with the snapshot's raft index applied.
- */
-async function waitUntilApplied(leader: VaultClient, manifest: SnapshotManifest, timeoutMs: number, signal?: AbortSignal): Promise<{ sealed: boolean; applied: boolean }> {
-  const deadline = Date.now() + timeoutMs;
-  await sleep(500);
-  while (Date.now() < deadline) {
-    if (signal?.aborted) throw new VaultOpsError('aborted', 'interrupted while waiting for the restore to apply: check the cluster with vault-ops status');
-    try {
-      const seal = await readSealStatus(leader);
-      if (seal.sealed) return { sealed: true, applied: true };
-      const status = await leader.read<{ raft_applied_index?: number }>('sys/leader', { unauthenticated: true });
-      if ((status.raft_applied_index ?? 0) >= manifest.raft.index) return { sealed: false, applied: true };
-    } catch {
-      /* the node is busy applying */
-    }
-    await sleep(250);
-  }
-  return { sealed: false, applied: false };
-}
 
 function rotationAction(record: RotationRecord): string {
   if (record.kind === 'database-root') {

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { VaultOpsError } from '../errors.js';
 import { byteStreamError, openByteStream } from './byte-stream.js';
 import type { VaultClient } from './client.js';
+import { readSealStatus } from './sys.js';
 
 const SNAPSHOT_PATH = 'sys/storage/raft/snapshot';
 
@@ -40,4 +42,47 @@ export async function restoreRaftSnapshot(leader: VaultClient, body: Readable, o
   });
   if (response.status !== 204 && response.status !== 200) throw await byteStreamError('POST', path, response);
   response.body.resume();
+}
+
+/** The raft index the node has applied (sys/leader; 0 when it does not say, e.g. sealed). */
+export async function readAppliedIndex(client: VaultClient): Promise<number> {
+  const status = await client.read<{ raft_applied_index?: number }>('sys/leader', { unauthenticated: true });
+  return status.raft_applied_index ?? 0;
+}
+
+export interface RestoreWait {
+  /** The applied index read just before the snapshot was sent. */
+  appliedBefore: number;
+  /** The snapshot's raft index (manifest.raft.index). */
+  snapshotIndex: number;
+  /** Done only when the node seals itself (a Shamir snapshot restored into another cluster). */
+  untilSealed: boolean;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * After the 204 the node applies the snapshot in the background, holding its state lock. Done when
+ * it sealed itself (the restored keys differ from its own), or when its applied index moved past
+ * the one read before the restore (raft installs a restored snapshot at an index above both its
+ * own last index and the snapshot's) and reached the snapshot's: reading "applied ≥ snapshot
+ * index" alone would pass at once when an older snapshot is restored into the same cluster.
+ */
+export async function waitForRestore(node: VaultClient, wait: RestoreWait): Promise<{ sealed: boolean; applied: boolean }> {
+  const deadline = Date.now() + wait.timeoutMs;
+  while (Date.now() < deadline) {
+    if (wait.signal?.aborted) throw new VaultOpsError('aborted', 'interrupted while waiting for the restore to apply: check the node with vault-ops status');
+    try {
+      const seal = await readSealStatus(node);
+      if (seal.sealed) return { sealed: true, applied: true };
+      if (!wait.untilSealed) {
+        const applied = await readAppliedIndex(node);
+        if (applied > wait.appliedBefore && applied >= wait.snapshotIndex) return { sealed: false, applied: true };
+      }
+    } catch {
+      /* the node is busy applying the snapshot */
+    }
+    await sleep(200);
+  }
+  return { sealed: false, applied: false };
 }

@@ -11,9 +11,8 @@ import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import { findSnapshot } from '../store/catalogue.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { VaultClient } from '../vault/client.js';
-import { restoreRaftSnapshot } from '../vault/raft-snapshot.js';
+import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
-import { readSealStatus } from '../vault/sys.js';
 import { compareVersions, parseVersion } from './version.js';
 import { listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
 import { ScratchVault } from './scratch-vault.js';
@@ -144,8 +143,22 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
 
     // restore
     t = Date.now();
+    const appliedBefore = await readAppliedIndex(scratchAdmin);
     await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), { force: true, ...(deps.signal ? { signal: deps.signal } : {}) });
-    const sealedAfterRestore = await waitForRestoreApplied(scratch, manifest, options.restoreTimeoutMs ?? 120_000, deps.signal);
+    // A Shamir snapshot (always another cluster's keys than the scratch server's) makes the node
+    // seal itself: wait for that. An auto-unseal snapshot whose seal the scratch server shares
+    // stays unsealed: wait until its raft index shows the snapshot applied.
+    const restoreTimeoutMs = options.restoreTimeoutMs ?? 120_000;
+    const { sealed: sealedAfterRestore, applied } = await waitForRestore(scratch.client(), {
+      appliedBefore,
+      snapshotIndex: manifest.raft.index,
+      untilSealed: manifest.seal.type === 'shamir',
+      timeoutMs: restoreTimeoutMs,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    if (!applied) {
+      throw new VaultOpsError('scratch', `the scratch server did not apply snapshot ${manifest.id} within ${Math.round(restoreTimeoutMs / 1000)} s (it neither sealed itself nor reached raft index ${manifest.raft.index}): check the scratch server's resources and try again`);
+    }
     timings.restore = seconds(Date.now() - t);
     deps.logger.debug({ sealedAfterRestore }, 'restore applied');
     await scratch.stop();
@@ -206,31 +219,6 @@ async function checkBinaryVersion(binary: string, manifest: SnapshotManifest): P
   }
 }
 
-/**
- * After snapshot-force the restore is applied asynchronously. A snapshot from a Shamir cluster
- * (always another cluster than the scratch one) makes the node seal itself: wait for that, bounded.
- * An auto-unseal snapshot whose seal the scratch server shares stays unsealed: then wait until the
- * node reports the snapshot's raft index applied.
- */
-async function waitForRestoreApplied(scratch: ScratchVault, manifest: SnapshotManifest, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const client = scratch.client();
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (signal?.aborted) throw new VaultOpsError('aborted', 'restore drill interrupted during the restore');
-    try {
-      const seal = await readSealStatus(client);
-      if (seal.sealed) return true;
-      if (manifest.seal.type !== 'shamir') {
-        const leader = await client.read<{ raft_applied_index?: number }>('sys/leader', { unauthenticated: true });
-        if ((leader.raft_applied_index ?? 0) >= manifest.raft.index) return false;
-      }
-    } catch {
-      /* the node is busy applying the snapshot */
-    }
-    await sleep(200);
-  }
-  throw new VaultOpsError('scratch', `the scratch server did not apply snapshot ${manifest.id} within ${Math.round(timeoutMs / 1000)} s (it neither sealed itself nor reached raft index ${manifest.raft.index}): check the scratch server's resources and try again`);
-}
 
 /** Recovery mode serves only sys/raw and the recovery-token endpoints. */
 async function generateRecoveryToken(scratch: ScratchVault, keys: string[], threshold: number): Promise<string> {
