@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readOptionFile } from '../config/option-file.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter, Encrypter } from 'age-encryption';
@@ -11,12 +11,7 @@ import { VaultOpsError } from '../errors.js';
 export async function readRecipients(inline: readonly string[], file?: string): Promise<string[]> {
   const recipients = [...inline];
   if (file) {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new VaultOpsError('config', `cannot read the recipients file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
-    }
+    const text = await readOptionFile(file, 'recipients', '--recipients-file');
     for (const line of text.split('\n')) {
       const trimmed = line.trim();
       if (trimmed && !trimmed.startsWith('#')) recipients.push(trimmed);
@@ -38,13 +33,7 @@ export async function encryptStream(plaintext: Readable, recipients: readonly st
 
 /** Identities file: age's format, one AGE-SECRET-KEY-1… per line, # comments. */
 export async function readIdentities(file: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new VaultOpsError('config', `cannot read the identity file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --identity-file`, { cause: err });
-  }
-  const ids = text
+  const ids = (await readOptionFile(file, 'identity', '--identity-file'))
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readSecretFile } from '../config/option-file.js';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import type { Logger } from '../observability/logger.js';
@@ -32,18 +32,6 @@ export interface AuthSession {
   close(): void;
 }
 
-async function readSecretFile(path: string, what: string, flag: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new VaultOpsError('config', `cannot read the ${what} file ${path} (${code}): check ${flag}`, { cause: err });
-  }
-  const value = text.trim();
-  if (!value) throw new VaultOpsError('config', `the ${what} file ${path} is empty: check ${flag}`);
-  return value;
-}
 
 async function login(client: VaultClient, mount: string, body: Record<string, string>, what: string): Promise<AuthResponse> {
   try {
@@ -76,14 +64,12 @@ export async function authenticate(
     token = options.token;
     deps.secrets.add(token);
   } else if (options.authMethod === 'kubernetes') {
-    const jwt = await readSecretFile(options.jwtFile, 'Kubernetes service-account token', '--jwt-file');
-    deps.secrets.add(jwt);
+    const jwt = await readSecretFile(options.jwtFile, 'Kubernetes service-account token', '--jwt-file', (v) => deps.secrets.add(v));
     const mount = options.authMount ?? 'kubernetes';
     const response = await login(client, mount, { role: options.authRole ?? '', jwt }, 'Kubernetes');
     token = response.auth?.client_token;
   } else {
-    const secretId = await readSecretFile(options.secretIdFile ?? '', 'AppRole secret id', '--secret-id-file');
-    deps.secrets.add(secretId);
+    const secretId = await readSecretFile(options.secretIdFile ?? '', 'AppRole secret id', '--secret-id-file', (v) => deps.secrets.add(v));
     const mount = options.authMount ?? 'approle';
     const response = await login(client, mount, { role_id: options.roleId ?? '', secret_id: secretId }, 'AppRole');
     token = response.auth?.client_token;

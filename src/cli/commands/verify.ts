@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
 import { VerifyOptionsSchema, verifyOptionSources } from '../../config/verify-options.js';
 import { VaultOpsError } from '../../errors.js';
@@ -16,22 +16,6 @@ import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 import { addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
-/** Read a file of secrets (one per line), registering each so no output can carry it. */
-export async function readSecretLines(path: string, what: string, flag: string, register: (v: string) => void): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new VaultOpsError('config', `cannot read the ${what} file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check ${flag}`, { cause: err });
-  }
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  lines.forEach(register);
-  if (lines.length === 0) throw new VaultOpsError('config', `the ${what} file ${path} is empty: check ${flag}`);
-  return lines;
-}
 
 /** `--vault-binary`, else `vault`, else `bao` on PATH. */
 function resolveBinary(explicit: string | undefined): string {
@@ -75,9 +59,7 @@ export const verifyCommand: CommandModule = {
         identities?.forEach((i) => ctx.secrets.add(i));
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
         const verifyToken = o.verifyTokenFile ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0] : undefined;
-        const sealConfig = o.sealConfig ? await readFile(o.sealConfig, 'utf8').catch((err) => {
-          throw new VaultOpsError('config', `cannot read the seal config ${o.sealConfig} (${(err as NodeJS.ErrnoException).code})`);
-        }) : undefined;
+        const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
         const binary = resolveBinary(o.vaultBinary);
         const metrics = new VerifyMetrics();
         const store = await openSnapshotStore(o.from, o, ctx.env);
