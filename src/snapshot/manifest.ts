@@ -19,7 +19,8 @@ export const SnapshotManifestSchema = z.object({
     servers: z.array(z.object({ id: z.string(), address: z.string(), suffrage: z.string() })),
   }),
   snapshotMeta: z.object({ version: z.number(), size: z.number() }),
-  cluster: z.object({ name: z.string().optional(), id: z.string().optional(), version: z.string().optional(), leader: z.string().optional() }),
+  // `flavour` is absent from manifests written before vault-ops knew both servers.
+  cluster: z.object({ name: z.string().optional(), id: z.string().optional(), flavour: z.enum(['vault', 'openbao']).optional(), version: z.string().optional(), leader: z.string().optional() }),
   seal: z.object({ type: z.string(), shares: z.number(), threshold: z.number() }),
   keyCounts: z.record(z.string(), z.number()),
   mounts: z.array(MountSchema),

@@ -1,10 +1,12 @@
 import type { VaultClient } from './client.js';
+import { readServerFlavour, type ServerFlavour } from './flavour.js';
 import { readAutopilotState, readLeader, readRaftConfiguration, readSealStatus } from './sys.js';
 
 /** `vault-ops status --output json`: camelCase; a field is absent when the server does not say. */
 export interface ClusterStatus {
   initialized: boolean;
   sealed: boolean;
+  flavour: ServerFlavour;
   version?: string;
   clusterName?: string;
   clusterId?: string;
@@ -21,10 +23,11 @@ export type ClusterProblem = 'uninitialized' | 'sealed' | 'no-leader';
  * know the node can answer (so a sealed Vault reports "sealed", not a login failure).
  */
 export async function readClusterStatus(client: VaultClient, authenticate: () => Promise<void>): Promise<ClusterStatus> {
-  const seal = await readSealStatus(client);
+  const [seal, flavour] = await Promise.all([readSealStatus(client), readServerFlavour(client)]);
   const status: ClusterStatus = {
     initialized: seal.initialized,
     sealed: seal.sealed,
+    flavour,
     ...(seal.version ? { version: seal.version } : {}),
     ...(seal.cluster_name ? { clusterName: seal.cluster_name } : {}),
     ...(seal.cluster_id ? { clusterId: seal.cluster_id } : {}),

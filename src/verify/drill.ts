@@ -2,7 +2,6 @@ import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
@@ -13,7 +12,7 @@ import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { VaultClient } from '../vault/client.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
-import { compareVersions, parseVersion } from './version.js';
+import { checkScratchBinary, resolveScratchBinary } from './scratch-binary.js';
 import { listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
 import { ScratchVault } from './scratch-vault.js';
 
@@ -23,8 +22,10 @@ export interface DrillOptions {
   /** A snapshot id, `latest` or `oldest`. */
   snapshot: string;
   mode: DrillMode;
-  /** vault/bao binary for the scratch server. */
-  binary: string;
+  /** vault/bao binary for the scratch server; default: the snapshot flavour's CLI on `searchPath`. */
+  binary?: string;
+  /** PATH to find the default binary in (the command's environment). */
+  searchPath?: string;
   /** The SOURCE cluster's unseal keys (at least its threshold). */
   unsealKeys: string[];
   identities?: string[];
@@ -104,10 +105,11 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   if (manifest.encryption && !options.identities?.length) {
     throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
   }
-  await checkBinaryVersion(options.binary, manifest);
+  const binary = resolveScratchBinary(options.binary, manifest, options.searchPath);
+  await checkScratchBinary(binary, manifest);
 
   const scratch = await ScratchVault.create({
-    binary: options.binary,
+    binary,
     ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}),
     ...(options.scratchPort ? { apiPort: options.scratchPort } : {}),
     ...(options.sealConfig ? { extraConfig: options.sealConfig } : {}),
@@ -203,22 +205,6 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     await scratch.destroy();
   }
 }
-
-async function checkBinaryVersion(binary: string, manifest: SnapshotManifest): Promise<void> {
-  let output: string;
-  try {
-    output = (await execa(binary, ['version'], { timeout: 30_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } })).stdout;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new VaultOpsError('scratch', `cannot run the scratch server binary ${binary} (${code === 'ENOENT' ? 'not found' : (err as Error).message.split('\n')[0]}): install vault or bao, or pass --vault-binary`, { cause: err });
-  }
-  const have = parseVersion(output);
-  const need = manifest.cluster.version ? parseVersion(manifest.cluster.version) : undefined;
-  if (have && need && compareVersions(have, need) < 0) {
-    throw new VaultOpsError('scratch', `the scratch binary ${binary} is ${have.join('.')}, older than the snapshot's Vault ${need.join('.')}: use a binary at least as new (--vault-binary)`);
-  }
-}
-
 
 /** Recovery mode serves only sys/raw and the recovery-token endpoints. */
 async function generateRecoveryToken(scratch: ScratchVault, keys: string[], threshold: number): Promise<string> {

@@ -6,7 +6,8 @@ import type { VaultClient } from '../vault/client.js';
  * as Vault and OpenBao keep it (read in their sources):
  * - mount and auth tables: OpenBao on transactional storage (raft) keeps one entry per mount at
  *   `core/mounts/<uuid>` / `core/auth/<uuid>`; Vault and older layouts one JSON table at
- *   `core/mounts` / `core/auth` (`{"entries": [...]}`); both are read. sys/raw decompresses.
+ *   `core/mounts` / `core/auth` (`{"entries": [...]}`); both are read. Local mounts and local
+ *   auth methods live in `core/local-mounts` / `core/local-auth`. sys/raw decompresses.
  * - ACL policies: `sys/policy/<name>` (the built-in `root` policy is not stored).
  * - a mount's data: `logical/<mount uuid>/…` (auth methods: `auth/<uuid>/…`).
  */
@@ -51,9 +52,11 @@ function toEntry(raw: unknown): RawMountEntry | undefined {
   return { path: e.path, type: e.type, uuid: typeof e.uuid === 'string' ? e.uuid : '' };
 }
 
-/** `table`: 'mounts' (secret engines) or 'auth'. */
-export async function readRawMountTable(client: VaultClient, table: 'mounts' | 'auth'): Promise<RawMountEntry[]> {
-  const base = `core/${table}`;
+/**
+ * Every entry of one storage table, in either layout: one entry per key under `<base>/`
+ * (OpenBao's transactional layout) or one JSON table at `<base>` (Vault; OpenBao before it).
+ */
+async function readRawTable(client: VaultClient, base: string): Promise<RawMountEntry[]> {
   const entries: RawMountEntry[] = [];
   for (const uuid of await rawList(client, `${base}/`)) {
     if (uuid.endsWith('/')) continue;
@@ -61,23 +64,27 @@ export async function readRawMountTable(client: VaultClient, table: 'mounts' | '
     const entry = value ? toEntry(JSON.parse(value)) : undefined;
     if (entry) entries.push(entry);
   }
-  if (entries.length === 0) {
-    const legacy = await rawRead(client, base);
-    if (legacy) {
-      const parsed = JSON.parse(legacy) as { entries?: unknown[] };
-      for (const e of parsed.entries ?? []) {
-        const entry = toEntry(e);
-        if (entry) entries.push(entry);
-      }
-    }
+  if (entries.length > 0) return entries;
+  const table = await rawRead(client, base);
+  if (!table) return entries;
+  const parsed = JSON.parse(table) as { entries?: unknown[] };
+  for (const e of parsed.entries ?? []) {
+    const entry = toEntry(e);
+    if (entry) entries.push(entry);
   }
-  // Local mounts (not replicated) live in their own table.
-  if (table === 'mounts') {
-    for (const uuid of await rawList(client, 'core/local-mounts/')) {
-      const value = await rawRead(client, `core/local-mounts/${uuid}`);
-      const entry = value ? toEntry(JSON.parse(value)) : undefined;
-      if (entry && !entries.some((x) => x.path === entry.path)) entries.push(entry);
-    }
+  return entries;
+}
+
+/**
+ * `table`: 'mounts' (secret engines) or 'auth'. Both flavours keep local mounts (`cubbyhole/`,
+ * anything mounted with `-local`) and local auth methods apart from the replicated tables, in
+ * `core/local-mounts` and `core/local-auth` (Vault: one table each; read in vault/mount.go and
+ * vault/auth.go of both servers): the API lists both, so the drill reads both.
+ */
+export async function readRawMountTable(client: VaultClient, table: 'mounts' | 'auth'): Promise<RawMountEntry[]> {
+  const entries = await readRawTable(client, `core/${table}`);
+  for (const entry of await readRawTable(client, `core/local-${table}`)) {
+    if (!entries.some((x) => x.path === entry.path)) entries.push(entry);
   }
   return entries.sort((a, b) => (a.path < b.path ? -1 : 1));
 }

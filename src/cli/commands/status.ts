@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { clusterProblem, readClusterStatus, type ClusterStatus } from '../../vault/cluster-status.js';
+import { flavourName } from '../../vault/flavour.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
 
@@ -28,6 +29,7 @@ function renderStatus(s: ClusterStatus): string[] {
   const lines = table([
     ['Initialized', String(s.initialized)],
     ['Sealed', String(s.sealed)],
+    ['Server', flavourName(s.flavour)],
     ['Version', s.version ?? '-'],
     ['Cluster name', s.clusterName ?? '-'],
     ['Cluster id', s.clusterId ?? '-'],

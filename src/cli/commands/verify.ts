@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
 import { VerifyOptionsSchema, verifyOptionSources } from '../../config/verify-options.js';
@@ -17,20 +16,6 @@ import { abortOnSignals } from '../signals.js';
 import { addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 
-/** `--vault-binary`, else `vault`, else `bao` on PATH. */
-function resolveBinary(explicit: string | undefined): string {
-  if (explicit) return explicit;
-  for (const name of ['vault', 'bao']) {
-    try {
-      const found = execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
-      if (found) return found;
-    } catch {
-      /* not on PATH */
-    }
-  }
-  throw new VaultOpsError('scratch', 'no vault or bao binary on PATH for the scratch server: install one or pass --vault-binary');
-}
-
 export const verifyCommand: CommandModule = {
   optionSources: verifyOptionSources,
   register(program, run) {
@@ -40,7 +25,7 @@ export const verifyCommand: CommandModule = {
       .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
       .option('--snapshot <id>', 'snapshot id, latest (default) or oldest')
       .option('--mode <mode>', 'recovery (default: never acts on the world) or unsealed (needs network isolation)')
-      .option('--vault-binary <path>', 'vault/bao binary for the scratch server (default: vault, then bao on PATH)')
+      .option('--vault-binary <path>', 'vault/bao binary for the scratch server, of the snapshot\'s flavour (default: vault for Vault snapshots, bao for OpenBao ones, on PATH)')
       .option('--unseal-keys-file <file>', "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)")
       .option('--identity-file <file>', 'age identities for encrypted snapshots')
       .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature')
@@ -60,7 +45,6 @@ export const verifyCommand: CommandModule = {
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
         const verifyToken = o.verifyTokenFile ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0] : undefined;
         const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
-        const binary = resolveBinary(o.vaultBinary);
         const metrics = new VerifyMetrics();
         const store = await openSnapshotStore(o.from, o, ctx.env);
         const interrupt = abortOnSignals();
@@ -71,7 +55,8 @@ export const verifyCommand: CommandModule = {
             {
               snapshot: o.snapshot,
               mode: o.mode,
-              binary,
+              ...(o.vaultBinary ? { binary: o.vaultBinary } : {}),
+              ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
               unsealKeys,
               ...(identities ? { identities } : {}),
               ...(verifyKey ? { verifyKey } : {}),
