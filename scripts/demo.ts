@@ -1,6 +1,7 @@
 /**
- * `npm run demo`: the main job on one machine. Starts a local OpenBao from the testbed (or uses
- * VAULT_ADDR/VAULT_TOKEN when set), seeds a few secrets, then runs vault-ops as a user would,
+ * `npm run demo [-- --server openbao|vault]`: the main job on one machine. Starts a local OpenBao
+ * (default, the faster build) or HashiCorp Vault from the testbed (or uses VAULT_ADDR/VAULT_TOKEN
+ * when set), seeds a few secrets, then runs vault-ops as a user would,
  * through the built CLI: status → snapshot save --canary into ./backups (the folder store) →
  * snapshot inspect → verify (a restore drill in a scratch server) and prints the drill report.
  */
@@ -20,9 +21,25 @@ function vaultOps(args: string[], env: NodeJS.ProcessEnv): number {
   return r.status ?? 1;
 }
 
+/** `--server vault|openbao` (or `--server=…`); default openbao. */
+function serverArgument(): string {
+  const args = process.argv.slice(2);
+  const i = args.findIndex((a) => a === '--server' || a.startsWith('--server='));
+  if (i < 0) return 'openbao';
+  const value = args[i]!.includes('=') ? args[i]!.split('=')[1] : args[i + 1];
+  if (value !== 'openbao' && value !== 'vault') {
+    console.error(`demo: --server ${value ?? ''}: expected openbao or vault`);
+    process.exit(2);
+  }
+  return value;
+}
+
 async function main(): Promise<number> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  const { vaultBinary } = await import('../test/testbed/openbao-binary.js');
+  // The testbed reads which server to run from the environment.
+  process.env.VAULT_OPS_TEST_SERVER = serverArgument();
+  const { serverBinary, testServer } = await import('../test/testbed/servers.js');
+  const server = testServer();
   const { bootstrapRequest } = await import('../test/testbed/bootstrap-http.js');
   const secretsDir = await mkdtemp(join(tmpdir(), 'vault-ops-demo-'));
   let env: NodeJS.ProcessEnv = { ...process.env, VAULT_OPS_LOG_LEVEL: process.env.VAULT_OPS_LOG_LEVEL ?? 'warn' };
@@ -31,17 +48,17 @@ async function main(): Promise<number> {
   try {
     let binary: string | undefined;
     try {
-      binary = vaultBinary();
+      binary = serverBinary(server);
     } catch {
       if (!process.env.VAULT_ADDR) {
-        console.log('No OpenBao binary yet: building it from its Go module (a few minutes, once)…');
-        execFileSync('bash', [join(root, 'test/testbed/build.sh'), 'openbao'], { stdio: 'inherit' });
-        binary = vaultBinary();
+        console.log(`No ${server.product} binary yet: building it from its Go module (${server.name === 'vault' ? '20-30 minutes' : 'a few minutes'}, once)…`);
+        execFileSync('bash', [join(root, 'test/testbed/build.sh'), server.name], { stdio: 'inherit' });
+        binary = serverBinary(server);
       }
     }
     if (!process.env.VAULT_ADDR) {
       const { startVault } = await import('../test/testbed/vault.js');
-      console.log('Starting a local OpenBao (Raft storage, 1 unseal key) on 127.0.0.1…');
+      console.log(`Starting a local ${server.product} (Raft storage, 1 unseal key) on 127.0.0.1…`);
       const vault = await startVault();
       console.log(`${vault.version} at ${vault.addr}`);
       env = { ...env, VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken };

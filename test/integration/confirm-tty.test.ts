@@ -9,6 +9,7 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { readSecret, seedSecrets } from '../helpers/seed.js';
+import { onServer } from '../testbed/servers.js';
 
 /**
  * The typed confirmation on a real terminal: `script` (util-linux) gives the CLI a pty, the test
@@ -58,7 +59,7 @@ async function restoreTyping(answer: string): Promise<{ code: number | null; scr
   return { code, screen: screen.replace(/\r/g, '') };
 }
 
-test('on a terminal, a wrong cluster name refuses the restore (exit 4) and changes nothing', async () => {
+test(onServer('on a terminal, a wrong cluster name refuses the restore (exit 4) and changes nothing'), async () => {
   const r = await restoreTyping('not-the-cluster');
   assert.equal(r.code, 4, r.screen);
   assert.match(r.screen, new RegExp(`Type "${clusterName}" to continue`));
@@ -67,7 +68,7 @@ test('on a terminal, a wrong cluster name refuses the restore (exit 4) and chang
   assert.ok(!r.screen.includes(vault.rootToken));
 });
 
-test('on a terminal, typing the cluster name restores', async () => {
+test(onServer('on a terminal, typing the cluster name restores'), async () => {
   const r = await restoreTyping(clusterName);
   assert.equal(r.code, 0, r.screen);
   assert.match(r.screen, /applied; the cluster is unsealed/);

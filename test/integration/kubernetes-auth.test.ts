@@ -7,6 +7,7 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startTokenReviewServer, type TokenReviewServer } from '../helpers/token-review-server.js';
+import { onServer } from '../testbed/servers.js';
 
 /**
  * Vault's Kubernetes auth end to end: OpenBao's kubernetes auth method is configured against a
@@ -52,7 +53,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('kubernetes auth against a TokenReview endpoint', () => {
+describe(onServer('kubernetes auth against a TokenReview endpoint'), () => {
   test('vault-ops status --auth-method kubernetes logs in with the JWT file; the JWT and the Vault token are never printed', async () => {
     const jwt = kube.issue({ namespace: NS, name: 'vault-ops-status' }, { audiences: ['vault'] });
     const before = kube.reviews.length;

@@ -9,6 +9,7 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { readSecret, seedSecrets } from '../helpers/seed.js';
+import { onServer } from '../testbed/servers.js';
 
 let target: VaultTestbed;
 let other: VaultTestbed;
@@ -28,7 +29,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('restore', () => {
+describe(onServer('restore'), () => {
   let snapshotId: string;
 
   test('refused without confirmation in a non-interactive run (exit 4), nothing changed', async () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { CRASH_DRIVER, ENTRY, RotationBed, pick, runNode, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
+import { onServer } from '../testbed/servers.js';
 
 /**
  * The crash matrix: the process is SIGKILLed after each durable step in turn (through the
@@ -55,7 +56,7 @@ async function assertConverged(path: string, td: string | undefined, original: s
   }
 }
 
-describe('crash matrix with hooks: SIGKILL after each step, then re-run', () => {
+describe(onServer('crash matrix with hooks: SIGKILL after each step, then re-run'), () => {
   const steps = ['lock-acquired', 'staged', 'marked-pending', 'set-started', 'set-done', 'tested', 'live-written', 'marked-current', 'staging-deleted'];
   for (const step of steps) {
     test(`killed after ${step}`, async () => {
@@ -89,7 +90,7 @@ describe('crash matrix with hooks: SIGKILL after each step, then re-run', () => 
   }
 });
 
-describe('crash matrix without hooks', () => {
+describe(onServer('crash matrix without hooks'), () => {
   for (const step of ['lock-acquired', 'live-written', 'marked-current']) {
     test(`killed after ${step}`, async () => {
       const path = bed.name(`crash-plain-${step}`);
@@ -126,7 +127,7 @@ describe('crash matrix without hooks', () => {
   }
 });
 
-describe('the real CLI killed by SIGKILL while a hook runs', () => {
+describe(onServer('the real CLI killed by SIGKILL while a hook runs'), () => {
   const cases: Array<[string, Record<string, string[]>]> = [
     ['during set (before the target acted)', { killParent: ['set'] }],
     ['during set (after the target accepted)', { killParentAfter: ['set'] }],
@@ -160,7 +161,7 @@ describe('the real CLI killed by SIGKILL while a hook runs', () => {
   }
 });
 
-describe('Vault restarted mid-rotation', () => {
+describe(onServer('Vault restarted mid-rotation'), () => {
   test('the run fails cleanly or finishes; the next run converges; live never holds a value the target refused', async () => {
     const path = bed.name('restart');
     const td = await bed.targetDir();
@@ -193,7 +194,7 @@ describe('Vault restarted mid-rotation', () => {
   });
 });
 
-describe('crash output never leaks', () => {
+describe(onServer('crash output never leaks'), () => {
   test('no generated value in captured output', async () => {
     const all = captured.join('\n');
     const list = (await bed.req('LIST', 'secret/metadata/')).data.keys as string[];

@@ -4,6 +4,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { RotationBed, libraryDeps } from '../fixtures/rotation-hooks/harness.js';
 import { mapPool, runRotation } from '../../src/rotation/run.js';
 import { loadRotationPolicy } from '../../src/rotation/policy.js';
+import { onServer } from '../testbed/servers.js';
 
 const COUNT = 1000;
 let bed: RotationBed;
@@ -21,7 +22,7 @@ after(async () => {
   await bed?.stop();
 });
 
-describe(`rotate kv with ${COUNT} secrets`, () => {
+describe(onServer(`rotate kv with ${COUNT} secrets`), () => {
   test('plans in under 5 s', async () => {
     const started = Date.now();
     const r = await runCli(['rotate', 'kv', '--policy', policyFile, '--dry-run', '--output', 'json'], bed.env);

@@ -11,6 +11,7 @@ import { KvV2 } from '../../src/rotation/kv.js';
 import { join } from 'node:path';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/store/records.js';
+import { onServer } from '../testbed/servers.js';
 
 let bed: RotationBed;
 /** Everything any run printed or logged, scanned for generated values at the end. */
@@ -31,7 +32,7 @@ after(async () => {
   await bed?.stop();
 });
 
-describe('rotate kv: policy errors (exit 2, naming the entry)', () => {
+describe(onServer('rotate kv: policy errors (exit 2, naming the entry)'), () => {
   const keys = { api_key: { length: 32 } };
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['unknown key in a generator', { mount: 'secret', path: 'bad/a', every: '90d', keys: { api_key: { lenght: 40 } } }, /secrets\[0\] \(secret\/bad\/a\): keys\.api_key: Unrecognized key: "lenght"/],
@@ -90,7 +91,7 @@ describe('rotate kv: policy errors (exit 2, naming the entry)', () => {
   });
 });
 
-describe('rotate kv without hooks', () => {
+describe(onServer('rotate kv without hooks'), () => {
   test('not due → nothing written; --force rotates with CAS, keeps other keys, records state', async () => {
     const path = bed.name('plain');
     await bed.put(path, { password: 'orig-password-value-1', user: 'svc-user' });
@@ -245,7 +246,7 @@ describe('rotate kv without hooks', () => {
   });
 });
 
-describe('rotate kv with hooks', () => {
+describe(onServer('rotate kv with hooks'), () => {
   test('full cycle: stage, set, test, live with CAS, cleanup; revoke after grace', async () => {
     const path = bed.name('hooked');
     const td = await bed.targetDir();
@@ -467,7 +468,7 @@ describe('rotate kv with hooks', () => {
   });
 });
 
-describe('rotate kv with a least-privilege token (the README policy)', () => {
+describe(onServer('rotate kv with a least-privilege token (the README policy)'), () => {
   test('hook-less rotation needs only patch on the data path; hooks add read', async () => {
     const plainPath = `lp/${bed.name('plain')}`;
     const hookedPath = `lp/${bed.name('hooked')}`;
@@ -501,7 +502,7 @@ describe('rotate kv with a least-privilege token (the README policy)', () => {
   });
 });
 
-describe('rotate kv --dry-run and status', () => {
+describe(onServer('rotate kv --dry-run and status'), () => {
   test('the plan names what is due, why, and the next 3 runs; nothing is written', async () => {
     const weekly = bed.name('weekly');
     const aged = bed.name('plan-aged');
@@ -561,7 +562,7 @@ describe('rotate kv --dry-run and status', () => {
   });
 });
 
-describe('rotate kv: readers and concurrent runs', () => {
+describe(onServer('rotate kv: readers and concurrent runs'), () => {
   test('a reader polling the live secret only ever sees the old or the final value', async () => {
     const path = bed.name('poll');
     const td = await bed.targetDir();
@@ -612,7 +613,7 @@ describe('rotate kv: readers and concurrent runs', () => {
   });
 });
 
-describe('rotate kv: secrets never leak', () => {
+describe(onServer('rotate kv: secrets never leak'), () => {
   test('no generated or previous value appears in any output, log line, error or metric', async () => {
     // Also one traced run with failures to exercise error paths.
     const path = bed.name('leak');

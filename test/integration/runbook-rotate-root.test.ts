@@ -24,6 +24,7 @@ import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { onServer } from '../testbed/servers.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 let vault: VaultTestbed;
@@ -126,7 +127,7 @@ async function writePasswordFile(name: string, password: string): Promise<string
   return file;
 }
 
-test('happy path: rotates the root, old root no longer logs in, fresh dynamic creds do; journal and output hold no secrets', async () => {
+test(onServer('happy path: rotates the root, old root no longer logs in, fresh dynamic creds do; journal and output hold no secrets'), async () => {
   const fx = await setup();
   const svcBefore = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
   assert.ok(await canLogin(fx.admin, fx.adminPassword));
@@ -151,7 +152,7 @@ test('happy path: rotates the root, old root no longer logs in, fresh dynamic cr
   assert.ok(!/"password"\s*:/.test(journalText));
 });
 
-test('dry run prints a plan an on-call engineer can follow and changes nothing', async () => {
+test(onServer('dry run prints a plan an on-call engineer can follow and changes nothing'), async () => {
   const fx = await setup();
   const r = await runCli(cliArgs(fx, '--dry-run'), env());
   assert.equal(r.code, 0, r.all);
@@ -165,7 +166,7 @@ test('dry run prints a plan an on-call engineer can follow and changes nothing',
   assert.ok(await canLogin(fx.admin, fx.adminPassword), 'root not rotated');
 });
 
-test('a connection as the shared human root "postgres" is flagged with advice (dry run)', async () => {
+test(onServer('a connection as the shared human root "postgres" is flagged with advice (dry run)'), async () => {
   const fx = await setup({ username: 'postgres' });
   const r = await runCli(cliArgs(fx, '--dry-run', '--output', 'json'), env());
   assert.equal(r.code, 0, r.all);
@@ -175,7 +176,7 @@ test('a connection as the shared human root "postgres" is flagged with advice (d
   assertNoSecrets([r.all], [db.password]);
 });
 
-test('a static role on the root user is refused before anything changes', async () => {
+test(onServer('a static role on the root user is refused before anything changes'), async () => {
   const fx = await setup({ staticOnRoot: true });
   const r = await runCli(cliArgs(fx, '--yes'), env());
   assert.equal(r.code, 3, r.all);
@@ -185,7 +186,7 @@ test('a static role on the root user is refused before anything changes', async 
   assert.equal(events(records, 'action-started').length, 0);
 });
 
-test('root password changed directly in PostgreSQL: preflight detects it and the re-bootstrap path restores the connection', async () => {
+test(onServer('root password changed directly in PostgreSQL: preflight detects it and the re-bootstrap path restores the connection'), async () => {
   const fx = await setup();
   const dbaPassword = `D${randomBytes(12).toString('hex')}`;
   await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
@@ -213,7 +214,7 @@ test('root password changed directly in PostgreSQL: preflight detects it and the
   assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, noPassword.all], [dbaPassword, fx.adminPassword, vault.rootToken]);
 });
 
-test('a wrong re-bootstrap password is refused by verify_connection and changes nothing', async () => {
+test(onServer('a wrong re-bootstrap password is refused by verify_connection and changes nothing'), async () => {
   const fx = await setup();
   const dbaPassword = `D${randomBytes(12).toString('hex')}`;
   await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
@@ -241,7 +242,7 @@ test('a wrong re-bootstrap password is refused by verify_connection and changes 
   assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, resumed.all], [wrong, dbaPassword, fx.adminPassword, vault.rootToken]);
 });
 
-test('a gate in a non-interactive run without --yes exits 4 naming the gate; --resume --yes rotates once', async () => {
+test(onServer('a gate in a non-interactive run without --yes exits 4 naming the gate; --resume --yes rotates once'), async () => {
   const fx = await setup();
   const r = await runCli(cliArgs(fx), env());
   assert.equal(r.code, 4, r.all);
@@ -285,7 +286,7 @@ async function recordingVault() {
 const noPassword = { unavailable: () => 'not in this test', read: async () => { throw new VaultOpsError('usage', 'no password in this test'); } };
 const notInteractive = async () => { throw new VaultOpsError('confirmation', 'not interactive'); };
 
-test('killed after each step (library hook), then --resume: continues and never rotates twice', async () => {
+test(onServer('killed after each step (library hook), then --resume: continues and never rotates twice'), async () => {
   for (const step of rotateRootRunbook.steps) {
     const fx = await setup();
     const { api: vaultApi, calls, passwords } = await recordingVault();
@@ -374,7 +375,7 @@ async function resumeWithCliProcess(fx: Fixture): Promise<CliResult & { code: nu
   return { code, stdout, stderr, all: stdout + stderr, json: () => JSON.parse(stdout) };
 }
 
-test('process SIGKILLed after health-before and after rotate-root, resumed by the CLI process: one rotation', async () => {
+test(onServer('process SIGKILLed after health-before and after rotate-root, resumed by the CLI process: one rotation'), async () => {
   for (const step of ['health-before', 'rotate-root']) {
     const fx = await setup();
     await killedChild(fx, 'after-step', step);
@@ -393,7 +394,7 @@ test('process SIGKILLed after health-before and after rotate-root, resumed by th
   }
 });
 
-test('process SIGKILLed right after the rotate-root POST (completion never journaled): resume verifies and does not rotate again', async () => {
+test(onServer('process SIGKILLed right after the rotate-root POST (completion never journaled): resume verifies and does not rotate again'), async () => {
   const fx = await setup();
   await killedChild(fx, 'mid-rotate');
   let records = await readJournal(fx.journal);
@@ -410,7 +411,7 @@ test('process SIGKILLed right after the rotate-root POST (completion never journ
   assert.ok(await freshCredsLogIn(fx));
 });
 
-test('unknown mount and unknown connection: clear errors, journaled', async () => {
+test(onServer('unknown mount and unknown connection: clear errors, journaled'), async () => {
   const fx = await setup();
   const badMount = await runCli(['runbook', 'rotate-root', '--mount', 'nosuchmount', '--connection', 'pg', '--journal', join(work, 'badmount.jsonl'), '--yes'], env());
   assert.equal(badMount.code, 1, badMount.all);
@@ -425,7 +426,7 @@ test('unknown mount and unknown connection: clear errors, journaled', async () =
   }
 });
 
-test('a token without the needed capabilities gets one list of what is missing; the least-privilege policy suffices', async () => {
+test(onServer('a token without the needed capabilities gets one list of what is missing; the least-privilege policy suffices'), async () => {
   const fx = await setup();
   await api('POST', `sys/policies/acl/weak-${fx.mount}`, { policy: `path "${fx.mount}/config/pg" { capabilities = ["read"] }\npath "${fx.mount}/roles/*" { capabilities = ["read", "list"] }` });
   const weak = (await api('POST', 'auth/token/create', { policies: [`weak-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
@@ -453,7 +454,7 @@ test('a token without the needed capabilities gets one list of what is missing; 
   assertNoSecrets([ok.all, counted.all], [good, sudo]);
 });
 
-test('database down: preflight says so, nothing is attempted, journal records it', async () => {
+test(onServer('database down: preflight says so, nothing is attempted, journal records it'), async () => {
   const second = await startPostgres();
   try {
     const fx = await setup({ pgbed: second });
@@ -469,7 +470,7 @@ test('database down: preflight says so, nothing is attempted, journal records it
   }
 });
 
-test('--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a rotation record without secrets', async () => {
+test(onServer('--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a rotation record without secrets'), async () => {
   const fx = await setup();
   const store = join(work, `store-${fx.mount}`);
   const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), env());

@@ -10,6 +10,7 @@ import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
+import { onServer } from '../testbed/servers.js';
 
 /**
  * `vault-ops setup policies` against the real OpenBao: each job's policy, as printed, is applied;
@@ -71,7 +72,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('setup canary', () => {
+describe(onServer('setup canary'), () => {
   test('creates the KV v1 canary mount once; a second run says it exists', async () => {
     const first = await runCli(['setup', 'canary', '--output', 'json'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
     assert.equal(first.code, 0, first.all);
@@ -85,7 +86,7 @@ describe('setup canary', () => {
   });
 });
 
-describe('least-privilege policies, proven against OpenBao', () => {
+describe(onServer('least-privilege policies, proven against OpenBao'), () => {
   test('snapshot: saves (with canary and prune) with only its policy; fails cleanly without it; reads no secret', async () => {
     const [p] = await printedPolicies(['--job', 'snapshot']);
     assert.equal(p!.name, 'vault-ops-snapshot');

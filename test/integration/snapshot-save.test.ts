@@ -18,6 +18,7 @@ import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { readSecret, seedSecrets } from '../helpers/seed.js';
 import { startTcpProxy } from '../helpers/tcp-proxy.js';
+import { onServer } from '../testbed/servers.js';
 
 const run = promisify(execFile);
 
@@ -54,8 +55,8 @@ async function bucketKeys(bucket: string, prefix: string): Promise<string[]> {
   return (await s3.listKeys(bucket, prefix)).sort();
 }
 
-describe('snapshot save, list, inspect', () => {
-  test('to S3: archive then manifest, listed and inspected; the archive restores with OpenBao`s own CLI', async () => {
+describe(onServer('snapshot save, list, inspect'), () => {
+  test('to S3: archive then manifest, listed and inspected; the archive restores with the server`s own CLI', async () => {
     const saved = await runCli(['snapshot', 'save', '--to', 's3://backups/vault/prod', '--output', 'json'], s3Env);
     assert.equal(saved.code, 0, saved.stderr);
     const m = saved.json();
@@ -65,7 +66,8 @@ describe('snapshot save, list, inspect', () => {
     assert.match(m.archive.sha256, /^[0-9a-f]{64}$/);
     assert.ok(m.raft.index > 0 && m.raft.term > 0);
     assert.equal(m.raft.servers.length, 1);
-    assert.equal(m.cluster.version, '2.4.0');
+    assert.equal(m.cluster.version, vault.server.version);
+    assert.equal(m.cluster.flavour, vault.server.name, 'the manifest records which server flavour took it');
     assert.deepEqual(m.seal, { type: 'shamir', shares: 1, threshold: 1 });
     assert.ok(m.keyCounts['logical/'] >= 44, JSON.stringify(m.keyCounts));
     assert.ok(m.mounts.some((x: any) => x.path === 'secret/' && x.type === 'kv'));
@@ -87,14 +89,14 @@ describe('snapshot save, list, inspect', () => {
     assert.equal(inspected.json().manifest.sha256Matches, true);
     assert.equal(inspected.json().meta.index, m.raft.index);
 
-    // Download and restore into a brand-new server with OpenBao's own CLI.
+    // Download and restore into a brand-new server with the server's own CLI.
     const file = join(dir, 'restore-me.snap');
     const store = await openSnapshotStore('s3://backups/vault/prod', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, s3Env);
     await pipeline(await store.get(m.archive.key), createWriteStream(file));
     await store.close();
     const fresh = await startVault();
     try {
-      await run(vault.binary, ['operator', 'raft', 'snapshot', 'restore', '-force', file], { env: { PATH: process.env.PATH, BAO_ADDR: fresh.addr, BAO_TOKEN: fresh.rootToken } });
+      await run(vault.binary, ['operator', 'raft', 'snapshot', 'restore', '-force', file], { env: { PATH: process.env.PATH, BAO_ADDR: fresh.addr, BAO_TOKEN: fresh.rootToken, VAULT_ADDR: fresh.addr, VAULT_TOKEN: fresh.rootToken } });
       // The restored data is sealed by the source's keys: it seals itself, unseals with them.
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
@@ -176,7 +178,7 @@ describe('snapshot save, list, inspect', () => {
   });
 });
 
-describe('snapshot save faults leave no snapshot that looks complete', () => {
+describe(onServer('snapshot save faults leave no snapshot that looks complete'), () => {
   test('connection cut mid-stream (a proxy drops it after 200 kB)', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: vault.nodes[0]!.apiPort }, { cutDownstreamAfter: 200_000, cutOnlyWhen: 'GET /v1/sys/storage/raft/snapshot' });
     try {

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { readSecret, seedSecrets } from '../helpers/seed.js';
+import { onServer } from '../testbed/servers.js';
 
 let cluster: VaultTestbed;
 
@@ -15,7 +16,7 @@ before(async () => {
 });
 after(async () => cluster?.stop());
 
-test('status pointed at a standby reports the same leader and peers as pointed at the leader', async () => {
+test(onServer('status pointed at a standby reports the same leader and peers as pointed at the leader'), async () => {
   const leaderAddr = await cluster.leaderAddr();
   const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
   const env = { VAULT_TOKEN: cluster.rootToken };
@@ -35,7 +36,7 @@ test('status pointed at a standby reports the same leader and peers as pointed a
   assert.equal(a.clusterId, b.clusterId);
 });
 
-test('snapshot save pointed at a standby succeeds by talking to the leader', async () => {
+test(onServer('snapshot save pointed at a standby succeeds by talking to the leader'), async () => {
   const leaderAddr = await cluster.leaderAddr();
   const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
   const folder = await mkdtemp(join(tmpdir(), 'vault-ops-standby-snap-'));
@@ -52,7 +53,7 @@ test('snapshot save pointed at a standby succeeds by talking to the leader', asy
   }
 });
 
-test('a snapshot of the 3-node cluster passes a recovery-mode drill; restore pointed at a standby goes to the leader', async () => {
+test(onServer('a snapshot of the 3-node cluster passes a recovery-mode drill; restore pointed at a standby goes to the leader'), async () => {
   const leaderAddr = await cluster.leaderAddr();
   const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
   const folder = await mkdtemp(join(tmpdir(), 'vault-ops-cluster-drill-'));
@@ -81,7 +82,7 @@ test('a snapshot of the 3-node cluster passes a recovery-mode drill; restore poi
   }
 });
 
-test('with the leader stopped, a standby reports the newly elected leader', async () => {
+test(onServer('with the leader stopped, a standby reports the newly elected leader'), async () => {
   const oldLeader = await cluster.leaderAddr();
   const node = cluster.nodes.find((n) => n.addr === oldLeader)!;
   await node.kill();

@@ -12,6 +12,7 @@ import { VaultClient } from '../../src/vault/client.js';
 import { resolveConnection } from '../../src/vault/connection.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { silentLogger } from '../../src/observability/logger.js';
+import { onServer } from '../testbed/servers.js';
 
 let vault: VaultTestbed;
 let dir: string;
@@ -26,14 +27,15 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('vault-ops status (single node)', () => {
+describe(onServer('vault-ops status (single node)'), () => {
   test('--output json prints the documented shape', async () => {
     const r = await runCli(['status', '--output', 'json', '--log-level', 'trace'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
     assert.equal(r.code, 0, r.stderr);
     const s = r.json();
     assert.equal(s.initialized, true);
     assert.equal(s.sealed, false);
-    assert.match(s.version, /^2\.\d+\.\d+/);
+    assert.equal(s.version, vault.server.version);
+    assert.equal(s.flavour, vault.server.name, 'status says which server flavour it talks to');
     assert.match(s.clusterName, /^vault-cluster-/);
     assert.match(s.clusterId, /^[0-9a-f-]{36}$/);
     assert.deepEqual(s.leader, { address: vault.addr, isSelf: true });
@@ -51,6 +53,7 @@ describe('vault-ops status (single node)', () => {
     const r = await runCli(['status'], { BAO_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Leader\s+http:\/\/127\.0\.0\.1:\d+ \(this node\)/);
+    assert.match(r.stdout, new RegExp(`Server\\s+${vault.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao'}\\n`));
     assert.match(r.stdout, /node1\s+127\.0\.0\.1:\d+\s+leader\s+yes\s+yes/);
   });
 
@@ -144,7 +147,7 @@ describe('vault-ops status (single node)', () => {
   });
 });
 
-describe('vault-ops status over TLS', () => {
+describe(onServer('vault-ops status over TLS'), () => {
   let tlsVault: VaultTestbed;
   before(async () => {
     tlsVault = await startVault({ tls: true });
@@ -171,7 +174,7 @@ describe('vault-ops status over TLS', () => {
   });
 });
 
-describe('vault-ops status on a sealed or uninitialised Vault', () => {
+describe(onServer('vault-ops status on a sealed or uninitialised Vault'), () => {
   test('sealed: exit 1, status still printed', async () => {
     const sealed = await startVault({ unseal: false });
     try {

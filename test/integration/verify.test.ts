@@ -11,6 +11,7 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { seedSecrets } from '../helpers/seed.js';
+import { onServer } from '../testbed/servers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 let vault: VaultTestbed;
@@ -66,6 +67,10 @@ before(async () => {
   await seedSecrets(vault.addr, vault.rootToken, { count: 10 });
   await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', { token: vault.rootToken, body: { type: 'kv', options: { version: '1' } } });
   await bootstrapRequest(vault.addr, 'POST', 'sys/auth/approle', { token: vault.rootToken, body: { type: 'approle' } });
+  // Local (non-replicated) mounts and auth methods live in tables of their own on both servers;
+  // cubbyhole/ is one by default. A drill that read only the replicated tables failed on Vault.
+  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/local-kv', { token: vault.rootToken, body: { type: 'kv', local: true, options: { version: '2' } } });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/auth/local-userpass', { token: vault.rootToken, body: { type: 'userpass', local: true } });
   await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/payments-read', { token: vault.rootToken, body: { policy: 'path "secret/data/payments/*" { capabilities = ["read"] }' } });
   const a = await runCli(['snapshot', 'save', '--to', store, '--canary', '--output', 'json'], env);
   assert.equal(a.code, 0, a.stderr);
@@ -79,7 +84,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('verify: the restore drill', () => {
+describe(onServer('verify: the restore drill'), () => {
   test('recovery mode (default) on an encrypted snapshot passes every check; nothing of it is left; no secret printed', async () => {
     const r = await runCli(['verify', '--from', store, '--snapshot', encryptedId, '--unseal-keys-file', keysFile, '--identity-file', identityFile, '--output', 'json', '--log-level', 'debug'], env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
@@ -88,7 +93,7 @@ describe('verify: the restore drill', () => {
     assert.equal(report.mode, 'recovery');
     assert.equal(report.passed, true);
     assert.deepEqual(report.checks.map((c: any) => c.name), ['archive-integrity', 'unseal', 'mounts', 'auth-methods', 'policies', 'canary']);
-    assert.ok(report.checks.every((c: any) => c.passed));
+    assert.ok(report.checks.every((c: any) => c.passed), JSON.stringify(report.checks));
     for (const phase of ['download', 'start', 'restore', 'unseal', 'checks', 'total']) assert.equal(typeof report.timings[phase], 'number', phase);
     assert.ok(report.timings.total >= report.timings.restore);
     for (const secret of [...vault.unsealKeys, vault.rootToken]) assert.ok(!r.all.includes(secret), 'a secret reached the output');
@@ -150,7 +155,7 @@ describe('verify: the restore drill', () => {
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, /cannot run the scratch server binary .*no-such-bao \(not found\)/);
     const crasher = join(dir, 'crashing-bao');
-    await writeFile(crasher, '#!/bin/sh\nif [ "$1" = version ]; then echo "OpenBao v9.9.9"; exit 0; fi\necho "Error parsing listener: boom" >&2\nexit 1\n');
+    await writeFile(crasher, `#!/bin/sh\nif [ "$1" = version ]; then echo "${vault.server.product} v9.9.9"; exit 0; fi\necho "Error parsing listener: boom" >&2\nexit 1\n`);
     await chmod(crasher, 0o755);
     const crashed = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', crasher], env);
     assert.equal(crashed.code, 1, crashed.stderr);
@@ -160,11 +165,51 @@ describe('verify: the restore drill', () => {
 
   test('a scratch binary older than the snapshot’s Vault is refused', async () => {
     const old = join(dir, 'old-bao');
-    await writeFile(old, '#!/bin/sh\necho "OpenBao v1.0.0"\n');
+    await writeFile(old, `#!/bin/sh\necho "${vault.server.product} v1.0.0"\n`);
     await chmod(old, 0o755);
     const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', old], env);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /is 1\.0\.0, older than the snapshot's Vault 2\.4\.0/);
+    assert.match(r.stderr, new RegExp(`is 1\\.0\\.0, older than the snapshot's (OpenBao|HashiCorp Vault) ${vault.server.version.replaceAll('.', '\\.')}`));
+  });
+
+  test('the manifest records the flavour and the local mounts (cubbyhole/, -local) the drill compares', async () => {
+    const manifest = JSON.parse(await readFile(join(store, `${plainId}.manifest.json`), 'utf8'));
+    assert.equal(manifest.cluster.flavour, vault.server.name);
+    const mounts = manifest.mounts.map((m: any) => m.path);
+    assert.ok(mounts.includes('cubbyhole/') && mounts.includes('local-kv/'), mounts.join(','));
+    assert.ok(manifest.authMethods.some((m: any) => m.path === 'local-userpass/'));
+  });
+
+  test('a scratch binary of the other flavour is refused with exit 2 before anything starts', async () => {
+    const other = vault.server.name === 'vault' ? 'OpenBao' : 'Vault';
+    const marker = join(dir, 'other-flavour-started');
+    const impostor = join(dir, 'other-flavour');
+    await writeFile(impostor, `#!/bin/sh\nif [ "$1" = version ]; then echo "${other} v9.9.9"; exit 0; fi\ntouch ${marker}\nexit 1\n`);
+    await chmod(impostor, 0o755);
+    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', impostor], env);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`is ${other === 'Vault' ? 'HashiCorp Vault' : 'OpenBao'}, but snapshot ${plainId} comes from ${vault.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao'}: .*--vault-binary`));
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    await assert.rejects(readFile(marker), 'the other flavour was never started');
+    await assertNothingLeft();
+  });
+
+  test('without --vault-binary the drill runs the snapshot flavour`s own CLI from PATH, never the other one', async () => {
+    const bin = join(dir, 'path-bin');
+    await mkdir(bin, { recursive: true });
+    const own = vault.server.cli;
+    const otherCli = own === 'vault' ? 'bao' : 'vault';
+    const marker = join(dir, 'wrong-cli-ran');
+    await writeFile(join(bin, own), `#!/bin/sh\nexec ${vault.binary} "$@"\n`);
+    await writeFile(join(bin, otherCli), `#!/bin/sh\ntouch ${marker}\nexit 1\n`);
+    await chmod(join(bin, own), 0o755);
+    await chmod(join(bin, otherCli), 0o755);
+    const { VAULT_OPS_VAULT_BINARY: _, ...noBinary } = env;
+    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'], { ...noBinary, PATH: `${bin}:${process.env.PATH}` });
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(r.json().passed, true);
+    await assert.rejects(readFile(marker), `${otherCli} was never run`);
+    await assertNothingLeft();
   });
 
   test('a scratch port already taken: exit 1 naming the port', async () => {

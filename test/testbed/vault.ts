@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapRequest } from './bootstrap-http.js';
-import { binaryVersion, vaultBinary } from './openbao-binary.js';
+import { binaryVersion, serverBinary, testServer, type TestServer } from './servers.js';
 import { freePorts } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 import { makeTestCertificates, type TestCertificates } from './tls.js';
@@ -29,7 +29,10 @@ export interface VaultTestbed {
   unsealKeys: string[];
   nodes: VaultNode[];
   binary: string;
+  /** First line of `<binary> version`. */
   version: string;
+  /** The server of the matrix this is (flavour, version, differences). */
+  server: TestServer;
   tls?: TestCertificates;
   /** Address of whichever node is active now. */
   leaderAddr(): Promise<string>;
@@ -44,11 +47,13 @@ export interface StartVaultOptions {
   initialize?: boolean;
   /** Unseal after init (default true). */
   unseal?: boolean;
-  /** A seal stanza (HCL) for auto-unseal, e.g. OpenBao's `seal "static"`; init then makes recovery keys. */
+  /** A seal stanza (HCL) for auto-unseal, e.g. `seal "transit"`; init then makes recovery keys. */
   sealConfig?: string;
+  /** `raw_storage_endpoint = true`: Vault serves sys/raw outside recovery mode only with it. */
+  rawStorageEndpoint?: boolean;
 }
 
-function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates, sealConfig = ''): string {
+function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates, sealConfig = '', rawStorageEndpoint = false): string {
   const scheme = tls ? 'https' : 'http';
   const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
   return `storage "raft" {
@@ -65,13 +70,17 @@ cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
 disable_mlock = true
 ui            = false
 log_level     = "info"
-${sealConfig}
+${rawStorageEndpoint ? 'raw_storage_endpoint = true\n' : ''}${sealConfig}
 `;
 }
 
 export async function startVault(options: StartVaultOptions = {}): Promise<VaultTestbed> {
-  const binary = vaultBinary();
+  const server = testServer();
+  const binary = serverBinary(server);
   const version = binaryVersion(binary);
+  // A binary of the other flavour would make every test below prove the wrong server.
+  if (!version.startsWith(`${server.product} v`)) throw new Error(`testbed: ${binary} reports "${version}", expected ${server.product} v${server.version} for VAULT_OPS_TEST_SERVER=${server.name}`);
+  const product = server.product;
   const count = options.nodes ?? 1;
   const root = await makeTempDir('vault');
   await chmod(root, 0o700);
@@ -90,11 +99,11 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const dataDir = join(nodeDir, 'data');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const configFile = join(nodeDir, 'config.hcl');
-    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig), { mode: 0o600 });
+    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig, options.rawStorageEndpoint), { mode: 0o600 });
     const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const launch = async () => {
       const proc = await startServerProcess({
-        name: `openbao-${nodeId}`,
+        name: `${server.name}-${nodeId}`,
         command: binary,
         args: ['server', `-config=${configFile}`],
         dir: nodeDir,
@@ -102,7 +111,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: nodeDir },
       });
       await waitUntil(
-        `OpenBao ${nodeId} at ${addr}`,
+        `${product} ${nodeId} at ${addr}`,
         async () => (await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) })).status === 200,
         { server: proc, timeoutMs: 60_000 },
       );
@@ -133,7 +142,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
           const { body } = await bootstrapRequest(addr, 'POST', 'sys/unseal', { body: { key }, ...(ca ? { ca } : {}) });
           if (!body.sealed) break;
         }
-        await waitUntil(`OpenBao ${nodeId} unsealed`, async () => {
+        await waitUntil(`${product} ${nodeId} unsealed`, async () => {
           const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) });
           return body.sealed === false;
         }, { server: node.process });
@@ -141,7 +150,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
         // leader. A single node must become active itself: right after a restore it may still
         // advertise the snapshot's leader (another cluster's node) and redirect there.
         if (rootToken) {
-          await waitUntil(`OpenBao ${nodeId} serving`, async () => {
+          await waitUntil(`${product} ${nodeId} serving`, async () => {
             const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
             if (status === 200) return true;
             if (status !== 429 || count === 1) return false;
@@ -189,6 +198,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     nodes,
     binary,
     version,
+    server,
     ...(tls ? { tls } : {}),
     async leaderAddr() {
       const { body } = await bootstrapRequest(nodes[0]!.addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
@@ -202,7 +212,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
 }
 
 async function waitForActive(addr: string, ca?: string): Promise<void> {
-  await waitUntil(`OpenBao at ${addr} active`, async () => {
+  await waitUntil(`server at ${addr} active`, async () => {
     const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
     return status === 200;
   }, { timeoutMs: 60_000 });
