@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import { byteStreamError, openByteStream } from './byte-stream.js';
 import type { VaultClient } from './client.js';
 import { readSealStatus } from './sys.js';
@@ -68,13 +68,33 @@ export interface RestoreWait {
  * own last index and the snapshot's) and reached the snapshot's: reading "applied ≥ snapshot
  * index" alone would pass at once when an older snapshot is restored into the same cluster.
  */
+/**
+ * Whether the node sealed itself. A node that restored an auto-unseal snapshot over a Shamir
+ * barrier (the drill's scratch server) seals, then answers seal-status with a 500 ("barrier seal
+ * type of "transit" does not match expected type of "shamir"") until it is restarted with the
+ * right seal; sys/leader still says 503 "Vault is sealed" then. Both count as sealed.
+ */
+async function sealedAfterRestore(node: VaultClient): Promise<boolean> {
+  try {
+    return (await readSealStatus(node)).sealed;
+  } catch (err) {
+    if (isVaultOpsError(err) && /barrier seal type .* does not match/i.test(err.message)) return true;
+    try {
+      await node.read('sys/leader', { unauthenticated: true });
+      return false;
+    } catch (leaderErr) {
+      if (isVaultOpsError(leaderErr) && leaderErr.code === 'vault-sealed') return true;
+      throw err;
+    }
+  }
+}
+
 export async function waitForRestore(node: VaultClient, wait: RestoreWait): Promise<{ sealed: boolean; applied: boolean }> {
   const deadline = Date.now() + wait.timeoutMs;
   while (Date.now() < deadline) {
     if (wait.signal?.aborted) throw new VaultOpsError('aborted', 'interrupted while waiting for the restore to apply: check the node with vault-ops status');
     try {
-      const seal = await readSealStatus(node);
-      if (seal.sealed) return { sealed: true, applied: true };
+      if (await sealedAfterRestore(node)) return { sealed: true, applied: true };
       if (!wait.untilSealed) {
         const applied = await readAppliedIndex(node);
         if (applied > wait.appliedBefore && applied >= wait.snapshotIndex) return { sealed: false, applied: true };

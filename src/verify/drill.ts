@@ -37,6 +37,8 @@ export interface DrillOptions {
   scratchPort?: number;
   /** The source's seal stanza (HCL) for auto-unseal snapshots. */
   sealConfig?: string;
+  /** Environment variables that seal needs (see sealEnvironment); nothing else reaches the scratch server. */
+  sealEnv?: Record<string, string>;
   /** How long to wait for a restore to be applied (the node seals itself). */
   restoreTimeoutMs?: number;
   tempRoot?: string;
@@ -71,10 +73,15 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
  * on loopback and, by default, opened only in recovery mode (no expiration manager, no plugins,
  * no audit devices), where it is read through sys/raw.
  *
+ * The restored data never runs in normal mode unless `--mode unsealed` asked for it: the scratch
+ * server is initialised with a Shamir key of its own, even for an auto-unseal source, so the
+ * restore (whose keyring the source's keys seal) makes it seal itself at once; only then is it
+ * restarted on the restored data, in recovery mode, with the source's seal stanza if any.
+ *
  * Phases: download (sha256 against the manifest, decrypt, archive inspection, to a 0700 temp dir)
  * → start (scratch server, init, unseal with its own throw-away key) → restore (snapshot-force;
- * the node then seals itself: the data is sealed by the source's keys) → unseal (recovery mode +
- * recovery token from the source's keys, or a normal unseal in unsealed mode) → checks.
+ * wait until the node has sealed itself) → unseal (recovery mode + recovery token from the
+ * source's unseal or recovery keys, or an acknowledged normal start in unsealed mode) → checks.
  * A problem found by the drill is a failed check (exit 3); a drill that cannot run throws.
  */
 export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
@@ -112,7 +119,8 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     binary,
     ...(options.tempRoot ? { tempRoot: options.tempRoot } : {}),
     ...(options.scratchPort ? { apiPort: options.scratchPort } : {}),
-    ...(options.sealConfig ? { extraConfig: options.sealConfig } : {}),
+    ...(options.sealConfig ? { sealConfig: options.sealConfig } : {}),
+    ...(options.sealEnv ? { sealEnv: options.sealEnv } : {}),
   });
   deps.logger.debug({ dir: scratch.dir, addr: scratch.addr }, 'scratch server prepared');
   try {
@@ -124,21 +132,16 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     if (!integrity.passed) return fail('archive-integrity', integrity.detail);
     checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });
 
-    // start
+    // start: always a Shamir key of the scratch server's own, whatever the source's seal. The
+    // restored keyring is sealed by the source's keys, which this server cannot open: it seals
+    // itself instead of running the copy (expiration manager, plugins, audit devices) live.
     t = Date.now();
-    await scratch.start('normal', deps.signal);
+    await scratch.start('fresh', deps.signal);
     const anon = scratch.client();
-    // With the source's seal stanza (auto-unseal) the scratch server unseals itself and takes
-    // recovery shares; otherwise it gets one throw-away Shamir key of its own.
-    const autoUnseal = options.sealConfig !== undefined;
-    const init = await anon.write<{ keys_base64?: string[]; recovery_keys_base64?: string[]; root_token: string }>(
-      'sys/init',
-      autoUnseal ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 },
-      { unauthenticated: true },
-    );
+    const init = await anon.write<{ keys_base64: string[]; root_token: string }>('sys/init', { secret_shares: 1, secret_threshold: 1 }, { unauthenticated: true });
     deps.secrets.add(init.root_token);
-    [...(init.keys_base64 ?? []), ...(init.recovery_keys_base64 ?? [])].forEach((k) => deps.secrets.add(k));
-    if (!autoUnseal) await anon.write('sys/unseal', { key: init.keys_base64?.[0] }, { unauthenticated: true });
+    init.keys_base64.forEach((k) => deps.secrets.add(k));
+    await anon.write('sys/unseal', { key: init.keys_base64[0] }, { unauthenticated: true });
     const scratchAdmin = scratch.client(init.root_token);
     await waitFor('the scratch server to become active', async () => (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
     timings.start = seconds(Date.now() - t);
@@ -147,19 +150,18 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     t = Date.now();
     const appliedBefore = await readAppliedIndex(scratchAdmin);
     await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), { force: true, ...(deps.signal ? { signal: deps.signal } : {}) });
-    // A Shamir snapshot (always another cluster's keys than the scratch server's) makes the node
-    // seal itself: wait for that. An auto-unseal snapshot whose seal the scratch server shares
-    // stays unsealed: wait until its raft index shows the snapshot applied.
+    // Every snapshot is sealed by another cluster's keys than the scratch server's: the node seals
+    // itself once the restore is applied. Wait for exactly that; nothing else counts as done.
     const restoreTimeoutMs = options.restoreTimeoutMs ?? 120_000;
     const { sealed: sealedAfterRestore, applied } = await waitForRestore(scratch.client(), {
       appliedBefore,
       snapshotIndex: manifest.raft.index,
-      untilSealed: manifest.seal.type === 'shamir',
+      untilSealed: true,
       timeoutMs: restoreTimeoutMs,
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     if (!applied) {
-      throw new VaultOpsError('scratch', `the scratch server did not apply snapshot ${manifest.id} within ${Math.round(restoreTimeoutMs / 1000)} s (it neither sealed itself nor reached raft index ${manifest.raft.index}): check the scratch server's resources and try again`);
+      throw new VaultOpsError('scratch', `the scratch server did not seal itself within ${Math.round(restoreTimeoutMs / 1000)} s of restoring snapshot ${manifest.id} (a restored snapshot always seals it): check the scratch server's resources and log, and try again`);
     }
     timings.restore = seconds(Date.now() - t);
     deps.logger.debug({ sealedAfterRestore }, 'restore applied');
@@ -178,8 +180,9 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
       deps.secrets.add(token);
       reader = scratch.client(token);
     } else {
-      await scratch.start('normal', deps.signal);
-      const unsealed = await unsealWithKeys(scratch, options.unsealKeys);
+      await scratch.start('restored-unsealed', deps.signal);
+      // Auto-unseal sources unseal through their seal stanza; Shamir ones with the source's keys.
+      const unsealed = options.sealConfig ? await waitUnsealed(scratch, deps.signal) : await unsealWithKeys(scratch, options.unsealKeys);
       if (unsealed) return fail('unseal', unsealed);
       if (!options.verifyToken) throw new VaultOpsError('config', '--mode unsealed needs --verify-token-file: a token of the source cluster to read with');
       reader = scratch.client(options.verifyToken);
@@ -242,6 +245,17 @@ async function unsealWithKeys(scratch: ScratchVault, keys: string[]): Promise<st
     throw err;
   }
   return 'the unseal keys given do not reach the threshold or do not open the snapshot';
+}
+
+/** An auto-unseal server opens itself through its seal: wait for that; a failure detail or undefined. */
+async function waitUnsealed(scratch: ScratchVault, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    await waitFor('the restored server to unseal through its seal', async () => (await scratch.client().read<{ sealed: boolean }>('sys/seal-status', { unauthenticated: true })).sealed === false, 60_000, signal);
+    return undefined;
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'scratch') return 'the restored server did not unseal through the seal stanza given (--seal-config): check that it is the source cluster\'s seal and that the scratch server can reach it';
+    throw err;
+  }
 }
 
 function setCheck(name: string, expected: string[], actual: string[]): DrillCheck {

@@ -16,11 +16,23 @@ export interface ScratchVaultOptions {
   tempRoot?: string;
   /** API port (the cluster listener takes the next one); default: two free ports. */
   apiPort?: number;
-  /** Extra HCL for the config, e.g. the source's seal stanza for auto-unseal snapshots. */
-  extraConfig?: string;
+  /**
+   * The source's seal stanza (HCL) for auto-unseal snapshots. Never used for the first start:
+   * the scratch server is always initialised with a Shamir key of its own, so that restored data
+   * (sealed by the source's keys) makes it seal itself instead of running live. Only the restarts
+   * on the restored data (recovery mode, or an acknowledged unsealed drill) carry it.
+   */
+  sealConfig?: string;
+  /** The variables the seal needs (sealEnvironment's allowlist); given only to restarts with the seal. */
+  sealEnv?: Record<string, string>;
 }
 
-export type ScratchMode = 'normal' | 'recovery';
+/**
+ * `fresh`: normal mode on the scratch server's own empty storage (to init and receive the restore).
+ * `recovery`: recovery mode on the restored data (nothing runs; only sys/raw is served).
+ * `restored-unsealed`: normal mode on the restored data: only for an acknowledged `--mode unsealed`.
+ */
+export type ScratchMode = 'fresh' | 'recovery' | 'restored-unsealed';
 
 /**
  * A throw-away Vault/OpenBao server for restore drills: its own 0700 temp dir holding config,
@@ -52,7 +64,6 @@ export class ScratchVault {
       const clusterPort = options.apiPort ? options.apiPort + 1 : await freePort([apiPort]);
       const scratch = new ScratchVault(options, dir, apiPort, clusterPort);
       await mkdir(join(dir, 'raft'), { mode: 0o700 });
-      await writeFile(join(dir, 'scratch.hcl'), scratch.config(), { mode: 0o600 });
       return scratch;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -60,7 +71,7 @@ export class ScratchVault {
     }
   }
 
-  private config(): string {
+  private config(withSourceSeal: boolean): string {
     return `# vault-ops restore drill: throw-away server, loopback only
 storage "raft" {
   path    = "${join(this.dir, 'raft')}"
@@ -77,7 +88,7 @@ api_addr      = "http://127.0.0.1:${this.apiPort}"
 cluster_addr  = "https://127.0.0.1:${this.clusterPort}"
 disable_mlock = true
 ui            = false
-${this.options.extraConfig ?? ''}
+${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
 `;
   }
 
@@ -92,6 +103,7 @@ ${this.options.extraConfig ?? ''}
 
   async start(mode: ScratchMode, signal?: AbortSignal): Promise<void> {
     if (this.process) throw new VaultOpsError('internal', 'scratch server already running');
+    await writeFile(join(this.dir, 'scratch.hcl'), this.config(mode !== 'fresh'), { mode: 0o600 });
     const watchdog = watchdogEntry();
     this.log = createWriteStream(join(this.dir, 'server.log'), { flags: 'a', mode: 0o600 });
     const child = execa(process.execPath, [...watchdog.nodeArgs, watchdog.script, String(process.pid), this.dir, this.options.binary, 'server', `-config=${join(this.dir, 'scratch.hcl')}`, ...(mode === 'recovery' ? ['-recovery'] : [])], {
@@ -103,8 +115,9 @@ ${this.options.extraConfig ?? ''}
       // watchdog could not tell that from a normal stop. The watchdog notices the drill is gone
       // by itself, stops the server and removes the temp dir.
       cleanup: false,
-      // The server needs nothing from our environment (and gets no token from it).
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir },
+      // The server gets no token from our environment: PATH, its own HOME and, once it runs the
+      // source's seal stanza, the allowlisted variables that seal needs to reach its KMS.
+      env: { ...(mode !== 'fresh' && this.options.sealConfig ? this.options.sealEnv : {}), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir },
       extendEnv: false,
     });
     child.stdout?.pipe(this.log, { end: false });

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { bootstrapRequest } from '../testbed/bootstrap-http.js';
+import { freePorts } from '../testbed/ports.js';
+import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
+import { startTransitSeal, type TransitSeal } from '../testbed/transit-seal.js';
+import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { runCli } from '../helpers/run-cli.js';
+import { onServer } from '../testbed/servers.js';
+
+/**
+ * A restore drill must never run the restored data live: a copy whose expiration manager runs
+ * revokes the leases production renewed after the snapshot, dropping real database users.
+ * Source clusters with the database engine over a real PostgreSQL; a dynamic credential whose
+ * lease, as the snapshot recorded it, expires before the drill (production renewed it). After the
+ * drill the user still exists and logs in. Since such a race can be won by luck, the mechanism is
+ * asserted too: the scratch server's own API, polled throughout the drill, never serves the
+ * restored data unsealed (its seal-status never shows the source's cluster id with sealed=false).
+ */
+let dir: string;
+let db: PostgresTestbed;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vault-ops-never-live-'));
+  db = await startPostgres();
+});
+after(async () => {
+  await db?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function canLogin(user: string, password: string): Promise<boolean> {
+  const client = new pg.Client({ host: '127.0.0.1', port: db.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+interface SealSample {
+  at: number;
+  sealed?: boolean;
+  clusterId?: string;
+}
+
+/** Poll a port's sys/seal-status until stopped; unanswered polls (not listening, recovery mode) record nothing. */
+function watchSealStatus(addr: string): { stop(): Promise<SealSample[]> } {
+  const samples: SealSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { okStatuses: [200] });
+        samples.push({ at: Date.now(), sealed: body.sealed, clusterId: body.cluster_id });
+      } catch {
+        /* not up, restarting, or recovery mode (no seal-status there) */
+      }
+      await sleep(25);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sealStanza?: string): Promise<void> {
+  const api = (method: string, path: string, body?: unknown) => bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body === undefined ? {} : { body }) });
+  const admin = `vault_admin_${name}`;
+  const adminPassword = `A${Math.random().toString(36).slice(2)}Z9`;
+  await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
+  await api('POST', 'sys/mounts/database', { type: 'database' });
+  await api('POST', 'database/config/pg', {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${db.port}/postgres?sslmode=disable`,
+    username: admin,
+    password: adminPassword,
+    allowed_roles: '*',
+  });
+  await api('POST', 'database/roles/app', {
+    db_name: 'pg',
+    creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
+    default_ttl: '8s',
+    max_ttl: '1h',
+  });
+  await api('POST', 'sys/mounts/vault-ops-canary', { type: 'kv', options: { version: '1' } });
+  const cred = (await api('GET', 'database/creds/app')).body;
+  const { username, password } = cred.data as { username: string; password: string };
+  const issued = Date.now();
+  assert.equal(await canLogin(username, password), true);
+
+  const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, TMPDIR: join(dir, 'tmp') };
+  await mkdir(env.TMPDIR, { recursive: true });
+  const store = join(dir, `store-${name}`);
+  const saved = await runCli(['snapshot', 'save', '--to', store, '--canary', '--output', 'json'], env);
+  assert.equal(saved.code, 0, saved.stderr);
+  const sourceClusterId = saved.json().cluster.id as string;
+  assert.ok(sourceClusterId);
+  // Production renews the lease after the snapshot: in the snapshot it still expires in 8 s.
+  await api('PUT', 'sys/leases/renew', { lease_id: cred.lease_id, increment: 3600 });
+  const expiresInSnapshot = issued + 8_000;
+  await sleep(Math.max(0, expiresInSnapshot - Date.now()) + 2_000);
+  assert.equal(await canLogin(username, password), true, 'production keeps the user alive');
+
+  const keys = join(dir, `keys-${name}`);
+  await writeFile(keys, vault.unsealKeys.join('\n'), { mode: 0o600 });
+  const [port] = await freePorts(1);
+  const args = ['verify', '--from', store, '--unseal-keys-file', keys, '--vault-binary', vault.binary, '--scratch-port', String(port), '--output', 'json'];
+  if (sealStanza) {
+    const sealFile = join(dir, `seal-${name}.hcl`);
+    await writeFile(sealFile, sealStanza, { mode: 0o600 });
+    args.push('--seal-config', sealFile);
+  }
+  const watcher = watchSealStatus(`http://127.0.0.1:${port}`);
+  const drill = await runCli(args, env);
+  const samples = await watcher.stop();
+  assert.equal(drill.code, 0, drill.stderr + drill.stdout);
+  assert.equal(drill.json().passed, true);
+
+  // The mechanism: the restored data was never served unsealed in normal mode.
+  const liveCopy = samples.filter((s) => s.sealed === false && s.clusterId === sourceClusterId);
+  assert.deepEqual(liveCopy, [], 'the scratch server served the restored data unsealed');
+  assert.ok(samples.length > 0, 'the watcher saw the scratch server answer (right port)');
+  // The outcome: production's user is still there and logs in.
+  await sleep(2_000);
+  const exists = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
+  assert.equal(exists.rowCount, 1, 'the drill dropped the production database user');
+  assert.equal(await canLogin(username, password), true);
+  assert.deepEqual((await readdir(env.TMPDIR)).filter((d) => d.startsWith('vault-ops-drill-')), [], 'no drill temp dir is left');
+}
+
+describe(onServer('verify never runs the restored data live'), () => {
+  test('Shamir source: an expired-in-snapshot lease is not revoked by the drill', async () => {
+    const vault = await startVault();
+    try {
+      await drillLeavesProductionAlone(vault, 'shamir');
+    } finally {
+      await vault.stop();
+    }
+  });
+
+  test('transit auto-unseal source: the scratch server restores sealed (Shamir), then opens the copy only in recovery mode', async () => {
+    let transit: TransitSeal | undefined;
+    let vault: VaultTestbed | undefined;
+    try {
+      transit = await startTransitSeal();
+      vault = await startVault({ sealConfig: transit.stanza });
+      await drillLeavesProductionAlone(vault, 'transit', transit.stanza);
+    } finally {
+      await vault?.stop();
+      await transit?.stop();
+    }
+  });
+});
