@@ -8,6 +8,7 @@ import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { openSnapshotStore } from '../../store/open-store.js';
 import { parseSnapshotId } from '../../store/snapshot-id.js';
 import { runDrill, type DrillReport } from '../../verify/drill.js';
+import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { VerifyMetrics } from '../../verify/verify-metrics.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
@@ -45,6 +46,7 @@ export const verifyCommand: CommandModule = {
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
         const verifyToken = o.verifyTokenFile ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0] : undefined;
         const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
+        if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
         const metrics = new VerifyMetrics();
         const store = await openSnapshotStore(o.from, o, ctx.env);
         const interrupt = abortOnSignals();
@@ -63,7 +65,7 @@ export const verifyCommand: CommandModule = {
               ...(verifyToken ? { verifyToken } : {}),
               checkSecrets: o.checkSecret,
               ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-              ...(sealConfig ? { sealConfig } : {}),
+              ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env) } : {}),
               restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
             },
           );
