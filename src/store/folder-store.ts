@@ -63,7 +63,8 @@ export class FolderStore implements SnapshotStore {
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(4).toString('hex')}-${basename(target)}`);
     let bytes = 0;
     try {
-      await mkdir(dir, { recursive: true, mode: 0o750 });
+      // Snapshots hold the whole (encrypted) barrier and the manifests its layout: owner only.
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       if (options.ifAbsent !== false && (await exists(target))) {
         throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
       }
@@ -74,7 +75,7 @@ export class FolderStore implements SnapshotStore {
           cb(null, chunk);
         },
       });
-      const out = createWriteStream(temp, { flags: 'wx', mode: 0o640 });
+      const out = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       await pipeline(body, counter, out, options.signal ? { signal: options.signal } : {});
       await fsyncPath(temp);
       if (options.ifAbsent === false) await rename(temp, target);

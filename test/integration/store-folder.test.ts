@@ -71,3 +71,15 @@ test('folder store: incomplete temp files are listed and can be cleaned up', asy
   await store.abortIncomplete(incomplete[0]!);
   assert.deepEqual(await readdir(dir), []);
 });
+
+test('folder store: archives and manifests are written 0600 in folders created 0700 (owner only)', async () => {
+  const root = join(await freshDir(), 'new-store');
+  const store = new FolderStore(root);
+  await store.putStream('team/prod/20261129T000000Z-abcdef.snap', Readable.from([Buffer.from('archive bytes')]));
+  await store.putBytes('team/prod/20261129T000000Z-abcdef.manifest.json', '{}');
+  const { stat } = await import('node:fs/promises');
+  for (const dir of [root, join(root, 'team'), join(root, 'team/prod')]) assert.equal((await stat(dir)).mode & 0o777, 0o700, dir);
+  for (const file of ['20261129T000000Z-abcdef.snap', '20261129T000000Z-abcdef.manifest.json']) {
+    assert.equal((await stat(join(root, 'team/prod', file))).mode & 0o777, 0o600, file);
+  }
+});
