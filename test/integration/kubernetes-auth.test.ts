@@ -10,7 +10,7 @@ import { startTokenReviewServer, type TokenReviewServer } from '../helpers/token
 import { onServer } from '../testbed/servers.js';
 
 /**
- * Vault's Kubernetes auth end to end: OpenBao's kubernetes auth method is configured against a
+ * Vault's Kubernetes auth end to end: the server's kubernetes auth method (OpenBao or Vault) is configured against a
  * local HTTPS TokenReview endpoint (what the API server answers in a cluster), and vault-ops logs
  * in with a service-account JWT file, as the chart's CronJobs do with their projected token.
  */
@@ -36,7 +36,7 @@ before(async () => {
   [vault, kube] = await Promise.all([startVault(), startTokenReviewServer(dir)]);
   console.log(`testbed: ${vault.version}; TokenReview endpoint at ${kube.url}`);
   await api('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
-  // Outside a pod OpenBao would look for the in-cluster CA and token files: give the CA, turn those off.
+  // Outside a pod the server would look for the in-cluster CA and token files: give the CA, turn those off.
   await api('POST', 'auth/kubernetes/config', { kubernetes_host: kube.url, kubernetes_ca_cert: kube.caPem, disable_local_ca_jwt: true });
   await api('POST', 'sys/policies/acl/status-reader', { policy: 'path "sys/storage/raft/configuration" { capabilities = ["read"] }\npath "sys/storage/raft/autopilot/state" { capabilities = ["read"] }' });
   await api('POST', 'auth/kubernetes/role/vault-ops-status', {
@@ -64,7 +64,7 @@ describe(onServer('kubernetes auth against a TokenReview endpoint'), () => {
     assert.ok(!r.all.includes(jwt), 'the JWT never appears');
     assert.ok(!r.all.includes(jwt.split('.')[2]!), 'not even its signature');
     const review = kube.reviews.at(-1)!;
-    assert.equal(kube.reviews.length, before + 1, 'OpenBao asked the TokenReview endpoint');
+    assert.equal(kube.reviews.length, before + 1, 'the server asked the TokenReview endpoint');
     assert.deepEqual(review, { audiences: ['vault'], authenticated: true, username: `system:serviceaccount:${NS}:vault-ops-status` });
   });
 
@@ -77,7 +77,7 @@ describe(onServer('kubernetes auth against a TokenReview endpoint'), () => {
     assert.ok(!r.all.includes(jwt), 'the JWT never appears');
   }
 
-  test('a token for the wrong audience: exit 1, one clear line; OpenBao never asked the API server', async () => {
+  test('a token for the wrong audience: exit 1, one clear line; the server never asked the API server', async () => {
     const jwt = kube.issue({ namespace: NS, name: 'vault-ops-status' }, { audiences: ['https://kubernetes.default.svc'] });
     const reviews = kube.reviews.length;
     assertLoginFailed(await runCli(statusArgs(await jwtFile(jwt)), { VAULT_ADDR: vault.addr }), jwt);
@@ -98,7 +98,7 @@ describe(onServer('kubernetes auth against a TokenReview endpoint'), () => {
 
     const forgedUid = kube.issue({ namespace: NS, name: 'vault-ops-status' }, { audiences: ['vault'], forgedClaims: { uid: '00000000-0000-4000-8000-000000000000' } });
     assertLoginFailed(await runCli(statusArgs(await jwtFile(forgedUid)), { VAULT_ADDR: vault.addr }), forgedUid);
-    assert.equal(kube.reviews.at(-1)!.authenticated, true, 'the token itself is valid: OpenBao refused the uid mismatch');
+    assert.equal(kube.reviews.at(-1)!.authenticated, true, 'the token itself is valid: the server refused the uid mismatch');
   });
 
   test('a service account the role does not bind, a wrong namespace, an unknown role: exit 1', async () => {
@@ -112,11 +112,11 @@ describe(onServer('kubernetes auth against a TokenReview endpoint'), () => {
     assert.match(role.stderr, /invalid role name "no-such-role"/);
   });
 
-  // OpenBao answers these 403s with a precise reason ("invalid audience (aud) claim: …", "service
+  // Both servers answer these 403s with a precise reason ("invalid audience (aud) claim: …", "service
   // account name not authorized", "namespace not authorized"), but src/vault/errors.ts drops the
   // detail of every 403 and src/vault/auth.ts then says "the token lacks a capability on this
   // path … grant it with the policy from 'vault-ops setup policies'", which is wrong for a login.
-  test('login failures name OpenBao`s reason', async () => {
+  test('login failures name the server`s reason', async () => {
     const wrongAud = kube.issue({ namespace: NS, name: 'vault-ops-status' }, { audiences: ['other'] });
     assert.match((await runCli(statusArgs(await jwtFile(wrongAud)), { VAULT_ADDR: vault.addr })).stderr, /Kubernetes login to auth\/kubernetes failed: invalid audience \(aud\) claim/);
     const other = kube.issue({ namespace: NS, name: 'someone-else' }, { audiences: ['vault'] });

@@ -13,7 +13,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { onServer } from '../testbed/servers.js';
 
 /**
- * `vault-ops setup policies` against the real OpenBao: each job's policy, as printed, is applied;
+ * `vault-ops setup policies` against the real server (OpenBao and Vault): each job's policy, as printed, is applied;
  * the job then runs with a token holding ONLY that policy (plus Vault's `default`), and a token
  * without it fails with a clear error. The policies are least privilege: what they do not grant is
  * denied (other secrets, other jobs' paths).
@@ -86,7 +86,7 @@ describe(onServer('setup canary'), () => {
   });
 });
 
-describe(onServer('least-privilege policies, proven against OpenBao'), () => {
+describe(onServer('least-privilege policies, proven against the server'), () => {
   test('snapshot: saves (with canary and prune) with only its policy; fails cleanly without it; reads no secret', async () => {
     const [p] = await printedPolicies(['--job', 'snapshot']);
     assert.equal(p!.name, 'vault-ops-snapshot');
