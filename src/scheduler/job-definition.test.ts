@@ -35,6 +35,14 @@ describe('job definitions', () => {
     assert.deepEqual(committed, JSON.parse(JSON.stringify(jobFileJsonSchema())));
   });
 
+  test('a verify job may never ask for an unsealed drill (command line only); recovery mode is fine', () => {
+    const known = { verify: verifyOptionSources };
+    const job = (options: Record<string, unknown>) => ({ job: { command: 'verify', schedule: '30 4 * * *', options: { from: 's3://b/p', ...options } } });
+    rejects(job({ mode: 'unsealed' }), /job\.options\.mode: scheduled drills run in recovery mode only; --mode unsealed is accepted on the command line alone/, known);
+    rejects(job({ iUnderstandUnsealedRunsLive: true }), /job\.options\.iUnderstandUnsealedRunsLive: .*--i-understand-unsealed-runs-live is accepted on the command line alone/, known);
+    assert.equal(parseJobDefinition(job({ mode: 'recovery' }), '/etc/vault-ops/jobs/verify.yaml', known).options.mode, 'recovery');
+  });
+
   test('options become flags: true a switch, false nothing, lists repeat', () => {
     assert.deepEqual(jobArguments({ command: 'verify', options: { mode: 'unsealed', checkSecret: ['a/b', 'c/d'], scratchPort: 18200, s3ForcePathStyle: true, dryRun: false } }), [
       'verify', '--mode', 'unsealed', '--check-secret', 'a/b', '--check-secret', 'c/d', '--scratch-port', '18200', '--s3-force-path-style',

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 import { flagName, type OptionSource } from '../config/resolve.js';
+import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../config/verify-options.js';
 import { RotationPolicyFileSchema } from '../rotation/policy.js';
 import { parseDuration } from '../store/duration.js';
 
@@ -119,6 +120,12 @@ export function parseJobDefinition(doc: unknown, file: string, known?: KnownJobO
     const keys = new Set([...allowed.map((s) => s.key), ...globalKeys]);
     for (const key of Object.keys(job.options)) {
       if (!keys.has(key)) problems.push(`job.options.${key}: ${job.command} has no option ${flagName(key)}`);
+    }
+  }
+  if (job.command === 'verify') {
+    // Scheduled drills are recovery drills: an unsealed drill runs the copy live (command line only).
+    for (const key of COMMAND_LINE_ONLY_VERIFY_OPTIONS) {
+      if (key in job.options && !(key === 'mode' && job.options.mode === 'recovery')) problems.push(`job.options.${key}: scheduled drills run in recovery mode only; ${flagName(key)} ${key === 'mode' ? 'unsealed ' : ''}is accepted on the command line alone`);
     }
   }
   if (job.command === 'rotate kv' && secrets === undefined && job.options.policy === undefined) {

@@ -312,6 +312,26 @@ describe('helm chart', () => {
     assert.match(noKeys.stderr, /jobs\.verify\.unsealKeys\.existingSecret is required/);
   });
 
+  test('the verify pod reaches nothing but DNS until the store is named; unsealed drills and 0.0.0.0/0 are refused', async () => {
+    const { manifests } = await template();
+    const np = named(manifests, 'NetworkPolicy', 'vault-ops-verify');
+    assert.equal(np.spec.egress.length, 1, 'by default: DNS only (store.cidrs is empty)');
+    assert.deepEqual(np.spec.egress[0].ports.map((p: any) => `${p.protocol}/${p.port}`), ['UDP/53', 'TCP/53']);
+    assert.ok(np.spec.egress.every((rule: any) => Array.isArray(rule.to) && rule.to.length > 0), 'no rule with an empty `to` (that would allow everything)');
+    const named1 = await template('--set', 'jobs.verify.networkPolicy.store.cidrs={52.218.0.0/17}');
+    assert.deepEqual(named(named1.manifests, 'NetworkPolicy', 'vault-ops-verify').spec.egress[1].to, [{ ipBlock: { cidr: '52.218.0.0/17' } }]);
+    for (const everything of ['0.0.0.0/0', '::/0']) {
+      const r = await helmRun(['template', 'x', chart, '--set', `jobs.verify.networkPolicy.store.cidrs={${everything}}`]);
+      assert.notEqual(r.code, 0, everything);
+      assert.match(r.stderr, new RegExp(`jobs\\.verify\\.networkPolicy\\.store\\.cidrs holds ${everything.replaceAll('.', '\\.')}: .*name the S3 endpoint's address range`));
+    }
+    for (const extra of [[], ['--set', 'jobs.verify.networkPolicy.store.cidrs={52.218.0.0/17}']]) {
+      const r = await helmRun(['template', 'x', chart, '--set', 'jobs.verify.options.mode=unsealed', ...extra]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /jobs\.verify\.options\.mode: unsealed is refused: an unsealed drill runs the restored copy live/);
+    }
+  });
+
   test('NOTES.txt names the CronJobs and the Vault-side setup', async () => {
     // helm renders NOTES.txt only on install (which needs a cluster): render it through tpl in a copy of the chart.
     const copy = join(dir, 'notes-chart');
@@ -326,5 +346,6 @@ describe('helm chart', () => {
     assert.match(notes, /vault-ops setup policies --k8s-namespace backup --k8s-audience vault/);
     assert.match(notes, /vault-ops setup canary/);
     assert.match(notes, /metrics\.pushgateway is not set/);
+    assert.match(notes, /jobs\.verify\.networkPolicy\.store\.cidrs and \.peers are empty: the verify pod may reach DNS only/);
   });
 });

@@ -102,10 +102,27 @@ describe(onServer('verify: the restore drill'), () => {
   });
 
   test('unsealed mode with the source token reads the secrets named by --check-secret', async () => {
-    const r = await runCli(['verify', '--from', store, '--snapshot', 'oldest', '--mode', 'unsealed', '--verify-token-file', tokenFile, '--check-secret', 'secret/app/s1', '--check-secret', 'secret/app/s9', '--unseal-keys-file', keysFile], env);
+    const r = await runCli(['verify', '--from', store, '--snapshot', 'oldest', '--mode', 'unsealed', '--i-understand-unsealed-runs-live', '--verify-token-file', tokenFile, '--check-secret', 'secret/app/s1', '--check-secret', 'secret/app/s9', '--unseal-keys-file', keysFile], env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /PASSED/);
     assert.match(r.stdout, /ok\s+secret secret\/app\/s1/);
+    await assertNothingLeft();
+  });
+
+  test('unsealed mode only from the command line and acknowledged: refused (exit 2) from env, config file, or without the acknowledgement', async () => {
+    const base = ['verify', '--from', store, '--snapshot', plainId, '--verify-token-file', tokenFile, '--unseal-keys-file', keysFile];
+    const noAck = await runCli([...base, '--mode', 'unsealed'], env);
+    assert.equal(noAck.code, 2, noAck.stderr);
+    assert.match(noAck.stderr, /--mode unsealed runs the restored copy live .*add --i-understand-unsealed-runs-live/);
+    const fromEnv = await runCli([...base, '--i-understand-unsealed-runs-live'], { ...env, VAULT_OPS_VERIFY_MODE: 'unsealed' });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag/);
+    const config = join(dir, 'unsealed-config.yaml');
+    await writeFile(config, 'mode: unsealed\niUnderstandUnsealedRunsLive: true\n');
+    const fromFile = await runCli([...base, '--config', config], env);
+    assert.equal(fromFile.code, 2, fromFile.stderr);
+    assert.match(fromFile.stderr, /--mode unsealed is accepted only as a command-line flag/);
+    for (const r of [noAck, fromEnv, fromFile]) assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
     await assertNothingLeft();
   });
 

@@ -104,6 +104,14 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- if and .Values.jobs.verify.enabled (not .Values.jobs.verify.unsealKeys.existingSecret) -}}
 {{- fail "jobs.verify.unsealKeys.existingSecret is required: a Secret holding the source cluster's unseal keys (one per line) under jobs.verify.unsealKeys.key" -}}
 {{- end -}}
+{{- if and .Values.jobs.verify.enabled (eq (toString (.Values.jobs.verify.options.mode | default "recovery")) "unsealed") -}}
+{{- fail "jobs.verify.options.mode: unsealed is refused: an unsealed drill runs the restored copy live (it revokes leases production renewed, rotates static roles, reaches out through plugins); scheduled drills run in recovery mode, an unsealed one is an operator's command-line run (vault-ops verify --mode unsealed --i-understand-unsealed-runs-live) on an isolated network" -}}
+{{- end -}}
+{{- range (.Values.jobs.verify.networkPolicy.store.cidrs | default list) -}}
+{{- if or (eq . "0.0.0.0/0") (eq . "::/0") -}}
+{{- fail (printf "jobs.verify.networkPolicy.store.cidrs holds %s: the drill's pod would reach anything; name the S3 endpoint's address range instead" .) -}}
+{{- end -}}
+{{- end -}}
 {{- if and .Values.jobs.rotateKv.enabled (not .Values.jobs.rotateKv.secrets) -}}
 {{- fail "jobs.rotateKv.secrets is empty: list the secrets to rotate (the secrets: of a rotate-kv policy)" -}}
 {{- end -}}

@@ -1,6 +1,6 @@
 import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
-import { VerifyOptionsSchema, verifyOptionSources } from '../../config/verify-options.js';
+import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } from '../../config/verify-options.js';
 import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
@@ -25,7 +25,8 @@ export const verifyCommand: CommandModule = {
       .description('restore drill: restore a snapshot into a throw-away scratch server and check it')
       .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
       .option('--snapshot <id>', 'snapshot id, latest (default) or oldest')
-      .option('--mode <mode>', 'recovery (default: never acts on the world) or unsealed (needs network isolation)')
+      .option('--mode <mode>', 'recovery (default: never acts on the world) or unsealed (runs the copy live; command line only, needs network isolation and --i-understand-unsealed-runs-live)')
+      .option('--i-understand-unsealed-runs-live', 'acknowledge that --mode unsealed runs the restored copy live')
       .option('--vault-binary <path>', 'vault/bao binary for the scratch server, of the snapshot\'s flavour (default: vault for Vault snapshots, bao for OpenBao ones, on PATH)')
       .option('--unseal-keys-file <file>', "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)")
       .option('--identity-file <file>', 'age identities for encrypted snapshots')
@@ -40,6 +41,8 @@ export const verifyCommand: CommandModule = {
     cmd.action(async (flags: Record<string, unknown>, command: Command) =>
       run(command, async (ctx) => {
         const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);
+        const refused = checkUnsealedModeRequest(o, flags, ctx.env);
+        if (refused) throw new VaultOpsError('config', refused);
         const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) => ctx.secrets.add(v));
         const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
         identities?.forEach((i) => ctx.secrets.add(i));
