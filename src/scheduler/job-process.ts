@@ -13,6 +13,9 @@ import { jobArguments, type JobDefinition } from './job-definition.js';
  */
 
 /** How to start the CLI: e.g. `node --import tsx src/cli/entry.ts` or `node dist/cli/entry.js`. */
+/** See JobProcessDeps.killGraceMs. */
+export const JOB_KILL_GRACE_MS = 30_000;
+
 export interface CliLauncher {
   command: string;
   args: string[];
@@ -41,7 +44,11 @@ export interface JobProcessDeps {
   /** Where the child's stdout (results) and stderr (its own JSON log lines) go. */
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
-  /** After SIGTERM, how long before SIGKILL of the process group (default 10 s). */
+  /**
+   * After SIGTERM, how long before SIGKILL of the process group. Default 30 s: longer than any
+   * command's own teardown (a drill stops its scratch server within SCRATCH_STOP_TIMEOUT_MS and
+   * removes its temp dir), so the last-resort kill never lands mid-cleanup.
+   */
   killGraceMs?: number;
 }
 
@@ -59,7 +66,7 @@ export function runJobProcess(job: JobDefinition, deps: JobProcessDeps, options:
   const args = jobArguments(job);
   const log = deps.logger.child({ job: job.name, runId });
   log.info({ command: job.command, args, reason: options.reason }, 'job started');
-  const killGraceMs = deps.killGraceMs ?? 10_000;
+  const killGraceMs = deps.killGraceMs ?? JOB_KILL_GRACE_MS;
 
   return new Promise<JobRun>((resolve) => {
     let stopping: 'timeout' | 'aborted' | undefined;

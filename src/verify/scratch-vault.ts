@@ -32,6 +32,9 @@ export interface ScratchVaultOptions {
  * `recovery`: recovery mode on the restored data (nothing runs; only sys/raw is served).
  * `restored-unsealed`: normal mode on the restored data: only for an acknowledged `--mode unsealed`.
  */
+/** How long a scratch server gets to stop after SIGTERM before SIGKILL (the daemon's kill grace is longer). */
+export const SCRATCH_STOP_TIMEOUT_MS = 12_000;
+
 export type ScratchMode = 'fresh' | 'recovery' | 'restored-unsealed';
 
 /**
@@ -44,6 +47,7 @@ export class ScratchVault {
   readonly dir: string;
   readonly addr: string;
   private process: ResultPromise | undefined;
+  private guard: ResultPromise | undefined;
   private log: WriteStream | undefined;
 
   private constructor(
@@ -63,6 +67,8 @@ export class ScratchVault {
       const apiPort = options.apiPort ?? (await freePort());
       const clusterPort = options.apiPort ? options.apiPort + 1 : await freePort([apiPort]);
       const scratch = new ScratchVault(options, dir, apiPort, clusterPort);
+      // Guard the dir from now on: the decrypted archive lands here before any server starts.
+      scratch.guard = spawnWatchdog([String(process.pid), dir]);
       await mkdir(join(dir, 'raft'), { mode: 0o700 });
       return scratch;
     } catch (err) {
@@ -104,24 +110,16 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
   async start(mode: ScratchMode, signal?: AbortSignal): Promise<void> {
     if (this.process) throw new VaultOpsError('internal', 'scratch server already running');
     await writeFile(join(this.dir, 'scratch.hcl'), this.config(mode !== 'fresh'), { mode: 0o600 });
-    const watchdog = watchdogEntry();
-    this.log = createWriteStream(join(this.dir, 'server.log'), { flags: 'a', mode: 0o600 });
-    const child = execa(process.execPath, [...watchdog.nodeArgs, watchdog.script, String(process.pid), this.dir, this.options.binary, 'server', `-config=${join(this.dir, 'scratch.hcl')}`, ...(mode === 'recovery' ? ['-recovery'] : [])], {
-      stdin: 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      reject: false,
-      // Not execa's exit cleanup: it would SIGTERM the watchdog while the drill exits and the
-      // watchdog could not tell that from a normal stop. The watchdog notices the drill is gone
-      // by itself, stops the server and removes the temp dir.
-      cleanup: false,
+    const log = createWriteStream(join(this.dir, 'server.log'), { flags: 'a', mode: 0o600 });
+    this.log = log;
+    const child = spawnWatchdog([String(process.pid), this.dir, this.options.binary, 'server', `-config=${join(this.dir, 'scratch.hcl')}`, ...(mode === 'recovery' ? ['-recovery'] : [])], {
       // The server gets no token from our environment: PATH, its own HOME and, once it runs the
       // source's seal stanza, the allowlisted variables that seal needs to reach its KMS.
       env: { ...(mode !== 'fresh' && this.options.sealConfig ? this.options.sealEnv : {}), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir },
-      extendEnv: false,
+      output: 'pipe',
     });
-    child.stdout?.pipe(this.log, { end: false });
-    child.stderr?.pipe(this.log, { end: false });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
     this.process = child;
     const ready = mode === 'recovery' ? 'sys/generate-recovery-token/attempt' : 'sys/seal-status';
     const deadline = Date.now() + 60_000;
@@ -152,7 +150,7 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     if (!child) return;
     if (child.exitCode === undefined || child.exitCode === null) {
       child.kill('SIGTERM');
-      const done = await Promise.race([child.then(() => true), sleep(15_000, false, { ref: false })]);
+      const done = await Promise.race([child.then(() => true), sleep(SCRATCH_STOP_TIMEOUT_MS, false, { ref: false })]);
       if (!done) {
         child.kill('SIGKILL');
         await child;
@@ -173,6 +171,9 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     await this.stop().catch(() => undefined);
     this.log?.end();
     await rm(this.dir, { recursive: true, force: true });
+    this.guard?.kill('SIGTERM');
+    await this.guard?.catch(() => undefined);
+    this.guard = undefined;
   }
 }
 
@@ -183,6 +184,28 @@ function lastMeaningfulLine(log: string): string {
     .filter((l) => /error|fatal|panic|invalid|failed/i.test(l));
   const line = lines[lines.length - 1] ?? log.split('\n').filter(Boolean).pop() ?? 'no output';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/**
+ * Start a watchdog (watchdog.ts): in its own process group (`detached`), so that a SIGKILL of the
+ * job's whole group reaches the drill but not the watchdog that cleans up after it. Not execa's
+ * exit cleanup either: it would SIGTERM the watchdog while the drill exits, and the watchdog
+ * could not tell that from a normal stop; it notices the drill is gone by itself.
+ */
+function spawnWatchdog(args: string[], options: { env?: Record<string, string>; output?: 'pipe' } = {}): ResultPromise {
+  const watchdog = watchdogEntry();
+  const child = execa(process.execPath, [...watchdog.nodeArgs, watchdog.script, ...args], {
+    stdin: 'ignore',
+    stdout: options.output === 'pipe' ? 'pipe' : 'ignore',
+    stderr: options.output === 'pipe' ? 'pipe' : 'ignore',
+    reject: false,
+    cleanup: false,
+    detached: true,
+    env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    extendEnv: false,
+  });
+  if (options.output !== 'pipe') child.unref?.();
+  return child;
 }
 
 /** How to run the watchdog: the compiled .js next to this file, or the .ts source under tsx. */

@@ -243,12 +243,22 @@ describe(onServer('verify: the restore drill'), () => {
     await assertNothingLeft();
   });
 
-  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-    test(`the drill killed with ${signal} halfway leaves no scratch process and no temp dir`, async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--log-level', 'debug'], {
+  // `group`: the job's whole process group is SIGKILLed (the daemon's last resort, a pod stopped):
+  // the watchdogs live in groups of their own and still clean up. `early`: killed as soon as the
+  // drill's temp dir exists (the decrypted archive may be landing there, no server yet).
+  const kills = [
+    { signal: 'SIGTERM', group: false, early: false },
+    { signal: 'SIGKILL', group: false, early: false },
+    { signal: 'SIGKILL', group: true, early: false },
+    { signal: 'SIGKILL', group: true, early: true },
+  ] as const;
+  for (const { signal, group, early } of kills) {
+    test(`the drill ${group ? 'and its whole process group ' : ''}killed with ${signal} ${early ? 'as soon as its temp dir exists' : 'halfway'} leaves no scratch process and no temp dir`, async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'verify', '--from', store, '--snapshot', encryptedId, '--identity-file', identityFile, '--unseal-keys-file', keysFile, '--log-level', 'debug'], {
         cwd: root,
         env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
+        detached: group,
       });
       let stderr = '';
       child.stderr.on('data', (c) => (stderr += String(c)));
@@ -258,12 +268,13 @@ describe(onServer('verify: the restore drill'), () => {
       let halfway = false;
       while (Date.now() < deadline && !halfway) {
         for (const d of await drillDirs()) {
-          if ((await readdir(join(drillTmp, d, 'raft')).catch(() => [] as string[])).includes('vault.db')) halfway = true;
+          if (early || (await readdir(join(drillTmp, d, 'raft')).catch(() => [] as string[])).includes('vault.db')) halfway = true;
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, early ? 5 : 100));
       }
       assert.ok(halfway, `the drill never got halfway: ${stderr}`);
-      child.kill(signal);
+      if (group) process.kill(-child.pid!, signal);
+      else child.kill(signal);
       const code = await exited;
       if (signal === 'SIGTERM') assert.notEqual(code, 0);
       // The SIGKILLed drill cleaned nothing itself: its watchdog must, within a few seconds.
