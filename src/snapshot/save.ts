@@ -132,7 +132,12 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     enter('done');
     deps.logger.info({ snapshotId: id, bytes: manifest.archive.bytes, durationSeconds: manifest.durationSeconds, store: deps.store.url }, 'snapshot stored');
     return { manifest, manifestKey: mKey, ...(previous ? { previousId: previous.id } : {}), warnings };
-  } catch (err) {
+  } catch (caught) {
+    // Interrupted (SIGTERM/SIGINT): whatever the layer that noticed first says, the store has
+    // removed its partial object by now; say that in the words an operator needs.
+    const err = deps.signal?.aborted
+      ? new VaultOpsError('aborted', `snapshot save interrupted during ${phase}; nothing was stored in ${deps.store.url}: run it again`, { cause: caught })
+      : caught;
     deps.metrics?.failures.inc({ reason: isVaultOpsError(err) ? err.code : 'internal' });
     deps.metrics?.lastFailure.set(Date.now() / 1000);
     deps.logger.debug({ phase }, 'snapshot save failed');

@@ -13,7 +13,7 @@ export interface TcpProxy {
  * (target → client) passes that many bytes is destroyed mid-stream, like a network cut.
  * `cutOnlyWhen` limits cutting to connections whose request starts with the given text.
  */
-export async function startTcpProxy(target: { host: string; port: number }, options: { cutDownstreamAfter?: number; cutOnlyWhen?: string } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, options: { cutDownstreamAfter?: number; cutOnlyWhen?: string; /** Hold (forward nothing more of) the armed response after this many bytes. */ stallDownstreamAfter?: number } = {}): Promise<TcpProxy> {
   let down = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -38,6 +38,13 @@ export async function startTcpProxy(target: { host: string; port: number }, opti
         if (keep > 0) client.write(chunk.subarray(0, keep));
         client.destroy();
         upstream.destroy();
+        return;
+      }
+      if (armed && options.stallDownstreamAfter !== undefined && perConnection > options.stallDownstreamAfter) {
+        const keep = chunk.length - (perConnection - options.stallDownstreamAfter);
+        if (keep > 0) client.write(chunk.subarray(0, keep));
+        upstream.pause();
+        upstream.removeAllListeners('data');
         return;
       }
       client.write(chunk);

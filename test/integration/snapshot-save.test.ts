@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -192,6 +193,41 @@ describe(onServer('snapshot save faults leave no snapshot that looks complete'),
       await proxy.close();
     }
   });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`${signal} mid-stream: the CLI stops at once, removes its partial file and stores nothing`, async () => {
+      const proxy = await startTcpProxy({ host: '127.0.0.1', port: vault.nodes[0]!.apiPort }, { stallDownstreamAfter: 1_000_000, cutOnlyWhen: 'GET /v1/sys/storage/raft/snapshot' });
+      const folder = join(dir, `interrupted-${signal}`);
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      try {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'snapshot', 'save', '--to', folder], {
+          cwd: root,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_ADDR: proxy.addr, VAULT_TOKEN: vault.rootToken },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (c) => (stderr += String(c)));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const deadline = Date.now() + 30_000;
+        let partial = false;
+        while (!partial && Date.now() < deadline) {
+          const files = await readdir(folder).catch(() => [] as string[]);
+          partial = files.some((f) => f.startsWith('.vault-ops-partial-'));
+          if (!partial) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.ok(partial, `the save never started writing: ${stderr}`);
+        const sentAt = Date.now();
+        child.kill(signal);
+        const code = await exited;
+        assert.ok(Date.now() - sentAt < 5_000, 'stopped at once');
+        assert.equal(code, 1, stderr);
+        assert.match(stderr, /^error: snapshot save interrupted during stream; nothing was stored in file:\/\/.*: run it again\n$/);
+        assert.deepEqual(await readdir(folder), [], 'no partial file, archive or manifest is left');
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 
   test('Vault sealed: exit 1 naming it', async () => {
     await vault.nodes[0]!.seal();

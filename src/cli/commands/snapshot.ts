@@ -16,6 +16,8 @@ import { readIdentities, readRecipients } from '../../snapshot/age-encryption.js
 import { fileTarget, inspectSnapshot, storeTarget, type InspectReport } from '../../snapshot/inspect-snapshot.js';
 import { readSigningKey, readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { saveSnapshot } from '../../snapshot/save.js';
+import { flavourName } from '../../vault/flavour.js';
+import { abortOnSignals } from '../signals.js';
 import { SnapshotMetrics } from '../../snapshot/snapshot-metrics.js';
 import { listCatalogue } from '../../store/catalogue.js';
 import { openSnapshotStore } from '../../store/open-store.js';
@@ -73,8 +75,10 @@ export const snapshotCommand: CommandModule = {
             throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
           }
           const vault = await ctx.authenticatedVault();
+          // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
+          const interrupt = abortOnSignals();
           const result = await saveSnapshot(
-            { vault, store, logger: ctx.logger, progress: progressFor(ctx), metrics },
+            { vault, store, logger: ctx.logger, progress: progressFor(ctx), metrics, signal: interrupt.signal },
             {
               ...(recipients.length ? { encryptTo: recipients } : {}),
               ...(signingKey ? { signingKey } : {}),
@@ -82,7 +86,10 @@ export const snapshotCommand: CommandModule = {
               allowClusterChange: o.allowClusterChange,
               ...(o.s3ObjectLockMode && o.s3ObjectLockDays ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } } : {}),
             },
-          ).finally(() => publishMetrics(metrics.registry, o, 'vault-ops-snapshot', ctx.logger));
+          ).finally(() => {
+            interrupt.dispose();
+            return publishMetrics(metrics.registry, o, 'vault-ops-snapshot', ctx.logger);
+          });
           let pruned: PruneReport | undefined;
           if (o.prune) {
             pruned = await pruneSnapshots(store, { policy, dryRun: false, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
@@ -95,7 +102,7 @@ export const snapshotCommand: CommandModule = {
               ...table([
                 ['  archive', `${m.archive.key} (${mb(m.archive.bytes)}, sha256 ${m.archive.sha256.slice(0, 16)}…)`],
                 ['  raft', `index ${m.raft.index}, term ${m.raft.term}, ${m.raft.servers.length} server(s)`],
-                ['  cluster', `${m.cluster.name ?? '-'} (${m.cluster.id ?? '-'}), Vault ${m.cluster.version ?? '-'}`],
+                ['  cluster', `${m.cluster.name ?? '-'} (${m.cluster.id ?? '-'}), ${m.cluster.flavour ? flavourName(m.cluster.flavour) : 'Vault'} ${m.cluster.version ?? '-'}`],
                 ['  keys', Object.entries(m.keyCounts).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
                 ['  duration', `${m.durationSeconds.toFixed(1)} s`],
                 ...(m.encryption ? [['  encrypted', `age, ${m.encryption.recipients.length} recipient(s)`]] : []),
