@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { OptionSource } from '../config/resolve.js';
 import { VaultOpsError } from '../errors.js';
+import { isLoopbackHost } from '../vault/loopback.js';
 import { FolderStore } from './folder-store.js';
 import { S3Store } from './s3-store.js';
 import type { SnapshotStore } from './snapshot-store.js';
@@ -69,13 +70,26 @@ export function parseStoreUrl(url: string): StoreLocation {
 }
 
 /**
+ * The rule Vault addresses follow: plaintext http only to loopback (a literal loopback address or a
+ * name resolving only to one) unless --allow-insecure-http. Over http, request signatures can be
+ * replayed and every snapshot byte (the encrypted barrier, and the manifest) crosses the network.
+ */
+async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boolean): Promise<void> {
+  const url = new URL(endpoint);
+  if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname))) {
+    throw new VaultOpsError('insecure', `refusing plaintext http to the S3 endpoint ${url.host}: it is not a loopback address (nor a name resolving only to one), so snapshots and signed requests would cross the network unencrypted; use https:// or pass --allow-insecure-http`);
+  }
+}
+
+/**
  * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
  * Credentials: static keys from `env` (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
  * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
  */
-export async function openSnapshotStore(url: string, s3: Partial<S3Options> = {}, env: NodeJS.ProcessEnv = process.env): Promise<SnapshotStore> {
+export async function openSnapshotStore(url: string, s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
   if (location.kind === 'folder') return new FolderStore(location.dir);
+  if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
   const store = new S3Store({
     bucket: location.bucket,
     prefix: location.prefix,

@@ -59,8 +59,8 @@ export class VaultClient {
   }
 
   /** The same credentials and TLS settings against another node (e.g. the leader). */
-  forAddress(address: string): VaultClient {
-    return new VaultClient(withAddress(this.connection, address), this.tokenValue);
+  async forAddress(address: string): Promise<VaultClient> {
+    return new VaultClient(await withAddress(this.connection, address), this.tokenValue);
   }
 
   async request<T = unknown>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {

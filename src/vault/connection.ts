@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { VaultOpsError } from '../errors.js';
+import { isLoopbackHost, type AddressLookup } from './loopback.js';
+
+export { isLoopbackHost } from './loopback.js';
 
 /** Everything needed to reach one Vault server; shared by the JSON client and the byte-stream client. */
 export interface VaultConnection {
@@ -25,20 +27,11 @@ export interface ConnectionInput {
   requestTimeoutSeconds: number;
 }
 
-/** True for 127.0.0.0/8, ::1 and localhost: the only hosts plain http may reach by default. */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
-}
-
 /**
  * Tokens travel in headers: over plain http anyone on the path reads them. Allow http only to
  * loopback unless the user explicitly opts in.
  */
-export function assertTransportAllowed(address: string, allowInsecureHttp: boolean): URL {
+export async function assertTransportAllowed(address: string, allowInsecureHttp: boolean, lookup?: AddressLookup): Promise<URL> {
   let url: URL;
   try {
     url = new URL(address);
@@ -48,17 +41,17 @@ export function assertTransportAllowed(address: string, allowInsecureHttp: boole
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new VaultOpsError('config', `unsupported scheme in Vault address ${url.origin}: use https:// (or http:// for loopback)`);
   }
-  if (url.protocol === 'http:' && !allowInsecureHttp && !isLoopbackHost(url.hostname)) {
+  if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname, lookup))) {
     throw new VaultOpsError(
       'insecure',
-      `refusing plaintext http to ${url.host}: tokens would cross the network unencrypted; use https:// or pass --allow-insecure-http`,
+      `refusing plaintext http to ${url.host}: it is not a loopback address (nor a name resolving only to one), so tokens would cross the network unencrypted; use https:// or pass --allow-insecure-http`,
     );
   }
   return url;
 }
 
 export async function resolveConnection(input: ConnectionInput): Promise<VaultConnection> {
-  const url = assertTransportAllowed(input.vaultAddr, input.allowInsecureHttp);
+  const url = await assertTransportAllowed(input.vaultAddr, input.allowInsecureHttp);
   let caPem: string | undefined;
   if (input.caCert) {
     try {
@@ -81,7 +74,7 @@ export async function resolveConnection(input: ConnectionInput): Promise<VaultCo
 }
 
 /** The same connection pointed at another node of the cluster (the leader), keeping TLS settings. */
-export function withAddress(connection: VaultConnection, address: string): VaultConnection {
-  const url = assertTransportAllowed(address, connection.allowInsecureHttp);
+export async function withAddress(connection: VaultConnection, address: string): Promise<VaultConnection> {
+  const url = await assertTransportAllowed(address, connection.allowInsecureHttp);
   return { ...connection, address: url.origin + url.pathname.replace(/\/+$/, '') };
 }

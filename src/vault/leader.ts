@@ -27,5 +27,5 @@ export async function locateLeader(client: VaultClient): Promise<LeaderLocation>
 /** A client for the leader: the same client when it already is the leader. */
 export async function leaderClient(client: VaultClient): Promise<{ client: VaultClient; leader: LeaderLocation }> {
   const leader = await locateLeader(client);
-  return { client: leader.isSelf ? client : client.forAddress(leader.address), leader };
+  return { client: leader.isSelf ? client : await client.forAddress(leader.address), leader };
 }

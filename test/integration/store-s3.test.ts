@@ -64,3 +64,20 @@ test('S3 store: versioned and object-locked buckets are detected; retention is a
   await locked.close();
   await versioned.close();
 });
+
+test('S3 endpoint over plain http: refused off loopback (exit 2, before any request) unless --allow-insecure-http; a name resolving to loopback is fine', async () => {
+  await s3.createBucket('http-rule');
+  const { runCli } = await import('../helpers/run-cli.js');
+  const base = { ...env(), AWS_REGION: s3.region, VAULT_OPS_S3_FORCE_PATH_STYLE: 'true' };
+  // `.invalid` never resolves: not loopback, and nothing is ever sent anywhere.
+  const refused = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x'], { ...base, VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000' });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^error: refusing plaintext http to the S3 endpoint s3\.example\.invalid:9000: it is not a loopback address .*use https:\/\/ or pass --allow-insecure-http\n$/);
+  const allowed = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--allow-insecure-http'], { ...base, VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000' });
+  assert.notEqual(allowed.code, 2, 'with --allow-insecure-http the rule no longer refuses (the name then fails to resolve)');
+  assert.doesNotMatch(allowed.stderr, /refusing plaintext http/);
+  const port = new URL(s3.endpoint).port;
+  const viaName = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--output', 'json'], { ...base, VAULT_OPS_S3_ENDPOINT: `http://localhost:${port}` });
+  assert.equal(viaName.code, 0, viaName.stderr);
+  assert.deepEqual(viaName.json().snapshots, []);
+});

@@ -35,7 +35,7 @@ export const restoreCommand: CommandModule = {
         const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
         identities?.forEach((i) => ctx.secrets.add(i));
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
-        const store = await openSnapshotStore(o.from, o, ctx.env);
+        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         const interrupt = abortOnSignals();
         try {
           const vault = await ctx.authenticatedVault();

@@ -69,7 +69,7 @@ export const snapshotCommand: CommandModule = {
         const recipients = await readRecipients(o.encryptTo, o.recipientsFile);
         const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
         const metrics = new SnapshotMetrics();
-        const store = await openSnapshotStore(o.to, o, ctx.env);
+        const store = await openSnapshotStore(o.to, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         try {
           if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
             throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
@@ -126,7 +126,7 @@ export const snapshotCommand: CommandModule = {
     list.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
-        const store = await openSnapshotStore(o.from, o, ctx.env);
+        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         try {
           const catalogue = await listCatalogue(store);
           if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
@@ -167,7 +167,7 @@ export const snapshotCommand: CommandModule = {
         const isStoreRef = hash > 0 && /^(s3|file):\/\//.test(targetArg);
         let store;
         try {
-          const target = isStoreRef ? await storeTarget((store = await openSnapshotStore(targetArg.slice(0, hash), o, ctx.env)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
+          const target = isStoreRef ? await storeTarget((store = await openSnapshotStore(targetArg.slice(0, hash), { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
           const report = await inspectSnapshot(target, { depth: o.depth, ...(identities ? { identities } : {}), ...(verifyKey ? { verifyKey } : {}) });
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);
           else printLines(ctx.stdout, renderInspect(report));
@@ -189,7 +189,7 @@ export const snapshotCommand: CommandModule = {
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotPruneOptionsSchema, snapshotPruneOptionSources, flags);
         const policy = validateRetentionPolicy(retentionPolicy(o));
-        const store = await openSnapshotStore(o.from, o, ctx.env);
+        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         try {
           const report = await pruneSnapshots(store, { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);

@@ -51,7 +51,7 @@ export const verifyCommand: CommandModule = {
         const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
         if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
         const metrics = new VerifyMetrics();
-        const store = await openSnapshotStore(o.from, o, ctx.env);
+        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         const interrupt = abortOnSignals();
         let report: DrillReport | undefined;
         try {
