@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { S3OptionsSchema, s3OptionSources } from '../store/open-store.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../snapshot/protection.js';
 import type { OptionSource } from './resolve.js';
 
 export const RestoreOptionsSchema = z
@@ -11,6 +12,8 @@ export const RestoreOptionsSchema = z
     verifyKey: z.string().min(1).optional(),
     restoreTimeoutSeconds: z.number().positive().max(24 * 3600).default(600),
   })
+  // The safety snapshot is protected like any other (encryption, signature, object lock).
+  .and(SnapshotProtectionOptionsSchema)
   .and(S3OptionsSchema);
 export type RestoreOptions = z.output<typeof RestoreOptionsSchema>;
 
@@ -22,5 +25,6 @@ export const restoreOptionSources: readonly OptionSource[] = [
   { key: 'identityFile', env: ['VAULT_OPS_IDENTITY_FILE'] },
   { key: 'verifyKey', env: ['VAULT_OPS_VERIFY_KEY'] },
   { key: 'restoreTimeoutSeconds', env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'], fromEnv: 'number' },
+  ...snapshotProtectionOptionSources,
   ...s3OptionSources,
 ];

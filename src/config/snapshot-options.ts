@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { S3OptionsSchema, s3OptionSources } from '../store/open-store.js';
 import { MetricsOptionsSchema, metricsOptionSources } from '../observability/metrics.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../snapshot/protection.js';
 import type { OptionSource } from './resolve.js';
 
 const count = z.number().int().nonnegative().max(100_000);
@@ -29,14 +30,12 @@ export const retentionOptionSources: readonly OptionSource[] = [
 export const SnapshotSaveOptionsSchema = z
   .object({
     to: z.string().min(1, 'required: where to store the snapshot (s3://bucket/prefix, file:///dir or a path)'),
-    encryptTo: z.array(z.string()).default([]),
-    recipientsFile: z.string().min(1).optional(),
-    signingKey: z.string().min(1).optional(),
     canary: z.boolean().default(false),
     canaryMount: z.string().min(1).default('vault-ops-canary'),
     allowClusterChange: z.boolean().default(false),
     prune: z.boolean().default(false),
   })
+  .and(SnapshotProtectionOptionsSchema)
   .and(S3OptionsSchema)
   .and(RetentionOptionsSchema)
   .and(MetricsOptionsSchema);
@@ -44,9 +43,7 @@ export type SnapshotSaveOptions = z.output<typeof SnapshotSaveOptionsSchema>;
 
 export const snapshotSaveOptionSources: readonly OptionSource[] = [
   { key: 'to', env: ['VAULT_OPS_SNAPSHOT_STORE'] },
-  { key: 'encryptTo', env: ['VAULT_OPS_ENCRYPT_TO'], fromEnv: 'list' },
-  { key: 'recipientsFile', env: ['VAULT_OPS_RECIPIENTS_FILE'] },
-  { key: 'signingKey', env: ['VAULT_OPS_SIGNING_KEY'] },
+  ...snapshotProtectionOptionSources,
   { key: 'canary', env: ['VAULT_OPS_CANARY'], fromEnv: 'boolean' },
   { key: 'canaryMount', env: ['VAULT_OPS_CANARY_MOUNT'] },
   { key: 'allowClusterChange', env: ['VAULT_OPS_ALLOW_CLUSTER_CHANGE'], fromEnv: 'boolean' },

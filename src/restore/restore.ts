@@ -8,6 +8,7 @@ import type { Logger } from '../observability/logger.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
 import type { SnapshotManifest } from '../snapshot/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
+import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';
 import { findSnapshot } from '../store/catalogue.js';
 import { listRotationRecords, type RotationRecord } from '../store/records.js';
@@ -94,7 +95,7 @@ export async function planRestore(deps: RestoreDeps, options: { snapshot: string
 export async function executeRestore(
   deps: RestoreDeps,
   prepared: { plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient },
-  options: { safetySnapshot: boolean; identities?: string[]; verifyKey?: KeyObject; timeoutMs?: number; tempRoot?: string },
+  options: { safetySnapshot: boolean; protection?: SnapshotProtection; identities?: string[]; verifyKey?: KeyObject; timeoutMs?: number; tempRoot?: string },
 ): Promise<RestoreResult> {
   const { plan, manifest, leader } = prepared;
   if (options.verifyKey) verifyManifestSignature(manifest, options.verifyKey);
@@ -111,7 +112,7 @@ export async function executeRestore(
 
     let safetySnapshotId: string | undefined;
     if (options.safetySnapshot) {
-      const safety = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { allowClusterChange: true });
+      const safety = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { ...options.protection, allowClusterChange: true });
       safetySnapshotId = safety.manifest.id;
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,9 +50,17 @@ describe(onServer('restore'), () => {
     const records = await openSnapshotStore(store);
     await writeRotationRecord(records, { time: new Date(), kind: 'kv-rotation', mount: 'secret', path: 'payments/stripe', rotationId: 'r-123' });
     await records.close();
-    const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes', '--output', 'json'], env);
+    // The safety snapshot is protected like `snapshot save`'s: the deployment's recipients (env) and signing key.
+    const identity = await generateIdentity();
+    const signingKey = join(dir, 'signing.pem');
+    await writeFile(signingKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
+    const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes', '--signing-key', signingKey, '--output', 'json'], { ...env, VAULT_OPS_ENCRYPT_TO: await identityToRecipient(identity) });
     assert.equal(r.code, 0, r.stderr);
     const result = r.json();
+    const safetyManifest = JSON.parse(await readFile(join(store, `${result.safetySnapshotId}.manifest.json`), 'utf8'));
+    assert.equal(safetyManifest.encryption?.type, 'age', 'the safety snapshot is encrypted like the others');
+    assert.match(safetyManifest.archive.key, /\.snap\.age$/);
+    assert.equal(safetyManifest.signature?.algorithm, 'ed25519', 'and signed');
     assert.equal(result.applied, true);
     assert.equal(result.sealed, false);
     assert.equal(result.plan.sameCluster, true);

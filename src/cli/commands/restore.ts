@@ -10,7 +10,8 @@ import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
-import { addS3Options } from './shared-options.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
+import { addS3Options, addSnapshotProtectionOptions } from './shared-options.js';
 
 export const restoreCommand: CommandModule = {
   optionSources: restoreOptionSources,
@@ -26,6 +27,7 @@ export const restoreCommand: CommandModule = {
       .option('--identity-file <file>', 'age identities for an encrypted snapshot')
       .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature')
       .option('--restore-timeout-seconds <n>', 'how long the restore may take to apply (default 600)', Number);
+    addSnapshotProtectionOptions(cmd);
     addS3Options(cmd);
     cmd.action(async (flags: Record<string, unknown>, command: Command) =>
       run(command, async (ctx) => {
@@ -36,6 +38,11 @@ export const restoreCommand: CommandModule = {
         identities?.forEach((i) => ctx.secrets.add(i));
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
         const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        // Before the plan and the confirmation: a bad key file must not surface after "yes".
+        const protection = o.safetySnapshot ? await resolveSnapshotProtection(o, store).catch(async (err: unknown) => {
+          await store.close();
+          throw err;
+        }) : undefined;
         const interrupt = abortOnSignals();
         try {
           const vault = await ctx.authenticatedVault();
@@ -60,6 +67,7 @@ export const restoreCommand: CommandModule = {
           }
           const result = await executeRestore({ vault, store, logger: ctx.logger, signal: interrupt.signal }, prepared, {
             safetySnapshot: o.safetySnapshot,
+            ...(protection ? { protection } : {}),
             ...(identities ? { identities } : {}),
             ...(verifyKey ? { verifyKey } : {}),
             timeoutMs: o.restoreTimeoutSeconds * 1000,

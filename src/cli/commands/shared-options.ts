@@ -33,3 +33,11 @@ export function addMetricsOptions(cmd: Command): Command {
     .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway');
 }
 
+
+/** How every snapshot is protected (snapshot/protection.ts): the same flags wherever snapshots are taken. */
+export function addSnapshotProtectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--encrypt-to <recipient>', 'encrypt snapshots with age for this recipient (repeatable; VAULT_OPS_ENCRYPT_TO)', collect)
+    .option('--recipients-file <file>', 'age recipients for snapshots, one per line (VAULT_OPS_RECIPIENTS_FILE)')
+    .option('--signing-key <file>', 'ed25519 private key (PEM) to sign snapshot manifests (VAULT_OPS_SIGNING_KEY)');
+}

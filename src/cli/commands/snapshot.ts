@@ -12,9 +12,10 @@ import {
 import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { logProgress, ttyProgress, type ProgressReporter } from '../../observability/progress.js';
-import { readIdentities, readRecipients } from '../../snapshot/age-encryption.js';
+import { readIdentities } from '../../snapshot/age-encryption.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import { fileTarget, inspectSnapshot, storeTarget, type InspectReport } from '../../snapshot/inspect-snapshot.js';
-import { readSigningKey, readVerifyKey } from '../../snapshot/manifest-signature.js';
+import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { saveSnapshot } from '../../snapshot/save.js';
 import { flavourName } from '../../vault/flavour.js';
 import { abortOnSignals } from '../signals.js';
@@ -27,7 +28,7 @@ import type { CommandContext } from '../context.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
-import { addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
+import { addSnapshotProtectionOptions, addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 function progressFor(ctx: CommandContext): ProgressReporter {
   if (ctx.options.output === 'text' && process.stderr.isTTY && ctx.stdout === process.stdout) return ttyProgress(process.stderr);
@@ -51,13 +52,11 @@ export const snapshotCommand: CommandModule = {
       .command('save')
       .description('take a snapshot from the leader and stream it to the store, checked on the way')
       .option('--to <url>', 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)')
-      .option('--encrypt-to <recipient>', 'encrypt with age for this recipient (repeatable)', collect)
-      .option('--recipients-file <file>', 'age recipients, one per line')
-      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign the manifest')
       .option('--canary', 'write the restore-drill canary just before the snapshot')
       .option('--canary-mount <path>', 'KV v1 mount of the canary (default vault-ops-canary)')
       .option('--allow-cluster-change', 'accept a cluster id that differs from the newest snapshot in the store')
       .option('--prune', 'apply the --keep-* retention after a successful save');
+    addSnapshotProtectionOptions(save);
     addS3Options(save);
     addKeepOptions(save);
     addMetricsOptions(save);
@@ -66,25 +65,19 @@ export const snapshotCommand: CommandModule = {
         const o = resolveCommandOptions(ctx, SnapshotSaveOptionsSchema, snapshotSaveOptionSources, flags);
         const policy = retentionPolicy(o);
         if (o.prune) validateRetentionPolicy(policy);
-        const recipients = await readRecipients(o.encryptTo, o.recipientsFile);
-        const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
         const metrics = new SnapshotMetrics();
         const store = await openSnapshotStore(o.to, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
         try {
-          if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
-            throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
-          }
+          const protection = await resolveSnapshotProtection(o, store);
           const vault = await ctx.authenticatedVault();
           // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
           const interrupt = abortOnSignals();
           const result = await saveSnapshot(
             { vault, store, logger: ctx.logger, progress: progressFor(ctx), metrics, signal: interrupt.signal },
             {
-              ...(recipients.length ? { encryptTo: recipients } : {}),
-              ...(signingKey ? { signingKey } : {}),
+              ...protection,
               ...(o.canary ? { canaryMount: o.canaryMount } : {}),
               allowClusterChange: o.allowClusterChange,
-              ...(o.s3ObjectLockMode && o.s3ObjectLockDays ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } } : {}),
             },
           ).finally(() => {
             interrupt.dispose();

@@ -1,0 +1,49 @@
+import type { KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import type { OptionSource } from '../config/resolve.js';
+import { VaultOpsError } from '../errors.js';
+import type { S3Options } from '../store/open-store.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
+import { readRecipients } from './age-encryption.js';
+import { readSigningKey } from './manifest-signature.js';
+
+/**
+ * How every snapshot vault-ops takes is protected: age encryption, an ed25519 manifest signature,
+ * and S3 object lock (the --s3-object-lock-* options of the store). One set of options, read from
+ * the same flags and environment everywhere, so that `snapshot save`, the safety snapshot of
+ * `restore`, `rotate kv --snapshot-after` and `runbook rotate-root --snapshot-store` all write
+ * snapshots the same way: a deployment configured to encrypt never stores a plain one by a side door.
+ */
+export const SnapshotProtectionOptionsSchema = z.object({
+  encryptTo: z.array(z.string()).default([]),
+  recipientsFile: z.string().min(1).optional(),
+  signingKey: z.string().min(1).optional(),
+});
+export type SnapshotProtectionOptions = z.output<typeof SnapshotProtectionOptionsSchema>;
+
+export const snapshotProtectionOptionSources: readonly OptionSource[] = [
+  { key: 'encryptTo', env: ['VAULT_OPS_ENCRYPT_TO'], fromEnv: 'list' },
+  { key: 'recipientsFile', env: ['VAULT_OPS_RECIPIENTS_FILE'] },
+  { key: 'signingKey', env: ['VAULT_OPS_SIGNING_KEY'] },
+];
+
+/** What saveSnapshot needs of it (SaveSnapshotOptions' encryptTo, signingKey, objectLock). */
+export interface SnapshotProtection {
+  encryptTo?: string[];
+  signingKey?: KeyObject;
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+}
+
+/** Read the key files once and check the store can honour the object lock asked for. */
+export async function resolveSnapshotProtection(o: Partial<SnapshotProtectionOptions> & Partial<S3Options>, store: SnapshotStore): Promise<SnapshotProtection> {
+  const recipients = await readRecipients(o.encryptTo ?? [], o.recipientsFile);
+  const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
+  if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
+    throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
+  }
+  return {
+    ...(recipients.length ? { encryptTo: recipients } : {}),
+    ...(signingKey ? { signingKey } : {}),
+    ...(o.s3ObjectLockMode && o.s3ObjectLockDays ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } } : {}),
+  };
+}
