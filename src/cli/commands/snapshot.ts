@@ -124,10 +124,10 @@ export const snapshotCommand: CommandModule = {
           const catalogue = await listCatalogue(store);
           if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
           else {
-            const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'VAULT', 'FLAGS']];
+            const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS']];
             for (const m of catalogue.snapshots) {
               const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : ''].filter(Boolean).join(',');
-              rows.push([m.id, m.createdAt, mb(m.archive.bytes), String(m.raft.index), m.cluster.name ?? '-', m.cluster.version ?? '-', flagsText || '-']);
+              rows.push([m.id, m.createdAt, mb(m.archive.bytes), String(m.raft.index), m.cluster.name ?? '-', [m.cluster.flavour, m.cluster.version].filter(Boolean).join(' ') || '-', flagsText || '-']);
             }
             const lines = catalogue.snapshots.length ? table(rows) : [`no snapshots in ${store.url}`];
             if (catalogue.incomplete.length) {
