@@ -60,12 +60,30 @@ describe('setup policies', () => {
   });
 
   test('rotate-root reuses the runbook`s policy; jobs without their inputs are skipped with a note', () => {
-    const [root] = buildJobPolicies({ jobs: ['rotate-root'], database: { mount: 'database', connection: 'pg' }, kubernetes: k8s });
+    const [root] = buildJobPolicies({ jobs: ['rotate-root'], database: { mount: 'database', connection: 'pg', dynamicRoles: ['ro'] }, kubernetes: k8s });
     assert.equal(root!.name, 'vault-ops-rotate-root-pg');
     assert.match(root!.hcl, /path "database\/rotate-root\/pg"/);
+    assert.ok(root!.notes.some((n) => /per dynamic role of the connection \(ro\): regenerate/.test(n)));
     const [kv, rr] = buildJobPolicies({ jobs: ['rotate-kv', 'rotate-root'], kubernetes: k8s });
     assert.match(kv!.notes[0]!, /skipped/);
     assert.match(rr!.notes[0]!, /skipped/);
+  });
+
+  test('rotate-root: lease revocation only by path, per role of the connection, with lease_id denied in the body', () => {
+    const [root] = buildJobPolicies({ jobs: ['rotate-root'], database: { mount: '/team/db/', connection: 'pg', dynamicRoles: ['rw', 'ro', 'ro'] }, kubernetes: k8s });
+    const paths = [...root!.hcl.matchAll(/^path "([^"]+)"/gm)].map((m) => m[1]!);
+    assert.deepEqual(
+      paths.filter((p) => p.startsWith('sys/leases/revoke')),
+      ['sys/leases/revoke/team/db/creds/ro/*', 'sys/leases/revoke/team/db/creds/rw/*'],
+      'one glob per role, "<role>/*" (so role ro does not cover ro2), never the body form sys/leases/revoke',
+    );
+    assert.match(root!.hcl, /path "sys\/leases\/revoke\/team\/db\/creds\/ro\/\*" \{\n  capabilities = \["update"\]\n  denied_parameters = \{\n    "lease_id" = \[\]\n  \}\n\}/);
+    assert.ok(!paths.some((p) => p.startsWith('sys/revoke') || p === 'sys/leases/revoke' || p === 'sys/leases/revoke/*'));
+
+    const [none] = buildJobPolicies({ jobs: ['rotate-root'], database: { mount: 'database', connection: 'pg', dynamicRoles: [], leaseCount: true }, kubernetes: k8s });
+    assert.ok(!/sys\/leases\/revoke/.test(none!.hcl.replace(/^#.*$/gm, '')), 'no dynamic role: nothing to revoke, nothing granted');
+    assert.match(none!.hcl, /# no dynamic role uses connection pg: no lease revocation is granted/);
+    assert.match(none!.hcl, /path "sys\/leases\/lookup\/database\/creds\/\*"/);
   });
 
   test('renderHcl comments each rule', () => {

@@ -140,8 +140,11 @@ export interface BuildPoliciesOptions {
   /** rotate-kv: the parsed policy file. */
   rotation?: RotationPolicy;
   stagingMount?: string;
-  /** rotate-root: database mount and connection. */
-  database?: { mount: string; connection: string; leaseCount?: boolean };
+  /**
+   * rotate-root: database mount, connection, and the connection's dynamic roles (lease revocation is
+   * granted for exactly these; `connectionPolicyRoles` reads them from the server).
+   */
+  database?: { mount: string; connection: string; dynamicRoles: readonly string[]; leaseCount?: boolean };
   kubernetes: KubernetesRoleOptions;
 }
 
@@ -177,9 +180,13 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
           out.push({ job, hcl: '# rotate-root: pass --mount M --connection NAME to generate its Vault policy\n', notes: ['skipped: no --mount/--connection'] });
           break;
         }
-        const { mount, connection, leaseCount } = options.database;
-        const hcl = `# vault-ops runbook rotate-root --mount ${mount} --connection ${connection}\n\n${rotateRootPolicy(mount, connection, leaseCount ? { leaseCount } : {})}`;
-        out.push({ job, name: `vault-ops-rotate-root-${connection}`, hcl, notes: ['an operator runbook, normally run by a person; the role is for running it from a pod'], kubernetesRole: kubernetesRole(job, `vault-ops-rotate-root-${connection}`, options.kubernetes) });
+        const { mount, connection, dynamicRoles, leaseCount } = options.database;
+        const hcl = `# vault-ops runbook rotate-root --mount ${mount} --connection ${connection}\n\n${rotateRootPolicy(mount, connection, { dynamicRoles, ...(leaseCount ? { leaseCount } : {}) })}`;
+        const notes = [
+          'an operator runbook, normally run by a person; the role is for running it from a pod',
+          `lease revocation is granted per dynamic role of the connection (${dynamicRoles.length ? [...dynamicRoles].sort().join(', ') : 'none'}): regenerate this policy when its roles change`,
+        ];
+        out.push({ job, name: `vault-ops-rotate-root-${connection}`, hcl, notes, kubernetesRole: kubernetesRole(job, `vault-ops-rotate-root-${connection}`, options.kubernetes) });
         break;
       }
     }

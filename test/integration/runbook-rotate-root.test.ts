@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { VaultOpsError } from '../../src/errors.js';
+import { VaultOpsError, isVaultOpsError } from '../../src/errors.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
 import { listCatalogue } from '../../src/store/catalogue.js';
@@ -16,6 +16,7 @@ import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/store/records.js';
 import type { VaultApi } from '../../src/runbook/rotate-root/database-mount.js';
 import { RotateRootOptionsSchema, rotateRootRunbook, runRotateRoot } from '../../src/runbook/rotate-root/index.js';
+import { PostgresLoginCheck } from '../../src/runbook/rotate-root/login-check.js';
 import { rotateRootPolicy } from '../../src/runbook/rotate-root/policy.js';
 import type { RunbookEvent } from '../../src/runbook/run.js';
 import { VaultClient } from '../../src/vault/client.js';
@@ -23,6 +24,8 @@ import { resolveConnection } from '../../src/vault/connection.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
+import { startRecordingRelay } from '../testbed/tcp-recorder.js';
+import { makeTestCertificates } from '../testbed/tls.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { onServer } from '../testbed/servers.js';
 
@@ -70,8 +73,11 @@ async function createStaticRole(mount: string, name: string, username: string): 
   }
 }
 
-/** A database mount with connection `pg` as a dedicated admin role, dynamic role `ro`, static role `svc`. */
-async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; pgbed?: PostgresTestbed } = {}): Promise<Fixture> {
+/**
+ * A database mount with connection `pg` as a dedicated admin role, dynamic role `ro`, static role `svc`.
+ * `query` is the connection_url's query string (default `sslmode=disable`; '' for none).
+ */
+async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; pgbed?: PostgresTestbed; query?: string } = {}): Promise<Fixture> {
   const n = ++seq;
   const pgbed = options.pgbed ?? db;
   const admin = options.username ?? `vault_admin_${n}`;
@@ -83,7 +89,7 @@ async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; p
   await api('POST', `sys/mounts/${mount}`, { type: 'database' });
   await api('POST', `${mount}/config/pg`, {
     plugin_name: 'postgresql-database-plugin',
-    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres?sslmode=disable`,
+    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres${(options.query ?? 'sslmode=disable') ? `?${options.query ?? 'sslmode=disable'}` : ''}`,
     username: admin,
     password: adminPassword,
     allowed_roles: '*',
@@ -99,18 +105,23 @@ async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; p
   return { mount, admin, adminPassword, staticUser, journal: join(work, `${mount}.journal.jsonl`), pgbed };
 }
 
-async function canLogin(user: string, password: string, pgbed = db): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port: pgbed.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
+/** Undefined when `user` logs in (over TLS when the testbed serves it), else the server's or driver's message. */
+async function loginError(user: string, password: string, pgbed = db, ssl = pgbed.clientSsl): Promise<string | undefined> {
+  const client = new pg.Client({ host: '127.0.0.1', port: pgbed.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000, ssl });
   client.on('error', () => undefined);
   try {
     await client.connect();
     await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+async function canLogin(user: string, password: string, pgbed = db): Promise<boolean> {
+  return (await loginError(user, password, pgbed)) === undefined;
 }
 
 /** Fresh dynamic credentials from Vault log in (proves Vault's root works). */
@@ -332,6 +343,9 @@ test(onServer('killed after each step (library hook), then --resume: continues a
     for (const s of report.steps.slice(0, index + 1)) assert.equal(s.status, 'already-done', `${s.id} after a kill after ${step.id}`);
     assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
     assert.ok(passwords.length >= 2, 'the checks used issued credentials');
+    // Check credentials are revoked by the path form only (the policy grants no other).
+    const revokes = calls.filter((c) => c.startsWith('POST sys/leases/revoke'));
+    assert.ok(revokes.length >= 1 && revokes.every((c) => c.startsWith(`POST sys/leases/revoke/${fx.mount}/creds/ro/`)), revokes.join(', '));
     assertNoSecrets([await readFile(fx.journal, 'utf8'), ...rendered], [...passwords, fx.adminPassword, vault.rootToken]);
   }
 });
@@ -448,21 +462,30 @@ test(onServer('a token without the needed capabilities gets one list of what is 
   const weak = (await api('POST', 'auth/token/create', { policies: [`weak-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
   const r = await runCli(cliArgs(fx, '--yes'), env(weak));
   assert.equal(r.code, 1, r.all);
-  assert.match(r.stderr, /the token lacks list on db\d+\/static-roles\/, update on db\d+\/reset\/pg, update on db\d+\/rotate-root\/pg, update on sys\/leases\/revoke/);
+  assert.match(r.stderr, /the token lacks list on db\d+\/static-roles\/, update on db\d+\/reset\/pg, update on db\d+\/rotate-root\/pg: grant the runbook's policy/);
   const records = await readJournal(fx.journal);
   const failed = events(records, 'step-failed', 'preflight')[0];
   assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'vault-permission');
   assertNoSecrets([r.all, await readFile(fx.journal, 'utf8')], [weak]);
 
+  // A policy generated before role ro existed (no revoke path for it): the preflight names what is missing, before issuing anything.
+  await api('POST', `sys/policies/acl/stale-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: [] }) });
+  const stale = (await api('POST', 'auth/token/create', { policies: [`stale-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
+  const staleRun = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-stale.jsonl`)), env(stale));
+  assert.equal(staleRun.code, 1, staleRun.all);
+  assert.match(staleRun.stderr, new RegExp(`^error: .*the token lacks update on sys/leases/revoke/${fx.mount}/creds/ro/: grant the runbook's policy \\(vault-ops setup policies --job rotate-root`, 'm'));
+  assert.equal(staleRun.stderr.trim().split('\n').length, 1, 'one line');
+  assert.equal((await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, { token: vault.rootToken, okStatuses: [200, 404] })).status, 404, 'no credentials were issued');
+
   // The README's policy (no sudo): the run completes and says the lease count was skipped.
-  await api('POST', `sys/policies/acl/rr-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg') });
+  await api('POST', `sys/policies/acl/rr-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'] }) });
   const good = (await api('POST', 'auth/token/create', { policies: [`rr-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
   const ok = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-lp.jsonl`)), env(good));
   assert.equal(ok.code, 0, ok.all);
   assert.match(ok.stdout, /leases under db\d+\/creds\/: skipped \(listing sys\/leases\/lookup needs sudo\)/);
   assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
   // With the optional sudo block the count is shown.
-  await api('POST', `sys/policies/acl/rrl-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { leaseCount: true }) });
+  await api('POST', `sys/policies/acl/rrl-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'], leaseCount: true }) });
   const sudo = (await api('POST', 'auth/token/create', { policies: [`rrl-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
   const counted = await runCli(cliArgs(fx, '--dry-run'), env(sudo));
   assert.equal(counted.code, 0, counted.all);
@@ -514,4 +537,112 @@ test(onServer('--snapshot-store and --record-to: a snapshot before (none was rec
   assert.match(again.stdout, /recent enough: nothing to take/);
   const recordFiles = (await listRotationRecords(await openSnapshotStore(store))).map((rec) => JSON.stringify(rec)).join('\n');
   assertNoSecrets([recordFiles, r.all, again.all], [fx.adminPassword, vault.rootToken]);
+});
+
+/** PostgreSQL's SSLRequest (length 8, code 80877103): the only thing a client sends before TLS. */
+const SSL_REQUEST_HEX = '0000000804d2162f';
+
+test(onServer('PostgreSQL without TLS and no sslmode: the login checks refuse before any password is sent; with sslmode=disable they work in plain text'), async () => {
+  const relay = await startRecordingRelay({ host: '127.0.0.1', port: db.port });
+  try {
+    // The testbed's default PostgreSQL has no TLS at all (ssl=off). Vault itself connects (pgx's
+    // prefer falls back); vault-ops' checks go through the relay, which records what they send.
+    const fx = await setup({ query: '' });
+    const via = ['--login-check-address', `127.0.0.1:${relay.port}`];
+    const refused = await runCli(cliArgs(fx, '--yes', ...via), env());
+    assert.equal(refused.code, 2, refused.all);
+    assert.match(
+      refused.stderr,
+      /^error: login checks of db\d+\/config\/pg: 127\.0\.0\.1:\d+ offers no TLS and the connection_url names no sslmode: refusing to send a password in clear text \(no password was sent\); enable TLS on the database, or write sslmode=disable into the connection_url if plain text is acceptable there$/m,
+    );
+    assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+    assert.deepEqual(relay.clientBytes().map((b) => b.toString('hex')), [SSL_REQUEST_HEX], 'one connection, and only the SSLRequest on it: no user name, no password');
+    const records = await readJournal(fx.journal);
+    const failed = events(records, 'step-failed', 'preflight')[0];
+    assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'insecure');
+    assert.equal(events(records, 'action-started').length, 0);
+    assert.equal((await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, { token: vault.rootToken, okStatuses: [200, 404] })).status, 404, 'no credentials were issued');
+    assert.ok(await canLogin(fx.admin, fx.adminPassword), 'nothing rotated');
+
+    // The check itself refuses too (a server that lost TLS after the preflight, a resumed run): real credentials, only the SSLRequest sent.
+    const issued = (await api('GET', `${fx.mount}/creds/ro`)).body;
+    const sentBefore = relay.clientBytes().length;
+    await assert.rejects(
+      new PostgresLoginCheck({ timeoutMs: 5_000 }).check({ host: '127.0.0.1', port: relay.port }, { username: issued.data.username, password: issued.data.password }),
+      (err: unknown) => isVaultOpsError(err) && err.code === 'insecure' && /offers no TLS .*no password was sent/.test(err.message) && !err.message.includes(issued.data.password),
+    );
+    assert.deepEqual(relay.clientBytes().slice(sentBefore).map((b) => b.toString('hex')), [SSL_REQUEST_HEX]);
+    await api('PUT', `sys/leases/revoke/${issued.lease_id}`);
+
+    // sslmode=disable, written by the operator: the checks run in plain text, as asked.
+    const plain = await setup({ query: 'sslmode=disable' });
+    const sentBeforePlain = relay.clientBytes().length;
+    const ok = await runCli(cliArgs(plain, '--yes', ...via), env());
+    assert.equal(ok.code, 0, ok.all);
+    assert.match(ok.stdout, /login checks: postgresql at 127\.0\.0\.1:\d+ in plain text \(sslmode=disable\)/);
+    assert.match(ok.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ in plain text\)/);
+    assert.match(ok.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ in plain text\)/);
+    const plainConnections = relay.clientBytes().slice(sentBeforePlain).filter((b) => b.length > 0);
+    assert.ok(plainConnections.some((b) => b.includes(Buffer.from(`user\0${plain.staticUser}\0`))), 'the startup message crossed in clear, as sslmode=disable asks');
+    assert.ok(plainConnections.every((b) => b.subarray(0, 8).toString('hex') !== SSL_REQUEST_HEX), 'no TLS attempted with sslmode=disable');
+    assert.equal(await canLogin(plain.admin, plain.adminPassword), false, 'rotated');
+    assertNoSecrets([refused.all, ok.all, await readFile(fx.journal, 'utf8'), await readFile(plain.journal, 'utf8')], [fx.adminPassword, plain.adminPassword, issued.data.password, vault.rootToken]);
+  } finally {
+    await relay.stop();
+  }
+});
+
+test(onServer('PostgreSQL with TLS only (hostssl): checks without sslmode run over TLS; verify-full passes with the right --db-ca-cert and fails clearly with a wrong one'), async () => {
+  const certs = makeTestCertificates(work, 'pg-tls');
+  const wrongCa = makeTestCertificates(work, 'other');
+  const tlsDb = await startPostgres({ tls: certs });
+  const relay = await startRecordingRelay({ host: '127.0.0.1', port: tlsDb.port });
+  try {
+    // The premise: this server rejects plain-text logins outright.
+    assert.match((await loginError('postgres', tlsDb.password, tlsDb, false)) ?? 'logged in', /no pg_hba\.conf entry .*no encryption/);
+
+    // No sslmode in the connection_url (Vault's pgx prefers TLS; so do vault-ops' checks, strictly).
+    const fx = await setup({ pgbed: tlsDb, query: '' });
+    const r = await runCli(cliArgs(fx, '--yes', '--login-check-address', `127.0.0.1:${relay.port}`), env());
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /login checks: postgresql at 127\.0\.0\.1:\d+ over TLSv1\.[23] \(no sslmode, read as TLS required: encrypted, server certificate not verified/);
+    assert.match(r.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
+    assert.match(r.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ over TLS\)/);
+    const connections = relay.clientBytes().filter((b) => b.length > 0);
+    assert.ok(connections.length >= 4, `probe, dynamic before and after, static: ${connections.length}`);
+    for (const bytes of connections) {
+      assert.equal(bytes.subarray(0, 8).toString('hex'), SSL_REQUEST_HEX, 'each connection starts with the SSLRequest');
+      if (bytes.length > 8) assert.equal(bytes[8], 0x16, 'then a TLS handshake record');
+      assert.ok(!bytes.includes(Buffer.from('user\0')) && !bytes.includes(Buffer.from(fx.staticUser)), 'no startup message in clear');
+    }
+    assert.equal(await canLogin(fx.admin, fx.adminPassword, tlsDb), false, 'rotated');
+
+    // sslmode=verify-full (Vault verifies with sslrootcert; vault-ops with --db-ca-cert).
+    const full = await setup({ pgbed: tlsDb, query: `sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.caFile)}` });
+    for (const [ca, pattern] of [
+      [undefined, /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): pass --db-ca-cert FILE with the CA that signed the database's certificate; no password was sent$/m],
+      [wrongCa.caFile, /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): check that --db-ca-cert \S+other-ca\.pem is the CA that signed the database's certificate; no password was sent$/m],
+    ] as const) {
+      const bad = await runCli(cliArgs(full, '--yes', ...(ca ? ['--db-ca-cert', ca] : [])), env());
+      assert.equal(bad.code, 3, bad.all);
+      assert.match(bad.stderr, new RegExp(`^error: login checks of db\\d+/config/pg: ${pattern.source}`, 'm'));
+      assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
+      const records = await readJournal(full.journal);
+      assert.equal(events(records, 'action-started').length, 0, 'stopped in the preflight: nothing issued, nothing rotated');
+      await rm(full.journal);
+    }
+    assert.ok(await canLogin(full.admin, full.adminPassword, tlsDb), 'not rotated');
+
+    // The right CA, from the environment (VAULT_OPS_DB_CA_CERT): verified, checked, rotated.
+    const good = await runCli(cliArgs(full, '--yes'), { ...env(), VAULT_OPS_DB_CA_CERT: certs.caFile });
+    assert.equal(good.code, 0, good.all);
+    assert.match(good.stdout, /over TLSv1\.[23] \(sslmode=verify-full: chain and host name 127\.0\.0\.1 verified against --db-ca-cert \S+pg-tls-ca\.pem\)/);
+    assert.match(good.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
+    assert.match(good.stdout, /static role svc: OK/);
+    assert.equal(await canLogin(full.admin, full.adminPassword, tlsDb), false, 'rotated');
+    assertNoSecrets([r.all, good.all, await readFile(fx.journal, 'utf8'), await readFile(full.journal, 'utf8')], [fx.adminPassword, full.adminPassword, tlsDb.password, vault.rootToken]);
+  } finally {
+    await relay.stop();
+    await tlsDb.stop();
+  }
 });

@@ -28,9 +28,12 @@ let s3Env: Record<string, string>;
 const api = (method: string, path: string, body?: unknown, token = vault.rootToken, okStatuses?: number[]) =>
   bootstrapRequest(vault.addr, method, path, { token, ...(body !== undefined ? { body } : {}), ...(okStatuses ? { okStatuses } : {}) });
 
-/** The policies `setup policies` prints for these arguments (JSON output). */
-async function printedPolicies(args: string[]): Promise<Array<{ job: string; name?: string; hcl: string; commands: string[]; kubernetesRole?: { path: string; params: Record<string, string> } }>> {
-  const r = await runCli(['setup', 'policies', ...args, '--output', 'json']);
+/** The policies `setup policies` prints for these arguments (JSON output); `env` for those read from the server (rotate-root). */
+async function printedPolicies(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Array<{ job: string; name?: string; hcl: string; notes: string[]; commands: string[]; kubernetesRole?: { path: string; params: Record<string, string> } }>> {
+  const r = await runCli(['setup', 'policies', ...args, '--output', 'json'], env);
   assert.equal(r.code, 0, r.all);
   return r.json().policies;
 }
@@ -47,7 +50,7 @@ async function defaultOnlyToken(): Promise<string> {
 
 /** HTTP status of `method path` with `token` (to prove what a policy does NOT grant). */
 async function statusOf(method: string, path: string, token: string, body?: unknown): Promise<number> {
-  return (await api(method, path, body, token, [200, 204, 403, 404])).status;
+  return (await api(method, path, body, token, [200, 204, 400, 403, 404])).status;
 }
 
 before(async () => {
@@ -180,7 +183,7 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
     assert.equal(await statusOf('GET', 'sys/storage/raft/snapshot', token), 403);
   });
 
-  test('rotate-root: the printed policy suffices for the runbook; without it the preflight lists what is missing', async () => {
+  test('rotate-root: the printed policy suffices for the runbook; without it the preflight lists what is missing; it revokes leases of this connection\'s roles only', async () => {
     const admin = 'vault_admin_setup';
     const adminPassword = `A${randomBytes(12).toString('hex')}`;
     await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
@@ -198,8 +201,33 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
       default_ttl: '10m',
       max_ttl: '1h',
     });
-    const [p] = await printedPolicies(['--job', 'rotate-root', '--mount', 'database', '--connection', 'pg']);
+    // Roles that are not this connection's: ro2 on connection pg2 of the same mount (a name that
+    // starts like ro), and ro on another mount. Their leases must stay out of the policy's reach.
+    const other = {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${db.port}/postgres?sslmode=disable`,
+      username: 'postgres',
+      password: db.password,
+      allowed_roles: '*',
+    };
+    const role = (dbName: string) => ({ db_name: dbName, creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`], default_ttl: '10m', max_ttl: '1h' });
+    await api('POST', 'database/config/pg2', other);
+    await api('POST', 'database/roles/ro2', role('pg2'));
+    await api('POST', 'sys/mounts/database-other', { type: 'database' });
+    await api('POST', 'database-other/config/pg', other);
+    await api('POST', 'database-other/roles/ro', role('pg'));
+
+    // setup policies reads the connection's roles with the caller's token; one that may not: one clear line.
+    const weakAdmin = await runCli(['setup', 'policies', '--job', 'rotate-root', '--mount', 'database', '--connection', 'pg'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: await defaultOnlyToken() });
+    assert.equal(weakAdmin.code, 1, weakAdmin.all);
+    assert.match(weakAdmin.stderr, /^error: the rotate-root policy names each dynamic role of database\/config\/pg, but this token may not read the connection or list\/read database\/roles\/: run setup policies with an administrator's token$/m);
+    assert.equal(weakAdmin.stderr.trim().split('\n').length, 1, 'one line');
+
+    const [p] = await printedPolicies(['--job', 'rotate-root', '--mount', 'database', '--connection', 'pg'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
     assert.equal(p!.name, 'vault-ops-rotate-root-pg');
+    const revokePaths = [...p!.hcl.matchAll(/^path "(sys\/(?:leases\/)?revoke[^"]*)"/gm)].map((m) => m[1]);
+    assert.deepEqual(revokePaths, ['sys/leases/revoke/database/creds/ro/*'], 'exactly the roles of connection pg, path form only');
+    assert.ok(p!.notes.some((n) => /per dynamic role of the connection \(ro\)/.test(n)), p!.notes.join('; '));
     const token = await tokenWith(p!.name!, p!.hcl);
     const args = ['runbook', 'rotate-root', '--mount', 'database', '--connection', 'pg', '--yes'];
 
@@ -212,5 +240,25 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
     assert.match(ok.stdout, /Runbook rotate-root: COMPLETED/);
     assert.equal(await statusOf('GET', 'secret/data/other/unrelated', token), 403);
     assert.ok(!ok.all.includes(adminPassword));
+    // The runbook revoked its check credentials itself (path form, with only this policy): none is left.
+    assert.equal(await statusOf('LIST', 'sys/leases/lookup/database/creds/ro/', vault.rootToken), 404);
+
+    // The policy's reach: leases of another mount and of another connection's role stay out of it,
+    // by path, by the body form, by a lease_id smuggled into the body of a granted path, and by the legacy sys/revoke.
+    const foreign = [(await api('GET', 'database-other/creds/ro')).body.lease_id as string, (await api('GET', 'database/creds/ro2')).body.lease_id as string];
+    assert.match(foreign[0]!, /^database-other\/creds\/ro\//);
+    assert.match(foreign[1]!, /^database\/creds\/ro2\//);
+    for (const leaseId of foreign) {
+      assert.equal(await statusOf('PUT', `sys/leases/revoke/${leaseId}`, token), 403, `path form: ${leaseId}`);
+      assert.equal(await statusOf('PUT', 'sys/leases/revoke', token, { lease_id: leaseId }), 403, `body form: ${leaseId}`);
+      assert.equal(await statusOf('PUT', 'sys/leases/revoke/database/creds/ro/anything', token, { lease_id: leaseId }), 403, `lease_id in the body of a granted path: ${leaseId}`);
+      assert.equal(await statusOf('PUT', `sys/revoke/${leaseId}`, token), 403, `legacy sys/revoke: ${leaseId}`);
+      assert.equal(await statusOf('PUT', 'sys/leases/lookup', vault.rootToken, { lease_id: leaseId }), 200, `still valid: ${leaseId}`);
+    }
+    // And what it does grant: a lease of this connection's role, by its path.
+    const own = (await api('GET', 'database/creds/ro')).body.lease_id as string;
+    assert.equal(await statusOf('PUT', `sys/leases/revoke/${own}`, token), 204);
+    assert.equal(await statusOf('PUT', 'sys/leases/lookup', vault.rootToken, { lease_id: own }), 400, 'revoked: the lease is gone');
+    for (const leaseId of foreign) await api('PUT', `sys/leases/revoke/${leaseId}`);
   });
 });

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
 import { freePort } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
+import type { TestCertificates } from './tls.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,6 +28,10 @@ export interface PostgresTestbed {
   dataDir: string;
   socketDir: string;
   process: ServerProcess;
+  /** Set when started with `tls`: the certificates it serves; clients verify against `caPem`. */
+  tls?: TestCertificates;
+  /** What a `pg` client needs for `ssl` to reach this server (false without TLS; verify-full against the test CA with it). */
+  clientSsl: false | { ca: string; rejectUnauthorized: true };
   /** Run `sql` as the superuser on database `postgres`. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
   stop(): Promise<void>;
@@ -156,7 +161,38 @@ async function initdb(binDir: string, dir: string, dataDir: string, password: st
   }
 }
 
-export async function startPostgres(): Promise<PostgresTestbed> {
+export interface StartPostgresOptions {
+  /**
+   * Serve TLS with these certificates (test/testbed/tls.ts makes a throw-away CA and a server
+   * certificate for 127.0.0.1) and accept TCP logins over TLS only: pg_hba.conf has `hostssl`
+   * lines and no `host` line, so a plain-text login is rejected by the server.
+   */
+  tls?: TestCertificates;
+}
+
+/** pg_hba.conf for a TLS-only server: the unix socket, and TCP only through TLS. */
+const HOSTSSL_ONLY_HBA = `# vault-ops testbed: TCP logins only over TLS
+local   all  all                  scram-sha-256
+hostssl all  all  127.0.0.1/32    scram-sha-256
+hostssl all  all  ::1/128         scram-sha-256
+`;
+
+/** Copy the certificate and key into the cluster's dir, owned by the server's user (PostgreSQL insists on a private key of mode 0600). */
+async function installTls(dir: string, tls: TestCertificates, runAs: RunAs | undefined): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'server.crt');
+  const key = join(dir, 'server.key');
+  await copyFile(tls.certFile, cert);
+  await copyFile(tls.keyFile, key);
+  await chmod(cert, 0o644);
+  await chmod(key, 0o600);
+  if (runAs) {
+    await chown(cert, runAs.uid, runAs.gid);
+    await chown(key, runAs.uid, runAs.gid);
+  }
+  return { cert, key };
+}
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresTestbed> {
   const binDir = postgresBinDir();
   const version = execFileSync(join(binDir, 'postgres'), ['--version'], { encoding: 'utf8' }).trim();
   const runAs = unprivilegedUser();
@@ -172,7 +208,16 @@ export async function startPostgres(): Promise<PostgresTestbed> {
       throw err;
     }
     const port = await freePort();
+    const tlsArgs: string[] = [];
+    if (options.tls) {
+      const files = await installTls(dir, options.tls, runAs);
+      const hba = join(dataDir, 'pg_hba.conf');
+      await writeFile(hba, HOSTSSL_ONLY_HBA);
+      if (runAs) await chown(hba, runAs.uid, runAs.gid);
+      tlsArgs.push('-c', 'ssl=on', '-c', `ssl_cert_file=${files.cert}`, '-c', `ssl_key_file=${files.key}`);
+    }
     const serverArgs = [
+      ...tlsArgs,
       '-D', dataDir,
       '-p', String(port),
       '-c', 'listen_addresses=127.0.0.1',
@@ -186,7 +231,8 @@ export async function startPostgres(): Promise<PostgresTestbed> {
     const { command, args } = runAs ? runAs.wrap(postgresBin, serverArgs) : { command: postgresBin, args: serverArgs };
     const server = await startServerProcess({ name: 'postgres', command, args, env: serverEnv(), dir });
 
-    const connection = { host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' };
+    const clientSsl = options.tls ? ({ ca: options.tls.caPem, rejectUnauthorized: true } as const) : (false as const);
+    const connection = { host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres', ssl: clientSsl };
     try {
       await waitUntil(
         `postgres on 127.0.0.1:${port}`,
@@ -226,6 +272,8 @@ export async function startPostgres(): Promise<PostgresTestbed> {
       dataDir,
       socketDir,
       process: server,
+      ...(options.tls ? { tls: options.tls } : {}),
+      clientSsl,
       query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]) {
         return pool.query<R>(sql, params);
       },

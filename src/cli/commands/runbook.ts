@@ -37,6 +37,7 @@ export const runbookCommand: CommandModule = {
       .option('--rebootstrap', 'take the re-bootstrap path even if the connection still works')
       .option('--password-file <file>', 'file holding the current root password for re-bootstrap (otherwise a hidden prompt on a terminal; never argv)')
       .option('--login-check-address <host:port>', 'where login checks connect to the database (default: the host in connection_url)')
+      .option('--db-ca-cert <file>', 'PEM file of the CA that signed the database certificate: PostgreSQL login checks verify the server against it (env VAULT_OPS_DB_CA_CERT)')
       .option('--s3-endpoint <url>', 'S3 endpoint of the stores (VAULT_OPS_S3_ENDPOINT; other S3 settings from env/config as for snapshot save)')
       .option('--s3-region <region>', 'S3 region (AWS_REGION)')
       .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { OptionSource } from '../../config/resolve.js';
 import { loadRotationPolicy } from '../../rotation/policy.js';
 import { jobFileJsonSchema } from '../../scheduler/job-definition.js';
+import { connectionPolicyRoles } from '../../runbook/rotate-root/policy.js';
 import { SETUP_JOBS, buildJobPolicies, installCommands, type JobPolicy, type SetupJob } from '../../setup/policies.js';
 import { DEFAULT_CANARY_MOUNT, setupCanaryMount } from '../../snapshot/canary.js';
 import { resolveCommandOptions } from '../context.js';
@@ -74,7 +75,7 @@ export const setupCommand: CommandModule = {
       .option('--policy <file>', 'rotate-kv: the rotation policy file the policy is generated from')
       .option('--staging-mount <mount>', 'rotate-kv: staging mount (default vault-ops-staging)')
       .option('--mount <mount>', 'rotate-root: database secrets engine mount')
-      .option('--connection <name>', 'rotate-root: database connection name')
+      .option('--connection <name>', 'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a token)')
       .option('--lease-count', 'rotate-root: allow counting leases (needs sudo on sys/leases/lookup)')
       .option('--no-canary', 'snapshot: leave out write access to the canary')
       .option('--canary-mount <mount>', `snapshot: KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})`)
@@ -87,12 +88,14 @@ export const setupCommand: CommandModule = {
           const o = resolveCommandOptions(ctx, SetupPoliciesOptionsSchema, policiesSources, flags);
           const jobs: SetupJob[] = o.job === 'all' ? [...SETUP_JOBS] : [o.job];
           const rotation = o.policy && jobs.includes('rotate-kv') ? await loadRotationPolicy(o.policy) : undefined;
+          // rotate-root's policy names the connection's dynamic roles: read them with the caller's token.
+          const dynamicRoles = o.mount && o.connection && jobs.includes('rotate-root') ? await connectionPolicyRoles(await ctx.authenticatedVault(), o.mount, o.connection) : [];
           const policies = buildJobPolicies({
             jobs,
             canaryMount: o.canary ? o.canaryMount : false,
             ...(rotation ? { rotation } : {}),
             ...(o.stagingMount ? { stagingMount: o.stagingMount } : {}),
-            ...(o.mount && o.connection ? { database: { mount: o.mount, connection: o.connection, leaseCount: o.leaseCount } } : {}),
+            ...(o.mount && o.connection ? { database: { mount: o.mount, connection: o.connection, dynamicRoles, leaseCount: o.leaseCount } } : {}),
             kubernetes: {
               mount: o.k8sAuthMount,
               namespace: o.k8sNamespace,

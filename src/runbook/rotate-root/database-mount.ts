@@ -106,6 +106,16 @@ export class DatabaseMount {
     return roles;
   }
 
+  /**
+   * The dynamic roles of connection `name` (their db_name), split by whether the connection's
+   * allowed_roles lets them issue credentials. The runbook checks the allowed ones; the policy
+   * (policy.ts) lets it revoke leases of exactly those.
+   */
+  async connectionDynamicRoles(name: string, allowedRoles: readonly string[]): Promise<{ allowed: string[]; notAllowed: string[] }> {
+    const mine = (await this.dynamicRoles()).filter((r) => r.dbName === name).map((r) => r.name);
+    return { allowed: mine.filter((r) => roleAllowed(allowedRoles, r)), notAllowed: mine.filter((r) => !roleAllowed(allowedRoles, r)) };
+  }
+
   async staticRoles(): Promise<StaticRole[]> {
     const roles: StaticRole[] = [];
     for (const name of await this.listNames('static-roles')) {
@@ -136,8 +146,26 @@ export class DatabaseMount {
     return { username, password };
   }
 
+  /**
+   * The revoke path of a role's leases: `sys/leases/revoke/<mount>/creds/<role>/` (the lease id is
+   * `<mount>/creds/<role>/<id>`). The runbook's policy grants update on exactly these, with `/*`.
+   */
+  leaseRevokePrefix(role: string): string {
+    return `sys/leases/revoke/${this.path('creds', role)}/`;
+  }
+
+  /**
+   * Revoke one lease this mount issued, by the path form `PUT sys/leases/revoke/<lease_id>` (on
+   * Vault and OpenBao alike): a policy can then scope revocation to this connection's roles,
+   * which the body form (`sys/leases/revoke` with `lease_id`) cannot. No body: both servers would
+   * prefer a body `lease_id` over the path, and the policy denies that parameter.
+   */
   async revokeLease(leaseId: string): Promise<void> {
-    await this.vault.write('sys/leases/revoke', { lease_id: leaseId });
+    const prefix = `${this.path('creds')}/`;
+    if (!leaseId.startsWith(prefix) || leaseId.split('/').includes('..')) {
+      throw new VaultOpsError('internal', `refusing to revoke lease ${leaseId}: not a lease of ${prefix}`);
+    }
+    await this.vault.write(`sys/leases/revoke/${leaseId}`, {});
   }
 
   /**
@@ -207,6 +235,11 @@ export class DatabaseMount {
       throw err;
     }
   }
+}
+
+/** Whether a connection's allowed_roles (exact names, `*`, or a trailing `*` glob) lets `role` issue credentials. */
+export function roleAllowed(allowedRoles: readonly string[], role: string): boolean {
+  return allowedRoles.some((a) => a === '*' || a === role || (a.endsWith('*') && role.startsWith(a.slice(0, -1))));
 }
 
 /** Whether `caps` grants every capability in `need` ('root' grants all). */

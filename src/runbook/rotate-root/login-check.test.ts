@@ -31,7 +31,7 @@ test('plugins map to login checks; MySQL says "not supported yet"', async () => 
 });
 
 test('a failed PostgreSQL login reports the reason without the password', async () => {
-  const result = await new PostgresLoginCheck(2_000).check({ host: '127.0.0.1', port: 1 }, { username: 'u', password: 'sekrit-password' });
+  const result = await new PostgresLoginCheck({ timeoutMs: 2_000 }).check({ host: '127.0.0.1', port: 1, sslmode: 'disable' }, { username: 'u', password: 'sekrit-password' });
   assert.equal(result.outcome, 'failed');
   assert.ok(!JSON.stringify(result).includes('sekrit-password'));
 });

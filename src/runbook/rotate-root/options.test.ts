@@ -40,3 +40,10 @@ test('--yes, --resume, --dry-run and --rebootstrap come from flags only, never a
   const o = withRunFlags(fromFile, { yes: true, rebootstrap: true });
   assert.deepEqual([o.yes, o.resume, o.dryRun, o.rebootstrap], [true, false, false, true]);
 });
+
+test('--db-ca-cert may come from VAULT_OPS_DB_CA_CERT or the config file; a flag wins', () => {
+  assert.equal(parse({ mount: 'd', connection: 'c' }).dbCaCert, undefined);
+  assert.equal(parse({ mount: 'd', connection: 'c' }, { VAULT_OPS_DB_CA_CERT: '/etc/pg/ca.pem' }).dbCaCert, '/etc/pg/ca.pem');
+  assert.equal(parse({ mount: 'd', connection: 'c' }, {}, { dbCaCert: '/srv/ca.pem' }).dbCaCert, '/srv/ca.pem');
+  assert.equal(parse({ mount: 'd', connection: 'c', dbCaCert: '/flag/ca.pem' }, { VAULT_OPS_DB_CA_CERT: '/env/ca.pem' }).dbCaCert, '/flag/ca.pem');
+});

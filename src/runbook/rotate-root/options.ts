@@ -37,6 +37,8 @@ export const RotateRootOptionsSchema = z
       .string()
       .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'host:port')
       .optional(),
+    /** PEM file of the CA that signed the database's certificate (PostgreSQL login checks verify against it). */
+    dbCaCert: z.string().min(1).optional(),
   })
   .transform((o) => ({
     ...o,
@@ -61,6 +63,7 @@ export const rotateRootOptionSources: readonly OptionSource[] = [
   { key: 'canaryStaticRole' },
   { key: 'passwordFile' },
   { key: 'loginCheckAddress' },
+  { key: 'dbCaCert', env: ['VAULT_OPS_DB_CA_CERT'] },
 ];
 
 /** The parameters journaled at the start of a run (no secret values); mount and connection must match on resume. */

@@ -23,7 +23,8 @@ export function loginTarget(deps: RotateRootDeps, pluginName: string, details: R
   const override = deps.options.loginCheckAddress;
   if (override) {
     const at = override.lastIndexOf(':');
-    endpoint = { ...endpoint, host: override.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(override.slice(at + 1)) };
+    // verify-full still checks the certificate against the connection_url's host (a port-forward's certificate is the database's).
+    endpoint = { ...endpoint, host: override.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(override.slice(at + 1)), tlsServerName: endpoint.tlsServerName ?? endpoint.host };
   }
   return { check, endpoint };
 }

@@ -27,6 +27,8 @@ export interface PreflightFacts extends StepFacts {
   connectionProblem: string | null;
   path: 'rotate' | 'rebootstrap';
   loginCheck: string | null;
+  /** How the login checks reach the database ("over TLSv1.3 (…)", "in plain text (sslmode=disable)"), or null when none run. */
+  loginTransport: string | null;
   staticCredsReadable: boolean;
 }
 
@@ -58,13 +60,12 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
     [`${db.path('static-roles')}/`]: ['list'],
     [db.path('reset', name)]: ['update'],
     [db.path('rotate-root', name)]: ['update'],
-    'sys/leases/revoke': ['update'],
   };
   const leasePath = `sys/leases/lookup/${options.mount}/creds/`;
   const caps = await db.capabilities([...Object.keys(required), leasePath, db.path('config', name)]);
   if (caps) {
     const missing = Object.entries(required).filter(([p, need]) => !grants(caps[p], need)).map(([p, need]) => `${need.join('+')} on ${p}`);
-    if (missing.length > 0) throw permissionError(missing);
+    if (missing.length > 0) throw permissionError(missing, options);
   } else {
     lines.push('capabilities: could not ask sys/capabilities-self; missing capabilities will show as errors');
   }
@@ -77,11 +78,7 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
     warnings.push('connection_url holds literal credentials: rotate-root cannot change those; use {{username}}/{{password}} templates');
   }
 
-  const allRoles = await db.dynamicRoles();
-  const mine = allRoles.filter((r) => r.dbName === name).map((r) => r.name);
-  const allowed = (role: string) => config.allowedRoles.some((a) => a === '*' || a === role || (a.endsWith('*') && role.startsWith(a.slice(0, -1))));
-  const dynamicRoles = mine.filter(allowed);
-  const notAllowed = mine.filter((r) => !allowed(r));
+  const { allowed: dynamicRoles, notAllowed } = await db.connectionDynamicRoles(name, config.allowedRoles);
   lines.push(`dynamic roles: ${dynamicRoles.join(', ') || 'none'}${notAllowed.length ? ` (not in allowed_roles, not checked: ${notAllowed.join(', ')})` : ''}`);
   if (dynamicRoles.length === 0) warnings.push('no dynamic role uses this connection: only the connection probe (reset/) proves the root works');
 
@@ -100,7 +97,11 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
 
   // Phase two of the capability check, now that the roles are known.
   const rolePaths: Record<string, string[]> = {};
-  for (const r of dynamicRoles) rolePaths[db.path('creds', r)] = ['read'];
+  for (const r of dynamicRoles) {
+    rolePaths[db.path('creds', r)] = ['read'];
+    // Revoking the check credentials at once: the policy names each role of the connection.
+    rolePaths[db.leaseRevokePrefix(r)] = ['update'];
+  }
   for (const c of options.canaryStaticRole) {
     rolePaths[db.path('rotate-role', c)] = ['update'];
     rolePaths[db.path('static-creds', c)] = ['read'];
@@ -109,7 +110,7 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
   const roleCaps = caps ? await db.capabilities([...Object.keys(rolePaths), ...staticCredPaths]) : undefined;
   if (roleCaps) {
     const missing = Object.entries(rolePaths).filter(([p, need]) => !grants(roleCaps[p], need)).map(([p, need]) => `${need.join('+')} on ${p}`);
-    if (missing.length > 0) throw permissionError(missing);
+    if (missing.length > 0) throw permissionError(missing, options);
   }
   const staticCredsReadable = statics.length > 0 && (roleCaps ? staticCredPaths.every((p) => grants(roleCaps[p], ['read'])) : true);
   if (statics.length > 0 && !staticCredsReadable) lines.push('static role logins: not checked (the token may not read static-creds/)');
@@ -130,7 +131,6 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
 
   const login = loginTarget(ctx.deps, config.pluginName, config.connectionDetails);
   if (!login) warnings.push(`no login check for plugin ${config.pluginName}: credentials are issued and revoked, but not used to log in`);
-  else lines.push(`login checks: ${login.check.family} at ${login.endpoint.host}:${login.endpoint.port}`);
 
   let connectionHealthy: boolean | null = null;
   let connectionProblem: string | null = null;
@@ -157,13 +157,38 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
   );
 
   const path = options.rebootstrap || connectionHealthy === false ? 'rebootstrap' : 'rotate';
+
+  // How the login checks will carry passwords, found before any credential is issued: a server
+  // without TLS (unless sslmode=disable) or a certificate that fails its check stops the run here.
+  let loginTransport: string | null = null;
+  const logsIn = dynamicRoles.length > 0 || staticCredsReadable || options.canaryStaticRole.length > 0 || path === 'rebootstrap';
+  if (login) {
+    const at = `${login.endpoint.host}:${login.endpoint.port}`;
+    if (login.check.transport && logsIn) {
+      let transport;
+      try {
+        transport = await login.check.transport(login.endpoint);
+      } catch (err) {
+        if (isVaultOpsError(err)) throw new VaultOpsError(err.code, `login checks of ${where(ctx)}: ${err.message}`, { cause: err });
+        throw err;
+      }
+      if (transport.outcome === 'unreachable') {
+        throw new VaultOpsError('verification', `login checks cannot reach the database at ${at} from here (${transport.reason}): run where it is reachable, or pass --login-check-address HOST:PORT (e.g. a port-forward)`);
+      }
+      loginTransport = transport.detail;
+      lines.push(`login checks: ${login.check.family} at ${at} ${transport.detail}`);
+    } else {
+      lines.push(`login checks: ${login.check.family} at ${at}`);
+    }
+  }
+
   if (path === 'rebootstrap') {
     lines.push(
       options.rebootstrap
         ? 'path: RE-BOOTSTRAP (--rebootstrap)'
         : 'path: RE-BOOTSTRAP: the root password was changed outside Vault (DBA reset, database restored from a backup), Vault was restored from a snapshot older than the last rotation, or a rotation half-failed',
     );
-    if (caps && !grants(caps[db.path('config', name)], ['update'])) throw permissionError([`update on ${db.path('config', name)} (re-bootstrap writes the password there)`]);
+    if (caps && !grants(caps[db.path('config', name)], ['update'])) throw permissionError([`update on ${db.path('config', name)} (re-bootstrap writes the password there)`], options);
   } else {
     lines.push('path: ROTATE');
   }
@@ -182,15 +207,16 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
     connectionProblem,
     path,
     loginCheck: login ? login.check.family : null,
+    loginTransport,
     staticCredsReadable,
   };
   return { lines, warnings, facts };
 }
 
-function permissionError(missing: string[]): VaultOpsError {
+function permissionError(missing: string[], options: { mount: string; connection: string }): VaultOpsError {
   return new VaultOpsError(
     'vault-permission',
-    `the token lacks ${missing.join(', ')}: grant the runbook's policy (README, "runbook rotate-root") and run again`,
+    `the token lacks ${missing.join(', ')}: grant the runbook's policy (vault-ops setup policies --job rotate-root --mount ${options.mount} --connection ${options.connection}; regenerate it when the connection's roles change) and run again`,
   );
 }
 
@@ -198,7 +224,7 @@ const preflight: Step = {
   id: 'preflight',
   title: 'Preflight (read-only)',
   description:
-    'Reads the connection (plugin, username, allowed roles), its dynamic and static roles, the lease count (needs sudo), checks the token\'s capabilities, warns about a shared human root, refuses a static role on the root user, and probes the connection to choose the rotate or re-bootstrap path.',
+    'Reads the connection (plugin, username, allowed roles), its dynamic and static roles, the lease count (needs sudo), checks the token\'s capabilities, warns about a shared human root, refuses a static role on the root user, probes the connection to choose the rotate or re-bootstrap path, and checks that the login checks can reach the database over TLS (unless its connection_url says sslmode=disable) without sending a credential.',
   mutates: false,
   rerunnable: true,
   inspect: inspectPreflight,
