@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { VaultOpsError, isVaultOpsError } from '../../src/errors.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
@@ -512,7 +513,9 @@ test(onServer('database down: preflight says so, nothing is attempted, journal r
 test(onServer('--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a rotation record without secrets'), async () => {
   const fx = await setup();
   const store = join(work, `store-${fx.mount}`);
-  const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), env());
+  // The deployment encrypts its snapshots (VAULT_OPS_ENCRYPT_TO): the runbook's are encrypted too.
+  const recipient = await identityToRecipient(await generateIdentity());
+  const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), { ...env(), VAULT_OPS_ENCRYPT_TO: recipient });
   assert.equal(r.code, 0, r.all);
   const report = r.json();
   const before = report.facts['backup-before'].snapshotTaken as string;
@@ -522,6 +525,7 @@ test(onServer('--snapshot-store and --record-to: a snapshot before (none was rec
   const catalogue = await listCatalogue(await openSnapshotStore(store));
   assert.deepEqual(catalogue.snapshots.map((m) => m.id), [afterId, before]);
   assert.ok(catalogue.snapshots[0]!.createdAt > catalogue.snapshots[1]!.createdAt);
+  for (const m of catalogue.snapshots) assert.deepEqual(m.encryption, { type: 'age', recipients: [recipient] }, `${m.id} is encrypted like snapshot save's`);
   const records = await listRotationRecords(await openSnapshotStore(store));
   assert.equal(records.length, 1);
   assert.equal(records[0]?.kind, 'database-root');

@@ -5,6 +5,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
+import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources } from '../../snapshot/protection.js';
 import type { SnapshotStore } from '../../store/snapshot-store.js';
 import { rotationRecords, snapshotBackups } from '../../runbook/rotate-root/store-ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
@@ -18,7 +19,7 @@ import { printLines } from '../output.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export const runbookCommand: CommandModule = {
-  optionSources: [...rotateRootOptionSources, ...s3OptionSources],
+  optionSources: [...rotateRootOptionSources, ...s3OptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const runbook = program.command('runbook').description('guided, resumable operational runbooks (journaled, with confirmation gates)');
     runbook
@@ -41,6 +42,9 @@ export const runbookCommand: CommandModule = {
       .option('--s3-endpoint <url>', 'S3 endpoint of the stores (VAULT_OPS_S3_ENDPOINT; other S3 settings from env/config as for snapshot save)')
       .option('--s3-region <region>', 'S3 region (AWS_REGION)')
       .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')
+      .option('--encrypt-to <recipient>', 'encrypt the before/after snapshots with age for this recipient (repeatable; VAULT_OPS_ENCRYPT_TO)', (v: string, prev: string[] = []) => [...prev, v])
+      .option('--recipients-file <file>', 'age recipients for the snapshots, one per line (VAULT_OPS_RECIPIENTS_FILE)')
+      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign the snapshot manifests (VAULT_OPS_SIGNING_KEY)')
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const options = withRunFlags(resolveCommandOptions(ctx, RotateRootOptionsSchema, rotateRootOptionSources, cmd.opts()), cmd.opts());
@@ -50,9 +54,14 @@ export const runbookCommand: CommandModule = {
           const stores: SnapshotStore[] = [];
           let report: RunbookReport;
           try {
-            const snapshotStore = options.snapshotStore ? await openSnapshotStore(options.snapshotStore, s3, ctx.env) : undefined;
+            const storeOptions = { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp };
+            const snapshotStore = options.snapshotStore ? await openSnapshotStore(options.snapshotStore, storeOptions, ctx.env) : undefined;
             if (snapshotStore) stores.push(snapshotStore);
-            const recordStore = options.recordTo ? await openSnapshotStore(options.recordTo, s3, ctx.env) : undefined;
+            // The before/after snapshots are protected like snapshot save's (same flags and env).
+            const protection = snapshotStore
+              ? await resolveSnapshotProtection({ ...s3, ...resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, cmd.opts()) }, snapshotStore)
+              : undefined;
+            const recordStore = options.recordTo ? await openSnapshotStore(options.recordTo, storeOptions, ctx.env) : undefined;
             if (recordStore) stores.push(recordStore);
             report = await runRotateRoot({
               options,
@@ -61,7 +70,7 @@ export const runbookCommand: CommandModule = {
               rootPassword: passwordSource(options, ctx),
               actor: await actor(ctx),
               secrets: ctx.secrets,
-              ...(snapshotStore ? { backups: snapshotBackups({ vault, store: snapshotStore, logger: ctx.logger }) } : {}),
+              ...(snapshotStore ? { backups: snapshotBackups({ vault, store: snapshotStore, logger: ctx.logger, ...(protection ? { protection } : {}) }) } : {}),
               ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
               onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
             });

@@ -1,4 +1,5 @@
 import type { Logger } from '../../observability/logger.js';
+import type { SnapshotProtection } from '../../snapshot/protection.js';
 import { saveSnapshot } from '../../snapshot/save.js';
 import { listCatalogue } from '../../store/catalogue.js';
 import { writeRotationRecord } from '../../store/records.js';
@@ -7,7 +8,7 @@ import type { VaultClient } from '../../vault/client.js';
 import type { BackupPort, RecordPort } from './deps.js';
 
 /** The runbook's view of a snapshot store: the catalogue's newest good snapshot, and `snapshot save`. */
-export function snapshotBackups(deps: { vault: VaultClient; store: SnapshotStore; logger: Logger; now?: () => Date }): BackupPort {
+export function snapshotBackups(deps: { vault: VaultClient; store: SnapshotStore; logger: Logger; now?: () => Date; protection?: SnapshotProtection }): BackupPort {
   return {
     url: deps.store.url,
     async latestGood() {
@@ -16,7 +17,7 @@ export function snapshotBackups(deps: { vault: VaultClient; store: SnapshotStore
       return newest ? { id: newest.id, time: new Date(newest.createdAt) } : undefined;
     },
     async take(signal) {
-      const result = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, signal, ...(deps.now ? { now: deps.now } : {}) });
+      const result = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, signal, ...(deps.now ? { now: deps.now } : {}) }, { ...deps.protection });
       for (const warning of result.warnings) deps.logger.warn({ snapshot: result.manifest.id }, warning);
       return { id: result.manifest.id };
     },
