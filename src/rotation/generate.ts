@@ -37,11 +37,13 @@ async function generateOne(
       return deps.kv.generatePassword(generator.policy);
     case 'command': {
       const input = JSON.stringify({ rotationId, mount: secret.mount, path: secret.path, key });
-      const result = await deps.runner.run(generator.command, { input, timeoutMs: generator.timeoutMs, cwd: dirname(deps.policyFile), ...(deps.signal ? { signal: deps.signal } : {}) });
+      const result = await deps.runner.run(generator.command, { input, timeoutMs: generator.timeoutMs, cwd: dirname(deps.policyFile), env: generator.env, ...(deps.signal ? { signal: deps.signal } : {}) });
       // The generator's stdout is the value: never quote it, not even in errors.
       const value = result.stdout.trim();
       deps.secrets.add(value);
       const what = `generator command for ${secret.id} key ${key} (${generator.command[0]})`;
+      // Interrupted: whatever it printed is not trusted; nothing was staged or written yet.
+      if (result.aborted) throw new VaultOpsError('aborted', `${what} was interrupted and its process group stopped`);
       if (result.spawnError) throw new VaultOpsError('config', `${what} could not start (${result.spawnError}): check the path and that it is executable`);
       if (result.timedOut) throw new VaultOpsError('internal', `${what} timed out after ${generator.timeoutMs / 1000}s`);
       if (result.exitCode !== 0) throw new VaultOpsError('internal', `${what} failed with ${result.signal ?? `exit ${result.exitCode}`}`);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import { CasMismatch, type KvV2 } from './kv.js';
 
 /**
@@ -6,7 +7,16 @@ import { CasMismatch, type KvV2 } from './kv.js';
  * (`cas: 0`) KV v2 entry `<staging>/locks/<mount>/<path>` holding the rotation id and an expiry.
  * The holder extends the expiry every third of the TTL (check-and-set on its own version); an
  * expired lock is stale (its holder died) and is taken over with check-and-set on the stale
- * version, so two runs cannot both take it. Release deletes the entry with all its versions.
+ * version, so two runs cannot both take it.
+ *
+ * Every write to a lock that is not ours is a check-and-set on the exact version we read, and no
+ * one ever deletes a lock it does not hold:
+ * - an entry that reads empty (its current version deleted or destroyed) is not deleted but
+ *   replaced by a check-and-set write on that version, so a lock another run took meanwhile
+ *   (a newer version) is never touched;
+ * - release first refreshes the lock with check-and-set on the holder's own version (this proves
+ *   the entry is still this run's lock, not one another run took over after it expired), and only
+ *   then deletes the entry with all its versions. A lock that is no longer ours is left alone.
  */
 export interface LockInfo {
   rotationId: string;
@@ -71,7 +81,8 @@ export class SecretLock {
       const now = settings.now();
       return { ...want, acquired: now.toISOString(), expires: new Date(now.getTime() + settings.ttlMs).toISOString() };
     };
-    for (let attempt = 0; attempt < 3; attempt++) {
+    let sawEmpty = false;
+    for (let attempt = 0; attempt < 4; attempt++) {
       const info = fresh();
       try {
         const version = await kv.writeData(settings.stagingMount, location, { ...info }, 0);
@@ -80,18 +91,29 @@ export class SecretLock {
         if (!(err instanceof CasMismatch)) throw err;
       }
       const current = await kv.readData(settings.stagingMount, location);
-      if (!current) {
-        // Released between our write and read (or only soft-deleted): clear the remains and retry.
-        await kv.deleteAll(settings.stagingMount, location);
-        continue;
+      let held: LockInfo | undefined;
+      let version: number;
+      if (current) {
+        held = parseInfo(current.data);
+        const expires = new Date(held.expires).getTime();
+        if (Number.isFinite(expires) && expires > settings.now().getTime()) return { acquired: false, heldBy: held };
+        version = current.version;
+      } else {
+        // Most often released between our write and our read: simply create it again.
+        if (!sawEmpty) {
+          sawEmpty = true;
+          continue;
+        }
+        // Still empty: its current version is deleted or destroyed. Replace exactly that version.
+        const empty = await emptyVersion(kv, settings.stagingMount, location);
+        if (empty === undefined) continue;
+        version = empty;
       }
-      const held = parseInfo(current.data);
-      const expires = new Date(held.expires).getTime();
-      if (Number.isFinite(expires) && expires > settings.now().getTime()) return { acquired: false, heldBy: held };
       try {
-        const version = await kv.writeData(settings.stagingMount, location, { ...info }, current.version);
-        settings.logger.warn({ secret: secretId, staleRotationId: held.rotationId, staleHolder: held.holder, expired: held.expires }, 'took over a stale rotation lock');
-        return { acquired: true, lock: new SecretLock(kv, settings, secretId, location, info, version).start(), takenOver: held };
+        const written = await kv.writeData(settings.stagingMount, location, { ...info }, version);
+        if (held) settings.logger.warn({ secret: secretId, staleRotationId: held.rotationId, staleHolder: held.holder, expired: held.expires }, 'took over a stale rotation lock');
+        else settings.logger.info({ secret: secretId, version }, 'replaced an empty rotation lock entry');
+        return { acquired: true, lock: new SecretLock(kv, settings, secretId, location, info, written).start(), ...(held ? { takenOver: held } : {}) };
       } catch (err) {
         if (!(err instanceof CasMismatch)) throw err;
       }
@@ -131,12 +153,45 @@ export class SecretLock {
     if (this.lostReason) throw new LockLost(this.secretId, this.lostReason);
   }
 
-  /** Stop extending; delete the entry unless the lock was lost to another run. */
-  async release(): Promise<void> {
+  /** The same acquisition: a run resuming a rotation reuses its rotation id, so the id alone does not tell runs apart. */
+  private isThisLock(other: LockInfo): boolean {
+    return other.rotationId === this.info.rotationId && other.holder === this.info.holder && other.acquired === this.info.acquired;
+  }
+
+  /**
+   * Stop extending; delete the entry only while it is still this run's lock: a check-and-set
+   * refresh on our own version proves it (and keeps it ours for another TTL), then the delete.
+   * A lock lost or taken over by another run is left in place. Returns whether it was deleted.
+   */
+  async release(): Promise<boolean> {
     if (this.timer) clearInterval(this.timer);
     await this.beat;
-    if (this.lostReason) return;
+    if (this.lostReason) return false;
+    for (let attempt = 0; ; attempt++) {
+      const info = { ...this.info, expires: new Date(this.settings.now().getTime() + this.settings.ttlMs).toISOString() };
+      try {
+        this.version = await this.kv.writeData(this.settings.stagingMount, this.location, { ...info }, this.version);
+        this.info = info;
+        break;
+      } catch (err) {
+        if (!(err instanceof CasMismatch)) throw err;
+      }
+      const current = await this.kv.readData(this.settings.stagingMount, this.location);
+      const other = current ? parseInfo(current.data) : undefined;
+      // Our own earlier write may have landed without us learning its version: then it is still ours.
+      if (current && other && attempt === 0 && this.isThisLock(other)) {
+        this.version = current.version;
+        continue;
+      }
+      this.lostReason = 'another run took the lock over';
+      this.settings.logger.warn(
+        { secret: this.secretId, rotationId: this.info.rotationId, heldBy: other?.rotationId ?? null, holder: other?.holder ?? null },
+        other ? 'the rotation lock is held by another run now: left it in place' : 'the rotation lock was removed by someone else: nothing to release',
+      );
+      return false;
+    }
     await this.kv.deleteAll(this.settings.stagingMount, this.location);
+    return true;
   }
 
   /** Stop extending without deleting (the entry expires by itself). */
@@ -144,6 +199,30 @@ export class SecretLock {
     if (this.timer) clearInterval(this.timer);
     await this.beat;
   }
+}
+
+/**
+ * The current version of a lock entry that reads empty (deleted or destroyed), for a
+ * check-and-set write on exactly that version; `undefined` when the entry is gone or readable
+ * again (someone wrote it meanwhile: look again).
+ */
+async function emptyVersion(kv: KvV2, stagingMount: string, location: string): Promise<number | undefined> {
+  let meta;
+  try {
+    meta = await kv.readMetadata(stagingMount, location);
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'vault-permission') {
+      throw new VaultOpsError(
+        'vault-permission',
+        `the lock ${stagingMount}/${location} reads empty (its current version is deleted) and this token may not read its metadata to replace it with check-and-set: grant read on ${stagingMount}/metadata/locks/* (README, "Vault policy for the rotation job")`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  if (!meta || meta.currentVersion === 0) return undefined;
+  if (await kv.readData(stagingMount, location, meta.currentVersion)) return undefined;
+  return meta.currentVersion;
 }
 
 export class LockLost extends Error {

@@ -28,8 +28,8 @@ describe('rotation policy', () => {
     assert.equal(a!.id, 'secret/payments/stripe');
     assert.deepEqual(a!.schedule, { kind: 'every', everyMs: 90 * 86_400_000, text: '90d' });
     assert.deepEqual(a!.keys.map((k) => k.generator.kind), ['local', 'passwordPolicy', 'command']);
-    assert.deepEqual(a!.keys[2]!.generator, { kind: 'command', command: ['/etc/jobs/hooks/mint-token.sh'], timeoutMs: 60_000 });
-    assert.deepEqual(a!.hooks, { set: ['/etc/jobs/hooks/stripe-set.sh'], test: ['/etc/jobs/hooks/stripe-test.sh'], revoke: ['/etc/jobs/hooks/stripe-revoke.sh'], graceMs: 3_600_000, timeoutMs: 60_000 });
+    assert.deepEqual(a!.keys[2]!.generator, { kind: 'command', command: ['/etc/jobs/hooks/mint-token.sh'], timeoutMs: 60_000, env: [] });
+    assert.deepEqual(a!.hooks, { set: ['/etc/jobs/hooks/stripe-set.sh'], test: ['/etc/jobs/hooks/stripe-test.sh'], revoke: ['/etc/jobs/hooks/stripe-revoke.sh'], graceMs: 3_600_000, timeoutMs: 60_000, env: [] });
     assert.equal(a!.maxVersions, 10);
     assert.equal(a!.maxFailures, 3);
     assert.equal(b!.schedule.kind, 'cron');
@@ -59,6 +59,31 @@ describe('rotation policy', () => {
     fail({ secrets: [] }, /secrets: list at least one secret/);
     fail({ jobs: [] }, /Unrecognized key: "jobs"/);
     fail(null, /secrets/);
+  });
+
+  test('hooks.env and a command generator\'s env name the variables they get, validated', () => {
+    const p = parseRotationPolicy(
+      {
+        secrets: [
+          {
+            mount: 'secret',
+            path: 'a',
+            every: '1d',
+            keys: { k: { command: ['./mint.sh'], env: ['MINT_API_KEY'] }, l: {} },
+            hooks: { set: ['./set.sh'], env: ['DB_ADMIN_PASSWORD', 'PGHOST'] },
+          },
+        ],
+      },
+      '/etc/jobs/rotate.yaml',
+    );
+    assert.deepEqual(p.secrets[0]!.hooks!.env, ['DB_ADMIN_PASSWORD', 'PGHOST']);
+    assert.deepEqual(p.secrets[0]!.keys[0]!.generator, { kind: 'command', command: ['/etc/jobs/mint.sh'], timeoutMs: 60_000, env: ['MINT_API_KEY'] });
+    const entry = (extra: Record<string, unknown>) => ({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, ...extra }] });
+    fail(entry({ hooks: { set: ['x'], env: ['DB-PASSWORD'] } }), /secrets\[0\] \(secret\/a\): hooks\.env\.0: an environment variable name/);
+    fail(entry({ hooks: { set: ['x'], env: ['1ST'] } }), /hooks\.env\.0: an environment variable name/);
+    fail(entry({ hooks: { set: ['x'], env: 'PGHOST' } }), /hooks\.env:/);
+    fail(entry({ hooks: { set: ['x'], env: ['A', 'B', 'A'] } }), /hooks\.env: names A more than once/);
+    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 32, env: ['X'] } } }] }, /keys\.k\.env: env applies to a command generator only/);
   });
 
   test('--only selects; unknown ids are a usage error', () => {

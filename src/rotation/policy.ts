@@ -25,7 +25,7 @@ export type Charset = keyof typeof CHARSETS;
 export type KeyGenerator =
   | { kind: 'local'; length: number; charset: Charset; exclude: string }
   | { kind: 'passwordPolicy'; policy: string }
-  | { kind: 'command'; command: string[]; timeoutMs: number };
+  | { kind: 'command'; command: string[]; timeoutMs: number; env: string[] };
 
 export interface RotationHooks {
   set?: string[];
@@ -35,6 +35,8 @@ export interface RotationHooks {
   graceMs: number;
   /** Each hook (and each `command` generator) is killed after this long. */
   timeoutMs: number;
+  /** Variables the hooks get from vault-ops' environment besides PATH, HOME, LANG, TZ and LC_*. */
+  env: string[];
 }
 
 export interface SecretPolicy {
@@ -83,6 +85,14 @@ const KvPath = (what: string) =>
 
 const Command = z.array(z.string().min(1)).min(1, { message: 'a command is a non-empty list: [program, arg, …]' });
 
+/** Names of environment variables a hook or generator gets on top of the base allowlist (process-runner.ts). */
+const EnvNames = z
+  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name: letters, digits and "_", not starting with a digit' }))
+  .superRefine((names, ctx) => {
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length > 0) ctx.addIssue({ code: 'custom', message: `names ${[...new Set(twice)].join(', ')} more than once; list each variable once` });
+  });
+
 const KeySpecSchema = z
   .strictObject({
     length: z.number().int().min(8).max(4096).optional(),
@@ -90,11 +100,13 @@ const KeySpecSchema = z
     exclude: z.string().optional(),
     passwordPolicy: z.string().regex(segment, { message: 'a password policy name' }).optional(),
     command: Command.optional(),
+    env: EnvNames.optional(),
   })
   .superRefine((k, ctx) => {
     const local = k.length !== undefined || k.charset !== undefined || k.exclude !== undefined;
     const kinds = [local, k.passwordPolicy !== undefined, k.command !== undefined].filter(Boolean).length;
     if (kinds > 1) ctx.addIssue({ code: 'custom', message: 'choose one generator: length/charset/exclude (local), passwordPolicy, or command' });
+    if (k.env !== undefined && k.command === undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: 'env applies to a command generator only: add command or drop env' });
     if (k.exclude !== undefined) {
       const charset = CHARSETS[k.charset ?? 'alnum'];
       const left = [...charset].filter((c) => !k.exclude!.includes(c)).length;
@@ -109,6 +121,7 @@ const HooksSchema = z
     revoke: Command.optional(),
     grace: Duration.optional(),
     timeout: Duration.optional(),
+    env: EnvNames.optional(),
   })
   .superRefine((h, ctx) => {
     if (!h.set && !h.test && !h.revoke) ctx.addIssue({ code: 'custom', message: 'name at least one of set, test, revoke (or drop hooks)' });
@@ -212,7 +225,7 @@ export function parseRotationPolicy(doc: unknown, file: string): RotationPolicy 
       const keys = Object.entries(e.keys).map(([name, k]) => {
         let generator: KeyGenerator;
         if (k.passwordPolicy !== undefined) generator = { kind: 'passwordPolicy', policy: k.passwordPolicy };
-        else if (k.command !== undefined) generator = { kind: 'command', command: resolveCommand(k.command, baseDir), timeoutMs };
+        else if (k.command !== undefined) generator = { kind: 'command', command: resolveCommand(k.command, baseDir), timeoutMs, env: k.env ?? [] };
         else generator = { kind: 'local', length: k.length ?? 32, charset: k.charset ?? 'alnum', exclude: k.exclude ?? '' };
         return { name, generator };
       });
@@ -223,6 +236,7 @@ export function parseRotationPolicy(doc: unknown, file: string): RotationPolicy 
             ...(e.hooks.revoke ? { revoke: resolveCommand(e.hooks.revoke, baseDir) } : {}),
             graceMs: parseDuration(e.hooks.grace ?? DEFAULT_GRACE),
             timeoutMs,
+            env: e.hooks.env ?? [],
           }
         : undefined;
       return {

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { isVaultOpsError } from '../errors.js';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import { generateValues } from './generate.js';
 import { CasMismatch, type KvMetadata, type KvV2 } from './kv.js';
@@ -47,6 +47,11 @@ export interface RotationDeps {
   newRotationId(): string;
   onStep?: (event: StepEvent) => void | Promise<void>;
   recorder?: RotationRecorder;
+  /**
+   * Stops the run (SIGTERM/SIGINT): a running hook or generator has its process group killed and
+   * counts as not run; no new step starts (no hook, no staging, no live write). A live write that
+   * already happened is still recorded, so that nothing is left half-recorded.
+   */
   signal?: AbortSignal;
 }
 
@@ -78,6 +83,8 @@ export interface SecretOutcome {
   /** Why it was skipped or failed, or what happened (one line, no values). */
   reason?: string;
   failedStep?: FailedStep;
+  /** Stopped by an interrupt (SIGTERM/SIGINT) at `failedStep`; not counted as a failed attempt. */
+  interrupted?: boolean;
   warnings?: string[];
 }
 
@@ -215,6 +222,11 @@ class SecretRotation {
     return this.deps.kv;
   }
 
+  /** Before each step that acts (a hook, generating, staging, the live write): stop if the run was interrupted. */
+  private stopIfInterrupted(before: string): void {
+    if (this.deps.signal?.aborted) throw new VaultOpsError('aborted', `interrupted before ${before} of ${this.secret.id}`);
+  }
+
   private async readMeta(): Promise<KvMetadata> {
     const meta = await this.kv.readMetadata(this.secret.mount, this.secret.path);
     if (!meta || meta.currentVersion === 0) throw new Conflict(`${this.secret.id} no longer exists`);
@@ -285,10 +297,12 @@ class SecretRotation {
     }
     this.meta ??= new MetadataWriter(this.kv, this.secret, meta.metadataVersion);
     this.stepReached = 'generate';
+    this.stopIfInterrupted('generating the new value');
     const values = await generateValues(this.secret, this.rotationId, { kv: this.kv, runner: this.deps.runner, secrets: this.deps.secrets, policyFile: this.settings.policyFile, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
     let from = meta.currentVersion;
     let to: number;
     this.stepReached = 'write';
+    this.stopIfInterrupted('the live write');
     this.lock.assertHeld();
     try {
       to = await this.kv.patchData(this.secret.mount, this.secret.path, values, from);
@@ -357,9 +371,11 @@ class SecretRotation {
   /** Create the pending value, stage it (create-only), and mark the live secret pending. */
   private async start(meta: KvMetadata): Promise<void> {
     this.stepReached = 'generate';
+    this.stopIfInterrupted('generating the new value');
     const location = stagingPath(this.secret.mount, this.secret.path);
     let values = await generateValues(this.secret, this.rotationId, { kv: this.kv, runner: this.deps.runner, secrets: this.deps.secrets, policyFile: this.settings.policyFile, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
     this.stepReached = 'stage';
+    this.stopIfInterrupted('staging the new value');
     this.lock.assertHeld();
     try {
       await this.kv.writeData(this.settings.stagingMount, location, { rotationId: this.rotationId, mount: this.secret.mount, path: this.secret.path, created: this.deps.now().toISOString(), values }, 0);
@@ -428,6 +444,8 @@ class SecretRotation {
     const payload = (step: 'set' | 'test') => JSON.stringify({ rotationId, mount: this.secret.mount, path: this.secret.path, step, previous, pending });
     if (this.state.step === 'staged' || this.state.step === 'set-started') {
       if (hooks.set) {
+        this.stepReached = 'set';
+        this.stopIfInterrupted('the set hook');
         if (this.state.step === 'staged') await this.meta!.patch({ [META.step]: 'set-started' }, rotationId);
         this.state.step = 'set-started';
         await this.step('set-started');
@@ -442,6 +460,7 @@ class SecretRotation {
     if (this.state.step === 'set-done') {
       if (hooks.test) {
         this.stepReached = 'test';
+        this.stopIfInterrupted('the test hook');
         this.lock.assertHeld();
         await this.runHook('test', hooks.test, payload('test'), hooks.timeoutMs);
       }
@@ -450,6 +469,7 @@ class SecretRotation {
       await this.step('tested');
     }
     this.stepReached = 'write';
+    this.stopIfInterrupted('the live write');
     this.lock.assertHeld();
     let written: number;
     try {
@@ -492,6 +512,7 @@ class SecretRotation {
     const current = pick((await this.kv.readData(this.secret.mount, this.secret.path, st.version))?.data, this.keys());
     this.register(previous);
     this.register(current);
+    this.stopIfInterrupted('the revoke hook');
     this.lock.assertHeld();
     const input = JSON.stringify({ rotationId: st.rotationId, mount: this.secret.mount, path: this.secret.path, step: 'revoke', previous, pending: current });
     await this.runHook('revoke', hooks.revoke!, input, hooks.timeoutMs);
@@ -502,11 +523,13 @@ class SecretRotation {
 
   private async runHook(hook: 'set' | 'test' | 'revoke', command: string[], input: string, timeoutMs: number): Promise<void> {
     const started = Date.now();
-    const result = await this.deps.runner.run(command, { input, timeoutMs, cwd: dirname(this.settings.policyFile), ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+    const result = await this.deps.runner.run(command, { input, timeoutMs, cwd: dirname(this.settings.policyFile), env: this.secret.hooks?.env ?? [], ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
     const ms = Date.now() - started;
     const tail = this.deps.secrets.scrub(result.stderr.trim().split('\n').pop() ?? '').slice(0, 200);
-    this.deps.logger.debug({ secret: this.secret.id, hook, exitCode: result.exitCode, ms }, 'hook finished');
+    this.deps.logger.debug({ secret: this.secret.id, hook, exitCode: result.exitCode, aborted: result.aborted, ms }, 'hook finished');
     const what = `${hook} hook for ${this.secret.id} (${command[0]})`;
+    // Interrupted: even an exit 0 may be a hook cut short, so the step is not recorded as done; it runs again (hooks are idempotent).
+    if (result.aborted) throw new VaultOpsError('aborted', `${what} was interrupted and its process group stopped`);
     if (result.spawnError) throw new HookFailed(hook, `${what} could not start (${result.spawnError}): check the path and that it is executable`);
     if (result.timedOut) throw new HookFailed(hook, `${what} timed out after ${timeoutMs / 1000}s and was killed`);
     if (result.exitCode !== 0) throw new HookFailed(hook, `${what} failed with ${result.signal ?? `exit ${result.exitCode}`}${tail ? `: ${tail}` : ''}`);
@@ -517,6 +540,12 @@ class SecretRotation {
     const text = this.deps.secrets.scrub(message(err));
     const rotationId = this.state.rotationId ?? this.rotationId;
     if (err instanceof LockLost) return { ...this.base, outcome: 'failed', failedStep: 'lock', rotationId, reason: text };
+    if (isVaultOpsError(err) && err.code === 'aborted') {
+      // An interrupt is not an attempt that failed: nothing is counted, so a few restarts never quarantine a secret.
+      const next = this.state.state === 'pending' ? `the next run resumes rotation ${rotationId} from step ${this.state.step ?? 'staged'} with the same staged value` : 'the next run tries again';
+      this.deps.logger.info({ secret: this.secret.id, rotationId, failedStep: this.stepReached }, `rotation interrupted: ${text}`);
+      return { ...this.base, outcome: 'failed', failedStep: this.stepReached, rotationId, interrupted: true, reason: `${text}; not counted as a failed attempt: ${next}` };
+    }
     const failedStep: FailedStep = err instanceof HookFailed ? err.hook : err instanceof Conflict ? 'conflict' : isVaultOpsError(err) && err.code.startsWith('vault-') ? 'vault' : this.stepReached;
     const failures = this.state.failures + 1;
     const quarantine = err instanceof Conflict || failures >= this.secret.maxFailures;

@@ -193,6 +193,8 @@ export interface RotationRunResult {
   /** Some secret failed; `testFailed` when a test hook rejected a value. */
   failed: boolean;
   testFailed: boolean;
+  /** `signal` fired during the run: secrets in progress stopped at a recorded step (`interrupted`), the rest did not start. */
+  interrupted: boolean;
 }
 
 /**
@@ -267,7 +269,8 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
     },
     rotated: summary.rotated,
     failed,
-    testFailed: outcomes.some((o) => (o.outcome === 'failed' || o.outcome === 'quarantined') && o.failedStep === 'test'),
+    testFailed: outcomes.some((o) => (o.outcome === 'failed' || o.outcome === 'quarantined') && o.failedStep === 'test' && !o.interrupted),
+    interrupted: deps.signal?.aborted === true,
   };
 }
 

@@ -99,7 +99,7 @@ export function rotateKvPolicyRules(policy: RotationPolicy, options: { stagingMo
       why: hooks ? `${s.id}: write the new value (patch with check-and-set); read the previous value for the hooks` : `${s.id}: write the new value (patch with check-and-set); never reads it`,
     });
     rules.push({ path: `${staging}/data/${lockPath(s.mount, s.path)}`, capabilities: ['create', 'read', 'update'], why: `${s.id}: the rotation lock (create-only, extended while the run lives)` });
-    rules.push({ path: `${staging}/metadata/${lockPath(s.mount, s.path)}`, capabilities: ['delete'], why: `${s.id}: release the lock` });
+    rules.push({ path: `${staging}/metadata/${lockPath(s.mount, s.path)}`, capabilities: ['read', 'delete'], why: `${s.id}: release the lock; read its version to replace an entry that reads empty (check-and-set)` });
     if (hooks) {
       rules.push({ path: `${staging}/data/${stagingPath(s.mount, s.path)}`, capabilities: ['create', 'read', 'update'], why: `${s.id}: the pending value while the hooks run` });
       rules.push({ path: `${staging}/metadata/${stagingPath(s.mount, s.path)}`, capabilities: ['delete'], why: `${s.id}: delete the pending value after the rotation` });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { CRASH_DRIVER, ENTRY, RotationBed, pick, runNode, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
+import { CRASH_DRIVER, ENTRY, RotationBed, libraryDeps, pick, runNode, running, runningWith, sleep, startNode, targetKey, waitForFile } from '../fixtures/rotation-hooks/harness.js';
+import { loadRotationPolicy } from '../../src/rotation/policy.js';
+import { runRotation } from '../../src/rotation/run.js';
 import { onServer } from '../testbed/servers.js';
 
 /**
@@ -159,6 +163,94 @@ describe(onServer('the real CLI killed by SIGKILL while a hook runs'), () => {
       await assertConverged(path, td, original, 2);
     });
   }
+});
+
+describe(onServer('rotate kv stopped by SIGTERM or SIGINT while a hook runs'), () => {
+  /** The set hook (and the grandchild it started) and everything else started for `td` are gone. */
+  function assertNoHookProcess(td: string, pids: { hook: number; grandchild: number }): void {
+    assert.equal(running(pids.hook), false, 'the set hook is gone');
+    assert.equal(running(pids.grandchild), false, 'the grandchild it started (ignoring SIGTERM) is gone');
+    assert.deepEqual(runningWith(td), [], 'no process of the hook is left');
+  }
+
+  /** Nothing is recorded as done that is not done; the interrupt is no failed attempt; the lock is released. */
+  async function assertStoppedAtSet(path: string, td: string, original: string): Promise<string> {
+    const custom = (await bed.meta(path))!.custom_metadata ?? {};
+    assert.equal(custom['vault-ops-state'], 'pending');
+    assert.equal(custom['vault-ops-step'], 'set-started', 'set is not recorded as done');
+    assert.equal(custom['vault-ops-failures'], undefined, 'an interrupt is not counted as a failed attempt');
+    assert.equal(custom['vault-ops-quarantined'], undefined);
+    assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged');
+    assert.ok(await bed.staged('secret', path), 'the staged value is kept for the next run');
+    assert.equal(await bed.lock('secret', path), undefined, 'the lock is released: the next run need not wait for it to expire');
+    assert.deepEqual(bed.targetLog(td, 'secret', path), [], 'no hook step completed (test never ran)');
+    return custom['vault-ops-rotation-id']!;
+  }
+
+  /** A later normal run resumes the same rotation and finishes it exactly once. */
+  async function assertResumedOnce(path: string, td: string, original: string, policy: string, rotationId: string): Promise<void> {
+    await bed.control(td, {});
+    const r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+    assert.equal(r.code, 0, r.all);
+    assert.deepEqual(pick(r.json().secrets[0], ['outcome', 'resumed', 'rotationId']), { outcome: 'rotated', resumed: true, rotationId } as any);
+    assert.deepEqual(bed.targetLog(td, 'secret', path).map((l) => [l.step, l.rotationId, l.result]), [['set', rotationId, 'ok'], ['test', rotationId, 'ok']], 'set and test ran once each');
+    await assertConverged(path, td, original, 2);
+    const again = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+    assert.equal(again.json().secrets[0].outcome, 'not-due', 'nothing left to do');
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`the real CLI gets ${signal} mid-hook: one error line, exit 1, no hook process or grandchild left; a re-run finishes once`, async () => {
+      const path = bed.name(`signal-${signal.toLowerCase()}`);
+      const td = await bed.targetDir();
+      const original = `orig-${path}`;
+      await bed.put(path, { api_key: original, other: 'keep' });
+      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: { ...bed.hooks(td), timeout: '10m' } }]);
+      await bed.control(td, { spawn: ['set'], delayMs: { set: 600_000 } });
+      const run = startNode([ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--log-level', 'warn'], bed.env, 120_000);
+      await waitForFile(join(td, 'pids-set.json'));
+      const pids = JSON.parse(readFileSync(join(td, 'pids-set.json'), 'utf8')) as { hook: number; grandchild: number };
+      assert.ok(running(pids.hook) && running(pids.grandchild), 'the set hook and its grandchild run');
+
+      run.child.kill(signal);
+      const out = await run.done;
+      captured.push(out.stdout + out.stderr);
+      assert.equal(out.signal, null, `the CLI handled ${signal} instead of dying from it`);
+      assert.equal(out.code, 1, out.stderr);
+      const lines = out.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line on stderr:\n${out.stderr}`);
+      assert.match(lines[0]!, new RegExp(`^error: rotate kv was interrupted by a signal: secret/${path} \\(at set\\) stopped at a recorded step, any running hook killed; run rotate kv again to resume`));
+      assertNoHookProcess(td, pids);
+      const rotationId = await assertStoppedAtSet(path, td, original);
+      await assertResumedOnce(path, td, original, policy, rotationId);
+    });
+  }
+
+  test('a hook that exits 0 when stopped is not recorded as done, and no later step runs', async () => {
+    const path = bed.name('signal-trap');
+    const td = await bed.targetDir();
+    const original = `orig-${path}`;
+    await bed.put(path, { api_key: original, other: 'keep' });
+    const policyFile = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: { ...bed.hooks(td), timeout: '10m' } }]);
+    await bed.control(td, { spawn: ['set'], trapTerm: ['set'], delayMs: { set: 600_000 } });
+    const policy = await loadRotationPolicy(policyFile);
+    const controller = new AbortController();
+    const { deps } = await libraryDeps(bed, { signal: controller.signal });
+    const settings = { policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'signal-test', secrets: policy.secrets, concurrency: 1 };
+    const inFlight = runRotation(settings, deps);
+    await waitForFile(join(td, 'pids-set.json'));
+    const pids = JSON.parse(readFileSync(join(td, 'pids-set.json'), 'utf8')) as { hook: number; grandchild: number };
+    controller.abort();
+    const result = await inFlight;
+    const rotationId = await assertStoppedAtSet(path, td, original);
+    assertNoHookProcess(td, pids);
+    const s = result.report.secrets[0]!;
+    assert.deepEqual(pick(s as any, ['outcome', 'failedStep', 'rotationId']), { outcome: 'failed', failedStep: 'set', rotationId });
+    assert.equal(s.interrupted, true);
+    assert.equal(result.interrupted, true);
+    assert.match(s.reason!, /set hook for secret\/.* was interrupted and its process group stopped; not counted as a failed attempt: the next run resumes rotation .* from step set-started with the same staged value/);
+    await assertResumedOnce(path, td, original, policyFile, rotationId);
+  });
 });
 
 describe(onServer('Vault restarted mid-rotation'), () => {

@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { RotationBed, TARGET, libraryDeps, pick, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
+import { ENV_DUMP, RotationBed, TARGET, libraryDeps, pick, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
 import { loadRotationPolicy } from '../../src/rotation/policy.js';
 import { runRotation } from '../../src/rotation/run.js';
 import { rotationMetrics } from '../../src/rotation/metrics.js';
 import { VaultClient } from '../../src/vault/client.js';
 import { KvV2 } from '../../src/rotation/kv.js';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { silentLogger } from '../../src/observability/logger.js';
+import { SecretLock, lockPath, type LockSettings } from '../../src/rotation/lock.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/store/records.js';
 import { onServer } from '../testbed/servers.js';
@@ -167,14 +171,16 @@ describe(onServer('rotate kv without hooks'), () => {
     );
     assert.equal(result.report.secrets[0]?.outcome, 'rotated');
     // 2 mount checks (secret/, staging) + metadata + lock + patch data + patch metadata + unlock
+    // (a check-and-set refresh proving the lock is still this run's, then the delete)
     assert.deepEqual(requests.filter((r) => !r.includes('sys/internal/ui/mounts')), [
       `GET secret/metadata/${path}`,
       `POST vault-ops-staging/data/locks/secret/${path}`,
       `PATCH secret/data/${path}`,
       `PATCH secret/metadata/${path}`,
+      `POST vault-ops-staging/data/locks/secret/${path}`,
       `DELETE vault-ops-staging/metadata/locks/secret/${path}`,
     ]);
-    assert.equal(requests.length, 7, requests.join('\n'));
+    assert.equal(requests.length, 8, requests.join('\n'));
   });
 
   test('generators: Vault password policy, command, local charsets', async () => {
@@ -208,7 +214,9 @@ describe(onServer('rotate kv without hooks'), () => {
     const policy = await bed.policy([a, b].map((p) => ({ mount: 'secret', path: p, every: '1d', keys: { k: { length: 24 } } })));
     rotatedSecrets.push({ path: a, keys: ['k'] }, { path: b, keys: ['k'] });
     const storeDir = join(bed.dir, bed.name('store'));
-    const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--record-to', storeDir, '--snapshot-after', storeDir, '--output', 'json']);
+    // The snapshot after the run is encrypted like snapshot save's (the shared --encrypt-to).
+    const recipient = await identityToRecipient(await generateIdentity());
+    const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--record-to', storeDir, '--snapshot-after', storeDir, '--encrypt-to', recipient, '--output', 'json']);
     assert.equal(r.code, 0, r.all);
     assert.match(r.json().snapshot.id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
     const store = await openSnapshotStore(storeDir);
@@ -220,6 +228,7 @@ describe(onServer('rotate kv without hooks'), () => {
     for (const o of await store.list()) if (o.key.includes('records/')) captured.push((await store.getBytes(o.key)).toString());
     const manifests = (await store.list()).filter((o) => o.key.endsWith('.manifest.json'));
     assert.equal(manifests.length, 1);
+    assert.deepEqual(JSON.parse((await store.getBytes(manifests[0]!.key)).toString()).encryption, { type: 'age', recipients: [recipient] });
     const idle = await cli(['rotate', 'kv', '--policy', policy, '--record-to', storeDir, '--snapshot-after', storeDir, '--output', 'json']);
     assert.equal(idle.code, 0);
     assert.equal(idle.json().snapshot, undefined, 'no snapshot after a run that rotated nothing');
@@ -476,7 +485,7 @@ describe(onServer('rotate kv with a least-privilege token (the README policy)'),
     await bed.put(plainPath, { password: 'orig-lp-plain' });
     await bed.put(hookedPath, { api_key: 'orig-lp-hooked' });
     rotatedSecrets.push({ path: plainPath, keys: ['password'] }, { path: hookedPath, keys: ['api_key'], targetDir: td });
-    const staging = `path "vault-ops-staging/data/*" { capabilities = ["create", "read", "update"] }\npath "vault-ops-staging/metadata/*" { capabilities = ["delete"] }\n`;
+    const staging = `path "vault-ops-staging/data/*" { capabilities = ["create", "read", "update"] }\npath "vault-ops-staging/metadata/*" { capabilities = ["read", "delete"] }\n`;
     const hookless = `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { capabilities = ["patch"] }\n${staging}`;
     const withHooks = `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { capabilities = ["read", "patch"] }\n${staging}`;
     await bed.req('PUT', 'sys/policies/acl/rotate-hookless', { policy: hookless });
@@ -611,6 +620,145 @@ describe(onServer('rotate kv: readers and concurrent runs'), () => {
     for (const p of [...hooked, ...plain]) assert.equal((await bed.meta(p))!.current_version, 2, `${p} has exactly one new version`);
     for (const p of hooked) assert.equal(bed.target(td, 'secret', p)!.setValues.length, 1, 'set ran once');
   });
+});
+
+describe(onServer('rotate kv: hooks and generators get an allowlisted environment'), () => {
+  test('only PATH, HOME, LANG, TZ, LC_* and the variables the policy names for that command; never the token of the run', async () => {
+    const path = bed.name('env');
+    const td = await bed.targetDir();
+    await bed.put(path, { api_key: 'orig-env-key', minted: 'orig-env-minted' });
+    const policy = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '30d',
+        keys: { api_key: { length: 32 }, minted: { command: ['node', ENV_DUMP, join(td, 'generator.json')], env: ['GENERATOR_SEED'] } },
+        hooks: { set: ['node', ENV_DUMP, join(td, 'set.json')], test: ['node', ENV_DUMP, join(td, 'test.json')], env: ['TARGET_DB_PASSWORD', 'NOT_SET_ANYWHERE'] },
+      },
+    ]);
+    rotatedSecrets.push({ path, keys: ['api_key', 'minted'] });
+    const parent = {
+      ...bed.env,
+      BAO_TOKEN: bed.vault.rootToken,
+      AWS_ACCESS_KEY_ID: 'AKIAVAULTOPSENVTEST',
+      AWS_SECRET_ACCESS_KEY: 'aws-secret-that-must-not-reach-hooks',
+      VAULT_OPS_LOG_LEVEL: 'info',
+      UNRELATED_SETTING: 'not for hooks',
+      LANG: 'C.UTF-8',
+      TZ: 'UTC',
+      LC_ALL: 'C',
+      TARGET_DB_PASSWORD: 'named-for-the-hooks',
+      GENERATOR_SEED: 'named-for-the-generator',
+    };
+    const r = await runCli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json'], parent);
+    captured.push(r.all);
+    assert.equal(r.code, 0, r.all);
+    assert.equal(r.json().secrets[0].outcome, 'rotated');
+    const base = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', TZ: 'UTC', LC_ALL: 'C' };
+    const dump = (name: string) => JSON.parse(readFileSync(join(td, name), 'utf8')) as Record<string, string>;
+    assert.deepEqual(dump('set.json'), { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' }, 'set: the base allowlist and the hooks\' names only');
+    assert.deepEqual(dump('test.json'), { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' }, 'test: the same');
+    assert.deepEqual(dump('generator.json'), { ...base, GENERATOR_SEED: 'named-for-the-generator' }, 'the generator gets its own names, not the hooks\'');
+    const files = readdirSync(td);
+    assert.deepEqual(files.sort(), ['generator.json', 'set.json', 'test.json'], 'each command ran once');
+    for (const f of files) {
+      const text = readFileSync(join(td, f), 'utf8');
+      assert.ok(!text.includes(bed.vault.rootToken), `${f}: the run's Vault token reached a child process`);
+      assert.ok(!text.includes('aws-secret-that-must-not-reach-hooks') && !text.includes(bed.vault.addr), `${f}: AWS_* or VAULT_ADDR reached a child process`);
+    }
+  });
+});
+
+describe(onServer('rotation locks: check-and-set; a lock another run holds is never deleted'), () => {
+  const settings = (): LockSettings => ({ stagingMount: 'vault-ops-staging', ttlMs: 60_000, now: () => new Date(), logger: silentLogger });
+  const lockAt = (path: string) => lockPath('secret', path);
+  const otherRun = (rotationId: string, holder: string) => ({ rotationId, holder, acquired: new Date().toISOString(), expires: new Date(Date.now() + 60_000).toISOString() });
+  /** Another run writes the lock as a takeover does: check-and-set on the version it read. */
+  const takeOver = async (path: string, info: Record<string, string>, cas: number) => {
+    await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: info, options: { cas } });
+  };
+  const stagingVersion = async (path: string) => (await bed.meta(lockAt(path), 'vault-ops-staging'))?.current_version;
+
+  test('release deletes the lock while it is still this run\'s', async () => {
+    const path = bed.name('lock-mine');
+    const { deps } = await libraryDeps(bed);
+    const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-mine', holder: 'run-mine' });
+    assert.ok(got.acquired);
+    assert.equal((await bed.lock('secret', path) as { rotationId: string }).rotationId, 'rot-mine');
+    const released = await got.lock.release();
+    assert.equal(await bed.meta(lockAt(path), 'vault-ops-staging'), undefined, 'the entry and all its versions are gone');
+    assert.equal(released, true);
+  });
+
+  for (const [name, other] of [
+    ['another rotation id', otherRun('rot-other', 'run-other')],
+    ['the same rotation id (another run resuming the same rotation)', otherRun('rot-shared', 'run-other')],
+  ] as const) {
+    test(`a run whose lock was taken over (${name}) does not delete the other run's lock on release`, async () => {
+      const path = bed.name('lock-takeover');
+      const { deps } = await libraryDeps(bed);
+      const mine = other.rotationId === 'rot-shared' ? 'rot-shared' : 'rot-mine';
+      const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: mine, holder: 'run-mine' });
+      assert.ok(got.acquired);
+      // Between acquire and release, another run takes the lock over (as after this run's lock expired).
+      await takeOver(path, other, (await stagingVersion(path))!);
+      const released = await got.lock.release();
+      assert.deepEqual(await bed.lock('secret', path), other, 'the other run\'s lock survives, untouched');
+      assert.equal(released, false, 'release reports that the lock was not ours any more');
+      const third = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-third', holder: 'run-third' });
+      assert.equal(third.acquired, false, 'and it still keeps everyone else out');
+    });
+  }
+
+  test('a lock entry that reads empty (its version deleted) is replaced with check-and-set on that version, not deleted', async () => {
+    const path = bed.name('lock-empty');
+    await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: otherRun('rot-gone', 'run-gone') });
+    await bed.req('DELETE', `vault-ops-staging/data/${lockAt(path)}`);
+    assert.equal(await bed.lock('secret', path), undefined, 'reads empty');
+    const { deps } = await libraryDeps(bed);
+    const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-empty', holder: 'run-empty' });
+    assert.ok(got.acquired);
+    assert.equal(got.takenOver, undefined, 'an empty entry is no stale lock of a known run');
+    assert.equal(await stagingVersion(path), 2, 'written over version 1 with check-and-set (the entry was never deleted)');
+    assert.equal((await bed.lock('secret', path) as { rotationId: string }).rotationId, 'rot-empty');
+    assert.equal(await got.lock.release(), true);
+    assert.equal(await bed.meta(lockAt(path), 'vault-ops-staging'), undefined);
+  });
+
+  for (const when of ['right after this run read it empty', 'right after this run read its metadata']) {
+    test(`another run takes an empty lock entry ${when}: its lock survives, this run backs off`, async () => {
+      const path = bed.name('lock-race');
+      await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: otherRun('rot-gone', 'run-gone') });
+      await bed.req('DELETE', `vault-ops-staging/data/${lockAt(path)}`);
+      const other = otherRun('rot-racer', 'run-racer');
+      const { client } = await libraryDeps(bed);
+      let injected = false;
+      const inject = async () => {
+        if (injected) return;
+        injected = true;
+        await takeOver(path, other, (await stagingVersion(path))!);
+      };
+      const onMetadata = when.includes('metadata');
+      // The real server; the other run's write lands exactly between this run's read and its next request.
+      const kv = new (class extends KvV2 {
+        override async readData(mount: string, p: string, version?: number) {
+          const r = await super.readData(mount, p, version);
+          if (!onMetadata && mount === 'vault-ops-staging' && p === lockAt(path) && version === undefined && !r) await inject();
+          return r;
+        }
+        override async readMetadata(mount: string, p: string) {
+          const r = await super.readMetadata(mount, p);
+          if (onMetadata && mount === 'vault-ops-staging' && p === lockAt(path)) await inject();
+          return r;
+        }
+      })(client);
+      const got = await SecretLock.acquire(kv, settings(), 'secret', path, { rotationId: 'rot-late', holder: 'run-late' });
+      assert.equal(got.acquired, false, 'this run backs off');
+      assert.deepEqual(await bed.lock('secret', path), other, 'the other run\'s lock survives');
+      assert.equal(!got.acquired && got.heldBy.rotationId, 'rot-racer');
+      assert.equal(injected, true, 'the other run took the entry mid-acquire');
+    });
+  }
 });
 
 describe(onServer('rotate kv: secrets never leak'), () => {

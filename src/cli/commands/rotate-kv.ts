@@ -13,6 +13,7 @@ import { loadRotationPolicy, selectSecrets } from '../../rotation/policy.js';
 import { execaRunner } from '../../rotation/process-runner.js';
 import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/rotate-secret.js';
 import { saveSnapshot } from '../../snapshot/save.js';
+import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
 import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
 import { writeRotationRecord } from '../../store/records.js';
 import type { SnapshotStore } from '../../store/snapshot-store.js';
@@ -32,6 +33,7 @@ import {
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
+import { abortOnSignals } from '../signals.js';
 
 /**
  * `vault-ops rotate kv --policy FILE [--dry-run]`, `rotate kv status`, `rotate kv clear`.
@@ -93,7 +95,16 @@ function options(ctx: CommandContext, cmd: Command): RotateKvOptions {
 async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotStore> {
   const all = cmd.optsWithGlobals();
   const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])));
-  return openSnapshotStore(url, s3);
+  return openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp });
+}
+
+/** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */
+async function snapshotProtection(ctx: CommandContext, cmd: Command, store: SnapshotStore): Promise<SnapshotProtection> {
+  const all = cmd.optsWithGlobals();
+  const pick = (sources: readonly { key: string }[]) => Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
+  const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, pick(s3OptionSources));
+  const protection = resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, pick(snapshotProtectionOptionSources));
+  return resolveSnapshotProtection({ ...s3, ...protection }, store);
 }
 
 async function setup(ctx: CommandContext, o: RotateKvOptions) {
@@ -120,7 +131,7 @@ async function setup(ctx: CommandContext, o: RotateKvOptions) {
 }
 
 export const rotateKvCommand: CommandModule = {
-  optionSources: [...sources, ...metricsOptionSources],
+  optionSources: [...sources, ...metricsOptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const rotate = program.commands.find((c) => c.name() === 'rotate') ?? program.command('rotate').description('rotate secrets (KV v2 static secrets)');
     const kv = rotate
@@ -136,6 +147,9 @@ export const rotateKvCommand: CommandModule = {
       .option('--lock-ttl <duration>', 'lock expiry, extended while the run lives; a crashed run\'s lock is taken over after it (default 2m)')
       .option('--record-to <url>', 'snapshot store URL: append a record of each completed rotation')
       .option('--snapshot-after <url>', 'snapshot store URL: take a snapshot after a run that rotated anything')
+      .option('--encrypt-to <recipient>', 'encrypt that snapshot with age for this recipient (repeatable; VAULT_OPS_ENCRYPT_TO)', collect)
+      .option('--recipients-file <file>', 'age recipients for that snapshot, one per line (VAULT_OPS_RECIPIENTS_FILE)')
+      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign its manifest (VAULT_OPS_SIGNING_KEY)')
       .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
       .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway')
       .action(async (_opts, cmd: Command) =>
@@ -154,20 +168,24 @@ export const rotateKvCommand: CommandModule = {
           const registry = new Registry();
           const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
           const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
+          // Resolved before anything rotates: a bad key file must not surface after the rotations.
+          const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
           const recorder: RotationRecorder | undefined = recordStore
             ? async (record) => {
                 await writeRotationRecord(recordStore, record);
               }
             : undefined;
           let snapshot: { id: string } | { error: string } | undefined;
+          // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
+          const interrupt = abortOnSignals();
           try {
             const result = await runRotation(
               { ...settings, secrets, concurrency: o.concurrency, ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}) },
-              { ...deps, metrics: rotationMetrics(registry), ...(recorder ? { recorder } : {}) },
+              { ...deps, metrics: rotationMetrics(registry), signal: interrupt.signal, ...(recorder ? { recorder } : {}) },
             );
-            if (snapshotStore && result.rotated > 0) {
+            if (snapshotStore && result.rotated > 0 && !result.interrupted) {
               try {
-                const saved = await saveSnapshot({ vault: kvApi.client, store: snapshotStore, logger: ctx.logger });
+                const saved = await saveSnapshot({ vault: kvApi.client, store: snapshotStore, logger: ctx.logger }, { ...protection });
                 snapshot = { id: saved.manifest.id };
               } catch (err) {
                 snapshot = { error: (err as Error).message };
@@ -178,6 +196,7 @@ export const rotateKvCommand: CommandModule = {
             else printLines(ctx.stdout, [...renderRun(result.report), ...(snapshot ? ['id' in snapshot ? `snapshot ${snapshot.id} saved to ${o.snapshotAfter}` : `snapshot after the run FAILED: ${snapshot.error}`] : [])]);
             afterRun(result);
           } finally {
+            interrupt.dispose();
             await recordStore?.close();
             await snapshotStore?.close();
             const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
@@ -188,6 +207,11 @@ export const rotateKvCommand: CommandModule = {
       );
 
     function afterRun(result: Awaited<ReturnType<typeof runRotation>>): void {
+      if (result.interrupted) {
+        const stopped = result.report.secrets.filter((s) => s.interrupted).map((s) => `${s.secret} (at ${s.failedStep})`);
+        const where = stopped.length > 0 ? `${stopped.join(', ')} stopped at a recorded step, any running hook killed` : 'no rotation was in progress';
+        throw new VaultOpsError('aborted', `rotate kv was interrupted by a signal: ${where}; run rotate kv again to resume (the same rotation ids and staged values)`);
+      }
       const failures = result.report.secrets.filter((s) => s.outcome === 'failed' || s.outcome === 'quarantined' || s.failedStep === 'record');
       if (result.testFailed) {
         throw new VaultOpsError('verification', `a rotation test failed for ${failures.filter((f) => f.failedStep === 'test').map((f) => f.secret).join(', ')}: the live secrets keep their old values; fix the target and run again`);
