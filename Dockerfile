@@ -1,19 +1,31 @@
 # syntax=docker/dockerfile:1
 # vault-ops: the CLI, the daemon, and a vault/bao binary for the restore drill's scratch server.
-#   docker build -t vault-ops .                                   # with OpenBao (default)
-#   docker build -t vault-ops --build-arg VAULT_IMAGE=hashicorp/vault:1.20 \
-#     --build-arg VAULT_BINARY_PATH=/bin/vault --build-arg VAULT_BINARY_NAME=vault .   # with Vault
-# (then set the chart's jobs.verify.vaultBinary=/usr/local/bin/vault). The drill should run the
-# same server software and version line as the cluster whose snapshots it restores.
+# Base images are build arguments pinned by digest (image@sha256:<64 hex>); the build refuses a
+# tag alone, so that a rebuild never picks up a base image nobody reviewed:
+#   docker build -t vault-ops \
+#     --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<digest> \
+#     --build-arg VAULT_IMAGE=quay.io/openbao/openbao:2.4.0@sha256:<digest> .        # with OpenBao
+#   add --build-arg VAULT_BINARY_PATH=/bin/vault --build-arg VAULT_BINARY_NAME=vault and a
+#   VAULT_IMAGE=hashicorp/vault:1.21.4@sha256:<digest> for HashiCorp Vault
+# (then set the chart's jobs.verify.vaultBinary=/usr/local/bin/vault). The drill runs the same
+# server flavour as the snapshots it restores (a Vault snapshot needs vault, an OpenBao one bao),
+# at least as new. Find a digest with `docker buildx imagetools inspect IMAGE:TAG`.
 
-# An LTS line of Node.js (package.json needs >= 20.19).
-ARG NODE_VERSION=24
-# The image the scratch-server binary is copied from (a static Go binary).
-ARG VAULT_IMAGE=quay.io/openbao/openbao:2.4.0
+# An LTS line of Node.js (package.json needs >= 20.19), pinned by digest.
+ARG NODE_IMAGE
+# The image the scratch-server binary is copied from (a static Go binary), pinned by digest.
+ARG VAULT_IMAGE
 
 FROM ${VAULT_IMAGE} AS vault-binary
 
-FROM node:${NODE_VERSION}-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
+ARG NODE_IMAGE
+ARG VAULT_IMAGE
+# Refuse base images given by tag alone.
+RUN for image in "NODE_IMAGE=${NODE_IMAGE}" "VAULT_IMAGE=${VAULT_IMAGE}"; do \
+      echo "${image}" | grep -Eq '@sha256:[0-9a-f]{64}$' \
+        || { echo "${image%%=*} must be pinned by digest (image@sha256:<64 hex>), got '${image#*=}'" >&2; exit 1; }; \
+    done
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No lifecycle scripts here: `prepare` would build before the sources are in.
@@ -23,13 +35,17 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM node:${NODE_VERSION}-bookworm-slim
+FROM ${NODE_IMAGE}
 ARG VAULT_BINARY_PATH=/bin/bao
 ARG VAULT_BINARY_NAME=bao
 # tini as PID 1: forwards SIGTERM to node and reaps orphans (hooks, scratch servers).
+# No package managers in the final image: nothing installs or fetches code at run time.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack /opt/yarn-* \
+           /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && ! command -v npm && ! command -v npx && ! command -v corepack && ! command -v yarn \
  && groupadd --system --gid 10001 vault-ops \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home --shell /usr/sbin/nologin vault-ops
 WORKDIR /opt/vault-ops
