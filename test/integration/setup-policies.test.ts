@@ -9,6 +9,7 @@ import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { addDynamicRole, configurePostgresConnection } from '../helpers/database-engine.js';
 import { runCli } from '../helpers/run-cli.js';
 import { onServer } from '../testbed/servers.js';
 
@@ -187,35 +188,15 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
     const admin = 'vault_admin_setup';
     const adminPassword = `A${randomBytes(12).toString('hex')}`;
     await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
-    await api('POST', 'sys/mounts/database', { type: 'database' });
-    await api('POST', 'database/config/pg', {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${db.port}/postgres?sslmode=disable`,
-      username: admin,
-      password: adminPassword,
-      allowed_roles: '*',
-    });
-    await api('POST', 'database/roles/ro', {
-      db_name: 'pg',
-      creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
-      default_ttl: '10m',
-      max_ttl: '1h',
-    });
+    await configurePostgresConnection(api, db, { mount: 'database', connection: 'pg', username: admin, password: adminPassword });
+    await addDynamicRole(api, { mount: 'database', connection: 'pg', role: 'ro' });
     // Roles that are not this connection's: ro2 on connection pg2 of the same mount (a name that
     // starts like ro), and ro on another mount. Their leases must stay out of the policy's reach.
-    const other = {
-      plugin_name: 'postgresql-database-plugin',
-      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${db.port}/postgres?sslmode=disable`,
-      username: 'postgres',
-      password: db.password,
-      allowed_roles: '*',
-    };
-    const role = (dbName: string) => ({ db_name: dbName, creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`], default_ttl: '10m', max_ttl: '1h' });
-    await api('POST', 'database/config/pg2', other);
-    await api('POST', 'database/roles/ro2', role('pg2'));
-    await api('POST', 'sys/mounts/database-other', { type: 'database' });
-    await api('POST', 'database-other/config/pg', other);
-    await api('POST', 'database-other/roles/ro', role('pg'));
+    const superuser = { username: 'postgres', password: db.password };
+    await configurePostgresConnection(api, db, { mount: 'database', connection: 'pg2', ...superuser, mountIt: false });
+    await addDynamicRole(api, { mount: 'database', connection: 'pg2', role: 'ro2' });
+    await configurePostgresConnection(api, db, { mount: 'database-other', connection: 'pg', ...superuser });
+    await addDynamicRole(api, { mount: 'database-other', connection: 'pg', role: 'ro' });
 
     // setup policies reads the connection's roles with the caller's token; one that may not: one clear line.
     const weakAdmin = await runCli(['setup', 'policies', '--job', 'rotate-root', '--mount', 'database', '--connection', 'pg'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: await defaultOnlyToken() });

@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { freePorts } from '../testbed/ports.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { startTransitSeal, type TransitSeal } from '../testbed/transit-seal.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
+import { addDynamicRole, configurePostgresConnection, postgresLoginWorks } from '../helpers/database-engine.js';
 import { onServer } from '../testbed/servers.js';
 
 /**
@@ -33,20 +33,6 @@ after(async () => {
   await db?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-async function canLogin(user: string, password: string): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port: db.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 interface SealSample {
   at: number;
@@ -83,25 +69,13 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   const admin = `vault_admin_${name}`;
   const adminPassword = `A${Math.random().toString(36).slice(2)}Z9`;
   await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
-  await api('POST', 'sys/mounts/database', { type: 'database' });
-  await api('POST', 'database/config/pg', {
-    plugin_name: 'postgresql-database-plugin',
-    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${db.port}/postgres?sslmode=disable`,
-    username: admin,
-    password: adminPassword,
-    allowed_roles: '*',
-  });
-  await api('POST', 'database/roles/app', {
-    db_name: 'pg',
-    creation_statements: [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`],
-    default_ttl: '8s',
-    max_ttl: '1h',
-  });
+  await configurePostgresConnection(api, db, { mount: 'database', connection: 'pg', username: admin, password: adminPassword });
+  await addDynamicRole(api, { mount: 'database', connection: 'pg', role: 'app', defaultTtl: '8s' });
   await api('POST', 'sys/mounts/vault-ops-canary', { type: 'kv', options: { version: '1' } });
   const cred = (await api('GET', 'database/creds/app')).body;
   const { username, password } = cred.data as { username: string; password: string };
   const issued = Date.now();
-  assert.equal(await canLogin(username, password), true);
+  assert.equal(await postgresLoginWorks(db, username, password), true);
 
   const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, TMPDIR: join(dir, 'tmp') };
   await mkdir(env.TMPDIR, { recursive: true });
@@ -114,7 +88,7 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   await api('PUT', 'sys/leases/renew', { lease_id: cred.lease_id, increment: 3600 });
   const expiresInSnapshot = issued + 8_000;
   await sleep(Math.max(0, expiresInSnapshot - Date.now()) + 2_000);
-  assert.equal(await canLogin(username, password), true, 'production keeps the user alive');
+  assert.equal(await postgresLoginWorks(db, username, password), true, 'production keeps the user alive');
 
   const keys = join(dir, `keys-${name}`);
   await writeFile(keys, vault.unsealKeys.join('\n'), { mode: 0o600 });
@@ -139,7 +113,7 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   await sleep(2_000);
   const exists = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
   assert.equal(exists.rowCount, 1, 'the drill dropped the production database user');
-  assert.equal(await canLogin(username, password), true);
+  assert.equal(await postgresLoginWorks(db, username, password), true);
   assert.deepEqual((await readdir(env.TMPDIR)).filter((d) => d.startsWith('vault-ops-drill-')), [], 'no drill temp dir is left');
 }
 
