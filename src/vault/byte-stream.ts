@@ -46,6 +46,7 @@ export function openByteStream(connection: VaultConnection, req: ByteStreamReque
         ? {
             rejectUnauthorized: true,
             ...(connection.caPem ? { ca: connection.caPem } : {}),
+            ...(connection.clientCertPem && connection.clientKeyPem ? { cert: connection.clientCertPem, key: connection.clientKeyPem } : {}),
             ...(connection.tlsServerName ? { servername: connection.tlsServerName } : {}),
           }
         : {}),

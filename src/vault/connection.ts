@@ -13,6 +13,9 @@ export interface VaultConnection {
   caPem?: string;
   /** SNI / certificate name to expect when it differs from the address's host. */
   tlsServerName?: string;
+  /** A client certificate and key (PEM) for servers that require one (the drill's scratch server). */
+  clientCertPem?: string;
+  clientKeyPem?: string;
   timeoutMs: number;
   /** Kept so that a redirect to another node (the leader) obeys the same http rule. */
   allowInsecureHttp: boolean;

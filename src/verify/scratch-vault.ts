@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { VaultOpsError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
+import { makeScratchTls, type ScratchTls } from './scratch-tls.js';
 
 export interface ScratchVaultOptions {
   /** The vault/bao binary to run. */
@@ -48,6 +49,7 @@ export class ScratchVault {
   readonly addr: string;
   private process: ResultPromise | undefined;
   private guard: ResultPromise | undefined;
+  private tls: ScratchTls | undefined;
   private log: WriteStream | undefined;
 
   private constructor(
@@ -57,7 +59,7 @@ export class ScratchVault {
     readonly clusterPort: number,
   ) {
     this.dir = dir;
-    this.addr = `http://127.0.0.1:${apiPort}`;
+    this.addr = `https://127.0.0.1:${apiPort}`;
   }
 
   static async create(options: ScratchVaultOptions): Promise<ScratchVault> {
@@ -70,6 +72,7 @@ export class ScratchVault {
       // Guard the dir from now on: the decrypted archive lands here before any server starts.
       scratch.guard = spawnWatchdog([String(process.pid), dir]);
       await mkdir(join(dir, 'raft'), { mode: 0o700 });
+      scratch.tls = await makeScratchTls(dir);
       return scratch;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -85,12 +88,16 @@ storage "raft" {
   # One node on loopback: elect at once (the default multiplier 5 waits ~5 s per election).
   performance_multiplier = 1
 }
+# Mutual TLS: only the drill holds a client certificate (see scratch-tls.ts).
 listener "tcp" {
-  address         = "127.0.0.1:${this.apiPort}"
-  cluster_address = "127.0.0.1:${this.clusterPort}"
-  tls_disable     = true
+  address                            = "127.0.0.1:${this.apiPort}"
+  cluster_address                    = "127.0.0.1:${this.clusterPort}"
+  tls_cert_file                      = "${this.tls!.serverCertFile}"
+  tls_key_file                       = "${this.tls!.serverKeyFile}"
+  tls_client_ca_file                 = "${this.tls!.clientCaFile}"
+  tls_require_and_verify_client_cert = true
 }
-api_addr      = "http://127.0.0.1:${this.apiPort}"
+api_addr      = "https://127.0.0.1:${this.apiPort}"
 cluster_addr  = "https://127.0.0.1:${this.clusterPort}"
 disable_mlock = true
 ui            = false
@@ -98,9 +105,10 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
 `;
   }
 
-  /** A client for the scratch server (plain http is fine: it is loopback-only). */
+  /** A client for the scratch server: its CA, and the client certificate it requires. */
   client(token?: string): VaultClient {
-    return new VaultClient({ address: this.addr, timeoutMs: 30_000, allowInsecureHttp: false }, token);
+    const tls = this.tls!;
+    return new VaultClient({ address: this.addr, timeoutMs: 30_000, allowInsecureHttp: false, caPem: tls.caPem, clientCertPem: tls.clientCertPem, clientKeyPem: tls.clientKeyPem }, token);
   }
 
   get running(): boolean {

@@ -23,6 +23,8 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vault-ops-auto-unseal-'));
   drillTmp = join(dir, 'tmp');
   await (await import('node:fs/promises')).mkdir(drillTmp);
+  // The CLI runs in this process: its drills make their temp dirs in os.tmpdir(), i.e. here.
+  process.env.TMPDIR = drillTmp;
 });
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

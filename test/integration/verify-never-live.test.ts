@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,6 +29,10 @@ let db: PostgresTestbed;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vault-ops-never-live-'));
   db = await startPostgres();
+  // The CLI runs in this process: its drills make their temp dirs in os.tmpdir(), i.e. here
+  // (set after PostgreSQL, whose dir must stay reachable for its unprivileged user).
+  await mkdir(join(dir, 'tmp'));
+  process.env.TMPDIR = join(dir, 'tmp');
 });
 after(async () => {
   await db?.stop();
@@ -40,15 +45,60 @@ interface SealSample {
   clusterId?: string;
 }
 
-/** Poll a port's sys/seal-status until stopped; unanswered polls (not listening, recovery mode) record nothing. */
-function watchSealStatus(addr: string): { stop(): Promise<SealSample[]> } {
+/** One GET over https to the scratch server, with or without the drill's client certificate. */
+function scratchGet(port: number, path: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path: `/v1/${path}`, method: 'GET', ca: tls.ca, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}), timeout: 2_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        // Recovery mode answers seal-status with a plain-text 404: no JSON then.
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * Poll the scratch server's sys/seal-status until stopped, with the client certificate the drill
+ * keeps in its 0700 dir (the API requires one); unanswered polls (not listening, recovery mode)
+ * record nothing. Also tries without a certificate, as any other local user would: never answered.
+ */
+function watchSealStatus(port: number, tmp: string): { stop(): Promise<{ samples: SealSample[]; answeredWithoutCert: number; triedWithoutCert: number }> } {
   const samples: SealSample[] = [];
+  let answeredWithoutCert = 0;
+  let triedWithoutCert = 0;
   let running = true;
   const loop = (async () => {
+    let tls: { ca: string; cert: string; key: string } | undefined;
     while (running) {
       try {
-        const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { okStatuses: [200] });
-        samples.push({ at: Date.now(), sealed: body.sealed, clusterId: body.cluster_id });
+        if (!tls) {
+          const dir = (await readdir(tmp)).find((d) => d.startsWith('vault-ops-drill-'));
+          if (dir) {
+            const read = (f: string) => readFile(join(tmp, dir, f), 'utf8');
+            tls = { ca: await read('tls-ca.pem'), cert: await read('tls-client.pem'), key: await read('tls-client-key.pem') };
+          }
+        }
+        if (tls) {
+          const { status, body } = await scratchGet(port, 'sys/seal-status', tls);
+          if (status === 200 && body) samples.push({ at: Date.now(), sealed: body.sealed, clusterId: body.cluster_id });
+          triedWithoutCert++;
+          await scratchGet(port, 'sys/seal-status', { ca: tls.ca }).then(
+            () => answeredWithoutCert++,
+            () => undefined,
+          );
+        }
       } catch {
         /* not up, restarting, or recovery mode (no seal-status there) */
       }
@@ -59,8 +109,9 @@ function watchSealStatus(addr: string): { stop(): Promise<SealSample[]> } {
     async stop() {
       running = false;
       await loop;
-      return samples;
+      return { samples, answeredWithoutCert, triedWithoutCert };
     },
+    // stop() may be called twice (finally, then for the results): the loop ends once.
   };
 }
 
@@ -78,7 +129,6 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   assert.equal(await postgresLoginWorks(db, username, password), true);
 
   const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, TMPDIR: join(dir, 'tmp') };
-  await mkdir(env.TMPDIR, { recursive: true });
   const store = join(dir, `store-${name}`);
   const saved = await runCli(['snapshot', 'save', '--to', store, '--canary', '--output', 'json'], env);
   assert.equal(saved.code, 0, saved.stderr);
@@ -99,9 +149,14 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
     await writeFile(sealFile, sealStanza, { mode: 0o600 });
     args.push('--seal-config', sealFile);
   }
-  const watcher = watchSealStatus(`http://127.0.0.1:${port}`);
-  const drill = await runCli(args, env);
-  const samples = await watcher.stop();
+  const watcher = watchSealStatus(port!, env.TMPDIR);
+  let drill: Awaited<ReturnType<typeof runCli>>;
+  try {
+    drill = await runCli(args, env);
+  } finally {
+    await watcher.stop();
+  }
+  const { samples, answeredWithoutCert, triedWithoutCert } = await watcher.stop();
   assert.equal(drill.code, 0, drill.stderr + drill.stdout);
   assert.equal(drill.json().passed, true);
 
@@ -109,11 +164,15 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   const liveCopy = samples.filter((s) => s.sealed === false && s.clusterId === sourceClusterId);
   assert.deepEqual(liveCopy, [], 'the scratch server served the restored data unsealed');
   assert.ok(samples.length > 0, 'the watcher saw the scratch server answer (right port)');
+  // Another local user (no client certificate) never gets an answer: no racing sys/init or the recovery token.
+  assert.ok(triedWithoutCert > 0);
+  assert.equal(answeredWithoutCert, 0, 'the scratch API answered a client without the drill`s certificate');
   // The outcome: production's user is still there and logs in.
   await sleep(2_000);
   const exists = await db.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]);
   assert.equal(exists.rowCount, 1, 'the drill dropped the production database user');
   assert.equal(await postgresLoginWorks(db, username, password), true);
+  assert.equal(tmpdir(), env.TMPDIR, 'the drill ran where this test looks');
   assert.deepEqual((await readdir(env.TMPDIR)).filter((d) => d.startsWith('vault-ops-drill-')), [], 'no drill temp dir is left');
 }
 
