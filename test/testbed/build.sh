@@ -55,9 +55,12 @@ build_vault() {
   patch --quiet -p1 -d "$mod/sdk-bridged" < "$mod/sdk-bridge.patch"
   mkdir -p "$(dirname "$out")"
   # Progress for a build that is long and otherwise silent.
-  ( while sleep 60; do echo "vault $VAULT_VERSION: still building ($(( SECONDS / 60 )) min)…"; done ) &
-  local ticker=$!
-  trap 'kill $ticker 2>/dev/null || true' RETURN
+  ( while sleep 60; do echo "vault $VAULT_VERSION: still building ($(( SECONDS / 60 )) min)…"; done ) 2>/dev/null &
+  # Global, not local: the EXIT trap (a failed build under set -e skips RETURN traps) runs outside
+  # this function, where a local would be gone.
+  vault_ticker=$!
+  disown "$vault_ticker"
+  trap 'pkill -P "$vault_ticker" 2>/dev/null; kill "$vault_ticker" 2>/dev/null || true' RETURN EXIT
   (cd "$mod" && go build -trimpath -tags vault \
     -ldflags "-X github.com/hashicorp/vault/version.Version=$VAULT_VERSION -X github.com/hashicorp/vault/version.VersionPrerelease= -X github.com/hashicorp/vault/version.VersionMetadata=" \
     -o "$out.tmp" .)
