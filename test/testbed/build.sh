@@ -41,6 +41,10 @@ build_openbao() {
 # bridged (sdk-bridge.patch: framework.Backend.ActivationFunc lost its string argument;
 # keysutil.LockManager.RestorePolicy returns the restored key name too). The bridged copy is made
 # here, next to the wrapper (git-ignored), never committed.
+stop_vault_ticker() {
+  { pkill -P "$vault_ticker" || true; kill "$vault_ticker" || true; } 2>/dev/null
+}
+
 build_vault() {
   local out="$cache/vault-$VAULT_VERSION/vault"
   if [[ -x "$out" ]]; then echo "vault $VAULT_VERSION: cached at $out"; return; fi
@@ -54,16 +58,19 @@ build_vault() {
   chmod -R u+w "$mod/sdk-bridged"
   patch --quiet -p1 -d "$mod/sdk-bridged" < "$mod/sdk-bridge.patch"
   mkdir -p "$(dirname "$out")"
-  # Progress for a build that is long and otherwise silent.
-  ( while sleep 60; do echo "vault $VAULT_VERSION: still building ($(( SECONDS / 60 )) min)…"; done ) 2>/dev/null &
-  # Global, not local: the EXIT trap (a failed build under set -e skips RETURN traps) runs outside
-  # this function, where a local would be gone.
+  # Progress for a build that is long and otherwise silent. The ticker is stopped right after the
+  # build, and by the EXIT trap when a failed build ends the script (set -e); a global, since the
+  # trap runs outside this function.
+  vault_started=$SECONDS
+  ( while sleep 60; do echo "vault $VAULT_VERSION: still building ($(( (SECONDS - vault_started) / 60 )) min)…"; done ) 2>/dev/null &
   vault_ticker=$!
   disown "$vault_ticker"
-  trap 'pkill -P "$vault_ticker" 2>/dev/null; kill "$vault_ticker" 2>/dev/null || true' RETURN EXIT
+  trap 'stop_vault_ticker' EXIT
   (cd "$mod" && go build -trimpath -tags vault \
     -ldflags "-X github.com/hashicorp/vault/version.Version=$VAULT_VERSION -X github.com/hashicorp/vault/version.VersionPrerelease= -X github.com/hashicorp/vault/version.VersionMetadata=" \
     -o "$out.tmp" .)
+  stop_vault_ticker
+  trap - EXIT
   "$out.tmp" version | grep -q "^Vault v$VAULT_VERSION" || { echo "vault: built binary does not report Vault v$VAULT_VERSION" >&2; exit 1; }
   mv "$out.tmp" "$out"
   "$out" version
