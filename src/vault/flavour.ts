@@ -7,8 +7,6 @@ import type { VaultClient } from './client.js';
  */
 export type ServerFlavour = 'vault' | 'openbao';
 
-export const FLAVOURS: readonly ServerFlavour[] = ['vault', 'openbao'];
-
 /** What people call them, for messages and `status`. */
 export function flavourName(flavour: ServerFlavour): string {
   return flavour === 'vault' ? 'HashiCorp Vault' : 'OpenBao';

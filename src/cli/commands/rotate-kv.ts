@@ -34,6 +34,7 @@ import { resolveCommandOptions, type CommandContext } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
+import { addSnapshotProtectionOptions, collect } from './shared-options.js';
 
 /**
  * `vault-ops rotate kv --policy FILE [--dry-run]`, `rotate kv status`, `rotate kv clear`.
@@ -79,7 +80,6 @@ const sources: readonly OptionSource[] = [
 ];
 
 const toNumber = (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN);
-const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Flags as commander parsed them, for this command and its subcommands (options live on `kv`). */
 function flagsOf(cmd: Command): Record<string, unknown> {
@@ -134,7 +134,8 @@ export const rotateKvCommand: CommandModule = {
   optionSources: [...sources, ...metricsOptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const rotate = program.commands.find((c) => c.name() === 'rotate') ?? program.command('rotate').description('rotate secrets (KV v2 static secrets)');
-    const kv = rotate
+    const kv = addSnapshotProtectionOptions(
+      rotate
       .command('kv')
       .description('rotate KV v2 secrets per a policy file: create → set → test → finish, resumable, locked per secret')
       .option('--policy <file>', 'rotation policy YAML (VAULT_OPS_ROTATE_POLICY)')
@@ -146,10 +147,8 @@ export const rotateKvCommand: CommandModule = {
       .option('--staging-mount <mount>', `KV v2 mount for pending values and locks (default ${DEFAULT_STAGING_MOUNT})`)
       .option('--lock-ttl <duration>', 'lock expiry, extended while the run lives; a crashed run\'s lock is taken over after it (default 2m)')
       .option('--record-to <url>', 'snapshot store URL: append a record of each completed rotation')
-      .option('--snapshot-after <url>', 'snapshot store URL: take a snapshot after a run that rotated anything')
-      .option('--encrypt-to <recipient>', 'encrypt that snapshot with age for this recipient (repeatable; VAULT_OPS_ENCRYPT_TO)', collect)
-      .option('--recipients-file <file>', 'age recipients for that snapshot, one per line (VAULT_OPS_RECIPIENTS_FILE)')
-      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign its manifest (VAULT_OPS_SIGNING_KEY)')
+      .option('--snapshot-after <url>', 'snapshot store URL: take a snapshot after a run that rotated anything'),
+    )
       .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
       .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway')
       .action(async (_opts, cmd: Command) =>

@@ -15,6 +15,7 @@ import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
+import { addSnapshotProtectionOptions } from './shared-options.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -22,7 +23,8 @@ export const runbookCommand: CommandModule = {
   optionSources: [...rotateRootOptionSources, ...s3OptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const runbook = program.command('runbook').description('guided, resumable operational runbooks (journaled, with confirmation gates)');
-    runbook
+    addSnapshotProtectionOptions(
+      runbook
       .command('rotate-root')
       .description('rotate the root credential of a database secrets engine connection, or re-bootstrap it after an out-of-band change')
       .option('--mount <path>', 'database secrets engine mount (e.g. database)')
@@ -41,10 +43,8 @@ export const runbookCommand: CommandModule = {
       .option('--db-ca-cert <file>', 'PEM file of the CA that signed the database certificate: PostgreSQL login checks verify the server against it (env VAULT_OPS_DB_CA_CERT)')
       .option('--s3-endpoint <url>', 'S3 endpoint of the stores (VAULT_OPS_S3_ENDPOINT; other S3 settings from env/config as for snapshot save)')
       .option('--s3-region <region>', 'S3 region (AWS_REGION)')
-      .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)')
-      .option('--encrypt-to <recipient>', 'encrypt the before/after snapshots with age for this recipient (repeatable; VAULT_OPS_ENCRYPT_TO)', (v: string, prev: string[] = []) => [...prev, v])
-      .option('--recipients-file <file>', 'age recipients for the snapshots, one per line (VAULT_OPS_RECIPIENTS_FILE)')
-      .option('--signing-key <file>', 'ed25519 private key (PEM) to sign the snapshot manifests (VAULT_OPS_SIGNING_KEY)')
+      .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)'),
+    )
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const options = withRunFlags(resolveCommandOptions(ctx, RotateRootOptionsSchema, rotateRootOptionSources, cmd.opts()), cmd.opts());
