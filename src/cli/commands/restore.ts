@@ -4,8 +4,8 @@ import { VaultOpsError } from '../../errors.js';
 import { executeRestore, planRestore, type RestorePlan, type RestoreResult } from '../../restore/restore.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { openSnapshotStore } from '../../store/open-store.js';
 import { terminalConfirmer } from '../confirm.js';
+import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
@@ -37,7 +37,7 @@ export const restoreCommand: CommandModule = {
         const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
         identities?.forEach((i) => ctx.secrets.add(i));
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
-        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        const store = await openCommandStore(ctx, o.from, o);
         // Before the plan and the confirmation: a bad key file must not surface after "yes".
         const protection = o.safetySnapshot ? await resolveSnapshotProtection(o, store).catch(async (err: unknown) => {
           await store.close();

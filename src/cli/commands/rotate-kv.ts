@@ -14,7 +14,7 @@ import { execaRunner } from '../../rotation/process-runner.js';
 import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/rotate-secret.js';
 import { saveSnapshot } from '../../snapshot/save.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
-import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
+import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
 import { writeRotationRecord } from '../../store/records.js';
 import type { SnapshotStore } from '../../store/snapshot-store.js';
 import {
@@ -30,6 +30,7 @@ import {
   type RotationRunView,
   type RotationStatusView,
 } from '../../rotation/run.js';
+import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
@@ -95,7 +96,7 @@ function options(ctx: CommandContext, cmd: Command): RotateKvOptions {
 async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotStore> {
   const all = cmd.optsWithGlobals();
   const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])));
-  return openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp });
+  return openCommandStore(ctx, url, s3);
 }
 
 /** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */

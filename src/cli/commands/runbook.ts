@@ -4,13 +4,14 @@ import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
-import { S3OptionsSchema, openSnapshotStore, s3OptionSources } from '../../store/open-store.js';
+import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources } from '../../snapshot/protection.js';
 import type { SnapshotStore } from '../../store/snapshot-store.js';
 import { rotationRecords, snapshotBackups } from '../../runbook/rotate-root/store-ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
 import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRunFlags, type RootPasswordSource, type RotateRootOptions } from '../../runbook/rotate-root/index.js';
 import type { CommandContext } from '../context.js';
+import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { terminalConfirmer } from '../confirm.js';
@@ -54,14 +55,13 @@ export const runbookCommand: CommandModule = {
           const stores: SnapshotStore[] = [];
           let report: RunbookReport;
           try {
-            const storeOptions = { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp };
-            const snapshotStore = options.snapshotStore ? await openSnapshotStore(options.snapshotStore, storeOptions, ctx.env) : undefined;
+            const snapshotStore = options.snapshotStore ? await openCommandStore(ctx, options.snapshotStore, s3) : undefined;
             if (snapshotStore) stores.push(snapshotStore);
             // The before/after snapshots are protected like snapshot save's (same flags and env).
             const protection = snapshotStore
               ? await resolveSnapshotProtection({ ...s3, ...resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, cmd.opts()) }, snapshotStore)
               : undefined;
-            const recordStore = options.recordTo ? await openSnapshotStore(options.recordTo, storeOptions, ctx.env) : undefined;
+            const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3) : undefined;
             if (recordStore) stores.push(recordStore);
             report = await runRotateRoot({
               options,

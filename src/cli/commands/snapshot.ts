@@ -21,10 +21,10 @@ import { flavourName } from '../../vault/flavour.js';
 import { abortOnSignals } from '../signals.js';
 import { SnapshotMetrics } from '../../snapshot/snapshot-metrics.js';
 import { listCatalogue } from '../../store/catalogue.js';
-import { openSnapshotStore } from '../../store/open-store.js';
 import { pruneSnapshots, type PruneReport } from '../../store/prune.js';
 import { validateRetentionPolicy, type RetentionPolicy } from '../../store/retention.js';
 import type { CommandContext } from '../context.js';
+import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
@@ -66,7 +66,7 @@ export const snapshotCommand: CommandModule = {
         const policy = retentionPolicy(o);
         if (o.prune) validateRetentionPolicy(policy);
         const metrics = new SnapshotMetrics();
-        const store = await openSnapshotStore(o.to, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        const store = await openCommandStore(ctx, o.to, o);
         try {
           const protection = await resolveSnapshotProtection(o, store);
           const vault = await ctx.authenticatedVault();
@@ -119,7 +119,7 @@ export const snapshotCommand: CommandModule = {
     list.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
-        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        const store = await openCommandStore(ctx, o.from, o);
         try {
           const catalogue = await listCatalogue(store);
           if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
@@ -160,7 +160,7 @@ export const snapshotCommand: CommandModule = {
         const isStoreRef = hash > 0 && /^(s3|file):\/\//.test(targetArg);
         let store;
         try {
-          const target = isStoreRef ? await storeTarget((store = await openSnapshotStore(targetArg.slice(0, hash), { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
+          const target = isStoreRef ? await storeTarget((store = await openCommandStore(ctx, targetArg.slice(0, hash), o)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
           const report = await inspectSnapshot(target, { depth: o.depth, ...(identities ? { identities } : {}), ...(verifyKey ? { verifyKey } : {}) });
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);
           else printLines(ctx.stdout, renderInspect(report));
@@ -182,7 +182,7 @@ export const snapshotCommand: CommandModule = {
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotPruneOptionsSchema, snapshotPruneOptionSources, flags);
         const policy = validateRetentionPolicy(retentionPolicy(o));
-        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        const store = await openCommandStore(ctx, o.from, o);
         try {
           const report = await pruneSnapshots(store, { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);

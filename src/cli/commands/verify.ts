@@ -5,11 +5,11 @@ import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { openSnapshotStore } from '../../store/open-store.js';
 import { parseSnapshotId } from '../../store/snapshot-id.js';
 import { runDrill, type DrillReport } from '../../verify/drill.js';
 import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { VerifyMetrics } from '../../verify/verify-metrics.js';
+import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../main.js';
 import { printJson, printLines, table } from '../output.js';
@@ -51,7 +51,7 @@ export const verifyCommand: CommandModule = {
         const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
         if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
         const metrics = new VerifyMetrics();
-        const store = await openSnapshotStore(o.from, { ...o, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+        const store = await openCommandStore(ctx, o.from, o);
         const interrupt = abortOnSignals();
         let report: DrillReport | undefined;
         try {
