@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { VaultOpsError } from '../errors.js';
 import { snapshotSaveOptionSources } from '../config/snapshot-options.js';
 import { verifyOptionSources } from '../config/verify-options.js';
-import { loadRotationPolicy } from '../rotation/policy.js';
+import { loadRotationPolicy } from '../rotation/kv/policy.js';
 import { jobArguments, jobFileJsonSchema, loadJobDirectory, nextRuns, parseJobDefinition } from './job-definition.js';
 
 const jobsDir = fileURLToPath(new URL('../../jobs/', import.meta.url));

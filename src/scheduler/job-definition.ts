@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 import { flagName, type OptionSource } from '../config/resolve.js';
 import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../config/verify-options.js';
-import { RotationPolicyFileSchema } from '../rotation/policy.js';
-import { parseDuration } from '../store/duration.js';
+import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
+import { parseDuration } from '../time/duration.js';
 
 /**
  * A job definition (`jobs/*.yaml`): which vault-ops command runs, with which options, on which

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseRotationPolicy } from '../rotation/policy.js';
+import { parseRotationPolicy } from '../rotation/kv/policy.js';
 import { buildJobPolicies, installCommands, renderHcl, rotateKvPolicyRules, snapshotPolicyRules } from './policies.js';
 
 const k8s = { mount: 'kubernetes', namespace: 'vault-ops', audience: 'vault' };

@@ -1,8 +1,8 @@
-import { rotateRootPolicy } from '../runbook/rotate-root/policy.js';
-import type { RotationPolicy } from '../rotation/policy.js';
-import { lockPath } from '../rotation/lock.js';
-import { stagingPath } from '../rotation/rotate-secret.js';
-import { DEFAULT_STAGING_MOUNT } from '../rotation/run.js';
+import { rotateRootPolicy } from '../rotation/db-root/policy.js';
+import type { RotationPolicy } from '../rotation/kv/policy.js';
+import { lockPath } from '../rotation/kv/lock.js';
+import { stagingPath } from '../rotation/kv/rotate-secret.js';
+import { DEFAULT_STAGING_MOUNT } from '../rotation/kv/run.js';
 import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
 
 /**

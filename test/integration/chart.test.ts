@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse, parseAllDocuments, stringify } from 'yaml';
-import { parseRotationPolicy } from '../../src/rotation/policy.js';
+import { parseRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { loadJobFile, parseJobDefinition } from '../../src/scheduler/job-definition.js';
 
 /**

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { CRASH_DRIVER, ENTRY, RotationBed, libraryDeps, pick, runNode, running, runningWith, sleep, startNode, targetKey, waitForFile } from '../fixtures/rotation-hooks/harness.js';
-import { loadRotationPolicy } from '../../src/rotation/policy.js';
-import { runRotation } from '../../src/rotation/run.js';
+import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
+import { runRotation } from '../../src/rotation/kv/run.js';
 import { onServer } from '../testbed/servers.js';
 
 /**

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
 import { RotationBed, libraryDeps } from '../fixtures/rotation-hooks/harness.js';
-import { mapPool, runRotation } from '../../src/rotation/run.js';
-import { loadRotationPolicy } from '../../src/rotation/policy.js';
+import { mapPool, runRotation } from '../../src/rotation/kv/run.js';
+import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { onServer } from '../testbed/servers.js';
 
 const COUNT = 1000;

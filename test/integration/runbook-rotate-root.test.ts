@@ -15,10 +15,10 @@ import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
 import { listCatalogue } from '../../src/store/catalogue.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/store/records.js';
-import type { VaultApi } from '../../src/runbook/rotate-root/database-mount.js';
-import { RotateRootOptionsSchema, rotateRootRunbook, runRotateRoot } from '../../src/runbook/rotate-root/index.js';
-import { PostgresLoginCheck } from '../../src/runbook/rotate-root/login-check.js';
-import { rotateRootPolicy } from '../../src/runbook/rotate-root/policy.js';
+import type { VaultApi } from '../../src/rotation/db-root/database-mount.js';
+import { RotateRootOptionsSchema, rotateRootRunbook, runRotateRoot } from '../../src/rotation/db-root/index.js';
+import { PostgresLoginCheck } from '../../src/rotation/db-root/login-check.js';
+import { rotateRootPolicy } from '../../src/rotation/db-root/policy.js';
 import type { RunbookEvent } from '../../src/runbook/run.js';
 import { VaultClient } from '../../src/vault/client.js';
 import { resolveConnection } from '../../src/vault/connection.js';
@@ -357,7 +357,7 @@ async function killedChild(fx: Fixture, mode: 'after-step' | 'mid-rotate', step 
   const src = (p: string) => JSON.stringify(join(repoRoot, p));
   await writeFile(
     script,
-    `import { runRotateRoot, RotateRootOptionsSchema } from ${src('src/runbook/rotate-root/index.ts')};
+    `import { runRotateRoot, RotateRootOptionsSchema } from ${src('src/rotation/db-root/index.ts')};
 import { VaultClient } from ${src('src/vault/client.ts')};
 import { resolveConnection } from ${src('src/vault/connection.ts')};
 import { SecretRegistry } from ${src('src/observability/secret-registry.ts')};

@@ -4,14 +4,14 @@ import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { VaultOpsError } from '../../errors.js';
 import type { OptionSource } from '../../config/resolve.js';
-import { parseDuration } from '../../store/duration.js';
-import { newRotationId } from '../../rotation/ids.js';
-import { KvV2 } from '../../rotation/kv.js';
-import { rotationMetrics } from '../../rotation/metrics.js';
+import { parseDuration } from '../../time/duration.js';
+import { newRotationId } from '../../rotation/kv/ids.js';
+import { KvV2 } from '../../rotation/kv/kv.js';
+import { rotationMetrics } from '../../rotation/kv/metrics.js';
 import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
-import { loadRotationPolicy, selectSecrets } from '../../rotation/policy.js';
-import { execaRunner } from '../../rotation/process-runner.js';
-import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/rotate-secret.js';
+import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
+import { execaRunner } from '../../rotation/kv/process-runner.js';
+import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/kv/rotate-secret.js';
 import { saveSnapshot } from '../../snapshot/save.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
 import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
@@ -29,7 +29,7 @@ import {
   type RotationPlanView,
   type RotationRunView,
   type RotationStatusView,
-} from '../../rotation/run.js';
+} from '../../rotation/kv/run.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import type { CommandModule } from '../main.js';

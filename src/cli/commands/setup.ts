@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { OptionSource } from '../../config/resolve.js';
-import { loadRotationPolicy } from '../../rotation/policy.js';
+import { loadRotationPolicy } from '../../rotation/kv/policy.js';
 import { jobFileJsonSchema } from '../../scheduler/job-definition.js';
-import { connectionPolicyRoles } from '../../runbook/rotate-root/policy.js';
+import { connectionPolicyRoles } from '../../rotation/db-root/policy.js';
 import { SETUP_JOBS, buildJobPolicies, installCommands, type JobPolicy, type SetupJob } from '../../setup/policies.js';
 import { DEFAULT_CANARY_MOUNT, setupCanaryMount } from '../../snapshot/canary.js';
 import { resolveCommandOptions } from '../context.js';

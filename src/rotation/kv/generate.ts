@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { dirname } from 'node:path';
-import { VaultOpsError } from '../errors.js';
-import type { SecretRegistry } from '../observability/secret-registry.js';
+import { VaultOpsError } from '../../errors.js';
+import type { SecretRegistry } from '../../observability/secret-registry.js';
 import type { KvV2 } from './kv.js';
 import { CHARSETS, type KeyGenerator, type SecretPolicy } from './policy.js';
 import type { ProcessRunner } from './process-runner.js';

@@ -1,11 +1,11 @@
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import type { KvMetadata, KvV2 } from './kv.js';
 import { SecretLock } from './lock.js';
 import { observeRun, type RotationMetrics } from './metrics.js';
 import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './plan.js';
 import type { SecretPolicy } from './policy.js';
 import { rotateSecret, stagingPath, type RotationDeps, type RotationSettings, type SecretOutcome } from './rotate-secret.js';
-import { nextCronRuns } from './cron.js';
+import { nextCronRuns } from '../../time/cron.js';
 import { META, parseRotationState, CLEAR_PENDING } from './state.js';
 
 /**

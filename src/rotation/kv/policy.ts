@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { VaultOpsError } from '../errors.js';
-import { parseDuration } from '../store/duration.js';
-import { CronError, parseCron } from './cron.js';
+import { VaultOpsError } from '../../errors.js';
+import { parseDuration } from '../../time/duration.js';
+import { CronError, parseCron } from '../../time/cron.js';
 import type { RotationSchedule } from './schedule.js';
 
 /**

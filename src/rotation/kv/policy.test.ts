@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { loadRotationPolicy, parseRotationPolicy, rotationPolicyJsonSchema, selectSecrets } from './policy.js';
 
 const fail = (doc: unknown, re: RegExp) =>
@@ -102,7 +102,7 @@ describe('rotation policy', () => {
 
 describe('jobs/rotate-kv.yaml', () => {
   test('the example policy file is valid', async () => {
-    const p = await loadRotationPolicy(new URL('../../jobs/rotate-kv.yaml', import.meta.url).pathname);
+    const p = await loadRotationPolicy(new URL('../../../jobs/rotate-kv.yaml', import.meta.url).pathname);
     assert.ok(p.secrets.length >= 2);
   });
 });

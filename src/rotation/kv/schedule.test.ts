@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseCron } from './cron.js';
+import { parseCron } from '../../time/cron.js';
 import { checkDue, formatAge, type RotationSchedule } from './schedule.js';
 
 const every = (ms: number, text: string): RotationSchedule => ({ kind: 'every', everyMs: ms, text });

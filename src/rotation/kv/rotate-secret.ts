@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { VaultOpsError, isVaultOpsError } from '../errors.js';
-import type { SecretRegistry } from '../observability/secret-registry.js';
+import { VaultOpsError, isVaultOpsError } from '../../errors.js';
+import type { SecretRegistry } from '../../observability/secret-registry.js';
 import { generateValues } from './generate.js';
 import { CasMismatch, type KvMetadata, type KvV2 } from './kv.js';
 import { LockLost, SecretLock, type LockInfo } from './lock.js';

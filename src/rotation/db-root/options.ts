@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { OptionSource } from '../../config/resolve.js';
-import { parseDuration } from '../../store/duration.js';
+import { parseDuration } from '../../time/duration.js';
 
 /** Vault's own rule for connection and role names (framework.GenericNameRegex). */
 const vaultName = z.string().regex(/^\w(([\w.-]+)?\w)?$/, 'letters, digits, _ . - (as Vault allows for names)');

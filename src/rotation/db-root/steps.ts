@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
-import type { Runbook, RunbookStep, StepContext, StepFacts, StepPlan } from '../types.js';
+import type { Runbook, RunbookStep, StepContext, StepFacts, StepPlan } from '../../runbook/types.js';
 import { grants, vaultDetail } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
 import { tcpReachable } from './login-check.js';

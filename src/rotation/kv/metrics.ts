@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import { registerOnFirstUse } from '../../observability/lazy-metric.js';
 import type { SecretOutcome } from './rotate-secret.js';
 
 /**

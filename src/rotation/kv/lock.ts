@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { CasMismatch, type KvV2 } from './kv.js';
 
 /**

@@ -1,5 +1,5 @@
-import { VaultOpsError, isVaultOpsError } from '../errors.js';
-import type { VaultClient } from '../vault/client.js';
+import { VaultOpsError, isVaultOpsError } from '../../errors.js';
+import type { VaultClient } from '../../vault/client.js';
 import type { MetaPatch } from './state.js';
 
 /**

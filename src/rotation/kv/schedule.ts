@@ -1,4 +1,4 @@
-import { nextCronRun, nextCronRuns, type CronSchedule } from './cron.js';
+import { nextCronRun, nextCronRuns, type CronSchedule } from '../../time/cron.js';
 
 /**
  * When a secret is due. Two kinds, both in UTC:
