@@ -12,15 +12,7 @@ import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
 import { daemonCommand } from './commands/daemon.js';
 import { createContext, type CommandContext } from './context.js';
-import type { OptionSource } from '../config/resolve.js';
-
-export type RunAction = (cmd: Command, action: (ctx: CommandContext) => Promise<void>) => Promise<void>;
-
-/** A command module: wires itself into commander and declares the options it reads (flags, env, config file). */
-export interface CommandModule {
-  register(program: Command, run: RunAction): void;
-  optionSources?: readonly OptionSource[];
-}
+import type { CommandModule, RunAction } from './command-module.js';
 
 /** Every command, in help order. */
 const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand, setupCommand, daemonCommand];

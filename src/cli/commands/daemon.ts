@@ -13,7 +13,7 @@ import { jobArguments, loadJobDirectory, nextRuns, type JobDefinition, type Know
 import { runJobProcess, type CliLauncher } from '../../scheduler/job-process.js';
 import { JobScheduler } from '../../scheduler/scheduler.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { rotateKvCommand } from './rotate-kv.js';
 

@@ -7,7 +7,7 @@ import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { terminalConfirmer } from '../confirm.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';

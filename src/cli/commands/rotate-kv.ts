@@ -32,7 +32,7 @@ import {
 } from '../../rotation/kv/run.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 import { addSnapshotProtectionOptions, collect } from './shared-options.js';

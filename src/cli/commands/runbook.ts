@@ -13,7 +13,7 @@ import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRu
 import type { CommandContext } from '../context.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
 import { addSnapshotProtectionOptions } from './shared-options.js';

@@ -7,7 +7,7 @@ import { connectionPolicyRoles } from '../../rotation/db-root/policy.js';
 import { SETUP_JOBS, buildJobPolicies, installCommands, type JobPolicy, type SetupJob } from '../../setup/policies.js';
 import { DEFAULT_CANARY_MOUNT, setupCanaryMount } from '../../snapshot/canary.js';
 import { resolveCommandOptions } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines } from '../output.js';
 
 /**

@@ -26,7 +26,7 @@ import { validateRetentionPolicy, type RetentionPolicy } from '../../store/reten
 import type { CommandContext } from '../context.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { addSnapshotProtectionOptions, addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { clusterProblem, readClusterStatus, type ClusterStatus } from '../../vault/cluster-status.js';
 import { flavourName } from '../../vault/flavour.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 
 export const statusCommand: CommandModule = {

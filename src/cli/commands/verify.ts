@@ -11,7 +11,7 @@ import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environmen
 import { VerifyMetrics } from '../../verify/verify-metrics.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
-import type { CommandModule } from '../main.js';
+import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 import { addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
