@@ -6,6 +6,7 @@ import { secrets as processSecrets, type SecretRegistry } from '../observability
 import { authenticate, type AuthSession } from '../vault/auth.js';
 import { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
+import { createTerminal, type Terminal } from './terminal.js';
 
 /**
  * What every command gets: resolved global options, the logger, the secret registry, where to
@@ -18,6 +19,9 @@ export interface CommandContext {
   env: NodeJS.ProcessEnv;
   logger: Logger;
   secrets: SecretRegistry;
+  /** The operator's terminal: output streams, whether anyone can answer, prompts. */
+  terminal: Terminal;
+  /** Shorthand for terminal.stdout: where results go. */
   stdout: NodeJS.WritableStream;
   /** A client for --vault-addr, not yet logged in. */
   vault(): Promise<VaultClient>;
@@ -31,8 +35,7 @@ export interface CommandContext {
 export interface ContextInputs {
   flags: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+  terminal?: Terminal;
   /** Every option key any command accepts, to reject unknown keys in the config file. */
   knownKeys: ReadonlySet<string>;
   secrets?: SecretRegistry;
@@ -50,11 +53,11 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
   secrets.add(options.token);
   // Credentials other tools read from the environment never appear in our output either.
   for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'VAULT_OPS_TEST_UNSEAL_KEY']) secrets.add(env[name]);
-  const stderr = inputs.stderr ?? process.stderr;
+  const terminal = inputs.terminal ?? createTerminal();
   const logger = await createLogger({
     level: options.logLevel,
-    destination: stderr,
-    pretty: stderr === process.stderr && process.stderr.isTTY === true,
+    destination: terminal.stderr,
+    pretty: terminal.stderrIsTTY,
     secrets,
   });
 
@@ -67,7 +70,8 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     env,
     logger,
     secrets,
-    stdout: inputs.stdout ?? process.stdout,
+    terminal,
+    stdout: terminal.stdout,
     async vault() {
       if (!client) client = new VaultClient(await resolveConnection(options), undefined);
       return client;

@@ -12,14 +12,13 @@ import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
 import { daemonCommand } from './commands/daemon.js';
 import { createContext, type CommandContext } from './context.js';
+import { createTerminal, type TerminalStreams } from './terminal.js';
 import type { CommandModule, RunAction } from './command-module.js';
 
 /** Every command, in help order. */
 const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand, setupCommand, daemonCommand];
 
-export interface MainIo {
-  stdout?: NodeJS.WritableStream;
-  stderr?: NodeJS.WritableStream;
+export interface MainIo extends TerminalStreams {
   env?: NodeJS.ProcessEnv;
   secrets?: SecretRegistry;
 }
@@ -56,15 +55,15 @@ function addGlobalOptions(program: Command): void {
  * what failed and what to do, with registered secrets scrubbed; the detail goes to the debug log.
  */
 export async function main(argv: string[], io: MainIo = {}): Promise<number> {
-  const stdout = io.stdout ?? process.stdout;
-  const stderr = io.stderr ?? process.stderr;
+  const terminal = createTerminal(io);
+  const { stdout, stderr } = terminal;
   const secrets = io.secrets ?? processSecrets;
   let exitCode: number = ExitCode.ok;
 
   const run: RunAction = async (cmd, action) => {
     let ctx: CommandContext | undefined;
     try {
-      ctx = await createContext({ flags: cmd.optsWithGlobals(), env: io.env ?? process.env, stdout, stderr, knownKeys, secrets });
+      ctx = await createContext({ flags: cmd.optsWithGlobals(), env: io.env ?? process.env, terminal, knownKeys, secrets });
       await action(ctx);
     } catch (err) {
       exitCode = exitCodeFor(err);

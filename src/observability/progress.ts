@@ -13,7 +13,7 @@ export const noProgress: ProgressReporter = () => undefined;
 const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
 
 /** A one-line bar on a TTY, redrawn at most ten times a second. */
-export function ttyProgress(stream: NodeJS.WriteStream): ProgressReporter {
+export function ttyProgress(stream: NodeJS.WritableStream): ProgressReporter {
   let last = 0;
   const started = Date.now();
   return (e) => {

@@ -115,7 +115,7 @@ export const daemonCommand: CommandModule = {
           const scheduler = new JobScheduler(jobs, {
             logger: ctx.logger,
             metrics,
-            runJob: (job, signal, reason) => runJobProcess(job, { launcher, env, logger: ctx.logger, stdout: ctx.stdout, stderr: process.stderr }, { signal, reason }),
+            runJob: (job, signal, reason) => runJobProcess(job, { launcher, env, logger: ctx.logger, stdout: ctx.stdout, stderr: ctx.terminal.stderr }, { signal, reason }),
           });
 
           if (o.once !== undefined) {

@@ -48,7 +48,7 @@ export const restoreCommand: CommandModule = {
           const vault = await ctx.authenticatedVault();
           const prepared = await planRestore({ vault, store, logger: ctx.logger }, { snapshot: o.snapshot, force });
           // The plan goes to stderr in text mode, so that stdout carries only the result.
-          process.stderr.write(`${renderPlan(prepared.plan).join('\n')}\n`);
+          ctx.terminal.stderr.write(`${renderPlan(prepared.plan).join('\n')}\n`);
           if (!yes) {
             const name = prepared.plan.target.clusterName ?? prepared.plan.target.clusterId ?? 'restore';
             const confirmed = await terminalConfirmer(ctx)({

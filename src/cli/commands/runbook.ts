@@ -107,7 +107,7 @@ function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPa
   return {
     unavailable() {
       if (options.passwordFile) return existsSync(options.passwordFile) ? undefined : `--password-file ${options.passwordFile} does not exist`;
-      return process.stdin.isTTY ? undefined : 'no terminal for a hidden prompt: pass --password-file FILE (a 0600 file holding only the password)';
+      return ctx.terminal.interactive ? undefined : 'no terminal for a hidden prompt: pass --password-file FILE (a 0600 file holding only the password)';
     },
     async read() {
       if (options.passwordFile) {
@@ -120,47 +120,12 @@ function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPa
         ctx.secrets.add(value);
         return value;
       }
-      if (!process.stdin.isTTY) throw new VaultOpsError('usage', 'no terminal for a hidden prompt: pass --password-file FILE');
-      const value = await hiddenPrompt('Current root password (not shown): ');
+      if (!ctx.terminal.interactive) throw new VaultOpsError('usage', 'no terminal for a hidden prompt: pass --password-file FILE');
+      const value = await ctx.terminal.promptHidden('Current root password (not shown): ');
       ctx.secrets.add(value);
       return value;
     },
   };
-}
-
-function hiddenPrompt(question: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const stdin = process.stdin;
-    process.stderr.write(question);
-    let value = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          cleanup();
-          process.stderr.write('\n');
-          resolve(value);
-          return;
-        }
-        if (ch === '\u0003') {
-          cleanup();
-          process.stderr.write('\n');
-          reject(new VaultOpsError('confirmation', 'password prompt interrupted: nothing was changed'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    const cleanup = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-    };
-    stdin.on('data', onData);
-  });
 }
 
 function renderEvent(ctx: CommandContext, event: RunbookEvent, dryRun: boolean): void {

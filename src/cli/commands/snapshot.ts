@@ -31,7 +31,7 @@ import { printJson, printLines, table } from '../output.js';
 import { addSnapshotProtectionOptions, addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 function progressFor(ctx: CommandContext): ProgressReporter {
-  if (ctx.options.output === 'text' && process.stderr.isTTY && ctx.stdout === process.stdout) return ttyProgress(process.stderr);
+  if (ctx.options.output === 'text' && ctx.terminal.stderrIsTTY) return ttyProgress(ctx.terminal.stderr);
   return logProgress(ctx.logger);
 }
 
