@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
-import { normalizePrefix } from './layout.js';
+import { normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
   PutOptions,
