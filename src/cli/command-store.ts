@@ -7,6 +7,11 @@ import type { CommandContext } from './context.js';
  * global --allow-insecure-http (plain-http S3 endpoints follow the rule Vault addresses do) and
  * the command's environment for the credentials.
  */
-export async function openCommandStore(ctx: CommandContext, url: string, s3: Partial<S3Options> = {}): Promise<SnapshotRepository> {
-  return new SnapshotRepository(await openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env));
+export async function openCommandStore(
+  ctx: CommandContext,
+  url: string,
+  s3: Partial<S3Options> = {},
+): Promise<SnapshotRepository> {
+  const store = await openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+  return new SnapshotRepository(store);
 }
