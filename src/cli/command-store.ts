@@ -1,11 +1,17 @@
+import { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { openSnapshotStore, type S3Options } from '../store/open-store.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { CommandContext } from './context.js';
 
 /**
- * A command's store: its S3 settings, the global --allow-insecure-http (plain-http S3 endpoints
- * follow the rule Vault addresses do) and the command's environment for the credentials.
+ * A command's store, as the snapshots in it (the repository over the store): its S3 settings, the
+ * global --allow-insecure-http (plain-http S3 endpoints follow the rule Vault addresses do) and
+ * the command's environment for the credentials.
  */
-export function openCommandStore(ctx: CommandContext, url: string, s3: Partial<S3Options> = {}): Promise<SnapshotStore> {
-  return openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+export async function openCommandStore(
+  ctx: CommandContext,
+  url: string,
+  s3: Partial<S3Options> = {},
+): Promise<SnapshotRepository> {
+  const store = await openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+  return new SnapshotRepository(store);
 }

@@ -10,9 +10,8 @@ import type { SnapshotManifest } from '../snapshot/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';
-import { findSnapshot } from '../store/catalogue.js';
-import { listRotationRecords, type RotationRecord } from '../store/records.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { RotationRecord } from '../repository/records.js';
+import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
@@ -42,13 +41,13 @@ export interface RestoreResult {
 export interface RestoreDeps {
   /** Logged-in client for any node of the target cluster. */
   vault: VaultClient;
-  store: SnapshotStore;
+  repository: SnapshotRepository;
   logger: Logger;
   signal?: AbortSignal;
 }
 
 export async function planRestore(deps: RestoreDeps, options: { snapshot: string; force: boolean; now?: Date }): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
-  const manifest = await findSnapshot(deps.store, options.snapshot);
+  const manifest = await deps.repository.find(options.snapshot);
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
   const now = options.now ?? new Date();
@@ -107,12 +106,12 @@ export async function executeRestore(
   await chmod(dir, 0o700);
   try {
     const archive = join(dir, 'snapshot.snap');
-    const integrity = await downloadVerified({ store: deps.store, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
+    const integrity = await downloadVerified({ repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
     if (!integrity.passed) throw new VaultOpsError('verification', `snapshot ${manifest.id} failed its integrity check, nothing was restored: ${integrity.detail}`);
 
     let safetySnapshotId: string | undefined;
     if (options.safetySnapshot) {
-      const safety = await saveSnapshot({ vault: deps.vault, store: deps.store, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { ...options.protection, allowClusterChange: true });
+      const safety = await saveSnapshot({ vault: deps.vault, repository: deps.repository, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { ...options.protection, allowClusterChange: true });
       safetySnapshotId = safety.manifest.id;
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
     }
@@ -135,7 +134,7 @@ export async function executeRestore(
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
 
-    const records = await listRotationRecords(deps.store, new Date(manifest.createdAt));
+    const records = await deps.repository.records.list(new Date(manifest.createdAt));
     const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
     const nextSteps: string[] = [];
     if (sealed) nextSteps.push(`unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: bao/vault operator unseal`);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import { formatCompactUtc } from '../time/compact-utc.js';
 import { definitionHash } from './definition-hash.js';
 import { FileJournal, latestCampaign, readJournal, type Campaign, type JournalEvent, type JournalRecord, type JournalSink, type RunActor, type RunResult } from './journal.js';
 import type { Confirmer, JsonValue, Runbook, RunbookStep, StepContext, StepFacts, StepOutcome, StepPlan } from './types.js';
@@ -89,7 +90,7 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
   const scrub = options.scrub ?? ((s: string) => s);
   const signal = options.signal ?? new AbortController().signal;
   const hash = definitionHash(runbook as Runbook<unknown>);
-  const runId = `${now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  const runId = `${formatCompactUtc(now())}-${randomBytes(3).toString('hex')}`;
   const emit = options.onEvent ?? (() => undefined);
 
   const campaign = await priorCampaign(options, hash);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { Logger } from '../observability/logger.js';
+import { formatCompactUtc } from '../time/compact-utc.js';
 import { jobArguments, type JobDefinition } from './job-definition.js';
 
 /**
@@ -53,7 +54,7 @@ export interface JobProcessDeps {
 }
 
 export function newRunId(now: Date): string {
-  return `${now.toISOString().replace(/[-:]|\.\d+/g, '')}-${randomBytes(3).toString('hex')}`;
+  return `${formatCompactUtc(now)}-${randomBytes(3).toString('hex')}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector } from './archive-inspector.js';
 import type { SnapshotManifest } from './manifest.js';
@@ -13,8 +13,8 @@ import type { SnapshotManifest } from './manifest.js';
  * inspection on the way; the file is the plaintext archive, ready to restore. Integrity problems
  * are returned (the caller reports them as a failed check, exit 3); store failures throw.
  */
-export async function downloadVerified(deps: { store: SnapshotStore; signal?: AbortSignal }, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
-  const source = await deps.store.get(manifest.archive.key, deps.signal ? { signal: deps.signal } : {});
+export async function downloadVerified(deps: { repository: SnapshotRepository; signal?: AbortSignal }, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
+  const source = await deps.repository.openArchive(manifest, deps.signal ? { signal: deps.signal } : {});
   const hash = createHash('sha256');
   let bytes = 0;
   const hashing = new Transform({

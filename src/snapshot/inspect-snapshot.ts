@@ -5,10 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError } from '../errors.js';
-import { findSnapshot } from '../store/catalogue.js';
-import { MANIFEST_SUFFIX } from '../store/layout.js';
-import { isSnapshotId } from '../store/snapshot-id.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import { manifestNameBeside, type SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { ChunkBatcher } from './chunk-batcher.js';
@@ -56,10 +53,10 @@ export async function fileTarget(path: string): Promise<InspectTarget> {
     if (err instanceof VaultOpsError) throw err;
     throw new VaultOpsError('not-found', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give a snapshot archive file or a store URL#ID`, { cause: err });
   }
-  const id = basename(path).replace(/\.snap(\.age)?$/, '');
+  const manifestName = manifestNameBeside(basename(path));
   let manifest: InspectTarget['manifest'];
-  if (isSnapshotId(id)) {
-    const mPath = join(dirname(path), `${id}${MANIFEST_SUFFIX}`);
+  if (manifestName) {
+    const mPath = join(dirname(path), manifestName);
     try {
       const bytes = await readFile(mPath);
       if (bytes.length <= MAX_MANIFEST_BYTES) manifest = { key: mPath, value: parseManifest(bytes, mPath) };
@@ -71,12 +68,12 @@ export async function fileTarget(path: string): Promise<InspectTarget> {
 }
 
 /** A catalogued snapshot in a store (`URL#ID`, ID may be latest/oldest). */
-export async function storeTarget(store: SnapshotStore, which: string, signal?: AbortSignal): Promise<InspectTarget> {
-  const manifest = await findSnapshot(store, which);
+export async function storeTarget(repository: SnapshotRepository, which: string, signal?: AbortSignal): Promise<InspectTarget> {
+  const manifest = await repository.find(which);
   return {
-    source: `${store.url}#${manifest.id}`,
-    open: () => store.get(manifest.archive.key, signal ? { signal } : {}),
-    manifest: { key: `${store.url}#${manifest.id}`, value: manifest },
+    source: `${repository.url}#${manifest.id}`,
+    open: () => repository.openArchive(manifest, signal ? { signal } : {}),
+    manifest: { key: `${repository.url}#${manifest.id}`, value: manifest },
   };
 }
 

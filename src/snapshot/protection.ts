@@ -2,8 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import type { OptionSource } from '../config/resolve.js';
 import { VaultOpsError } from '../errors.js';
+import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { S3Options } from '../store/open-store.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
 import { readRecipients } from './age-encryption.js';
 import { readSigningKey } from './manifest-signature.js';
 
@@ -35,7 +35,7 @@ export interface SnapshotProtection {
 }
 
 /** Read the key files once and check the store can honour the object lock asked for. */
-export async function resolveSnapshotProtection(o: Partial<SnapshotProtectionOptions> & Partial<S3Options>, store: SnapshotStore): Promise<SnapshotProtection> {
+export async function resolveSnapshotProtection(o: Partial<SnapshotProtectionOptions> & Partial<S3Options>, store: SnapshotRepository): Promise<SnapshotProtection> {
   const recipients = await readRecipients(o.encryptTo ?? [], o.recipientsFile);
   const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
   if (o.s3ObjectLockMode && !store.capabilities.objectLock) {

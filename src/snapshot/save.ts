@@ -4,9 +4,8 @@ import { pipeline } from 'node:stream/promises';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { noProgress, type ProgressReporter } from '../observability/progress.js';
-import { archiveKey, classifyKey, manifestKey } from '../store/layout.js';
-import { newSnapshotId } from '../store/snapshot-id.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { ArchiveRetention, SnapshotRepository } from '../repository/snapshot-repository.js';
+import { newSnapshotId } from '../repository/snapshot-id.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { openRaftSnapshot } from '../vault/raft-snapshot.js';
@@ -16,7 +15,7 @@ import { ChunkBatcher } from './chunk-batcher.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
-import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
+import type { SnapshotManifest } from './manifest.js';
 import { signManifest } from './manifest-signature.js';
 import type { SnapshotMetrics } from './snapshot-metrics.js';
 
@@ -34,7 +33,7 @@ export interface SaveSnapshotOptions {
 export interface SaveSnapshotDeps {
   /** A logged-in client for any node; the snapshot is taken from the leader. */
   vault: VaultClient;
-  store: SnapshotStore;
+  repository: SnapshotRepository;
   logger: Logger;
   now?: () => Date;
   progress?: ProgressReporter;
@@ -81,11 +80,11 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     const facts = await readClusterFacts(leader, location.address);
 
     enter('plausibility');
-    const previous = await newestManifest(deps.store);
+    const previous = await deps.repository.newest();
     if (previous?.cluster.id && facts.cluster.id && previous.cluster.id !== facts.cluster.id && !options.allowClusterChange) {
       throw new VaultOpsError(
         'verification',
-        `cluster id ${facts.cluster.id} differs from the newest snapshot's (${previous.id}, cluster ${previous.cluster.id}) in ${deps.store.url}: pointed at the wrong cluster or store? Pass --allow-cluster-change if the cluster was rebuilt on purpose`,
+        `cluster id ${facts.cluster.id} differs from the newest snapshot's (${previous.id}, cluster ${previous.cluster.id}) in ${deps.repository.url}: pointed at the wrong cluster or store? Pass --allow-cluster-change if the cluster was rebuilt on purpose`,
       );
     }
 
@@ -98,17 +97,15 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     enter('stream');
     const createdAt = now();
     const id = newSnapshotId(createdAt);
-    const encrypted = (options.encryptTo?.length ?? 0) > 0;
-    const key = archiveKey(deps.store.prefix, id, { encrypted });
     const retention = options.objectLock ? { mode: options.objectLock.mode, until: new Date(createdAt.getTime() + options.objectLock.days * 86_400_000) } : undefined;
     const body = await openRaftSnapshot(leader, deps.signal);
-    const streamed = await streamIntoStore({ body, store: deps.store, key, progress, encryptTo: options.encryptTo, leaderAddress: location.address, ...(retention ? { retention } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
+    const streamed = await streamIntoStore({ body, repository: deps.repository, id, progress, encryptTo: options.encryptTo, leaderAddress: location.address, ...(retention ? { retention } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
 
     enter('manifest');
     let manifest: SnapshotManifest = buildManifest({
       id,
       createdAt,
-      key,
+      key: streamed.key,
       streamed,
       facts,
       canary,
@@ -116,13 +113,13 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
       durationSeconds: (Date.now() - started) / 1000,
     });
     if (options.signingKey) manifest = signManifest(manifest, options.signingKey);
-    const mKey = manifestKey(deps.store.prefix, id);
+    let mKey: string;
     try {
-      await deps.store.putBytes(mKey, `${JSON.stringify(manifest, null, 2)}\n`, { contentType: 'application/json', ...(retention ? { retention } : {}) });
+      mKey = await deps.repository.putManifest(manifest, retention ? { retention } : {});
     } catch (err) {
       // Without its manifest the archive is not part of the catalogue; remove it when possible so
       // that nothing half-done lingers (a locked one stays and is listed as incomplete).
-      await deps.store.delete(key).catch(() => undefined);
+      await deps.repository.discardArchive(streamed.key).catch(() => undefined);
       throw err;
     }
 
@@ -130,13 +127,13 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     for (const w of warnings) deps.logger.warn({ snapshotId: id }, w);
     recordSuccess(deps.metrics, manifest, warnings.length > 0);
     enter('done');
-    deps.logger.info({ snapshotId: id, bytes: manifest.archive.bytes, durationSeconds: manifest.durationSeconds, store: deps.store.url }, 'snapshot stored');
+    deps.logger.info({ snapshotId: id, bytes: manifest.archive.bytes, durationSeconds: manifest.durationSeconds, store: deps.repository.url }, 'snapshot stored');
     return { manifest, manifestKey: mKey, ...(previous ? { previousId: previous.id } : {}), warnings };
   } catch (caught) {
     // Interrupted (SIGTERM/SIGINT): whatever the layer that noticed first says, the store has
     // removed its partial object by now; say that in the words an operator needs.
     const err = deps.signal?.aborted
-      ? new VaultOpsError('aborted', `snapshot save interrupted during ${phase}; nothing was stored in ${deps.store.url}: run it again`, { cause: caught })
+      ? new VaultOpsError('aborted', `snapshot save interrupted during ${phase}; nothing was stored in ${deps.repository.url}: run it again`, { cause: caught })
       : caught;
     deps.metrics?.failures.inc({ reason: isVaultOpsError(err) ? err.code : 'internal' });
     deps.metrics?.lastFailure.set(Date.now() / 1000);
@@ -146,6 +143,8 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
 }
 
 interface StreamedArchive {
+  /** Where the archive was stored. */
+  key: string;
   inspection: ArchiveInspection;
   plaintextSha256: string;
   storedSha256: string;
@@ -154,12 +153,12 @@ interface StreamedArchive {
 
 async function streamIntoStore(args: {
   body: Readable;
-  store: SnapshotStore;
-  key: string;
+  repository: SnapshotRepository;
+  id: string;
   progress: ProgressReporter;
   encryptTo: string[] | undefined;
   leaderAddress: string;
-  retention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date };
+  retention?: ArchiveRetention;
   signal?: AbortSignal;
 }): Promise<StreamedArchive> {
   const inspector = createArchiveInspector(args.signal ? { signal: args.signal } : {});
@@ -213,8 +212,8 @@ async function streamIntoStore(args: {
   }
   source.catch(() => undefined);
   storedSide.catch(() => undefined);
-  const put = args.store.putStream(args.key, toStore, {
-    contentType: args.encryptTo?.length ? 'application/age' : 'application/gzip',
+  const put = args.repository.putArchive(args.id, toStore, {
+    encrypted: encrypt,
     ...(args.retention ? { retention: args.retention } : {}),
     ...(args.signal ? { signal: args.signal } : {}),
   });
@@ -223,17 +222,18 @@ async function streamIntoStore(args: {
   const [sourceResult, storedResult, putResult] = await Promise.allSettled([source, storedSide, put]);
   // The root cause comes first: a broken Vault stream or a corrupt archive explains a failed upload.
   if (sourceResult.status === 'rejected' || storedResult.status === 'rejected' || putResult.status === 'rejected') {
-    if (putResult.status === 'fulfilled') await args.store.delete(args.key).catch(() => undefined);
+    if (putResult.status === 'fulfilled') await args.repository.discardArchive(putResult.value.key).catch(() => undefined);
     const rootCause =
       inspectionError ??
       (sourceResult.status === 'rejected' ? sourceResult.reason : undefined) ??
       (storedResult.status === 'rejected' ? storedResult.reason : undefined) ??
       (putResult.status === 'rejected' ? putResult.reason : undefined);
-    throw explainStreamFailure(rootCause, received, args.leaderAddress, args.store.url);
+    throw explainStreamFailure(rootCause, received, args.leaderAddress, args.repository.url);
   }
   args.progress({ phase: 'snapshot', bytes: received, done: true });
   const plaintextSha256 = plainHash.digest('hex');
   return {
+    key: putResult.value.key,
     inspection: await inspector.result,
     plaintextSha256,
     storedSha256: encrypt ? storedHash.digest('hex') : plaintextSha256,
@@ -287,30 +287,6 @@ function buildManifest(a: {
     durationSeconds: Math.round(a.durationSeconds * 1000) / 1000,
     toolVersion,
   };
-}
-
-/**
- * The newest manifest in the store, without reading the whole catalogue. Ids sort by their
- * second; within one second the random suffix does not order them, so the manifests of the newest
- * second are read and compared by `createdAt` (millisecond precision).
- */
-export async function newestManifest(store: SnapshotStore): Promise<SnapshotManifest | undefined> {
-  const keys = (await store.list())
-    .map((o) => ({ key: o.key, c: classifyKey(store.prefix, o.key) }))
-    .filter((x) => x.c.kind === 'manifest')
-    .map((x) => ({ key: x.key, second: (x.c as { id: string }).id.slice(0, 16) }))
-    .sort((a, b) => (a.key < b.key ? 1 : -1));
-  let found: SnapshotManifest | undefined;
-  for (const { key, second } of keys) {
-    if (found && second !== found.id.slice(0, 16)) break;
-    try {
-      const m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
-      if (!found || m.createdAt > found.createdAt) found = m;
-    } catch {
-      continue; // an unreadable manifest is not a comparison point
-    }
-  }
-  return found;
 }
 
 /** Warn when the archive or a key prefix shrank by more than half: data loss or the wrong cluster. */

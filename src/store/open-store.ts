@@ -83,18 +83,21 @@ async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boo
 
 /**
  * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
- * Credentials: static keys from `env` (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * `env` is the command's environment, and the only one a store reads (the daemon's jobs and the
+ * tests each bring their own): the region falls back to its AWS_REGION / AWS_DEFAULT_REGION;
+ * credentials are its static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
  * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
  */
-export async function openSnapshotStore(url: string, s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {}, env: NodeJS.ProcessEnv = process.env): Promise<SnapshotStore> {
+export async function openSnapshotStore(url: string, s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {}, env: NodeJS.ProcessEnv = {}): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
   if (location.kind === 'folder') return new FolderStore(location.dir);
   if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
+  const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const store = new S3Store({
     bucket: location.bucket,
     prefix: location.prefix,
     ...(s3.s3Endpoint ? { endpoint: s3.s3Endpoint } : {}),
-    ...(s3.s3Region ? { region: s3.s3Region } : {}),
+    ...(region ? { region } : {}),
     forcePathStyle: s3.s3ForcePathStyle ?? false,
     ...(s3.s3Sse ? { sse: s3.s3Sse } : {}),
     ...(s3.s3KmsKeyId ? { kmsKeyId: s3.s3KmsKeyId } : {}),

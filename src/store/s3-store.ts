@@ -14,7 +14,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
-import { normalizePrefix } from './layout.js';
+import { normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
   PutOptions,
@@ -70,7 +70,7 @@ export class S3Store implements SnapshotStore {
       options.client ??
       new S3Client({
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        region: options.region ?? 'us-east-1',
         forcePathStyle: options.forcePathStyle ?? false,
         ...(options.credentials ? { credentials: options.credentials } : {}),
         // Checksums on what we send are set explicitly per upload; don't demand them on reads of

@@ -2,7 +2,8 @@ import type { Readable } from 'node:stream';
 
 /**
  * The one interface in front of every place snapshots live (S3, a folder). Key names are built
- * only by `layout.ts`; stores know nothing of snapshots, manifests or records, only objects.
+ * only by the snapshot repository (`repository/layout.ts`); stores know nothing of snapshots,
+ * manifests or records, only objects.
  *
  * Contract (every implementation runs the shared suite in test/integration/store-contract.ts):
  * - `putStream` is atomic: the object becomes visible complete, or not at all. On any failure,

@@ -7,8 +7,7 @@ import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import type { SnapshotManifest } from '../snapshot/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
-import { findSnapshot } from '../store/catalogue.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
@@ -45,7 +44,7 @@ export interface DrillOptions {
 }
 
 export interface DrillDeps {
-  store: SnapshotStore;
+  repository: SnapshotRepository;
   logger: Logger;
   secrets: SecretRegistry;
   signal?: AbortSignal;
@@ -88,7 +87,7 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   const started = Date.now();
   const timings = { download: 0, start: 0, restore: 0, unseal: 0, checks: 0, total: 0 };
   const checks: DrillCheck[] = [];
-  const manifest = await findSnapshot(deps.store, options.snapshot);
+  const manifest = await deps.repository.find(options.snapshot);
   const report = (): DrillReport => {
     timings.total = seconds(Date.now() - started);
     return { snapshotId: manifest.id, mode: options.mode, passed: checks.length > 0 && checks.every((c) => c.passed), checks, timings };
@@ -127,7 +126,7 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     // download
     let t = Date.now();
     const archive = join(scratch.dir, 'snapshot.snap');
-    const integrity = await downloadVerified({ store: deps.store, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
+    const integrity = await downloadVerified({ repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
     timings.download = seconds(Date.now() - t);
     if (!integrity.passed) return fail('archive-integrity', integrity.detail);
     checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openSnapshotStore } from '../../src/store/open-store.js';
-import { writeRotationRecord } from '../../src/store/records.js';
+import { writeRotationRecord } from '../../src/repository/records.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';

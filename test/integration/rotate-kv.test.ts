@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../src/observability/logger.js';
 import { SecretLock, lockPath, type LockSettings } from '../../src/rotation/kv/lock.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
-import { listRotationRecords } from '../../src/store/records.js';
+import { listRotationRecords } from '../../src/repository/records.js';
 import { onServer } from '../testbed/servers.js';
 
 let bed: RotationBed;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { silentLogger } from '../../src/observability/logger.js';
+import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import { saveSnapshot } from '../../src/snapshot/save.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { VaultClient } from '../../src/vault/client.js';
@@ -296,7 +297,7 @@ describe(onServer('snapshot save faults leave no snapshot that looks complete'),
       await assert.rejects(
         saveSnapshot({
           vault: client,
-          store,
+          repository: new SnapshotRepository(store),
           logger: silentLogger,
           progress: (e) => {
             if (!killed && e.bytes > 3_000_000) {

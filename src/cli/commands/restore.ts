@@ -46,7 +46,7 @@ export const restoreCommand: CommandModule = {
         const interrupt = abortOnSignals();
         try {
           const vault = await ctx.authenticatedVault();
-          const prepared = await planRestore({ vault, store, logger: ctx.logger }, { snapshot: o.snapshot, force });
+          const prepared = await planRestore({ vault, repository: store, logger: ctx.logger }, { snapshot: o.snapshot, force });
           // The plan goes to stderr in text mode, so that stdout carries only the result.
           ctx.terminal.stderr.write(`${renderPlan(prepared.plan).join('\n')}\n`);
           if (!yes) {
@@ -65,7 +65,7 @@ export const restoreCommand: CommandModule = {
             });
             if (!confirmed) throw new VaultOpsError('confirmation', 'restore not confirmed: nothing was changed');
           }
-          const result = await executeRestore({ vault, store, logger: ctx.logger, signal: interrupt.signal }, prepared, {
+          const result = await executeRestore({ vault, repository: store, logger: ctx.logger, signal: interrupt.signal }, prepared, {
             safetySnapshot: o.safetySnapshot,
             ...(protection ? { protection } : {}),
             ...(identities ? { identities } : {}),

@@ -15,8 +15,7 @@ import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rot
 import { saveSnapshot } from '../../snapshot/save.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
 import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
-import { writeRotationRecord } from '../../store/records.js';
-import type { SnapshotStore } from '../../store/snapshot-store.js';
+import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import {
   DEFAULT_STAGING_MOUNT,
   checkMounts,
@@ -93,14 +92,14 @@ function options(ctx: CommandContext, cmd: Command): RotateKvOptions {
 }
 
 /** Open the snapshot store a URL names, with S3 settings from the environment / config file. */
-async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotStore> {
+async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotRepository> {
   const all = cmd.optsWithGlobals();
   const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])));
   return openCommandStore(ctx, url, s3);
 }
 
 /** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */
-async function snapshotProtection(ctx: CommandContext, cmd: Command, store: SnapshotStore): Promise<SnapshotProtection> {
+async function snapshotProtection(ctx: CommandContext, cmd: Command, store: SnapshotRepository): Promise<SnapshotProtection> {
   const all = cmd.optsWithGlobals();
   const pick = (sources: readonly { key: string }[]) => Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
   const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, pick(s3OptionSources));
@@ -172,7 +171,7 @@ export const rotateKvCommand: CommandModule = {
           const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
           const recorder: RotationRecorder | undefined = recordStore
             ? async (record) => {
-                await writeRotationRecord(recordStore, record);
+                await recordStore.records.write(record);
               }
             : undefined;
           let snapshot: { id: string } | { error: string } | undefined;
@@ -185,7 +184,7 @@ export const rotateKvCommand: CommandModule = {
             );
             if (snapshotStore && result.rotated > 0 && !result.interrupted) {
               try {
-                const saved = await saveSnapshot({ vault: kvApi.client, store: snapshotStore, logger: ctx.logger }, { ...protection });
+                const saved = await saveSnapshot({ vault: kvApi.client, repository: snapshotStore, logger: ctx.logger }, { ...protection });
                 snapshot = { id: saved.manifest.id };
               } catch (err) {
                 snapshot = { error: (err as Error).message };

@@ -5,8 +5,8 @@ import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
+import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources } from '../../snapshot/protection.js';
-import type { SnapshotStore } from '../../store/snapshot-store.js';
 import { rotationRecords, snapshotBackups } from '../../rotation/db-root/store-ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
 import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRunFlags, type RootPasswordSource, type RotateRootOptions } from '../../rotation/db-root/index.js';
@@ -52,7 +52,7 @@ export const runbookCommand: CommandModule = {
           const s3 = options.snapshotStore || options.recordTo ? resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, cmd.opts()) : {};
           const vault = await ctx.authenticatedVault();
           const text = ctx.options.output === 'text';
-          const stores: SnapshotStore[] = [];
+          const stores: SnapshotRepository[] = [];
           let report: RunbookReport;
           try {
             const snapshotStore = options.snapshotStore ? await openCommandStore(ctx, options.snapshotStore, s3) : undefined;
@@ -70,7 +70,7 @@ export const runbookCommand: CommandModule = {
               rootPassword: passwordSource(options, ctx),
               actor: await actor(ctx),
               secrets: ctx.secrets,
-              ...(snapshotStore ? { backups: snapshotBackups({ vault, store: snapshotStore, logger: ctx.logger, ...(protection ? { protection } : {}) }) } : {}),
+              ...(snapshotStore ? { backups: snapshotBackups({ vault, repository: snapshotStore, logger: ctx.logger, ...(protection ? { protection } : {}) }) } : {}),
               ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
               onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
             });

@@ -20,9 +20,8 @@ import { saveSnapshot } from '../../snapshot/save.js';
 import { flavourName } from '../../vault/flavour.js';
 import { abortOnSignals } from '../signals.js';
 import { SnapshotMetrics } from '../../snapshot/snapshot-metrics.js';
-import { listCatalogue } from '../../store/catalogue.js';
-import { pruneSnapshots, type PruneReport } from '../../store/prune.js';
-import { validateRetentionPolicy, type RetentionPolicy } from '../../store/retention.js';
+import { pruneSnapshots, type PruneReport } from '../../repository/prune.js';
+import { validateRetentionPolicy, type RetentionPolicy } from '../../repository/retention.js';
 import type { CommandContext } from '../context.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
@@ -73,7 +72,7 @@ export const snapshotCommand: CommandModule = {
           // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
           const interrupt = abortOnSignals();
           const result = await saveSnapshot(
-            { vault, store, logger: ctx.logger, progress: progressFor(ctx), metrics, signal: interrupt.signal },
+            { vault, repository: store, logger: ctx.logger, progress: progressFor(ctx), metrics, signal: interrupt.signal },
             {
               ...protection,
               ...(o.canary ? { canaryMount: o.canaryMount } : {}),
@@ -121,7 +120,7 @@ export const snapshotCommand: CommandModule = {
         const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
         const store = await openCommandStore(ctx, o.from, o);
         try {
-          const catalogue = await listCatalogue(store);
+          const catalogue = await store.catalogue();
           if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
           else {
             const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS']];

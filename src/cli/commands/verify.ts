@@ -5,7 +5,7 @@ import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { parseSnapshotId } from '../../store/snapshot-id.js';
+import { parseSnapshotId } from '../../repository/snapshot-id.js';
 import { runDrill, type DrillReport } from '../../verify/drill.js';
 import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { VerifyMetrics } from '../../verify/verify-metrics.js';
@@ -56,7 +56,7 @@ export const verifyCommand: CommandModule = {
         let report: DrillReport | undefined;
         try {
           report = await runDrill(
-            { store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal },
+            { repository: store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal },
             {
               snapshot: o.snapshot,
               mode: o.mode,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import type { Runbook, RunbookStep, StepContext, StepFacts, StepPlan } from '../../runbook/types.js';
+import { formatCompactUtc } from '../../time/compact-utc.js';
 import { grants, vaultDetail } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
 import { tcpReachable } from './login-check.js';
@@ -405,7 +406,7 @@ const rotateRoot: Step = {
     return { prompt: `rotate the root credential of ${where(ctx)} (user ${f.username}); afterwards only Vault knows its password`, phrase: `rotate ${ctx.deps.options.connection}` };
   },
   async action(ctx) {
-    const rotationId = `${ctx.deps.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    const rotationId = `${formatCompactUtc(ctx.deps.now())}-${randomBytes(3).toString('hex')}`;
     await ctx.deps.db.rotateRoot(ctx.deps.options.connection);
     return { summary: `rotated ${where(ctx)}`, facts: { rotationId, rotatedAt: ctx.deps.now().toISOString() } };
   },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { formatCompactUtc } from '../../store/snapshot-id.js';
+import { formatCompactUtc } from '../../time/compact-utc.js';
 
 /** A rotation id: sortable UTC time plus 12 random hex characters (`20261127T184600Z-3f9a1c0b77de`). */
 export function newRotationId(now: Date): string {

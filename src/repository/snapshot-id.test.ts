@@ -1,12 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultOpsError } from '../errors.js';
+import { formatCompactUtc } from '../time/compact-utc.js';
 import {
   compareSnapshotIds,
-  formatCompactUtc,
   isSnapshotId,
   newSnapshotId,
-  parseCompactUtc,
   parseSnapshotId,
 } from './snapshot-id.js';
 
@@ -111,12 +110,5 @@ describe('compareSnapshotIds', () => {
     assert.equal(compareSnapshotIds(ids[0]!, ids[0]!), 0);
     assert.ok(compareSnapshotIds('20261127T184600Z-000000', '20261127T184600Z-000001') < 0);
     assert.ok(compareSnapshotIds('20261127T184601Z-000000', '20261127T184600Z-ffffff') > 0);
-  });
-});
-
-describe('parseCompactUtc', () => {
-  it('parses and validates', () => {
-    assert.equal(parseCompactUtc('20261127T184600Z')?.toISOString(), '2026-11-27T18:46:00.000Z');
-    assert.equal(parseCompactUtc('20260230T000000Z'), undefined);
   });
 });

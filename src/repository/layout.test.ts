@@ -5,35 +5,12 @@ import {
   archiveKey,
   classifyKey,
   manifestKey,
-  normalizePrefix,
   recordKey,
   recordsPrefix,
 } from './layout.js';
 
 const ID = '20261127T184600Z-3f9a1c';
 const isUsage = (e: unknown): boolean => e instanceof VaultOpsError && e.code === 'usage';
-
-describe('normalizePrefix', () => {
-  for (const [input, expected] of [
-    ['', ''],
-    ['/', ''],
-    ['///', ''],
-    ['vault', 'vault'],
-    ['/vault/prod/', 'vault/prod'],
-    ['vault/prod//', 'vault/prod'],
-    ['a.b/c..d/...', 'a.b/c..d/...'],
-  ] as const) {
-    it(`${JSON.stringify(input)} → ${JSON.stringify(expected)}`, () => {
-      assert.equal(normalizePrefix(input), expected);
-    });
-  }
-
-  for (const bad of ['..', '../x', 'x/..', 'x/../y', 'x/./y', '.', 'x//y', 'x\\y', 'x\ny', 'x\u0000', 'x\u007f', 'x\ty']) {
-    it(`rejects ${JSON.stringify(bad)}`, () => {
-      assert.throws(() => normalizePrefix(bad), isUsage);
-    });
-  }
-});
 
 describe('keys', () => {
   it('builds archive and manifest keys', () => {

@@ -1,5 +1,7 @@
 import { VaultOpsError } from '../errors.js';
-import { formatCompactUtc, isSnapshotId } from './snapshot-id.js';
+import { normalizePrefix } from '../store/prefix.js';
+import { formatCompactUtc } from '../time/compact-utc.js';
+import { isSnapshotId } from './snapshot-id.js';
 
 /**
  * Every object key of the snapshot store is named here and nowhere else.
@@ -23,35 +25,7 @@ export type KeyClass =
   | { kind: 'record' }
   | { kind: 'other' };
 
-const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/;
 const NAME_PART_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
-/**
- * The prefix without leading or trailing slashes. Throws 'usage' when it contains a backslash,
- * a control character, or an empty, `.` or `..` segment.
- */
-export function normalizePrefix(prefix: string): string {
-  if (typeof prefix !== 'string') {
-    throw new VaultOpsError('usage', 'invalid store prefix: expected a string such as "vault/prod"');
-  }
-  if (prefix.includes('\\')) {
-    throw new VaultOpsError('usage', `invalid store prefix ${JSON.stringify(prefix)}: use "/" rather than "\\"`);
-  }
-  if (CONTROL_CHARS_RE.test(prefix)) {
-    throw new VaultOpsError('usage', `invalid store prefix ${JSON.stringify(prefix)}: remove the control characters`);
-  }
-  const trimmed = prefix.replace(/^\/+/, '').replace(/\/+$/, '');
-  if (trimmed === '') return '';
-  for (const segment of trimmed.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') {
-      throw new VaultOpsError(
-        'usage',
-        `invalid store prefix ${JSON.stringify(prefix)}: remove empty, "." and ".." path segments`,
-      );
-    }
-  }
-  return trimmed;
-}
 
 function join(prefix: string, rest: string): string {
   const p = normalizePrefix(prefix);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import type { SnapshotStore } from '../store/snapshot-store.js';
 import { recordKey, recordsPrefix } from './layout.js';
-import type { SnapshotStore } from './snapshot-store.js';
 
 /**
  * One completed rotation, stored beside the snapshots (`<prefix>/records/…json`) so that a later

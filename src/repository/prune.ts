@@ -1,9 +1,7 @@
 import { VaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { listCatalogue } from './catalogue.js';
-import { manifestKey } from './layout.js';
 import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
-import type { SnapshotStore, StoredObjectVersion } from './snapshot-store.js';
+import type { SnapshotRepository } from './snapshot-repository.js';
 
 export interface PruneOptions {
   policy: RetentionPolicy;
@@ -28,8 +26,8 @@ export interface PruneReport {
  * under object-lock retention are skipped with a warning; in a versioned bucket every version of a
  * removed key is deleted by version id, so no delete marker is left to hide a snapshot.
  */
-export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions, logger: Logger): Promise<PruneReport> {
-  const catalogue = await listCatalogue(store);
+export async function pruneSnapshots(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
+  const catalogue = await repository.catalogue();
   const plan = planRetention(
     catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),
     options.policy,
@@ -39,7 +37,7 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
     throw new VaultOpsError('internal', `retention plan would remove the newest snapshot ${newest}: refusing to prune`);
   }
   const byId = new Map(catalogue.snapshots.map((m) => [m.id, m]));
-  const versions = store.capabilities.versioning ? groupByKey(await store.listVersions()) : new Map<string, StoredObjectVersion[]>();
+  const versions = await repository.versionListing();
 
   const report: PruneReport = {
     dryRun: options.dryRun,
@@ -51,10 +49,10 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
 
   for (const r of plan.remove) {
     const manifest = byId.get(r.id)!;
-    const keys = [manifestKey(store.prefix, r.id), manifest.archive.key];
+    const keys = repository.snapshotKeys(manifest);
     const entry: PruneReport['remove'][number] = { id: r.id, createdAt: r.time.toISOString(), keys, status: 'planned' };
     report.remove.push(entry);
-    const lockedUntil = await retainedUntil(store, keys, versions, options.now);
+    const lockedUntil = await repository.retainedUntil(keys, versions, options.now);
     if (lockedUntil) {
       entry.status = 'locked';
       entry.detail = `under object-lock retention until ${lockedUntil.toISOString()}`;
@@ -63,7 +61,7 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
     }
     if (options.dryRun) continue;
     try {
-      for (const key of keys) await deleteAllVersions(store, key, versions);
+      await repository.remove(keys, versions);
       entry.status = 'removed';
       logger.info({ snapshotId: r.id }, 'pruned snapshot');
     } catch (err) {
@@ -83,9 +81,9 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
     }
     if (leftover.reason === 'unfinished upload') {
       if (options.dryRun) continue;
-      const uploads = (await store.listIncomplete()).filter((u) => u.key === leftover.key);
+      const uploads = await repository.unfinishedUploads(leftover.key);
       try {
-        for (const u of uploads) await store.abortIncomplete(u);
+        for (const u of uploads) await repository.abortUpload(u);
         entry.status = 'removed';
       } catch (err) {
         entry.status = 'failed';
@@ -93,7 +91,7 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
       }
       continue;
     }
-    const lockedUntil = await retainedUntil(store, [leftover.key], versions, options.now);
+    const lockedUntil = await repository.retainedUntil([leftover.key], versions, options.now);
     if (lockedUntil) {
       entry.status = 'locked';
       entry.detail = `under object-lock retention until ${lockedUntil.toISOString()}`;
@@ -101,7 +99,7 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
     }
     if (options.dryRun) continue;
     try {
-      await deleteAllVersions(store, leftover.key, versions);
+      await repository.remove([leftover.key], versions);
       entry.status = 'removed';
     } catch (err) {
       entry.status = 'failed';
@@ -110,42 +108,4 @@ export async function pruneSnapshots(store: SnapshotStore, options: PruneOptions
   }
   for (const w of report.warnings) logger.warn(w);
   return report;
-}
-
-function groupByKey(all: StoredObjectVersion[]): Map<string, StoredObjectVersion[]> {
-  const map = new Map<string, StoredObjectVersion[]>();
-  for (const v of all) {
-    const list = map.get(v.key) ?? [];
-    list.push(v);
-    map.set(v.key, list);
-  }
-  return map;
-}
-
-/** The latest retain-until date among the keys' versions, when it is still in the future. */
-async function retainedUntil(store: SnapshotStore, keys: string[], versions: Map<string, StoredObjectVersion[]>, now: Date): Promise<Date | undefined> {
-  if (!store.capabilities.objectLock) return undefined;
-  let latest: Date | undefined;
-  for (const key of keys) {
-    const targets = versions.get(key)?.filter((v) => !v.isDeleteMarker) ?? [];
-    for (const v of targets.length ? targets : [{ key, versionId: undefined }]) {
-      try {
-        const head = await store.head(key, v.versionId ? { versionId: v.versionId } : {});
-        if (head.retainUntil && head.retainUntil > now && (!latest || head.retainUntil > latest)) latest = head.retainUntil;
-      } catch (err) {
-        if (!(err instanceof VaultOpsError && err.code === 'not-found')) throw err;
-      }
-    }
-  }
-  return latest;
-}
-
-/** Delete a key for good: every version and delete marker in a versioned bucket, else the object. */
-async function deleteAllVersions(store: SnapshotStore, key: string, versions: Map<string, StoredObjectVersion[]>): Promise<void> {
-  const list = versions.get(key);
-  if (store.capabilities.versioning && list?.length) {
-    for (const v of list) if (v.versionId) await store.delete(key, { versionId: v.versionId });
-    return;
-  }
-  await store.delete(key);
 }

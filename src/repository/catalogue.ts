@@ -1,7 +1,7 @@
 import { VaultOpsError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
 import { classifyKey, manifestKey } from './layout.js';
-import type { SnapshotStore } from './snapshot-store.js';
 
 /** `snapshot list --output json`: `{snapshots: [manifest…], incomplete: [{key, bytes, lastModified}]}`. */
 export interface Catalogue {
@@ -71,6 +71,31 @@ export async function findSnapshot(store: SnapshotStore, which: string): Promise
   const found = snapshots.find((s) => s.id === which);
   if (!found) {
     throw new VaultOpsError('not-found', `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): list them with 'vault-ops snapshot list --from ${store.url}'`);
+  }
+  return found;
+}
+
+/**
+ * The newest manifest in the store, without reading the whole catalogue (nor checking that its
+ * archive exists). Ids sort by their second; within one second the random suffix does not order
+ * them, so the manifests of the newest second are read and compared by `createdAt` (millisecond
+ * precision).
+ */
+export async function newestManifest(store: SnapshotStore): Promise<SnapshotManifest | undefined> {
+  const keys = (await store.list())
+    .map((o) => ({ key: o.key, c: classifyKey(store.prefix, o.key) }))
+    .filter((x) => x.c.kind === 'manifest')
+    .map((x) => ({ key: x.key, second: (x.c as { id: string }).id.slice(0, 16) }))
+    .sort((a, b) => (a.key < b.key ? 1 : -1));
+  let found: SnapshotManifest | undefined;
+  for (const { key, second } of keys) {
+    if (found && second !== found.id.slice(0, 16)) break;
+    try {
+      const m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
+      if (!found || m.createdAt > found.createdAt) found = m;
+    } catch {
+      continue; // an unreadable manifest is not a comparison point
+    }
   }
   return found;
 }

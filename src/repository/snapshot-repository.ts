@@ -1,0 +1,191 @@
+import type { Readable } from 'node:stream';
+import { VaultOpsError } from '../errors.js';
+import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type {
+  IncompleteUpload,
+  PutResult,
+  SnapshotStore,
+  StoreCapabilities,
+  StoredObjectVersion,
+} from '../store/snapshot-store.js';
+import { findSnapshot, listCatalogue, newestManifest, type Catalogue } from './catalogue.js';
+import { archiveKey, classifyKey, manifestKey } from './layout.js';
+import {
+  listRotationRecords,
+  writeRotationRecord,
+  type RotationRecord,
+  type RotationRecordInput,
+} from './records.js';
+
+/** Object-lock retention for a snapshot's objects (S3 buckets with object lock). */
+export interface ArchiveRetention {
+  mode: 'GOVERNANCE' | 'COMPLIANCE';
+  until: Date;
+}
+
+/** Every stored version of every key, listed once for a run of removals (empty when unversioned). */
+export type VersionListing = ReadonlyMap<string, StoredObjectVersion[]>;
+
+/** The rotation records kept beside the snapshots (`<prefix>/records/`). */
+export interface RotationRecords {
+  /** Store one completed rotation; returns its key. */
+  write(input: RotationRecordInput): Promise<string>;
+  /** Records newer than `since` (all when omitted), oldest first; unreadable records are skipped. */
+  list(since?: Date): Promise<RotationRecord[]>;
+}
+
+/**
+ * Snapshots, manifests and rotation records over one snapshot store (the store knows only
+ * objects). The repository owns the key layout (`layout.ts`): callers name snapshots by id or
+ * manifest, never by key, and read manifests only through it. A snapshot is its archive plus its
+ * manifest, written last; the manifest is what puts a snapshot in the catalogue.
+ */
+export class SnapshotRepository {
+  readonly records: RotationRecords;
+
+  constructor(private readonly store: SnapshotStore) {
+    this.records = {
+      write: (input) => writeRotationRecord(store, input),
+      list: (since) => listRotationRecords(store, since),
+    };
+  }
+
+  /** Where the store points, for messages (no credentials). */
+  get url(): string {
+    return this.store.url;
+  }
+
+  get capabilities(): StoreCapabilities {
+    return this.store.capabilities;
+  }
+
+  /**
+   * Stream a snapshot's archive into the store, create-only. Atomic as the store's `putStream` is:
+   * on any failure (an error from `body`, an aborted `signal`) nothing is left under the key.
+   */
+  async putArchive(
+    id: string,
+    body: Readable,
+    options: { encrypted: boolean; retention?: ArchiveRetention; signal?: AbortSignal },
+  ): Promise<PutResult> {
+    return await this.store.putStream(archiveKey(this.store.prefix, id, { encrypted: options.encrypted }), body, {
+      contentType: options.encrypted ? 'application/age' : 'application/gzip',
+      ...(options.retention ? { retention: options.retention } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /**
+   * Remove an archive whose manifest was never written (a failed save), so that nothing
+   * half-done lingers. A plain delete: one under object-lock retention stays and is listed as
+   * incomplete.
+   */
+  discardArchive(key: string): Promise<void> {
+    return this.store.delete(key);
+  }
+
+  /** Write a snapshot's manifest, create-only, after its archive; returns the manifest's key. */
+  async putManifest(manifest: SnapshotManifest, options: { retention?: ArchiveRetention } = {}): Promise<string> {
+    const key = manifestKey(this.store.prefix, manifest.id);
+    await this.store.putBytes(key, `${JSON.stringify(manifest, null, 2)}\n`, {
+      contentType: 'application/json',
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
+    return key;
+  }
+
+  /** The complete snapshots, newest first, and the leftovers (see `listCatalogue`). */
+  catalogue(options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+    return listCatalogue(this.store, options);
+  }
+
+  /** The newest manifest, cheaply (without the whole catalogue); undefined in an empty store. */
+  newest(): Promise<SnapshotManifest | undefined> {
+    return newestManifest(this.store);
+  }
+
+  /** `latest`, `oldest` or an exact id, resolved to a catalogued snapshot; 'not-found' otherwise. */
+  find(which: string): Promise<SnapshotManifest> {
+    return findSnapshot(this.store, which);
+  }
+
+  /** The stored archive of a catalogued snapshot, as a stream. */
+  openArchive(manifest: SnapshotManifest, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return this.store.get(manifest.archive.key, options.signal ? { signal: options.signal } : {});
+  }
+
+  /** A snapshot's objects in the order they leave the store: its manifest first, then its archive. */
+  snapshotKeys(manifest: SnapshotManifest): string[] {
+    return [manifestKey(this.store.prefix, manifest.id), manifest.archive.key];
+  }
+
+  /** Every version of every object, listed once before a run of `retainedUntil` / `remove`. */
+  async versionListing(): Promise<VersionListing> {
+    if (!this.store.capabilities.versioning) return new Map();
+    const map = new Map<string, StoredObjectVersion[]>();
+    for (const v of await this.store.listVersions()) {
+      const list = map.get(v.key) ?? [];
+      list.push(v);
+      map.set(v.key, list);
+    }
+    return map;
+  }
+
+  /** The latest object-lock retain-until date among the keys' versions, when still in the future. */
+  async retainedUntil(keys: readonly string[], versions: VersionListing, now: Date): Promise<Date | undefined> {
+    if (!this.store.capabilities.objectLock) return undefined;
+    let latest: Date | undefined;
+    for (const key of keys) {
+      const targets = versions.get(key)?.filter((v) => !v.isDeleteMarker) ?? [];
+      for (const v of targets.length ? targets : [{ key, versionId: undefined }]) {
+        try {
+          const head = await this.store.head(key, v.versionId ? { versionId: v.versionId } : {});
+          if (head.retainUntil && head.retainUntil > now && (!latest || head.retainUntil > latest)) {
+            latest = head.retainUntil;
+          }
+        } catch (err) {
+          if (!(err instanceof VaultOpsError && err.code === 'not-found')) throw err;
+        }
+      }
+    }
+    return latest;
+  }
+
+  /**
+   * Delete keys for good, in order: in a versioned bucket every version and delete marker by
+   * version id (a delete marker would only hide a snapshot), else the object.
+   */
+  async remove(keys: readonly string[], versions: VersionListing): Promise<void> {
+    for (const key of keys) {
+      const list = versions.get(key);
+      if (this.store.capabilities.versioning && list?.length) {
+        for (const v of list) if (v.versionId) await this.store.delete(key, { versionId: v.versionId });
+        continue;
+      }
+      await this.store.delete(key);
+    }
+  }
+
+  /** The unfinished uploads of a key (a catalogue leftover with reason 'unfinished upload'). */
+  async unfinishedUploads(key: string): Promise<IncompleteUpload[]> {
+    return (await this.store.listIncomplete()).filter((u) => u.key === key);
+  }
+
+  abortUpload(upload: IncompleteUpload): Promise<void> {
+    return this.store.abortIncomplete(upload);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+/**
+ * The name of the manifest that belongs beside an archive file of the layout (`<id>.snap` or
+ * `<id>.snap.age` → `<id>.manifest.json`), for archives copied out of a store; undefined for any
+ * other name.
+ */
+export function manifestNameBeside(archiveName: string): string | undefined {
+  const c = classifyKey('', archiveName);
+  return c.kind === 'archive' ? manifestKey('', c.id) : undefined;
+}
