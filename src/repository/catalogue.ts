@@ -1,5 +1,5 @@
 import { VaultOpsError } from '../errors.js';
-import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../snapshot/manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { classifyKey, manifestKey } from './layout.js';
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
-import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotManifest } from './manifest.js';
 import type {
   IncompleteUpload,
   PutResult,

@@ -6,7 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
-import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';

@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector } from './archive-inspector.js';
-import type { SnapshotManifest } from './manifest.js';
+import type { SnapshotManifest } from '../repository/manifest.js';
 
 /**
  * Stream a stored archive to a local file (in a 0700 temp dir of the caller's), checking its

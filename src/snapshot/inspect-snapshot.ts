@@ -9,7 +9,7 @@ import { manifestNameBeside, type SnapshotRepository } from '../repository/snaps
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { ChunkBatcher } from './chunk-batcher.js';
-import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
+import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from './manifest-signature.js';
 import { readFile } from 'node:fs/promises';
 

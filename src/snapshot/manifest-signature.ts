@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { VaultOpsError } from '../errors.js';
-import { canonicalJson, type SnapshotManifest } from './manifest.js';
+import { canonicalJson, type SnapshotManifest } from '../repository/manifest.js';
 
 /**
  * ed25519 manifest signatures. Checksums prove a download is intact, not that nobody who can

@@ -15,7 +15,7 @@ import { ChunkBatcher } from './chunk-batcher.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
-import type { SnapshotManifest } from './manifest.js';
+import type { SnapshotManifest } from '../repository/manifest.js';
 import { signManifest } from './manifest-signature.js';
 import type { SnapshotMetrics } from './snapshot-metrics.js';
 

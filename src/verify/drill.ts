@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
-import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';

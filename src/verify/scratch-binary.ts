@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { VaultOpsError } from '../errors.js';
-import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotManifest } from '../repository/manifest.js';
 import { flavourBinary, flavourName, flavourOfVersionOutput, type ServerFlavour } from '../vault/flavour.js';
 import { compareVersions, parseVersion } from './version.js';
 

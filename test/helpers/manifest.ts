@@ -1,4 +1,4 @@
-import type { SnapshotManifest } from '../../src/snapshot/manifest.js';
+import type { SnapshotManifest } from '../../src/repository/manifest.js';
 
 /** A minimal valid manifest for catalogue tests that write archives themselves. */
 export function fakeManifest(fields: Pick<SnapshotManifest, 'id' | 'createdAt' | 'archive'> & Partial<SnapshotManifest>): SnapshotManifest {
