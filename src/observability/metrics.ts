@@ -66,12 +66,23 @@ export async function pushMetrics(registry: Registry, gateway: string, job: stri
   await client.pushAdd({ jobName: job });
 }
 
+/**
+ * The one metrics pattern: a library is handed a typed reporter (SnapshotReporter, DrillReporter,
+ * RotationReporter) and records what happened; the reporter's Prometheus implementation keeps its
+ * own registry, and the CLI publishes it once the job ends, whatever the outcome.
+ */
+export interface JobMetrics {
+  /** The Pushgateway job name. */
+  readonly job: string;
+  readonly registry: Registry;
+}
+
 /** Publish a job's metrics as configured; failures to publish are warnings, not job failures. */
-export async function publishMetrics(registry: Registry, options: MetricsOptions, job: string, logger: Logger): Promise<void> {
+export async function publishMetrics(metrics: JobMetrics, options: MetricsOptions, logger: Logger): Promise<void> {
   if (options.metricsTextfile) {
-    await writeTextfile(registry, options.metricsTextfile).catch((err) => logger.warn({ err: (err as Error).message, path: options.metricsTextfile }, 'could not write the metrics textfile'));
+    await writeTextfile(metrics.registry, options.metricsTextfile).catch((err) => logger.warn({ err: (err as Error).message, path: options.metricsTextfile }, 'could not write the metrics textfile'));
   }
   if (options.pushgateway) {
-    await pushMetrics(registry, options.pushgateway, job).catch((err) => logger.warn({ err: (err as Error).message }, 'could not push metrics to the Pushgateway'));
+    await pushMetrics(metrics.registry, options.pushgateway, metrics.job).catch((err) => logger.warn({ err: (err as Error).message }, 'could not push metrics to the Pushgateway'));
   }
 }

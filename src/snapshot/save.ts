@@ -17,7 +17,6 @@ import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { signManifest } from './manifest-signature.js';
-import type { SnapshotMetrics } from './snapshot-metrics.js';
 
 export interface SaveSnapshotOptions {
   /** age recipients: encrypt the archive client-side before it leaves the machine. */
@@ -38,7 +37,14 @@ export interface SaveSnapshotDeps {
   now?: () => Date;
   progress?: ProgressReporter;
   signal?: AbortSignal;
-  metrics?: SnapshotMetrics;
+  /** Told how the save ended (metrics); the library reports, the caller decides where it goes. */
+  reporter?: SnapshotReporter;
+}
+
+/** What a save reports, restic-style: typed events, no metrics library in sight. */
+export interface SnapshotReporter {
+  saved(manifest: SnapshotManifest, outcome: { shrunk: boolean }): void;
+  failed(reason: string, at: Date): void;
 }
 
 export interface SaveSnapshotResult {
@@ -125,7 +131,7 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
 
     warnings.push(...shrinkWarnings(previous, manifest));
     for (const w of warnings) deps.logger.warn({ snapshotId: id }, w);
-    recordSuccess(deps.metrics, manifest, warnings.length > 0);
+    deps.reporter?.saved(manifest, { shrunk: warnings.length > 0 });
     enter('done');
     deps.logger.info({ snapshotId: id, bytes: manifest.archive.bytes, durationSeconds: manifest.durationSeconds, store: deps.repository.url }, 'snapshot stored');
     return { manifest, manifestKey: mKey, ...(previous ? { previousId: previous.id } : {}), warnings };
@@ -135,8 +141,7 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     const err = deps.signal?.aborted
       ? new VaultOpsError('aborted', `snapshot save interrupted during ${phase}; nothing was stored in ${deps.repository.url}: run it again`, { cause: caught })
       : caught;
-    deps.metrics?.failures.inc({ reason: isVaultOpsError(err) ? err.code : 'internal' });
-    deps.metrics?.lastFailure.set(Date.now() / 1000);
+    deps.reporter?.failed(isVaultOpsError(err) ? err.code : 'internal', new Date());
     deps.logger.debug({ phase }, 'snapshot save failed');
     throw err;
   }
@@ -302,13 +307,4 @@ export function shrinkWarnings(previous: SnapshotManifest | undefined, current: 
     if (before >= 4 && after < before / 2) out.push(`keys under ${prefix} shrank by more than half since ${previous.id} (${before} → ${after}): check for data loss`);
   }
   return out;
-}
-
-function recordSuccess(metrics: SnapshotMetrics | undefined, manifest: SnapshotManifest, shrunk: boolean): void {
-  if (!metrics) return;
-  metrics.lastSuccess.set(Date.parse(manifest.createdAt) / 1000);
-  metrics.duration.set(manifest.durationSeconds);
-  metrics.bytes.set(manifest.archive.bytes);
-  metrics.shrunk.set(shrunk ? 1 : 0);
-  for (const [prefix, count] of Object.entries(manifest.keyCounts)) metrics.keys.set({ prefix }, count);
 }

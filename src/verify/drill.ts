@@ -48,6 +48,13 @@ export interface DrillDeps {
   logger: Logger;
   secrets: SecretRegistry;
   signal?: AbortSignal;
+  /** Told how every drill ended, passed, failed or unable to run (metrics). */
+  reporter?: DrillReporter;
+}
+
+/** What a drill reports: its report, or none when it could not run. */
+export interface DrillReporter {
+  drillFinished(report: DrillReport | undefined, at: Date): void;
 }
 
 export interface DrillCheck {
@@ -84,6 +91,16 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
  * A problem found by the drill is a failed check (exit 3); a drill that cannot run throws.
  */
 export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
+  let report: DrillReport | undefined;
+  try {
+    report = await drill(deps, options);
+    return report;
+  } finally {
+    deps.reporter?.drillFinished(report, new Date());
+  }
+}
+
+async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
   const started = Date.now();
   const timings = { download: 0, start: 0, restore: 0, unseal: 0, checks: 0, total: 0 };
   const checks: DrillCheck[] = [];

@@ -1,8 +1,12 @@
 import { Gauge, Registry } from 'prom-client';
+import type { JobMetrics } from '../observability/metrics.js';
 import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import { parseSnapshotId } from '../repository/snapshot-id.js';
+import type { DrillReport, DrillReporter } from './drill.js';
 
-/** The restore drill's metrics (design.md §3). */
-export class VerifyMetrics {
+/** The restore drill's metrics, on a registry of its own. */
+export class VerifyMetrics implements DrillReporter, JobMetrics {
+  readonly job = 'vault-ops-verify';
   readonly registry = new Registry();
   readonly lastSuccess = registerOnFirstUse(this.registry, new Gauge({ name: 'vault_ops_verify_last_success_timestamp_seconds', help: 'Unix time of the last restore drill whose checks all passed', registers: [] }));
   readonly lastRun = registerOnFirstUse(this.registry, new Gauge({ name: 'vault_ops_verify_last_run_timestamp_seconds', help: 'Unix time of the last restore drill, passed or not', registers: [] }));
@@ -10,4 +14,16 @@ export class VerifyMetrics {
   readonly restoreSeconds = registerOnFirstUse(this.registry, new Gauge({ name: 'vault_ops_verify_restore_seconds', help: 'Total time of the last drill: the recovery time it measured', registers: [] }));
   readonly phaseSeconds = registerOnFirstUse(this.registry, new Gauge({ name: 'vault_ops_verify_phase_seconds', help: 'Time of each phase of the last drill', labelNames: ['phase'], registers: [] }));
   readonly snapshotAge = registerOnFirstUse(this.registry, new Gauge({ name: 'vault_ops_verify_snapshot_age_seconds', help: 'Age of the snapshot the last drill restored', registers: [] }));
+
+  drillFinished(report: DrillReport | undefined, at: Date): void {
+    const now = at.getTime() / 1000;
+    this.lastRun.set(now);
+    this.passed.set(report?.passed ? 1 : 0);
+    if (!report) return;
+    if (report.passed) this.lastSuccess.set(now);
+    this.restoreSeconds.set(report.timings.total);
+    for (const [phase, s] of Object.entries(report.timings)) if (phase !== 'total') this.phaseSeconds.set({ phase }, s);
+    const created = parseSnapshotId(report.snapshotId)?.time;
+    if (created) this.snapshotAge.set(now - created.getTime() / 1000);
+  }
 }

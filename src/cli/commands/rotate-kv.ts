@@ -199,7 +199,7 @@ export const rotateKvCommand: CommandModule = {
             await recordStore?.close();
             await snapshotStore?.close();
             const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
-            await publishMetrics(registry, metricsOptions, 'vault-ops-rotate-kv', ctx.logger);
+            await publishMetrics({ job: 'vault-ops-rotate-kv', registry }, metricsOptions, ctx.logger);
           }
           if (snapshot && 'error' in snapshot) throw new VaultOpsError('store', `the rotations are done, but the snapshot after them failed: ${snapshot.error}; take one with vault-ops snapshot save`);
         }),

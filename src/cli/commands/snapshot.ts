@@ -72,7 +72,7 @@ export const snapshotCommand: CommandModule = {
           // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
           const interrupt = abortOnSignals();
           const result = await saveSnapshot(
-            { vault, repository: store, logger: ctx.logger, progress: progressFor(ctx), metrics, signal: interrupt.signal },
+            { vault, repository: store, logger: ctx.logger, progress: progressFor(ctx), reporter: metrics, signal: interrupt.signal },
             {
               ...protection,
               ...(o.canary ? { canaryMount: o.canaryMount } : {}),
@@ -80,7 +80,7 @@ export const snapshotCommand: CommandModule = {
             },
           ).finally(() => {
             interrupt.dispose();
-            return publishMetrics(metrics.registry, o, 'vault-ops-snapshot', ctx.logger);
+            return publishMetrics(metrics, o, ctx.logger);
           });
           let pruned: PruneReport | undefined;
           if (o.prune) {

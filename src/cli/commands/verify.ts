@@ -5,7 +5,6 @@ import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { parseSnapshotId } from '../../repository/snapshot-id.js';
 import { runDrill, type DrillReport } from '../../verify/drill.js';
 import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { VerifyMetrics } from '../../verify/verify-metrics.js';
@@ -56,7 +55,7 @@ export const verifyCommand: CommandModule = {
         let report: DrillReport | undefined;
         try {
           report = await runDrill(
-            { repository: store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal },
+            { repository: store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal, reporter: metrics },
             {
               snapshot: o.snapshot,
               mode: o.mode,
@@ -75,17 +74,7 @@ export const verifyCommand: CommandModule = {
         } finally {
           interrupt.dispose();
           await store.close();
-          const now = Date.now() / 1000;
-          metrics.lastRun.set(now);
-          metrics.passed.set(report?.passed ? 1 : 0);
-          if (report) {
-            if (report.passed) metrics.lastSuccess.set(now);
-            metrics.restoreSeconds.set(report.timings.total);
-            for (const [phase, s] of Object.entries(report.timings)) if (phase !== 'total') metrics.phaseSeconds.set({ phase }, s);
-            const created = parseSnapshotId(report.snapshotId)?.time;
-            if (created) metrics.snapshotAge.set(now - created.getTime() / 1000);
-          }
-          await publishMetrics(metrics.registry, o, 'vault-ops-verify', ctx.logger);
+          await publishMetrics(metrics, o, ctx.logger);
         }
         if (ctx.options.output === 'json') printJson(ctx.stdout, report);
         else printLines(ctx.stdout, renderReport(report));
