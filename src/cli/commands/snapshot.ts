@@ -9,7 +9,7 @@ import {
   snapshotPruneOptionSources,
   snapshotSaveOptionSources,
 } from '../../config/snapshot-options.js';
-import { VaultOpsError } from '../../errors.js';
+import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { logProgress, ttyProgress, type ProgressReporter } from '../../observability/progress.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
@@ -67,8 +67,17 @@ export const snapshotCommand: CommandModule = {
         const metrics = new SnapshotMetrics();
         const store = await openCommandStore(ctx, o.to, o);
         try {
-          const protection = await resolveSnapshotProtection(o, store);
-          const vault = await ctx.authenticatedVault();
+          // A save that cannot even start (Vault unreachable, login refused, bad key file) is a
+          // failed save for the metrics too: alerts on failures_total must not miss an outage.
+          const started = async () => {
+            const protection = await resolveSnapshotProtection(o, store);
+            return { protection, vault: await ctx.authenticatedVault() };
+          };
+          const { protection, vault } = await started().catch(async (err: unknown) => {
+            metrics.failed(isVaultOpsError(err) ? err.code : 'internal', new Date());
+            await publishMetrics(metrics, o, ctx.logger);
+            throw err;
+          });
           // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
           const interrupt = abortOnSignals();
           const result = await saveSnapshot(
