@@ -11,7 +11,7 @@ import { rotationMetrics } from '../../rotation/kv/metrics.js';
 import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import { execaRunner } from '../../rotation/kv/process-runner.js';
-import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/kv/rotate-secret.js';
+import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/kv/types.js';
 import { saveSnapshot } from '../../snapshot/save.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
 import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
