@@ -1,12 +1,12 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import cron from 'node-cron';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 import { flagName, type OptionSource } from '../config/resolve.js';
 import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../config/verify-options.js';
 import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
+import { CronError, nextCronRuns, parseCron } from '../time/cron.js';
 import { parseDuration } from '../time/duration.js';
 
 /**
@@ -35,13 +35,21 @@ const Duration = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** The same cron dialect as rotation policies (time/cron.ts): one parser validates both. */
 const Schedule = z
   .string()
   .min(1)
   .superRefine((value, ctx) => {
-    const fields = value.trim().split(/\s+/).length;
-    if (fields !== 5 && fields !== 6) ctx.addIssue({ code: 'custom', message: `"${value}" is not a cron expression: use 5 fields (minute hour day month weekday, UTC) or 6 with seconds first` });
-    else if (!cron.validate(value)) ctx.addIssue({ code: 'custom', message: `"${value}" is not a valid cron expression` });
+    try {
+      parseCron(value);
+    } catch (err) {
+      if (!(err instanceof CronError)) throw err;
+      const message =
+        err.kind === 'shape'
+          ? `"${value}" is not a cron expression: ` + 'use 5 fields (minute hour day month weekday, UTC) or 6 with seconds first'
+          : `"${value}" is not a valid cron expression: ${err.message}`;
+      ctx.addIssue({ code: 'custom', message });
+    }
   });
 
 const OptionValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -219,12 +227,7 @@ export function jobArguments(job: Pick<JobDefinition, 'command' | 'options'>): s
   return args;
 }
 
-/** The next `count` start times of a schedule (UTC), without jitter. */
-export function nextRuns(schedule: string, count: number): Date[] {
-  const task = cron.createTask(schedule, () => undefined, { timezone: 'UTC' });
-  try {
-    return task.getNextRuns(count);
-  } finally {
-    void task.destroy();
-  }
+/** The next `count` start times of a schedule (UTC) after `now`, without jitter: the times the daemon fires. */
+export function nextRuns(schedule: string, count: number, now: Date = new Date()): Date[] {
+  return nextCronRuns(parseCron(schedule), now, count);
 }

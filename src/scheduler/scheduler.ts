@@ -1,11 +1,12 @@
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../observability/logger.js';
+import { parseCron } from '../time/cron.js';
+import { CronTimer } from './cron-timer.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
 import type { JobDefinition } from './job-definition.js';
 import type { JobRun } from './job-process.js';
 
 /**
- * The daemon's scheduler: each enabled job on its cron schedule (node-cron, UTC), started after a
+ * The daemon's scheduler: each enabled job on its cron schedule (UTC, time/cron.ts), started after a
  * random jitter, never overlapping itself (a tick while the previous run is still going is skipped
  * and counted). On shutdown no new run starts, runs waiting for their jitter are cancelled, running
  * ones get `shutdownGraceMs` to finish and are then stopped (their abort signal fires).
@@ -42,7 +43,7 @@ export interface DaemonHealth {
 
 interface JobState {
   job: JobDefinition;
-  task?: ScheduledTask;
+  task?: CronTimer;
   state: JobHealth['state'];
   controller?: AbortController;
   current?: Promise<void>;
@@ -81,21 +82,16 @@ export class JobScheduler {
 
   /** Schedule every enabled job. */
   start(): void {
-    const cronLogger = {
-      info: (m: string) => this.deps.logger.debug({ component: 'node-cron' }, m),
-      warn: (m: string) => this.deps.logger.debug({ component: 'node-cron' }, m),
-      error: (m: string | Error) => this.deps.logger.warn({ component: 'node-cron' }, String(m)),
-      debug: (m: string | Error) => this.deps.logger.trace({ component: 'node-cron' }, String(m)),
-    };
     for (const s of this.states.values()) {
       if (!s.job.enabled) {
         this.deps.logger.info({ job: s.job.name }, 'job disabled: not scheduled');
         continue;
       }
-      // The callback returns at once: overlap and jitter are ours, node-cron only keeps time.
-      s.task = cron.schedule(s.job.schedule, () => this.trigger(s.job.name), { timezone: 'UTC', name: s.job.name, logger: cronLogger });
+      // The callback returns at once: overlap and jitter are ours, the timer only keeps time.
+      s.task = new CronTimer(parseCron(s.job.schedule), () => this.trigger(s.job.name));
+      s.task.start();
       this.updateNextRun(s);
-      this.deps.logger.info({ job: s.job.name, command: s.job.command, schedule: s.job.schedule, jitterSeconds: s.job.jitterMs / 1000, nextRun: s.task.getNextRun()?.toISOString() }, 'job scheduled (UTC)');
+      this.deps.logger.info({ job: s.job.name, command: s.job.command, schedule: s.job.schedule, jitterSeconds: s.job.jitterMs / 1000, nextRun: s.task.nextRun()?.toISOString() }, 'job scheduled (UTC)');
     }
   }
 
@@ -153,7 +149,7 @@ export class JobScheduler {
   }
 
   private updateNextRun(s: JobState): void {
-    const next = s.task?.getNextRun();
+    const next = s.task?.nextRun();
     if (next) this.deps.metrics.nextRun.set({ job_name: s.job.name }, next.getTime() / 1000);
   }
 
@@ -164,7 +160,7 @@ export class JobScheduler {
   async shutdown(graceMs: number): Promise<void> {
     if (!this.stopping) {
       this.stopping = true;
-      for (const s of this.states.values()) await s.task?.destroy();
+      for (const s of this.states.values()) s.task?.stop();
     }
     for (const s of this.states.values()) if (s.state === 'waiting') s.controller?.abort();
     const running = [...this.states.values()].filter((s) => s.current && s.state !== 'idle');
@@ -194,7 +190,7 @@ export class JobScheduler {
       status: this.stopping ? 'stopping' : 'ok',
       startedAt: this.startedAt.toISOString(),
       jobs: [...this.states.values()].map((s) => {
-        const next = s.task && !this.stopping ? s.task.getNextRun() : null;
+        const next = s.task && !this.stopping ? s.task.nextRun() : null;
         const r = s.lastRun;
         return {
           name: s.job.name,

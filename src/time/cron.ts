@@ -1,11 +1,16 @@
 /**
- * A small 5-field cron expression (minute hour day-of-month month day-of-week), always in UTC.
+ * The one cron dialect of vault-ops, always in UTC: rotation policies (`secrets[].schedule`) and
+ * job files (`job.schedule`, which the daemon fires and `daemon --check` lists) accept the same
+ * expressions through this parser, and mean the same instants by them.
  *
- * Supported: `*`, numbers, ranges `a-b`, steps `*\/n` and `a-b/n` (and `a/n`, meaning a to the
- * field's maximum), lists `a,b-c`, month names `jan`…`dec`, weekday names `sun`…`sat`
- * (0 and 7 are both Sunday), and the macros `@hourly @daily @midnight @weekly @monthly
- * @yearly @annually`. As in Vixie cron, when both day-of-month and day-of-week are restricted
- * (neither is `*`), a day matches when EITHER matches.
+ * 5 fields (minute hour day-of-month month day-of-week), or 6 with a seconds field first (for
+ * quick daemon jobs; Kubernetes CronJobs take 5, which the chart checks). Supported: `*`, numbers,
+ * ranges `a-b`, steps `*\/n` and `a-b/n` (and `a/n`, meaning a to the field's maximum), lists
+ * `a,b-c`, month names `jan`…`dec`, weekday names `sun`…`sat` (0 and 7 are both Sunday), and the
+ * macros `@hourly @daily @midnight @weekly @monthly @yearly @annually`. As in Vixie cron and
+ * Kubernetes CronJobs, when both day-of-month and day-of-week are restricted (neither is `*`), a
+ * day matches when EITHER matches. Not supported (rejected, not guessed at): `?`, `L`, `W`, `#`,
+ * full names, ranges that wrap around, `@reboot`.
  *
  * Pure: `parseCron` throws a plain `CronError` naming the bad field; `nextCronRun` computes
  * from a given instant (no clock inside).
@@ -13,10 +18,22 @@
 
 export class CronError extends Error {
   override readonly name = 'CronError';
+  /**
+   * `shape`: not a cron expression at all (field count, unknown macro); `field`: one field is
+   * wrong (named in the message); `never`: valid fields that never fire (30 February).
+   */
+  constructor(
+    message: string,
+    readonly kind: 'shape' | 'field' | 'never' = 'field',
+  ) {
+    super(message);
+  }
 }
 
 export interface CronSchedule {
   readonly source: string;
+  /** {0} for a 5-field expression. */
+  readonly seconds: ReadonlySet<number>;
   readonly minutes: ReadonlySet<number>;
   readonly hours: ReadonlySet<number>;
   readonly daysOfMonth: ReadonlySet<number>;
@@ -33,6 +50,8 @@ interface FieldSpec {
   names?: readonly string[];
   namesStart?: number;
 }
+
+const SECOND: FieldSpec = { name: 'second', min: 0, max: 59 };
 
 const FIELDS: readonly FieldSpec[] = [
   { name: 'minute', min: 0, max: 59 },
@@ -98,9 +117,16 @@ function parseField(text: string, spec: FieldSpec): { values: Set<number>; restr
 export function parseCron(expression: string): CronSchedule {
   const source = expression.trim();
   const expanded = MACROS[source.toLowerCase()] ?? source;
-  if (expanded.startsWith('@')) throw new CronError(`unknown macro "${source}"`);
-  const parts = expanded.split(/\s+/);
-  if (parts.length !== 5) throw new CronError(`expected 5 fields (minute hour day-of-month month day-of-week), got ${parts.length}`);
+  if (expanded.startsWith('@')) throw new CronError(`unknown macro "${source}"`, 'shape');
+  const all = expanded.split(/\s+/);
+  if (all.length !== 5 && all.length !== 6) {
+    throw new CronError(
+      `expected 5 fields (minute hour day-of-month month day-of-week), or 6 with seconds first, got ${all.length}`,
+      'shape',
+    );
+  }
+  const seconds = all.length === 6 ? parseField(all[0]!, SECOND).values : new Set([0]);
+  const parts = all.slice(all.length - 5);
   const [m, h, dom, mon, dow] = parts.map((p, i) => parseField(p, FIELDS[i]!)) as [
     ReturnType<typeof parseField>,
     ReturnType<typeof parseField>,
@@ -111,6 +137,7 @@ export function parseCron(expression: string): CronSchedule {
   const daysOfWeek = new Set([...dow.values].map((d) => d % 7));
   const schedule: CronSchedule = {
     source,
+    seconds,
     minutes: m.values,
     hours: h.values,
     daysOfMonth: dom.values,
@@ -131,13 +158,21 @@ function dayMatches(s: CronSchedule, d: Date): boolean {
   return domOk && dowOk;
 }
 
+const SECOND_MS = 1_000;
 const MINUTE = 60_000;
 /** Eight years covers every leap-year combination; a schedule with no run in that span never runs. */
 const HORIZON_MS = 8 * 366 * 24 * 60 * MINUTE;
 
-/** The first run strictly after `after` (to the minute). Throws CronError if it never fires. */
+/** The first value of `values` at or after `from`, if any. */
+function firstFrom(values: ReadonlySet<number>, from: number): number | undefined {
+  let best: number | undefined;
+  for (const v of values) if (v >= from && (best === undefined || v < best)) best = v;
+  return best;
+}
+
+/** The first run strictly after `after` (to the second). Throws CronError if it never fires. */
 export function nextCronRun(s: CronSchedule, after: Date): Date {
-  const t = new Date(Math.floor(after.getTime() / MINUTE) * MINUTE + MINUTE);
+  const t = new Date(Math.floor(after.getTime() / SECOND_MS) * SECOND_MS + SECOND_MS);
   const limit = after.getTime() + HORIZON_MS;
   while (t.getTime() <= limit) {
     if (!s.months.has(t.getUTCMonth() + 1)) {
@@ -158,9 +193,15 @@ export function nextCronRun(s: CronSchedule, after: Date): Date {
       t.setUTCMinutes(t.getUTCMinutes() + 1, 0, 0);
       continue;
     }
+    const second = firstFrom(s.seconds, t.getUTCSeconds());
+    if (second === undefined) {
+      t.setUTCMinutes(t.getUTCMinutes() + 1, 0, 0);
+      continue;
+    }
+    t.setUTCSeconds(second, 0);
     return t;
   }
-  throw new CronError(`"${s.source}" never fires`);
+  throw new CronError(`"${s.source}" never fires`, 'never');
 }
 
 /** The next `count` runs strictly after `after`. */

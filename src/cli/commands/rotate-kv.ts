@@ -11,8 +11,8 @@ import { rotationMetrics } from '../../rotation/kv/metrics.js';
 import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import { execaRunner } from '../../rotation/kv/process-runner.js';
-import type { RotationDeps, RotationRecorder, RotationSettings } from '../../rotation/kv/rotate-secret.js';
-import { saveSnapshot } from '../../snapshot/save.js';
+import { kvRotationStatus, planKvRotation, rotateKv, rotateKvError, type SnapshotAfterOutcome } from '../../rotation/kv/rotate-kv.js';
+import type { RotationDeps, RotationSettings } from '../../rotation/kv/types.js';
 import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
 import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
@@ -20,10 +20,6 @@ import {
   DEFAULT_STAGING_MOUNT,
   checkMounts,
   clearRotationState,
-  planReport,
-  planSecrets,
-  runRotation,
-  statusView,
   type ClearedSecret,
   type RotationPlanView,
   type RotationRunView,
@@ -156,10 +152,8 @@ export const rotateKvCommand: CommandModule = {
           const o = options(ctx, cmd);
           const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
           if (o.dryRun) {
-            const now = deps.now();
-            await checkMounts(kvApi, secrets, o.stagingMount);
-            const plans = await planSecrets(kvApi, secrets, { now, force: o.force, concurrency: o.concurrency });
-            const report = planReport(o.policy, plans, now);
+            const read = { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency };
+            const report = await planKvRotation(kvApi, { ...read, stagingMount: o.stagingMount, force: o.force });
             if (ctx.options.output === 'json') printJson(ctx.stdout, report);
             else printLines(ctx.stdout, renderPlan(report));
             return;
@@ -169,31 +163,24 @@ export const rotateKvCommand: CommandModule = {
           const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
           // Resolved before anything rotates: a bad key file must not surface after the rotations.
           const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
-          const recorder: RotationRecorder | undefined = recordStore
-            ? async (record) => {
-                await recordStore.records.write(record);
-              }
-            : undefined;
-          let snapshot: { id: string } | { error: string } | undefined;
           // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
           const interrupt = abortOnSignals();
+          let failure: VaultOpsError | undefined;
           try {
-            const result = await runRotation(
+            const result = await rotateKv(
               { ...settings, secrets, concurrency: o.concurrency, ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}) },
-              { ...deps, metrics: rotationMetrics(registry), signal: interrupt.signal, ...(recorder ? { recorder } : {}) },
+              {
+                ...deps,
+                metrics: rotationMetrics(registry),
+                signal: interrupt.signal,
+                ...(recordStore ? { recordStore } : {}),
+                ...(snapshotStore && protection ? { snapshotAfter: { store: snapshotStore, protection } } : {}),
+              },
             );
-            if (snapshotStore && result.rotated > 0 && !result.interrupted) {
-              try {
-                const saved = await saveSnapshot({ vault: kvApi.client, repository: snapshotStore, logger: ctx.logger }, { ...protection });
-                snapshot = { id: saved.manifest.id };
-              } catch (err) {
-                snapshot = { error: (err as Error).message };
-              }
-            }
-            const report = snapshot ? { ...result.report, snapshot } : result.report;
-            if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-            else printLines(ctx.stdout, [...renderRun(result.report), ...(snapshot ? ['id' in snapshot ? `snapshot ${snapshot.id} saved to ${o.snapshotAfter}` : `snapshot after the run FAILED: ${snapshot.error}`] : [])]);
-            afterRun(result);
+            const { snapshot } = result.report;
+            if (ctx.options.output === 'json') printJson(ctx.stdout, result.report);
+            else printLines(ctx.stdout, [...renderRun(result.report), ...(snapshot ? [renderSnapshotAfter(snapshot, o.snapshotAfter)] : [])]);
+            failure = rotateKvError(result);
           } finally {
             interrupt.dispose();
             await recordStore?.close();
@@ -201,24 +188,9 @@ export const rotateKvCommand: CommandModule = {
             const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
             await publishMetrics({ job: 'vault-ops-rotate-kv', registry }, metricsOptions, ctx.logger);
           }
-          if (snapshot && 'error' in snapshot) throw new VaultOpsError('store', `the rotations are done, but the snapshot after them failed: ${snapshot.error}; take one with vault-ops snapshot save`);
+          if (failure) throw failure;
         }),
       );
-
-    function afterRun(result: Awaited<ReturnType<typeof runRotation>>): void {
-      if (result.interrupted) {
-        const stopped = result.report.secrets.filter((s) => s.interrupted).map((s) => `${s.secret} (at ${s.failedStep})`);
-        const where = stopped.length > 0 ? `${stopped.join(', ')} stopped at a recorded step, any running hook killed` : 'no rotation was in progress';
-        throw new VaultOpsError('aborted', `rotate kv was interrupted by a signal: ${where}; run rotate kv again to resume (the same rotation ids and staged values)`);
-      }
-      const failures = result.report.secrets.filter((s) => s.outcome === 'failed' || s.outcome === 'quarantined' || s.failedStep === 'record');
-      if (result.testFailed) {
-        throw new VaultOpsError('verification', `a rotation test failed for ${failures.filter((f) => f.failedStep === 'test').map((f) => f.secret).join(', ')}: the live secrets keep their old values; fix the target and run again`);
-      }
-      if (result.failed) {
-        throw new VaultOpsError('internal', `rotation failed for ${failures.map((f) => f.secret).join(', ')}: see the report above; the next run resumes pending rotations`);
-      }
-    }
 
     kv.command('status')
       .description('each secret\'s rotation state, last rotation, next due date, failures')
@@ -226,10 +198,7 @@ export const rotateKvCommand: CommandModule = {
         run(cmd, async (ctx) => {
           const o = options(ctx, cmd);
           const { secrets, kv: kvApi, deps } = await setup(ctx, o);
-          const now = deps.now();
-          await checkMounts(kvApi, secrets);
-          const plans = await planSecrets(kvApi, secrets, { now, force: false, concurrency: o.concurrency });
-          const view: RotationStatusView = { kind: 'rotation-status', time: now.toISOString(), policy: o.policy, secrets: plans.map(statusView) };
+          const view = await kvRotationStatus(kvApi, { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency });
           if (ctx.options.output === 'json') printJson(ctx.stdout, view);
           else printLines(ctx.stdout, renderStatus(view));
         }),
@@ -276,6 +245,10 @@ function renderRun(r: RotationRunView): string[] {
     ...table([['SECRET', 'OUTCOME', 'VERSIONS', 'ROTATION', 'DETAIL'], ...rows]),
     `${sum.rotated} rotated, ${sum.revoked} revoked, ${sum['not-due']} not due, ${sum.skipped} skipped, ${sum.failed} failed, ${sum.quarantined} quarantined`,
   ];
+}
+
+function renderSnapshotAfter(snapshot: SnapshotAfterOutcome, url: string | undefined): string {
+  return 'id' in snapshot ? `snapshot ${snapshot.id} saved to ${url}` : `snapshot after the run FAILED: ${snapshot.error}`;
 }
 
 function renderStatus(v: RotationStatusView): string[] {

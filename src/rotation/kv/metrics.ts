@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { registerOnFirstUse } from '../../observability/lazy-metric.js';
-import type { SecretOutcome } from './rotate-secret.js';
+import type { SecretOutcome } from './types.js';
 
 /**
  * Rotation metrics, kept in the Registry the caller passes in (the CLI/daemon decides where they

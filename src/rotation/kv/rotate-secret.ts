@@ -1,92 +1,19 @@
 import { dirname } from 'node:path';
-import type { Logger } from 'pino';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
-import type { SecretRegistry } from '../../observability/secret-registry.js';
 import { generateValues } from './generate.js';
 import { CasMismatch, type KvMetadata, type KvV2 } from './kv.js';
 import { LockLost, SecretLock, type LockInfo } from './lock.js';
+import { MetadataWriter } from './metadata-writer.js';
 import { evaluateSecret } from './plan.js';
 import type { SecretPolicy } from './policy.js';
-import type { ProcessRunner } from './process-runner.js';
 import { META, clip, parseRotationState, type MetaPatch, type RotationState } from './state.js';
+import type { FailedStep, RotationDeps, RotationSettings, SecretOutcome, StepName } from './types.js';
 
 /**
  * One secret's rotation: an explicit state machine whose state lives in Vault (the secret's
  * custom_metadata, the staging entry, the lock), so that a run killed at any point is resumed by
  * the next run with the same rotation id and the same pending value. See state.ts for the steps.
  */
-
-/** Durable points of a rotation, in order; `onStep` is called after each (tests crash there). */
-export type StepName =
-  | 'lock-acquired'
-  | 'staged'
-  | 'marked-pending'
-  | 'set-started'
-  | 'set-done'
-  | 'tested'
-  | 'live-written'
-  | 'marked-current'
-  | 'staging-deleted'
-  | 'revoked';
-
-export interface StepEvent {
-  secret: string;
-  rotationId: string;
-  step: StepName;
-}
-
-/** Something that keeps a record of each completed rotation (`--record-to`); never given values. */
-export type RotationRecorder = (record: { time: Date; kind: 'kv-rotation'; mount: string; path: string; rotationId: string }) => Promise<void>;
-
-export interface RotationDeps {
-  kv: KvV2;
-  runner: ProcessRunner;
-  secrets: SecretRegistry;
-  logger: Logger;
-  now(): Date;
-  newRotationId(): string;
-  onStep?: (event: StepEvent) => void | Promise<void>;
-  recorder?: RotationRecorder;
-  /**
-   * Stops the run (SIGTERM/SIGINT): a running hook or generator has its process group killed and
-   * counts as not run; no new step starts (no hook, no staging, no live write). A live write that
-   * already happened is still recorded, so that nothing is left half-recorded.
-   */
-  signal?: AbortSignal;
-}
-
-export interface RotationSettings {
-  policyFile: string;
-  stagingMount: string;
-  lockTtlMs: number;
-  force: boolean;
-  /** Who runs this (host/pid/run id), written into locks. */
-  holder: string;
-}
-
-export type SecretOutcomeKind = 'rotated' | 'revoked' | 'not-due' | 'skipped' | 'failed' | 'quarantined';
-export type FailedStep = 'lock' | 'generate' | 'stage' | 'set' | 'test' | 'write' | 'record' | 'revoke' | 'vault' | 'conflict';
-
-export interface SecretOutcome {
-  id: string;
-  mount: string;
-  path: string;
-  outcome: SecretOutcomeKind;
-  rotationId?: string;
-  /** Live version replaced and written (rotated). */
-  fromVersion?: number;
-  toVersion?: number;
-  /** The rotation was started by an earlier, interrupted run. */
-  resumed?: boolean;
-  /** The previous value was revoked in this run. */
-  revoked?: boolean;
-  /** Why it was skipped or failed, or what happened (one line, no values). */
-  reason?: string;
-  failedStep?: FailedStep;
-  /** Stopped by an interrupt (SIGTERM/SIGINT) at `failedStep`; not counted as a failed attempt. */
-  interrupted?: boolean;
-  warnings?: string[];
-}
 
 export function stagingPath(mount: string, path: string): string {
   return `pending/${mount}/${path}`;
@@ -123,37 +50,6 @@ function sameValues(a: Values, b: Values): boolean {
   return keys.length > 0 && keys.every((k) => a[k] === b[k]);
 }
 
-/** Writes custom_metadata, with metadata_cas where the server supports it (OpenBao ≥ 2.4). */
-class MetadataWriter {
-  constructor(
-    private readonly kv: KvV2,
-    private readonly secret: SecretPolicy,
-    private version: number | undefined,
-  ) {}
-
-  async patch(custom: MetaPatch, expectRotationId?: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.kv.patchMetadata(this.secret.mount, this.secret.path, {
-          custom,
-          ...(this.secret.maxVersions !== undefined ? { maxVersions: this.secret.maxVersions } : {}),
-          ...(this.version !== undefined ? { metadataCas: this.version } : {}),
-        });
-        if (this.version !== undefined) this.version += 1;
-        return;
-      } catch (err) {
-        if (!(err instanceof CasMismatch) || attempt > 0) throw err;
-        // Someone else wrote the metadata: if another rotation took over, stop; else merge again.
-        const fresh = await this.kv.readMetadata(this.secret.mount, this.secret.path);
-        const state = parseRotationState(fresh?.customMetadata);
-        if (expectRotationId && state.state === 'pending' && state.rotationId !== expectRotationId) {
-          throw new LockLost(this.secret.id, `rotation ${state.rotationId} recorded itself meanwhile`);
-        }
-        this.version = fresh?.metadataVersion;
-      }
-    }
-  }
-}
 
 /** Rotate (or resume, or revoke for) one secret that the plan selected. */
 export async function rotateSecret(

@@ -4,7 +4,8 @@ import { SecretLock } from './lock.js';
 import { observeRun, type RotationMetrics } from './metrics.js';
 import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './plan.js';
 import type { SecretPolicy } from './policy.js';
-import { rotateSecret, stagingPath, type RotationDeps, type RotationSettings, type SecretOutcome } from './rotate-secret.js';
+import { rotateSecret, stagingPath } from './rotate-secret.js';
+import type { RotationDeps, RotationSettings, SecretOutcome } from './types.js';
 import { nextCronRuns } from '../../time/cron.js';
 import { META, parseRotationState, CLEAR_PENDING } from './state.js';
 
