@@ -6,7 +6,7 @@ import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { ENV_DUMP, RotationBed, TARGET, libraryDeps, pick, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
 import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { runRotation } from '../../src/rotation/kv/run.js';
-import { rotationMetrics } from '../../src/rotation/kv/metrics.js';
+import { RotationMetrics } from '../../src/rotation/kv/metrics.js';
 import { VaultClient } from '../../src/vault/client.js';
 import { KvV2 } from '../../src/rotation/kv/kv.js';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -459,7 +459,7 @@ describe(onServer('rotate kv with hooks'), () => {
     const policy = await loadRotationPolicy(policyFile);
     const registry = new Registry();
     const { deps } = await libraryDeps(bed, {});
-    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, metrics: rotationMetrics(registry) });
+    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, reporter: new RotationMetrics(registry) });
     assert.equal(result.report.secrets[0]!.outcome, 'quarantined');
     const text = await registry.metrics();
     captured.push(text);
@@ -467,13 +467,29 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.match(text, new RegExp(`vault_ops_rotation_quarantined\\{mount="secret",path="${path}"\\} 1`));
     assert.match(text, /vault_ops_rotation_quarantined_secrets 1/);
     await bed.control(td, {});
-    const ok = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, metrics: rotationMetrics(registry) });
+    const ok = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, reporter: new RotationMetrics(registry) });
     assert.equal(ok.report.secrets[0]!.outcome, 'rotated');
     const text2 = await registry.metrics();
     captured.push(text2);
     assert.match(text2, /vault_ops_rotation_total\{result="rotated"\} 1/);
     assert.match(text2, /vault_ops_rotation_quarantined_secrets 0/);
     assert.match(text2, /vault_ops_rotation_last_success_timestamp_seconds \d+/);
+  });
+
+  test('the CLI publishes what the run reports: --metrics-textfile after a hook-less rotation', async () => {
+    const path = bed.name('metrics-cli');
+    await bed.put(path, { password: 'orig-metrics-cli' });
+    rotatedSecrets.push({ path, keys: ['password'] });
+    const policyFile = await bed.policy([{ mount: 'secret', path, every: '1d', keys: { password: { length: 32 } } }]);
+    const file = join(await bed.targetDir(), 'rotation.prom');
+    const r = await runCli(['rotate', 'kv', '--policy', policyFile, '--force', '--only', `secret/${path}`, '--metrics-textfile', file], { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: bed.vault.rootToken });
+    captured.push(r.all);
+    assert.equal(r.code, 0, r.all);
+    const text = readFileSync(file, 'utf8');
+    captured.push(text);
+    assert.match(text, /^vault_ops_rotation_total\{result="rotated"\} 1$/m);
+    assert.match(text, /^vault_ops_rotation_quarantined_secrets 0$/m);
+    assert.match(text, /^vault_ops_rotation_last_success_timestamp_seconds \d+/m);
   });
 });
 

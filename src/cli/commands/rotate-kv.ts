@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { VaultOpsError } from '../../errors.js';
 import type { OptionSource } from '../../config/resolve.js';
 import { parseDuration } from '../../time/duration.js';
 import { newRotationId } from '../../rotation/kv/ids.js';
 import { KvV2 } from '../../rotation/kv/kv.js';
-import { rotationMetrics } from '../../rotation/kv/metrics.js';
+import { RotationMetrics } from '../../rotation/kv/metrics.js';
 import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import { execaRunner } from '../../rotation/kv/process-runner.js';
@@ -158,7 +157,7 @@ export const rotateKvCommand: CommandModule = {
             else printLines(ctx.stdout, renderPlan(report));
             return;
           }
-          const registry = new Registry();
+          const metrics = new RotationMetrics();
           const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
           const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
           // Resolved before anything rotates: a bad key file must not surface after the rotations.
@@ -171,7 +170,7 @@ export const rotateKvCommand: CommandModule = {
               { ...settings, secrets, concurrency: o.concurrency, ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}) },
               {
                 ...deps,
-                metrics: rotationMetrics(registry),
+                reporter: metrics,
                 signal: interrupt.signal,
                 ...(recordStore ? { recordStore } : {}),
                 ...(snapshotStore && protection ? { snapshotAfter: { store: snapshotStore, protection } } : {}),
@@ -186,7 +185,7 @@ export const rotateKvCommand: CommandModule = {
             await recordStore?.close();
             await snapshotStore?.close();
             const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
-            await publishMetrics({ job: 'vault-ops-rotate-kv', registry }, metricsOptions, ctx.logger);
+            await publishMetrics(metrics, metricsOptions, ctx.logger);
           }
           if (failure) throw failure;
         }),

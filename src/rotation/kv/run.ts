@@ -1,11 +1,10 @@
 import { VaultOpsError } from '../../errors.js';
 import type { KvMetadata, KvV2 } from './kv.js';
 import { SecretLock } from './lock.js';
-import { observeRun, type RotationMetrics } from './metrics.js';
 import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './plan.js';
 import type { SecretPolicy } from './policy.js';
 import { rotateSecret, stagingPath } from './rotate-secret.js';
-import type { RotationDeps, RotationSettings, SecretOutcome } from './types.js';
+import type { RotationDeps, RotationReporter, RotationSettings, SecretOutcome } from './types.js';
 import { nextCronRuns } from '../../time/cron.js';
 import { META, parseRotationState, CLEAR_PENDING } from './state.js';
 
@@ -173,7 +172,8 @@ export interface RotationRunOptions extends RotationSettings {
 }
 
 export interface RotationRunDeps extends RotationDeps {
-  metrics?: RotationMetrics;
+  /** Told how the run ended (metrics). */
+  reporter?: RotationReporter;
 }
 
 export type RunOutcomeKind = SecretOutcome['outcome'];
@@ -252,11 +252,11 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
   const finished = deps.now();
   const summary: Record<RunOutcomeKind, number> = { rotated: 0, revoked: 0, 'not-due': 0, skipped: 0, failed: 0, quarantined: 0 };
   for (const o of outcomes) summary[o.outcome] += 1;
-  if (deps.metrics) {
+  if (deps.reporter) {
     const quarantined = plans
       .filter((p, i) => outcomes[i]!.outcome === 'quarantined' || (p.evaluation.state.quarantined && outcomes[i]!.outcome !== 'rotated'))
       .map((p) => ({ mount: p.secret.mount, path: p.secret.path }));
-    observeRun(deps.metrics, outcomes, quarantined, finished);
+    deps.reporter.runFinished(outcomes, quarantined, finished);
   }
   const failed = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'quarantined' || o.failedStep === 'record');
   return {

@@ -76,3 +76,14 @@ export interface SecretOutcome {
   interrupted?: boolean;
   warnings?: string[];
 }
+
+/** A secret quarantined after a run (skipped until --force or rotate kv clear). */
+export interface QuarantinedSecret {
+  mount: string;
+  path: string;
+}
+
+/** What a run reports when it ends (metrics), restic-style: typed events, no metrics library. */
+export interface RotationReporter {
+  runFinished(outcomes: readonly SecretOutcome[], quarantined: readonly QuarantinedSecret[], finished: Date): void;
+}
