@@ -1,4 +1,5 @@
-import { openSnapshotStore, type S3Options } from '../store/open-store.js';
+import type { S3Options } from '../options/s3.js';
+import { openSnapshotStore } from '../store/open-store.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { CommandContext } from './context.js';
 

@@ -4,8 +4,8 @@ import cron from 'node-cron';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
-import { flagName, type OptionSource } from '../config/resolve.js';
-import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../config/verify-options.js';
+import { flagName } from '../config/resolve.js';
+import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../options/verify.js';
 import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
 import { parseDuration } from '../time/duration.js';
 
@@ -98,8 +98,8 @@ export interface JobDefinition {
   timeoutMs: number;
 }
 
-/** Which option keys each command accepts (from the commands' option sources), to catch typos early. */
-export type KnownJobOptions = Partial<Record<JobCommand, readonly OptionSource[]>>;
+/** Which option keys each command accepts (from the option tables, options/), to catch typos early. */
+export type KnownJobOptions = Partial<Record<JobCommand, readonly { key: string }[]>>;
 
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'file'}: ${issue.message}`);

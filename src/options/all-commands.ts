@@ -1,0 +1,48 @@
+import { configFileOption, globalOptions } from './global.js';
+import { daemonOptions } from './daemon.js';
+import { fileKeysOf, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
+import { restoreOptions } from './restore.js';
+import { rotateKvOptions } from './rotate-kv.js';
+import { rotateRootOptions } from './rotate-root.js';
+import { s3Options } from './s3.js';
+import { setupCanaryOptions, setupPoliciesOptions } from './setup.js';
+import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
+import { verifyOptions } from './verify.js';
+
+/** Each command's table, by its command words (`status` has no options of its own). */
+export const commandOptions: Readonly<Record<string, OptionTable>> = {
+  status: [],
+  'snapshot save': snapshotSaveOptions,
+  'snapshot list': snapshotListOptions,
+  'snapshot inspect': snapshotInspectOptions,
+  'snapshot prune': snapshotPruneOptions,
+  verify: verifyOptions,
+  restore: restoreOptions,
+  'rotate kv': rotateKvOptions,
+  // rotate-root's stores read every S3 setting, though only three are its flags.
+  'runbook rotate-root': [...rotateRootOptions, ...s3Options],
+  daemon: daemonOptions,
+  'setup policies': setupPoliciesOptions,
+  'setup canary': setupCanaryOptions,
+};
+
+/** Keys the YAML `--config` file may hold: every command's options, the global ones, and `config`. */
+export function configFileKeys(): Set<string> {
+  return new Set([...fileKeysOf(globalOptions), ...Object.values(commandOptions).flatMap(fileKeysOf), configFileOption.key]);
+}
+
+/** The options a job file may give each command the scheduler runs, besides the global ones. */
+export function jobCommandOptions(): Record<'snapshot save' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status', OptionSpec[]> {
+  return {
+    'snapshot save': jobOptionsOf(snapshotSaveOptions),
+    'snapshot prune': jobOptionsOf(snapshotPruneOptions),
+    verify: jobOptionsOf(verifyOptions),
+    'rotate kv': jobOptionsOf(rotateKvOptions),
+    status: [],
+  };
+}
+
+/** Global options a job file may set: all but credentials (token), which stay in the environment. */
+export function globalJobKeys(): string[] {
+  return jobOptionsOf(globalOptions).map((s) => s.key);
+}
