@@ -1,6 +1,6 @@
 import { configFileOption, globalOptions } from './global.js';
 import { daemonOptions } from './daemon.js';
-import { fileKeysOf, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
+import { fileKeysOf, jobOptionsJsonSchema, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
 import { restoreOptions } from './restore.js';
 import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
@@ -9,7 +9,7 @@ import { setupCanaryOptions, setupPoliciesOptions } from './setup.js';
 import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
 import { verifyOptions } from './verify.js';
 
-/** Each command's table, by its command words (`status` has no options of its own). */
+/** Each command's flags, by its command words (`status` has no options of its own). */
 export const commandOptions: Readonly<Record<string, OptionTable>> = {
   status: [],
   'snapshot save': snapshotSaveOptions,
@@ -19,16 +19,19 @@ export const commandOptions: Readonly<Record<string, OptionTable>> = {
   verify: verifyOptions,
   restore: restoreOptions,
   'rotate kv': rotateKvOptions,
-  // rotate-root's stores read every S3 setting, though only three are its flags.
-  'runbook rotate-root': [...rotateRootOptions, ...s3Options],
+  'runbook rotate-root': rotateRootOptions,
   daemon: daemonOptions,
   'setup policies': setupPoliciesOptions,
   'setup canary': setupCanaryOptions,
 };
 
-/** Keys the YAML `--config` file may hold: every command's options, the global ones, and `config`. */
+/**
+ * Keys the YAML `--config` file may hold: every command's options, the global ones, and `config`;
+ * also every S3 setting, which rotate kv's and runbook rotate-root's stores read without their flags.
+ */
 export function configFileKeys(): Set<string> {
-  return new Set([...fileKeysOf(globalOptions), ...Object.values(commandOptions).flatMap(fileKeysOf), configFileOption.key]);
+  const tables = [globalOptions, ...Object.values(commandOptions), s3Options];
+  return new Set([...tables.flatMap(fileKeysOf), configFileOption.key]);
 }
 
 /** The options a job file may give each command the scheduler runs, besides the global ones. */
@@ -45,4 +48,9 @@ export function jobCommandOptions(): Record<'snapshot save' | 'snapshot prune' |
 /** Global options a job file may set: all but credentials (token), which stay in the environment. */
 export function globalJobKeys(): string[] {
   return jobOptionsOf(globalOptions).map((s) => s.key);
+}
+
+/** The job JSON Schema's per-command rules: each command's options and the global ones (credentials left out). */
+export function jobOptionsJsonSchemas(): Record<string, unknown>[] {
+  return Object.entries(jobCommandOptions()).map(([command, options]) => jobOptionsJsonSchema(command, [...globalOptions, ...options]));
 }

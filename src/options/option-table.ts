@@ -96,3 +96,23 @@ export function environmentOf(table: OptionTable, values: Record<string, unknown
   }
   return env;
 }
+
+/**
+ * The job JSON Schema's rule for one command (jobs/schema.json): when `command` is this one,
+ * `options` may hold only these keys, each described by its flag's help. Values stay loose (a
+ * job's option becomes a flag's text), as the scheduler reads them.
+ */
+export function jobOptionsJsonSchema(command: string, table: OptionTable): Record<string, unknown> {
+  const options = jobOptionsOf(table);
+  return {
+    if: { properties: { command: { const: command } }, required: ['command'] },
+    then: {
+      properties: {
+        options: {
+          propertyNames: { enum: options.map((s) => s.key) },
+          properties: Object.fromEntries(options.map((s) => [s.key, { description: `${s.flag}: ${s.help}` }])),
+        },
+      },
+    },
+  };
+}
