@@ -35,7 +35,10 @@ export function configFileKeys(): Set<string> {
 }
 
 /** The options a job file may give each command the scheduler runs, besides the global ones. */
-export function jobCommandOptions(): Record<'snapshot save' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status', OptionSpec[]> {
+export function jobCommandOptions(): Record<
+  'snapshot save' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status',
+  OptionSpec[]
+> {
   return {
     'snapshot save': jobOptionsOf(snapshotSaveOptions),
     'snapshot prune': jobOptionsOf(snapshotPruneOptions),
@@ -52,5 +55,7 @@ export function globalJobKeys(): string[] {
 
 /** The job JSON Schema's per-command rules: each command's options and the global ones (credentials left out). */
 export function jobOptionsJsonSchemas(): Record<string, unknown>[] {
-  return Object.entries(jobCommandOptions()).map(([command, options]) => jobOptionsJsonSchema(command, [...globalOptions, ...options]));
+  return Object.entries(jobCommandOptions()).map(([command, options]) =>
+    jobOptionsJsonSchema(command, [...globalOptions, ...options]),
+  );
 }

@@ -36,7 +36,11 @@ export const daemonOptions = [
     help: 'on SIGTERM, how long running jobs may finish before they are stopped (default 30)',
     env: ['VAULT_OPS_DAEMON_SHUTDOWN_GRACE_SECONDS'],
     parse: 'number',
-    type: z.number().min(0).max(24 * 3600).default(30),
+    type: z
+      .number()
+      .min(0)
+      .max(24 * 3600)
+      .default(30),
   },
 ] as const satisfies readonly OptionSpec[];
 

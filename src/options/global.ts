@@ -76,7 +76,13 @@ export const globalOptions = [
     env: ['VAULT_OPS_JWT_FILE'],
     type: z.string().min(1).default(defaultJwtFile),
   },
-  { key: 'roleId', flag: '--role-id <id>', help: 'AppRole role id', env: ['VAULT_OPS_ROLE_ID'], type: z.string().min(1).optional() },
+  {
+    key: 'roleId',
+    flag: '--role-id <id>',
+    help: 'AppRole role id',
+    env: ['VAULT_OPS_ROLE_ID'],
+    type: z.string().min(1).optional(),
+  },
   {
     key: 'secretIdFile',
     flag: '--secret-id-file <file>',
@@ -124,12 +130,20 @@ export const configFileOption = {
 export const GlobalOptionsSchema = schemaOf(globalOptions).superRefine(
   (o, ctx) => {
     if (o.authMethod === 'kubernetes' && !o.authRole) {
-      ctx.addIssue({ code: 'custom', path: ['authRole'], message: 'required with --auth-method kubernetes (the Vault role to log in as)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authRole'],
+        message: 'required with --auth-method kubernetes (the Vault role to log in as)',
+      });
     }
     if (o.authMethod === 'approle') {
       if (!o.roleId) ctx.addIssue({ code: 'custom', path: ['roleId'], message: 'required with --auth-method approle' });
       if (!o.secretIdFile) {
-        ctx.addIssue({ code: 'custom', path: ['secretIdFile'], message: 'required with --auth-method approle (a file holding the secret id)' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secretIdFile'],
+          message: 'required with --auth-method approle (a file holding the secret id)',
+        });
       }
     }
   },

@@ -76,7 +76,11 @@ export function schemaOf<const T extends OptionTable>(table: T): z.ZodObject<Sha
 }
 
 /** One option by key, to reuse it in another table (with its own help where a command words it differently). */
-export function pick<T extends OptionTable, K extends T[number]['key']>(table: T, key: K, change: Partial<Pick<OptionSpec, 'help'>> = {}): Extract<T[number], { key: K }> {
+export function pick<T extends OptionTable, K extends T[number]['key']>(
+  table: T,
+  key: K,
+  change: Partial<Pick<OptionSpec, 'help'>> = {},
+): Extract<T[number], { key: K }> {
   const spec = table.find((s) => s.key === key);
   if (!spec) throw new Error(`no option ${key}`);
   return { ...spec, ...change } as Extract<T[number], { key: K }>;

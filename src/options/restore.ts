@@ -47,13 +47,23 @@ const restoreOwnOptions = [
     help: 'how long the restore may take to apply (default 600)',
     env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
     parse: 'number',
-    type: z.number().positive().max(24 * 3600).default(600),
+    type: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .default(600),
   },
 ] as const satisfies readonly OptionSpec[];
 
 /** `restore`, in `--help` order; the safety snapshot is protected like any other. */
-export const restoreOptions = [...restoreOwnOptions, ...snapshotProtectionOptions, ...s3Options] as const satisfies readonly OptionSpec[];
+export const restoreOptions = [
+  ...restoreOwnOptions,
+  ...snapshotProtectionOptions,
+  ...s3Options,
+] as const satisfies readonly OptionSpec[];
 
-export const RestoreOptionsSchema = schemaOf(restoreOwnOptions).and(SnapshotProtectionOptionsSchema).and(S3OptionsSchema);
+export const RestoreOptionsSchema = schemaOf(restoreOwnOptions)
+  .and(SnapshotProtectionOptionsSchema)
+  .and(S3OptionsSchema);
 export type RestoreOptions = z.output<typeof RestoreOptionsSchema>;
 export const restoreOptionSources = sourcesOf(restoreOptions);

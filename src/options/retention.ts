@@ -5,7 +5,14 @@ const count = z.number().int().nonnegative().max(100_000);
 
 /** restic-forget-like keep rules, shared by `snapshot prune` and `snapshot save --prune`. */
 export const retentionOptions = [
-  { key: 'keepLast', flag: '--keep-last <n>', help: 'keep the n newest snapshots', env: ['VAULT_OPS_KEEP_LAST'], parse: 'int', type: count.optional() },
+  {
+    key: 'keepLast',
+    flag: '--keep-last <n>',
+    help: 'keep the n newest snapshots',
+    env: ['VAULT_OPS_KEEP_LAST'],
+    parse: 'int',
+    type: count.optional(),
+  },
   {
     key: 'keepHourly',
     flag: '--keep-hourly <n>',
@@ -53,7 +60,11 @@ export const retentionOptions = [
     env: ['VAULT_OPS_INCOMPLETE_GRACE_HOURS'],
     parse: 'number',
     // Incomplete uploads / orphaned archives younger than this are left alone (a save may be running).
-    type: z.number().positive().max(24 * 365).default(24),
+    type: z
+      .number()
+      .positive()
+      .max(24 * 365)
+      .default(24),
   },
 ] as const satisfies readonly OptionSpec[];
 

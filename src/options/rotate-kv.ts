@@ -7,7 +7,9 @@ import { snapshotProtectionOptions } from './snapshot-protection.js';
 /** The KV v2 mount rotations stage pending values and locks in (rotation/kv). */
 export const DEFAULT_STAGING_MOUNT = 'vault-ops-staging';
 
-const mountName = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'a mount path such as vault-ops-staging' });
+const mountName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'a mount path such as vault-ops-staging' });
 
 /** `rotate kv` (and its `status` and `clear`): the rotation's own options. */
 export const rotateKvOwnOptions = [
@@ -35,7 +37,9 @@ export const rotateKvOwnOptions = [
     flag: '--only <mount/path>',
     help: 'select one secret of the policy (repeatable)',
     parse: 'list',
-    type: z.array(z.string().regex(/^[^/]+\/.+/, { message: 'use MOUNT/PATH, e.g. secret/payments/stripe' })).default([]),
+    type: z
+      .array(z.string().regex(/^[^/]+\/.+/, { message: 'use MOUNT/PATH, e.g. secret/payments/stripe' }))
+      .default([]),
   },
   {
     key: 'maxRotations',
@@ -101,4 +105,8 @@ export const rotateKvOptionSources = sourcesOf(rotateKvOwnOptions);
  * snapshot save's, and the run publishes metrics. The S3 settings of its stores come from the
  * environment or the config file only (see s3.ts).
  */
-export const rotateKvOptions = [...rotateKvOwnOptions, ...snapshotProtectionOptions, ...metricsOptions] as const satisfies readonly OptionSpec[];
+export const rotateKvOptions = [
+  ...rotateKvOwnOptions,
+  ...snapshotProtectionOptions,
+  ...metricsOptions,
+] as const satisfies readonly OptionSpec[];

@@ -21,7 +21,12 @@ export const rotateRootOwnOptions = [
     type: z
       .string({ message: 'required: the database secrets engine mount, e.g. --mount database' })
       .transform((s) => s.replace(/^\/+|\/+$/g, ''))
-      .pipe(z.string().min(1, 'must name a mount').regex(/^[\w.\-/]+$/, 'a mount path such as database or team/db')),
+      .pipe(
+        z
+          .string()
+          .min(1, 'must name a mount')
+          .regex(/^[\w.\-/]+$/, 'a mount path such as database or team/db'),
+      ),
   },
   {
     key: 'connection',

@@ -65,7 +65,8 @@ export const s3Options = [
 ] as const satisfies readonly OptionSpec[];
 
 export const S3OptionsSchema = schemaOf(s3Options).superRefine((o, ctx) => {
-  if (o.s3KmsKeyId && o.s3Sse !== 'aws:kms') ctx.addIssue({ code: 'custom', path: ['s3KmsKeyId'], message: 'needs --s3-sse aws:kms' });
+  if (o.s3KmsKeyId && o.s3Sse !== 'aws:kms')
+    ctx.addIssue({ code: 'custom', path: ['s3KmsKeyId'], message: 'needs --s3-sse aws:kms' });
   if (!!o.s3ObjectLockMode !== !!o.s3ObjectLockDays) {
     ctx.addIssue({
       code: 'custom',

@@ -6,13 +6,20 @@ import { DEFAULT_CANARY_MOUNT } from './snapshot.js';
 /** The jobs `setup policies` writes a policy for (setup/policies.ts). */
 export const SETUP_JOBS = ['snapshot', 'verify', 'rotate-kv', 'rotate-root'] as const;
 
-const mountPath = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, { message: 'a mount path such as database' });
+const mountPath = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, { message: 'a mount path such as database' });
 
 const canaryMountEnv = ['VAULT_OPS_CANARY_MOUNT'];
 
 /** `setup policies`, in `--help` order. */
 export const setupPoliciesOptions = [
-  { key: 'job', flag: '--job <job>', help: `${SETUP_JOBS.join(' | ')} | all (default all)`, type: z.enum([...SETUP_JOBS, 'all']).default('all') },
+  {
+    key: 'job',
+    flag: '--job <job>',
+    help: `${SETUP_JOBS.join(' | ')} | all (default all)`,
+    type: z.enum([...SETUP_JOBS, 'all']).default('all'),
+  },
   {
     key: 'policy',
     flag: '--policy <file>',
@@ -27,12 +34,20 @@ export const setupPoliciesOptions = [
     env: ['VAULT_OPS_STAGING_MOUNT'],
     type: mountPath.optional(),
   },
-  { key: 'mount', flag: '--mount <mount>', help: 'rotate-root: database secrets engine mount', type: mountPath.optional() },
+  {
+    key: 'mount',
+    flag: '--mount <mount>',
+    help: 'rotate-root: database secrets engine mount',
+    type: mountPath.optional(),
+  },
   {
     key: 'connection',
     flag: '--connection <name>',
     help: 'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a token)',
-    type: z.string().regex(/^[A-Za-z0-9._-]+$/, { message: 'a connection name' }).optional(),
+    type: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, { message: 'a connection name' })
+      .optional(),
   },
   {
     key: 'leaseCount',
@@ -40,7 +55,12 @@ export const setupPoliciesOptions = [
     help: 'rotate-root: allow counting leases (needs sudo on sys/leases/lookup)',
     type: z.boolean().default(false),
   },
-  { key: 'canary', flag: '--no-canary', help: 'snapshot: leave out write access to the canary', type: z.boolean().default(true) },
+  {
+    key: 'canary',
+    flag: '--no-canary',
+    help: 'snapshot: leave out write access to the canary',
+    type: z.boolean().default(true),
+  },
   {
     key: 'canaryMount',
     flag: '--canary-mount <mount>',
@@ -52,13 +72,19 @@ export const setupPoliciesOptions = [
     key: 'k8sNamespace',
     flag: '--k8s-namespace <ns>',
     help: 'namespace of the vault-ops service accounts (default vault-ops)',
-    type: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'a Kubernetes namespace name' }).default('vault-ops'),
+    type: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'a Kubernetes namespace name' })
+      .default('vault-ops'),
   },
   {
     key: 'k8sServiceAccount',
     flag: '--k8s-service-account <name>',
     help: "service account bound to the roles (default vault-ops-<job>, the chart's names)",
-    type: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'a service account name' }).optional(),
+    type: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'a service account name' })
+      .optional(),
   },
   {
     key: 'k8sAudience',
@@ -76,10 +102,18 @@ export const setupPoliciesOptions = [
 
 export const SetupPoliciesOptionsSchema = schemaOf(setupPoliciesOptions).superRefine((o, ctx) => {
   if (o.job === 'rotate-kv' && !o.policy) {
-    ctx.addIssue({ code: 'custom', path: ['policy'], message: 'required with --job rotate-kv: the rotation policy file (e.g. jobs/rotate-kv.yaml)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['policy'],
+      message: 'required with --job rotate-kv: the rotation policy file (e.g. jobs/rotate-kv.yaml)',
+    });
   }
   if (o.job === 'rotate-root' && (!o.mount || !o.connection)) {
-    ctx.addIssue({ code: 'custom', path: [o.mount ? 'connection' : 'mount'], message: 'required with --job rotate-root: --mount (database engine) and --connection' });
+    ctx.addIssue({
+      code: 'custom',
+      path: [o.mount ? 'connection' : 'mount'],
+      message: 'required with --job rotate-root: --mount (database engine) and --connection',
+    });
   }
   if ((o.mount === undefined) !== (o.connection === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['connection'], message: '--mount and --connection go together' });

@@ -87,7 +87,13 @@ export const snapshotListOptionSources = sourcesOf(snapshotListOptions);
 
 const snapshotPruneOwnOptions = [
   fromStoreOption,
-  { key: 'dryRun', flag: '--dry-run', help: 'print the plan, delete nothing', env: ['VAULT_OPS_DRY_RUN'], type: z.boolean().default(false) },
+  {
+    key: 'dryRun',
+    flag: '--dry-run',
+    help: 'print the plan, delete nothing',
+    env: ['VAULT_OPS_DRY_RUN'],
+    type: z.boolean().default(false),
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const snapshotPruneOptions = [
@@ -103,7 +109,13 @@ export const SnapshotPruneOptionsSchema = schemaOf(snapshotPruneOwnOptions)
 export const snapshotPruneOptionSources = sourcesOf(snapshotPruneOptions);
 
 const snapshotInspectOwnOptions = [
-  { key: 'depth', flag: '--depth <n>', help: 'key-count prefix depth (default 1)', parse: 'int', type: z.number().int().min(1).max(16).default(1) },
+  {
+    key: 'depth',
+    flag: '--depth <n>',
+    help: 'key-count prefix depth (default 1)',
+    parse: 'int',
+    type: z.number().int().min(1).max(16).default(1),
+  },
   {
     key: 'identityFile',
     flag: '--identity-file <file>',
@@ -114,6 +126,9 @@ const snapshotInspectOwnOptions = [
   verifyKeyOption,
 ] as const satisfies readonly OptionSpec[];
 
-export const snapshotInspectOptions = [...snapshotInspectOwnOptions, ...s3Options] as const satisfies readonly OptionSpec[];
+export const snapshotInspectOptions = [
+  ...snapshotInspectOwnOptions,
+  ...s3Options,
+] as const satisfies readonly OptionSpec[];
 export const SnapshotInspectOptionsSchema = schemaOf(snapshotInspectOwnOptions).and(S3OptionsSchema);
 export const snapshotInspectOptionSources = sourcesOf(snapshotInspectOptions);

@@ -87,42 +87,65 @@ const verifyOwnOptions = [
     help: 'how long a restore may take to apply (default 300)',
     env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
     parse: 'number',
-    type: z.number().positive().max(24 * 3600).default(300),
+    type: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .default(300),
   },
 ] as const satisfies readonly OptionSpec[];
 
 /** `verify`, in `--help` order. */
-export const verifyOptions = [...verifyOwnOptions, ...s3Options, ...metricsOptions] as const satisfies readonly OptionSpec[];
+export const verifyOptions = [
+  ...verifyOwnOptions,
+  ...s3Options,
+  ...metricsOptions,
+] as const satisfies readonly OptionSpec[];
 
 export const VerifyOptionsSchema = schemaOf(verifyOwnOptions)
   .and(S3OptionsSchema)
   .and(MetricsOptionsSchema)
   .superRefine((o, ctx) => {
     if (o.mode === 'unsealed' && !o.verifyTokenFile) {
-      ctx.addIssue({ code: 'custom', path: ['verifyTokenFile'], message: 'required with --mode unsealed (a token of the source cluster)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verifyTokenFile'],
+        message: 'required with --mode unsealed (a token of the source cluster)',
+      });
     }
     if (o.mode === 'recovery' && o.checkSecret.length) {
-      ctx.addIssue({ code: 'custom', path: ['checkSecret'], message: 'only with --mode unsealed (recovery mode reads storage, not the secrets API)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkSecret'],
+        message: 'only with --mode unsealed (recovery mode reads storage, not the secrets API)',
+      });
     }
   });
 export type VerifyOptions = z.output<typeof VerifyOptionsSchema>;
 export const verifyOptionSources = sourcesOf(verifyOptions);
 
 /** Options a job file may never set (the daemon and CronJobs run only recovery drills). */
-export const COMMAND_LINE_ONLY_VERIFY_OPTIONS = verifyOptions.filter((s) => 'jobFile' in s && s.jobFile === false).map((s) => s.key);
+export const COMMAND_LINE_ONLY_VERIFY_OPTIONS = verifyOptions
+  .filter((s) => 'jobFile' in s && s.jobFile === false)
+  .map((s) => s.key);
 
 /**
  * An unsealed drill opens the restored copy in normal mode: its expiration manager revokes leases
  * production renewed since, static roles rotate, plugins and audit devices reach out. Only an
  * operator at a command line, with both flags, may ask for it; values from anywhere else are refused.
  */
-export function checkUnsealedModeRequest(o: VerifyOptions, flags: Record<string, unknown>, env: NodeJS.ProcessEnv): string | undefined {
+export function checkUnsealedModeRequest(
+  o: VerifyOptions,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   // The variable once chose the mode: say so rather than ignore it silently.
   if (env.VAULT_OPS_VERIFY_MODE === 'unsealed') {
     return 'VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
   }
   if (o.mode !== 'unsealed') return undefined;
-  if (flags.mode !== 'unsealed') return '--mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
+  if (flags.mode !== 'unsealed')
+    return '--mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
   if (flags.iUnderstandUnsealedRunsLive !== true) {
     return '--mode unsealed runs the restored copy live (its expiration manager revokes leases, static roles rotate, plugins reach out): run it only where the scratch server has no network, and add --i-understand-unsealed-runs-live';
   }

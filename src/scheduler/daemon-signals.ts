@@ -25,7 +25,11 @@ export function stopRunOnSignals(scheduler: Pick<StoppableScheduler, 'shutdown'>
  * within the grace period, a second one stops them now. `stopped` settles once the scheduler has
  * shut down; `dispose` removes the handlers.
  */
-export function shutdownOnSignals(scheduler: StoppableScheduler, graceSeconds: number, logger: Logger): { stopped: Promise<void>; dispose(): void } {
+export function shutdownOnSignals(
+  scheduler: StoppableScheduler,
+  graceSeconds: number,
+  logger: Logger,
+): { stopped: Promise<void>; dispose(): void } {
   let signals = 0;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => (stop = r));

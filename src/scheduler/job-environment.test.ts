@@ -5,7 +5,11 @@ import { GlobalOptionsSchema } from '../options/global.js';
 import { jobEnvironment } from './job-environment.js';
 
 test("a job's environment: the daemon's, plus its resolved global options under their first variable", () => {
-  const options = GlobalOptionsSchema.parse({ vaultAddr: 'https://vault.example:8200', token: 's.secret', namespace: 'team' });
+  const options = GlobalOptionsSchema.parse({
+    vaultAddr: 'https://vault.example:8200',
+    token: 's.secret',
+    namespace: 'team',
+  });
   const env = jobEnvironment({ PATH: '/bin', BAO_ADDR: 'https://other:8200' }, options, 'site.yaml');
   assert.deepEqual(env, {
     PATH: '/bin',
@@ -20,6 +24,9 @@ test("a job's environment: the daemon's, plus its resolved global options under 
     VAULT_OPS_OUTPUT: 'text',
     VAULT_OPS_CONFIG: resolve('site.yaml'),
   });
-  assert.equal(jobEnvironment({}, GlobalOptionsSchema.parse({ allowInsecureHttp: true }), undefined).VAULT_OPS_ALLOW_INSECURE_HTTP, 'true');
+  assert.equal(
+    jobEnvironment({}, GlobalOptionsSchema.parse({ allowInsecureHttp: true }), undefined).VAULT_OPS_ALLOW_INSECURE_HTTP,
+    'true',
+  );
   assert.equal(jobEnvironment({}, options, undefined).VAULT_OPS_CONFIG, undefined);
 });

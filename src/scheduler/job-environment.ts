@@ -7,7 +7,11 @@ import { environmentOf } from '../options/option-table.js';
  * each option's first variable (options/global.ts), so that a flag or `--config` given to the
  * daemon reaches its jobs. Credentials (the token) travel here, never in the job's arguments.
  */
-export function jobEnvironment(env: NodeJS.ProcessEnv, options: GlobalOptions, configFile: string | undefined): NodeJS.ProcessEnv {
+export function jobEnvironment(
+  env: NodeJS.ProcessEnv,
+  options: GlobalOptions,
+  configFile: string | undefined,
+): NodeJS.ProcessEnv {
   return {
     ...env,
     ...environmentOf(globalOptions, options),
