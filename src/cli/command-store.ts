@@ -1,5 +1,6 @@
+import type { S3Options } from '../options/s3.js';
 import { SnapshotRepository } from '../repository/snapshot-repository.js';
-import { openSnapshotStore, type S3Options } from '../store/open-store.js';
+import { openSnapshotStore } from '../store/open-store.js';
 import type { CommandContext } from './context.js';
 
 /**

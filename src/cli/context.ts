@@ -1,5 +1,5 @@
 import { readConfigFile } from '../config/config-file.js';
-import { GlobalOptionsSchema, globalOptionSources, type GlobalOptions } from '../config/global-options.js';
+import { GlobalOptionsSchema, globalOptionSources, type GlobalOptions } from '../options/global.js';
 import { checkFileKeys, resolveOptions, type OptionSource } from '../config/resolve.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';

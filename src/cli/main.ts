@@ -1,6 +1,8 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ExitCode, VaultOpsError, exitCodeFor, isVaultOpsError } from '../errors.js';
-import { globalOptionSources } from '../config/global-options.js';
+import { configFileKeys } from '../options/all-commands.js';
+import { addOptions } from '../options/commander-options.js';
+import { configFileOption, globalOptions } from '../options/global.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
 import { toolVersion } from '../version.js';
 import { statusCommand } from './commands/status.js';
@@ -23,32 +25,8 @@ export interface MainIo extends TerminalStreams {
   secrets?: SecretRegistry;
 }
 
-/** Option keys any command accepts; the YAML config file may hold only these. */
-const knownKeys = new Set<string>([
-  ...globalOptionSources.map((s) => s.key),
-  ...commands.flatMap((c) => (c.optionSources ?? []).map((s) => s.key)),
-  'config',
-]);
-
-function addGlobalOptions(program: Command): void {
-  program
-    .option('--vault-addr <url>', 'Vault address (VAULT_ADDR, BAO_ADDR)')
-    .option('--namespace <ns>', 'Vault namespace (VAULT_NAMESPACE)')
-    .option('--ca-cert <file>', 'PEM CA bundle to trust (VAULT_CACERT)')
-    .option('--tls-server-name <name>', 'expected server certificate name (VAULT_TLS_SERVER_NAME)')
-    .option('--allow-insecure-http', 'allow plaintext http to a non-loopback address')
-    .addOption(new Option('--auth-method <method>', 'token | kubernetes | approle (default token)'))
-    .option('--token <token>', 'Vault token; prefer VAULT_TOKEN: argv is visible to other users')
-    .option('--auth-mount <path>', 'auth method mount path (default: the method name)')
-    .option('--auth-role <role>', 'role for kubernetes login')
-    .option('--jwt-file <file>', 'service-account JWT for kubernetes login')
-    .option('--role-id <id>', 'AppRole role id')
-    .option('--secret-id-file <file>', 'file holding the AppRole secret id')
-    .option('--request-timeout-seconds <n>', 'timeout of one Vault API request (default 30)', (v) => Number(v))
-    .option('--log-level <level>', 'trace|debug|info|warn|error|silent (default info)')
-    .addOption(new Option('--output <format>', 'text | json (default text)'))
-    .option('--config <file>', 'YAML file of options (camelCase flag names); flags > env > file > defaults');
-}
+/** Option keys any command accepts (from the option tables); the YAML config file may hold only these. */
+const knownKeys = configFileKeys();
 
 /**
  * Run the CLI; returns the exit status. The one place that prints an error: a single line naming
@@ -81,7 +59,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
     .exitOverride();
-  addGlobalOptions(program);
+  addOptions(program, [...globalOptions, configFileOption]);
   for (const command of commands) command.register(program, run);
 
   const configure = (cmd: Command): void => {

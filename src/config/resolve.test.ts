@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VaultOpsError } from '../errors.js';
-import { GlobalOptionsSchema, globalOptionSources } from './global-options.js';
+import { GlobalOptionsSchema, globalOptionSources } from '../options/global.js';
 import { checkFileKeys, flagName, resolveOptions } from './resolve.js';
 
 const resolve = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, file: Record<string, unknown> = {}) =>

@@ -1,24 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { Pushgateway, Registry } from 'prom-client';
-import { z } from 'zod';
-import type { OptionSource } from '../config/resolve.js';
+import type { MetricsOptions } from '../options/metrics.js';
 import type { Logger } from './logger.js';
-
-/**
- * Where a job's metrics go: a node-exporter textfile (VMs) and/or a Pushgateway (Kubernetes:
- * a hostPath for the textfile is forbidden by the pod security the chart sets). Metric values are
- * numbers and labels are names: no secret can reach them.
- */
-export const MetricsOptionsSchema = z.object({
-  metricsTextfile: z.string().min(1).optional(),
-  pushgateway: z.url().optional(),
-});
-export type MetricsOptions = z.output<typeof MetricsOptionsSchema>;
-export const metricsOptionSources: readonly OptionSource[] = [
-  { key: 'metricsTextfile', env: ['VAULT_OPS_METRICS_TEXTFILE'] },
-  { key: 'pushgateway', env: ['VAULT_OPS_PUSHGATEWAY'] },
-];
 
 /**
  * Write the registry as a textfile, atomically (temp + rename, as node-exporter requires).
@@ -67,6 +51,7 @@ export async function pushMetrics(registry: Registry, gateway: string, job: stri
 }
 
 /**
+/**
  * The one metrics pattern: a library is handed a typed reporter (SnapshotReporter, DrillReporter,
  * RotationReporter) and records what happened; the reporter's Prometheus implementation keeps its
  * own registry, and the CLI publishes it once the job ends, whatever the outcome.
@@ -77,7 +62,12 @@ export interface JobMetrics {
   readonly registry: Registry;
 }
 
-/** Publish a job's metrics as configured; failures to publish are warnings, not job failures. */
+/**
+ * Publish a job's metrics as configured (options/metrics.ts): a node-exporter textfile (VMs) and/or
+ * a Pushgateway (Kubernetes: a hostPath for the textfile is forbidden by the pod security the chart
+ * sets). Metric values are numbers and labels are names: no secret can reach them. Failures to
+ * publish are warnings, not job failures.
+ */
 export async function publishMetrics(metrics: JobMetrics, options: MetricsOptions, logger: Logger): Promise<void> {
   if (options.metricsTextfile) {
     await writeTextfile(metrics.registry, options.metricsTextfile).catch((err) => logger.warn({ err: (err as Error).message, path: options.metricsTextfile }, 'could not write the metrics textfile'));

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { VaultOpsError } from '../errors.js';
-import { snapshotSaveOptionSources } from '../config/snapshot-options.js';
-import { verifyOptionSources } from '../config/verify-options.js';
+import { snapshotSaveOptionSources } from '../options/snapshot.js';
+import { verifyOptionSources } from '../options/verify.js';
 import { loadRotationPolicy } from '../rotation/kv/policy.js';
 import { jobArguments, jobFileJsonSchema, loadJobDirectory, nextRuns, parseJobDefinition } from './job-definition.js';
 

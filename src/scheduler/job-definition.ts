@@ -3,8 +3,9 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
-import { flagName, type OptionSource } from '../config/resolve.js';
-import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../config/verify-options.js';
+import { flagName } from '../config/resolve.js';
+import { jobOptionsJsonSchemas } from '../options/all-commands.js';
+import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../options/verify.js';
 import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
 import { CronError, nextCronRuns, parseCron } from '../time/cron.js';
 import { parseDuration } from '../time/duration.js';
@@ -85,12 +86,17 @@ export const JobFileSchema = z.strictObject({
 });
 export type JobFile = z.input<typeof JobFileSchema>;
 
-/** JSON Schema of job files (jobs/schema.json), generated from the same zod schema. */
+/**
+ * JSON Schema of job files (jobs/schema.json), generated from the same zod schema, with each
+ * command's option keys from its option table (options/), as the scheduler checks them.
+ */
 export function jobFileJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(JobFileSchema, { io: 'input', unrepresentable: 'any' }) as unknown as { properties: { job: Record<string, unknown> } };
+  schema.properties.job.allOf = jobOptionsJsonSchemas();
   return {
     $id: 'https://github.com/vault-ops/vault-ops/jobs/schema.json',
     title: 'vault-ops job definition',
-    ...(z.toJSONSchema(JobFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>),
+    ...schema,
   };
 }
 
@@ -106,8 +112,8 @@ export interface JobDefinition {
   timeoutMs: number;
 }
 
-/** Which option keys each command accepts (from the commands' option sources), to catch typos early. */
-export type KnownJobOptions = Partial<Record<JobCommand, readonly OptionSource[]>>;
+/** Which option keys each command accepts (from the option tables, options/), to catch typos early. */
+export type KnownJobOptions = Partial<Record<JobCommand, readonly { key: string }[]>>;
 
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'file'}: ${issue.message}`);

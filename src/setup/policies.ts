@@ -4,6 +4,7 @@ import { lockPath } from '../rotation/kv/lock.js';
 import { stagingPath } from '../rotation/kv/rotate-secret.js';
 import { DEFAULT_STAGING_MOUNT } from '../rotation/kv/run.js';
 import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
+import { SETUP_JOBS } from '../options/setup.js';
 
 /**
  * Least-privilege Vault policies (HCL) for each vault-ops job, and the Kubernetes auth roles that
@@ -11,7 +12,7 @@ import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
  * apply them to OpenBao and prove each job works with its policy alone.
  */
 
-export const SETUP_JOBS = ['snapshot', 'verify', 'rotate-kv', 'rotate-root'] as const;
+export { SETUP_JOBS };
 export type SetupJob = (typeof SETUP_JOBS)[number];
 
 export interface PolicyRule {

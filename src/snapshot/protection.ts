@@ -1,9 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { z } from 'zod';
-import type { OptionSource } from '../config/resolve.js';
 import { VaultOpsError } from '../errors.js';
+import type { S3Options } from '../options/s3.js';
+import type { SnapshotProtectionOptions } from '../options/snapshot-protection.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
-import type { S3Options } from '../store/open-store.js';
 import { readRecipients } from './age-encryption.js';
 import { readSigningKey } from './manifest-signature.js';
 
@@ -13,19 +12,8 @@ import { readSigningKey } from './manifest-signature.js';
  * the same flags and environment everywhere, so that `snapshot save`, the safety snapshot of
  * `restore`, `rotate kv --snapshot-after` and `runbook rotate-root --snapshot-store` all write
  * snapshots the same way: a deployment configured to encrypt never stores a plain one by a side door.
+ * The options themselves are declared in options/snapshot-protection.ts.
  */
-export const SnapshotProtectionOptionsSchema = z.object({
-  encryptTo: z.array(z.string()).default([]),
-  recipientsFile: z.string().min(1).optional(),
-  signingKey: z.string().min(1).optional(),
-});
-export type SnapshotProtectionOptions = z.output<typeof SnapshotProtectionOptionsSchema>;
-
-export const snapshotProtectionOptionSources: readonly OptionSource[] = [
-  { key: 'encryptTo', env: ['VAULT_OPS_ENCRYPT_TO'], fromEnv: 'list' },
-  { key: 'recipientsFile', env: ['VAULT_OPS_RECIPIENTS_FILE'] },
-  { key: 'signingKey', env: ['VAULT_OPS_SIGNING_KEY'] },
-];
 
 /** What saveSnapshot needs of it (SaveSnapshotOptions' encryptTo, signingKey, objectLock). */
 export interface SnapshotProtection {

@@ -1,43 +1,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import type { OptionSource } from '../config/resolve.js';
 import { VaultOpsError } from '../errors.js';
+import type { S3Options } from '../options/s3.js';
 import { isLoopbackHost } from '../vault/loopback.js';
 import { FolderStore } from './folder-store.js';
 import { S3Store } from './s3-store.js';
 import type { SnapshotStore } from './snapshot-store.js';
-
-/** S3 settings shared by every command that opens a store (flags, env, config file). */
-export const S3OptionsSchema = z
-  .object({
-    s3Endpoint: z.url().optional(),
-    s3Region: z.string().min(1).optional(),
-    s3ForcePathStyle: z.boolean().default(false),
-    s3Sse: z.enum(['AES256', 'aws:kms']).optional(),
-    s3KmsKeyId: z.string().min(1).optional(),
-    s3StorageClass: z.string().min(1).optional(),
-    s3ObjectLockMode: z.enum(['GOVERNANCE', 'COMPLIANCE']).optional(),
-    s3ObjectLockDays: z.number().int().positive().max(36500).optional(),
-  })
-  .superRefine((o, ctx) => {
-    if (o.s3KmsKeyId && o.s3Sse !== 'aws:kms') ctx.addIssue({ code: 'custom', path: ['s3KmsKeyId'], message: 'needs --s3-sse aws:kms' });
-    if (!!o.s3ObjectLockMode !== !!o.s3ObjectLockDays) {
-      ctx.addIssue({ code: 'custom', path: [o.s3ObjectLockMode ? 's3ObjectLockDays' : 's3ObjectLockMode'], message: '--s3-object-lock-mode and --s3-object-lock-days go together' });
-    }
-  });
-export type S3Options = z.output<typeof S3OptionsSchema>;
-
-export const s3OptionSources: readonly OptionSource[] = [
-  { key: 's3Endpoint', env: ['VAULT_OPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'] },
-  { key: 's3Region', env: ['VAULT_OPS_S3_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'] },
-  { key: 's3ForcePathStyle', env: ['VAULT_OPS_S3_FORCE_PATH_STYLE'], fromEnv: 'boolean' },
-  { key: 's3Sse', env: ['VAULT_OPS_S3_SSE'] },
-  { key: 's3KmsKeyId', env: ['VAULT_OPS_S3_KMS_KEY_ID'] },
-  { key: 's3StorageClass', env: ['VAULT_OPS_S3_STORAGE_CLASS'] },
-  { key: 's3ObjectLockMode', env: ['VAULT_OPS_S3_OBJECT_LOCK_MODE'] },
-  { key: 's3ObjectLockDays', env: ['VAULT_OPS_S3_OBJECT_LOCK_DAYS'], fromEnv: 'number' },
-];
 
 export type StoreLocation = { kind: 's3'; bucket: string; prefix: string } | { kind: 'folder'; dir: string };
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { RestoreOptionsSchema, restoreOptionSources } from '../../config/restore-options.js';
+import { addOptions } from '../../options/commander-options.js';
+import { RestoreOptionsSchema, restoreOptionSources, restoreOptions } from '../../options/restore.js';
 import { VaultOpsError } from '../../errors.js';
 import { executeRestore, planRestore, type RestorePlan, type RestoreResult } from '../../restore/restore.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
@@ -11,24 +12,13 @@ import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
-import { addS3Options, addSnapshotProtectionOptions } from './shared-options.js';
 
 export const restoreCommand: CommandModule = {
-  optionSources: restoreOptionSources,
   register(program, run) {
     const cmd = program
       .command('restore')
-      .description("restore a snapshot into the cluster at --vault-addr (the operator's restore; see runbooks/restore.md)")
-      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
-      .option('--snapshot <id>', 'the snapshot id to restore')
-      .option('--force', "restore even though the snapshot's keys differ from the target's (snapshot-force)")
-      .option('--yes', "skip the typed confirmation of the target's cluster name")
-      .option('--no-safety-snapshot', 'do not snapshot the target into the store first')
-      .option('--identity-file <file>', 'age identities for an encrypted snapshot')
-      .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature')
-      .option('--restore-timeout-seconds <n>', 'how long the restore may take to apply (default 600)', Number);
-    addSnapshotProtectionOptions(cmd);
-    addS3Options(cmd);
+      .description("restore a snapshot into the cluster at --vault-addr (the operator's restore; see runbooks/restore.md)");
+    addOptions(cmd, restoreOptions);
     cmd.action(async (flags: Record<string, unknown>, command: Command) =>
       run(command, async (ctx) => {
         const o = resolveCommandOptions(ctx, RestoreOptionsSchema, restoreOptionSources, flags);

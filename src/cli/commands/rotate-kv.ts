@@ -1,22 +1,23 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { VaultOpsError } from '../../errors.js';
-import type { OptionSource } from '../../config/resolve.js';
 import { parseDuration } from '../../time/duration.js';
 import { newRotationId } from '../../rotation/kv/ids.js';
 import { KvV2 } from '../../rotation/kv/kv.js';
 import { RotationMetrics } from '../../rotation/kv/metrics.js';
-import { MetricsOptionsSchema, metricsOptionSources, publishMetrics } from '../../observability/metrics.js';
+import { publishMetrics } from '../../observability/metrics.js';
+import { addOptions } from '../../options/commander-options.js';
+import { MetricsOptionsSchema, metricsOptionSources } from '../../options/metrics.js';
+import { RotateKvOptionsSchema, rotateKvOptionSources as sources, rotateKvOptions, type RotateKvOptions } from '../../options/rotate-kv.js';
+import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import { execaRunner } from '../../rotation/kv/process-runner.js';
 import { kvRotationStatus, planKvRotation, rotateKv, rotateKvError, type SnapshotAfterOutcome } from '../../rotation/kv/rotate-kv.js';
 import type { RotationDeps, RotationSettings } from '../../rotation/kv/types.js';
-import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources, type SnapshotProtection } from '../../snapshot/protection.js';
-import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
+import { resolveSnapshotProtection, type SnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import {
-  DEFAULT_STAGING_MOUNT,
   checkMounts,
   clearRotationState,
   type ClearedSecret,
@@ -29,52 +30,11 @@ import { resolveCommandOptions, type CommandContext } from '../context.js';
 import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
-import { addSnapshotProtectionOptions, collect } from './shared-options.js';
 
 /**
  * `vault-ops rotate kv --policy FILE [--dry-run]`, `rotate kv status`, `rotate kv clear`.
  * Parses and validates options (before any I/O), calls the rotation library, renders its result.
  */
-
-const mountName = z.string().regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'a mount path such as vault-ops-staging' });
-
-export const RotateKvOptionsSchema = z.object({
-  policy: z.string({ message: 'required: the rotation policy file (--policy FILE)' }).min(1),
-  dryRun: z.boolean().default(false),
-  force: z.boolean().default(false),
-  only: z.array(z.string().regex(/^[^/]+\/.+/, { message: 'use MOUNT/PATH, e.g. secret/payments/stripe' })).default([]),
-  maxRotations: z.number().int().min(1).optional(),
-  concurrency: z.number().int().min(1).max(64).default(4),
-  stagingMount: mountName.default(DEFAULT_STAGING_MOUNT),
-  lockTtl: z
-    .string()
-    .default('2m')
-    .superRefine((v, ctx) => {
-      try {
-        if (parseDuration(v) < 1000) ctx.addIssue({ code: 'custom', message: 'at least 1s' });
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `invalid duration "${v}": use e.g. 2m or 30s` });
-      }
-    }),
-  recordTo: z.string().min(1).optional(),
-  snapshotAfter: z.string().min(1).optional(),
-});
-export type RotateKvOptions = z.output<typeof RotateKvOptionsSchema>;
-
-const sources: readonly OptionSource[] = [
-  { key: 'policy', env: ['VAULT_OPS_ROTATE_POLICY'] },
-  { key: 'dryRun' },
-  { key: 'force' },
-  { key: 'only', fromEnv: 'list' },
-  { key: 'maxRotations', env: ['VAULT_OPS_ROTATE_MAX_ROTATIONS'], fromEnv: 'number' },
-  { key: 'concurrency', env: ['VAULT_OPS_ROTATE_CONCURRENCY'], fromEnv: 'number' },
-  { key: 'stagingMount', env: ['VAULT_OPS_STAGING_MOUNT'] },
-  { key: 'lockTtl', env: ['VAULT_OPS_ROTATE_LOCK_TTL'] },
-  { key: 'recordTo', env: ['VAULT_OPS_RECORD_TO'] },
-  { key: 'snapshotAfter', env: ['VAULT_OPS_SNAPSHOT_AFTER'] },
-];
-
-const toNumber = (v: string) => (/^\d+$/.test(v) ? Number(v) : Number.NaN);
 
 /** Flags as commander parsed them, for this command and its subcommands (options live on `kv`). */
 function flagsOf(cmd: Command): Record<string, unknown> {
@@ -126,26 +86,14 @@ async function setup(ctx: CommandContext, o: RotateKvOptions) {
 }
 
 export const rotateKvCommand: CommandModule = {
-  optionSources: [...sources, ...metricsOptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const rotate = program.commands.find((c) => c.name() === 'rotate') ?? program.command('rotate').description('rotate secrets (KV v2 static secrets)');
-    const kv = addSnapshotProtectionOptions(
+    const kv = addOptions(
       rotate
-      .command('kv')
-      .description('rotate KV v2 secrets per a policy file: create → set → test → finish, resumable, locked per secret')
-      .option('--policy <file>', 'rotation policy YAML (VAULT_OPS_ROTATE_POLICY)')
-      .option('--dry-run', 'print the plan: which secrets are due, why, and the next 3 runs of each schedule')
-      .option('--force', 'rotate the selected secrets now, due or not (also retries quarantined ones)')
-      .option('--only <mount/path>', 'select one secret of the policy (repeatable)', collect)
-      .option('--max-rotations <n>', 'start at most N rotations in this run (circuit breaker)', toNumber)
-      .option('--concurrency <n>', 'secrets rotated at once (default 4)', toNumber)
-      .option('--staging-mount <mount>', `KV v2 mount for pending values and locks (default ${DEFAULT_STAGING_MOUNT})`)
-      .option('--lock-ttl <duration>', 'lock expiry, extended while the run lives; a crashed run\'s lock is taken over after it (default 2m)')
-      .option('--record-to <url>', 'snapshot store URL: append a record of each completed rotation')
-      .option('--snapshot-after <url>', 'snapshot store URL: take a snapshot after a run that rotated anything'),
+        .command('kv')
+        .description('rotate KV v2 secrets per a policy file: create → set → test → finish, resumable, locked per secret'),
+      rotateKvOptions,
     )
-      .option('--metrics-textfile <file>', 'write metrics for the node-exporter textfile collector')
-      .option('--pushgateway <url>', 'push metrics to a Prometheus Pushgateway')
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const o = options(ctx, cmd);

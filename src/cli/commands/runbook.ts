@@ -4,9 +4,12 @@ import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
-import { S3OptionsSchema, s3OptionSources } from '../../store/open-store.js';
+import { addOptions } from '../../options/commander-options.js';
+import { rotateRootOptions } from '../../options/rotate-root.js';
+import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
-import { SnapshotProtectionOptionsSchema, resolveSnapshotProtection, snapshotProtectionOptionSources } from '../../snapshot/protection.js';
 import { rotationRecords, snapshotBackups } from '../../rotation/db-root/store-ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
 import { runRotateRoot, RotateRootOptionsSchema, rotateRootOptionSources, withRunFlags, type RootPasswordSource, type RotateRootOptions } from '../../rotation/db-root/index.js';
@@ -16,35 +19,15 @@ import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../command-module.js';
 import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
-import { addSnapshotProtectionOptions } from './shared-options.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export const runbookCommand: CommandModule = {
-  optionSources: [...rotateRootOptionSources, ...s3OptionSources, ...snapshotProtectionOptionSources],
   register(program, run) {
     const runbook = program.command('runbook').description('guided, resumable operational runbooks (journaled, with confirmation gates)');
-    addSnapshotProtectionOptions(
+    addOptions(
       runbook
-      .command('rotate-root')
-      .description('rotate the root credential of a database secrets engine connection, or re-bootstrap it after an out-of-band change')
-      .option('--mount <path>', 'database secrets engine mount (e.g. database)')
-      .option('--connection <name>', 'connection name under <mount>/config/')
-      .option('--dry-run', 'print the plan against the live state; change nothing')
-      .option('--resume', 'continue the run in the journal after its last completed step')
-      .option('--yes', 'pass the confirmation gates of the steps marked automatable')
-      .option('--journal <file>', 'append-only JSONL journal (default ./vault-ops-rotate-root-<mount>-<connection>.journal.jsonl)')
-      .option('--snapshot-store <url>', 'snapshot store to check for a recent good snapshot and to snapshot into after the rotation')
-      .option('--snapshot-max-age <duration>', 'a snapshot older than this is not recent (default 24h)')
-      .option('--record-to <url>', 'store to write the rotation record to (no secret values)')
-      .option('--canary-static-role <name>', 'static role to rotate as a canary after the rotation (repeatable); no other static role is ever rotated', collect)
-      .option('--rebootstrap', 'take the re-bootstrap path even if the connection still works')
-      .option('--password-file <file>', 'file holding the current root password for re-bootstrap (otherwise a hidden prompt on a terminal; never argv)')
-      .option('--login-check-address <host:port>', 'where login checks connect to the database (default: the host in connection_url)')
-      .option('--db-ca-cert <file>', 'PEM file of the CA that signed the database certificate: PostgreSQL login checks verify the server against it (env VAULT_OPS_DB_CA_CERT)')
-      .option('--s3-endpoint <url>', 'S3 endpoint of the stores (VAULT_OPS_S3_ENDPOINT; other S3 settings from env/config as for snapshot save)')
-      .option('--s3-region <region>', 'S3 region (AWS_REGION)')
-      .option('--s3-force-path-style', 'path-style S3 URLs (MinIO, versitygw, Ceph)'),
+        .command('rotate-root')
+        .description('rotate the root credential of a database secrets engine connection, or re-bootstrap it after an out-of-band change'),
+      rotateRootOptions,
     )
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {

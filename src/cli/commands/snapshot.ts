@@ -4,11 +4,16 @@ import {
   SnapshotListOptionsSchema,
   SnapshotPruneOptionsSchema,
   SnapshotSaveOptionsSchema,
+  snapshotInspectOptions,
   snapshotInspectOptionSources,
+  snapshotListOptions,
   snapshotListOptionSources,
+  snapshotPruneOptions,
   snapshotPruneOptionSources,
+  snapshotSaveOptions,
   snapshotSaveOptionSources,
-} from '../../config/snapshot-options.js';
+} from '../../options/snapshot.js';
+import { addOptions } from '../../options/commander-options.js';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { logProgress, ttyProgress, type ProgressReporter } from '../../observability/progress.js';
@@ -27,7 +32,6 @@ import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
-import { addSnapshotProtectionOptions, addKeepOptions, addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 function progressFor(ctx: CommandContext): ProgressReporter {
   if (ctx.options.output === 'text' && ctx.terminal.stderrIsTTY) return ttyProgress(ctx.terminal.stderr);
@@ -43,22 +47,13 @@ function retentionPolicy(o: RetentionPolicy): RetentionPolicy {
 const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
 
 export const snapshotCommand: CommandModule = {
-  optionSources: [...snapshotSaveOptionSources, ...snapshotPruneOptionSources, ...snapshotInspectOptionSources],
   register(program, run) {
     const snapshot = program.command('snapshot').description('Raft snapshots: save, list, inspect, prune');
 
     const save = snapshot
       .command('save')
-      .description('take a snapshot from the leader and stream it to the store, checked on the way')
-      .option('--to <url>', 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)')
-      .option('--canary', 'write the restore-drill canary just before the snapshot')
-      .option('--canary-mount <path>', 'KV v1 mount of the canary (default vault-ops-canary)')
-      .option('--allow-cluster-change', 'accept a cluster id that differs from the newest snapshot in the store')
-      .option('--prune', 'apply the --keep-* retention after a successful save');
-    addSnapshotProtectionOptions(save);
-    addS3Options(save);
-    addKeepOptions(save);
-    addMetricsOptions(save);
+      .description('take a snapshot from the leader and stream it to the store, checked on the way');
+    addOptions(save, snapshotSaveOptions);
     save.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotSaveOptionsSchema, snapshotSaveOptionSources, flags);
@@ -121,9 +116,8 @@ export const snapshotCommand: CommandModule = {
 
     const list = snapshot
       .command('list')
-      .description('the catalogue, newest first')
-      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)');
-    addS3Options(list);
+      .description('the catalogue, newest first');
+    addOptions(list, snapshotListOptions);
     list.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
@@ -153,11 +147,8 @@ export const snapshotCommand: CommandModule = {
     const inspect = snapshot
       .command('inspect')
       .description('offline integrity check and summary of an archive file or a stored snapshot (URL#ID)')
-      .argument('<target>', 'archive file, or store URL#ID (ID may be latest or oldest)')
-      .option('--depth <n>', 'key-count prefix depth (default 1)', int)
-      .option('--identity-file <file>', 'age identities to decrypt an encrypted archive')
-      .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature');
-    addS3Options(inspect);
+      .argument('<target>', 'archive file, or store URL#ID (ID may be latest or oldest)');
+    addOptions(inspect, snapshotInspectOptions);
     inspect.action(async (targetArg: string, flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotInspectOptionsSchema, snapshotInspectOptionSources, flags);
@@ -180,12 +171,8 @@ export const snapshotCommand: CommandModule = {
 
     const prune = snapshot
       .command('prune')
-      .description('apply a retention policy (like restic forget); --dry-run prints the plan')
-      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
-      .option('--dry-run', 'print the plan, delete nothing');
-    addS3Options(prune);
-    addKeepOptions(prune);
-    addMetricsOptions(prune);
+      .description('apply a retention policy (like restic forget); --dry-run prints the plan');
+    addOptions(prune, snapshotPruneOptions);
     prune.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
         const o = resolveCommandOptions(ctx, SnapshotPruneOptionsSchema, snapshotPruneOptionSources, flags);

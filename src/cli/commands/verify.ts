@@ -1,6 +1,7 @@
 import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
-import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } from '../../config/verify-options.js';
+import { addOptions } from '../../options/commander-options.js';
+import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources, verifyOptions } from '../../options/verify.js';
 import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
@@ -13,30 +14,14 @@ import { resolveCommandOptions } from '../context.js';
 import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
-import { addMetricsOptions, addS3Options, collect, int } from './shared-options.js';
 
 
 export const verifyCommand: CommandModule = {
-  optionSources: verifyOptionSources,
   register(program, run) {
     const cmd = program
       .command('verify')
-      .description('restore drill: restore a snapshot into a throw-away scratch server and check it')
-      .option('--from <url>', 'store URL (VAULT_OPS_SNAPSHOT_STORE)')
-      .option('--snapshot <id>', 'snapshot id, latest (default) or oldest')
-      .option('--mode <mode>', 'recovery (default: never acts on the world) or unsealed (runs the copy live; command line only, needs network isolation and --i-understand-unsealed-runs-live)')
-      .option('--i-understand-unsealed-runs-live', 'acknowledge that --mode unsealed runs the restored copy live')
-      .option('--vault-binary <path>', 'vault/bao binary for the scratch server, of the snapshot\'s flavour (default: vault for Vault snapshots, bao for OpenBao ones, on PATH)')
-      .option('--unseal-keys-file <file>', "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)")
-      .option('--identity-file <file>', 'age identities for encrypted snapshots')
-      .option('--verify-key <file>', 'ed25519 public key (PEM): require a valid manifest signature')
-      .option('--verify-token-file <file>', 'a token of the source cluster (--mode unsealed)')
-      .option('--check-secret <mount/path>', 'a secret that must be readable (--mode unsealed; repeatable)', collect)
-      .option('--scratch-port <port>', 'API port of the scratch server (the cluster port is the next one)', int)
-      .option('--seal-config <file>', "the source's seal stanza (HCL) for auto-unseal snapshots")
-      .option('--restore-timeout-seconds <n>', 'how long a restore may take to apply (default 300)', Number);
-    addS3Options(cmd);
-    addMetricsOptions(cmd);
+      .description('restore drill: restore a snapshot into a throw-away scratch server and check it');
+    addOptions(cmd, verifyOptions);
     cmd.action(async (flags: Record<string, unknown>, command: Command) =>
       run(command, async (ctx) => {
         const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);

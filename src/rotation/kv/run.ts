@@ -13,7 +13,7 @@ import { META, parseRotationState, CLEAR_PENDING } from './state.js';
  * plain typed options and its dependencies, returns a typed result, and never prints.
  */
 
-export const DEFAULT_STAGING_MOUNT = 'vault-ops-staging';
+export { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
 
 /** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

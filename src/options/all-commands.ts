@@ -1,0 +1,61 @@
+import { configFileOption, globalOptions } from './global.js';
+import { daemonOptions } from './daemon.js';
+import { fileKeysOf, jobOptionsJsonSchema, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
+import { restoreOptions } from './restore.js';
+import { rotateKvOptions } from './rotate-kv.js';
+import { rotateRootOptions } from './rotate-root.js';
+import { s3Options } from './s3.js';
+import { setupCanaryOptions, setupPoliciesOptions } from './setup.js';
+import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
+import { verifyOptions } from './verify.js';
+
+/** Each command's flags, by its command words (`status` has no options of its own). */
+export const commandOptions: Readonly<Record<string, OptionTable>> = {
+  status: [],
+  'snapshot save': snapshotSaveOptions,
+  'snapshot list': snapshotListOptions,
+  'snapshot inspect': snapshotInspectOptions,
+  'snapshot prune': snapshotPruneOptions,
+  verify: verifyOptions,
+  restore: restoreOptions,
+  'rotate kv': rotateKvOptions,
+  'runbook rotate-root': rotateRootOptions,
+  daemon: daemonOptions,
+  'setup policies': setupPoliciesOptions,
+  'setup canary': setupCanaryOptions,
+};
+
+/**
+ * Keys the YAML `--config` file may hold: every command's options, the global ones, and `config`;
+ * also every S3 setting, which rotate kv's and runbook rotate-root's stores read without their flags.
+ */
+export function configFileKeys(): Set<string> {
+  const tables = [globalOptions, ...Object.values(commandOptions), s3Options];
+  return new Set([...tables.flatMap(fileKeysOf), configFileOption.key]);
+}
+
+/** The options a job file may give each command the scheduler runs, besides the global ones. */
+export function jobCommandOptions(): Record<
+  'snapshot save' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status',
+  OptionSpec[]
+> {
+  return {
+    'snapshot save': jobOptionsOf(snapshotSaveOptions),
+    'snapshot prune': jobOptionsOf(snapshotPruneOptions),
+    verify: jobOptionsOf(verifyOptions),
+    'rotate kv': jobOptionsOf(rotateKvOptions),
+    status: [],
+  };
+}
+
+/** Global options a job file may set: all but credentials (token), which stay in the environment. */
+export function globalJobKeys(): string[] {
+  return jobOptionsOf(globalOptions).map((s) => s.key);
+}
+
+/** The job JSON Schema's per-command rules: each command's options and the global ones (credentials left out). */
+export function jobOptionsJsonSchemas(): Record<string, unknown>[] {
+  return Object.entries(jobCommandOptions()).map(([command, options]) =>
+    jobOptionsJsonSchema(command, [...globalOptions, ...options]),
+  );
+}

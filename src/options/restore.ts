@@ -1,0 +1,69 @@
+import { z } from 'zod';
+import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
+import { S3OptionsSchema, s3Options } from './s3.js';
+import { fromStoreOption, verifyKeyOption } from './snapshot.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
+
+const restoreOwnOptions = [
+  fromStoreOption,
+  {
+    key: 'snapshot',
+    flag: '--snapshot <id>',
+    help: 'the snapshot id to restore',
+    type: z.string().min(1, 'required: the snapshot id to restore (see vault-ops snapshot list)'),
+  },
+  // `--force` and `--yes` are deliberately command line only.
+  {
+    key: 'force',
+    flag: '--force',
+    help: "restore even though the snapshot's keys differ from the target's (snapshot-force)",
+    type: z.boolean().default(false),
+    from: 'command-line',
+  },
+  {
+    key: 'yes',
+    flag: '--yes',
+    help: "skip the typed confirmation of the target's cluster name",
+    type: z.boolean().default(false),
+    from: 'command-line',
+  },
+  {
+    key: 'safetySnapshot',
+    flag: '--no-safety-snapshot',
+    help: 'do not snapshot the target into the store first',
+    type: z.boolean().default(true),
+  },
+  {
+    key: 'identityFile',
+    flag: '--identity-file <file>',
+    help: 'age identities for an encrypted snapshot',
+    env: ['VAULT_OPS_IDENTITY_FILE'],
+    type: z.string().min(1).optional(),
+  },
+  verifyKeyOption,
+  {
+    key: 'restoreTimeoutSeconds',
+    flag: '--restore-timeout-seconds <n>',
+    help: 'how long the restore may take to apply (default 600)',
+    env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
+    parse: 'number',
+    type: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .default(600),
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** `restore`, in `--help` order; the safety snapshot is protected like any other. */
+export const restoreOptions = [
+  ...restoreOwnOptions,
+  ...snapshotProtectionOptions,
+  ...s3Options,
+] as const satisfies readonly OptionSpec[];
+
+export const RestoreOptionsSchema = schemaOf(restoreOwnOptions)
+  .and(SnapshotProtectionOptionsSchema)
+  .and(S3OptionsSchema);
+export type RestoreOptions = z.output<typeof RestoreOptionsSchema>;
+export const restoreOptionSources = sourcesOf(restoreOptions);

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
+import { DEFAULT_STAGING_MOUNT } from './rotate-kv.js';
+import { DEFAULT_CANARY_MOUNT } from './snapshot.js';
+
+/** The jobs `setup policies` writes a policy for (setup/policies.ts). */
+export const SETUP_JOBS = ['snapshot', 'verify', 'rotate-kv', 'rotate-root'] as const;
+
+const mountPath = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, { message: 'a mount path such as database' });
+
+const canaryMountEnv = ['VAULT_OPS_CANARY_MOUNT'];
+
+/** `setup policies`, in `--help` order. */
+export const setupPoliciesOptions = [
+  {
+    key: 'job',
+    flag: '--job <job>',
+    help: `${SETUP_JOBS.join(' | ')} | all (default all)`,
+    type: z.enum([...SETUP_JOBS, 'all']).default('all'),
+  },
+  {
+    key: 'policy',
+    flag: '--policy <file>',
+    help: 'rotate-kv: the rotation policy file the policy is generated from',
+    env: ['VAULT_OPS_ROTATE_POLICY'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'stagingMount',
+    flag: '--staging-mount <mount>',
+    help: `rotate-kv: staging mount (default ${DEFAULT_STAGING_MOUNT})`,
+    env: ['VAULT_OPS_STAGING_MOUNT'],
+    type: mountPath.optional(),
+  },
+  {
+    key: 'mount',
+    flag: '--mount <mount>',
+    help: 'rotate-root: database secrets engine mount',
+    type: mountPath.optional(),
+  },
+  {
+    key: 'connection',
+    flag: '--connection <name>',
+    help: 'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a token)',
+    type: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, { message: 'a connection name' })
+      .optional(),
+  },
+  {
+    key: 'leaseCount',
+    flag: '--lease-count',
+    help: 'rotate-root: allow counting leases (needs sudo on sys/leases/lookup)',
+    type: z.boolean().default(false),
+  },
+  {
+    key: 'canary',
+    flag: '--no-canary',
+    help: 'snapshot: leave out write access to the canary',
+    type: z.boolean().default(true),
+  },
+  {
+    key: 'canaryMount',
+    flag: '--canary-mount <mount>',
+    help: `snapshot: KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})`,
+    env: canaryMountEnv,
+    type: mountPath.default(DEFAULT_CANARY_MOUNT),
+  },
+  {
+    key: 'k8sNamespace',
+    flag: '--k8s-namespace <ns>',
+    help: 'namespace of the vault-ops service accounts (default vault-ops)',
+    type: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'a Kubernetes namespace name' })
+      .default('vault-ops'),
+  },
+  {
+    key: 'k8sServiceAccount',
+    flag: '--k8s-service-account <name>',
+    help: "service account bound to the roles (default vault-ops-<job>, the chart's names)",
+    type: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'a service account name' })
+      .optional(),
+  },
+  {
+    key: 'k8sAudience',
+    flag: '--k8s-audience <aud>',
+    help: 'audience of the projected service-account token (default vault)',
+    type: z.string().min(1).default('vault'),
+  },
+  {
+    key: 'k8sAuthMount',
+    flag: '--k8s-auth-mount <path>',
+    help: 'Kubernetes auth mount (default kubernetes)',
+    type: mountPath.default('kubernetes'),
+  },
+] as const satisfies readonly OptionSpec[];
+
+export const SetupPoliciesOptionsSchema = schemaOf(setupPoliciesOptions).superRefine((o, ctx) => {
+  if (o.job === 'rotate-kv' && !o.policy) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['policy'],
+      message: 'required with --job rotate-kv: the rotation policy file (e.g. jobs/rotate-kv.yaml)',
+    });
+  }
+  if (o.job === 'rotate-root' && (!o.mount || !o.connection)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [o.mount ? 'connection' : 'mount'],
+      message: 'required with --job rotate-root: --mount (database engine) and --connection',
+    });
+  }
+  if ((o.mount === undefined) !== (o.connection === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['connection'], message: '--mount and --connection go together' });
+  }
+});
+export type SetupPoliciesOptions = z.output<typeof SetupPoliciesOptionsSchema>;
+export const setupPoliciesOptionSources = sourcesOf(setupPoliciesOptions);
+
+/** `setup canary`. */
+export const setupCanaryOptions = [
+  {
+    key: 'canaryMount',
+    flag: '--canary-mount <mount>',
+    help: `mount path (default ${DEFAULT_CANARY_MOUNT})`,
+    env: canaryMountEnv,
+    type: mountPath.default(DEFAULT_CANARY_MOUNT),
+  },
+] as const satisfies readonly OptionSpec[];
+export const SetupCanaryOptionsSchema = schemaOf(setupCanaryOptions);
+export const setupCanaryOptionSources = sourcesOf(setupCanaryOptions);

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
+import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
+import { RetentionOptionsSchema, retentionOptions } from './retention.js';
+import { S3OptionsSchema, s3Options } from './s3.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
+
+/** The KV v1 mount the restore-drill canary is written to (snapshot/canary.ts). */
+export const DEFAULT_CANARY_MOUNT = 'vault-ops-canary';
+
+/** `--from URL`: the store a command reads (list, prune, verify, restore). */
+export const fromStoreOption = {
+  key: 'from',
+  flag: '--from <url>',
+  help: 'store URL (VAULT_OPS_SNAPSHOT_STORE)',
+  env: ['VAULT_OPS_SNAPSHOT_STORE'],
+  type: z.string().min(1, 'required: the snapshot store URL'),
+} as const satisfies OptionSpec;
+
+/** `--verify-key FILE`: require a valid manifest signature (inspect, verify, restore). */
+export const verifyKeyOption = {
+  key: 'verifyKey',
+  flag: '--verify-key <file>',
+  help: 'ed25519 public key (PEM): require a valid manifest signature',
+  env: ['VAULT_OPS_VERIFY_KEY'],
+  type: z.string().min(1).optional(),
+} as const satisfies OptionSpec;
+
+const snapshotSaveOwnOptions = [
+  {
+    key: 'to',
+    flag: '--to <url>',
+    help: 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)',
+    env: ['VAULT_OPS_SNAPSHOT_STORE'],
+    type: z.string().min(1, 'required: where to store the snapshot (s3://bucket/prefix, file:///dir or a path)'),
+  },
+  {
+    key: 'canary',
+    flag: '--canary',
+    help: 'write the restore-drill canary just before the snapshot',
+    env: ['VAULT_OPS_CANARY'],
+    type: z.boolean().default(false),
+  },
+  {
+    key: 'canaryMount',
+    flag: '--canary-mount <path>',
+    help: `KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})`,
+    env: ['VAULT_OPS_CANARY_MOUNT'],
+    type: z.string().min(1).default(DEFAULT_CANARY_MOUNT),
+  },
+  {
+    key: 'allowClusterChange',
+    flag: '--allow-cluster-change',
+    help: 'accept a cluster id that differs from the newest snapshot in the store',
+    env: ['VAULT_OPS_ALLOW_CLUSTER_CHANGE'],
+    type: z.boolean().default(false),
+  },
+  {
+    key: 'prune',
+    flag: '--prune',
+    help: 'apply the --keep-* retention after a successful save',
+    env: ['VAULT_OPS_PRUNE'],
+    type: z.boolean().default(false),
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** `snapshot save`, in `--help` order. */
+export const snapshotSaveOptions = [
+  ...snapshotSaveOwnOptions,
+  ...snapshotProtectionOptions,
+  ...s3Options,
+  ...retentionOptions,
+  ...metricsOptions,
+] as const satisfies readonly OptionSpec[];
+
+export const SnapshotSaveOptionsSchema = schemaOf(snapshotSaveOwnOptions)
+  .and(SnapshotProtectionOptionsSchema)
+  .and(S3OptionsSchema)
+  .and(RetentionOptionsSchema)
+  .and(MetricsOptionsSchema);
+export type SnapshotSaveOptions = z.output<typeof SnapshotSaveOptionsSchema>;
+export const snapshotSaveOptionSources = sourcesOf(snapshotSaveOptions);
+
+export const snapshotListOptions = [fromStoreOption, ...s3Options] as const satisfies readonly OptionSpec[];
+export const SnapshotListOptionsSchema = schemaOf([fromStoreOption]).and(S3OptionsSchema);
+export const snapshotListOptionSources = sourcesOf(snapshotListOptions);
+
+const snapshotPruneOwnOptions = [
+  fromStoreOption,
+  {
+    key: 'dryRun',
+    flag: '--dry-run',
+    help: 'print the plan, delete nothing',
+    env: ['VAULT_OPS_DRY_RUN'],
+    type: z.boolean().default(false),
+  },
+] as const satisfies readonly OptionSpec[];
+
+export const snapshotPruneOptions = [
+  ...snapshotPruneOwnOptions,
+  ...s3Options,
+  ...retentionOptions,
+  ...metricsOptions,
+] as const satisfies readonly OptionSpec[];
+export const SnapshotPruneOptionsSchema = schemaOf(snapshotPruneOwnOptions)
+  .and(S3OptionsSchema)
+  .and(RetentionOptionsSchema)
+  .and(MetricsOptionsSchema);
+export const snapshotPruneOptionSources = sourcesOf(snapshotPruneOptions);
+
+const snapshotInspectOwnOptions = [
+  {
+    key: 'depth',
+    flag: '--depth <n>',
+    help: 'key-count prefix depth (default 1)',
+    parse: 'int',
+    type: z.number().int().min(1).max(16).default(1),
+  },
+  {
+    key: 'identityFile',
+    flag: '--identity-file <file>',
+    help: 'age identities to decrypt an encrypted archive',
+    env: ['VAULT_OPS_IDENTITY_FILE'],
+    type: z.string().min(1).optional(),
+  },
+  verifyKeyOption,
+] as const satisfies readonly OptionSpec[];
+
+export const snapshotInspectOptions = [
+  ...snapshotInspectOwnOptions,
+  ...s3Options,
+] as const satisfies readonly OptionSpec[];
+export const SnapshotInspectOptionsSchema = schemaOf(snapshotInspectOwnOptions).and(S3OptionsSchema);
+export const snapshotInspectOptionSources = sourcesOf(snapshotInspectOptions);

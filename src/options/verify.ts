@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
+import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
+import { S3OptionsSchema, s3Options } from './s3.js';
+import { fromStoreOption, verifyKeyOption } from './snapshot.js';
+
+const verifyOwnOptions = [
+  fromStoreOption,
+  {
+    key: 'snapshot',
+    flag: '--snapshot <id>',
+    help: 'snapshot id, latest (default) or oldest',
+    env: ['VAULT_OPS_VERIFY_SNAPSHOT'],
+    type: z.string().min(1).default('latest'),
+  },
+  // `mode` and its acknowledgement have no environment variable, and a job file may not set them:
+  // an unsealed drill runs the restored copy live (see checkUnsealedModeRequest).
+  {
+    key: 'mode',
+    flag: '--mode <mode>',
+    help: 'recovery (default: never acts on the world) or unsealed (runs the copy live; command line only, needs network isolation and --i-understand-unsealed-runs-live)',
+    type: z.enum(['recovery', 'unsealed']).default('recovery'),
+    jobFile: false,
+  },
+  {
+    key: 'iUnderstandUnsealedRunsLive',
+    flag: '--i-understand-unsealed-runs-live',
+    help: 'acknowledge that --mode unsealed runs the restored copy live',
+    type: z.boolean().default(false),
+    jobFile: false,
+  },
+  {
+    key: 'vaultBinary',
+    flag: '--vault-binary <path>',
+    help: "vault/bao binary for the scratch server, of the snapshot's flavour (default: vault for Vault snapshots, bao for OpenBao ones, on PATH)",
+    env: ['VAULT_OPS_VAULT_BINARY'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'unsealKeysFile',
+    flag: '--unseal-keys-file <file>',
+    help: "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)",
+    env: ['VAULT_OPS_UNSEAL_KEYS_FILE'],
+    type: z.string().min(1, "required: a file with the source cluster's unseal keys, one per line"),
+  },
+  {
+    key: 'identityFile',
+    flag: '--identity-file <file>',
+    help: 'age identities for encrypted snapshots',
+    env: ['VAULT_OPS_IDENTITY_FILE'],
+    type: z.string().min(1).optional(),
+  },
+  verifyKeyOption,
+  {
+    key: 'verifyTokenFile',
+    flag: '--verify-token-file <file>',
+    help: 'a token of the source cluster (--mode unsealed)',
+    env: ['VAULT_OPS_VERIFY_TOKEN_FILE'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'checkSecret',
+    flag: '--check-secret <mount/path>',
+    help: 'a secret that must be readable (--mode unsealed; repeatable)',
+    env: ['VAULT_OPS_CHECK_SECRETS'],
+    parse: 'list',
+    type: z.array(z.string().regex(/^[^/]+\/.+$/, 'use MOUNT/PATH')).default([]),
+  },
+  {
+    key: 'scratchPort',
+    flag: '--scratch-port <port>',
+    help: 'API port of the scratch server (the cluster port is the next one)',
+    env: ['VAULT_OPS_SCRATCH_PORT'],
+    parse: 'int',
+    type: z.number().int().min(1024).max(65534).optional(),
+  },
+  {
+    key: 'sealConfig',
+    flag: '--seal-config <file>',
+    help: "the source's seal stanza (HCL) for auto-unseal snapshots",
+    env: ['VAULT_OPS_SEAL_CONFIG'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'restoreTimeoutSeconds',
+    flag: '--restore-timeout-seconds <n>',
+    help: 'how long a restore may take to apply (default 300)',
+    env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
+    parse: 'number',
+    type: z
+      .number()
+      .positive()
+      .max(24 * 3600)
+      .default(300),
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** `verify`, in `--help` order. */
+export const verifyOptions = [
+  ...verifyOwnOptions,
+  ...s3Options,
+  ...metricsOptions,
+] as const satisfies readonly OptionSpec[];
+
+export const VerifyOptionsSchema = schemaOf(verifyOwnOptions)
+  .and(S3OptionsSchema)
+  .and(MetricsOptionsSchema)
+  .superRefine((o, ctx) => {
+    if (o.mode === 'unsealed' && !o.verifyTokenFile) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verifyTokenFile'],
+        message: 'required with --mode unsealed (a token of the source cluster)',
+      });
+    }
+    if (o.mode === 'recovery' && o.checkSecret.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['checkSecret'],
+        message: 'only with --mode unsealed (recovery mode reads storage, not the secrets API)',
+      });
+    }
+  });
+export type VerifyOptions = z.output<typeof VerifyOptionsSchema>;
+export const verifyOptionSources = sourcesOf(verifyOptions);
+
+/** Options a job file may never set (the daemon and CronJobs run only recovery drills). */
+export const COMMAND_LINE_ONLY_VERIFY_OPTIONS = verifyOptions
+  .filter((s) => 'jobFile' in s && s.jobFile === false)
+  .map((s) => s.key);
+
+/**
+ * An unsealed drill opens the restored copy in normal mode: its expiration manager revokes leases
+ * production renewed since, static roles rotate, plugins and audit devices reach out. Only an
+ * operator at a command line, with both flags, may ask for it; values from anywhere else are refused.
+ */
+export function checkUnsealedModeRequest(
+  o: VerifyOptions,
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
+  // The variable once chose the mode: say so rather than ignore it silently.
+  if (env.VAULT_OPS_VERIFY_MODE === 'unsealed') {
+    return 'VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
+  }
+  if (o.mode !== 'unsealed') return undefined;
+  if (flags.mode !== 'unsealed')
+    return '--mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
+  if (flags.iUnderstandUnsealedRunsLive !== true) {
+    return '--mode unsealed runs the restored copy live (its expiration manager revokes leases, static roles rotate, plugins reach out): run it only where the scratch server has no network, and add --i-understand-unsealed-runs-live';
+  }
+  return undefined;
+}
