@@ -35,7 +35,8 @@ function serverArgument(): string {
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   // The testbed reads which server to run from the environment.
   process.env.VAULT_OPS_TEST_SERVER = serverArgument();
   const { serverBinary, testServer } = await import('../test/testbed/servers.js');
@@ -51,7 +52,10 @@ async function main(): Promise<number> {
       binary = serverBinary(server);
     } catch {
       if (!process.env.VAULT_ADDR) {
-        console.log(`No ${server.product} binary yet: building it from its Go module (${server.name === 'vault' ? '20-30 minutes' : 'a few minutes'}, once)…`);
+        console.log(
+          `No ${server.product} binary yet: building it from its Go module ` +
+            `(${server.name === 'vault' ? '20-30 minutes' : 'a few minutes'}, once)…`,
+        );
         execFileSync('bash', [join(root, 'test/testbed/build.sh'), server.name], { stdio: 'inherit' });
         binary = serverBinary(server);
       }
@@ -67,11 +71,20 @@ async function main(): Promise<number> {
       await writeFile(keysFile, vault.unsealKeys.join('\n'), { mode: 0o600 });
       // A few secrets and the KV v1 canary mount the drill reads back.
       const token = vault.rootToken;
-      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/secret', { token, body: { type: 'kv', options: { version: '2' } } });
+      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/secret', {
+        token,
+        body: { type: 'kv', options: { version: '2' } },
+      });
       for (const app of ['payments', 'billing', 'web']) {
-        await bootstrapRequest(vault.addr, 'POST', `secret/data/${app}/config`, { token, body: { data: { api_key: `demo-${app}` } } });
+        await bootstrapRequest(vault.addr, 'POST', `secret/data/${app}/config`, {
+          token,
+          body: { data: { api_key: `demo-${app}` } },
+        });
       }
-      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', { token, body: { type: 'kv', options: { version: '1' } } });
+      await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', {
+        token,
+        body: { type: 'kv', options: { version: '1' } },
+      });
     }
     const steps: string[][] = [
       ['status'],
@@ -84,10 +97,16 @@ async function main(): Promise<number> {
       if (code !== 0) return code;
     }
     if (!keysFile) {
-      console.log('\nSkipping the restore drill: set VAULT_OPS_UNSEAL_KEYS_FILE to a file of your cluster\'s unseal keys (one per line).');
+      console.log(
+        "\nSkipping the restore drill: set VAULT_OPS_UNSEAL_KEYS_FILE to a file of your cluster's unseal keys (one " +
+          'per line).',
+      );
       return 0;
     }
-    return vaultOps(['verify', '--from', backups, '--unseal-keys-file', keysFile, ...(binary ? ['--vault-binary', binary] : [])], env);
+    return vaultOps(
+      ['verify', '--from', backups, '--unseal-keys-file', keysFile, ...(binary ? ['--vault-binary', binary] : [])],
+      env,
+    );
   } finally {
     await stop();
     await rm(secretsDir, { recursive: true, force: true });

@@ -43,10 +43,15 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const matrix = (process.env.VAULT_OPS_TEST_SERVERS ?? 'openbao,vault').split(',').map((s) => s.trim()).filter(Boolean);
+const matrix = (process.env.VAULT_OPS_TEST_SERVERS ?? 'openbao,vault')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 for (const name of matrix) {
   if (!(name in SERVERS)) {
-    console.error(`run-tests: VAULT_OPS_TEST_SERVERS names ${name}: expected one of ${Object.keys(SERVERS).join(', ')}`);
+    console.error(
+      `run-tests: VAULT_OPS_TEST_SERVERS names ${name}: expected one of ${Object.keys(SERVERS).join(', ')}`,
+    );
     process.exit(2);
   }
 }
@@ -66,13 +71,18 @@ if (serverFiles.length) {
   }
 }
 if (files.some((f) => f.startsWith('test/integration/'))) {
-  for (const [name, spec] of Object.entries(TOOLS)) if (!existsSync(join(cache, spec.dir, spec.file)) && !onPath(spec.file)) missing.push(name);
+  for (const [name, spec] of Object.entries(TOOLS))
+    if (!existsSync(join(cache, spec.dir, spec.file)) && !onPath(spec.file)) missing.push(name);
 }
 if (missing.length) {
-  console.log(`run-tests: building the missing test servers (${missing.join(', ')}); cached in ${cache} for the next run`);
+  console.log(
+    `run-tests: building the missing test servers (${missing.join(', ')}); cached in ${cache} for the next run`,
+  );
   const built = spawnSync('bash', [join(root, 'test', 'testbed', 'build.sh'), ...missing], { stdio: 'inherit' });
   if (built.status !== 0) {
-    console.error(`run-tests: building ${missing.join(', ')} failed (see above): the integration tests need real servers`);
+    console.error(
+      `run-tests: building ${missing.join(', ')} failed (see above): the integration tests need real servers`,
+    );
     process.exit(1);
   }
 }
@@ -82,7 +92,8 @@ const countsDir = mkdtempSync(join(tmpdir(), 'vault-ops-test-counts-'));
 const runs = [];
 // Files that need no server ride along with the first server's run.
 matrix.forEach((server, i) => runs.push({ server, files: [...(i === 0 ? onceFiles : []), ...serverFiles] }));
-if (matrix.length === 0 || serverFiles.length === 0) runs.splice(0, runs.length, { server: matrix[0] ?? 'openbao', files: onceFiles });
+if (matrix.length === 0 || serverFiles.length === 0)
+  runs.splice(0, runs.length, { server: matrix[0] ?? 'openbao', files: onceFiles });
 
 let status = 0;
 const total = { passed: 0, failed: 0, skipped: 0 };
@@ -93,9 +104,14 @@ for (const [i, run] of runs.entries()) {
   const result = spawnSync(
     process.execPath,
     [
-      '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-      '--test-reporter=spec', '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`, `--test-reporter-destination=${countsFile}`,
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts', 'count-reporter.mjs')}`,
+      `--test-reporter-destination=${countsFile}`,
       ...run.files,
     ],
     {

@@ -6,11 +6,13 @@ import type { CommandContext } from './context.js';
 export function terminalConfirmer(ctx: CommandContext): Confirmer {
   return async (request) => {
     if (!ctx.terminal.interactive) {
-      throw new VaultOpsError('confirmation', `step ${request.step} needs confirmation and this run is not interactive`);
+      throw new VaultOpsError(
+        'confirmation',
+        `step ${request.step} needs confirmation and this run is not interactive`,
+      );
     }
     const confirmed = await ctx.terminal.confirm(`\n${request.prompt}.`, request.phrase);
     ctx.logger.debug({ step: request.step, confirmed }, 'confirmation gate');
     return confirmed;
   };
 }
-

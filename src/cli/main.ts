@@ -18,7 +18,16 @@ import { createTerminal, type TerminalStreams } from './terminal.js';
 import type { CommandModule, RunAction } from './command-module.js';
 
 /** Every command, in help order. */
-const commands: CommandModule[] = [statusCommand, snapshotCommand, verifyCommand, restoreCommand, runbookCommand, rotateKvCommand, setupCommand, daemonCommand];
+const commands: CommandModule[] = [
+  statusCommand,
+  snapshotCommand,
+  verifyCommand,
+  restoreCommand,
+  runbookCommand,
+  rotateKvCommand,
+  setupCommand,
+  daemonCommand,
+];
 
 export interface MainIo extends TerminalStreams {
   env?: NodeJS.ProcessEnv;
@@ -41,11 +50,19 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const run: RunAction = async (cmd, action) => {
     let ctx: CommandContext | undefined;
     try {
-      ctx = await createContext({ flags: cmd.optsWithGlobals(), env: io.env ?? process.env, terminal, knownKeys, secrets });
+      ctx = await createContext({
+        flags: cmd.optsWithGlobals(),
+        env: io.env ?? process.env,
+        terminal,
+        knownKeys,
+        secrets,
+      });
       await action(ctx);
     } catch (err) {
       exitCode = exitCodeFor(err);
-      const message = isVaultOpsError(err) ? err.message : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
+      const message = isVaultOpsError(err)
+        ? err.message
+        : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
       ctx?.logger.debug({ err: describeCause(err) }, 'error detail');
       stderr.write(`${secrets.scrub(`error: ${message}`.split('\n')[0] ?? '')}\n`);
     } finally {
@@ -72,10 +89,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return ExitCode.ok;
       return ExitCode.usage;
     }
-    const wrapped = err instanceof VaultOpsError ? err : new VaultOpsError('internal', String((err as Error)?.message ?? err));
+    const wrapped =
+      err instanceof VaultOpsError ? err : new VaultOpsError('internal', String((err as Error)?.message ?? err));
     stderr.write(`${secrets.scrub(`error: ${wrapped.message}`)}\n`);
     return wrapped.exitCode;
   }

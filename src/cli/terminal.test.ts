@@ -5,7 +5,13 @@ import { createTerminal } from './terminal.js';
 
 /** A stdin that claims to be a terminal, recording raw-mode switches, typed into by the test. */
 function typedTerminal() {
-  const stdin = Object.assign(new PassThrough(), { isTTY: true, rawModes: [] as boolean[], setRawMode(mode: boolean) { stdin.rawModes.push(mode); } });
+  const stdin = Object.assign(new PassThrough(), {
+    isTTY: true,
+    rawModes: [] as boolean[],
+    setRawMode(mode: boolean) {
+      stdin.rawModes.push(mode);
+    },
+  });
   const stderr = new PassThrough();
   let screen = '';
   stderr.on('data', (d: Buffer) => (screen += d.toString()));
@@ -39,12 +45,19 @@ test('Ctrl-C cancels a question with a confirmation error (exit 4), nothing half
   const t = typedTerminal();
   const answer = t.terminal.promptHidden('Password: ');
   t.stdin.write('half\u0003');
-  await assert.rejects(answer, (err: Error & { code?: string }) => err.code === 'confirmation' && /interrupted: nothing was changed/.test(err.message));
+  await assert.rejects(
+    answer,
+    (err: Error & { code?: string }) =>
+      err.code === 'confirmation' && /interrupted: nothing was changed/.test(err.message),
+  );
   assert.deepEqual(t.stdin.rawModes, [true, false]);
 });
 
 test('without a terminal on stdin nobody is asked: a confirmation error, not a hang', async () => {
   const terminal = createTerminal({ stdin: new PassThrough(), stderr: new PassThrough(), stdout: new PassThrough() });
   assert.equal(terminal.interactive, false);
-  await assert.rejects(terminal.confirm('Sure?', 'yes'), (err: Error & { code?: string }) => err.code === 'confirmation');
+  await assert.rejects(
+    terminal.confirm('Sure?', 'yes'),
+    (err: Error & { code?: string }) => err.code === 'confirmation',
+  );
 });

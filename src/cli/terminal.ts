@@ -41,7 +41,12 @@ export function createTerminal(streams: TerminalStreams = {}): Terminal {
     interactive,
     stderrIsTTY: (stderr as { isTTY?: boolean }).isTTY === true,
     async confirm(question, phrase) {
-      const answer = await promptLine(terminal, stdin, `${question}\nType "${phrase}" to continue (anything else stops): `, true);
+      const answer = await promptLine(
+        terminal,
+        stdin,
+        `${question}\nType "${phrase}" to continue (anything else stops): `,
+        true,
+      );
       return answer.trim() === phrase;
     },
     promptHidden(question) {
@@ -55,9 +60,16 @@ export function createTerminal(streams: TerminalStreams = {}): Terminal {
  * The one prompt: raw mode, so that Ctrl-C is ours to handle (nothing half-done: the question is
  * cancelled, the command stops with 'confirmation') and a hidden answer is never echoed.
  */
-function promptLine(terminal: Terminal, stdin: TerminalStreams['stdin'] & object, question: string, echo: boolean): Promise<string> {
+function promptLine(
+  terminal: Terminal,
+  stdin: TerminalStreams['stdin'] & object,
+  question: string,
+  echo: boolean,
+): Promise<string> {
   if (!terminal.interactive || typeof stdin.setRawMode !== 'function') {
-    return Promise.reject(new VaultOpsError('confirmation', 'a question needs a terminal and this run is not interactive'));
+    return Promise.reject(
+      new VaultOpsError('confirmation', 'a question needs a terminal and this run is not interactive'),
+    );
   }
   const setRawMode = stdin.setRawMode.bind(stdin);
   const out = terminal.stderr;
@@ -78,7 +90,8 @@ function promptLine(terminal: Terminal, stdin: TerminalStreams['stdin'] & object
     const onData = (chunk: string | Buffer) => {
       for (const ch of String(chunk)) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003') return finish(new VaultOpsError('confirmation', 'prompt interrupted: nothing was changed'));
+        if (ch === '\u0003')
+          return finish(new VaultOpsError('confirmation', 'prompt interrupted: nothing was changed'));
         if (ch === '\u007f' || ch === '\b') {
           if (echo && value.length > 0) out.write('\b \b');
           value = value.slice(0, -1);

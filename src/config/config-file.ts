@@ -9,13 +9,21 @@ export async function readConfigFile(path: string | undefined): Promise<Record<s
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}; check the --config path`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}; check the --config path`,
+      { cause: err },
+    );
   }
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (err) {
-    throw new VaultOpsError('config', `config file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `config file ${path} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) {

@@ -14,8 +14,15 @@ export async function readOptionFile(path: string, what: string, flag: string): 
   }
 }
 
-/** A file holding one secret (a token, a JWT, a secret id): its trimmed text, registered before anything else sees it. */
-export async function readSecretFile(path: string, what: string, flag: string, register: (value: string) => void): Promise<string> {
+/**
+ * A file holding one secret (a token, a JWT, a secret id): its trimmed text, registered before anything else sees it.
+ */
+export async function readSecretFile(
+  path: string,
+  what: string,
+  flag: string,
+  register: (value: string) => void,
+): Promise<string> {
   const value = (await readOptionFile(path, what, flag)).trim();
   register(value);
   if (!value) throw new VaultOpsError('config', `the ${what} file ${path} is empty: check ${flag}`);
@@ -23,7 +30,12 @@ export async function readSecretFile(path: string, what: string, flag: string, r
 }
 
 /** A file of secrets, one per line (`#` comments allowed); each registered before it is returned. */
-export async function readSecretLines(path: string, what: string, flag: string, register: (value: string) => void): Promise<string[]> {
+export async function readSecretLines(
+  path: string,
+  what: string,
+  flag: string,
+  register: (value: string) => void,
+): Promise<string[]> {
   const lines = (await readOptionFile(path, what, flag))
     .split('\n')
     .map((l) => l.trim())

@@ -10,8 +10,14 @@ const resolve = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, fi
 test('precedence: flags > env > file > defaults', () => {
   assert.equal(resolve({}).vaultAddr, 'https://127.0.0.1:8200');
   assert.equal(resolve({}, {}, { vaultAddr: 'https://file:8200' }).vaultAddr, 'https://file:8200');
-  assert.equal(resolve({}, { VAULT_ADDR: 'https://env:8200' }, { vaultAddr: 'https://file:8200' }).vaultAddr, 'https://env:8200');
-  assert.equal(resolve({ vaultAddr: 'https://flag:8200' }, { VAULT_ADDR: 'https://env:8200' }).vaultAddr, 'https://flag:8200');
+  assert.equal(
+    resolve({}, { VAULT_ADDR: 'https://env:8200' }, { vaultAddr: 'https://file:8200' }).vaultAddr,
+    'https://env:8200',
+  );
+  assert.equal(
+    resolve({ vaultAddr: 'https://flag:8200' }, { VAULT_ADDR: 'https://env:8200' }).vaultAddr,
+    'https://flag:8200',
+  );
 });
 
 test('BAO_ADDR is read when VAULT_ADDR is not set; VAULT_ADDR wins over it', () => {
@@ -52,7 +58,10 @@ test('kubernetes needs a role; the JWT file has the in-cluster default', () => {
 });
 
 test('config files may hold only known keys', () => {
-  assert.throws(() => checkFileKeys({ vaultAddr: 'x', vaultAdress: 'y' }, new Set(['vaultAddr']), 'c.yaml'), /c\.yaml: unknown key vaultAdress/);
+  assert.throws(
+    () => checkFileKeys({ vaultAddr: 'x', vaultAdress: 'y' }, new Set(['vaultAddr']), 'c.yaml'),
+    /c\.yaml: unknown key vaultAdress/,
+  );
   checkFileKeys({ vaultAddr: 'x' }, new Set(['vaultAddr']), 'c.yaml');
 });
 

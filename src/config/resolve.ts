@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 
 /**
@@ -88,7 +88,8 @@ export function checkFileKeys(file: Record<string, unknown>, known: ReadonlySet<
   if (unknown.length > 0) {
     throw new VaultOpsError(
       'config',
-      `invalid configuration: ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (keys are the flag names in camelCase, e.g. vaultAddr)`,
+      `invalid configuration: ${path}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (keys are ` +
+        `the flag names in camelCase, e.g. vaultAddr)`,
     );
   }
 }

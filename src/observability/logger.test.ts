@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import { createLogger } from './logger.js';
 import { SecretRegistry } from './secret-registry.js';
 
-async function capture(fn: (log: Awaited<ReturnType<typeof createLogger>>) => void, secrets = new SecretRegistry()): Promise<string> {
+async function capture(
+  fn: (log: Awaited<ReturnType<typeof createLogger>>) => void,
+  secrets = new SecretRegistry(),
+): Promise<string> {
   const sink = new PassThrough();
   const chunks: string[] = [];
   sink.on('data', (c) => chunks.push(String(c)));
@@ -16,7 +19,15 @@ async function capture(fn: (log: Awaited<ReturnType<typeof createLogger>>) => vo
 
 test('secret fields are redacted by name, at any of the first levels', async () => {
   const out = await capture((log) => {
-    log.info({ token: 'hvs.AAAA1111', auth: { client_token: 'hvs.BBBB2222' }, unsealKeys: ['k1-secret'], req: { headers: { 'x-vault-token': 'hvs.CCCC3333' } } }, 'hello');
+    log.info(
+      {
+        token: 'hvs.AAAA1111',
+        auth: { client_token: 'hvs.BBBB2222' },
+        unsealKeys: ['k1-secret'],
+        req: { headers: { 'x-vault-token': 'hvs.CCCC3333' } },
+      },
+      'hello',
+    );
     log.info({ data: { password: 'p@ssw0rd!', nested: { secretId: 'sid-123456' } } }, 'nested');
   });
   for (const secret of ['hvs.AAAA1111', 'hvs.BBBB2222', 'k1-secret', 'hvs.CCCC3333', 'p@ssw0rd!', 'sid-123456']) {

@@ -22,30 +22,40 @@ test('textfile: a failed run keeps the last success time of the previous run', a
     assert.match(text, /^vault_ops_snapshot_last_success_timestamp_seconds 1800000000$/m, 'carried over');
     assert.match(text, /^vault_ops_snapshot_failures_total\{reason="store"\} 1$/m);
     assert.match(text, /^vault_ops_snapshot_last_failure_timestamp_seconds 1800003600$/m);
-    assert.equal((text.match(/# TYPE vault_ops_snapshot_last_success_timestamp_seconds/g) ?? []).length, 1, 'each family once');
+    assert.equal(
+      (text.match(/# TYPE vault_ops_snapshot_last_success_timestamp_seconds/g) ?? []).length,
+      1,
+      'each family once',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('reporters record what the library reports: a drill that could not run exports only its run time and passed 0', async () => {
-  const { VerifyMetrics } = await import('../verify/verify-metrics.js');
-  const couldNotRun = new VerifyMetrics();
-  couldNotRun.drillFinished(undefined, new Date(1_800_000_000_000));
-  const text = await couldNotRun.registry.metrics();
-  assert.match(text, /^vault_ops_verify_last_run_timestamp_seconds 1800000000$/m);
-  assert.match(text, /^vault_ops_verify_passed 0$/m);
-  assert.doesNotMatch(text, /vault_ops_verify_last_success_timestamp_seconds/, 'no 0 pushed over the last success');
+test(
+  'reporters record what the library reports: a drill that could not run exports only its run time and passed ' + '0',
+  async () => {
+    const { VerifyMetrics } = await import('../verify/verify-metrics.js');
+    const couldNotRun = new VerifyMetrics();
+    couldNotRun.drillFinished(undefined, new Date(1_800_000_000_000));
+    const text = await couldNotRun.registry.metrics();
+    assert.match(text, /^vault_ops_verify_last_run_timestamp_seconds 1800000000$/m);
+    assert.match(text, /^vault_ops_verify_passed 0$/m);
+    assert.doesNotMatch(text, /vault_ops_verify_last_success_timestamp_seconds/, 'no 0 pushed over the last success');
 
-  const passed = new VerifyMetrics();
-  const timings = { download: 1, start: 2, restore: 3, unseal: 4, checks: 5, total: 15 };
-  passed.drillFinished({ snapshotId: '20270115T000000Z-abcdef', mode: 'recovery', passed: true, checks: [], timings }, new Date(Date.UTC(2027, 0, 15, 1)));
-  const ok = await passed.registry.metrics();
-  assert.match(ok, /^vault_ops_verify_passed 1$/m);
-  assert.match(ok, /^vault_ops_verify_restore_seconds 15$/m);
-  assert.match(ok, /^vault_ops_verify_phase_seconds\{phase="unseal"\} 4$/m);
-  assert.match(ok, /^vault_ops_verify_snapshot_age_seconds 3600$/m);
-});
+    const passed = new VerifyMetrics();
+    const timings = { download: 1, start: 2, restore: 3, unseal: 4, checks: 5, total: 15 };
+    passed.drillFinished(
+      { snapshotId: '20270115T000000Z-abcdef', mode: 'recovery', passed: true, checks: [], timings },
+      new Date(Date.UTC(2027, 0, 15, 1)),
+    );
+    const ok = await passed.registry.metrics();
+    assert.match(ok, /^vault_ops_verify_passed 1$/m);
+    assert.match(ok, /^vault_ops_verify_restore_seconds 15$/m);
+    assert.match(ok, /^vault_ops_verify_phase_seconds\{phase="unseal"\} 4$/m);
+    assert.match(ok, /^vault_ops_verify_snapshot_age_seconds 3600$/m);
+  },
+);
 
 test('reporters: a failed save counts its reason and time, and leaves the success families unexported', async () => {
   const failed = new SnapshotMetrics();

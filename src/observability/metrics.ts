@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { Pushgateway, Registry } from 'prom-client';
+import { Pushgateway, type Registry } from 'prom-client';
 import type { MetricsOptions } from '../options/metrics.js';
 import type { Logger } from './logger.js';
 
@@ -70,9 +70,16 @@ export interface JobMetrics {
  */
 export async function publishMetrics(metrics: JobMetrics, options: MetricsOptions, logger: Logger): Promise<void> {
   if (options.metricsTextfile) {
-    await writeTextfile(metrics.registry, options.metricsTextfile).catch((err) => logger.warn({ err: (err as Error).message, path: options.metricsTextfile }, 'could not write the metrics textfile'));
+    await writeTextfile(metrics.registry, options.metricsTextfile).catch((err) =>
+      logger.warn(
+        { err: (err as Error).message, path: options.metricsTextfile },
+        'could not write the metrics textfile',
+      ),
+    );
   }
   if (options.pushgateway) {
-    await pushMetrics(metrics.registry, options.pushgateway, metrics.job).catch((err) => logger.warn({ err: (err as Error).message }, 'could not push metrics to the Pushgateway'));
+    await pushMetrics(metrics.registry, options.pushgateway, metrics.job).catch((err) =>
+      logger.warn({ err: (err as Error).message }, 'could not push metrics to the Pushgateway'),
+    );
   }
 }

@@ -23,7 +23,9 @@ export function ttyProgress(stream: NodeJS.WritableStream): ProgressReporter {
     const seconds = Math.max(0.001, (now - started) / 1000);
     const rate = `${mb(e.bytes / seconds)} MB/s`;
     const width = 24;
-    const bar = e.totalBytes ? `[${'#'.repeat(Math.round((width * Math.min(e.bytes, e.totalBytes)) / e.totalBytes)).padEnd(width)}] ` : '';
+    const bar = e.totalBytes
+      ? `[${'#'.repeat(Math.round((width * Math.min(e.bytes, e.totalBytes)) / e.totalBytes)).padEnd(width)}] `
+      : '';
     stream.write(`\r${e.phase}: ${bar}${mb(e.bytes)} MB${e.totalBytes ? ` / ${mb(e.totalBytes)} MB` : ''}  ${rate}   `);
     if (e.done) stream.write('\n');
   };
@@ -36,6 +38,9 @@ export function logProgress(logger: Logger, everyMs = 10_000): ProgressReporter 
     const now = Date.now();
     if (!e.done && now - last < everyMs) return;
     last = now;
-    logger.info({ phase: e.phase, bytes: e.bytes, ...(e.totalBytes ? { totalBytes: e.totalBytes } : {}) }, e.done ? `${e.phase}: done, ${mb(e.bytes)} MB` : `${e.phase}: ${mb(e.bytes)} MB so far`);
+    logger.info(
+      { phase: e.phase, bytes: e.bytes, ...(e.totalBytes ? { totalBytes: e.totalBytes } : {}) },
+      e.done ? `${e.phase}: done, ${mb(e.bytes)} MB` : `${e.phase}: ${mb(e.bytes)} MB so far`,
+    );
   };
 }

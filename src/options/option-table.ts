@@ -110,6 +110,7 @@ export function jobOptionsJsonSchema(command: string, table: OptionTable): Recor
   const options = jobOptionsOf(table);
   return {
     if: { properties: { command: { const: command } }, required: ['command'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
     then: {
       properties: {
         options: {

@@ -109,7 +109,9 @@ export const rotateRootOwnOptions = [
   {
     key: 'passwordFile',
     flag: '--password-file <file>',
-    help: 'file holding the current root password for re-bootstrap (otherwise a hidden prompt on a terminal; never argv)',
+    help:
+      'file holding the current root password for re-bootstrap (otherwise a hidden prompt on a terminal; never ' +
+      'argv)',
     type: z.string().min(1).optional(),
   },
   {
@@ -124,7 +126,9 @@ export const rotateRootOwnOptions = [
   {
     key: 'dbCaCert',
     flag: '--db-ca-cert <file>',
-    help: 'PEM file of the CA that signed the database certificate: PostgreSQL login checks verify the server against it (env VAULT_OPS_DB_CA_CERT)',
+    help:
+      'PEM file of the CA that signed the database certificate: PostgreSQL login checks verify the server ' +
+      'against it (env VAULT_OPS_DB_CA_CERT)',
     env: ['VAULT_OPS_DB_CA_CERT'],
     type: z.string().min(1).optional(),
   },

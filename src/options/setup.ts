@@ -43,7 +43,9 @@ export const setupPoliciesOptions = [
   {
     key: 'connection',
     flag: '--connection <name>',
-    help: 'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a token)',
+    help:
+      'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a ' +
+      'token)',
     type: z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/, { message: 'a connection name' })

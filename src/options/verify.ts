@@ -18,7 +18,9 @@ const verifyOwnOptions = [
   {
     key: 'mode',
     flag: '--mode <mode>',
-    help: 'recovery (default: never acts on the world) or unsealed (runs the copy live; command line only, needs network isolation and --i-understand-unsealed-runs-live)',
+    help:
+      'recovery (default: never acts on the world) or unsealed (runs the copy live; command line only, needs ' +
+      'network isolation and --i-understand-unsealed-runs-live)',
     type: z.enum(['recovery', 'unsealed']).default('recovery'),
     jobFile: false,
   },
@@ -32,7 +34,9 @@ const verifyOwnOptions = [
   {
     key: 'vaultBinary',
     flag: '--vault-binary <path>',
-    help: "vault/bao binary for the scratch server, of the snapshot's flavour (default: vault for Vault snapshots, bao for OpenBao ones, on PATH)",
+    help:
+      "vault/bao binary for the scratch server, of the snapshot's flavour (default: vault for Vault snapshots, " +
+      'bao for OpenBao ones, on PATH)',
     env: ['VAULT_OPS_VAULT_BINARY'],
     type: z.string().min(1).optional(),
   },
@@ -141,13 +145,23 @@ export function checkUnsealedModeRequest(
 ): string | undefined {
   // The variable once chose the mode: say so rather than ignore it silently.
   if (env.VAULT_OPS_VERIFY_MODE === 'unsealed') {
-    return 'VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
+    return (
+      'VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag, ' +
+      'never from the environment, a config file or a job file'
+    );
   }
   if (o.mode !== 'unsealed') return undefined;
   if (flags.mode !== 'unsealed')
-    return '--mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a job file';
+    return (
+      '--mode unsealed is accepted only as a command-line flag, never from the environment, a config file or a ' +
+      'job file'
+    );
   if (flags.iUnderstandUnsealedRunsLive !== true) {
-    return '--mode unsealed runs the restored copy live (its expiration manager revokes leases, static roles rotate, plugins reach out): run it only where the scratch server has no network, and add --i-understand-unsealed-runs-live';
+    return (
+      '--mode unsealed runs the restored copy live (its expiration manager revokes leases, static roles rotate, ' +
+      'plugins reach out): run it only where the scratch server has no network, and add ' +
+      '--i-understand-unsealed-runs-live'
+    );
   }
   return undefined;
 }

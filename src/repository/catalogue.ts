@@ -54,7 +54,12 @@ export async function listCatalogue(store: SnapshotStore, options: { signal?: Ab
   }
   for (const archive of archives.values()) mark(archive, 'archive without a manifest (an interrupted or failed save)');
   for (const upload of await store.listIncomplete()) {
-    incomplete.push({ key: upload.key, bytes: upload.bytes ?? 0, lastModified: upload.initiated.toISOString(), reason: 'unfinished upload' });
+    incomplete.push({
+      key: upload.key,
+      bytes: upload.bytes ?? 0,
+      lastModified: upload.initiated.toISOString(),
+      reason: 'unfinished upload',
+    });
   }
   // Newest first, by creation time (ids only order to the second).
   snapshots.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
@@ -65,12 +70,20 @@ export async function listCatalogue(store: SnapshotStore, options: { signal?: Ab
 /** Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. */
 export async function findSnapshot(store: SnapshotStore, which: string): Promise<SnapshotManifest> {
   const { snapshots } = await listCatalogue(store);
-  if (snapshots.length === 0) throw new VaultOpsError('not-found', `no complete snapshot in ${store.url}: take one with 'vault-ops snapshot save --to ${store.url}'`);
+  if (snapshots.length === 0)
+    throw new VaultOpsError(
+      'not-found',
+      `no complete snapshot in ${store.url}: take one with 'vault-ops snapshot save --to ${store.url}'`,
+    );
   if (which === 'latest') return snapshots[0]!;
   if (which === 'oldest') return snapshots[snapshots.length - 1]!;
   const found = snapshots.find((s) => s.id === which);
   if (!found) {
-    throw new VaultOpsError('not-found', `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): list them with 'vault-ops snapshot list --from ${store.url}'`);
+    throw new VaultOpsError(
+      'not-found',
+      `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): ` +
+        `list them with 'vault-ops snapshot list --from ${store.url}'`,
+    );
   }
   return found;
 }
@@ -93,9 +106,7 @@ export async function newestManifest(store: SnapshotStore): Promise<SnapshotMani
     try {
       const m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
       if (!found || m.createdAt > found.createdAt) found = m;
-    } catch {
-      continue; // an unreadable manifest is not a comparison point
-    }
+    } catch {}
   }
   return found;
 }

@@ -1,13 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultOpsError } from '../errors.js';
-import {
-  archiveKey,
-  classifyKey,
-  manifestKey,
-  recordKey,
-  recordsPrefix,
-} from './layout.js';
+import { archiveKey, classifyKey, manifestKey, recordKey, recordsPrefix } from './layout.js';
 
 const ID = '20261127T184600Z-3f9a1c';
 const isUsage = (e: unknown): boolean => e instanceof VaultOpsError && e.code === 'usage';
@@ -23,7 +17,10 @@ describe('keys', () => {
     assert.equal(archiveKey('', ID, { encrypted: false }), `${ID}.snap`);
     assert.equal(manifestKey('/', ID), `${ID}.manifest.json`);
     assert.equal(recordsPrefix(''), 'records/');
-    assert.equal(recordKey('', new Date('2026-11-27T18:46:00.5Z'), 'rotation', 'r1'), 'records/20261127T184600Z-rotation-r1.json');
+    assert.equal(
+      recordKey('', new Date('2026-11-27T18:46:00.5Z'), 'rotation', 'r1'),
+      'records/20261127T184600Z-rotation-r1.json',
+    );
   });
 
   it('builds record keys', () => {
@@ -51,9 +48,15 @@ describe('keys', () => {
 describe('classifyKey', () => {
   it('classifies archives, manifests and records under a prefix', () => {
     assert.deepEqual(classifyKey('vault/prod', `vault/prod/${ID}.snap`), { kind: 'archive', id: ID, encrypted: false });
-    assert.deepEqual(classifyKey('vault/prod/', `vault/prod/${ID}.snap.age`), { kind: 'archive', id: ID, encrypted: true });
+    assert.deepEqual(classifyKey('vault/prod/', `vault/prod/${ID}.snap.age`), {
+      kind: 'archive',
+      id: ID,
+      encrypted: true,
+    });
     assert.deepEqual(classifyKey('vault/prod', `vault/prod/${ID}.manifest.json`), { kind: 'manifest', id: ID });
-    assert.deepEqual(classifyKey('vault/prod', 'vault/prod/records/20261127T184600Z-rotation-r1.json'), { kind: 'record' });
+    assert.deepEqual(classifyKey('vault/prod', 'vault/prod/records/20261127T184600Z-rotation-r1.json'), {
+      kind: 'record',
+    });
   });
 
   it('classifies with an empty prefix', () => {
@@ -65,8 +68,16 @@ describe('classifyKey', () => {
 
   it('round-trips every key the layout builds', () => {
     for (const prefix of ['', 'a', 'a/b/c']) {
-      assert.deepEqual(classifyKey(prefix, archiveKey(prefix, ID, { encrypted: true })), { kind: 'archive', id: ID, encrypted: true });
-      assert.deepEqual(classifyKey(prefix, archiveKey(prefix, ID, { encrypted: false })), { kind: 'archive', id: ID, encrypted: false });
+      assert.deepEqual(classifyKey(prefix, archiveKey(prefix, ID, { encrypted: true })), {
+        kind: 'archive',
+        id: ID,
+        encrypted: true,
+      });
+      assert.deepEqual(classifyKey(prefix, archiveKey(prefix, ID, { encrypted: false })), {
+        kind: 'archive',
+        id: ID,
+        encrypted: false,
+      });
       assert.deepEqual(classifyKey(prefix, manifestKey(prefix, ID)), { kind: 'manifest', id: ID });
       assert.deepEqual(classifyKey(prefix, recordKey(prefix, new Date(), 'k', 'r')), { kind: 'record' });
     }

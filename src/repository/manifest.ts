@@ -10,8 +10,15 @@ const MountSchema = z.object({ path: z.string(), type: z.string() });
 export const SnapshotManifestSchema = z.object({
   id: z.string(),
   createdAt: z.string(),
-  archive: z.object({ key: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
-  plaintextSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  archive: z.object({
+    key: z.string(),
+    bytes: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  plaintextSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   raft: z.object({
     index: z.number(),
     term: z.number(),
@@ -20,7 +27,13 @@ export const SnapshotManifestSchema = z.object({
   }),
   snapshotMeta: z.object({ version: z.number(), size: z.number() }),
   // `flavour` is absent from manifests written before vault-ops knew both servers.
-  cluster: z.object({ name: z.string().optional(), id: z.string().optional(), flavour: z.enum(['vault', 'openbao']).optional(), version: z.string().optional(), leader: z.string().optional() }),
+  cluster: z.object({
+    name: z.string().optional(),
+    id: z.string().optional(),
+    flavour: z.enum(['vault', 'openbao']).optional(),
+    version: z.string().optional(),
+    leader: z.string().optional(),
+  }),
   seal: z.object({ type: z.string(), shares: z.number(), threshold: z.number() }),
   keyCounts: z.record(z.string(), z.number()),
   mounts: z.array(MountSchema),
@@ -43,12 +56,18 @@ export function parseManifest(bytes: Buffer | string, where: string): SnapshotMa
   try {
     doc = JSON.parse(bytes.toString());
   } catch {
-    throw new VaultOpsError('verification', `manifest ${where} is not valid JSON: it was damaged or not written by vault-ops`);
+    throw new VaultOpsError(
+      'verification',
+      `manifest ${where} is not valid JSON: it was damaged or not written by vault-ops`,
+    );
   }
   const parsed = SnapshotManifestSchema.safeParse(doc);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new VaultOpsError('verification', `manifest ${where} is invalid: ${first?.path.join('.') || 'document'}: ${first?.message ?? 'bad shape'}`);
+    throw new VaultOpsError(
+      'verification',
+      `manifest ${where} is invalid: ${first?.path.join('.') || 'document'}: ${first?.message ?? 'bad shape'}`,
+    );
   }
   return parsed.data;
 }

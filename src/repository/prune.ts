@@ -15,8 +15,19 @@ export interface PruneOptions {
 export interface PruneReport {
   dryRun: boolean;
   keep: Array<{ id: string; createdAt: string; reasons: KeepReason[] }>;
-  remove: Array<{ id: string; createdAt: string; keys: string[]; status: 'planned' | 'removed' | 'locked' | 'failed'; detail?: string }>;
-  incomplete: Array<{ key: string; reason: string; status: 'planned' | 'removed' | 'too-young' | 'locked' | 'failed'; detail?: string }>;
+  remove: Array<{
+    id: string;
+    createdAt: string;
+    keys: string[];
+    status: 'planned' | 'removed' | 'locked' | 'failed';
+    detail?: string;
+  }>;
+  incomplete: Array<{
+    key: string;
+    reason: string;
+    status: 'planned' | 'removed' | 'too-young' | 'locked' | 'failed';
+    detail?: string;
+  }>;
   warnings: string[];
 }
 
@@ -26,7 +37,11 @@ export interface PruneReport {
  * under object-lock retention are skipped with a warning; in a versioned bucket every version of a
  * removed key is deleted by version id, so no delete marker is left to hide a snapshot.
  */
-export async function pruneSnapshots(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
+export async function pruneSnapshots(
+  repository: SnapshotRepository,
+  options: PruneOptions,
+  logger: Logger,
+): Promise<PruneReport> {
   const catalogue = await repository.catalogue();
   const plan = planRetention(
     catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),
@@ -56,7 +71,9 @@ export async function pruneSnapshots(repository: SnapshotRepository, options: Pr
     if (lockedUntil) {
       entry.status = 'locked';
       entry.detail = `under object-lock retention until ${lockedUntil.toISOString()}`;
-      report.warnings.push(`snapshot ${r.id} is under object-lock retention until ${lockedUntil.toISOString()}: kept for now`);
+      report.warnings.push(
+        `snapshot ${r.id} is under object-lock retention until ${lockedUntil.toISOString()}: kept for now`,
+      );
       continue;
     }
     if (options.dryRun) continue;

@@ -30,7 +30,12 @@ export interface RotationRecordInput {
 
 export async function writeRotationRecord(store: SnapshotStore, input: RotationRecordInput): Promise<string> {
   const rotationId = input.rotationId ?? randomBytes(6).toString('hex');
-  const key = recordKey(store.prefix, input.time, input.kind, rotationId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128));
+  const key = recordKey(
+    store.prefix,
+    input.time,
+    input.kind,
+    rotationId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 128),
+  );
   const record: RotationRecord = {
     time: input.time.toISOString(),
     kind: input.kind,
@@ -51,7 +56,9 @@ export async function listRotationRecords(store: SnapshotStore, since?: Date): P
   for (const o of objects) {
     if (!o.key.endsWith('.json')) continue;
     try {
-      const parsed = RotationRecordSchema.safeParse(JSON.parse((await store.getBytes(o.key, { maxBytes: 64 * 1024 })).toString()));
+      const parsed = RotationRecordSchema.safeParse(
+        JSON.parse((await store.getBytes(o.key, { maxBytes: 64 * 1024 })).toString()),
+      );
       if (parsed.success && (!since || new Date(parsed.data.time) > since)) out.push(parsed.data);
     } catch {
       /* not a record of ours */

@@ -25,7 +25,6 @@ function keptIds(snapshots: RetentionInput[], policy: RetentionPolicy): string[]
   return planRetention(snapshots, policy).keep.map((k) => k.id);
 }
 
-
 describe('isoWeek', () => {
   for (const [iso, year, week] of [
     ['2026-12-28T00:00:00Z', 2026, 53], // Monday
@@ -209,7 +208,10 @@ describe('planRetention: table tests', () => {
     );
     // 2026-12-31 and 2027-01-01 share an ISO week.
     assert.equal(bucketOf.weekly(new Date('2026-12-31T12:00:00Z')), bucketOf.weekly(new Date('2027-01-01T12:00:00Z')));
-    assert.notEqual(bucketOf.yearly(new Date('2026-12-31T12:00:00Z')), bucketOf.yearly(new Date('2027-01-01T12:00:00Z')));
+    assert.notEqual(
+      bucketOf.yearly(new Date('2026-12-31T12:00:00Z')),
+      bucketOf.yearly(new Date('2027-01-01T12:00:00Z')),
+    );
   });
 
   it('always keeps the newest snapshot, whatever single kind the policy uses', () => {
@@ -239,14 +241,26 @@ describe('planRetention: table tests', () => {
       { id: 'old', time: new Date('2026-06-30T12:00:00Z') },
     ];
     const last2 = planRetention(series, { keepLast: 2 });
-    assert.deepEqual(last2.keep.map((k) => k.id), ['c', 'b']);
-    assert.deepEqual(last2.remove.map((k) => k.id), ['a', 'old']);
+    assert.deepEqual(
+      last2.keep.map((k) => k.id),
+      ['c', 'b'],
+    );
+    assert.deepEqual(
+      last2.remove.map((k) => k.id),
+      ['a', 'old'],
+    );
     const daily = planRetention([...series].reverse(), { keepDaily: 5 });
-    assert.deepEqual(daily.keep.map((k) => [k.id, k.reasons]), [
-      ['c', ['daily']],
-      ['old', ['daily']],
-    ]);
-    assert.deepEqual(daily.remove.map((k) => k.id), ['b', 'a']);
+    assert.deepEqual(
+      daily.keep.map((k) => [k.id, k.reasons]),
+      [
+        ['c', ['daily']],
+        ['old', ['daily']],
+      ],
+    );
+    assert.deepEqual(
+      daily.remove.map((k) => k.id),
+      ['b', 'a'],
+    );
     const all = planRetention(series, { keepLast: 10 });
     assert.equal(all.keep.length, 4);
     assert.equal(all.remove.length, 0);

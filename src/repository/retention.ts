@@ -77,7 +77,10 @@ export const bucketOf: Record<BucketKind, (t: Date) => string> = {
 /** Throws 'usage' unless every field is a non-negative integer and at least one is > 0. */
 export function validateRetentionPolicy(policy: RetentionPolicy): Required<RetentionPolicy> {
   if (policy === null || typeof policy !== 'object') {
-    throw new VaultOpsError('usage', 'invalid retention policy: expected keep-last/hourly/daily/weekly/monthly/yearly counts');
+    throw new VaultOpsError(
+      'usage',
+      'invalid retention policy: expected keep-last/hourly/daily/weekly/monthly/yearly counts',
+    );
   }
   const out = {} as Required<RetentionPolicy>;
   for (const field of policyFields) {
@@ -89,7 +92,8 @@ export function validateRetentionPolicy(policy: RetentionPolicy): Required<Reten
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
       throw new VaultOpsError(
         'usage',
-        `invalid retention policy: ${field} must be a whole number of 0 or more, got ${JSON.stringify(value) ?? String(value)}`,
+        `invalid retention policy: ${field} must be a whole number of 0 or more, got ` +
+          `${JSON.stringify(value) ?? String(value)}`,
       );
     }
     out[field] = value;
@@ -97,7 +101,8 @@ export function validateRetentionPolicy(policy: RetentionPolicy): Required<Reten
   if (policyFields.every((field) => out[field] === 0)) {
     throw new VaultOpsError(
       'usage',
-      'refusing a retention policy that keeps nothing: set at least one of keep-last, keep-hourly, keep-daily, keep-weekly, keep-monthly or keep-yearly above 0',
+      'refusing a retention policy that keeps nothing: set at least one of keep-last, keep-hourly, keep-daily, ' +
+        'keep-weekly, keep-monthly or keep-yearly above 0',
     );
   }
   return out;

@@ -2,12 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultOpsError } from '../errors.js';
 import { formatCompactUtc } from '../time/compact-utc.js';
-import {
-  compareSnapshotIds,
-  isSnapshotId,
-  newSnapshotId,
-  parseSnapshotId,
-} from './snapshot-id.js';
+import { compareSnapshotIds, isSnapshotId, newSnapshotId, parseSnapshotId } from './snapshot-id.js';
 
 describe('newSnapshotId', () => {
   it('formats the UTC time truncated to the second plus the suffix', () => {
@@ -28,14 +23,20 @@ describe('newSnapshotId', () => {
   it('rejects a bad suffix and an invalid date', () => {
     assert.throws(() => newSnapshotId(new Date(), () => 'XYZ123'), VaultOpsError);
     assert.throws(() => newSnapshotId(new Date(), () => '3f9a1'), VaultOpsError);
-    assert.throws(() => newSnapshotId(new Date(Number.NaN), () => '3f9a1c'), (e: unknown) => {
-      return e instanceof VaultOpsError && e.code === 'usage';
-    });
+    assert.throws(
+      () => newSnapshotId(new Date(Number.NaN), () => '3f9a1c'),
+      (e: unknown) => {
+        return e instanceof VaultOpsError && e.code === 'usage';
+      },
+    );
   });
 
   it('is not influenced by the local time zone', () => {
     // 2026-03-29 01:30 UTC is during the Europe DST change; UTC formatting does not care.
-    assert.equal(newSnapshotId(new Date(Date.UTC(2026, 2, 29, 1, 30, 0)), () => '000000'), '20260329T013000Z-000000');
+    assert.equal(
+      newSnapshotId(new Date(Date.UTC(2026, 2, 29, 1, 30, 0)), () => '000000'),
+      '20260329T013000Z-000000',
+    );
   });
 });
 
@@ -103,9 +104,7 @@ describe('compareSnapshotIds', () => {
     ];
     const ids = times.map((t, i) => newSnapshotId(new Date(t), () => `00000${i}`));
     const sorted = [...ids].sort(compareSnapshotIds);
-    const byTime = [...ids].sort(
-      (a, b) => parseSnapshotId(a)!.time.getTime() - parseSnapshotId(b)!.time.getTime(),
-    );
+    const byTime = [...ids].sort((a, b) => parseSnapshotId(a)!.time.getTime() - parseSnapshotId(b)!.time.getTime());
     assert.deepEqual(sorted, byTime);
     assert.equal(compareSnapshotIds(ids[0]!, ids[0]!), 0);
     assert.ok(compareSnapshotIds('20261127T184600Z-000000', '20261127T184600Z-000001') < 0);

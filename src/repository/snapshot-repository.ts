@@ -10,12 +10,7 @@ import type {
 } from '../store/snapshot-store.js';
 import { findSnapshot, listCatalogue, newestManifest, type Catalogue } from './catalogue.js';
 import { archiveKey, classifyKey, manifestKey } from './layout.js';
-import {
-  listRotationRecords,
-  writeRotationRecord,
-  type RotationRecord,
-  type RotationRecordInput,
-} from './records.js';
+import { listRotationRecords, writeRotationRecord, type RotationRecord, type RotationRecordInput } from './records.js';
 
 /** Object-lock retention for a snapshot's objects (S3 buckets with object lock). */
 export interface ArchiveRetention {

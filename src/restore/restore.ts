@@ -20,7 +20,16 @@ import { readSealStatus } from '../vault/sys.js';
 /** What `restore` will do, shown before the confirmation. */
 export interface RestorePlan {
   target: { address: string; leader: string; clusterName?: string; clusterId?: string; version?: string };
-  snapshot: { id: string; createdAt: string; ageSeconds: number; raftIndex: number; clusterName?: string; clusterId?: string; version?: string; encrypted: boolean };
+  snapshot: {
+    id: string;
+    createdAt: string;
+    ageSeconds: number;
+    raftIndex: number;
+    clusterName?: string;
+    clusterId?: string;
+    version?: string;
+    encrypted: boolean;
+  };
   /** The snapshot was taken from the target cluster (same cluster id). */
   sameCluster: boolean;
   force: boolean;
@@ -46,7 +55,10 @@ export interface RestoreDeps {
   signal?: AbortSignal;
 }
 
-export async function planRestore(deps: RestoreDeps, options: { snapshot: string; force: boolean; now?: Date }): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
+export async function planRestore(
+  deps: RestoreDeps,
+  options: { snapshot: string; force: boolean; now?: Date },
+): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
   const manifest = await deps.repository.find(options.snapshot);
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
@@ -56,8 +68,12 @@ export async function planRestore(deps: RestoreDeps, options: { snapshot: string
   if (!sameCluster) {
     notes.push(
       options.force
-        ? `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): after this forced restore the target seals itself and unseals only with the SNAPSHOT's unseal keys; the snapshot's tokens then apply`
-        : `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): a plain restore fails when the target's keys differ from the snapshot's; --force restores anyway, and the target must then be unsealed with the snapshot's keys`,
+        ? `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): after this forced ` +
+            `restore the target seals itself and unseals only with the SNAPSHOT's unseal keys; the snapshot's tokens ` +
+            `then apply`
+        : `the snapshot comes from another cluster (${manifest.cluster.id ?? 'unknown id'}): a plain restore fails ` +
+            `when the target's keys differ from the snapshot's; --force restores anyway, and the target must then be ` +
+            `unsealed with the snapshot's keys`,
     );
   }
   notes.push('everything written to the target after the snapshot is lost (secrets, leases, tokens, rotations)');
@@ -94,38 +110,82 @@ export async function planRestore(deps: RestoreDeps, options: { snapshot: string
 export async function executeRestore(
   deps: RestoreDeps,
   prepared: { plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient },
-  options: { safetySnapshot: boolean; protection?: SnapshotProtection; identities?: string[]; verifyKey?: KeyObject; timeoutMs?: number; tempRoot?: string },
+  options: {
+    safetySnapshot: boolean;
+    protection?: SnapshotProtection;
+    identities?: string[];
+    verifyKey?: KeyObject;
+    timeoutMs?: number;
+    tempRoot?: string;
+  },
 ): Promise<RestoreResult> {
   const { plan, manifest, leader } = prepared;
   if (options.verifyKey) verifyManifestSignature(manifest, options.verifyKey);
   if (manifest.encryption && !options.identities?.length) {
-    throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
+    throw new VaultOpsError(
+      'config',
+      `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`,
+    );
   }
 
   const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'vault-ops-restore-'));
   await chmod(dir, 0o700);
   try {
     const archive = join(dir, 'snapshot.snap');
-    const integrity = await downloadVerified({ repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
-    if (!integrity.passed) throw new VaultOpsError('verification', `snapshot ${manifest.id} failed its integrity check, nothing was restored: ${integrity.detail}`);
+    const integrity = await downloadVerified(
+      { repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) },
+      manifest,
+      archive,
+      options.identities,
+    );
+    if (!integrity.passed)
+      throw new VaultOpsError(
+        'verification',
+        `snapshot ${manifest.id} failed its integrity check, nothing was restored: ${integrity.detail}`,
+      );
 
     let safetySnapshotId: string | undefined;
     if (options.safetySnapshot) {
-      const safety = await saveSnapshot({ vault: deps.vault, repository: deps.repository, logger: deps.logger, ...(deps.signal ? { signal: deps.signal } : {}) }, { ...options.protection, allowClusterChange: true });
+      const safety = await saveSnapshot(
+        {
+          vault: deps.vault,
+          repository: deps.repository,
+          logger: deps.logger,
+          ...(deps.signal ? { signal: deps.signal } : {}),
+        },
+        { ...options.protection, allowClusterChange: true },
+      );
       safetySnapshotId = safety.manifest.id;
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
     }
 
     const appliedBefore = await readAppliedIndex(leader);
     try {
-      await restoreRaftSnapshot(leader, createReadStream(archive), { force: plan.force, ...(deps.signal ? { signal: deps.signal } : {}) });
+      await restoreRaftSnapshot(leader, createReadStream(archive), {
+        force: plan.force,
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
     } catch (err) {
-      if (isVaultOpsError(err) && !plan.force && err.code === 'vault-request' && /seal|key|barrier|decrypt|authentication/i.test(err.message)) {
-        throw new VaultOpsError('vault-request', `the target refused the plain restore (${err.message}): the snapshot was sealed with other keys than the target's. If you mean to replace this cluster's data and keys, run again with --force and then unseal with the snapshot's keys`, { cause: err });
+      if (
+        isVaultOpsError(err) &&
+        !plan.force &&
+        err.code === 'vault-request' &&
+        /seal|key|barrier|decrypt|authentication/i.test(err.message)
+      ) {
+        throw new VaultOpsError(
+          'vault-request',
+          `the target refused the plain restore (${err.message}): the snapshot was sealed with other keys than the ` +
+            `target's. If you mean to replace this cluster's data and keys, run again with --force and then unseal ` +
+            `with the snapshot's keys`,
+          { cause: err },
+        );
       }
       throw err;
     }
-    deps.logger.info({ snapshotId: manifest.id, leader: plan.target.leader }, 'snapshot sent to the leader; waiting until it is applied');
+    deps.logger.info(
+      { snapshotId: manifest.id, leader: plan.target.leader },
+      'snapshot sent to the leader; waiting until it is applied',
+    );
     const { sealed, applied } = await waitForRestore(leader, {
       appliedBefore,
       snapshotIndex: manifest.raft.index,
@@ -137,25 +197,41 @@ export async function executeRestore(
     const records = await deps.repository.records.list(new Date(manifest.createdAt));
     const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
     const nextSteps: string[] = [];
-    if (sealed) nextSteps.push(`unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: bao/vault operator unseal`);
-    nextSteps.push("check the cluster: vault-ops status (leader, peers, autopilot healthy)");
+    if (sealed)
+      nextSteps.push(
+        `unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: ` +
+          `bao/vault operator unseal`,
+      );
+    nextSteps.push('check the cluster: vault-ops status (leader, peers, autopilot healthy)');
     nextSteps.push('validate the data applications need (read a few known secrets; log in with an application role)');
-    if (rolledBackRotations.length) nextSteps.push(`reconcile the ${rolledBackRotations.length} rotation(s) the restore rolled back (listed above) before applications fail`);
-    if (safetySnapshotId) nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
+    if (rolledBackRotations.length)
+      nextSteps.push(
+        `reconcile the ${rolledBackRotations.length} rotation(s) the restore rolled back (listed above) before ` +
+          `applications fail`,
+      );
+    if (safetySnapshotId)
+      nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
     return { plan, ...(safetySnapshotId ? { safetySnapshotId } : {}), sealed, applied, rolledBackRotations, nextSteps };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-
 function rotationAction(record: RotationRecord): string {
   if (record.kind === 'database-root') {
     const connection = record.connection ?? record.path?.split('/').pop() ?? '?';
-    return `the database root of connection ${connection} (mount ${record.mount ?? '?'}) was rotated after the snapshot: Vault now holds the OLD root password; run 'vault-ops runbook rotate-root --mount ${record.mount ?? '?'} --connection ${connection} --rebootstrap' with the current one`;
+    return (
+      `the database root of connection ${connection} (mount ${record.mount ?? '?'}) was rotated after the ` +
+      `snapshot: Vault now holds the OLD root password; run 'vault-ops runbook rotate-root --mount ` +
+      `${record.mount ?? '?'} --connection ${connection} --rebootstrap' with the current one`
+    );
   }
   if (record.kind.startsWith('kv')) {
-    return `${record.mount ?? '?'}/${record.path ?? '?'} was rotated after the snapshot: Vault now serves the previous value; run 'vault-ops rotate kv --force --only ${record.mount ?? '?'}/${record.path ?? '?'}' (or restore the value the target system uses)`;
+    return (
+      `${record.mount ?? '?'}/${record.path ?? '?'} was rotated after the snapshot: Vault now serves the ` +
+      `previous value; run 'vault-ops rotate kv --force --only ${record.mount ?? '?'}/${record.path ?? '?'}' (or ` +
+      `restore the value the target system uses)`
+    );
   }
   return `rotated after the snapshot (${record.kind}): check that Vault and the target system agree`;
 }

@@ -21,14 +21,21 @@ interface RecordBase {
 
 /** The event-specific part of a record. */
 export type JournalEvent =
-    | { event: 'run-started'; definitionHash: string; parameters: Record<string, JsonValue>; resumeOf?: string }
-    | { event: 'step-started'; step: string }
-    | { event: 'gate'; step: string; outcome: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' }
-    | { event: 'action-started'; step: string }
-    | { event: 'step-completed'; step: string; summary: string; facts: StepFacts; warnings: string[]; recovered?: boolean }
-    | { event: 'step-skipped'; step: string; reason: string; facts: StepFacts }
-    | { event: 'step-failed'; step: string; error: { code: string; message: string }; stateUnchanged: boolean }
-    | { event: 'run-finished'; result: RunResult };
+  | { event: 'run-started'; definitionHash: string; parameters: Record<string, JsonValue>; resumeOf?: string }
+  | { event: 'step-started'; step: string }
+  | { event: 'gate'; step: string; outcome: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' }
+  | { event: 'action-started'; step: string }
+  | {
+      event: 'step-completed';
+      step: string;
+      summary: string;
+      facts: StepFacts;
+      warnings: string[];
+      recovered?: boolean;
+    }
+  | { event: 'step-skipped'; step: string; reason: string; facts: StepFacts }
+  | { event: 'step-failed'; step: string; error: { code: string; message: string }; stateUnchanged: boolean }
+  | { event: 'run-finished'; result: RunResult };
 
 export type JournalRecord = RecordBase & JournalEvent;
 
@@ -60,7 +67,12 @@ export class FileJournal implements JournalSink {
       const handle = await open(path, 'a', 0o600);
       return new FileJournal(path, handle, scrub);
     } catch (err) {
-      throw new VaultOpsError('config', `cannot open the runbook journal ${path} for appending (${(err as NodeJS.ErrnoException).code ?? 'error'}): choose a writable file with --journal`, { cause: err });
+      throw new VaultOpsError(
+        'config',
+        `cannot open the runbook journal ${path} for appending (${(err as NodeJS.ErrnoException).code ?? 'error'}): ` +
+          `choose a writable file with --journal`,
+        { cause: err },
+      );
     }
   }
 
@@ -85,7 +97,11 @@ export async function readJournal(path: string): Promise<JournalRecord[]> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new VaultOpsError('config', `cannot read the runbook journal ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read the runbook journal ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   const lines = text.split('\n');
   const records: JournalRecord[] = [];
@@ -95,7 +111,12 @@ export async function readJournal(path: string): Promise<JournalRecord[]> {
       records.push(JSON.parse(line) as JournalRecord);
     } catch (err) {
       const isLast = lines.slice(index + 1).every((l) => l.trim() === '');
-      if (!isLast) throw new VaultOpsError('config', `the runbook journal ${path} is damaged at line ${index + 1} (not JSON): repair or move it, then run again`, { cause: err });
+      if (!isLast)
+        throw new VaultOpsError(
+          'config',
+          `the runbook journal ${path} is damaged at line ${index + 1} (not JSON): repair or move it, then run again`,
+          { cause: err },
+        );
     }
   });
   return records;

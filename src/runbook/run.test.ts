@@ -44,7 +44,9 @@ function step(id: string, extra: Partial<RunbookStep<World>> = {}): RunbookStep<
   };
 }
 
-function book(steps: RunbookStep<World>[] = [step('a'), step('b', { gate: { automatable: true } }), step('c')]): Runbook<World> {
+function book(
+  steps: RunbookStep<World>[] = [step('a'), step('b', { gate: { automatable: true } }), step('c')],
+): Runbook<World> {
   return { name: 'demo', version: 1, steps };
 }
 
@@ -78,7 +80,20 @@ test('a run journals every step and completes', async () => {
   const records = await readJournal(o.journalPath);
   assert.deepEqual(
     records.map((r) => r.event),
-    ['run-started', 'step-started', 'action-started', 'step-completed', 'step-started', 'gate', 'action-started', 'step-completed', 'step-started', 'action-started', 'step-completed', 'run-finished'],
+    [
+      'run-started',
+      'step-started',
+      'action-started',
+      'step-completed',
+      'step-started',
+      'gate',
+      'action-started',
+      'step-completed',
+      'step-started',
+      'action-started',
+      'step-completed',
+      'run-finished',
+    ],
   );
   assert.ok(records.every((r) => r.actor.user === 'tester' && r.time && r.run === report.runId));
   const gate = records.find((r) => r.event === 'gate');
@@ -91,28 +106,41 @@ test('dry run inspects every step, acts on nothing and writes no journal', async
   const report = await runRunbook(o);
   assert.equal(report.result, 'planned');
   assert.deepEqual(o.deps.actions, []);
-  assert.deepEqual(report.steps.map((s) => s.status), ['planned', 'planned', 'planned']);
+  assert.deepEqual(
+    report.steps.map((s) => s.status),
+    ['planned', 'planned', 'planned'],
+  );
   assert.deepEqual(report.steps[1]?.plan, ['would do b']);
   assert.equal(report.steps[1]?.gate?.automatable, true);
   assert.deepEqual(await readJournal(o.journalPath), []);
 });
 
-test('a gate without --yes in a non-interactive run stops with a confirmation error, and --resume continues', async () => {
-  const o = options({ yes: false, confirm: notInteractive });
-  const report = await runRunbook(o);
-  assert.equal(report.result, 'needs-confirmation');
-  assert.equal(report.error?.code, 'confirmation');
-  assert.equal(report.error?.exitCode, 4);
-  assert.match(report.error?.message ?? '', /step b needs a typed confirmation/);
-  assert.deepEqual(o.deps.actions, ['a']);
-  const resumed = await runRunbook({ ...o, resume: true, yes: true });
-  assert.equal(resumed.result, 'completed');
-  assert.deepEqual(o.deps.actions, ['a', 'b', 'c']);
-  assert.deepEqual(resumed.steps.map((s) => s.status), ['already-done', 'completed', 'completed']);
-});
+test(
+  'a gate without --yes in a non-interactive run stops with a confirmation error, and --resume ' + 'continues',
+  async () => {
+    const o = options({ yes: false, confirm: notInteractive });
+    const report = await runRunbook(o);
+    assert.equal(report.result, 'needs-confirmation');
+    assert.equal(report.error?.code, 'confirmation');
+    assert.equal(report.error?.exitCode, 4);
+    assert.match(report.error?.message ?? '', /step b needs a typed confirmation/);
+    assert.deepEqual(o.deps.actions, ['a']);
+    const resumed = await runRunbook({ ...o, resume: true, yes: true });
+    assert.equal(resumed.result, 'completed');
+    assert.deepEqual(o.deps.actions, ['a', 'b', 'c']);
+    assert.deepEqual(
+      resumed.steps.map((s) => s.status),
+      ['already-done', 'completed', 'completed'],
+    );
+  },
+);
 
 test('--yes does not pass a gate that is not automatable', async () => {
-  const o = options({ runbook: book([step('a', { gate: { automatable: false } })]), yes: true, confirm: notInteractive });
+  const o = options({
+    runbook: book([step('a', { gate: { automatable: false } })]),
+    yes: true,
+    confirm: notInteractive,
+  });
   const report = await runRunbook(o);
   assert.equal(report.result, 'needs-confirmation');
   assert.match(report.error?.message ?? '', /--yes does not apply/);
@@ -130,9 +158,16 @@ test('a refused confirmation exits 4 and changes nothing', async () => {
 test('resume refuses when the runbook definition changed since', async () => {
   const o = options({ yes: false, confirm: notInteractive });
   await runRunbook(o);
-  const changed = book([step('a'), step('b', { gate: { automatable: true }, description: 'does b differently' }), step('c')]);
+  const changed = book([
+    step('a'),
+    step('b', { gate: { automatable: true }, description: 'does b differently' }),
+    step('c'),
+  ]);
   assert.notEqual(definitionHash(changed as Runbook<unknown>), definitionHash(book() as Runbook<unknown>));
-  await assert.rejects(runRunbook({ ...o, runbook: changed, resume: true, yes: true }), (err: VaultOpsError) => err.code === 'config' && /runbook changed/.test(err.message));
+  await assert.rejects(
+    runRunbook({ ...o, runbook: changed, resume: true, yes: true }),
+    (err: VaultOpsError) => err.code === 'config' && /runbook changed/.test(err.message),
+  );
 });
 
 test('resume refuses other identity parameters, and when there is nothing to resume', async () => {
@@ -174,42 +209,67 @@ test('a simulated kill after each step, then resume: every action runs exactly o
 
 test('an unfinished run that passed a gate refuses a fresh start without --resume', async () => {
   const o = options();
-  await assert.rejects(runRunbook({ ...o, hooks: { afterStep: (id) => { if (id === 'b') throw new Error('killed'); } } }), /killed/);
-  await assert.rejects(runRunbook(o), (err: VaultOpsError) => err.code === 'usage' && /continue it with --resume/.test(err.message));
-});
-
-test('an interrupted step whose verification passes is not repeated; a failing one re-runs only if allowed', async () => {
-  // Kill in the middle of b's action: journal holds action-started without completion.
-  const o = options({ runbook: book([step('a'), step('b', { rerunnable: false })]) });
-  const mid = { ...o, hooks: {} } as RunOptions<World>;
-  mid.runbook = book([
-    step('a'),
-    step('b', {
-      rerunnable: false,
-      async action(ctx) {
-        ctx.deps.actions.push('b');
-        throw new Error('killed mid-action');
+  await assert.rejects(
+    runRunbook({
+      ...o,
+      hooks: {
+        afterStep: (id) => {
+          if (id === 'b') throw new Error('killed');
+        },
       },
     }),
-  ]);
-  // The hash must stay the same: only the action differs.
-  const report = await runRunbook(mid);
-  assert.equal(report.result, 'failed');
-  const campaign = latestCampaign(await readJournal(o.journalPath), 'demo');
-  assert.ok(campaign?.interrupted.has('b'));
-  const resumed = await runRunbook({ ...o, resume: true });
-  assert.equal(resumed.result, 'completed');
-  assert.equal(resumed.steps[1]?.status, 'recovered');
-  assert.deepEqual(o.deps.actions, ['a', 'b'], 'b ran once');
-
-  const o2 = options({ runbook: book([step('x', { rerunnable: false, async action() { throw new Error('boom'); } })]) });
-  await runRunbook(o2);
-  o2.deps.failVerify.add('x');
-  const r2 = await runRunbook({ ...o2, resume: true, runbook: book([step('x', { rerunnable: false })]) });
-  assert.equal(r2.result, 'failed');
-  assert.match(r2.error?.message ?? '', /interrupted by an earlier run and its verification now fails/);
-  assert.deepEqual(o2.deps.actions, []);
+    /killed/,
+  );
+  await assert.rejects(
+    runRunbook(o),
+    (err: VaultOpsError) => err.code === 'usage' && /continue it with --resume/.test(err.message),
+  );
 });
+
+test(
+  'an interrupted step whose verification passes is not repeated; a failing one re-runs only if ' + 'allowed',
+  async () => {
+    // Kill in the middle of b's action: journal holds action-started without completion.
+    const o = options({ runbook: book([step('a'), step('b', { rerunnable: false })]) });
+    const mid = { ...o, hooks: {} } as RunOptions<World>;
+    mid.runbook = book([
+      step('a'),
+      step('b', {
+        rerunnable: false,
+        async action(ctx) {
+          ctx.deps.actions.push('b');
+          throw new Error('killed mid-action');
+        },
+      }),
+    ]);
+    // The hash must stay the same: only the action differs.
+    const report = await runRunbook(mid);
+    assert.equal(report.result, 'failed');
+    const campaign = latestCampaign(await readJournal(o.journalPath), 'demo');
+    assert.ok(campaign?.interrupted.has('b'));
+    const resumed = await runRunbook({ ...o, resume: true });
+    assert.equal(resumed.result, 'completed');
+    assert.equal(resumed.steps[1]?.status, 'recovered');
+    assert.deepEqual(o.deps.actions, ['a', 'b'], 'b ran once');
+
+    const o2 = options({
+      runbook: book([
+        step('x', {
+          rerunnable: false,
+          async action() {
+            throw new Error('boom');
+          },
+        }),
+      ]),
+    });
+    await runRunbook(o2);
+    o2.deps.failVerify.add('x');
+    const r2 = await runRunbook({ ...o2, resume: true, runbook: book([step('x', { rerunnable: false })]) });
+    assert.equal(r2.result, 'failed');
+    assert.match(r2.error?.message ?? '', /interrupted by an earlier run and its verification now fails/);
+    assert.deepEqual(o2.deps.actions, []);
+  },
+);
 
 test('a failure that certainly changed nothing is retried as if never started', async () => {
   const b = step('b', { rerunnable: false, failureLeavesStateUnchanged: () => true });
@@ -228,9 +288,21 @@ test('a failure that certainly changed nothing is retried as if never started', 
 });
 
 test('a skipped step is journaled with its reason and counts as done', async () => {
-  const o = options({ runbook: book([step('a', { async inspect() { return { lines: [], skip: 'not on this path' }; } }), step('b')]) });
+  const o = options({
+    runbook: book([
+      step('a', {
+        async inspect() {
+          return { lines: [], skip: 'not on this path' };
+        },
+      }),
+      step('b'),
+    ]),
+  });
   const report = await runRunbook(o);
-  assert.deepEqual(report.steps.map((s) => s.status), ['skipped', 'completed']);
+  assert.deepEqual(
+    report.steps.map((s) => s.status),
+    ['skipped', 'completed'],
+  );
   const skipped = (await readJournal(o.journalPath)).find((r) => r.event === 'step-skipped');
   assert.equal(skipped?.event === 'step-skipped' && skipped.reason, 'not on this path');
 });
@@ -238,7 +310,13 @@ test('a skipped step is journaled with its reason and counts as done', async () 
 test('journal lines are scrubbed and a torn last line is tolerated', async () => {
   const o = options({
     scrub: (s) => s.split('hunter22').join('[REDACTED]'),
-    runbook: book([step('a', { async action() { return { summary: 'used hunter22 by mistake' }; } })]),
+    runbook: book([
+      step('a', {
+        async action() {
+          return { summary: 'used hunter22 by mistake' };
+        },
+      }),
+    ]),
   });
   await runRunbook(o);
   const text = await readFile(o.journalPath, 'utf8');
@@ -249,10 +327,32 @@ test('journal lines are scrubbed and a torn last line is tolerated', async () =>
 });
 
 test('a kill after a skipped step leaves the skip journaled and nothing else', async () => {
-  const o = options({ runbook: book([step('a', { async inspect() { return { lines: [], skip: 'n/a' }; } }), step('b')]) });
-  await assert.rejects(runRunbook({ ...o, hooks: { afterStep: (id) => { if (id === 'a') throw new Error('killed'); } } }), /killed/);
+  const o = options({
+    runbook: book([
+      step('a', {
+        async inspect() {
+          return { lines: [], skip: 'n/a' };
+        },
+      }),
+      step('b'),
+    ]),
+  });
+  await assert.rejects(
+    runRunbook({
+      ...o,
+      hooks: {
+        afterStep: (id) => {
+          if (id === 'a') throw new Error('killed');
+        },
+      },
+    }),
+    /killed/,
+  );
   const records = await readJournal(o.journalPath);
   assert.equal(records.at(-1)?.event, 'step-skipped');
   const resumed = await runRunbook({ ...o, resume: true });
-  assert.deepEqual(resumed.steps.map((s) => s.status), ['already-done', 'completed']);
+  assert.deepEqual(
+    resumed.steps.map((s) => s.status),
+    ['already-done', 'completed'],
+  );
 });

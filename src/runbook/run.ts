@@ -2,13 +2,37 @@ import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import { formatCompactUtc } from '../time/compact-utc.js';
 import { definitionHash } from './definition-hash.js';
-import { FileJournal, latestCampaign, readJournal, type Campaign, type JournalEvent, type JournalRecord, type JournalSink, type RunActor, type RunResult } from './journal.js';
-import type { Confirmer, JsonValue, Runbook, RunbookStep, StepContext, StepFacts, StepOutcome, StepPlan } from './types.js';
+import {
+  FileJournal,
+  latestCampaign,
+  readJournal,
+  type Campaign,
+  type JournalEvent,
+  type JournalRecord,
+  type JournalSink,
+  type RunActor,
+  type RunResult,
+} from './journal.js';
+import type {
+  Confirmer,
+  JsonValue,
+  Runbook,
+  RunbookStep,
+  StepContext,
+  StepFacts,
+  StepOutcome,
+  StepPlan,
+} from './types.js';
 
 /** Progress for the caller to render (the library never prints). */
 export type RunbookEvent =
   | { type: 'step-started'; step: string; title: string; description: string; index: number; total: number }
-  | { type: 'step-planned'; step: string; plan: StepPlan; gate?: { prompt: string; phrase: string; automatable: boolean } }
+  | {
+      type: 'step-planned';
+      step: string;
+      plan: StepPlan;
+      gate?: { prompt: string; phrase: string; automatable: boolean };
+    }
   | { type: 'step-finished'; step: string; report: StepReport }
   | { type: 'note'; step: string; line: string };
 
@@ -22,7 +46,12 @@ export interface StepReport {
   /** The inspection's lines (what the step found / would do). */
   plan?: string[];
   warnings: string[];
-  gate?: { prompt: string; phrase: string; automatable: boolean; outcome?: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' };
+  gate?: {
+    prompt: string;
+    phrase: string;
+    automatable: boolean;
+    outcome?: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed';
+  };
 }
 
 export interface RunbookReport {
@@ -129,27 +158,56 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
 
   const openJournal = options.openJournal ?? ((path, s) => FileJournal.open(path, s));
   const journal = await openJournal(options.journalPath, scrub);
-  const base = () => ({ v: 1 as const, time: now().toISOString(), run: runId, runbook: runbook.name, actor: options.actor });
+  const base = () => ({
+    v: 1 as const,
+    time: now().toISOString(),
+    run: runId,
+    runbook: runbook.name,
+    actor: options.actor,
+  });
   const write = (event: JournalEvent) => journal.append({ ...base(), ...event } as JournalRecord);
 
   try {
-    await write({ event: 'run-started', definitionHash: hash, parameters: options.parameters, ...(campaign ? { resumeOf: campaign.id } : {}) });
+    await write({
+      event: 'run-started',
+      definitionHash: hash,
+      parameters: options.parameters,
+      ...(campaign ? { resumeOf: campaign.id } : {}),
+    });
     for (const [index, step] of runbook.steps.entries()) {
       const entry = report.steps[index]!;
       if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
-      emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: runbook.steps.length });
+      emit({
+        type: 'step-started',
+        step: step.id,
+        title: step.title,
+        description: step.description,
+        index,
+        total: runbook.steps.length,
+      });
       await write({ event: 'step-started', step: step.id });
       let actionStarted = false;
       const executeStep = async (): Promise<void> => {
-        if (signal.aborted) throw new VaultOpsError('aborted', `interrupted before step ${step.id}: continue with --resume`);
+        if (signal.aborted)
+          throw new VaultOpsError('aborted', `interrupted before step ${step.id}: continue with --resume`);
         const ctx = stepContext(step);
         if (campaign?.interrupted.has(step.id)) {
           const recovered = await recoverInterrupted(runbook.name, step, ctx);
           if (recovered) {
-            const warnings = [`step ${step.id} was interrupted by an earlier run; its verification passes, so it was not repeated`, ...(recovered.warnings ?? [])];
+            const warnings = [
+              `step ${step.id} was interrupted by an earlier run; its verification passes, so it was not repeated`,
+              ...(recovered.warnings ?? []),
+            ];
             facts.set(step.id, recovered.facts ?? {});
             Object.assign(entry, { status: 'recovered', summary: recovered.summary, warnings });
-            await write({ event: 'step-completed', step: step.id, summary: recovered.summary, facts: recovered.facts ?? {}, warnings, recovered: true });
+            await write({
+              event: 'step-completed',
+              step: step.id,
+              summary: recovered.summary,
+              facts: recovered.facts ?? {},
+              warnings,
+              recovered: true,
+            });
             emit({ type: 'step-finished', step: step.id, report: entry });
             return;
           }
@@ -173,9 +231,18 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
           entry.gate.outcome = outcome;
           await write({ event: 'gate', step: step.id, outcome });
           if (outcome === 'needed') {
-            throw new VaultOpsError('confirmation', `step ${step.id} needs a typed confirmation ("${text.phrase}"): run it on a terminal${step.gate.automatable ? ', or pass --yes' : ' (--yes does not apply to this step)'}, then continue with --resume`);
+            throw new VaultOpsError(
+              'confirmation',
+              `step ${step.id} needs a typed confirmation ("${text.phrase}"): run it on a ` +
+                `terminal${step.gate.automatable ? ', or pass --yes' : ' (--yes does not apply to this step)'}, then ` +
+                `continue with --resume`,
+            );
           }
-          if (outcome === 'refused') throw new VaultOpsError('confirmation', `confirmation of step ${step.id} refused: nothing was changed by this step; continue later with --resume`);
+          if (outcome === 'refused')
+            throw new VaultOpsError(
+              'confirmation',
+              `confirmation of step ${step.id} refused: nothing was changed by this step; continue later with --resume`,
+            );
         }
         if (step.mutates) {
           await write({ event: 'action-started', step: step.id });
@@ -202,7 +269,12 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
         if (entry.gate?.outcome === 'needed') report.result = 'needs-confirmation';
         else if (entry.gate?.outcome === 'refused') report.result = 'refused';
         else report.result = 'failed';
-        await write({ event: 'step-failed', step: step.id, error: { code: error.code, message: scrub(error.message) }, stateUnchanged });
+        await write({
+          event: 'step-failed',
+          step: step.id,
+          error: { code: error.code, message: scrub(error.message) },
+          stateUnchanged,
+        });
         await write({ event: 'run-finished', result: report.result });
         emit({ type: 'step-finished', step: step.id, report: entry });
         report.error = error;
@@ -239,36 +311,64 @@ async function priorCampaign<D>(options: RunOptions<D>, hash: string): Promise<C
       if (gatedStarted.length > 0) {
         throw new VaultOpsError(
           'usage',
-          `the unfinished run in ${journalPath} (started ${campaign.startedAt}) already acted in step ${gatedStarted.join(', ')}: continue it with --resume (a new run could repeat it), or use another --journal after checking the state by hand`,
+          `the unfinished run in ${journalPath} (started ${campaign.startedAt}) already acted in step ` +
+            `${gatedStarted.join(', ')}: continue it with --resume (a new run could repeat it), or use another ` +
+            `--journal after checking the state by hand`,
         );
       }
     }
     return undefined;
   }
-  if (!campaign) throw new VaultOpsError('usage', `nothing to resume: ${journalPath} holds no ${runbook.name} run (run without --resume to start one, or point --journal at the run's journal)`);
-  if (campaign.lastResult === 'completed') throw new VaultOpsError('usage', `nothing to resume: the ${runbook.name} run in ${journalPath} that started ${campaign.startedAt} completed; start a new run without --resume`);
+  if (!campaign)
+    throw new VaultOpsError(
+      'usage',
+      `nothing to resume: ${journalPath} holds no ${runbook.name} run (run without --resume to start one, or point ` +
+        `--journal at the run's journal)`,
+    );
+  if (campaign.lastResult === 'completed')
+    throw new VaultOpsError(
+      'usage',
+      `nothing to resume: the ${runbook.name} run in ${journalPath} that started ${campaign.startedAt} completed; ` +
+        `start a new run without --resume`,
+    );
   if (campaign.definitionHash !== hash) {
     throw new VaultOpsError(
       'config',
-      `refusing to resume: the ${runbook.name} runbook changed since the run in ${journalPath} started (${campaign.definitionHash} then, ${hash} now); finish it with the vault-ops version that started it, or check the state by hand (runbooks/${runbook.name}.md) and start a new run with another --journal`,
+      `refusing to resume: the ${runbook.name} runbook changed since the run in ${journalPath} started ` +
+        `(${campaign.definitionHash} then, ${hash} now); finish it with the vault-ops version that started it, or ` +
+        `check the state by hand (runbooks/${runbook.name}.md) and start a new run with another --journal`,
     );
   }
-  const mismatched = options.identityKeys.filter((k) => JSON.stringify(campaign.parameters[k]) !== JSON.stringify(options.parameters[k]));
+  const mismatched = options.identityKeys.filter(
+    (k) => JSON.stringify(campaign.parameters[k]) !== JSON.stringify(options.parameters[k]),
+  );
   if (mismatched.length > 0) {
     const was = mismatched.map((k) => `${k}=${JSON.stringify(campaign.parameters[k])}`).join(', ');
-    throw new VaultOpsError('usage', `refusing to resume: the run in ${journalPath} was for ${was}; pass the same values, or use another --journal`);
+    throw new VaultOpsError(
+      'usage',
+      `refusing to resume: the run in ${journalPath} was for ${was}; pass the same values, or use another --journal`,
+    );
   }
   return campaign;
 }
 
 /** An interrupted step whose verification passes is done; otherwise re-run it if it allows, or stop. */
-async function recoverInterrupted<D>(runbookName: string, step: RunbookStep<D>, ctx: StepContext<D>): Promise<StepOutcome | undefined> {
+async function recoverInterrupted<D>(
+  runbookName: string,
+  step: RunbookStep<D>,
+  ctx: StepContext<D>,
+): Promise<StepOutcome | undefined> {
   try {
     return await step.verify(ctx);
   } catch (err) {
     if (step.rerunnable) return undefined;
     const why = isVaultOpsError(err) ? err.message : String(err);
-    throw new VaultOpsError('verification', `step ${step.id} was interrupted by an earlier run and its verification now fails (${why}): it is not repeated automatically; follow "${step.id}" in runbooks/${runbookName}.md`, { cause: err });
+    throw new VaultOpsError(
+      'verification',
+      `step ${step.id} was interrupted by an earlier run and its verification now fails (${why}): it is not repeated ` +
+        `automatically; follow "${step.id}" in runbooks/${runbookName}.md`,
+      { cause: err },
+    );
   }
 }
 
@@ -276,7 +376,13 @@ async function passGate<D>(options: RunOptions<D>, step: RunbookStep<D>, text: {
   const automatable = step.gate?.automatable === true;
   if (options.yes && automatable) return 'confirmed-by-flag' as const;
   try {
-    const ok = await options.confirm({ runbook: options.runbook.name, step: step.id, prompt: text.prompt, phrase: text.phrase, automatable });
+    const ok = await options.confirm({
+      runbook: options.runbook.name,
+      step: step.id,
+      prompt: text.prompt,
+      phrase: text.phrase,
+      automatable,
+    });
     return ok ? ('confirmed' as const) : ('refused' as const);
   } catch (err) {
     if (isVaultOpsError(err) && err.code === 'confirmation') return 'needed' as const;
@@ -285,7 +391,12 @@ async function passGate<D>(options: RunOptions<D>, step: RunbookStep<D>, text: {
 }
 
 /** A step an earlier run of this campaign completed: reported as such (real run and dry run alike). */
-function reportAlreadyDone(entry: StepReport, stepId: string, campaign: Campaign | undefined, emit: (event: RunbookEvent) => void): boolean {
+function reportAlreadyDone(
+  entry: StepReport,
+  stepId: string,
+  campaign: Campaign | undefined,
+  emit: (event: RunbookEvent) => void,
+): boolean {
   const done = campaign?.done.get(stepId);
   if (!done) return false;
   entry.status = 'already-done';
@@ -307,14 +418,25 @@ async function planAll<D>(
   for (const [index, step] of options.runbook.steps.entries()) {
     const entry = report.steps[index]!;
     if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
-    emit({ type: 'step-started', step: step.id, title: step.title, description: step.description, index, total: options.runbook.steps.length });
+    emit({
+      type: 'step-started',
+      step: step.id,
+      title: step.title,
+      description: step.description,
+      index,
+      total: options.runbook.steps.length,
+    });
     const ctx = stepContext(step);
     try {
       const plan = await step.inspect(ctx);
       if (plan.facts) facts.set(step.id, plan.facts);
       entry.plan = plan.lines;
       entry.warnings.push(...(plan.warnings ?? []));
-      if (campaign?.interrupted.has(step.id)) entry.warnings.push(`an earlier run was interrupted in this step: on --resume its verification decides whether it ${step.rerunnable ? 'runs again' : 'counts as done (it is never repeated automatically)'}`);
+      if (campaign?.interrupted.has(step.id))
+        entry.warnings.push(
+          `an earlier run was interrupted in this step: on --resume its verification decides whether it ` +
+            `${step.rerunnable ? 'runs again' : 'counts as done (it is never repeated automatically)'}`,
+        );
       if (plan.skip) {
         entry.status = 'skipped';
         entry.summary = plan.skip;

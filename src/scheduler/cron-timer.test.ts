@@ -9,7 +9,11 @@ function fire(t: TestContext, schedule: string, start: string, spanMs: number, s
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let clock = Date.parse(start);
   const ticks: string[] = [];
-  const timer = new CronTimer(parseCron(schedule), (at) => ticks.push(at.toISOString()), () => new Date(clock));
+  const timer = new CronTimer(
+    parseCron(schedule),
+    (at) => ticks.push(at.toISOString()),
+    () => new Date(clock),
+  );
   timer.start();
   for (let elapsed = 0; elapsed < spanMs; elapsed += stepMs) {
     clock += stepMs;
@@ -27,7 +31,10 @@ describe('cron timer', () => {
     const { ticks, timer } = fire(t, '*/20 * * * * *', start, 80_000, 250);
     timer.stop();
     assert.deepEqual(ticks, listed);
-    assert.deepEqual(listed, ['10:00:20', '10:00:40', '10:01:00', '10:01:20'].map((s) => `2026-11-27T${s}.000Z`));
+    assert.deepEqual(
+      listed,
+      ['10:00:20', '10:00:40', '10:01:00', '10:01:20'].map((s) => `2026-11-27T${s}.000Z`),
+    );
   });
 
   test('day-of-month OR day-of-week, across waits longer than a timer takes', (t) => {
@@ -60,7 +67,11 @@ describe('cron timer', () => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     let clock = Date.parse('2026-11-27T10:00:00Z');
     const ticks: string[] = [];
-    const timer = new CronTimer(parseCron('* * * * *'), (at) => ticks.push(at.toISOString()), () => new Date(clock));
+    const timer = new CronTimer(
+      parseCron('* * * * *'),
+      (at) => ticks.push(at.toISOString()),
+      () => new Date(clock),
+    );
     timer.start();
     clock += 10 * 60_000; // the clock jumps ten minutes; the timer wakes once
     t.mock.timers.tick(60_000);

@@ -4,14 +4,54 @@ import type { JobRun } from './job-process.js';
 /** The daemon's own metrics (served on /metrics); each job's metrics go where its options say. */
 export class DaemonMetrics {
   readonly registry = new Registry();
-  readonly runs = new Counter({ name: 'vault_ops_daemon_job_runs_total', help: 'Job runs by result (success, failed, timeout, aborted)', labelNames: ['job_name', 'result'], registers: [this.registry] });
-  readonly skipped = new Counter({ name: 'vault_ops_daemon_job_skipped_total', help: 'Scheduled runs not started, by reason (overlap: the previous run was still going)', labelNames: ['job_name', 'reason'], registers: [this.registry] });
-  readonly lastRun = new Gauge({ name: 'vault_ops_daemon_job_last_run_timestamp_seconds', help: 'Unix time the last run of the job finished', labelNames: ['job_name'], registers: [this.registry] });
-  readonly lastSuccess = new Gauge({ name: 'vault_ops_daemon_job_last_success_timestamp_seconds', help: 'Unix time the last successful run of the job finished', labelNames: ['job_name'], registers: [this.registry] });
-  readonly duration = new Gauge({ name: 'vault_ops_daemon_job_last_duration_seconds', help: 'Wall time of the last run of the job', labelNames: ['job_name'], registers: [this.registry] });
-  readonly failures = new Gauge({ name: 'vault_ops_daemon_job_consecutive_failures', help: 'Runs of the job that did not succeed, in a row', labelNames: ['job_name'], registers: [this.registry] });
-  readonly running = new Gauge({ name: 'vault_ops_daemon_job_running', help: '1 while a run of the job is going (or waiting for its jitter)', labelNames: ['job_name'], registers: [this.registry] });
-  readonly nextRun = new Gauge({ name: 'vault_ops_daemon_job_next_run_timestamp_seconds', help: 'Unix time of the next scheduled start (before jitter)', labelNames: ['job_name'], registers: [this.registry] });
+  readonly runs = new Counter({
+    name: 'vault_ops_daemon_job_runs_total',
+    help: 'Job runs by result (success, failed, timeout, aborted)',
+    labelNames: ['job_name', 'result'],
+    registers: [this.registry],
+  });
+  readonly skipped = new Counter({
+    name: 'vault_ops_daemon_job_skipped_total',
+    help: 'Scheduled runs not started, by reason (overlap: the previous run was still going)',
+    labelNames: ['job_name', 'reason'],
+    registers: [this.registry],
+  });
+  readonly lastRun = new Gauge({
+    name: 'vault_ops_daemon_job_last_run_timestamp_seconds',
+    help: 'Unix time the last run of the job finished',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
+  readonly lastSuccess = new Gauge({
+    name: 'vault_ops_daemon_job_last_success_timestamp_seconds',
+    help: 'Unix time the last successful run of the job finished',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
+  readonly duration = new Gauge({
+    name: 'vault_ops_daemon_job_last_duration_seconds',
+    help: 'Wall time of the last run of the job',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
+  readonly failures = new Gauge({
+    name: 'vault_ops_daemon_job_consecutive_failures',
+    help: 'Runs of the job that did not succeed, in a row',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
+  readonly running = new Gauge({
+    name: 'vault_ops_daemon_job_running',
+    help: '1 while a run of the job is going (or waiting for its jitter)',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
+  readonly nextRun = new Gauge({
+    name: 'vault_ops_daemon_job_next_run_timestamp_seconds',
+    help: 'Unix time of the next scheduled start (before jitter)',
+    labelNames: ['job_name'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'vault_ops_daemon_' });

@@ -15,7 +15,12 @@ export interface DaemonEndpoint {
   close(): Promise<void>;
 }
 
-export async function startDaemonEndpoint(options: { port: number; host?: string; registry: Registry; health: () => DaemonHealth }): Promise<DaemonEndpoint> {
+export async function startDaemonEndpoint(options: {
+  port: number;
+  host?: string;
+  registry: Registry;
+  health: () => DaemonHealth;
+}): Promise<DaemonEndpoint> {
   const host = options.host ?? '127.0.0.1';
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     throw new VaultOpsError('config', `the daemon's HTTP endpoint listens on loopback only, not ${host}`);
@@ -29,13 +34,21 @@ export async function startDaemonEndpoint(options: { port: number; host?: string
     if (path === '/metrics') {
       options.registry
         .metrics()
-        .then((text) => res.writeHead(200, { 'Content-Type': options.registry.contentType }).end(req.method === 'HEAD' ? undefined : text))
-        .catch((err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics unavailable: ${err.message}\n`));
+        .then((text) =>
+          res
+            .writeHead(200, { 'Content-Type': options.registry.contentType })
+            .end(req.method === 'HEAD' ? undefined : text),
+        )
+        .catch((err: Error) =>
+          res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics unavailable: ${err.message}\n`),
+        );
       return;
     }
     if (path === '/healthz') {
       const health = options.health();
-      res.writeHead(health.status === 'ok' ? 200 : 503, { 'Content-Type': 'application/json' }).end(req.method === 'HEAD' ? undefined : `${JSON.stringify(health)}\n`);
+      res
+        .writeHead(health.status === 'ok' ? 200 : 503, { 'Content-Type': 'application/json' })
+        .end(req.method === 'HEAD' ? undefined : `${JSON.stringify(health)}\n`);
       return;
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found: try /metrics or /healthz\n');
@@ -43,7 +56,13 @@ export async function startDaemonEndpoint(options: { port: number; host?: string
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new VaultOpsError('config', `cannot listen on ${host}:${options.port} (${err.code ?? err.message}): choose another --http-port`, { cause: err })),
+      reject(
+        new VaultOpsError(
+          'config',
+          `cannot listen on ${host}:${options.port} (${err.code ?? err.message}): choose another --http-port`,
+          { cause: err },
+        ),
+      ),
     );
     server.listen(options.port, host, () => resolve());
   });

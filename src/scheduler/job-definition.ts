@@ -47,7 +47,8 @@ const Schedule = z
       if (!(err instanceof CronError)) throw err;
       const message =
         err.kind === 'shape'
-          ? `"${value}" is not a cron expression: ` + 'use 5 fields (minute hour day month weekday, UTC) or 6 with seconds first'
+          ? `"${value}" is not a cron expression: ` +
+            'use 5 fields (minute hour day month weekday, UTC) or 6 with seconds first'
           : `"${value}" is not a valid cron expression: ${err.message}`;
       ctx.addIssue({ code: 'custom', message });
     }
@@ -59,30 +60,51 @@ export const JobSectionSchema = z
   .strictObject({
     name: z
       .string()
-      .regex(/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/, { message: 'lower-case letters, digits and "-" (default: the file name)' })
+      .regex(/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/, {
+        message: 'lower-case letters, digits and "-" (default: the file name)',
+      })
       .optional()
       .describe('Job name, used in logs, metrics and `daemon --once NAME`; defaults to the file name without .yaml.'),
     description: z.string().optional(),
     command: z.enum(JOB_COMMANDS).describe('The vault-ops command to run.'),
-    schedule: Schedule.describe('Cron expression in UTC: 5 fields, or 6 with seconds first (daemon only; Kubernetes CronJobs take 5).'),
+    schedule: Schedule.describe(
+      'Cron expression in UTC: 5 fields, or 6 with seconds first (daemon only; Kubernetes CronJobs take 5).',
+    ),
     enabled: z.boolean().default(true),
     options: z
-      .record(z.string().regex(/^[a-z][A-Za-z0-9]*$/, { message: 'option names are camelCase flag names, e.g. keepDaily' }), OptionValue)
+      .record(
+        z.string().regex(/^[a-z][A-Za-z0-9]*$/, { message: 'option names are camelCase flag names, e.g. keepDaily' }),
+        OptionValue,
+      )
       .default({})
-      .describe('The command\'s options as camelCase flag names (keepDaily: 14 → --keep-daily 14); true adds a switch, false leaves it out, a list repeats the flag.'),
-    jitter: Duration.default('0s').describe('Start each scheduled run after a random delay of up to this long (daemon).'),
+      .describe(
+        "The command's options as camelCase flag names (keepDaily: 14 → --keep-daily 14); true adds a switch, false " +
+          'leaves it out, a list repeats the flag.',
+      ),
+    jitter: Duration.default('0s').describe(
+      'Start each scheduled run after a random delay of up to this long (daemon).',
+    ),
     timeout: Duration.default('2h').describe('A run still going after this long is stopped (SIGTERM, then SIGKILL).'),
   })
   .superRefine((j, ctx) => {
     for (const key of Object.keys(j.options)) {
-      if (FORBIDDEN_OPTIONS.has(key)) ctx.addIssue({ code: 'custom', path: ['options', key], message: `${key} may not be set in a job file: pass credentials through the environment (e.g. VAULT_TOKEN) or --auth-method kubernetes|approle` });
+      if (FORBIDDEN_OPTIONS.has(key))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['options', key],
+          message:
+            `${key} may not be set in a job file: pass credentials through the environment (e.g. VAULT_TOKEN) ` +
+            `or --auth-method kubernetes|approle`,
+        });
     }
   });
 
 /** A job file: the `job:` section, plus `secrets:` when it is also a rotate-kv policy. */
 export const JobFileSchema = z.strictObject({
   job: JobSectionSchema,
-  secrets: RotationPolicyFileSchema.shape.secrets.optional().describe('rotate kv only: the rotation policy (see the rotate-kv policy reference).'),
+  secrets: RotationPolicyFileSchema.shape.secrets
+    .optional()
+    .describe('rotate kv only: the rotation policy (see the rotate-kv policy reference).'),
 });
 export type JobFile = z.input<typeof JobFileSchema>;
 
@@ -91,7 +113,9 @@ export type JobFile = z.input<typeof JobFileSchema>;
  * command's option keys from its option table (options/), as the scheduler checks them.
  */
 export function jobFileJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(JobFileSchema, { io: 'input', unrepresentable: 'any' }) as unknown as { properties: { job: Record<string, unknown> } };
+  const schema = z.toJSONSchema(JobFileSchema, { io: 'input', unrepresentable: 'any' }) as unknown as {
+    properties: { job: Record<string, unknown> };
+  };
   schema.properties.job.allOf = jobOptionsJsonSchemas();
   return {
     $id: 'https://github.com/vault-ops/vault-ops/jobs/schema.json',
@@ -123,12 +147,19 @@ function describeIssues(error: z.ZodError): string[] {
  * Validate one parsed job document. `known` (when given) lists every option a command accepts,
  * including the global ones; unknown keys are errors naming the file and key.
  */
-export function parseJobDefinition(doc: unknown, file: string, known?: KnownJobOptions, globalKeys: readonly string[] = []): JobDefinition {
+export function parseJobDefinition(
+  doc: unknown,
+  file: string,
+  known?: KnownJobOptions,
+  globalKeys: readonly string[] = [],
+): JobDefinition {
   const result = JobFileSchema.safeParse(doc ?? {});
-  if (!result.success) throw new VaultOpsError('config', `invalid job file ${file}: ${describeIssues(result.error).join('; ')}`);
+  if (!result.success)
+    throw new VaultOpsError('config', `invalid job file ${file}: ${describeIssues(result.error).join('; ')}`);
   const { job, secrets } = result.data;
   const problems: string[] = [];
-  if (secrets !== undefined && job.command !== 'rotate kv') problems.push(`secrets: only a rotate kv job holds a rotation policy`);
+  if (secrets !== undefined && job.command !== 'rotate kv')
+    problems.push(`secrets: only a rotate kv job holds a rotation policy`);
   const allowed = known?.[job.command];
   if (allowed) {
     const keys = new Set([...allowed.map((s) => s.key), ...globalKeys]);
@@ -139,7 +170,11 @@ export function parseJobDefinition(doc: unknown, file: string, known?: KnownJobO
   if (job.command === 'verify') {
     // Scheduled drills are recovery drills: an unsealed drill runs the copy live (command line only).
     for (const key of COMMAND_LINE_ONLY_VERIFY_OPTIONS) {
-      if (key in job.options && !(key === 'mode' && job.options.mode === 'recovery')) problems.push(`job.options.${key}: scheduled drills run in recovery mode only; ${flagName(key)} ${key === 'mode' ? 'unsealed ' : ''}is accepted on the command line alone`);
+      if (key in job.options && !(key === 'mode' && job.options.mode === 'recovery'))
+        problems.push(
+          `job.options.${key}: scheduled drills run in recovery mode only; ${flagName(key)} ` +
+            `${key === 'mode' ? 'unsealed ' : ''}is accepted on the command line alone`,
+        );
     }
   }
   if (job.command === 'rotate kv' && secrets === undefined && job.options.policy === undefined) {
@@ -155,7 +190,11 @@ export function parseJobDefinition(doc: unknown, file: string, known?: KnownJobO
   }
   const name = job.name ?? basename(file, extname(file));
   if (!/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(name)) {
-    throw new VaultOpsError('config', `invalid job file ${file}: the file name makes the job name "${name}", which is not lower-case letters, digits and "-": set job.name`);
+    throw new VaultOpsError(
+      'config',
+      `invalid job file ${file}: the file name makes the job name "${name}", which is not lower-case letters, digits ` +
+        `and "-": set job.name`,
+    );
   }
   return {
     name,
@@ -170,18 +209,28 @@ export function parseJobDefinition(doc: unknown, file: string, known?: KnownJobO
   };
 }
 
-export async function loadJobFile(file: string, known?: KnownJobOptions, globalKeys?: readonly string[]): Promise<JobDefinition> {
+export async function loadJobFile(
+  file: string,
+  known?: KnownJobOptions,
+  globalKeys?: readonly string[],
+): Promise<JobDefinition> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read job file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read job file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (err) {
-    throw new VaultOpsError('config', `job file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new VaultOpsError('config', `job file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
   }
   return parseJobDefinition(doc, file, known, globalKeys);
 }
@@ -190,12 +239,20 @@ export async function loadJobFile(file: string, known?: KnownJobOptions, globalK
  * Every `*.yaml`/`*.yml` in `dir` (not recursive), sorted by name. All files' problems are reported
  * together; two files with the same job name are an error.
  */
-export async function loadJobDirectory(dir: string, known?: KnownJobOptions, globalKeys?: readonly string[]): Promise<JobDefinition[]> {
+export async function loadJobDirectory(
+  dir: string,
+  known?: KnownJobOptions,
+  globalKeys?: readonly string[],
+): Promise<JobDefinition[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read the jobs directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --jobs`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read the jobs directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --jobs`,
+      { cause: err },
+    );
   }
   if (names.length === 0) throw new VaultOpsError('config', `no job files (*.yaml) in ${dir}: check --jobs`);
   const jobs: JobDefinition[] = [];

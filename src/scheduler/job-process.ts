@@ -61,7 +61,11 @@ export function newRunId(now: Date): string {
  * Run `job` once. Resolves (never rejects) when the child has exited: `timeout` after the job's
  * timeout, `aborted` when `signal` fired (shutdown), else `success` or `failed` by exit status.
  */
-export function runJobProcess(job: JobDefinition, deps: JobProcessDeps, options: { signal?: AbortSignal; reason: JobRun['reason'] }): Promise<JobRun> {
+export function runJobProcess(
+  job: JobDefinition,
+  deps: JobProcessDeps,
+  options: { signal?: AbortSignal; reason: JobRun['reason'] },
+): Promise<JobRun> {
   const startedAt = new Date();
   const runId = newRunId(startedAt);
   const args = jobArguments(job);
@@ -88,7 +92,12 @@ export function runJobProcess(job: JobDefinition, deps: JobProcessDeps, options:
     const stop = (why: 'timeout' | 'aborted') => {
       if (stopping || child.exitCode !== null || child.signalCode !== null) return;
       stopping = why;
-      log.warn({ why, killAfterSeconds: killGraceMs / 1000 }, why === 'timeout' ? `job timed out after ${job.timeoutMs / 1000}s: stopping it (SIGTERM)` : 'stopping the job for shutdown (SIGTERM)');
+      log.warn(
+        { why, killAfterSeconds: killGraceMs / 1000 },
+        why === 'timeout'
+          ? `job timed out after ${job.timeoutMs / 1000}s: stopping it (SIGTERM)`
+          : 'stopping the job for shutdown (SIGTERM)',
+      );
       child.kill('SIGTERM');
       killTimer = setTimeout(() => {
         log.error({ why }, 'job did not stop after SIGTERM: SIGKILL to its process group');
@@ -130,7 +139,13 @@ export function runJobProcess(job: JobDefinition, deps: JobProcessDeps, options:
         ...(exitCode !== null ? { exitCode } : {}),
         ...(signal ? { signal } : {}),
       };
-      const fields = { result, exitCode: run.exitCode, signal: run.signal, durationSeconds: run.durationSeconds, ...(spawnError ? { err: spawnError.message } : {}) };
+      const fields = {
+        result,
+        exitCode: run.exitCode,
+        signal: run.signal,
+        durationSeconds: run.durationSeconds,
+        ...(spawnError ? { err: spawnError.message } : {}),
+      };
       if (result === 'success') log.info(fields, 'job finished');
       else log.error(fields, `job ${result}`);
       resolve(run);

@@ -33,7 +33,16 @@ function fakeRunner(ms: number, log: string[]): RunJob {
     });
     log.push(`${aborted ? 'aborted' : 'end'} ${j.name}`);
     const finishedAt = new Date();
-    const run: JobRun = { job: j.name, runId: 'r', reason, startedAt, finishedAt, durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000, result: aborted ? 'aborted' : 'success', ...(aborted ? {} : { exitCode: 0 }) };
+    const run: JobRun = {
+      job: j.name,
+      runId: 'r',
+      reason,
+      startedAt,
+      finishedAt,
+      durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      result: aborted ? 'aborted' : 'success',
+      ...(aborted ? {} : { exitCode: 0 }),
+    };
     return run;
   };
 }
@@ -49,7 +58,10 @@ describe('job scheduler', () => {
     s.trigger('j');
     await sleep(150);
     assert.deepEqual(log, ['start j', 'end j']);
-    assert.match(await metrics.registry.metrics(), /vault_ops_daemon_job_skipped_total\{job_name="j",reason="overlap"\} 2/);
+    assert.match(
+      await metrics.registry.metrics(),
+      /vault_ops_daemon_job_skipped_total\{job_name="j",reason="overlap"\} 2/,
+    );
     s.trigger('j');
     await sleep(150);
     assert.deepEqual(log, ['start j', 'end j', 'start j', 'end j'], 'runs again once idle');
@@ -58,7 +70,12 @@ describe('job scheduler', () => {
 
   test('jitter delays the start by random × jitter', async () => {
     const log: string[] = [];
-    const s = new JobScheduler([job({ jitterMs: 200 })], { runJob: fakeRunner(10, log), logger: silentLogger, metrics: new DaemonMetrics(), random: () => 0.5 });
+    const s = new JobScheduler([job({ jitterMs: 200 })], {
+      runJob: fakeRunner(10, log),
+      logger: silentLogger,
+      metrics: new DaemonMetrics(),
+      random: () => 0.5,
+    });
     s.trigger('j');
     await sleep(60);
     assert.equal(s.health().jobs[0]!.state, 'waiting');
@@ -69,7 +86,12 @@ describe('job scheduler', () => {
 
   test('shutdown: waiting runs are cancelled, running ones finish within the grace', async () => {
     const log: string[] = [];
-    const s = new JobScheduler([job({ name: 'a' }), job({ name: 'b', jitterMs: 10_000 })], { runJob: fakeRunner(80, log), logger: silentLogger, metrics: new DaemonMetrics(), random: () => 0.9 });
+    const s = new JobScheduler([job({ name: 'a' }), job({ name: 'b', jitterMs: 10_000 })], {
+      runJob: fakeRunner(80, log),
+      logger: silentLogger,
+      metrics: new DaemonMetrics(),
+      random: () => 0.9,
+    });
     s.trigger('a');
     s.trigger('b');
     await sleep(10);
@@ -82,7 +104,11 @@ describe('job scheduler', () => {
 
   test('shutdown: a run still going after the grace is aborted', async () => {
     const log: string[] = [];
-    const s = new JobScheduler([job()], { runJob: fakeRunner(10_000, log), logger: silentLogger, metrics: new DaemonMetrics() });
+    const s = new JobScheduler([job()], {
+      runJob: fakeRunner(10_000, log),
+      logger: silentLogger,
+      metrics: new DaemonMetrics(),
+    });
     s.trigger('j');
     await sleep(10);
     const t0 = Date.now();
@@ -95,7 +121,11 @@ describe('job scheduler', () => {
 
   test('runOnce runs without jitter and returns the result', async () => {
     const log: string[] = [];
-    const s = new JobScheduler([job({ jitterMs: 60_000 })], { runJob: fakeRunner(5, log), logger: silentLogger, metrics: new DaemonMetrics() });
+    const s = new JobScheduler([job({ jitterMs: 60_000 })], {
+      runJob: fakeRunner(5, log),
+      logger: silentLogger,
+      metrics: new DaemonMetrics(),
+    });
     const run = await s.runOnce('j');
     assert.equal(run.result, 'success');
     assert.equal(run.reason, 'once');

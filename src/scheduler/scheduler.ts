@@ -32,7 +32,14 @@ export interface JobHealth {
   state: 'idle' | 'waiting' | 'running';
   nextRun?: string;
   consecutiveFailures: number;
-  lastRun?: { runId: string; startedAt: string; finishedAt: string; result: JobRun['result']; exitCode?: number; durationSeconds: number };
+  lastRun?: {
+    runId: string;
+    startedAt: string;
+    finishedAt: string;
+    result: JobRun['result'];
+    exitCode?: number;
+    durationSeconds: number;
+  };
 }
 
 export interface DaemonHealth {
@@ -91,7 +98,16 @@ export class JobScheduler {
       s.task = new CronTimer(parseCron(s.job.schedule), () => this.trigger(s.job.name));
       s.task.start();
       this.updateNextRun(s);
-      this.deps.logger.info({ job: s.job.name, command: s.job.command, schedule: s.job.schedule, jitterSeconds: s.job.jitterMs / 1000, nextRun: s.task.nextRun()?.toISOString() }, 'job scheduled (UTC)');
+      this.deps.logger.info(
+        {
+          job: s.job.name,
+          command: s.job.command,
+          schedule: s.job.schedule,
+          jitterSeconds: s.job.jitterMs / 1000,
+          nextRun: s.task.nextRun()?.toISOString(),
+        },
+        'job scheduled (UTC)',
+      );
     }
   }
 
@@ -165,10 +181,16 @@ export class JobScheduler {
     for (const s of this.states.values()) if (s.state === 'waiting') s.controller?.abort();
     const running = [...this.states.values()].filter((s) => s.current && s.state !== 'idle');
     if (running.length === 0) return;
-    this.deps.logger.info({ jobs: running.map((s) => s.job.name), graceSeconds: graceMs / 1000 }, 'waiting for running jobs to finish');
+    this.deps.logger.info(
+      { jobs: running.map((s) => s.job.name), graceSeconds: graceMs / 1000 },
+      'waiting for running jobs to finish',
+    );
     const all = Promise.all(running.map((s) => s.current));
     let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)))]);
+    const finished = await Promise.race([
+      all.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
+    ]);
     clearTimeout(timer);
     if (!finished) {
       for (const s of running) s.controller?.abort();
@@ -200,7 +222,16 @@ export class JobScheduler {
           ...(next ? { nextRun: next.toISOString() } : {}),
           consecutiveFailures: s.consecutiveFailures,
           ...(r
-            ? { lastRun: { runId: r.runId, startedAt: r.startedAt.toISOString(), finishedAt: r.finishedAt.toISOString(), result: r.result, ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}), durationSeconds: r.durationSeconds } }
+            ? {
+                lastRun: {
+                  runId: r.runId,
+                  startedAt: r.startedAt.toISOString(),
+                  finishedAt: r.finishedAt.toISOString(),
+                  result: r.result,
+                  ...(r.exitCode !== undefined ? { exitCode: r.exitCode } : {}),
+                  durationSeconds: r.durationSeconds,
+                },
+              }
             : {}),
         };
       }),

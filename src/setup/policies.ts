@@ -58,8 +58,17 @@ export interface KubernetesRoleOptions {
 
 /** Render rules as HCL, one commented block each. */
 export function renderHcl(rules: readonly PolicyRule[], header?: string): string {
-  const blocks = rules.map((r) => `# ${r.why}\npath "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]\n}`);
-  return `${header ? `${header.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}\n\n` : ''}${blocks.join('\n\n')}\n`;
+  const blocks = rules.map(
+    (r) => `# ${r.why}\npath "${r.path}" {\n  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]\n}`,
+  );
+  return `${
+    header
+      ? `${header
+          .split('\n')
+          .map((l) => `# ${l}`.trimEnd())
+          .join('\n')}\n\n`
+      : ''
+  }${blocks.join('\n\n')}\n`;
 }
 
 const trimMount = (m: string) => m.replace(/^\/+|\/+$/g, '');
@@ -77,7 +86,12 @@ export function snapshotPolicyRules(options: { canaryMount?: string | false } = 
     { path: 'sys/policies/acl', capabilities: ['list'], why: 'manifest: the policy names' },
   ];
   const canary = options.canaryMount === undefined ? DEFAULT_CANARY_MOUNT : options.canaryMount;
-  if (canary) rules.push({ path: `${trimMount(canary)}/${CANARY_PATH}`, capabilities: ['create', 'update'], why: 'snapshot save --canary: the restore-drill canary (KV v1; vault-ops setup canary creates the mount)' });
+  if (canary)
+    rules.push({
+      path: `${trimMount(canary)}/${CANARY_PATH}`,
+      capabilities: ['create', 'update'],
+      why: 'snapshot save --canary: the restore-drill canary (KV v1; vault-ops setup canary creates the mount)',
+    });
   return rules;
 }
 
@@ -93,21 +107,48 @@ export function rotateKvPolicyRules(policy: RotationPolicy, options: { stagingMo
   const passwordPolicies = new Set<string>();
   for (const s of policy.secrets) {
     const hooks = s.hooks !== undefined;
-    rules.push({ path: `${s.mount}/metadata/${s.path}`, capabilities: ['read', 'patch'], why: `${s.id}: plan (read metadata) and record the rotation state (patch custom_metadata)` });
+    rules.push({
+      path: `${s.mount}/metadata/${s.path}`,
+      capabilities: ['read', 'patch'],
+      why: `${s.id}: plan (read metadata) and record the rotation state (patch custom_metadata)`,
+    });
     rules.push({
       path: `${s.mount}/data/${s.path}`,
       capabilities: hooks ? ['read', 'patch'] : ['patch'],
-      why: hooks ? `${s.id}: write the new value (patch with check-and-set); read the previous value for the hooks` : `${s.id}: write the new value (patch with check-and-set); never reads it`,
+      why: hooks
+        ? `${s.id}: write the new value (patch with check-and-set); read the previous value for the hooks`
+        : `${s.id}: write the new value (patch with check-and-set); never reads it`,
     });
-    rules.push({ path: `${staging}/data/${lockPath(s.mount, s.path)}`, capabilities: ['create', 'read', 'update'], why: `${s.id}: the rotation lock (create-only, extended while the run lives)` });
-    rules.push({ path: `${staging}/metadata/${lockPath(s.mount, s.path)}`, capabilities: ['read', 'delete'], why: `${s.id}: release the lock; read its version to replace an entry that reads empty (check-and-set)` });
+    rules.push({
+      path: `${staging}/data/${lockPath(s.mount, s.path)}`,
+      capabilities: ['create', 'read', 'update'],
+      why: `${s.id}: the rotation lock (create-only, extended while the run lives)`,
+    });
+    rules.push({
+      path: `${staging}/metadata/${lockPath(s.mount, s.path)}`,
+      capabilities: ['read', 'delete'],
+      why: `${s.id}: release the lock; read its version to replace an entry that reads empty (check-and-set)`,
+    });
     if (hooks) {
-      rules.push({ path: `${staging}/data/${stagingPath(s.mount, s.path)}`, capabilities: ['create', 'read', 'update'], why: `${s.id}: the pending value while the hooks run` });
-      rules.push({ path: `${staging}/metadata/${stagingPath(s.mount, s.path)}`, capabilities: ['delete'], why: `${s.id}: delete the pending value after the rotation` });
+      rules.push({
+        path: `${staging}/data/${stagingPath(s.mount, s.path)}`,
+        capabilities: ['create', 'read', 'update'],
+        why: `${s.id}: the pending value while the hooks run`,
+      });
+      rules.push({
+        path: `${staging}/metadata/${stagingPath(s.mount, s.path)}`,
+        capabilities: ['delete'],
+        why: `${s.id}: delete the pending value after the rotation`,
+      });
     }
     for (const k of s.keys) if (k.generator.kind === 'passwordPolicy') passwordPolicies.add(k.generator.policy);
   }
-  for (const p of [...passwordPolicies].sort()) rules.push({ path: `sys/policies/password/${p}/generate`, capabilities: ['read'], why: `generate values with the password policy ${p}` });
+  for (const p of [...passwordPolicies].sort())
+    rules.push({
+      path: `sys/policies/password/${p}/generate`,
+      capabilities: ['read'],
+      why: `generate values with the password policy ${p}`,
+    });
   return rules;
 }
 
@@ -118,7 +159,11 @@ const ROLE_TTLS: Record<Exclude<SetupJob, 'verify'>, { ttl: string; max: string 
   'rotate-root': { ttl: '15m', max: '1h' },
 };
 
-export function kubernetesRole(job: Exclude<SetupJob, 'verify'>, policyName: string, k8s: KubernetesRoleOptions): KubernetesRole {
+export function kubernetesRole(
+  job: Exclude<SetupJob, 'verify'>,
+  policyName: string,
+  k8s: KubernetesRoleOptions,
+): KubernetesRole {
   const name = `vault-ops-${job}`;
   const ttl = ROLE_TTLS[job];
   return {
@@ -149,45 +194,91 @@ export interface BuildPoliciesOptions {
   kubernetes: KubernetesRoleOptions;
 }
 
-/** The policy (and role) of each requested job. A job missing its input (rotate-kv's policy file, rotate-root's connection) is skipped with a note. */
+/**
+ * The policy (and role) of each requested job. A job missing its input (rotate-kv's policy file, rotate-root's
+ * connection) is skipped with a note.
+ */
 export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
   const out: JobPolicy[] = [];
   for (const job of options.jobs) {
     const name = `vault-ops-${job}`;
     switch (job) {
       case 'snapshot': {
-        const hcl = renderHcl(snapshotPolicyRules({ canaryMount: options.canaryMount ?? DEFAULT_CANARY_MOUNT }), 'vault-ops snapshot save (the snapshot job). Also covers rotate kv --snapshot-after.');
-        out.push({ job, name, hcl, notes: ['sys/seal-status and sys/leader are read unauthenticated; auth/token/lookup-self and renew-self come from the default policy'], kubernetesRole: kubernetesRole(job, name, options.kubernetes) });
+        const hcl = renderHcl(
+          snapshotPolicyRules({ canaryMount: options.canaryMount ?? DEFAULT_CANARY_MOUNT }),
+          'vault-ops snapshot save (the snapshot job). Also covers rotate kv --snapshot-after.',
+        );
+        out.push({
+          job,
+          name,
+          hcl,
+          notes: [
+            'sys/seal-status and sys/leader are read unauthenticated; auth/token/lookup-self and renew-self come ' +
+              'from the default policy',
+          ],
+          kubernetesRole: kubernetesRole(job, name, options.kubernetes),
+        });
         break;
       }
       case 'verify':
         out.push({
           job,
-          hcl: '# vault-ops verify (the restore drill) needs NO Vault policy and no Vault token: it restores into\n# its own scratch server. It needs read access to the store and the source cluster\'s unseal keys.\n',
+          hcl:
+            '# vault-ops verify (the restore drill) needs NO Vault policy and no Vault token: it restores into\n# ' +
+            "its own scratch server. It needs read access to the store and the source cluster's unseal keys.\n",
           notes: ['no Vault role: the verify pod talks to the store and DNS only'],
         });
         break;
       case 'rotate-kv': {
         if (!options.rotation) {
-          out.push({ job, hcl: '# rotate-kv: pass --policy FILE (the rotation policy) to generate its Vault policy\n', notes: ['skipped: no --policy file'] });
+          out.push({
+            job,
+            hcl: '# rotate-kv: pass --policy FILE (the rotation policy) to generate its Vault policy\n',
+            notes: ['skipped: no --policy file'],
+          });
           break;
         }
-        const hcl = renderHcl(rotateKvPolicyRules(options.rotation, options.stagingMount ? { stagingMount: options.stagingMount } : {}), `vault-ops rotate kv --policy ${options.rotation.file}`);
-        out.push({ job, name, hcl, notes: ['regenerate when the policy file changes; applications keep their own read policy and never get the staging mount'], kubernetesRole: kubernetesRole(job, name, options.kubernetes) });
+        const hcl = renderHcl(
+          rotateKvPolicyRules(options.rotation, options.stagingMount ? { stagingMount: options.stagingMount } : {}),
+          `vault-ops rotate kv --policy ${options.rotation.file}`,
+        );
+        out.push({
+          job,
+          name,
+          hcl,
+          notes: [
+            'regenerate when the policy file changes; applications keep their own read policy and never get the ' +
+              'staging mount',
+          ],
+          kubernetesRole: kubernetesRole(job, name, options.kubernetes),
+        });
         break;
       }
       case 'rotate-root': {
         if (!options.database) {
-          out.push({ job, hcl: '# rotate-root: pass --mount M --connection NAME to generate its Vault policy\n', notes: ['skipped: no --mount/--connection'] });
+          out.push({
+            job,
+            hcl: '# rotate-root: pass --mount M --connection NAME to generate its Vault policy\n',
+            notes: ['skipped: no --mount/--connection'],
+          });
           break;
         }
         const { mount, connection, dynamicRoles, leaseCount } = options.database;
-        const hcl = `# vault-ops runbook rotate-root --mount ${mount} --connection ${connection}\n\n${rotateRootPolicy(mount, connection, { dynamicRoles, ...(leaseCount ? { leaseCount } : {}) })}`;
+        const policy = rotateRootPolicy(mount, connection, { dynamicRoles, ...(leaseCount ? { leaseCount } : {}) });
+        const hcl = `# vault-ops runbook rotate-root --mount ${mount} --connection ${connection}\n\n${policy}`;
         const notes = [
           'an operator runbook, normally run by a person; the role is for running it from a pod',
-          `lease revocation is granted per dynamic role of the connection (${dynamicRoles.length ? [...dynamicRoles].sort().join(', ') : 'none'}): regenerate this policy when its roles change`,
+          `lease revocation is granted per dynamic role of the connection ` +
+            `(${dynamicRoles.length ? [...dynamicRoles].sort().join(', ') : 'none'}): regenerate this policy when ` +
+            `its roles change`,
         ];
-        out.push({ job, name: `vault-ops-rotate-root-${connection}`, hcl, notes, kubernetesRole: kubernetesRole(job, `vault-ops-rotate-root-${connection}`, options.kubernetes) });
+        out.push({
+          job,
+          name: `vault-ops-rotate-root-${connection}`,
+          hcl,
+          notes,
+          kubernetesRole: kubernetesRole(job, `vault-ops-rotate-root-${connection}`, options.kubernetes),
+        });
         break;
       }
     }

@@ -18,7 +18,11 @@ export async function readRecipients(inline: readonly string[], file?: string): 
     }
   }
   for (const r of recipients) {
-    if (!/^age1[0-9a-z]{58}$/.test(r)) throw new VaultOpsError('config', `invalid age recipient ${JSON.stringify(r.slice(0, 70))}: expected an X25519 public key such as age1…`);
+    if (!/^age1[0-9a-z]{58}$/.test(r))
+      throw new VaultOpsError(
+        'config',
+        `invalid age recipient ${JSON.stringify(r.slice(0, 70))}: expected an X25519 public key such as age1…`,
+      );
   }
   return recipients;
 }
@@ -38,7 +42,10 @@ export async function readIdentities(file: string): Promise<string[]> {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
   if (ids.length === 0 || ids.some((l) => !l.startsWith('AGE-SECRET-KEY-1'))) {
-    throw new VaultOpsError('config', `${file} holds no age identity (lines starting with AGE-SECRET-KEY-1): check --identity-file`);
+    throw new VaultOpsError(
+      'config',
+      `${file} holds no age identity (lines starting with AGE-SECRET-KEY-1): check --identity-file`,
+    );
   }
   return ids;
 }
@@ -51,6 +58,11 @@ export async function decryptStream(ciphertext: Readable, identities: readonly s
     const out = await decrypter.decrypt(web);
     return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
   } catch (err) {
-    throw new VaultOpsError('verification', `cannot decrypt the snapshot: ${(err as Error).message.split('\n')[0]}; check --identity-file holds a key for one of its recipients`, { cause: err });
+    throw new VaultOpsError(
+      'verification',
+      `cannot decrypt the snapshot: ${(err as Error).message.split('\n')[0]}; check --identity-file holds a key for ` +
+        `one of its recipients`,
+      { cause: err },
+    );
   }
 }

@@ -12,13 +12,17 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import { VaultOpsError } from '../errors.js';
 import { createArchiveInspector } from './archive-inspector.js';
-import { buildSnapshotArchive, buildSnapshotTar, defaultRecords, encodeStateBin } from '../../test/fixtures/snapshot-archive.js';
+import {
+  buildSnapshotArchive,
+  buildSnapshotTar,
+  defaultRecords,
+  encodeStateBin,
+} from '../../test/fixtures/snapshot-archive.js';
 import { mulberry32 } from '../../test/helpers/prng.js';
 
 const baseSeed = Number(process.env.SNAPSHOT_FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const casesPerTarget = Number(process.env.SNAPSHOT_FUZZ_CASES ?? 300);
 const caseTimeoutMs = 5000;
-
 
 type Rng = () => number;
 const int = (rng: Rng, max: number) => Math.floor(rng() * max); // 0 .. max-1
@@ -106,7 +110,8 @@ async function runCase(bytes: Buffer, rng: Rng): Promise<Outcome> {
       result.then(
         (): Outcome => 'resolved',
         (err: unknown): Outcome => {
-          if (!(err instanceof VaultOpsError)) throw new Error(`rejected with a non-VaultOpsError: ${String((err as Error)?.stack ?? err)}`);
+          if (!(err instanceof VaultOpsError))
+            throw new Error(`rejected with a non-VaultOpsError: ${String((err as Error)?.stack ?? err)}`);
           if (err.code !== 'snapshot-corrupt') throw new Error(`rejected with code ${err.code}: ${err.message}`);
           if (err.message.includes('\n')) throw new Error(`multi-line message: ${err.message}`);
           return 'rejected';
@@ -122,7 +127,11 @@ async function runCase(bytes: Buffer, rng: Rng): Promise<Outcome> {
   }
 }
 
-async function fuzz(name: string, seedOffset: number, makeBytes: (rng: Rng) => { bytes: Buffer; description: string[] }): Promise<Record<Outcome, number>> {
+async function fuzz(
+  name: string,
+  seedOffset: number,
+  makeBytes: (rng: Rng) => { bytes: Buffer; description: string[] },
+): Promise<Record<Outcome, number>> {
   const counts: Record<Outcome, number> = { resolved: 0, rejected: 0 };
   for (let i = 0; i < casesPerTarget; i++) {
     const seed = (baseSeed + seedOffset + i) >>> 0;
@@ -131,7 +140,10 @@ async function fuzz(name: string, seedOffset: number, makeBytes: (rng: Rng) => {
     try {
       counts[await runCase(bytes, rng)]++;
     } catch (err) {
-      assert.fail(`${name} case ${i} failed (SNAPSHOT_FUZZ_SEED=${baseSeed}, case seed ${seed}; ${description.join(', ')}): ${(err as Error).message}`);
+      assert.fail(
+        `${name} case ${i} failed (SNAPSHOT_FUZZ_SEED=${baseSeed}, case seed ${seed}; ${description.join(', ')}): ` +
+          `${(err as Error).message}`,
+      );
     }
   }
   return counts;
@@ -162,7 +174,10 @@ describe(`archive inspector fuzzing (SNAPSHOT_FUZZ_SEED=${baseSeed})`, () => {
   it('mutated state.bin with consistent sums and Size settles properly', async (t) => {
     const counts = await fuzz('state.bin', 2_000_000, (rng) => {
       const { bytes, description } = mutate(stateBin, rng);
-      return { bytes: buildSnapshotArchive({ gzipLevel: 0, mutate: { stateBin: bytes } }), description: [`state.bin: ${description.join(', ')}`] };
+      return {
+        bytes: buildSnapshotArchive({ gzipLevel: 0, mutate: { stateBin: bytes } }),
+        description: [`state.bin: ${description.join(', ')}`],
+      };
     });
     t.diagnostic(`state.bin mutations: ${JSON.stringify(counts)}`);
   });
@@ -171,7 +186,9 @@ describe(`archive inspector fuzzing (SNAPSHOT_FUZZ_SEED=${baseSeed})`, () => {
     await fuzz('random', 3_000_000, (rng) => {
       const length = int(rng, 4096);
       const random = Buffer.from(Array.from({ length }, () => int(rng, 256)));
-      return rng() < 0.5 ? { bytes: random, description: [`${length} random bytes`] } : { bytes: gzipSync(random), description: [`gzip of ${length} random bytes`] };
+      return rng() < 0.5
+        ? { bytes: random, description: [`${length} random bytes`] }
+        : { bytes: gzipSync(random), description: [`gzip of ${length} random bytes`] };
     });
   });
 });

@@ -36,7 +36,8 @@ it('inspects a ~200 MB archive with flat memory', { timeout: 60_000 }, async (t)
   const heapGrowth = peakHeap - before.heapUsed;
   const bufferGrowth = peakBuffers - before.arrayBuffers;
   t.diagnostic(
-    `archive ${(archiveBytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s; peak growth: heap ${(heapGrowth / MiB).toFixed(1)} MiB, buffers ${(bufferGrowth / MiB).toFixed(1)} MiB`,
+    `archive ${(archiveBytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s; peak growth: heap ` +
+      `${(heapGrowth / MiB).toFixed(1)} MiB, buffers ${(bufferGrowth / MiB).toFixed(1)} MiB`,
   );
 
   assert.ok(archiveBytes > 190 * MiB, `archive is ${archiveBytes} bytes`);
@@ -48,6 +49,12 @@ it('inspects a ~200 MB archive with flat memory', { timeout: 60_000 }, async (t)
     expected[prefix] = (expected[prefix] ?? 0) + 1;
   }
   assert.deepEqual(result.keyCounts, expected);
-  assert.ok(heapGrowth < 48 * MiB, `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB for a ${(archiveBytes / MiB).toFixed(0)} MiB archive`);
-  assert.ok(bufferGrowth < 96 * MiB, `Buffer memory grew by ${(bufferGrowth / MiB).toFixed(1)} MiB for a ${(archiveBytes / MiB).toFixed(0)} MiB archive`);
+  assert.ok(
+    heapGrowth < 48 * MiB,
+    `heap grew by ${(heapGrowth / MiB).toFixed(1)} MiB for a ${(archiveBytes / MiB).toFixed(0)} MiB archive`,
+  );
+  assert.ok(
+    bufferGrowth < 96 * MiB,
+    `Buffer memory grew by ${(bufferGrowth / MiB).toFixed(1)} MiB for a ${(archiveBytes / MiB).toFixed(0)} MiB archive`,
+  );
 });

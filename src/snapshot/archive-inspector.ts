@@ -103,18 +103,34 @@ class SnapshotEntries implements TarReaderHandlers {
 
   onEntry(entry: TarEntry): void {
     const { name } = entry;
-    if (name === '' || name.startsWith('/') || name.includes('/') || name.includes('\\') || name === '..' || name === '.') {
-      throw corrupt(`tar entry ${quoteName(name)} at offset ${entry.headerOffset} has an unsafe path (absolute, "..", or containing a path separator)`);
+    if (
+      name === '' ||
+      name.startsWith('/') ||
+      name.includes('/') ||
+      name.includes('\\') ||
+      name === '..' ||
+      name === '.'
+    ) {
+      throw corrupt(
+        `tar entry ${quoteName(name)} at offset ${entry.headerOffset} has an unsafe path (absolute, "..", or ` +
+          `containing a path separator)`,
+      );
     }
     if (!(ENTRY_NAMES as readonly string[]).includes(name)) {
-      throw corrupt(`unexpected tar entry ${quoteName(name)} at offset ${entry.headerOffset} (expected only ${ENTRY_NAMES.join(', ')})`);
+      throw corrupt(
+        `unexpected tar entry ${quoteName(name)} at offset ${entry.headerOffset} (expected only ` +
+          `${ENTRY_NAMES.join(', ')})`,
+      );
     }
     const known = name as EntryName;
-    if (entry.type !== 'file') throw corrupt(`tar entry ${known} is ${typeDescriptions[entry.type]}, not a regular file`);
+    if (entry.type !== 'file')
+      throw corrupt(`tar entry ${known} is ${typeDescriptions[entry.type]}, not a regular file`);
     if (this.seen.has(known)) throw corrupt(`tar entry ${known} appears more than once`);
     this.seen.add(known);
-    if (known === META && entry.size > this.maxMetaBytes) throw corrupt(`meta.json is ${entry.size} bytes, more than the limit of ${this.maxMetaBytes}`);
-    if (known === SUMS && entry.size > this.maxSumsBytes) throw corrupt(`SHA256SUMS is ${entry.size} bytes, more than the limit of ${this.maxSumsBytes}`);
+    if (known === META && entry.size > this.maxMetaBytes)
+      throw corrupt(`meta.json is ${entry.size} bytes, more than the limit of ${this.maxMetaBytes}`);
+    if (known === SUMS && entry.size > this.maxSumsBytes)
+      throw corrupt(`SHA256SUMS is ${entry.size} bytes, more than the limit of ${this.maxSumsBytes}`);
     this.current = known;
   }
 
@@ -168,7 +184,8 @@ class SnapshotEntries implements TarReaderHandlers {
   /** After the tar stream ended completely: the cross-entry checks. */
   conclude(): ArchiveInspection {
     const missing = ENTRY_NAMES.filter((name) => !this.seen.has(name));
-    if (missing.length > 0) throw corrupt(`the archive has no ${missing.join(', ')} entr${missing.length === 1 ? 'y' : 'ies'}`);
+    if (missing.length > 0)
+      throw corrupt(`the archive has no ${missing.join(', ')} entr${missing.length === 1 ? 'y' : 'ies'}`);
     const meta = this.meta!;
     const expected = this.expectedSums!;
     if (expected[META] !== this.metaSum) throw corrupt('meta.json sha256 does not match SHA256SUMS');
@@ -191,7 +208,8 @@ class SnapshotEntries implements TarReaderHandlers {
 function gzipError(err: unknown): VaultOpsError {
   const message = err instanceof Error ? err.message : '';
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'Z_BUF_ERROR' || message === 'unexpected end of file') return corrupt('gzip stream is truncated (unexpected end of file)', err);
+  if (code === 'Z_BUF_ERROR' || message === 'unexpected end of file')
+    return corrupt('gzip stream is truncated (unexpected end of file)', err);
   // The first member's magic was checked before zlib saw it, so a bad header is a later "member".
   if (message === 'incorrect header check') return corrupt('trailing data after the end of the gzip stream', err);
   if (message === 'incorrect data check') return corrupt('gzip stream failed its CRC-32 check', err);
@@ -219,7 +237,10 @@ function noop(): void {}
  *   destroy error (or an 'aborted' error). The result is marked handled, so a rejection that
  *   nobody awaits yet does not crash the process.
  */
-export function createArchiveInspector(options: InspectOptions = {}): { input: Writable; result: Promise<ArchiveInspection> } {
+export function createArchiveInspector(options: InspectOptions = {}): {
+  input: Writable;
+  result: Promise<ArchiveInspection>;
+} {
   const { depth = 1, maxMetaBytes = DEFAULT_MAX_META_BYTES, maxSumsBytes = DEFAULT_MAX_SUMS_BYTES, signal } = options;
   // Bad options are a programming error: throw now rather than report a corrupt archive.
   const entries = new SnapshotEntries(depth, maxMetaBytes, maxSumsBytes);
@@ -343,7 +364,13 @@ export function createArchiveInspector(options: InspectOptions = {}): { input: W
     },
     destroy(err, callback) {
       if (!settled) {
-        fail(err ?? new VaultOpsError('aborted', 'snapshot inspection stopped: the input was closed before the end of the archive'));
+        fail(
+          err ??
+            new VaultOpsError(
+              'aborted',
+              'snapshot inspection stopped: the input was closed before the end of the archive',
+            ),
+        );
       }
       callback(err);
     },
@@ -356,11 +383,17 @@ export function createArchiveInspector(options: InspectOptions = {}): { input: W
 }
 
 /** Inspects a whole archive stream; stops reading it at the first problem found. */
-export async function inspectArchive(source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>, options: InspectOptions = {}): Promise<ArchiveInspection> {
+export async function inspectArchive(
+  source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+  options: InspectOptions = {},
+): Promise<ArchiveInspection> {
   const { input, result } = createArchiveInspector(options);
   const stopReading = new AbortController();
   result.catch(() => stopReading.abort());
-  const [piped, inspected] = await Promise.allSettled([pipeline(source, input, { signal: stopReading.signal }), result]);
+  const [piped, inspected] = await Promise.allSettled([
+    pipeline(source, input, { signal: stopReading.signal }),
+    result,
+  ]);
   if (inspected.status === 'rejected') throw inspected.reason;
   if (piped.status === 'rejected') throw piped.reason;
   return inspected.value;

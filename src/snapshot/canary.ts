@@ -21,8 +21,16 @@ export async function writeCanary(client: VaultClient, mount: string, now: Date)
   try {
     await client.write(`${mount}/${CANARY_PATH}`, value);
   } catch (err) {
-    if (isVaultOpsError(err) && (err.code === 'not-found' || err.code === 'vault-permission' || err.code === 'vault-request')) {
-      throw new VaultOpsError(err.code === 'vault-permission' ? 'vault-permission' : 'config', `cannot write the canary to ${mount}/${CANARY_PATH} (${err.message}): create the KV v1 mount with 'vault-ops setup canary' and grant 'create, update' on it`, { cause: err });
+    if (
+      isVaultOpsError(err) &&
+      (err.code === 'not-found' || err.code === 'vault-permission' || err.code === 'vault-request')
+    ) {
+      throw new VaultOpsError(
+        err.code === 'vault-permission' ? 'vault-permission' : 'config',
+        `cannot write the canary to ${mount}/${CANARY_PATH} (${err.message}): create the KV v1 mount with 'vault-ops ` +
+          `setup canary' and grant 'create, update' on it`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -31,14 +39,25 @@ export async function writeCanary(client: VaultClient, mount: string, now: Date)
 
 /** Create the KV v1 canary mount (`vault-ops setup canary`); a no-op when it exists as KV v1. */
 export async function setupCanaryMount(client: VaultClient, mount: string): Promise<'created' | 'exists'> {
-  const mounts = await client.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>('sys/mounts');
+  const mounts = await client.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>(
+    'sys/mounts',
+  );
   const existing = mounts.data?.[`${mount}/`];
   if (existing) {
     if (existing.type !== 'kv' || (existing.options?.version ?? '1') !== '1') {
-      throw new VaultOpsError('config', `${mount}/ is mounted as ${existing.type}${existing.options?.version ? ` v${existing.options.version}` : ''}, not KV v1: choose another --canary-mount`);
+      throw new VaultOpsError(
+        'config',
+        `${mount}/ is mounted as ` +
+          `${existing.type}${existing.options?.version ? ` v${existing.options.version}` : ''}, not KV v1: choose ` +
+          `another --canary-mount`,
+      );
     }
     return 'exists';
   }
-  await client.write(`sys/mounts/${mount}`, { type: 'kv', options: { version: '1' }, description: 'vault-ops restore-drill canary' });
+  await client.write(`sys/mounts/${mount}`, {
+    type: 'kv',
+    options: { version: '1' },
+    description: 'vault-ops restore-drill canary',
+  });
   return 'created';
 }

@@ -20,7 +20,11 @@ function mountList(table: Record<string, { type: string }>): Array<{ path: strin
 
 export async function readClusterFacts(leader: VaultClient, leaderAddress: string): Promise<ClusterFacts> {
   const [seal, flavour] = await Promise.all([readSealStatus(leader), readServerFlavour(leader)]);
-  const [mounts, auth, policies] = await Promise.all([readMounts(leader), readAuthMethods(leader), listPolicies(leader)]);
+  const [mounts, auth, policies] = await Promise.all([
+    readMounts(leader),
+    readAuthMethods(leader),
+    listPolicies(leader),
+  ]);
   return {
     cluster: {
       ...(seal.cluster_name ? { name: seal.cluster_name } : {}),

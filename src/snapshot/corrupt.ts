@@ -5,7 +5,11 @@ import { VaultOpsError } from '../errors.js';
  * wrong (an entry name, an offset, a field) and never contains archive data bytes.
  */
 export function corrupt(problem: string, cause?: unknown): VaultOpsError {
-  return new VaultOpsError('snapshot-corrupt', `snapshot archive is corrupt: ${problem}`, cause === undefined ? undefined : { cause });
+  return new VaultOpsError(
+    'snapshot-corrupt',
+    `snapshot archive is corrupt: ${problem}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**

@@ -13,7 +13,12 @@ import type { SnapshotManifest } from '../repository/manifest.js';
  * inspection on the way; the file is the plaintext archive, ready to restore. Integrity problems
  * are returned (the caller reports them as a failed check, exit 3); store failures throw.
  */
-export async function downloadVerified(deps: { repository: SnapshotRepository; signal?: AbortSignal }, manifest: SnapshotManifest, target: string, identities: string[] | undefined): Promise<{ passed: boolean; detail: string }> {
+export async function downloadVerified(
+  deps: { repository: SnapshotRepository; signal?: AbortSignal },
+  manifest: SnapshotManifest,
+  target: string,
+  identities: string[] | undefined,
+): Promise<{ passed: boolean; detail: string }> {
   const source = await deps.repository.openArchive(manifest, deps.signal ? { signal: deps.signal } : {});
   const hash = createHash('sha256');
   let bytes = 0;
@@ -45,10 +50,19 @@ export async function downloadVerified(deps: { repository: SnapshotRepository; s
   if (r1.status === 'rejected') throw r1.reason;
   const sha256 = hash.digest('hex');
   if (bytes !== manifest.archive.bytes || sha256 !== manifest.archive.sha256) {
-    return { passed: false, detail: `downloaded ${bytes} bytes with sha256 ${sha256}; the manifest says ${manifest.archive.bytes} bytes, ${manifest.archive.sha256}: the archive is damaged, truncated, or the manifest belongs to another snapshot` };
+    return {
+      passed: false,
+      detail:
+        `downloaded ${bytes} bytes with sha256 ${sha256}; the manifest says ${manifest.archive.bytes} bytes, ` +
+        `${manifest.archive.sha256}: the archive is damaged, truncated, or the manifest belongs to another snapshot`,
+    };
   }
   if (r3.status === 'rejected') return { passed: false, detail: (r3.reason as Error).message };
   if (r2.status === 'rejected') throw r2.reason;
-  return { passed: true, detail: `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ${r3.value.meta.index}` };
+  return {
+    passed: true,
+    detail:
+      `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ` +
+      `${r3.value.meta.index}`,
+  };
 }
-

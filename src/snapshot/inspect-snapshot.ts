@@ -20,11 +20,23 @@ export interface InspectReport {
   bytes: number;
   sha256: string;
   encrypted: boolean;
-  manifest?: { key: string; sha256Matches: boolean; bytesMatch: boolean; signature: 'valid' | 'not-checked' | 'unsigned' };
+  manifest?: {
+    key: string;
+    sha256Matches: boolean;
+    bytesMatch: boolean;
+    signature: 'valid' | 'not-checked' | 'unsigned';
+  };
   /** False for an encrypted archive inspected without an identity. */
   contentsChecked: boolean;
   notChecked: string[];
-  meta?: { index: number; term: number; version: number; size: number; configurationIndex: number; servers: Array<{ id: string; address: string; suffrage: string }> };
+  meta?: {
+    index: number;
+    term: number;
+    version: number;
+    size: number;
+    configurationIndex: number;
+    servers: Array<{ id: string; address: string; suffrage: string }>;
+  };
   entryCount?: number;
   keyCounts?: Record<string, number>;
 }
@@ -51,7 +63,12 @@ export async function fileTarget(path: string): Promise<InspectTarget> {
     if (!info.isFile()) throw new VaultOpsError('usage', `${path} is not a file: give a snapshot archive or URL#ID`);
   } catch (err) {
     if (err instanceof VaultOpsError) throw err;
-    throw new VaultOpsError('not-found', `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give a snapshot archive file or a store URL#ID`, { cause: err });
+    throw new VaultOpsError(
+      'not-found',
+      `cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give a snapshot archive file or a ` +
+        `store URL#ID`,
+      { cause: err },
+    );
   }
   const manifestName = manifestNameBeside(basename(path));
   let manifest: InspectTarget['manifest'];
@@ -68,7 +85,11 @@ export async function fileTarget(path: string): Promise<InspectTarget> {
 }
 
 /** A catalogued snapshot in a store (`URL#ID`, ID may be latest/oldest). */
-export async function storeTarget(repository: SnapshotRepository, which: string, signal?: AbortSignal): Promise<InspectTarget> {
+export async function storeTarget(
+  repository: SnapshotRepository,
+  which: string,
+  signal?: AbortSignal,
+): Promise<InspectTarget> {
   const manifest = await repository.find(which);
   return {
     source: `${repository.url}#${manifest.id}`,
@@ -82,7 +103,10 @@ export async function storeTarget(repository: SnapshotRepository, which: string,
  * when there is one), decrypt it when an identity is given, and run the archive inspection.
  * Throws 'snapshot-corrupt' / 'verification' (exit 3) on any integrity failure, naming it.
  */
-export async function inspectSnapshot(target: InspectTarget, options: InspectSnapshotOptions = {}): Promise<InspectReport> {
+export async function inspectSnapshot(
+  target: InspectTarget,
+  options: InspectSnapshotOptions = {},
+): Promise<InspectReport> {
   const manifest = target.manifest?.value;
   const notChecked: string[] = [];
   let signature: 'valid' | 'not-checked' | 'unsigned' = 'not-checked';
@@ -92,7 +116,10 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
   } else if (manifest && !manifest.signature) signature = 'unsigned';
   else if (manifest) notChecked.push('manifest signature (no --verify-key)');
   if (!manifest && options.verifyKey) {
-    throw new VaultOpsError('verification', `no manifest found for ${target.source}, but a verify key was given: cannot prove where the archive came from`);
+    throw new VaultOpsError(
+      'verification',
+      `no manifest found for ${target.source}, but a verify key was given: cannot prove where the archive came from`,
+    );
   }
 
   const source = await target.open();
@@ -103,19 +130,27 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
     transform(chunk: Buffer, _e, cb) {
       hash.update(chunk);
       bytes += chunk.length;
-      if (head.length < AGE_MAGIC.length) head = Buffer.concat([head, chunk.subarray(0, AGE_MAGIC.length - head.length)]);
+      if (head.length < AGE_MAGIC.length)
+        head = Buffer.concat([head, chunk.subarray(0, AGE_MAGIC.length - head.length)]);
       cb(null, chunk);
     },
   });
   const hashed = new PassThrough();
-  const reading = pipeline(source, new ChunkBatcher(), hashing, hashed, options.signal ? { signal: options.signal } : {});
+  const reading = pipeline(
+    source,
+    new ChunkBatcher(),
+    hashing,
+    hashed,
+    options.signal ? { signal: options.signal } : {},
+  );
   reading.catch(() => undefined);
 
   // Peek at the first bytes to tell an age file from a gzip archive.
   const first = await firstChunk(hashed).catch((err) => {
     throw readFailure(target.source, err);
   });
-  if (first.length === 0) throw new VaultOpsError('snapshot-corrupt', `snapshot archive is corrupt: ${target.source} is empty`);
+  if (first.length === 0)
+    throw new VaultOpsError('snapshot-corrupt', `snapshot archive is corrupt: ${target.source} is empty`);
   const encrypted = first.subarray(0, AGE_MAGIC.length).equals(AGE_MAGIC) || manifest?.encryption !== undefined;
   hashed.unshift(first);
 
@@ -127,7 +162,10 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
     await reading;
   } else {
     const plain = encrypted ? await decryptStream(hashed, options.identities ?? []) : hashed;
-    const inspector = createArchiveInspector({ depth: options.depth ?? 1, ...(options.signal ? { signal: options.signal } : {}) });
+    const inspector = createArchiveInspector({
+      depth: options.depth ?? 1,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     // The plaintext hash matters only for an encrypted archive (checked against plaintextSha256);
     // a plain archive's bytes were hashed once already.
     const inspecting = encrypted
@@ -153,15 +191,31 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
 
   let manifestReport: InspectReport['manifest'];
   if (manifest && target.manifest) {
-    manifestReport = { key: target.manifest.key, sha256Matches: manifest.archive.sha256 === sha256, bytesMatch: manifest.archive.bytes === bytes, signature };
+    manifestReport = {
+      key: target.manifest.key,
+      sha256Matches: manifest.archive.sha256 === sha256,
+      bytesMatch: manifest.archive.bytes === bytes,
+      signature,
+    };
     if (!manifestReport.bytesMatch) {
-      throw new VaultOpsError('snapshot-corrupt', `snapshot ${manifest.id} is ${bytes} bytes but its manifest says ${manifest.archive.bytes}: the stored archive is truncated or was replaced`);
+      throw new VaultOpsError(
+        'snapshot-corrupt',
+        `snapshot ${manifest.id} is ${bytes} bytes but its manifest says ${manifest.archive.bytes}: the stored ` +
+          `archive is truncated or was replaced`,
+      );
     }
     if (!manifestReport.sha256Matches) {
-      throw new VaultOpsError('snapshot-corrupt', `snapshot ${manifest.id}: sha256 ${sha256} does not match the manifest's ${manifest.archive.sha256}: the stored archive was damaged or replaced`);
+      throw new VaultOpsError(
+        'snapshot-corrupt',
+        `snapshot ${manifest.id}: sha256 ${sha256} does not match the manifest's ${manifest.archive.sha256}: the ` +
+          `stored archive was damaged or replaced`,
+      );
     }
     if (encrypted && inspection && manifest.plaintextSha256 && manifest.plaintextSha256 !== plainHash.digest('hex')) {
-      throw new VaultOpsError('snapshot-corrupt', `snapshot ${manifest.id}: the decrypted archive does not match the manifest's plaintextSha256`);
+      throw new VaultOpsError(
+        'snapshot-corrupt',
+        `snapshot ${manifest.id}: the decrypted archive does not match the manifest's plaintextSha256`,
+      );
     }
   } else {
     notChecked.push('manifest checksum (no manifest beside the archive)');
@@ -195,7 +249,11 @@ export async function inspectSnapshot(target: InspectTarget, options: InspectSna
 
 function readFailure(source: string, err: unknown): VaultOpsError {
   if (err instanceof VaultOpsError) return err;
-  return new VaultOpsError('store', `reading ${source} failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): try again`, { cause: err });
+  return new VaultOpsError(
+    'store',
+    `reading ${source} failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): try again`,
+    { cause: err },
+  );
 }
 
 async function firstChunk(stream: PassThrough): Promise<Buffer> {

@@ -6,7 +6,8 @@
  * d slashes is its own prefix ("core/keyring" at depth 2, "setup" at depth 1).
  */
 export function keyPrefix(key: string, depth: number): string {
-  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`key prefix depth must be a positive integer, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 1)
+    throw new RangeError(`key prefix depth must be a positive integer, got ${depth}`);
   let at = -1;
   for (let i = 0; i < depth; i++) {
     at = key.indexOf('/', at + 1);

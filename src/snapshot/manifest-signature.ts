@@ -13,14 +13,23 @@ async function readKey(path: string, kind: 'private' | 'public'): Promise<KeyObj
   try {
     pem = await readFile(path, 'utf8');
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read the ${kind === 'private' ? 'signing' : 'verify'} key ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read the ${kind === 'private' ? 'signing' : 'verify'} key ${path} ` +
+        `(${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      { cause: err },
+    );
   }
   try {
     const key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
     if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not ed25519 but ${key.asymmetricKeyType}`);
     return key;
   } catch (err) {
-    throw new VaultOpsError('config', `${path} is not an ed25519 ${kind} key in PEM form: create one with 'openssl genpkey -algorithm ed25519'`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `${path} is not an ed25519 ${kind} key in PEM form: create one with 'openssl genpkey -algorithm ed25519'`,
+      { cause: err },
+    );
   }
 }
 
@@ -30,7 +39,10 @@ export const readVerifyKey = (path: string) => readKey(path, 'public');
 /** Short id of a public key: the first 16 hex chars of the SHA-256 of its DER form. */
 export function keyId(key: KeyObject): string {
   const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(pub.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function signedBytes(manifest: SnapshotManifest): Buffer {
@@ -46,11 +58,19 @@ export function signManifest(manifest: SnapshotManifest, key: KeyObject): Snapsh
 /** Throws 'verification' (exit 3) when unsigned, signed by another key, or tampered with. */
 export function verifyManifestSignature(manifest: SnapshotManifest, key: KeyObject): void {
   if (!manifest.signature) {
-    throw new VaultOpsError('verification', `manifest of snapshot ${manifest.id} is not signed, but a verify key was given: refusing to trust it`);
+    throw new VaultOpsError(
+      'verification',
+      `manifest of snapshot ${manifest.id} is not signed, but a verify key was given: refusing to trust it`,
+    );
   }
   const ok = verify(null, signedBytes(manifest), key, Buffer.from(manifest.signature.value, 'base64'));
   if (!ok) {
-    const other = manifest.signature.keyId !== keyId(key) ? ` (signed by key ${manifest.signature.keyId}, not ${keyId(key)})` : '';
-    throw new VaultOpsError('verification', `manifest signature of snapshot ${manifest.id} does not verify${other}: the manifest was altered or signed by another key`);
+    const other =
+      manifest.signature.keyId !== keyId(key) ? ` (signed by key ${manifest.signature.keyId}, not ${keyId(key)})` : '';
+    throw new VaultOpsError(
+      'verification',
+      `manifest signature of snapshot ${manifest.id} does not verify${other}: the manifest was altered or signed by ` +
+        `another key`,
+    );
   }
 }

@@ -23,15 +23,24 @@ export interface SnapshotProtection {
 }
 
 /** Read the key files once and check the store can honour the object lock asked for. */
-export async function resolveSnapshotProtection(o: Partial<SnapshotProtectionOptions> & Partial<S3Options>, store: SnapshotRepository): Promise<SnapshotProtection> {
+export async function resolveSnapshotProtection(
+  o: Partial<SnapshotProtectionOptions> & Partial<S3Options>,
+  store: SnapshotRepository,
+): Promise<SnapshotProtection> {
   const recipients = await readRecipients(o.encryptTo ?? [], o.recipientsFile);
   const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
   if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
-    throw new VaultOpsError('config', `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock enabled, or drop the flag`);
+    throw new VaultOpsError(
+      'config',
+      `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock ` +
+        `enabled, or drop the flag`,
+    );
   }
   return {
     ...(recipients.length ? { encryptTo: recipients } : {}),
     ...(signingKey ? { signingKey } : {}),
-    ...(o.s3ObjectLockMode && o.s3ObjectLockDays ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } } : {}),
+    ...(o.s3ObjectLockMode && o.s3ObjectLockDays
+      ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } }
+      : {}),
   };
 }

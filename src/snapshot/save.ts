@@ -67,7 +67,10 @@ export type SavePhase = 'leader' | 'facts' | 'plausibility' | 'canary' | 'stream
  * runs before the stream signals its end), so a truncated or corrupt snapshot never becomes a
  * stored object; a failure at any point leaves no new object that looks complete.
  */
-export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshotOptions = {}): Promise<SaveSnapshotResult> {
+export async function saveSnapshot(
+  deps: SaveSnapshotDeps,
+  options: SaveSnapshotOptions = {},
+): Promise<SaveSnapshotResult> {
   const now = deps.now ?? (() => new Date());
   const progress = deps.progress ?? noProgress;
   const started = Date.now();
@@ -87,10 +90,17 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
 
     enter('plausibility');
     const previous = await deps.repository.newest();
-    if (previous?.cluster.id && facts.cluster.id && previous.cluster.id !== facts.cluster.id && !options.allowClusterChange) {
+    if (
+      previous?.cluster.id &&
+      facts.cluster.id &&
+      previous.cluster.id !== facts.cluster.id &&
+      !options.allowClusterChange
+    ) {
       throw new VaultOpsError(
         'verification',
-        `cluster id ${facts.cluster.id} differs from the newest snapshot's (${previous.id}, cluster ${previous.cluster.id}) in ${deps.repository.url}: pointed at the wrong cluster or store? Pass --allow-cluster-change if the cluster was rebuilt on purpose`,
+        `cluster id ${facts.cluster.id} differs from the newest snapshot's (${previous.id}, cluster ` +
+          `${previous.cluster.id}) in ${deps.repository.url}: pointed at the wrong cluster or store? Pass ` +
+          `--allow-cluster-change if the cluster was rebuilt on purpose`,
       );
     }
 
@@ -103,9 +113,20 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     enter('stream');
     const createdAt = now();
     const id = newSnapshotId(createdAt);
-    const retention = options.objectLock ? { mode: options.objectLock.mode, until: new Date(createdAt.getTime() + options.objectLock.days * 86_400_000) } : undefined;
+    const retention = options.objectLock
+      ? { mode: options.objectLock.mode, until: new Date(createdAt.getTime() + options.objectLock.days * 86_400_000) }
+      : undefined;
     const body = await openRaftSnapshot(leader, deps.signal);
-    const streamed = await streamIntoStore({ body, repository: deps.repository, id, progress, encryptTo: options.encryptTo, leaderAddress: location.address, ...(retention ? { retention } : {}), ...(deps.signal ? { signal: deps.signal } : {}) });
+    const streamed = await streamIntoStore({
+      body,
+      repository: deps.repository,
+      id,
+      progress,
+      encryptTo: options.encryptTo,
+      leaderAddress: location.address,
+      ...(retention ? { retention } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
 
     enter('manifest');
     let manifest: SnapshotManifest = buildManifest({
@@ -133,13 +154,25 @@ export async function saveSnapshot(deps: SaveSnapshotDeps, options: SaveSnapshot
     for (const w of warnings) deps.logger.warn({ snapshotId: id }, w);
     deps.reporter?.saved(manifest, { shrunk: warnings.length > 0 });
     enter('done');
-    deps.logger.info({ snapshotId: id, bytes: manifest.archive.bytes, durationSeconds: manifest.durationSeconds, store: deps.repository.url }, 'snapshot stored');
+    deps.logger.info(
+      {
+        snapshotId: id,
+        bytes: manifest.archive.bytes,
+        durationSeconds: manifest.durationSeconds,
+        store: deps.repository.url,
+      },
+      'snapshot stored',
+    );
     return { manifest, manifestKey: mKey, ...(previous ? { previousId: previous.id } : {}), warnings };
   } catch (caught) {
     // Interrupted (SIGTERM/SIGINT): whatever the layer that noticed first says, the store has
     // removed its partial object by now; say that in the words an operator needs.
     const err = deps.signal?.aborted
-      ? new VaultOpsError('aborted', `snapshot save interrupted during ${phase}; nothing was stored in ${deps.repository.url}: run it again`, { cause: caught })
+      ? new VaultOpsError(
+          'aborted',
+          `snapshot save interrupted during ${phase}; nothing was stored in ${deps.repository.url}: run it again`,
+          { cause: caught },
+        )
       : caught;
     deps.reporter?.failed(isVaultOpsError(err) ? err.code : 'internal', new Date());
     deps.logger.debug({ phase }, 'snapshot save failed');
@@ -227,7 +260,8 @@ async function streamIntoStore(args: {
   const [sourceResult, storedResult, putResult] = await Promise.allSettled([source, storedSide, put]);
   // The root cause comes first: a broken Vault stream or a corrupt archive explains a failed upload.
   if (sourceResult.status === 'rejected' || storedResult.status === 'rejected' || putResult.status === 'rejected') {
-    if (putResult.status === 'fulfilled') await args.repository.discardArchive(putResult.value.key).catch(() => undefined);
+    if (putResult.status === 'fulfilled')
+      await args.repository.discardArchive(putResult.value.key).catch(() => undefined);
     const rootCause =
       inspectionError ??
       (sourceResult.status === 'rejected' ? sourceResult.reason : undefined) ??
@@ -249,12 +283,22 @@ async function streamIntoStore(args: {
 function explainStreamFailure(err: unknown, received: number, leader: string, storeUrl: string): VaultOpsError {
   if (isVaultOpsError(err)) {
     if (err.code === 'snapshot-corrupt') {
-      return new VaultOpsError('snapshot-corrupt', `${err.message}; received ${received} bytes from ${leader}, nothing was stored in ${storeUrl}: run again, and check the leader's logs if it repeats`, { cause: err });
+      return new VaultOpsError(
+        'snapshot-corrupt',
+        `${err.message}; received ${received} bytes from ${leader}, nothing was stored in ${storeUrl}: run again, ` +
+          `and check the leader's logs if it repeats`,
+        { cause: err },
+      );
     }
     return err;
   }
   const code = (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'error';
-  return new VaultOpsError('vault-unreachable', `the snapshot stream from ${leader} broke after ${received} bytes (${code}): nothing was stored in ${storeUrl}; check the leader's health and run again`, { cause: err });
+  return new VaultOpsError(
+    'vault-unreachable',
+    `the snapshot stream from ${leader} broke after ${received} bytes (${code}): nothing was stored in ${storeUrl}; ` +
+      `check the leader's health and run again`,
+    { cause: err },
+  );
 }
 
 function buildManifest(a: {
@@ -300,11 +344,18 @@ export function shrinkWarnings(previous: SnapshotManifest | undefined, current: 
   const out: string[] = [];
   const prevSize = previous.snapshotMeta.size;
   if (prevSize > 0 && current.snapshotMeta.size < prevSize / 2) {
-    out.push(`snapshot data shrank by more than half since ${previous.id} (${prevSize} → ${current.snapshotMeta.size} bytes of state): check for data loss`);
+    out.push(
+      `snapshot data shrank by more than half since ${previous.id} (${prevSize} → ${current.snapshotMeta.size} bytes ` +
+        `of state): check for data loss`,
+    );
   }
   for (const [prefix, before] of Object.entries(previous.keyCounts)) {
     const after = current.keyCounts[prefix] ?? 0;
-    if (before >= 4 && after < before / 2) out.push(`keys under ${prefix} shrank by more than half since ${previous.id} (${before} → ${after}): check for data loss`);
+    if (before >= 4 && after < before / 2)
+      out.push(
+        `keys under ${prefix} shrank by more than half since ${previous.id} (${before} → ${after}): check for data ` +
+          `loss`,
+      );
   }
   return out;
 }

@@ -16,18 +16,30 @@ function assertBad(text: string | Uint8Array, pattern: RegExp): void {
 
 describe('parseSha256Sums', () => {
   it('reads the two lines in either order', () => {
-    assert.deepEqual(parseSha256Sums(Buffer.from(`${a}  meta.json\n${b}  state.bin\n`), names), { 'meta.json': a, 'state.bin': b });
-    assert.deepEqual(parseSha256Sums(Buffer.from(`${b}  state.bin\n${a}  meta.json\n`), names), { 'meta.json': a, 'state.bin': b });
+    assert.deepEqual(parseSha256Sums(Buffer.from(`${a}  meta.json\n${b}  state.bin\n`), names), {
+      'meta.json': a,
+      'state.bin': b,
+    });
+    assert.deepEqual(parseSha256Sums(Buffer.from(`${b}  state.bin\n${a}  meta.json\n`), names), {
+      'meta.json': a,
+      'state.bin': b,
+    });
   });
 
   it('lowercases uppercase hex', () => {
-    assert.equal(parseSha256Sums(Buffer.from(`${b.toUpperCase()}  state.bin\n${a}  meta.json\n`), names)['state.bin'], b);
+    assert.equal(
+      parseSha256Sums(Buffer.from(`${b.toUpperCase()}  state.bin\n${a}  meta.json\n`), names)['state.bin'],
+      b,
+    );
   });
 
   it('rejects an empty file', () => assertBad('', /SHA256SUMS is empty/));
 
   it('rejects malformed lines, naming the line', () => {
-    assertBad(`${a}  meta.json\n${b} state.bin\n`, /SHA256SUMS is malformed: line 2 is not "<sha256 hex>  <file name>"/);
+    assertBad(
+      `${a}  meta.json\n${b} state.bin\n`,
+      /SHA256SUMS is malformed: line 2 is not "<sha256 hex> {2}<file name>"/,
+    );
     assertBad(`${a.slice(1)}  meta.json\n${b}  state.bin\n`, /malformed: line 1/);
     assertBad(`${a}  meta.json\n\n${b}  state.bin\n`, /malformed: line 2/);
     assertBad(`${a}  meta.json\r\n${b}  state.bin\r\n`, /malformed: line 1/);

@@ -5,7 +5,10 @@ import { corrupt, quoteName } from './corrupt.js';
  * `sha256sum`, text mode), for exactly the files in `expected`, in any order. Returns the
  * lowercase hex digest for each expected name.
  */
-export function parseSha256Sums<Name extends string>(bytes: Uint8Array, expected: readonly Name[]): Record<Name, string> {
+export function parseSha256Sums<Name extends string>(
+  bytes: Uint8Array,
+  expected: readonly Name[],
+): Record<Name, string> {
   if (bytes.length === 0) throw corrupt('SHA256SUMS is empty');
   let text: string;
   try {
@@ -20,7 +23,8 @@ export function parseSha256Sums<Name extends string>(bytes: Uint8Array, expected
     const match = /^([0-9a-fA-F]{64}) {2}(.+)$/.exec(line);
     if (match === null) throw corrupt(`SHA256SUMS is malformed: line ${index + 1} is not "<sha256 hex>  <file name>"`);
     const [, hex, name] = match as unknown as [string, string, string];
-    if (!(expected as readonly string[]).includes(name)) throw corrupt(`SHA256SUMS lists an unexpected file ${quoteName(name)} on line ${index + 1}`);
+    if (!(expected as readonly string[]).includes(name))
+      throw corrupt(`SHA256SUMS lists an unexpected file ${quoteName(name)} on line ${index + 1}`);
     if (found.has(name)) throw corrupt(`SHA256SUMS lists ${name} more than once`);
     found.set(name, hex.toLowerCase());
   });

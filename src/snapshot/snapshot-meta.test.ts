@@ -65,16 +65,28 @@ describe('parseSnapshotMeta', () => {
     }
     const fields = metaFields(1);
     assertBad(json({ ...fields, Configuration: {} }), /missing field Configuration\.Servers$/);
-    assertBad(json({ ...fields, Configuration: { Servers: [{ ID: 'n', Address: 'a' }] } }), /missing field Configuration\.Servers\[0\]\.Suffrage$/);
+    assertBad(
+      json({ ...fields, Configuration: { Servers: [{ ID: 'n', Address: 'a' }] } }),
+      /missing field Configuration\.Servers\[0\]\.Suffrage$/,
+    );
   });
 
   it('rejects fields of the wrong type, without quoting their values', () => {
-    assertBad(json({ ...metaFields(1), Size: '12' }), /^snapshot archive is corrupt: meta\.json field Size is not a non-negative integer$/);
+    assertBad(
+      json({ ...metaFields(1), Size: '12' }),
+      /^snapshot archive is corrupt: meta\.json field Size is not a non-negative integer$/,
+    );
     assertBad(json({ ...metaFields(1), Index: -1 }), /field Index is not a non-negative integer/);
     assertBad(json({ ...metaFields(1), Term: 1.5 }), /field Term is not a non-negative integer/);
     assertBad(json({ ...metaFields(1), Index: 2 ** 60 }), /field Index is not a non-negative integer/);
     assertBad(json({ ...metaFields(1), ID: 42 }), /field ID is not a string/);
-    assertBad(json({ ...metaFields(1), Configuration: { Servers: [{ Suffrage: 'Voter', ID: 'n', Address: 'a' }] } }), /field Configuration\.Servers\[0\]\.Suffrage is not a non-negative integer/);
-    assertBad(json({ ...metaFields(1), Configuration: { Servers: 'x' } }), /field Configuration\.Servers is not an array or null/);
+    assertBad(
+      json({ ...metaFields(1), Configuration: { Servers: [{ Suffrage: 'Voter', ID: 'n', Address: 'a' }] } }),
+      /field Configuration\.Servers\[0\]\.Suffrage is not a non-negative integer/,
+    );
+    assertBad(
+      json({ ...metaFields(1), Configuration: { Servers: 'x' } }),
+      /field Configuration\.Servers is not an array or null/,
+    );
   });
 });

@@ -97,6 +97,10 @@ export function parseSnapshotMeta(bytes: Uint8Array): SnapshotMeta {
     term: meta.Term,
     configurationIndex: meta.ConfigurationIndex,
     size: meta.Size,
-    servers: (meta.Configuration.Servers ?? []).map((s) => ({ id: s.ID, address: s.Address, suffrage: suffrageName(s.Suffrage) })),
+    servers: (meta.Configuration.Servers ?? []).map((s) => ({
+      id: s.ID,
+      address: s.Address,
+      suffrage: suffrageName(s.Suffrage),
+    })),
   };
 }

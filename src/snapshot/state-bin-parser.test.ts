@@ -4,9 +4,15 @@ import { VaultOpsError } from '../errors.js';
 import { StateBinParser } from './state-bin-parser.js';
 import { encodeRecord, encodeStateBin, encodeUvarint, defaultRecords } from '../../test/fixtures/snapshot-archive.js';
 
-function parse(bytes: Uint8Array, options: { chunk?: number; maxRecordBytes?: number } = {}): { keys: string[]; parser: StateBinParser } {
+function parse(
+  bytes: Uint8Array,
+  options: { chunk?: number; maxRecordBytes?: number } = {},
+): { keys: string[]; parser: StateBinParser } {
   const keys: string[] = [];
-  const parser = new StateBinParser({ onKey: (k) => keys.push(k), ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}) });
+  const parser = new StateBinParser({
+    onKey: (k) => keys.push(k),
+    ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
+  });
   const size = options.chunk ?? bytes.length;
   for (let i = 0; i < bytes.length; i += size) parser.push(bytes.subarray(i, i + size));
   parser.finish();
@@ -24,7 +30,11 @@ function keyField(key: string | Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x0a]), encodeUvarint(bytes.length), bytes]);
 }
 
-function assertMalformed(bytes: Uint8Array, pattern: RegExp, options: { chunk?: number; maxRecordBytes?: number } = {}): void {
+function assertMalformed(
+  bytes: Uint8Array,
+  pattern: RegExp,
+  options: { chunk?: number; maxRecordBytes?: number } = {},
+): void {
   assert.throws(
     () => parse(bytes, options),
     (err: unknown) => {
@@ -84,14 +94,27 @@ describe('StateBinParser', () => {
 
   it('skips unknown fields of every valid wire type, in any order', () => {
     const bytes = raw(
-      0x20, 0x96, 0x01, // field 4 varint 150
-      0x29, Buffer.alloc(8, 0xff), // field 5 fixed64
-      0x35, Buffer.alloc(4, 0xff), // field 6 fixed32
-      0x3a, 0x02, 0x00, 0x01, // field 7 length-delimited
-      0x12, 0x01, 0x09, // value
+      0x20,
+      0x96,
+      0x01, // field 4 varint 150
+      0x29,
+      Buffer.alloc(8, 0xff), // field 5 fixed64
+      0x35,
+      Buffer.alloc(4, 0xff), // field 6 fixed32
+      0x3a,
+      0x02,
+      0x00,
+      0x01, // field 7 length-delimited
+      0x12,
+      0x01,
+      0x09, // value
       keyField('core/x'),
-      0x18, 0x01, // seal_wrap
-      0x80, 0x80, 0x04, 0x00, // field 65536 varint 0
+      0x18,
+      0x01, // seal_wrap
+      0x80,
+      0x80,
+      0x04,
+      0x00, // field 65536 varint 0
     );
     assert.deepEqual(parse(bytes, { chunk: 1 }).keys, ['core/x']);
   });
@@ -110,12 +133,20 @@ describe('StateBinParser', () => {
 
   it('rejects a record length beyond the limit', () => {
     assertMalformed(encodeUvarint(64 * 1024 * 1024 + 1), /record length 67108865 exceeds the limit of 67108864 bytes/);
-    assertMalformed(encodeRecord({ key: 'k', value: Buffer.alloc(100) }), /exceeds the limit of 50 bytes/, { maxRecordBytes: 50 });
+    assertMalformed(encodeRecord({ key: 'k', value: Buffer.alloc(100) }), /exceeds the limit of 50 bytes/, {
+      maxRecordBytes: 50,
+    });
   });
 
   it('rejects a truncated record, naming where it started', () => {
-    const bytes = Buffer.concat([encodeRecord({ key: 'a', value: Buffer.alloc(3) }), encodeRecord({ key: 'bb', value: Buffer.alloc(10) })]);
-    assertMalformed(bytes.subarray(0, bytes.length - 4), /state\.bin is truncated: record 2 starting at offset 9 is incomplete/);
+    const bytes = Buffer.concat([
+      encodeRecord({ key: 'a', value: Buffer.alloc(3) }),
+      encodeRecord({ key: 'bb', value: Buffer.alloc(10) }),
+    ]);
+    assertMalformed(
+      bytes.subarray(0, bytes.length - 4),
+      /state\.bin is truncated: record 2 starting at offset 9 is incomplete/,
+    );
     assertMalformed(Buffer.from([0x80]), /truncated: record 1 starting at offset 0/);
   });
 
@@ -146,12 +177,18 @@ describe('StateBinParser', () => {
 
   it('rejects a record without a key, including an empty record', () => {
     assertMalformed(raw(0x12, 0x01, 0x00), /record 1 .*has no key field/);
-    assertMalformed(Buffer.concat([encodeRecord({ key: 'a', value: Buffer.alloc(0) }), Buffer.from([0x00])]), /record 2 \(starting at offset 6\).*has no key field/);
+    assertMalformed(
+      Buffer.concat([encodeRecord({ key: 'a', value: Buffer.alloc(0) }), Buffer.from([0x00])]),
+      /record 2 \(starting at offset 6\).*has no key field/,
+    );
   });
 
   it('rejects a key that is not UTF-8, without quoting it', () => {
     const key = Buffer.concat([Buffer.from('SECRETKEY'), Buffer.from([0xff, 0xfe])]);
     assertMalformed(raw(keyField(key)), /the key is not valid UTF-8/);
-    assert.throws(() => parse(raw(keyField(key))), (err: Error) => !err.message.includes('SECRETKEY'));
+    assert.throws(
+      () => parse(raw(keyField(key))),
+      (err: Error) => !err.message.includes('SECRETKEY'),
+    );
   });
 });

@@ -128,7 +128,10 @@ export class StateBinParser {
           }
           const length = this.takeVarint();
           if (length > this.recordRemaining) {
-            throw this.malformed(`a ${this.fieldIsKey ? 'key' : 'length-delimited'} field of ${length} bytes runs past the end of the record`);
+            throw this.malformed(
+              `a ${this.fieldIsKey ? 'key' : 'length-delimited'} field of ${length} bytes runs past the end of the ` +
+                `record`,
+            );
           }
           this.fieldRemaining = length;
           if (this.fieldIsKey) {
@@ -177,7 +180,8 @@ export class StateBinParser {
   finish(): void {
     if (this.state === 'length' && this.varBytes === 0) return;
     throw corrupt(
-      `state.bin is truncated: record ${this.records + 1} starting at offset ${this.recordStart} is incomplete (state.bin ends at offset ${this.offset})`,
+      `state.bin is truncated: record ${this.records + 1} starting at offset ${this.recordStart} is incomplete ` +
+        `(state.bin ends at offset ${this.offset})`,
     );
   }
 
@@ -211,7 +215,8 @@ export class StateBinParser {
     const known = knownFields[field];
     if (known !== undefined && known.wireType !== wireType) {
       throw this.malformed(
-        `field ${field} (${known.name}) has wire type ${wireType} (${wireTypeNames[wireType]}), expected ${known.wireType} (${wireTypeNames[known.wireType]})`,
+        `field ${field} (${known.name}) has wire type ${wireType} (${wireTypeNames[wireType]}), expected ` +
+          `${known.wireType} (${wireTypeNames[known.wireType]})`,
       );
     }
     this.fieldIsKey = field === FIELD_KEY;
@@ -225,7 +230,8 @@ export class StateBinParser {
       case WIRE_FIXED64:
       case WIRE_FIXED32: {
         const size = wireType === WIRE_FIXED64 ? 8 : 4;
-        if (size > this.recordRemaining) throw this.malformed(`a fixed${size * 8} field runs past the end of the record`);
+        if (size > this.recordRemaining)
+          throw this.malformed(`a fixed${size * 8} field runs past the end of the record`);
         this.fieldRemaining = size;
         this.state = 'skip';
         break;
@@ -259,6 +265,9 @@ export class StateBinParser {
   }
 
   private malformed(problem: string) {
-    return corrupt(`state.bin record ${this.records + 1} (starting at offset ${this.recordStart}) is malformed at offset ${Math.max(0, this.offset - 1)}: ${problem}`);
+    return corrupt(
+      `state.bin record ${this.records + 1} (starting at offset ${this.recordStart}) is malformed at offset ` +
+        `${Math.max(0, this.offset - 1)}: ${problem}`,
+    );
   }
 }

@@ -70,18 +70,30 @@ describe('TarReader', () => {
   });
 
   it('reports header offsets', () => {
-    assert.deepEqual(read(simple).map((r) => r.entry.headerOffset), [0, 1024, 1536, 3584]);
+    assert.deepEqual(
+      read(simple).map((r) => r.entry.headerOffset),
+      [0, 1024, 1536, 3584],
+    );
   });
 
   it('reads archives written by tar-stream', async () => {
     const tar = await packWithTarStream(files);
-    assert.deepEqual(read(tar, 100).map((r) => [r.entry.name, r.data.length]), files.map((f) => [f.name, f.data.length]));
+    assert.deepEqual(
+      read(tar, 100).map((r) => [r.entry.name, r.data.length]),
+      files.map((f) => [f.name, f.data.length]),
+    );
   });
 
   it('applies PAX path and size records (what Go writes for files over 8 GiB)', () => {
     const data = Buffer.alloc(600, 3);
     const header = tarHeader({ name: 'short', size: 0 }); // the ustar size is overridden by PAX
-    const tar = Buffer.concat([paxHeader({ path: 'state.bin', size: '600', mtime: '1.5' }), header, data, tarPadding(600), TAR_END]);
+    const tar = Buffer.concat([
+      paxHeader({ path: 'state.bin', size: '600', mtime: '1.5' }),
+      header,
+      data,
+      tarPadding(600),
+      TAR_END,
+    ]);
     const [entry] = read(tar, 3);
     assert.equal(entry?.entry.name, 'state.bin');
     assert.equal(entry?.entry.size, 600);
@@ -104,8 +116,26 @@ describe('TarReader', () => {
       for (const x of h) sum += x;
       h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
     }
-    const tar = Buffer.concat([gnu, Buffer.from('abc'), tarPadding(3), v7, Buffer.from('def'), tarPadding(3), b256, Buffer.from('ghi'), tarPadding(3), TAR_END]);
-    assert.deepEqual(read(tar).map((r) => [r.entry.name, r.data.toString()]), [['a', 'abc'], ['b', 'def'], ['c', 'ghi']]);
+    const tar = Buffer.concat([
+      gnu,
+      Buffer.from('abc'),
+      tarPadding(3),
+      v7,
+      Buffer.from('def'),
+      tarPadding(3),
+      b256,
+      Buffer.from('ghi'),
+      tarPadding(3),
+      TAR_END,
+    ]);
+    assert.deepEqual(
+      read(tar).map((r) => [r.entry.name, r.data.toString()]),
+      [
+        ['a', 'abc'],
+        ['b', 'def'],
+        ['c', 'ghi'],
+      ],
+    );
   });
 
   it('reports non-regular entries with their type, header-only types with no data', () => {
@@ -115,11 +145,14 @@ describe('TarReader', () => {
       tarFile('g', Buffer.from('9 a=b\n'), { typeflag: 'g' }),
       TAR_END,
     ]);
-    assert.deepEqual(read(tar).map((r) => [r.entry.name, r.entry.type, r.entry.typeflag]), [
-      ['d/', 'directory', '5'],
-      ['l', 'symlink', '2'],
-      ['g', 'pax-global-header', 'g'],
-    ]);
+    assert.deepEqual(
+      read(tar).map((r) => [r.entry.name, r.entry.type, r.entry.typeflag]),
+      [
+        ['d/', 'directory', '5'],
+        ['l', 'symlink', '2'],
+        ['g', 'pax-global-header', 'g'],
+      ],
+    );
   });
 
   it('accepts zero padding after the end-of-archive marker (tar record padding)', () => {
@@ -127,13 +160,28 @@ describe('TarReader', () => {
   });
 
   it('rejects non-zero bytes after the end-of-archive marker', () => {
-    assertBad(Buffer.concat([simple, Buffer.alloc(100), Buffer.from([1])]), /trailing data after the tar end-of-archive marker \(at tar offset 5732\)/);
-    assertBad(Buffer.concat([simple, tarFile('late', Buffer.from('x'))]), /trailing data after the tar end-of-archive marker/, 1);
+    assertBad(
+      Buffer.concat([simple, Buffer.alloc(100), Buffer.from([1])]),
+      /trailing data after the tar end-of-archive marker \(at tar offset 5732\)/,
+    );
+    assertBad(
+      Buffer.concat([simple, tarFile('late', Buffer.from('x'))]),
+      /trailing data after the tar end-of-archive marker/,
+      1,
+    );
   });
 
   it('rejects a zero block followed by a non-zero block', () => {
-    const tar = Buffer.concat([tarFile('a', Buffer.from('x')), Buffer.alloc(512), tarFile('b', Buffer.from('y')), TAR_END]);
-    assertBad(tar, /non-zero block at offset 1536 after the zero block at offset 1024 \(incomplete end-of-archive marker\)/);
+    const tar = Buffer.concat([
+      tarFile('a', Buffer.from('x')),
+      Buffer.alloc(512),
+      tarFile('b', Buffer.from('y')),
+      TAR_END,
+    ]);
+    assertBad(
+      tar,
+      /non-zero block at offset 1536 after the zero block at offset 1024 \(incomplete end-of-archive marker\)/,
+    );
   });
 
   it('rejects truncation anywhere', () => {
@@ -141,7 +189,10 @@ describe('TarReader', () => {
     assertBad(simple.subarray(0, 100), /truncated inside the header at offset 0/);
     assertBad(simple.subarray(0, 512 + 3), /truncated inside the data of entry "meta\.json" \(3 of 7 bytes\)/);
     assertBad(simple.subarray(0, 512 + 7 + 10), /truncated inside the padding after entry "meta\.json"/);
-    assertBad(simple.subarray(0, simple.length - 1024), /truncated: it ends at offset 4608 without an end-of-archive marker/);
+    assertBad(
+      simple.subarray(0, simple.length - 1024),
+      /truncated: it ends at offset 4608 without an end-of-archive marker/,
+    );
     assertBad(simple.subarray(0, simple.length - 512), /truncated inside the end-of-archive marker at offset 4608/);
     assertBad(simple.subarray(0, simple.length - 1), /truncated inside the end-of-archive marker/);
     const pax = paxHeader({ path: 'x' });
@@ -151,8 +202,14 @@ describe('TarReader', () => {
   });
 
   it('rejects a bad header checksum', () => {
-    assertBad(Buffer.concat([tarFile('a', Buffer.from('x'), { badChecksum: true }), TAR_END]), /not a tar archive \(header checksum mismatch at offset 0\)/);
-    assertBad(Buffer.concat([tarFile('a', Buffer.from('x')), tarFile('b', Buffer.from('x'), { badChecksum: true }), TAR_END]), /tar header at offset 1024 is invalid \(checksum mismatch\)/);
+    assertBad(
+      Buffer.concat([tarFile('a', Buffer.from('x'), { badChecksum: true }), TAR_END]),
+      /not a tar archive \(header checksum mismatch at offset 0\)/,
+    );
+    assertBad(
+      Buffer.concat([tarFile('a', Buffer.from('x')), tarFile('b', Buffer.from('x'), { badChecksum: true }), TAR_END]),
+      /tar header at offset 1024 is invalid \(checksum mismatch\)/,
+    );
     assertBad(Buffer.concat([Buffer.alloc(512, 0x41), TAR_END]), /not a tar archive/);
   });
 
@@ -174,13 +231,28 @@ describe('TarReader', () => {
 
   it('rejects malformed, oversized, doubled and dangling PAX headers', () => {
     const body = Buffer.from('99 path=x\n');
-    const bad = Buffer.concat([tarHeader({ name: 'p', size: body.length, typeflag: 'x' }), body, tarPadding(body.length), tarFile('a', Buffer.from('x')), TAR_END]);
+    const bad = Buffer.concat([
+      tarHeader({ name: 'p', size: body.length, typeflag: 'x' }),
+      body,
+      tarPadding(body.length),
+      tarFile('a', Buffer.from('x')),
+      TAR_END,
+    ]);
     assertBad(bad, /tar PAX header at offset 0 is malformed/);
     const badSize = Buffer.concat([paxHeader({ size: '-1' }), tarFile('a', Buffer.from('x')), TAR_END]);
     assertBad(badSize, /PAX header at offset 0 is malformed/);
-    const huge = Buffer.concat([tarHeader({ name: 'p', size: 65 * 1024, typeflag: 'x' }), Buffer.alloc(65 * 1024), TAR_END]);
+    const huge = Buffer.concat([
+      tarHeader({ name: 'p', size: 65 * 1024, typeflag: 'x' }),
+      Buffer.alloc(65 * 1024),
+      TAR_END,
+    ]);
     assertBad(huge, /PAX header at offset 0 is larger than 65536 bytes/);
-    const doubled = Buffer.concat([paxHeader({ path: 'x' }), paxHeader({ path: 'y' }), tarFile('a', Buffer.from('x')), TAR_END]);
+    const doubled = Buffer.concat([
+      paxHeader({ path: 'x' }),
+      paxHeader({ path: 'y' }),
+      tarFile('a', Buffer.from('x')),
+      TAR_END,
+    ]);
     assertBad(doubled, /PAX header at offset 1024 follows another PAX header/);
     assertBad(Buffer.concat([paxHeader({ path: 'x' }), TAR_END]), /PAX header at offset 0 is not followed by an entry/);
   });

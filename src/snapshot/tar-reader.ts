@@ -65,7 +65,14 @@ const typeNames: Record<string, TarEntryType> = {
   K: 'gnu-long-link-name',
 };
 /** Types whose size field does not announce data (as Go's archive/tar treats them). */
-const headerOnly = new Set<TarEntryType>(['hardlink', 'symlink', 'character-device', 'block-device', 'directory', 'fifo']);
+const headerOnly = new Set<TarEntryType>([
+  'hardlink',
+  'symlink',
+  'character-device',
+  'block-device',
+  'directory',
+  'fifo',
+]);
 
 type State = 'header' | 'pax' | 'data' | 'padding' | 'end-marker' | 'end';
 
@@ -193,7 +200,8 @@ export class TarReader {
         }
         case 'end': {
           for (; i < n; i++, this.offset++) {
-            if (chunk[i] !== 0) throw corrupt(`trailing data after the tar end-of-archive marker (at tar offset ${this.offset})`);
+            if (chunk[i] !== 0)
+              throw corrupt(`trailing data after the tar end-of-archive marker (at tar offset ${this.offset})`);
           }
           break;
         }
@@ -208,8 +216,10 @@ export class TarReader {
       case 'end':
         return;
       case 'header':
-        if (this.blockFill > 0) throw corrupt(`tar archive is truncated inside the header at offset ${this.offset - this.blockFill}`);
-        if (this.pax !== undefined) throw corrupt(`tar archive is truncated after the PAX header at offset ${this.pax.headerOffset}`);
+        if (this.blockFill > 0)
+          throw corrupt(`tar archive is truncated inside the header at offset ${this.offset - this.blockFill}`);
+        if (this.pax !== undefined)
+          throw corrupt(`tar archive is truncated after the PAX header at offset ${this.pax.headerOffset}`);
         if (this.offset === 0) throw corrupt('tar archive is empty');
         throw corrupt(`tar archive is truncated: it ends at offset ${this.offset} without an end-of-archive marker`);
       case 'end-marker':
@@ -218,7 +228,10 @@ export class TarReader {
         throw corrupt(`tar archive is truncated inside the PAX header at offset ${this.pax?.headerOffset ?? 0}`);
       case 'data': {
         const entry = this.current!;
-        throw corrupt(`tar archive is truncated inside the data of entry${name} (${entry.size - this.remaining} of ${entry.size} bytes)`);
+        throw corrupt(
+          `tar archive is truncated inside the data of entry${name} (${entry.size - this.remaining} of ${entry.size} ` +
+            `bytes)`,
+        );
       }
       case 'padding':
         throw corrupt(`tar archive is truncated inside the padding after ${this.paddingOf}`);
@@ -229,13 +242,17 @@ export class TarReader {
     const block = this.block;
     if (this.state === 'end-marker') {
       if (!isZero(block)) {
-        throw corrupt(`tar archive has a non-zero block at offset ${at} after the zero block at offset ${this.endMarkerOffset} (incomplete end-of-archive marker)`);
+        throw corrupt(
+          `tar archive has a non-zero block at offset ${at} after the zero block at offset ${this.endMarkerOffset} ` +
+            `(incomplete end-of-archive marker)`,
+        );
       }
       this.state = 'end';
       return;
     }
     if (isZero(block)) {
-      if (this.pax !== undefined) throw corrupt(`tar PAX header at offset ${this.pax.headerOffset} is not followed by an entry`);
+      if (this.pax !== undefined)
+        throw corrupt(`tar PAX header at offset ${this.pax.headerOffset} is not followed by an entry`);
       this.endMarkerOffset = at;
       this.state = 'end-marker';
       return;

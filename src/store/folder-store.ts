@@ -43,18 +43,32 @@ export class FolderStore implements SnapshotStore {
 
   private fail(action: string, key: string, err: unknown): VaultOpsError {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT') return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
+    if (code === 'ENOENT')
+      return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      return new VaultOpsError('store', `cannot ${action} ${key} in ${this.url} (${code}): the folder is not writable by this user; fix its permissions or choose another --to`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `cannot ${action} ${key} in ${this.url} (${code}): the folder is not writable by this user; fix its ` +
+          `permissions or choose another --to`,
+        { cause: err },
+      );
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return new VaultOpsError('store', `cannot ${action} ${key} in ${this.url} (${code}): the disk is full; free space or prune old snapshots`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `cannot ${action} ${key} in ${this.url} (${code}): the disk is full; free space or prune old snapshots`,
+        { cause: err },
+      );
     }
     if (code === 'EEXIST') {
-      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, { cause: err });
+      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, {
+        cause: err,
+      });
     }
     if (isVaultOpsErrorLike(err)) return err as VaultOpsError;
-    return new VaultOpsError('store', `cannot ${action} ${key} in ${this.url}: ${code || (err as Error).message}`, { cause: err });
+    return new VaultOpsError('store', `cannot ${action} ${key} in ${this.url}: ${code || (err as Error).message}`, {
+      cause: err,
+    });
   }
 
   async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
@@ -87,7 +101,10 @@ export class FolderStore implements SnapshotStore {
       return { key, bytes };
     } catch (err) {
       await rm(temp, { force: true }).catch(() => undefined);
-      if ((err as Error).name === 'AbortError') throw new VaultOpsError('aborted', `writing ${key} to ${this.url} was interrupted; nothing was stored`, { cause: err });
+      if ((err as Error).name === 'AbortError')
+        throw new VaultOpsError('aborted', `writing ${key} to ${this.url} was interrupted; nothing was stored`, {
+          cause: err,
+        });
       if (isVaultOpsErrorLike(err)) throw err;
       throw this.fail('write', key, err);
     }
@@ -95,7 +112,11 @@ export class FolderStore implements SnapshotStore {
 
   async putBytes(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     const { Readable } = await import('node:stream');
-    return this.putStream(key, Readable.from([typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)]), options);
+    return this.putStream(
+      key,
+      Readable.from([typeof data === 'string' ? Buffer.from(data) : Buffer.from(data)]),
+      options,
+    );
   }
 
   async get(key: string): Promise<Readable> {
@@ -113,7 +134,11 @@ export class FolderStore implements SnapshotStore {
     const max = options.maxBytes ?? 16 * 1024 * 1024;
     try {
       const info = await stat(path);
-      if (info.size > max) throw new VaultOpsError('store', `${key} in ${this.url} is ${info.size} bytes, more than the ${max} expected: it is not what vault-ops wrote`);
+      if (info.size > max)
+        throw new VaultOpsError(
+          'store',
+          `${key} in ${this.url} is ${info.size} bytes, more than the ${max} expected: it is not what vault-ops wrote`,
+        );
       return await readFile(path);
     } catch (err) {
       if (isVaultOpsErrorLike(err)) throw err;
@@ -136,7 +161,8 @@ export class FolderStore implements SnapshotStore {
     await this.walk(start, async (path, name) => {
       if (name.startsWith(TEMP_PREFIX)) return;
       const info = await stat(path).catch(() => undefined);
-      if (info?.isFile()) out.push({ key: relative(this.root, path).split(sep).join('/'), bytes: info.size, lastModified: info.mtime });
+      if (info?.isFile())
+        out.push({ key: relative(this.root, path).split(sep).join('/'), bytes: info.size, lastModified: info.mtime });
     });
     return out;
   }
@@ -161,15 +187,23 @@ export class FolderStore implements SnapshotStore {
       const info = await stat(path).catch(() => undefined);
       if (!info) return;
       const finalName = name.slice(TEMP_PREFIX.length).replace(/^[0-9a-f]{8}-/, '');
-      const key = relative(this.root, join(dirname(path), finalName)).split(sep).join('/');
-      out.push({ key, uploadId: relative(this.root, path).split(sep).join('/'), initiated: info.mtime, bytes: info.size });
+      const key = relative(this.root, join(dirname(path), finalName))
+        .split(sep)
+        .join('/');
+      out.push({
+        key,
+        uploadId: relative(this.root, path).split(sep).join('/'),
+        initiated: info.mtime,
+        bytes: info.size,
+      });
     });
     return out;
   }
 
   async abortIncomplete(upload: IncompleteUpload): Promise<void> {
     const path = this.path(upload.uploadId);
-    if (!basename(path).startsWith(TEMP_PREFIX)) throw new VaultOpsError('internal', `${upload.uploadId} is not a vault-ops temp file`);
+    if (!basename(path).startsWith(TEMP_PREFIX))
+      throw new VaultOpsError('internal', `${upload.uploadId} is not a vault-ops temp file`);
     await rm(path, { force: true });
   }
 

@@ -45,7 +45,12 @@ export function parseStoreUrl(url: string): StoreLocation {
 async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boolean): Promise<void> {
   const url = new URL(endpoint);
   if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname))) {
-    throw new VaultOpsError('insecure', `refusing plaintext http to the S3 endpoint ${url.host}: it is not a loopback address (nor a name resolving only to one), so snapshots and signed requests would cross the network unencrypted; use https:// or pass --allow-insecure-http`);
+    throw new VaultOpsError(
+      'insecure',
+      `refusing plaintext http to the S3 endpoint ${url.host}: it is not a loopback address (nor a name resolving ` +
+        `only to one), so snapshots and signed requests would cross the network unencrypted; use https:// or pass ` +
+        `--allow-insecure-http`,
+    );
   }
 }
 
@@ -56,7 +61,11 @@ async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boo
  * credentials are its static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
  * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
  */
-export async function openSnapshotStore(url: string, s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {}, env: NodeJS.ProcessEnv = {}): Promise<SnapshotStore> {
+export async function openSnapshotStore(
+  url: string,
+  s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {},
+  env: NodeJS.ProcessEnv = {},
+): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
   if (location.kind === 'folder') return new FolderStore(location.dir);
   if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
@@ -71,7 +80,13 @@ export async function openSnapshotStore(url: string, s3: Partial<S3Options> & { 
     ...(s3.s3KmsKeyId ? { kmsKeyId: s3.s3KmsKeyId } : {}),
     ...(s3.s3StorageClass ? { storageClass: s3.s3StorageClass } : {}),
     ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+      ? {
+          credentials: {
+            accessKeyId: env.AWS_ACCESS_KEY_ID,
+            secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+            ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+          },
+        }
       : {}),
   });
   try {

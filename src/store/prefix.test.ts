@@ -20,7 +20,20 @@ describe('normalizePrefix', () => {
     });
   }
 
-  for (const bad of ['..', '../x', 'x/..', 'x/../y', 'x/./y', '.', 'x//y', 'x\\y', 'x\ny', 'x\u0000', 'x\u007f', 'x\ty']) {
+  for (const bad of [
+    '..',
+    '../x',
+    'x/..',
+    'x/../y',
+    'x/./y',
+    '.',
+    'x//y',
+    'x\\y',
+    'x\ny',
+    'x\u0000',
+    'x\u007f',
+    'x\ty',
+  ]) {
     it(`rejects ${JSON.stringify(bad)}`, () => {
       assert.throws(() => normalizePrefix(bad), isUsage);
     });

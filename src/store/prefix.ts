@@ -1,5 +1,6 @@
 import { VaultOpsError } from '../errors.js';
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS_RE = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

@@ -98,37 +98,84 @@ export class S3Store implements SnapshotStore {
 
   private fail(action: string, key: string, err: unknown): VaultOpsError {
     if (err instanceof VaultOpsError) return err;
-    const e = err as { name?: string; Code?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const e = err as {
+      name?: string;
+      Code?: string;
+      code?: string;
+      message?: string;
+      $metadata?: { httpStatusCode?: number };
+    };
     const name = e.name ?? e.Code ?? '';
     const status = e.$metadata?.httpStatusCode;
     const where = `${this.url} (${key})`;
-    if (name === 'AbortError') return new VaultOpsError('aborted', `${action} ${where} was interrupted; the upload was aborted and nothing was stored`, { cause: err });
-    const badCredentials = /InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken|CredentialsProviderError|UserNotFound/.test(name);
-    if (!badCredentials && (name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchVersion' || (status === 404 && name !== 'NoSuchBucket'))) {
+    if (name === 'AbortError')
+      return new VaultOpsError(
+        'aborted',
+        `${action} ${where} was interrupted; the upload was aborted and nothing was stored`,
+        { cause: err },
+      );
+    const badCredentials =
+      /InvalidAccessKeyId|SignatureDoesNotMatch|InvalidToken|ExpiredToken|CredentialsProviderError|UserNotFound/.test(
+        name,
+      );
+    if (
+      !badCredentials &&
+      (name === 'NoSuchKey' ||
+        name === 'NotFound' ||
+        name === 'NoSuchVersion' ||
+        (status === 404 && name !== 'NoSuchBucket'))
+    ) {
       return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
     }
     if (name === 'NoSuchBucket') {
-      return new VaultOpsError('store', `S3 bucket ${this.options.bucket} does not exist: create it (with versioning/object lock as needed) or fix the store URL`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `S3 bucket ${this.options.bucket} does not exist: create it (with versioning/object lock as needed) or fix ` +
+          `the store URL`,
+        { cause: err },
+      );
     }
     if (badCredentials) {
-      return new VaultOpsError('store', `S3 rejected the credentials (${name}) while trying to ${action} ${where}: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, the profile or the IRSA role`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `S3 rejected the credentials (${name}) while trying to ${action} ${where}: check AWS_ACCESS_KEY_ID / ` +
+          `AWS_SECRET_ACCESS_KEY, the profile or the IRSA role`,
+        { cause: err },
+      );
     }
     if (name === 'AccessDenied' || status === 403) {
-      return new VaultOpsError('store', `S3 denied access (${name || status}) to ${action} ${where}: check the bucket policy and the credentials' permissions${action === 'delete' ? ' (or the object is under object-lock retention)' : ''}`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `S3 denied access (${name || status}) to ${action} ${where}: check the bucket policy and the credentials' ` +
+          `permissions${action === 'delete' ? ' (or the object is under object-lock retention)' : ''}`,
+        { cause: err },
+      );
     }
     const net = e.code ?? (err as { cause?: { code?: string } }).cause?.code;
     if (net && /ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN/.test(net)) {
-      return new VaultOpsError('store', `cannot reach S3 to ${action} ${where} (${net}): check --s3-endpoint and the network`, { cause: err });
+      return new VaultOpsError(
+        'store',
+        `cannot reach S3 to ${action} ${where} (${net}): check --s3-endpoint and the network`,
+        { cause: err },
+      );
     }
-    return new VaultOpsError('store', `S3 failed to ${action} ${where}: ${name || 'error'}${e.message ? ` (${e.message.split('\n')[0]})` : ''}`, { cause: err });
+    return new VaultOpsError(
+      'store',
+      `S3 failed to ${action} ${where}: ${name || 'error'}${e.message ? ` (${e.message.split('\n')[0]})` : ''}`,
+      { cause: err },
+    );
   }
 
   private serverSideParams(options: PutOptions): Partial<PutObjectCommandInput> {
     return {
       ...(this.options.sse ? { ServerSideEncryption: this.options.sse } : {}),
       ...(this.options.sse === 'aws:kms' && this.options.kmsKeyId ? { SSEKMSKeyId: this.options.kmsKeyId } : {}),
-      ...(this.options.storageClass ? { StorageClass: this.options.storageClass as PutObjectCommandInput['StorageClass'] } : {}),
-      ...(options.retention ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until } : {}),
+      ...(this.options.storageClass
+        ? { StorageClass: this.options.storageClass as PutObjectCommandInput['StorageClass'] }
+        : {}),
+      ...(options.retention
+        ? { ObjectLockMode: options.retention.mode, ObjectLockRetainUntilDate: options.retention.until }
+        : {}),
     };
   }
 
@@ -180,7 +227,8 @@ export class S3Store implements SnapshotStore {
         await this.abortUploadsOf(key).catch(() => undefined);
         await new Promise((r) => setTimeout(r, 150));
       }
-      if (options.signal?.aborted) throw this.fail('upload', key, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      if (options.signal?.aborted)
+        throw this.fail('upload', key, Object.assign(new Error('aborted'), { name: 'AbortError' }));
       if (err instanceof VaultOpsError) throw err;
       throw this.fail('upload', key, err);
     } finally {
@@ -205,7 +253,11 @@ export class S3Store implements SnapshotStore {
   async get(key: string, options: { signal?: AbortSignal; versionId?: string } = {}): Promise<Readable> {
     try {
       const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.options.bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }),
+        new GetObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          ...(options.versionId ? { VersionId: options.versionId } : {}),
+        }),
         options.signal ? { abortSignal: options.signal } : {},
       );
       if (!out.Body) throw new VaultOpsError('store', `S3 returned no body for ${key} in ${this.url}`);
@@ -224,7 +276,10 @@ export class S3Store implements SnapshotStore {
       size += (chunk as Buffer).length;
       if (size > max) {
         stream.destroy();
-        throw new VaultOpsError('store', `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`);
+        throw new VaultOpsError(
+          'store',
+          `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
+        );
       }
       chunks.push(chunk as Buffer);
     }
@@ -233,7 +288,13 @@ export class S3Store implements SnapshotStore {
 
   async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }));
+      const out = await this.client.send(
+        new HeadObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          ...(options.versionId ? { VersionId: options.versionId } : {}),
+        }),
+      );
       return {
         key,
         bytes: out.ContentLength ?? 0,
@@ -257,7 +318,11 @@ export class S3Store implements SnapshotStore {
     try {
       do {
         const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.listPrefix(options.under), ...(token ? { ContinuationToken: token } : {}) }),
+          new ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: this.listPrefix(options.under),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
         );
         for (const o of page.Contents ?? []) {
           if (o.Key) out.push({ key: o.Key, bytes: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
@@ -286,11 +351,25 @@ export class S3Store implements SnapshotStore {
         );
         for (const v of page.Versions ?? []) {
           if (!v.Key) continue;
-          out.push({ key: v.Key, bytes: v.Size ?? 0, lastModified: v.LastModified ?? new Date(0), ...(v.VersionId ? { versionId: v.VersionId } : {}), isLatest: v.IsLatest ?? false, isDeleteMarker: false });
+          out.push({
+            key: v.Key,
+            bytes: v.Size ?? 0,
+            lastModified: v.LastModified ?? new Date(0),
+            ...(v.VersionId ? { versionId: v.VersionId } : {}),
+            isLatest: v.IsLatest ?? false,
+            isDeleteMarker: false,
+          });
         }
         for (const m of page.DeleteMarkers ?? []) {
           if (!m.Key) continue;
-          out.push({ key: m.Key, bytes: 0, lastModified: m.LastModified ?? new Date(0), ...(m.VersionId ? { versionId: m.VersionId } : {}), isLatest: m.IsLatest ?? false, isDeleteMarker: true });
+          out.push({
+            key: m.Key,
+            bytes: 0,
+            lastModified: m.LastModified ?? new Date(0),
+            ...(m.VersionId ? { versionId: m.VersionId } : {}),
+            isLatest: m.IsLatest ?? false,
+            isDeleteMarker: true,
+          });
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
@@ -303,7 +382,13 @@ export class S3Store implements SnapshotStore {
 
   async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key, ...(options.versionId ? { VersionId: options.versionId } : {}) }));
+      await this.client.send(
+        new DeleteObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          ...(options.versionId ? { VersionId: options.versionId } : {}),
+        }),
+      );
     } catch (err) {
       throw this.fail('delete', key, err);
     }
@@ -324,7 +409,8 @@ export class S3Store implements SnapshotStore {
           }),
         );
         for (const u of page.Uploads ?? []) {
-          if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
+          if (u.Key && u.UploadId)
+            out.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated ?? new Date(0) });
         }
         keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
         uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
@@ -343,7 +429,9 @@ export class S3Store implements SnapshotStore {
 
   async abortIncomplete(upload: IncompleteUpload): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: upload.key, UploadId: upload.uploadId }));
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.options.bucket, Key: upload.key, UploadId: upload.uploadId }),
+      );
     } catch (err) {
       throw this.fail('abort the incomplete upload of', upload.key, err);
     }

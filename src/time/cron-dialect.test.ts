@@ -106,7 +106,10 @@ describe('one cron dialect for rotation policies and job files', () => {
       assert.deepEqual(nextRuns(job.schedule, 4, now), fromPolicy, expr);
     }
     const fridayOr13th = nextRuns('0 0 13 * fri', 3, now).map((d) => d.toISOString());
-    assert.deepEqual(fridayOr13th, ['06', '13', '20'].map((d) => `2026-11-${d}T00:00:00.000Z`));
+    assert.deepEqual(
+      fridayOr13th,
+      ['06', '13', '20'].map((d) => `2026-11-${d}T00:00:00.000Z`),
+    );
   });
 
   test('job file messages: not a cron expression at all, or which field is wrong', () => {

@@ -51,6 +51,11 @@ describe('cron', () => {
       ['x * * * *', /minute: "x" is not a number/],
       ['@reboot', /unknown macro/],
     ];
-    for (const [expr, re] of bad) assert.throws(() => parseCron(expr), (e: unknown) => e instanceof CronError && re.test(e.message), expr);
+    for (const [expr, re] of bad)
+      assert.throws(
+        () => parseCron(expr),
+        (e: unknown) => e instanceof CronError && re.test(e.message),
+        expr,
+      );
   });
 });

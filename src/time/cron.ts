@@ -57,7 +57,13 @@ const FIELDS: readonly FieldSpec[] = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'], namesStart: 1 },
+  {
+    name: 'month',
+    min: 1,
+    max: 12,
+    names: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+    namesStart: 1,
+  },
   { name: 'day of week', min: 0, max: 7, names: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'], namesStart: 0 },
 ];
 
@@ -77,9 +83,11 @@ function parseValue(text: string, spec: FieldSpec): number {
     const index = spec.names.indexOf(lower);
     if (index !== -1) return index + (spec.namesStart ?? 0);
   }
-  if (!/^\d+$/.test(text)) throw new CronError(`${spec.name}: "${text}" is not a number${spec.names ? ' or name' : ''}`);
+  if (!/^\d+$/.test(text))
+    throw new CronError(`${spec.name}: "${text}" is not a number${spec.names ? ' or name' : ''}`);
   const value = Number(text);
-  if (value < spec.min || value > spec.max) throw new CronError(`${spec.name}: ${value} is outside ${spec.min}-${spec.max}`);
+  if (value < spec.min || value > spec.max)
+    throw new CronError(`${spec.name}: ${value} is outside ${spec.min}-${spec.max}`);
   return value;
 }
 
@@ -88,10 +96,12 @@ function parseField(text: string, spec: FieldSpec): { values: Set<number>; restr
   if (text === '') throw new CronError(`${spec.name}: empty`);
   for (const part of text.split(',')) {
     const [rangePart, stepPart, ...extra] = part.split('/');
-    if (extra.length > 0 || rangePart === undefined || rangePart === '') throw new CronError(`${spec.name}: "${part}" is not valid`);
+    if (extra.length > 0 || rangePart === undefined || rangePart === '')
+      throw new CronError(`${spec.name}: "${part}" is not valid`);
     let step = 1;
     if (stepPart !== undefined) {
-      if (!/^\d+$/.test(stepPart) || Number(stepPart) < 1) throw new CronError(`${spec.name}: step "${stepPart}" must be a positive integer`);
+      if (!/^\d+$/.test(stepPart) || Number(stepPart) < 1)
+        throw new CronError(`${spec.name}: step "${stepPart}" must be a positive integer`);
       step = Number(stepPart);
     }
     let low: number;
@@ -101,7 +111,8 @@ function parseField(text: string, spec: FieldSpec): { values: Set<number>; restr
       high = spec.max;
     } else if (rangePart.includes('-')) {
       const [a, b, ...more] = rangePart.split('-');
-      if (more.length > 0 || a === undefined || b === undefined) throw new CronError(`${spec.name}: "${rangePart}" is not a range`);
+      if (more.length > 0 || a === undefined || b === undefined)
+        throw new CronError(`${spec.name}: "${rangePart}" is not a range`);
       low = parseValue(a, spec);
       high = parseValue(b, spec);
       if (low > high) throw new CronError(`${spec.name}: range "${rangePart}" runs backwards`);

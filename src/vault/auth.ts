@@ -32,15 +32,27 @@ export interface AuthSession {
   close(): void;
 }
 
-
-async function login(client: VaultClient, mount: string, body: Record<string, string>, what: string): Promise<AuthResponse> {
+async function login(
+  client: VaultClient,
+  mount: string,
+  body: Record<string, string>,
+  what: string,
+): Promise<AuthResponse> {
   try {
     return await client.write<AuthResponse>(`auth/${mount}/login`, body, { unauthenticated: true });
   } catch (err) {
-    if (isVaultOpsError(err) && (err.code === 'vault-permission' || err.code === 'vault-request' || err.code === 'not-found')) {
+    if (
+      isVaultOpsError(err) &&
+      (err.code === 'vault-permission' || err.code === 'vault-request' || err.code === 'not-found')
+    ) {
       // Vault says why a login failed (wrong audience, unknown role, invalid secret id): pass it on.
       const why = err.detail ?? (err.code === 'not-found' ? `no auth method mounted at auth/${mount}` : 'rejected');
-      throw new VaultOpsError('vault-auth', `${what} login to auth/${mount} failed: ${why}; check the role, the credential and the auth mount (--auth-mount)`, { cause: err });
+      throw new VaultOpsError(
+        'vault-auth',
+        `${what} login to auth/${mount} failed: ${why}; check the role, the credential and the auth mount ` +
+          `(--auth-mount)`,
+        { cause: err },
+      );
     }
     throw err;
   }
@@ -59,22 +71,33 @@ export async function authenticate(
   let token: string | undefined;
   if (options.authMethod === 'token') {
     if (!options.token) {
-      throw new VaultOpsError('config', 'no Vault token: set VAULT_TOKEN or --token, or choose --auth-method kubernetes|approle');
+      throw new VaultOpsError(
+        'config',
+        'no Vault token: set VAULT_TOKEN or --token, or choose --auth-method kubernetes|approle',
+      );
     }
     token = options.token;
     deps.secrets.add(token);
   } else if (options.authMethod === 'kubernetes') {
-    const jwt = await readSecretFile(options.jwtFile, 'Kubernetes service-account token', '--jwt-file', (v) => deps.secrets.add(v));
+    const jwt = await readSecretFile(options.jwtFile, 'Kubernetes service-account token', '--jwt-file', (v) =>
+      deps.secrets.add(v),
+    );
     const mount = options.authMount ?? 'kubernetes';
     const response = await login(client, mount, { role: options.authRole ?? '', jwt }, 'Kubernetes');
     token = response.auth?.client_token;
   } else {
-    const secretId = await readSecretFile(options.secretIdFile ?? '', 'AppRole secret id', '--secret-id-file', (v) => deps.secrets.add(v));
+    const secretId = await readSecretFile(options.secretIdFile ?? '', 'AppRole secret id', '--secret-id-file', (v) =>
+      deps.secrets.add(v),
+    );
     const mount = options.authMount ?? 'approle';
     const response = await login(client, mount, { role_id: options.roleId ?? '', secret_id: secretId }, 'AppRole');
     token = response.auth?.client_token;
   }
-  if (!token) throw new VaultOpsError('vault-auth', `Vault returned no token for ${options.authMethod} login: check the auth method's role configuration`);
+  if (!token)
+    throw new VaultOpsError(
+      'vault-auth',
+      `Vault returned no token for ${options.authMethod} login: check the auth method's role configuration`,
+    );
   deps.secrets.add(token);
   client.setToken(token);
 
@@ -87,8 +110,10 @@ export async function authenticate(
       throw new VaultOpsError(
         'vault-auth',
         options.authMethod === 'token'
-          ? 'Vault rejected the token (permission denied on auth/token/lookup-self): it is invalid, expired or revoked; get a new one and set VAULT_TOKEN or --token'
-          : `the token from ${options.authMethod} login was rejected by auth/token/lookup-self: check the role's token policies include 'default'`,
+          ? 'Vault rejected the token (permission denied on auth/token/lookup-self): it is invalid, expired or ' +
+              'revoked; get a new one and set VAULT_TOKEN or --token'
+          : `the token from ${options.authMethod} login was rejected by auth/token/lookup-self: check the role's ` +
+              `token policies include 'default'`,
         { cause: err },
       );
     }
@@ -99,16 +124,22 @@ export async function authenticate(
   let timer: NodeJS.Timeout | undefined;
   if (renewable && ttlSeconds > 0) {
     const schedule = (ttl: number) => {
-      timer = setTimeout(async () => {
-        try {
-          const renewed = await client.write<AuthResponse>('auth/token/renew-self', {});
-          const next = renewed.auth?.lease_duration ?? 0;
-          deps.logger.debug({ ttlSeconds: next }, 'renewed Vault token');
-          if (next > 0 && renewed.auth?.renewable !== false) schedule(next);
-        } catch (err) {
-          deps.logger.warn({ err: (err as Error).message }, 'could not renew the Vault token; the run continues until it expires');
-        }
-      }, Math.max(1, Math.floor(ttl * 0.66)) * 1000);
+      timer = setTimeout(
+        async () => {
+          try {
+            const renewed = await client.write<AuthResponse>('auth/token/renew-self', {});
+            const next = renewed.auth?.lease_duration ?? 0;
+            deps.logger.debug({ ttlSeconds: next }, 'renewed Vault token');
+            if (next > 0 && renewed.auth?.renewable !== false) schedule(next);
+          } catch (err) {
+            deps.logger.warn(
+              { err: (err as Error).message },
+              'could not renew the Vault token; the run continues until it expires',
+            );
+          }
+        },
+        Math.max(1, Math.floor(ttl * 0.66)) * 1000,
+      );
       timer.unref();
     };
     schedule(ttlSeconds);

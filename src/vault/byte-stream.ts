@@ -46,7 +46,9 @@ export function openByteStream(connection: VaultConnection, req: ByteStreamReque
         ? {
             rejectUnauthorized: true,
             ...(connection.caPem ? { ca: connection.caPem } : {}),
-            ...(connection.clientCertPem && connection.clientKeyPem ? { cert: connection.clientCertPem, key: connection.clientKeyPem } : {}),
+            ...(connection.clientCertPem && connection.clientKeyPem
+              ? { cert: connection.clientCertPem, key: connection.clientKeyPem }
+              : {}),
             ...(connection.tlsServerName ? { servername: connection.tlsServerName } : {}),
           }
         : {}),
@@ -79,7 +81,11 @@ export function openByteStream(connection: VaultConnection, req: ByteStreamReque
 }
 
 /** Read a small error body (capped) and turn a non-2xx answer into a typed error. */
-export async function byteStreamError(method: string, path: string, response: ByteStreamResponse): Promise<VaultOpsError> {
+export async function byteStreamError(
+  method: string,
+  path: string,
+  response: ByteStreamResponse,
+): Promise<VaultOpsError> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of response.body) {
@@ -96,7 +102,11 @@ export async function byteStreamError(method: string, path: string, response: By
     /* not JSON */
   }
   if (response.status === 307) {
-    return new VaultOpsError('vault-request', `${method} ${path} was redirected to ${String(response.headers.location ?? 'another node')}: this node is a standby; vault-ops talks to the leader, so check sys/leader's leader_address is reachable`);
+    return new VaultOpsError(
+      'vault-request',
+      `${method} ${path} was redirected to ${String(response.headers.location ?? 'another node')}: this node is a ` +
+        `standby; vault-ops talks to the leader, so check sys/leader's leader_address is reachable`,
+    );
   }
   return responseError(method, path, { status: response.status, errors });
 }

@@ -35,7 +35,9 @@ export class VaultClient {
       requestOptions: {
         strictSSL: true,
         ...(connection.caPem ? { ca: connection.caPem } : {}),
-        ...(connection.clientCertPem && connection.clientKeyPem ? { cert: connection.clientCertPem, key: connection.clientKeyPem } : {}),
+        ...(connection.clientCertPem && connection.clientKeyPem
+          ? { cert: connection.clientCertPem, key: connection.clientKeyPem }
+          : {}),
         ...(connection.tlsServerName ? { agentOptions: { servername: connection.tlsServerName } } : {}),
         timeout: connection.timeoutMs,
       },
@@ -76,7 +78,9 @@ export class VaultClient {
       ...(options.body !== undefined ? { json: options.body } : {}),
       strictSSL: true,
       ...(this.connection.caPem ? { ca: this.connection.caPem } : {}),
-      ...(this.connection.clientCertPem && this.connection.clientKeyPem ? { cert: this.connection.clientCertPem, key: this.connection.clientKeyPem } : {}),
+      ...(this.connection.clientCertPem && this.connection.clientKeyPem
+        ? { cert: this.connection.clientCertPem, key: this.connection.clientKeyPem }
+        : {}),
       ...(this.connection.tlsServerName ? { agentOptions: { servername: this.connection.tlsServerName } } : {}),
       timeout: options.timeoutMs ?? this.connection.timeoutMs,
     };

@@ -22,7 +22,10 @@ export type ClusterProblem = 'uninitialized' | 'sealed' | 'no-leader';
  * unauthenticated; peers and autopilot need a token, obtained through `authenticate` only once we
  * know the node can answer (so a sealed Vault reports "sealed", not a login failure).
  */
-export async function readClusterStatus(client: VaultClient, authenticate: () => Promise<void>): Promise<ClusterStatus> {
+export async function readClusterStatus(
+  client: VaultClient,
+  authenticate: () => Promise<void>,
+): Promise<ClusterStatus> {
   const [seal, flavour] = await Promise.all([readSealStatus(client), readServerFlavour(client)]);
   const status: ClusterStatus = {
     initialized: seal.initialized,
@@ -36,7 +39,10 @@ export async function readClusterStatus(client: VaultClient, authenticate: () =>
 
   const leader = await readLeader(client);
   if (leader.leader_address || leader.is_self) {
-    status.leader = { address: leader.is_self ? client.address : leader.leader_address.replace(/\/+$/, ''), isSelf: leader.is_self };
+    status.leader = {
+      address: leader.is_self ? client.address : leader.leader_address.replace(/\/+$/, ''),
+      isSelf: leader.is_self,
+    };
     if (leader.is_self && leader.leader_address) status.leader.address = leader.leader_address.replace(/\/+$/, '');
   }
   if (!status.leader) return status;

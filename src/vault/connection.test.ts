@@ -15,30 +15,61 @@ test('loopback: literal addresses, or names resolving only to loopback (never tr
     if (!(h in hosts)) throw Object.assign(new Error(`ENOTFOUND ${h}`), { code: 'ENOTFOUND' });
     return hosts[h]!.map((address) => ({ address }));
   };
-  for (const h of ['127.0.0.1', '127.8.9.10', '[::1]', '::1', '::ffff:127.0.0.1', 'localhost', 'vault.localhost']) assert.equal(await isLoopbackHost(h, lookup), true, h);
-  for (const h of ['10.0.0.1', '192.168.1.1', '128.0.0.1', '::2', '::ffff:10.0.0.1', 'hijacked.localhost', 'mixed.example', 'vault.example.com', 'unknown.invalid']) assert.equal(await isLoopbackHost(h, lookup), false, h);
+  for (const h of ['127.0.0.1', '127.8.9.10', '[::1]', '::1', '::ffff:127.0.0.1', 'localhost', 'vault.localhost'])
+    assert.equal(await isLoopbackHost(h, lookup), true, h);
+  for (const h of [
+    '10.0.0.1',
+    '192.168.1.1',
+    '128.0.0.1',
+    '::2',
+    '::ffff:10.0.0.1',
+    'hijacked.localhost',
+    'mixed.example',
+    'vault.example.com',
+    'unknown.invalid',
+  ])
+    assert.equal(await isLoopbackHost(h, lookup), false, h);
   for (const h of ['127.0.0.1', '::1']) assert.equal(isLiteralLoopback(h), true, h);
   assert.equal(isLiteralLoopback('localhost'), false, 'a name is not a literal');
   assert.equal(await isLoopbackHost('localhost'), true, 'this machine resolves localhost to loopback');
 });
 
 test('plain http only to loopback unless allowed', async () => {
-  const lookup = async (h: string) => (h === 'evil.localhost' ? [{ address: '10.9.9.9' }] : [{ address: '203.0.113.1' }]);
+  const lookup = async (h: string) =>
+    h === 'evil.localhost' ? [{ address: '10.9.9.9' }] : [{ address: '203.0.113.1' }];
   await assert.doesNotReject(assertTransportAllowed('http://127.0.0.1:8200', false));
   await assert.doesNotReject(assertTransportAllowed('https://vault.example:8200', false, lookup));
-  await assert.rejects(assertTransportAllowed('http://vault.example:8200', false, lookup), (e: any) => e.code === 'insecure' && e.exitCode === 2);
-  await assert.rejects(assertTransportAllowed('http://evil.localhost:8200', false, lookup), /refusing plaintext http to evil\.localhost:8200: it is not a loopback address/);
+  await assert.rejects(
+    assertTransportAllowed('http://vault.example:8200', false, lookup),
+    (e: any) => e.code === 'insecure' && e.exitCode === 2,
+  );
+  await assert.rejects(
+    assertTransportAllowed('http://evil.localhost:8200', false, lookup),
+    /refusing plaintext http to evil\.localhost:8200: it is not a loopback address/,
+  );
   await assert.doesNotReject(assertTransportAllowed('http://vault.example:8200', true, lookup));
   await assert.rejects(assertTransportAllowed('ftp://x', true), /unsupported scheme/);
 });
 
 test('a redirect to the leader obeys the same rule', async () => {
-  const c = await resolveConnection({ vaultAddr: 'http://127.0.0.1:8200/', allowInsecureHttp: false, requestTimeoutSeconds: 5 });
+  const c = await resolveConnection({
+    vaultAddr: 'http://127.0.0.1:8200/',
+    allowInsecureHttp: false,
+    requestTimeoutSeconds: 5,
+  });
   assert.equal(c.address, 'http://127.0.0.1:8200');
   assert.equal((await withAddress(c, 'http://127.0.0.2:8200')).address, 'http://127.0.0.2:8200');
   await assert.rejects(withAddress(c, 'http://10.1.1.1:8200'), /refusing plaintext http/);
 });
 
 test('an unreadable CA file is a config error naming the file', async () => {
-  await assert.rejects(resolveConnection({ vaultAddr: 'https://x:8200', caCert: '/nonexistent/ca.pem', allowInsecureHttp: false, requestTimeoutSeconds: 5 }), /cannot read CA certificate \/nonexistent\/ca\.pem .*ENOENT/);
+  await assert.rejects(
+    resolveConnection({
+      vaultAddr: 'https://x:8200',
+      caCert: '/nonexistent/ca.pem',
+      allowInsecureHttp: false,
+      requestTimeoutSeconds: 5,
+    }),
+    /cannot read CA certificate \/nonexistent\/ca\.pem .*ENOENT/,
+  );
 });

@@ -34,20 +34,31 @@ export interface ConnectionInput {
  * Tokens travel in headers: over plain http anyone on the path reads them. Allow http only to
  * loopback unless the user explicitly opts in.
  */
-export async function assertTransportAllowed(address: string, allowInsecureHttp: boolean, lookup?: AddressLookup): Promise<URL> {
+export async function assertTransportAllowed(
+  address: string,
+  allowInsecureHttp: boolean,
+  lookup?: AddressLookup,
+): Promise<URL> {
   let url: URL;
   try {
     url = new URL(address);
   } catch {
-    throw new VaultOpsError('config', `invalid Vault address ${JSON.stringify(address)}: use a URL such as https://vault.example:8200`);
+    throw new VaultOpsError(
+      'config',
+      `invalid Vault address ${JSON.stringify(address)}: use a URL such as https://vault.example:8200`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new VaultOpsError('config', `unsupported scheme in Vault address ${url.origin}: use https:// (or http:// for loopback)`);
+    throw new VaultOpsError(
+      'config',
+      `unsupported scheme in Vault address ${url.origin}: use https:// (or http:// for loopback)`,
+    );
   }
   if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname, lookup))) {
     throw new VaultOpsError(
       'insecure',
-      `refusing plaintext http to ${url.host}: it is not a loopback address (nor a name resolving only to one), so tokens would cross the network unencrypted; use https:// or pass --allow-insecure-http`,
+      `refusing plaintext http to ${url.host}: it is not a loopback address (nor a name resolving only to one), so ` +
+        `tokens would cross the network unencrypted; use https:// or pass --allow-insecure-http`,
     );
   }
   return url;
@@ -60,10 +71,18 @@ export async function resolveConnection(input: ConnectionInput): Promise<VaultCo
     try {
       caPem = await readFile(input.caCert, 'utf8');
     } catch (err) {
-      throw new VaultOpsError('config', `cannot read CA certificate ${input.caCert} (--ca-cert / VAULT_CACERT): ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+      throw new VaultOpsError(
+        'config',
+        `cannot read CA certificate ${input.caCert} (--ca-cert / VAULT_CACERT): ` +
+          `${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        { cause: err },
+      );
     }
     if (!caPem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new VaultOpsError('config', `CA certificate ${input.caCert} holds no PEM certificate (--ca-cert / VAULT_CACERT)`);
+      throw new VaultOpsError(
+        'config',
+        `CA certificate ${input.caCert} holds no PEM certificate (--ca-cert / VAULT_CACERT)`,
+      );
     }
   }
   return {

@@ -1,6 +1,18 @@
 import { VaultOpsError } from '../errors.js';
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const unreachableCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 const tlsCodes = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|EPROTO|ERR_SSL/;
 
 /** Vault's answer to a request that did not succeed. */
@@ -16,7 +28,9 @@ export interface VaultResponseFailure {
 export function firstError(errors: string[]): string {
   const raw = errors[0] ?? '';
   const causes = [...raw.matchAll(/^\s*\*\s*(.+)$/gm)].map((m) => m[1]!.trim());
-  const text = (/^\d+ errors? occurred:/.test(raw.trim()) && causes.length ? causes.join('; ') : raw.split('\n')[0] ?? '').trim();
+  const text = (
+    /^\d+ errors? occurred:/.test(raw.trim()) && causes.length ? causes.join('; ') : (raw.split('\n')[0] ?? '')
+  ).trim();
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
@@ -26,18 +40,24 @@ export function transportError(address: string, err: unknown): VaultOpsError {
   if (tlsCodes.test(code)) {
     return new VaultOpsError(
       'vault-tls',
-      `TLS verification of ${address} failed (${code}): pass the CA that signed the server certificate with --ca-cert / VAULT_CACERT, or --tls-server-name when the certificate names another host`,
+      `TLS verification of ${address} failed (${code}): pass the CA that signed the server certificate with ` +
+        `--ca-cert / VAULT_CACERT, or --tls-server-name when the certificate names another host`,
       { cause: err },
     );
   }
   if (unreachableCodes.has(code) || /timeout/i.test((err as Error).message ?? '')) {
     return new VaultOpsError(
       'vault-unreachable',
-      `cannot reach Vault at ${address} (${code || 'timeout'}): check --vault-addr / VAULT_ADDR and that the server is running and reachable`,
+      `cannot reach Vault at ${address} (${code || 'timeout'}): check --vault-addr / VAULT_ADDR and that the server ` +
+        `is running and reachable`,
       { cause: err },
     );
   }
-  return new VaultOpsError('vault-unreachable', `request to Vault at ${address} failed (${code || (err as Error).message?.split('\n')[0] || 'unknown error'})`, { cause: err });
+  return new VaultOpsError(
+    'vault-unreachable',
+    `request to Vault at ${address} failed (${code || (err as Error).message?.split('\n')[0] || 'unknown error'})`,
+    { cause: err },
+  );
 }
 
 /** Turn a non-2xx Vault answer into a typed error. */
@@ -45,24 +65,42 @@ export function responseError(method: string, path: string, failure: VaultRespon
   const detail = firstError(failure.errors);
   const what = `${method} ${path}`;
   if (failure.status === 503 && /sealed/i.test(detail)) {
-    return new VaultOpsError('vault-sealed', `Vault is sealed (${what}): unseal it (vault operator unseal) and run again`);
+    return new VaultOpsError(
+      'vault-sealed',
+      `Vault is sealed (${what}): unseal it (vault operator unseal) and run again`,
+    );
   }
   if (failure.status === 501 || /not initialized|not yet initialized/i.test(detail)) {
-    return new VaultOpsError('vault-uninitialized', `Vault is not initialized (${what}): initialize it (vault operator init) first`);
+    return new VaultOpsError(
+      'vault-uninitialized',
+      `Vault is not initialized (${what}): initialize it (vault operator init) first`,
+    );
   }
   if (/active cluster node not found|no active|leader not found/i.test(detail)) {
-    return new VaultOpsError('vault-no-leader', `Vault has no active leader (${what}): ${detail}; check raft peers and quorum (vault-ops status)`);
+    return new VaultOpsError(
+      'vault-no-leader',
+      `Vault has no active leader (${what}): ${detail}; check raft peers and quorum (vault-ops status)`,
+    );
   }
   const options = detail ? { detail } : {};
   if (failure.status === 403) {
     return new VaultOpsError(
       'vault-permission',
-      `permission denied: ${what} (the token lacks a capability on this path, or is no longer valid); grant it with the policy from 'vault-ops setup policies'`,
+      `permission denied: ${what} (the token lacks a capability on this path, or is no longer valid); grant it with ` +
+        `the policy from 'vault-ops setup policies'`,
       options,
     );
   }
   if (failure.status === 404) {
-    return new VaultOpsError('not-found', `Vault has nothing at ${path} (${what} answered 404${detail ? `: ${detail}` : ''})`, options);
+    return new VaultOpsError(
+      'not-found',
+      `Vault has nothing at ${path} (${what} answered 404${detail ? `: ${detail}` : ''})`,
+      options,
+    );
   }
-  return new VaultOpsError('vault-request', `Vault answered ${failure.status} to ${what}${detail ? `: ${detail}` : ''}`, options);
+  return new VaultOpsError(
+    'vault-request',
+    `Vault answered ${failure.status} to ${what}${detail ? `: ${detail}` : ''}`,
+    options,
+  );
 }

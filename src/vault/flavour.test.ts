@@ -13,7 +13,10 @@ test('the flavour from `version` output', () => {
 });
 
 test('the flavour from sys/health: Vault always sends enterprise and echo_duration_ms, OpenBao neither', () => {
-  assert.equal(flavourOfHealth({ initialized: true, sealed: false, version: '1.21.4', enterprise: false, echo_duration_ms: 0 }), 'vault');
+  assert.equal(
+    flavourOfHealth({ initialized: true, sealed: false, version: '1.21.4', enterprise: false, echo_duration_ms: 0 }),
+    'vault',
+  );
   assert.equal(flavourOfHealth({ initialized: true, sealed: true, version: '1.21.4+ent', enterprise: true }), 'vault');
   assert.equal(flavourOfHealth({ initialized: true, sealed: false, version: '2.4.0', standby: false }), 'openbao');
 });

@@ -38,7 +38,9 @@ export function flavourOfHealth(health: Record<string, unknown>): ServerFlavour 
 }
 
 /** Every status code answers 200 so that a sealed or standby node still tells us what it is. */
-const HEALTH_ANY_STATE = 'sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200&drsecondarycode=200&performancestandbycode=200&standbycode=200&removedcode=200';
+const HEALTH_ANY_STATE =
+  'sys/health?standbyok=true&perfstandbyok=true&sealedcode=200&uninitcode=200&drsecondarycode=200' +
+  '&performancestandbycode=200&standbycode=200&removedcode=200';
 
 export async function readServerFlavour(client: VaultClient): Promise<ServerFlavour> {
   const health = await client.read<Record<string, unknown>>(HEALTH_ANY_STATE, { unauthenticated: true });

@@ -19,7 +19,10 @@ export async function locateLeader(client: VaultClient): Promise<LeaderLocation>
   if (!status.ha_enabled) return { address: client.address, isSelf: true, status };
   if (status.is_self) return { address: client.address, isSelf: true, status };
   if (!status.leader_address) {
-    throw new VaultOpsError('vault-no-leader', `Vault at ${client.address} knows no active leader: check raft quorum with 'vault-ops status'`);
+    throw new VaultOpsError(
+      'vault-no-leader',
+      `Vault at ${client.address} knows no active leader: check raft quorum with 'vault-ops status'`,
+    );
   }
   return { address: status.leader_address.replace(/\/+$/, ''), isSelf: false, status };
 }

@@ -22,7 +22,11 @@ export async function openRaftSnapshot(leader: VaultClient, signal?: AbortSignal
   if (response.status !== 200) {
     const err = await byteStreamError('GET', SNAPSHOT_PATH, response);
     if (err.code === 'vault-permission') {
-      throw new VaultOpsError('vault-permission', `permission denied: GET ${SNAPSHOT_PATH} needs 'read' on that path; grant it with the policy from 'vault-ops setup policies snapshot'`);
+      throw new VaultOpsError(
+        'vault-permission',
+        `permission denied: GET ${SNAPSHOT_PATH} needs 'read' on that path; grant it with the policy from 'vault-ops ` +
+          `setup policies snapshot'`,
+      );
     }
     throw err;
   }
@@ -30,7 +34,11 @@ export async function openRaftSnapshot(leader: VaultClient, signal?: AbortSignal
 }
 
 /** Stream an archive into the leader: `force` uses snapshot-force (skips the seal-key check). */
-export async function restoreRaftSnapshot(leader: VaultClient, body: Readable, options: { force: boolean; signal?: AbortSignal }): Promise<void> {
+export async function restoreRaftSnapshot(
+  leader: VaultClient,
+  body: Readable,
+  options: { force: boolean; signal?: AbortSignal },
+): Promise<void> {
   const path = options.force ? 'sys/storage/raft/snapshot-force' : SNAPSHOT_PATH;
   const response = await openByteStream(leader.connection, {
     method: 'POST',
@@ -89,10 +97,17 @@ async function sealedAfterRestore(node: VaultClient): Promise<boolean> {
   }
 }
 
-export async function waitForRestore(node: VaultClient, wait: RestoreWait): Promise<{ sealed: boolean; applied: boolean }> {
+export async function waitForRestore(
+  node: VaultClient,
+  wait: RestoreWait,
+): Promise<{ sealed: boolean; applied: boolean }> {
   const deadline = Date.now() + wait.timeoutMs;
   while (Date.now() < deadline) {
-    if (wait.signal?.aborted) throw new VaultOpsError('aborted', 'interrupted while waiting for the restore to apply: check the node with vault-ops status');
+    if (wait.signal?.aborted)
+      throw new VaultOpsError(
+        'aborted',
+        'interrupted while waiting for the restore to apply: check the node with vault-ops status',
+      );
     try {
       if (await sealedAfterRestore(node)) return { sealed: true, applied: true };
       if (!wait.untilSealed) {

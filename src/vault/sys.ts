@@ -68,7 +68,9 @@ export function readLeader(client: VaultClient): Promise<LeaderStatus> {
 }
 
 export async function readRaftConfiguration(client: VaultClient): Promise<RaftServer[]> {
-  const response = await client.read<Wrapped<{ config?: { servers?: RaftServer[] } }>>('sys/storage/raft/configuration');
+  const response = await client.read<Wrapped<{ config?: { servers?: RaftServer[] } }>>(
+    'sys/storage/raft/configuration',
+  );
   return response.data?.config?.servers ?? [];
 }
 

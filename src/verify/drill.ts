@@ -107,7 +107,13 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
   const manifest = await deps.repository.find(options.snapshot);
   const report = (): DrillReport => {
     timings.total = seconds(Date.now() - started);
-    return { snapshotId: manifest.id, mode: options.mode, passed: checks.length > 0 && checks.every((c) => c.passed), checks, timings };
+    return {
+      snapshotId: manifest.id,
+      mode: options.mode,
+      passed: checks.length > 0 && checks.every((c) => c.passed),
+      checks,
+      timings,
+    };
   };
   const fail = (name: string, detail: string): DrillReport => {
     checks.push({ name, passed: false, detail });
@@ -115,7 +121,11 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
   };
 
   if (options.unsealKeys.length < manifest.seal.threshold) {
-    throw new VaultOpsError('config', `snapshot ${manifest.id} needs ${manifest.seal.threshold} unseal keys of its source cluster, ${options.unsealKeys.length} given (--unseal-keys-file, one key per line)`);
+    throw new VaultOpsError(
+      'config',
+      `snapshot ${manifest.id} needs ${manifest.seal.threshold} unseal keys of its source cluster, ` +
+        `${options.unsealKeys.length} given (--unseal-keys-file, one key per line)`,
+    );
   }
   if (options.verifyKey) {
     try {
@@ -126,7 +136,10 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
     }
   }
   if (manifest.encryption && !options.identities?.length) {
-    throw new VaultOpsError('config', `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`);
+    throw new VaultOpsError(
+      'config',
+      `snapshot ${manifest.id} is encrypted: pass --identity-file with a key for one of its recipients`,
+    );
   }
   const binary = resolveScratchBinary(options.binary, manifest, options.searchPath);
   await checkScratchBinary(binary, manifest);
@@ -143,7 +156,12 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
     // download
     let t = Date.now();
     const archive = join(scratch.dir, 'snapshot.snap');
-    const integrity = await downloadVerified({ repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) }, manifest, archive, options.identities);
+    const integrity = await downloadVerified(
+      { repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) },
+      manifest,
+      archive,
+      options.identities,
+    );
     timings.download = seconds(Date.now() - t);
     if (!integrity.passed) return fail('archive-integrity', integrity.detail);
     checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });
@@ -154,18 +172,31 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
     t = Date.now();
     await scratch.start('fresh', deps.signal);
     const anon = scratch.client();
-    const init = await anon.write<{ keys_base64: string[]; root_token: string }>('sys/init', { secret_shares: 1, secret_threshold: 1 }, { unauthenticated: true });
+    const init = await anon.write<{ keys_base64: string[]; root_token: string }>(
+      'sys/init',
+      { secret_shares: 1, secret_threshold: 1 },
+      { unauthenticated: true },
+    );
     deps.secrets.add(init.root_token);
     init.keys_base64.forEach((k) => deps.secrets.add(k));
     await anon.write('sys/unseal', { key: init.keys_base64[0] }, { unauthenticated: true });
     const scratchAdmin = scratch.client(init.root_token);
-    await waitFor('the scratch server to become active', async () => (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
+    await waitFor(
+      'the scratch server to become active',
+      async () =>
+        (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true,
+      60_000,
+      deps.signal,
+    );
     timings.start = seconds(Date.now() - t);
 
     // restore
     t = Date.now();
     const appliedBefore = await readAppliedIndex(scratchAdmin);
-    await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), { force: true, ...(deps.signal ? { signal: deps.signal } : {}) });
+    await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), {
+      force: true,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
     // Every snapshot is sealed by another cluster's keys than the scratch server's: the node seals
     // itself once the restore is applied. Wait for exactly that; nothing else counts as done.
     const restoreTimeoutMs = options.restoreTimeoutMs ?? 120_000;
@@ -177,7 +208,12 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     if (!applied) {
-      throw new VaultOpsError('scratch', `the scratch server did not seal itself within ${Math.round(restoreTimeoutMs / 1000)} s of restoring snapshot ${manifest.id} (a restored snapshot always seals it): check the scratch server's resources and log, and try again`);
+      throw new VaultOpsError(
+        'scratch',
+        `the scratch server did not seal itself within ${Math.round(restoreTimeoutMs / 1000)} s of restoring ` +
+          `snapshot ${manifest.id} (a restored snapshot always seals it): check the scratch server's resources and ` +
+          `log, and try again`,
+      );
     }
     timings.restore = seconds(Date.now() - t);
     deps.logger.debug({ sealedAfterRestore }, 'restore applied');
@@ -188,28 +224,52 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
     let reader: VaultClient;
     if (options.mode === 'recovery') {
       await scratch.start('recovery', deps.signal);
-      const token = await generateRecoveryToken(scratch, options.unsealKeys, manifest.seal.threshold).catch((err: unknown) => {
-        if (isVaultOpsError(err) && err.code === 'verification') return err;
-        throw err;
-      });
+      const token = await generateRecoveryToken(scratch, options.unsealKeys, manifest.seal.threshold).catch(
+        (err: unknown) => {
+          if (isVaultOpsError(err) && err.code === 'verification') return err;
+          throw err;
+        },
+      );
       if (token instanceof VaultOpsError) return fail('unseal', token.message);
       deps.secrets.add(token);
       reader = scratch.client(token);
     } else {
       await scratch.start('restored-unsealed', deps.signal);
       // Auto-unseal sources unseal through their seal stanza; Shamir ones with the source's keys.
-      const unsealed = options.sealConfig ? await waitUnsealed(scratch, deps.signal) : await unsealWithKeys(scratch, options.unsealKeys);
+      const unsealed = options.sealConfig
+        ? await waitUnsealed(scratch, deps.signal)
+        : await unsealWithKeys(scratch, options.unsealKeys);
       if (unsealed) return fail('unseal', unsealed);
-      if (!options.verifyToken) throw new VaultOpsError('config', '--mode unsealed needs --verify-token-file: a token of the source cluster to read with');
+      if (!options.verifyToken)
+        throw new VaultOpsError(
+          'config',
+          '--mode unsealed needs --verify-token-file: a token of the source cluster to read with',
+        );
       reader = scratch.client(options.verifyToken);
-      await waitFor('the restored server to become active', async () => (await reader.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true, 60_000, deps.signal);
+      await waitFor(
+        'the restored server to become active',
+        async () =>
+          (await reader.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true,
+        60_000,
+        deps.signal,
+      );
     }
-    checks.push({ name: 'unseal', passed: true, detail: `the source's unseal keys open snapshot ${manifest.id}${options.mode === 'recovery' ? ' (recovery mode)' : ''}` });
+    checks.push({
+      name: 'unseal',
+      passed: true,
+      detail:
+        `the source's unseal keys open snapshot ` +
+        `${manifest.id}${options.mode === 'recovery' ? ' (recovery mode)' : ''}`,
+    });
     timings.unseal = seconds(Date.now() - t);
 
     // checks
     t = Date.now();
-    checks.push(...(options.mode === 'recovery' ? await recoveryChecks(reader, manifest) : await unsealedChecks(reader, manifest, options.checkSecrets ?? [])));
+    checks.push(
+      ...(options.mode === 'recovery'
+        ? await recoveryChecks(reader, manifest)
+        : await unsealedChecks(reader, manifest, options.checkSecrets ?? [])),
+    );
     timings.checks = seconds(Date.now() - t);
     return report();
   } catch (err) {
@@ -228,21 +288,37 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
 /** Recovery mode serves only sys/raw and the recovery-token endpoints. */
 async function generateRecoveryToken(scratch: ScratchVault, keys: string[], threshold: number): Promise<string> {
   const client = scratch.client();
-  const attempt = await client.write<{ nonce: string; otp: string; otp_length: number }>('sys/generate-recovery-token/attempt', {}, { unauthenticated: true });
+  const attempt = await client.write<{ nonce: string; otp: string; otp_length: number }>(
+    'sys/generate-recovery-token/attempt',
+    {},
+    { unauthenticated: true },
+  );
   let last: { complete?: boolean; encoded_token?: string } = {};
   try {
     for (const key of keys.slice(0, Math.max(threshold, 1))) {
-      last = await client.write('sys/generate-recovery-token/update', { key, nonce: attempt.nonce }, { unauthenticated: true });
+      last = await client.write(
+        'sys/generate-recovery-token/update',
+        { key, nonce: attempt.nonce },
+        { unauthenticated: true },
+      );
       if (last.complete) break;
     }
   } catch (err) {
     if (isVaultOpsError(err) && err.code === 'vault-request') {
-      throw new VaultOpsError('verification', `the unseal keys given do not open this snapshot (${err.message.replace(/^Vault answered \d+ to [^:]+: /, '')}): use the keys of the cluster it was taken from (after a rekey, old snapshots need the old keys)`, { cause: err });
+      throw new VaultOpsError(
+        'verification',
+        `the unseal keys given do not open this snapshot (${withoutRequestPrefix(err.message)}): ` +
+          'use the keys of the cluster it was taken from (after a rekey, old snapshots need the old keys)',
+        { cause: err },
+      );
     }
     throw err;
   }
   if (!last.complete || !last.encoded_token) {
-    throw new VaultOpsError('verification', `recovery token generation did not complete with ${keys.length} key(s): the snapshot's threshold is ${threshold}`);
+    throw new VaultOpsError(
+      'verification',
+      `recovery token generation did not complete with ${keys.length} key(s): the snapshot's threshold is ${threshold}`,
+    );
   }
   const encoded = Buffer.from(last.encoded_token, 'base64');
   return Buffer.from(encoded.map((b, i) => b ^ attempt.otp.charCodeAt(i))).toString('utf8');
@@ -257,7 +333,8 @@ async function unsealWithKeys(scratch: ScratchVault, keys: string[]): Promise<st
       if (!status.sealed) return undefined;
     }
   } catch (err) {
-    if (isVaultOpsError(err) && err.code === 'vault-request') return `the unseal keys given do not open the snapshot: ${err.message}`;
+    if (isVaultOpsError(err) && err.code === 'vault-request')
+      return `the unseal keys given do not open the snapshot: ${err.message}`;
     throw err;
   }
   return 'the unseal keys given do not reach the threshold or do not open the snapshot';
@@ -266,10 +343,21 @@ async function unsealWithKeys(scratch: ScratchVault, keys: string[]): Promise<st
 /** An auto-unseal server opens itself through its seal: wait for that; a failure detail or undefined. */
 async function waitUnsealed(scratch: ScratchVault, signal?: AbortSignal): Promise<string | undefined> {
   try {
-    await waitFor('the restored server to unseal through its seal', async () => (await scratch.client().read<{ sealed: boolean }>('sys/seal-status', { unauthenticated: true })).sealed === false, 60_000, signal);
+    await waitFor(
+      'the restored server to unseal through its seal',
+      async () =>
+        (await scratch.client().read<{ sealed: boolean }>('sys/seal-status', { unauthenticated: true })).sealed ===
+        false,
+      60_000,
+      signal,
+    );
     return undefined;
   } catch (err) {
-    if (isVaultOpsError(err) && err.code === 'scratch') return 'the restored server did not unseal through the seal stanza given (--seal-config): check that it is the source cluster\'s seal and that the scratch server can reach it';
+    if (isVaultOpsError(err) && err.code === 'scratch')
+      return (
+        'the restored server did not unseal through the seal stanza given (--seal-config): check that it is the ' +
+        "source cluster's seal and that the scratch server can reach it"
+      );
     throw err;
   }
 }
@@ -281,7 +369,14 @@ function setCheck(name: string, expected: string[], actual: string[]): DrillChec
   return {
     name,
     passed,
-    detail: passed ? `${expected.length} match the manifest` : [missing.length ? `missing: ${missing.join(', ')}` : '', extra.length ? `not in the manifest: ${extra.join(', ')}` : ''].filter(Boolean).join('; '),
+    detail: passed
+      ? `${expected.length} match the manifest`
+      : [
+          missing.length ? `missing: ${missing.join(', ')}` : '',
+          extra.length ? `not in the manifest: ${extra.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
   };
 }
 
@@ -296,7 +391,13 @@ async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifest): Pro
   const auth = await readRawMountTable(raw, 'auth');
   checks.push(setCheck('auth-methods', manifest.authMethods.map(mountKey), auth.map(mountKey)));
   const policies = await listRawPolicies(raw);
-  checks.push(setCheck('policies', manifest.policies.filter((p) => !builtinPolicies.has(p)), policies.filter((p) => !builtinPolicies.has(p))));
+  checks.push(
+    setCheck(
+      'policies',
+      manifest.policies.filter((p) => !builtinPolicies.has(p)),
+      policies.filter((p) => !builtinPolicies.has(p)),
+    ),
+  );
   if (manifest.canary) {
     const mount = mounts.find((m) => m.path === `${manifest.canary!.mount}/`);
     const value = mount ? await readRawKvV1(raw, mount.uuid, manifest.canary.path) : undefined;
@@ -307,14 +408,36 @@ async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifest): Pro
 
 async function unsealedChecks(api: VaultClient, manifest: SnapshotManifest, secrets: string[]): Promise<DrillCheck[]> {
   const checks: DrillCheck[] = [];
-  const mounts = (await api.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>('sys/mounts')).data ?? {};
-  checks.push(setCheck('mounts', manifest.mounts.map(mountKey), Object.entries(mounts).map(([path, m]) => mountKey({ path, type: m.type }))));
+  const mounts =
+    (await api.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>('sys/mounts'))
+      .data ?? {};
+  checks.push(
+    setCheck(
+      'mounts',
+      manifest.mounts.map(mountKey),
+      Object.entries(mounts).map(([path, m]) => mountKey({ path, type: m.type })),
+    ),
+  );
   const auth = (await api.read<{ data?: Record<string, { type: string }> }>('sys/auth')).data ?? {};
-  checks.push(setCheck('auth-methods', manifest.authMethods.map(mountKey), Object.entries(auth).map(([path, m]) => mountKey({ path, type: m.type }))));
+  checks.push(
+    setCheck(
+      'auth-methods',
+      manifest.authMethods.map(mountKey),
+      Object.entries(auth).map(([path, m]) => mountKey({ path, type: m.type })),
+    ),
+  );
   const policies = (await api.list<{ data?: { keys?: string[] } }>('sys/policies/acl')).data?.keys ?? [];
-  checks.push(setCheck('policies', manifest.policies.filter((p) => !builtinPolicies.has(p)), policies.filter((p) => !builtinPolicies.has(p))));
+  checks.push(
+    setCheck(
+      'policies',
+      manifest.policies.filter((p) => !builtinPolicies.has(p)),
+      policies.filter((p) => !builtinPolicies.has(p)),
+    ),
+  );
   if (manifest.canary) {
-    const value = await api.read<{ data?: { nonce?: string } }>(`${manifest.canary.mount}/${manifest.canary.path}`).catch(() => undefined);
+    const value = await api
+      .read<{ data?: { nonce?: string } }>(`${manifest.canary.mount}/${manifest.canary.path}`)
+      .catch(() => undefined);
     checks.push(canaryCheck(manifest, value?.data?.nonce));
   }
   for (const spec of secrets) {
@@ -334,11 +457,29 @@ async function unsealedChecks(api: VaultClient, manifest: SnapshotManifest, secr
 
 function canaryCheck(manifest: SnapshotManifest, nonce: unknown): DrillCheck {
   const expected = manifest.canary!.nonce;
-  if (nonce === expected) return { name: 'canary', passed: true, detail: `${manifest.canary!.mount}/${manifest.canary!.path} holds the nonce written just before the snapshot` };
-  return { name: 'canary', passed: false, detail: nonce === undefined ? `${manifest.canary!.mount}/${manifest.canary!.path} is missing from the restored data` : `${manifest.canary!.mount}/${manifest.canary!.path} holds another nonce: the archive is not the snapshot this manifest describes` };
+  if (nonce === expected)
+    return {
+      name: 'canary',
+      passed: true,
+      detail: `${manifest.canary!.mount}/${manifest.canary!.path} holds the nonce written just before the snapshot`,
+    };
+  return {
+    name: 'canary',
+    passed: false,
+    detail:
+      nonce === undefined
+        ? `${manifest.canary!.mount}/${manifest.canary!.path} is missing from the restored data`
+        : `${manifest.canary!.mount}/${manifest.canary!.path} holds another nonce: the archive is not the snapshot ` +
+          `this manifest describes`,
+  };
 }
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (signal?.aborted) throw new VaultOpsError('aborted', `restore drill interrupted while waiting for ${what}`);
@@ -350,4 +491,9 @@ async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: n
     await sleep(100);
   }
   throw new VaultOpsError('scratch', `timed out waiting for ${what}`);
+}
+
+/** The server's own words of a 'vault-request' error, without our "Vault answered 400 to PUT …: " prefix. */
+function withoutRequestPrefix(message: string): string {
+  return message.replace(/^Vault answered \d+ to [^:]+: /, '');
 }

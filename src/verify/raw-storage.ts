@@ -94,7 +94,11 @@ export async function listRawPolicies(client: VaultClient): Promise<string[]> {
 }
 
 /** A KV v1 value stored by a mount (JSON of its data), or undefined. */
-export async function readRawKvV1(client: VaultClient, mountUuid: string, path: string): Promise<Record<string, unknown> | undefined> {
+export async function readRawKvV1(
+  client: VaultClient,
+  mountUuid: string,
+  path: string,
+): Promise<Record<string, unknown> | undefined> {
   const value = await rawRead(client, `logical/${mountUuid}/${path}`);
   return value ? (JSON.parse(value) as Record<string, unknown>) : undefined;
 }

@@ -25,7 +25,11 @@ function onPath(name: string, searchPath: string): string | undefined {
  * CLI on PATH (`vault` for a Vault snapshot, `bao` for an OpenBao one); a manifest written before
  * flavours were recorded takes `vault`, then `bao`.
  */
-export function resolveScratchBinary(explicit: string | undefined, manifest: SnapshotManifest, searchPath = process.env.PATH ?? ''): string {
+export function resolveScratchBinary(
+  explicit: string | undefined,
+  manifest: SnapshotManifest,
+  searchPath = process.env.PATH ?? '',
+): string {
   if (explicit) return explicit;
   const flavour = manifest.cluster.flavour;
   const names = flavour ? [flavourBinary(flavour)] : ['vault', 'bao'];
@@ -33,11 +37,18 @@ export function resolveScratchBinary(explicit: string | undefined, manifest: Sna
     const found = onPath(name, searchPath);
     if (found) return found;
   }
+  if (!flavour) {
+    throw new VaultOpsError(
+      'scratch',
+      'no vault or bao binary on PATH for the scratch server: install one or pass --vault-binary',
+    );
+  }
+  const product = flavourName(flavour);
+  const install = [product, manifest.cluster.version].filter(Boolean).join(' ');
   throw new VaultOpsError(
     'scratch',
-    flavour
-      ? `no ${names[0]} binary on PATH for the scratch server of ${flavourName(flavour)} snapshot ${manifest.id}: install ${flavourName(flavour)} ${manifest.cluster.version ?? ''} or newer, or pass --vault-binary`.replace('  ', ' ')
-      : 'no vault or bao binary on PATH for the scratch server: install one or pass --vault-binary',
+    `no ${names[0]} binary on PATH for the scratch server of ${product} snapshot ${manifest.id}: ` +
+      `install ${install} or newer, or pass --vault-binary`,
   );
 }
 
@@ -54,23 +65,37 @@ export interface ScratchBinaryIdentity {
 export async function checkScratchBinary(binary: string, manifest: SnapshotManifest): Promise<ScratchBinaryIdentity> {
   let output: string;
   try {
-    output = (await execa(binary, ['version'], { timeout: 30_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } })).stdout;
+    output = (
+      await execa(binary, ['version'], { timeout: 30_000, extendEnv: false, env: { PATH: process.env.PATH ?? '' } })
+    ).stdout;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    throw new VaultOpsError('scratch', `cannot run the scratch server binary ${binary} (${code === 'ENOENT' ? 'not found' : (err as Error).message.split('\n')[0]}): install vault or bao, or pass --vault-binary`, { cause: err });
+    throw new VaultOpsError(
+      'scratch',
+      `cannot run the scratch server binary ${binary} ` +
+        `(${code === 'ENOENT' ? 'not found' : (err as Error).message.split('\n')[0]}): install vault or bao, or pass ` +
+        `--vault-binary`,
+      { cause: err },
+    );
   }
   const flavour = flavourOfVersionOutput(output);
   const source = manifest.cluster.flavour;
   if (source && flavour && flavour !== source) {
     throw new VaultOpsError(
       'config',
-      `the scratch binary ${binary} is ${flavourName(flavour)}, but snapshot ${manifest.id} comes from ${flavourName(source)}: a drill must restore into the same server; pass --vault-binary with a ${flavourBinary(source)} binary`,
+      `the scratch binary ${binary} is ${flavourName(flavour)}, but snapshot ${manifest.id} comes from ` +
+        `${flavourName(source)}: a drill must restore into the same server; pass --vault-binary with a ` +
+        `${flavourBinary(source)} binary`,
     );
   }
   const have = parseVersion(output);
   const need = manifest.cluster.version ? parseVersion(manifest.cluster.version) : undefined;
   if (have && need && compareVersions(have, need) < 0) {
-    throw new VaultOpsError('scratch', `the scratch binary ${binary} is ${have.join('.')}, older than the snapshot's ${source ? flavourName(source) : 'Vault'} ${need.join('.')}: use a binary at least as new (--vault-binary)`);
+    throw new VaultOpsError(
+      'scratch',
+      `the scratch binary ${binary} is ${have.join('.')}, older than the snapshot's ` +
+        `${source ? flavourName(source) : 'Vault'} ${need.join('.')}: use a binary at least as new (--vault-binary)`,
+    );
   }
   return { ...(flavour ? { flavour } : {}), ...(have ? { version: have } : {}) };
 }

@@ -30,7 +30,10 @@ const VALIDITY_MS = 24 * 3600 * 1000;
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
 }
 
 export async function makeScratchTls(dir: string): Promise<ScratchTls> {
@@ -41,7 +44,10 @@ export async function makeScratchTls(dir: string): Promise<ScratchTls> {
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const notBefore = new Date(Date.now() - 5 * 60_000);
   const notAfter = new Date(Date.now() + VALIDITY_MS);
-  const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  const serial = () =>
+    Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1');
   const keys = () => webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
 
   const caKeys = await keys();
@@ -52,7 +58,10 @@ export async function makeScratchTls(dir: string): Promise<ScratchTls> {
     notAfter,
     keys: caKeys as never,
     signingAlgorithm: ALGORITHM,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const leaf = async (cn: string, usage: string, san?: InstanceType<typeof x509.SubjectAlternativeNameExtension>) => {
     const leafKeys = await keys();
@@ -74,10 +83,18 @@ export async function makeScratchTls(dir: string): Promise<ScratchTls> {
     });
     return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(leafKeys.privateKey) };
   };
-  const server = await leaf('127.0.0.1', '1.3.6.1.5.5.7.3.1', new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]));
+  const server = await leaf(
+    '127.0.0.1',
+    '1.3.6.1.5.5.7.3.1',
+    new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]),
+  );
   const client = await leaf('vault-ops restore drill', '1.3.6.1.5.5.7.3.2');
 
-  const files = { serverCertFile: join(dir, 'tls-server.pem'), serverKeyFile: join(dir, 'tls-server-key.pem'), clientCaFile: join(dir, 'tls-ca.pem') };
+  const files = {
+    serverCertFile: join(dir, 'tls-server.pem'),
+    serverKeyFile: join(dir, 'tls-server-key.pem'),
+    clientCaFile: join(dir, 'tls-ca.pem'),
+  };
   await writeFile(files.serverCertFile, server.certPem, { mode: 0o600 });
   await writeFile(files.serverKeyFile, server.keyPem, { mode: 0o600 });
   await writeFile(files.clientCaFile, ca.toString('pem'), { mode: 0o600 });

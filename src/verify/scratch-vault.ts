@@ -108,7 +108,17 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
   /** A client for the scratch server: its CA, and the client certificate it requires. */
   client(token?: string): VaultClient {
     const tls = this.tls!;
-    return new VaultClient({ address: this.addr, timeoutMs: 30_000, allowInsecureHttp: false, caPem: tls.caPem, clientCertPem: tls.clientCertPem, clientKeyPem: tls.clientKeyPem }, token);
+    return new VaultClient(
+      {
+        address: this.addr,
+        timeoutMs: 30_000,
+        allowInsecureHttp: false,
+        caPem: tls.caPem,
+        clientCertPem: tls.clientCertPem,
+        clientKeyPem: tls.clientKeyPem,
+      },
+      token,
+    );
   }
 
   get running(): boolean {
@@ -120,19 +130,34 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     await writeFile(join(this.dir, 'scratch.hcl'), this.config(mode !== 'fresh'), { mode: 0o600 });
     const log = createWriteStream(join(this.dir, 'server.log'), { flags: 'a', mode: 0o600 });
     this.log = log;
-    const child = spawnWatchdog([String(process.pid), this.dir, this.options.binary, 'server', `-config=${join(this.dir, 'scratch.hcl')}`, ...(mode === 'recovery' ? ['-recovery'] : [])], {
-      // The server gets no token from our environment: PATH, its own HOME and, once it runs the
-      // source's seal stanza, the allowlisted variables that seal needs to reach its KMS.
-      env: { ...(mode !== 'fresh' && this.options.sealConfig ? this.options.sealEnv : {}), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir },
-      output: 'pipe',
-    });
+    const child = spawnWatchdog(
+      [
+        String(process.pid),
+        this.dir,
+        this.options.binary,
+        'server',
+        `-config=${join(this.dir, 'scratch.hcl')}`,
+        ...(mode === 'recovery' ? ['-recovery'] : []),
+      ],
+      {
+        // The server gets no token from our environment: PATH, its own HOME and, once it runs the
+        // source's seal stanza, the allowlisted variables that seal needs to reach its KMS.
+        env: {
+          ...(mode !== 'fresh' && this.options.sealConfig ? this.options.sealEnv : {}),
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: this.dir,
+        },
+        output: 'pipe',
+      },
+    );
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     this.process = child;
     const ready = mode === 'recovery' ? 'sys/generate-recovery-token/attempt' : 'sys/seal-status';
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      if (signal?.aborted) throw new VaultOpsError('aborted', 'restore drill interrupted while the scratch server was starting');
+      if (signal?.aborted)
+        throw new VaultOpsError('aborted', 'restore drill interrupted while the scratch server was starting');
       if (child.exitCode !== undefined && child.exitCode !== null) break;
       try {
         await this.client().read(ready, { unauthenticated: true, timeoutMs: 2000 });
@@ -144,11 +169,17 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     const tail = await this.logTail();
     const exited = child.exitCode !== undefined && child.exitCode !== null;
     if (/address already in use/i.test(tail)) {
-      throw new VaultOpsError('scratch', `scratch server could not listen on 127.0.0.1:${this.apiPort} or :${this.clusterPort} (address already in use): choose another --scratch-port`);
+      throw new VaultOpsError(
+        'scratch',
+        `scratch server could not listen on 127.0.0.1:${this.apiPort} or :${this.clusterPort} (address already in ` +
+          `use): choose another --scratch-port`,
+      );
     }
     throw new VaultOpsError(
       'scratch',
-      `scratch server ${this.options.binary} ${exited ? `exited with code ${child.exitCode}` : 'did not answer within 60 s'} in ${mode} mode: ${lastMeaningfulLine(tail)}`,
+      `scratch server ${this.options.binary} ` +
+        `${exited ? `exited with code ${child.exitCode}` : 'did not answer within 60 s'} in ${mode} mode: ` +
+        `${lastMeaningfulLine(tail)}`,
     );
   }
 

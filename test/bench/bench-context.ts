@@ -53,10 +53,12 @@ export class BenchContext {
   cli(): { command: string; args: string[] } {
     // Extra node flags for profiling runs (e.g. BENCH_CLI_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof").
     const nodeArgs = (process.env.BENCH_CLI_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    if (this.options.cli === 'source') return { command: process.execPath, args: [...nodeArgs, '--import', 'tsx', join(repoRoot, 'src/cli/entry.ts')] };
+    if (this.options.cli === 'source')
+      return { command: process.execPath, args: [...nodeArgs, '--import', 'tsx', join(repoRoot, 'src/cli/entry.ts')] };
     // BENCH_CLI_LAUNCHER: measure a prototype build (a launcher that imports its own dist/cli/main.js).
     const launcher = process.env.BENCH_CLI_LAUNCHER ?? join(repoRoot, 'bin/vault-ops.js');
-    if (!process.env.BENCH_CLI_LAUNCHER && !existsSync(join(repoRoot, 'dist/cli/main.js'))) throw new Error('bench: dist/ is missing: run `npm run build` first (or pass --cli source)');
+    if (!process.env.BENCH_CLI_LAUNCHER && !existsSync(join(repoRoot, 'dist/cli/main.js')))
+      throw new Error('bench: dist/ is missing: run `npm run build` first (or pass --cli source)');
     return { command: process.execPath, args: [...nodeArgs, launcher] };
   }
 
@@ -67,7 +69,9 @@ export class BenchContext {
       HOME: process.env.HOME ?? '/root',
       VAULT_ADDR: vault.addr,
       VAULT_TOKEN: vault.rootToken,
-      ...(s3 ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region } : {}),
+      ...(s3
+        ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region }
+        : {}),
       ...extra,
     };
   }
@@ -113,7 +117,10 @@ export class BenchContext {
   }
 }
 
-async function seed(vault: VaultTestbed, sizeMb: number): Promise<{ seededBytes: number; secrets: number; seedSeconds: number }> {
+async function seed(
+  vault: VaultTestbed,
+  sizeMb: number,
+): Promise<{ seededBytes: number; secrets: number; seedSeconds: number }> {
   await ensureKvV2(vault, 'secret');
   const started = performance.now();
   const count = Math.max(1, Math.ceil((sizeMb * 1024 * 1024) / VALUE_BYTES));
@@ -123,16 +130,26 @@ async function seed(vault: VaultTestbed, sizeMb: number): Promise<{ seededBytes:
       while (next < count) {
         const i = next++;
         const value = randomBytes((VALUE_BYTES * 3) / 4).toString('base64');
-        await bootstrapRequest(vault.addr, 'POST', `secret/data/bench/blob-${i}`, { token: vault.rootToken, body: { data: { value } } });
+        await bootstrapRequest(vault.addr, 'POST', `secret/data/bench/blob-${i}`, {
+          token: vault.rootToken,
+          body: { data: { value } },
+        });
       }
     }),
   );
-  return { seededBytes: count * VALUE_BYTES, secrets: count, seedSeconds: round((performance.now() - started) / 1000, 1) };
+  return {
+    seededBytes: count * VALUE_BYTES,
+    secrets: count,
+    seedSeconds: round((performance.now() - started) / 1000, 1),
+  };
 }
 
 /** Mount a KV v2 engine at `mount` unless one is there. */
 export async function ensureKvV2(vault: VaultTestbed, mount: string): Promise<void> {
   const { body } = await bootstrapRequest(vault.addr, 'GET', 'sys/mounts', { token: vault.rootToken });
   if (body.data?.[`${mount}/`] ?? body[`${mount}/`]) return;
-  await bootstrapRequest(vault.addr, 'POST', `sys/mounts/${mount}`, { token: vault.rootToken, body: { type: 'kv', options: { version: '2' } } });
+  await bootstrapRequest(vault.addr, 'POST', `sys/mounts/${mount}`, {
+    token: vault.rootToken,
+    body: { type: 'kv', options: { version: '2' } },
+  });
 }

@@ -19,9 +19,19 @@ export async function inspectBench(ctx: BenchContext): Promise<Record<string, un
     if (!file) {
       const seeded = await ctx.seededVault();
       file = join(work, 'bench.snap');
-      await runChecked('bao operator raft snapshot save', seeded.vault.binary, ['operator', 'raft', 'snapshot', 'save', file], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, BAO_ADDR: seeded.vault.addr, BAO_TOKEN: seeded.vault.rootToken },
-      });
+      await runChecked(
+        'bao operator raft snapshot save',
+        seeded.vault.binary,
+        ['operator', 'raft', 'snapshot', 'save', file],
+        {
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: work,
+            BAO_ADDR: seeded.vault.addr,
+            BAO_TOKEN: seeded.vault.rootToken,
+          },
+        },
+      );
       seed = { secrets: seeded.secrets, seconds: seeded.seedSeconds };
     }
     const bytes = (await stat(file)).size;
@@ -31,16 +41,29 @@ export async function inspectBench(ctx: BenchContext): Promise<Record<string, un
     const rss: number[] = [];
     let report: { entryCount?: number; meta?: { size?: number } } = {};
     for (let run = 1; run <= ctx.options.runs; run++) {
-      const a = await runChecked('vault-ops snapshot inspect', cli.command, [...cli.args, 'snapshot', 'inspect', file, '--output', 'json'], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work },
-        cwd: repoRoot,
-      });
+      const a = await runChecked(
+        'vault-ops snapshot inspect',
+        cli.command,
+        [...cli.args, 'snapshot', 'inspect', file, '--output', 'json'],
+        {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work },
+          cwd: repoRoot,
+        },
+      );
       report = JSON.parse(a.stdout) as typeof report;
       samples.vaultOps.push(a.seconds);
       rss.push(a.peakRssMb);
-      const b = await runChecked('gzip -dc | sha256sum', 'sh', ['-c', 'set -e; gzip -dc "$1" | sha256sum >/dev/null', 'sh', file]);
+      const b = await runChecked('gzip -dc | sha256sum', 'sh', [
+        '-c',
+        'set -e; gzip -dc "$1" | sha256sum >/dev/null',
+        'sh',
+        file,
+      ]);
       samples.native.push(b.seconds);
-      process.stderr.write(`bench inspect: run ${run}: vault-ops ${a.seconds.toFixed(2)}s, native ${b.seconds.toFixed(2)}s, load ${load.now()}\n`);
+      process.stderr.write(
+        `bench inspect: run ${run}: vault-ops ${a.seconds.toFixed(2)}s, native ${b.seconds.toFixed(2)}s, load ` +
+          `${load.now()}\n`,
+      );
     }
     const m = { vaultOps: round(median(samples.vaultOps)), native: round(median(samples.native)) };
     return {

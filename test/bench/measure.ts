@@ -51,13 +51,21 @@ function childOf(pid: number): number | undefined {
  * never under-reads what happened before it); GNU time (when /usr/bin/time exists) adds CPU time
  * and ru_maxrss, which also covers the children it waited for (the drill's scratch server).
  */
-export async function runMeasured(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {}): Promise<ProcessRun> {
+export async function runMeasured(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; stdin?: string } = {},
+): Promise<ProcessRun> {
   const useTime = existsSync(GNU_TIME);
   const dir = useTime ? await mkdtemp(join(tmpdir(), 'vault-ops-bench-time-')) : undefined;
   const timeFile = dir ? join(dir, 'rss') : undefined;
   const [cmd, argv] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile!, command, ...args]] : [command, args];
   const started = performance.now();
-  const child = spawn(cmd, argv, { env: options.env ?? process.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, argv, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -87,11 +95,24 @@ export async function runMeasured(command: string, args: string[], options: { en
     }
     await rm(dir!, { recursive: true, force: true });
   }
-  return { code, seconds, peakRssMb: round((sampledKb || peakKb) / 1024, 1), peakRssMbTree: round(peakKb / 1024, 1), cpuSeconds, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+  return {
+    code,
+    seconds,
+    peakRssMb: round((sampledKb || peakKb) / 1024, 1),
+    peakRssMbTree: round(peakKb / 1024, 1),
+    cpuSeconds,
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
 }
 
 /** Run and throw (with the tail of stderr) unless it exits 0. */
-export async function runChecked(what: string, command: string, args: string[], options: Parameters<typeof runMeasured>[2] = {}): Promise<ProcessRun> {
+export async function runChecked(
+  what: string,
+  command: string,
+  args: string[],
+  options: Parameters<typeof runMeasured>[2] = {},
+): Promise<ProcessRun> {
   const r = await runMeasured(command, args, options);
   if (r.code !== 0) {
     const tail = r.stderr.trim().split('\n').slice(-8).join('\n');
@@ -128,7 +149,12 @@ export interface MachineInfo {
 
 export function machineInfo(): MachineInfo {
   const c = cpus();
-  return { cpus: c.length, cpuModel: c[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 1024 ** 3, 1), node: process.version };
+  return {
+    cpus: c.length,
+    cpuModel: c[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+  };
 }
 
 /** Load averages sampled over a bench: at its start, its end and the highest 1-minute value seen. */

@@ -41,23 +41,38 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
     await ensureKvV2(vault, STAGING);
     // At least 20: the request count compares runs of 10 and 20 secrets.
     const names = Array.from({ length: Math.max(n, 20) }, (_, i) => `rot/s${i}`);
-    await pool(names, 8, (name) => bootstrapRequest(vault.addr, 'POST', `${MOUNT}/data/${name}`, { token: vault.rootToken, body: { data: { api_key: 'initial' } } }));
+    await pool(names, 8, (name) =>
+      bootstrapRequest(vault.addr, 'POST', `${MOUNT}/data/${name}`, {
+        token: vault.rootToken,
+        body: { data: { api_key: 'initial' } },
+      }),
+    );
 
     const policyFor = async (count: number) => {
       const file = join(work, `policy-${count}.yaml`);
-      const secrets = names.slice(0, count).map((path) => ({ mount: MOUNT, path, every: EVERY, keys: { api_key: { length: 32 } } }));
+      const secrets = names
+        .slice(0, count)
+        .map((path) => ({ mount: MOUNT, path, every: EVERY, keys: { api_key: { length: 32 } } }));
       await writeFile(file, stringify({ secrets }));
       return file;
     };
     const cli = ctx.cli();
     const rotate = async (policy: string, expected: number, target: VaultTestbed = vault) => {
       await sleep(1100); // let every secret fall due again
-      const r = await runChecked('vault-ops rotate kv', cli.command, [...cli.args, 'rotate', 'kv', '--policy', policy, '--concurrency', String(concurrency), '--output', 'json'], {
-        env: ctx.cliEnv(target, undefined, { VAULT_OPS_LOG_LEVEL: 'warn' }),
-        cwd: repoRoot,
-      });
+      const r = await runChecked(
+        'vault-ops rotate kv',
+        cli.command,
+        [...cli.args, 'rotate', 'kv', '--policy', policy, '--concurrency', String(concurrency), '--output', 'json'],
+        {
+          env: ctx.cliEnv(target, undefined, { VAULT_OPS_LOG_LEVEL: 'warn' }),
+          cwd: repoRoot,
+        },
+      );
       const report = JSON.parse(r.stdout) as { startedAt: string; finishedAt: string; summary: Record<string, number> };
-      if (report.summary.rotated !== expected) throw new Error(`bench: rotate kv rotated ${report.summary.rotated} of ${expected}: ${JSON.stringify(report.summary)}`);
+      if (report.summary.rotated !== expected)
+        throw new Error(
+          `bench: rotate kv rotated ${report.summary.rotated} of ${expected}: ${JSON.stringify(report.summary)}`,
+        );
       return { run: r, inRunSeconds: (Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 1000 };
     };
 
@@ -79,7 +94,10 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
     const requestsPerRotation = (requests20.length - requests10.length) / 10;
     const sequence = sequenceOf(requests20, 'rot/s13');
     if (sequence.length !== requestsPerRotation) {
-      throw new Error(`bench: ${requestsPerRotation} requests per rotation but ${sequence.length} name one secret: ${JSON.stringify(sequence)}`);
+      throw new Error(
+        `bench: ${requestsPerRotation} requests per rotation but ${sequence.length} name one secret: ` +
+          `${JSON.stringify(sequence)}`,
+      );
     }
 
     // 2. Timing: vault-ops and the raw loop, alternating.
@@ -96,9 +114,16 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
       cpu.push(r.cpuSeconds);
       const raw = await rawLoop(vault, names.slice(0, n), sequence, concurrency);
       samples.raw.push(raw);
-      process.stderr.write(`bench rotate: run ${run}: vault-ops ${r.seconds.toFixed(2)}s (in run ${inRunSeconds.toFixed(2)}s), raw ${raw.toFixed(2)}s, load ${load.now()}\n`);
+      process.stderr.write(
+        `bench rotate: run ${run}: vault-ops ${r.seconds.toFixed(2)}s (in run ${inRunSeconds.toFixed(2)}s), raw ` +
+          `${raw.toFixed(2)}s, load ${load.now()}\n`,
+      );
     }
-    const m = { vaultOps: round(median(samples.vaultOps)), vaultOpsInRun: round(median(samples.vaultOpsInRun)), raw: round(median(samples.raw)) };
+    const m = {
+      vaultOps: round(median(samples.vaultOps)),
+      vaultOpsInRun: round(median(samples.vaultOpsInRun)),
+      raw: round(median(samples.raw)),
+    };
     return {
       bench: 'rotate',
       secrets: n,
@@ -110,7 +135,11 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
       connectionsPerRun: { secrets10: connections10, secrets20: connections20 },
       requestSequence: sequence.map((s) => `${s.method} ${s.path}`),
       medianSeconds: m,
-      rotationsPerSecond: { vaultOps: round(n / m.vaultOps, 1), vaultOpsInRun: round(n / m.vaultOpsInRun, 1), raw: round(n / m.raw, 1) },
+      rotationsPerSecond: {
+        vaultOps: round(n / m.vaultOps, 1),
+        vaultOpsInRun: round(n / m.vaultOpsInRun, 1),
+        raw: round(n / m.raw, 1),
+      },
       ratioVsRaw: round(m.vaultOps / m.raw, 3),
       ratioVsRawInRun: round(m.vaultOpsInRun / m.raw, 3),
       peakRssMb: Math.max(...rss),
@@ -180,11 +209,18 @@ class RecordingProxy {
 /** The requests that name one secret, in order, with its name as `{name}`. */
 function sequenceOf(requests: readonly CountedRequest[], name: string): CountedRequest[] {
   const re = new RegExp(`(^|/)${name.replace(/[/]/g, '\\/')}$`);
-  return requests.filter((r) => re.test(r.path)).map((r) => ({ method: r.method, path: r.path.replace(re, '$1{name}') }));
+  return requests
+    .filter((r) => re.test(r.path))
+    .map((r) => ({ method: r.method, path: r.path.replace(re, '$1{name}') }));
 }
 
 /** The same KV requests, per secret in the same order, `concurrency` secrets at a time; seconds. */
-async function rawLoop(vault: VaultTestbed, names: readonly string[], sequence: readonly CountedRequest[], concurrency: number): Promise<number> {
+async function rawLoop(
+  vault: VaultTestbed,
+  names: readonly string[],
+  sequence: readonly CountedRequest[],
+  concurrency: number,
+): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const send = (method: string, path: string, body?: unknown) =>
     new Promise<void>((resolve, reject) => {
@@ -196,7 +232,11 @@ async function rawLoop(vault: VaultTestbed, names: readonly string[], sequence: 
       }
       const req = request(new URL(`/v1/${path}`, vault.addr), { method, headers, agent }, (res) => {
         res.resume();
-        res.once('end', () => (res.statusCode && res.statusCode < 400 ? resolve() : reject(new Error(`bench raw loop: ${method} ${path} answered ${res.statusCode}`))));
+        res.once('end', () =>
+          res.statusCode && res.statusCode < 400
+            ? resolve()
+            : reject(new Error(`bench raw loop: ${method} ${path} answered ${res.statusCode}`)),
+        );
       });
       req.once('error', reject);
       req.end(payload);
@@ -207,8 +247,22 @@ async function rawLoop(vault: VaultTestbed, names: readonly string[], sequence: 
     for (const step of sequence) {
       const path = step.path.replace('{name}', name);
       const data = path.includes('/data/');
-      if (step.method === 'PATCH') await send('PATCH', path, data ? { data: { api_key: value() } } : { custom_metadata: { 'bench-state': 'current', 'bench-at': new Date().toISOString() } });
-      else if (step.method === 'POST' || step.method === 'PUT') await send(step.method, path, data ? { data: { holder: 'bench', expires: new Date().toISOString(), value: value() } } : { custom_metadata: { 'bench-state': 'current' } });
+      if (step.method === 'PATCH')
+        await send(
+          'PATCH',
+          path,
+          data
+            ? { data: { api_key: value() } }
+            : { custom_metadata: { 'bench-state': 'current', 'bench-at': new Date().toISOString() } },
+        );
+      else if (step.method === 'POST' || step.method === 'PUT')
+        await send(
+          step.method,
+          path,
+          data
+            ? { data: { holder: 'bench', expires: new Date().toISOString(), value: value() } }
+            : { custom_metadata: { 'bench-state': 'current' } },
+        );
       else await send(step.method, path);
     }
   });

@@ -24,7 +24,10 @@ const benches = {
 type BenchName = keyof typeof benches;
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: npm run bench -- [${Object.keys(benches).join('|')} ...] [--size-mb N] [--runs N] [--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]\n`);
+  process.stderr.write(
+    `bench: ${message}\nusage: npm run bench -- [${Object.keys(benches).join('|')} ...] [--size-mb N] [--runs N] ` +
+      `[--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]\n`,
+  );
   process.exit(2);
 }
 
@@ -66,7 +69,9 @@ try {
     process.stderr.write(`bench ${name}: starting (${JSON.stringify(options)})\n`);
     try {
       const result = await benches[name](ctx);
-      process.stdout.write(`${JSON.stringify({ ...result, date: new Date().toISOString(), machine: machineInfo(), cli: options.cli })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...result, date: new Date().toISOString(), machine: machineInfo(), cli: options.cli })}\n`,
+      );
     } catch (err) {
       failed = true;
       process.stderr.write(`bench ${name} failed: ${(err as Error).stack ?? String(err)}\n`);

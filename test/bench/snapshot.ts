@@ -25,19 +25,51 @@ export async function snapshotBench(ctx: BenchContext): Promise<Record<string, u
   const tools = join(repoRoot, 'test/bench/tools');
   const load = new LoadWatch();
 
-  const samples = { vaultOps: [] as number[], baseline: [] as number[], baselineSave: [] as number[], baselineUpload: [] as number[], raw: [] as number[] };
-  const rss = { vaultOps: [] as number[], baoSave: [] as number[], baselineUpload: [] as number[], raw: [] as number[] };
+  const samples = {
+    vaultOps: [] as number[],
+    baseline: [] as number[],
+    baselineSave: [] as number[],
+    baselineUpload: [] as number[],
+    raw: [] as number[],
+  };
+  const rss = {
+    vaultOps: [] as number[],
+    baoSave: [] as number[],
+    baselineUpload: [] as number[],
+    raw: [] as number[],
+  };
   const bytes = { vaultOps: [] as number[], baseline: [] as number[], raw: [] as number[] };
-  const cpu = { vaultOps: [] as number[], baoSave: [] as number[], baselineUpload: [] as number[], raw: [] as number[] };
+  const cpu = {
+    vaultOps: [] as number[],
+    baoSave: [] as number[],
+    baselineUpload: [] as number[],
+    raw: [] as number[],
+  };
   const perRunLoad: number[] = [];
 
   try {
     for (let run = 1; run <= ctx.options.runs; run++) {
       // (a) vault-ops
-      const a = await runChecked('vault-ops snapshot save', cli.command, [...cli.args, 'snapshot', 'save', '--to', `s3://${bucket.name}/${VAULT_OPS_PREFIX}`, '--s3-endpoint', s3.endpoint, '--s3-force-path-style', '--output', 'json'], {
-        env: ctx.cliEnv(vault, s3),
-        cwd: repoRoot,
-      });
+      const a = await runChecked(
+        'vault-ops snapshot save',
+        cli.command,
+        [
+          ...cli.args,
+          'snapshot',
+          'save',
+          '--to',
+          `s3://${bucket.name}/${VAULT_OPS_PREFIX}`,
+          '--s3-endpoint',
+          s3.endpoint,
+          '--s3-force-path-style',
+          '--output',
+          'json',
+        ],
+        {
+          env: ctx.cliEnv(vault, s3),
+          cwd: repoRoot,
+        },
+      );
       const manifest = JSON.parse(a.stdout) as { archive: { bytes: number } };
       samples.vaultOps.push(a.seconds);
       rss.vaultOps.push(a.peakRssMb);
@@ -46,10 +78,25 @@ export async function snapshotBench(ctx: BenchContext): Promise<Record<string, u
 
       // (b) baseline: save to a file, then upload it
       const file = join(work, `baseline-${run}.snap`);
-      const save = await runChecked('bao operator raft snapshot save', vault.binary, ['operator', 'raft', 'snapshot', 'save', file], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, BAO_ADDR: vault.addr, BAO_TOKEN: vault.rootToken },
-      });
-      const upload = await runChecked('baseline upload', process.execPath, [join(tools, 'upload-file.mjs'), file, bucket.name, `baseline/${run}.snap`], { env: toolEnv, cwd: repoRoot });
+      const save = await runChecked(
+        'bao operator raft snapshot save',
+        vault.binary,
+        ['operator', 'raft', 'snapshot', 'save', file],
+        {
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: work,
+            BAO_ADDR: vault.addr,
+            BAO_TOKEN: vault.rootToken,
+          },
+        },
+      );
+      const upload = await runChecked(
+        'baseline upload',
+        process.execPath,
+        [join(tools, 'upload-file.mjs'), file, bucket.name, `baseline/${run}.snap`],
+        { env: toolEnv, cwd: repoRoot },
+      );
       samples.baselineSave.push(save.seconds);
       samples.baselineUpload.push(upload.seconds);
       samples.baseline.push(save.seconds + upload.seconds);
@@ -61,7 +108,12 @@ export async function snapshotBench(ctx: BenchContext): Promise<Record<string, u
       await rm(file, { force: true });
 
       // (c) raw pipe
-      const c: ProcessRun = await runChecked('raw pipe', process.execPath, [join(tools, 'raw-pipe.mjs'), bucket.name, `raw/${run}.snap`], { env: toolEnv, cwd: repoRoot });
+      const c: ProcessRun = await runChecked(
+        'raw pipe',
+        process.execPath,
+        [join(tools, 'raw-pipe.mjs'), bucket.name, `raw/${run}.snap`],
+        { env: toolEnv, cwd: repoRoot },
+      );
       samples.raw.push(c.seconds);
       rss.raw.push(c.peakRssMb);
       cpu.raw.push(c.cpuSeconds);
@@ -71,7 +123,11 @@ export async function snapshotBench(ctx: BenchContext): Promise<Record<string, u
       // Keep the newest vault-ops snapshot (verify restores it); drop the rest.
       await bucket.empty('baseline/');
       await bucket.empty('raw/');
-      process.stderr.write(`bench snapshot: run ${run}: vault-ops ${a.seconds.toFixed(2)}s (${a.peakRssMb} MiB), baseline ${save.seconds.toFixed(2)}+${upload.seconds.toFixed(2)}s, raw ${c.seconds.toFixed(2)}s, load ${perRunLoad.at(-1)}\n`);
+      process.stderr.write(
+        `bench snapshot: run ${run}: vault-ops ${a.seconds.toFixed(2)}s (${a.peakRssMb} MiB), baseline ` +
+          `${save.seconds.toFixed(2)}+${upload.seconds.toFixed(2)}s, raw ${c.seconds.toFixed(2)}s, load ` +
+          `${perRunLoad.at(-1)}\n`,
+      );
     }
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -99,8 +155,16 @@ export async function snapshotBench(ctx: BenchContext): Promise<Record<string, u
     peakRssMb: Math.max(...rss.vaultOps),
     /** CPU seconds of the client process alone (bao's server-side work is not in it). */
     medianCpuSeconds: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(median(v))])),
-    peakRssMbOthers: { baoSave: Math.max(...rss.baoSave), baselineUpload: Math.max(...rss.baselineUpload), raw: Math.max(...rss.raw) },
-    archiveMb: { vaultOps: bytes.vaultOps.map((b) => round(b / MiB, 1)), baseline: bytes.baseline.map((b) => round(b / MiB, 1)), raw: bytes.raw.map((b) => round(b / MiB, 1)) },
+    peakRssMbOthers: {
+      baoSave: Math.max(...rss.baoSave),
+      baselineUpload: Math.max(...rss.baselineUpload),
+      raw: Math.max(...rss.raw),
+    },
+    archiveMb: {
+      vaultOps: bytes.vaultOps.map((b) => round(b / MiB, 1)),
+      baseline: bytes.baseline.map((b) => round(b / MiB, 1)),
+      raw: bytes.raw.map((b) => round(b / MiB, 1)),
+    },
     samplesSeconds: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => round(x))])),
     samplesPeakRssMb: rss,
     load: { ...load.stop(), perRun: perRunLoad },

@@ -8,7 +8,8 @@ import type { PostgresTestbed } from '../testbed/postgres.js';
 export type TestApi = (method: string, path: string, body?: unknown) => Promise<unknown>;
 
 /** `CREATE ROLE` with a login and an expiry: what a dynamic role's credentials are. */
-export const DYNAMIC_ROLE_STATEMENT = `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`;
+export const DYNAMIC_ROLE_STATEMENT =
+  `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL ` + `'{{expiration}}';`;
 
 export async function configurePostgresConnection(
   api: TestApi,
@@ -25,7 +26,10 @@ export async function configurePostgresConnection(
   });
 }
 
-export async function addDynamicRole(api: TestApi, options: { mount: string; connection: string; role: string; defaultTtl?: string; maxTtl?: string }): Promise<void> {
+export async function addDynamicRole(
+  api: TestApi,
+  options: { mount: string; connection: string; role: string; defaultTtl?: string; maxTtl?: string },
+): Promise<void> {
   await api('POST', `${options.mount}/roles/${options.role}`, {
     db_name: options.connection,
     creation_statements: [DYNAMIC_ROLE_STATEMENT],
@@ -36,7 +40,14 @@ export async function addDynamicRole(api: TestApi, options: { mount: string; con
 
 /** Whether `user`/`password` log in to the testbed's PostgreSQL (plain TCP on loopback). */
 export async function postgresLoginWorks(db: PostgresTestbed, user: string, password: string): Promise<boolean> {
-  const client = new pg.Client({ host: '127.0.0.1', port: db.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: db.port,
+    user,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 5_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -13,7 +13,10 @@ export async function seedSecrets(
   const mount = options.mount ?? 'secret';
   const mounts = (await bootstrapRequest(addr, 'GET', 'sys/mounts', { token })).body;
   if (!mounts.data?.[`${mount}/`] && !mounts[`${mount}/`]) {
-    await bootstrapRequest(addr, 'POST', `sys/mounts/${mount}`, { token, body: { type: 'kv', options: { version: '2' } } });
+    await bootstrapRequest(addr, 'POST', `sys/mounts/${mount}`, {
+      token,
+      body: { type: 'kv', options: { version: '2' } },
+    });
   }
   const written: Record<string, string> = {};
   const names = Array.from({ length: options.count }, (_, i) => `${options.prefix ?? 'app'}/s${i}`);
@@ -23,7 +26,11 @@ export async function seedSecrets(
     Array.from({ length: workers }, async () => {
       while (next < names.length) {
         const name = names[next++]!;
-        const value = options.valueBytes ? randomBytes(Math.ceil((options.valueBytes * 3) / 4)).toString('base64').slice(0, options.valueBytes) : `value-${name}`;
+        const value = options.valueBytes
+          ? randomBytes(Math.ceil((options.valueBytes * 3) / 4))
+              .toString('base64')
+              .slice(0, options.valueBytes)
+          : `value-${name}`;
         await bootstrapRequest(addr, 'POST', `${mount}/data/${name}`, { token, body: { data: { value } } });
         written[name] = value;
       }
@@ -32,7 +39,15 @@ export async function seedSecrets(
   return written;
 }
 
-export async function readSecret(addr: string, token: string, mount: string, name: string): Promise<string | undefined> {
-  const { status, body } = await bootstrapRequest<any>(addr, 'GET', `${mount}/data/${name}`, { token, okStatuses: [200, 404] });
+export async function readSecret(
+  addr: string,
+  token: string,
+  mount: string,
+  name: string,
+): Promise<string | undefined> {
+  const { status, body } = await bootstrapRequest<any>(addr, 'GET', `${mount}/data/${name}`, {
+    token,
+    okStatuses: [200, 404],
+  });
   return status === 200 ? (body.data.data.value as string) : undefined;
 }

@@ -13,7 +13,14 @@ export interface TcpProxy {
  * (target → client) passes that many bytes is destroyed mid-stream, like a network cut.
  * `cutOnlyWhen` limits cutting to connections whose request starts with the given text.
  */
-export async function startTcpProxy(target: { host: string; port: number }, options: { cutDownstreamAfter?: number; cutOnlyWhen?: string; /** Hold (forward nothing more of) the armed response after this many bytes. */ stallDownstreamAfter?: number } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: {
+    cutDownstreamAfter?: number;
+    cutOnlyWhen?: string /** Hold (forward nothing more of) the armed response after this many bytes. */;
+    stallDownstreamAfter?: number;
+  } = {},
+): Promise<TcpProxy> {
   let down = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {

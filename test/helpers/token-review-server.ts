@@ -70,45 +70,94 @@ export async function startTokenReviewServer(dir: string): Promise<TokenReviewSe
   const issued = new Map<string, IssuedToken>();
   const reviews: ReviewRecord[] = [];
 
-  const server: Server = createServer({ key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) }, (req, res) => {
-    const reply = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
-      reply(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: `${req.method} ${req.url} not found` });
-      return;
-    }
-    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
-      reply(401, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401, message: 'Unauthorized' });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let review: { spec?: { token?: string; audiences?: string[] } };
-      try {
-        review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        reply(400, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'BadRequest', code: 400, message: 'invalid JSON' });
+  const server: Server = createServer(
+    { key: readFileSync(tls.keyFile), cert: readFileSync(tls.certFile) },
+    (req, res) => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== 'POST' || req.url !== '/apis/authentication.k8s.io/v1/tokenreviews') {
+        reply(404, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          reason: 'NotFound',
+          code: 404,
+          message: `${req.method} ${req.url} not found`,
+        });
         return;
       }
-      const token = review.spec?.token ?? '';
-      const wanted = review.spec?.audiences ?? [];
-      const known = issued.get(token);
-      let status: Record<string, unknown>;
-      if (!known || known.revoked || known.expires < Date.now() / 1000) {
-        status = { authenticated: false, error: 'invalid bearer token, token lookup failed' };
-      } else {
-        const overlap = wanted.length ? known.audiences.filter((a) => wanted.includes(a)) : known.audiences;
-        status = overlap.length
-          ? { authenticated: true, audiences: overlap, user: { username: `system:serviceaccount:${known.namespace}:${known.name}`, uid: known.uid, groups: ['system:serviceaccounts', `system:serviceaccounts:${known.namespace}`, 'system:authenticated'] } }
-          : { authenticated: false, error: 'invalid bearer token, token audiences is invalid for the target audiences' };
+      if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+        reply(401, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          reason: 'Unauthorized',
+          code: 401,
+          message: 'Unauthorized',
+        });
+        return;
       }
-      reviews.push({ audiences: wanted, authenticated: status.authenticated === true, ...(status.user ? { username: (status.user as { username: string }).username } : {}) });
-      reply(201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: { audiences: wanted }, status });
-    });
-  });
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let review: { spec?: { token?: string; audiences?: string[] } };
+        try {
+          review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          reply(400, {
+            kind: 'Status',
+            apiVersion: 'v1',
+            status: 'Failure',
+            reason: 'BadRequest',
+            code: 400,
+            message: 'invalid JSON',
+          });
+          return;
+        }
+        const token = review.spec?.token ?? '';
+        const wanted = review.spec?.audiences ?? [];
+        const known = issued.get(token);
+        let status: Record<string, unknown>;
+        if (!known || known.revoked || known.expires < Date.now() / 1000) {
+          status = { authenticated: false, error: 'invalid bearer token, token lookup failed' };
+        } else {
+          const overlap = wanted.length ? known.audiences.filter((a) => wanted.includes(a)) : known.audiences;
+          status = overlap.length
+            ? {
+                authenticated: true,
+                audiences: overlap,
+                user: {
+                  username: `system:serviceaccount:${known.namespace}:${known.name}`,
+                  uid: known.uid,
+                  groups: [
+                    'system:serviceaccounts',
+                    `system:serviceaccounts:${known.namespace}`,
+                    'system:authenticated',
+                  ],
+                },
+              }
+            : {
+                authenticated: false,
+                error: 'invalid bearer token, token audiences is invalid for the target audiences',
+              };
+        }
+        reviews.push({
+          audiences: wanted,
+          authenticated: status.authenticated === true,
+          ...(status.user ? { username: (status.user as { username: string }).username } : {}),
+        });
+        reply(201, {
+          kind: 'TokenReview',
+          apiVersion: 'authentication.k8s.io/v1',
+          metadata: { creationTimestamp: null },
+          spec: { audiences: wanted },
+          status,
+        });
+      });
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -141,7 +190,14 @@ export async function startTokenReviewServer(dir: string): Promise<TokenReviewSe
         privateKey,
         kid,
       );
-      issued.set(token, { namespace: sa.namespace, name: sa.name, uid, audiences: options.audiences, expires: exp, revoked: false });
+      issued.set(token, {
+        namespace: sa.namespace,
+        name: sa.name,
+        uid,
+        audiences: options.audiences,
+        expires: exp,
+        revoked: false,
+      });
       return token;
     },
     revoke(token) {

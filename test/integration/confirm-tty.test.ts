@@ -25,7 +25,10 @@ before(async () => {
   vault = await startVault();
   dir = await mkdtemp(join(tmpdir(), 'vault-ops-tty-'));
   await seedSecrets(vault.addr, vault.rootToken, { count: 2, prefix: 'kept' });
-  const saved = await runCli(['snapshot', 'save', '--to', join(dir, 'store'), '--output', 'json'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
+  const saved = await runCli(['snapshot', 'save', '--to', join(dir, 'store'), '--output', 'json'], {
+    VAULT_ADDR: vault.addr,
+    VAULT_TOKEN: vault.rootToken,
+  });
   assert.equal(saved.code, 0, saved.stderr);
   snapshotId = saved.json().id;
   clusterName = (await bootstrapRequest(vault.addr, 'GET', 'sys/seal-status')).body.cluster_name;
@@ -38,10 +41,19 @@ after(async () => {
 
 /** Run `restore` on a pty and type `answer` at the confirmation prompt. */
 async function restoreTyping(answer: string): Promise<{ code: number | null; screen: string }> {
-  const cmd = `${process.execPath} --import tsx src/cli/entry.ts restore --from ${join(dir, 'store')} --snapshot ${snapshotId} --no-safety-snapshot`;
+  const cmd =
+    `${process.execPath} --import tsx src/cli/entry.ts restore --from ${join(dir, 'store')} --snapshot ` +
+    `${snapshotId} --no-safety-snapshot`;
   const child = spawn('script', ['-qec', cmd, '/dev/null'], {
     cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_OPS_LOG_LEVEL: 'warn', TERM: 'dumb' },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      VAULT_ADDR: vault.addr,
+      VAULT_TOKEN: vault.rootToken,
+      VAULT_OPS_LOG_LEVEL: 'warn',
+      TERM: 'dumb',
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let screen = '';
@@ -74,5 +86,9 @@ test(onServer('on a terminal, typing the cluster name restores'), async () => {
   assert.match(r.screen, /applied; the cluster is unsealed/);
   assert.equal(await readSecret(vault.addr, vault.rootToken, 'secret', 'kept/s0'), 'value-kept/s0');
   assert.equal(await readSecret(vault.addr, vault.rootToken, 'secret', 'lost/s0'), undefined);
-  assert.deepEqual((await readdir(join(dir, 'store'))).filter((f) => f.endsWith('.manifest.json')).length, 1, 'no safety snapshot was asked for');
+  assert.deepEqual(
+    (await readdir(join(dir, 'store'))).filter((f) => f.endsWith('.manifest.json')).length,
+    1,
+    'no safety snapshot was asked for',
+  );
 });

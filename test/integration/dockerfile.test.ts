@@ -24,7 +24,12 @@ const stages = instructions.reduce<string[][]>((acc, line) => {
 test('every base image is a build argument with no default, refused unless pinned by digest', () => {
   const froms = instructions.filter((l) => /^FROM\s/i.test(l)).map((l) => l.split(/\s+/)[1]!);
   assert.ok(froms.length >= 3, froms.join(', '));
-  const stageNames = new Set(instructions.filter((l) => /^FROM\s/i.test(l)).map((l) => /\sAS\s+(\S+)/i.exec(l)?.[1]).filter(Boolean));
+  const stageNames = new Set(
+    instructions
+      .filter((l) => /^FROM\s/i.test(l))
+      .map((l) => /\sAS\s+(\S+)/i.exec(l)?.[1])
+      .filter(Boolean),
+  );
   const imageArgs = new Set<string>();
   for (const from of froms) {
     if (stageNames.has(from)) continue;
@@ -50,7 +55,10 @@ test('the final image has no npm, npx, corepack or yarn; runs as a non-root user
     assert.ok(run.includes(`/usr/local/bin/${tool}`), `${tool} is removed`);
     assert.ok(run.includes(`! command -v ${tool}`), `the build proves ${tool} is gone`);
   }
-  assert.ok(!final.some((l) => /^RUN\s.*\bnpm\s+(ci|install|i)\b/.test(l)), 'nothing is installed with npm in the final stage');
+  assert.ok(
+    !final.some((l) => /^RUN\s.*\bnpm\s+(ci|install|i)\b/.test(l)),
+    'nothing is installed with npm in the final stage',
+  );
   const user = final.find((l) => /^USER\s/.test(l));
   assert.ok(user && !/^USER\s+(0|root)\b/.test(user), `non-root: ${user}`);
   assert.match(final.find((l) => /^ENTRYPOINT\s/.test(l)) ?? '', /tini/);

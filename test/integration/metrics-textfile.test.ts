@@ -28,7 +28,12 @@ before(async () => {
   const drillTmp = join(dir, 'tmp');
   await mkdir(drillTmp);
   process.env.TMPDIR = drillTmp;
-  env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_OPS_VAULT_BINARY: vault.binary, TMPDIR: drillTmp };
+  env = {
+    VAULT_ADDR: vault.addr,
+    VAULT_TOKEN: vault.rootToken,
+    VAULT_OPS_VAULT_BINARY: vault.binary,
+    TMPDIR: drillTmp,
+  };
   await seedSecrets(vault.addr, vault.rootToken, { count: 3 });
 });
 after(async () => {
@@ -44,13 +49,19 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     assert.equal(ok.code, 0, ok.stderr);
     const manifest = ok.json();
     const first = await readFile(file, 'utf8');
-    assert.equal(gauge(first, 'vault_ops_snapshot_last_success_timestamp_seconds'), Date.parse(manifest.createdAt) / 1000);
+    assert.equal(
+      gauge(first, 'vault_ops_snapshot_last_success_timestamp_seconds'),
+      Date.parse(manifest.createdAt) / 1000,
+    );
     assert.equal(gauge(first, 'vault_ops_snapshot_bytes'), manifest.archive.bytes);
     assert.equal(gauge(first, 'vault_ops_snapshot_shrunk'), 0);
     assert.match(first, /^vault_ops_snapshot_keys\{prefix="[^"]+"\} \d+$/m);
 
     // Nothing listens on port 9 (discard) of loopback: the save fails before anything is stored.
-    const failed = await runCli(['snapshot', 'save', '--to', store, '--metrics-textfile', file], { ...env, VAULT_ADDR: 'http://127.0.0.1:9' });
+    const failed = await runCli(['snapshot', 'save', '--to', store, '--metrics-textfile', file], {
+      ...env,
+      VAULT_ADDR: 'http://127.0.0.1:9',
+    });
     assert.notEqual(failed.code, 0, 'a save from an unreachable server fails');
     const second = await readFile(file, 'utf8');
     assert.match(second, /^vault_ops_snapshot_failures_total\{reason="[a-z-]+"\} 1$/m);
@@ -67,7 +78,10 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     const keys = join(dir, 'unseal-keys');
     await writeFile(keys, `${vault.unsealKeys.join('\n')}\n`, { mode: 0o600 });
     const file = join(dir, 'verify.prom');
-    const passed = await runCli(['verify', '--from', store, '--unseal-keys-file', keys, '--metrics-textfile', file], env);
+    const passed = await runCli(
+      ['verify', '--from', store, '--unseal-keys-file', keys, '--metrics-textfile', file],
+      env,
+    );
     assert.equal(passed.code, 0, passed.stderr + passed.stdout);
     const first = await readFile(file, 'utf8');
     assert.equal(gauge(first, 'vault_ops_verify_passed'), 1);
@@ -77,10 +91,27 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     assert.match(first, /^vault_ops_verify_phase_seconds\{phase="restore"\} [\d.]+$/m);
     assert.ok(gauge(first, 'vault_ops_verify_snapshot_age_seconds')! >= 0);
 
-    const missing = await runCli(['verify', '--from', store, '--snapshot', '20200101T000000Z-000000', '--unseal-keys-file', keys, '--metrics-textfile', file], env);
+    const missing = await runCli(
+      [
+        'verify',
+        '--from',
+        store,
+        '--snapshot',
+        '20200101T000000Z-000000',
+        '--unseal-keys-file',
+        keys,
+        '--metrics-textfile',
+        file,
+      ],
+      env,
+    );
     assert.notEqual(missing.code, 0);
     const second = await readFile(file, 'utf8');
     assert.equal(gauge(second, 'vault_ops_verify_passed'), 0, 'a drill that could not run counts as not passed');
-    assert.equal(gauge(second, 'vault_ops_verify_last_success_timestamp_seconds'), lastSuccess, 'and keeps the last success');
+    assert.equal(
+      gauge(second, 'vault_ops_verify_last_success_timestamp_seconds'),
+      lastSuccess,
+      'and keeps the last success',
+    );
   });
 });

@@ -46,47 +46,100 @@ describe(onServer('restore'), () => {
     assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s0'), 'value-after/s0');
   });
 
-  test('brings the cluster back to the snapshot: earlier secrets there, later ones gone; lists rolled-back rotations', async () => {
-    const records = await openSnapshotStore(store);
-    await writeRotationRecord(records, { time: new Date(), kind: 'kv-rotation', mount: 'secret', path: 'payments/stripe', rotationId: 'r-123' });
-    await records.close();
-    // The safety snapshot is protected like `snapshot save`'s: the deployment's recipients (env) and signing key.
-    const identity = await generateIdentity();
-    const signingKey = join(dir, 'signing.pem');
-    await writeFile(signingKey, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600 });
-    const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes', '--signing-key', signingKey, '--output', 'json'], { ...env, VAULT_OPS_ENCRYPT_TO: await identityToRecipient(identity) });
-    assert.equal(r.code, 0, r.stderr);
-    const result = r.json();
-    const safetyManifest = JSON.parse(await readFile(join(store, `${result.safetySnapshotId}.manifest.json`), 'utf8'));
-    assert.equal(safetyManifest.encryption?.type, 'age', 'the safety snapshot is encrypted like the others');
-    assert.match(safetyManifest.archive.key, /\.snap\.age$/);
-    assert.equal(safetyManifest.signature?.algorithm, 'ed25519', 'and signed');
-    assert.equal(result.applied, true);
-    assert.equal(result.sealed, false);
-    assert.equal(result.plan.sameCluster, true);
-    assert.match(result.safetySnapshotId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    assert.equal(result.rolledBackRotations.length, 1);
-    assert.match(result.rolledBackRotations[0].action, /rotate kv --force --only secret\/payments\/stripe/);
-    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1');
-    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s1'), undefined);
-    // The safety snapshot holds the state before the restore (with the "after" secrets).
-    const list = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
-    assert.ok(list.json().snapshots.some((s: any) => s.id === result.safetySnapshotId));
-  });
+  test(
+    'brings the cluster back to the snapshot: earlier secrets there, later ones gone; lists rolled-back ' + 'rotations',
+    async () => {
+      const records = await openSnapshotStore(store);
+      await writeRotationRecord(records, {
+        time: new Date(),
+        kind: 'kv-rotation',
+        mount: 'secret',
+        path: 'payments/stripe',
+        rotationId: 'r-123',
+      });
+      await records.close();
+      // The safety snapshot is protected like `snapshot save`'s: the deployment's recipients (env) and signing key.
+      const identity = await generateIdentity();
+      const signingKey = join(dir, 'signing.pem');
+      await writeFile(
+        signingKey,
+        generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+        { mode: 0o600 },
+      );
+      const r = await runCli(
+        [
+          'restore',
+          '--from',
+          store,
+          '--snapshot',
+          snapshotId,
+          '--yes',
+          '--signing-key',
+          signingKey,
+          '--output',
+          'json',
+        ],
+        { ...env, VAULT_OPS_ENCRYPT_TO: await identityToRecipient(identity) },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const result = r.json();
+      const safetyManifest = JSON.parse(
+        await readFile(join(store, `${result.safetySnapshotId}.manifest.json`), 'utf8'),
+      );
+      assert.equal(safetyManifest.encryption?.type, 'age', 'the safety snapshot is encrypted like the others');
+      assert.match(safetyManifest.archive.key, /\.snap\.age$/);
+      assert.equal(safetyManifest.signature?.algorithm, 'ed25519', 'and signed');
+      assert.equal(result.applied, true);
+      assert.equal(result.sealed, false);
+      assert.equal(result.plan.sameCluster, true);
+      assert.match(result.safetySnapshotId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+      assert.equal(result.rolledBackRotations.length, 1);
+      assert.match(result.rolledBackRotations[0].action, /rotate kv --force --only secret\/payments\/stripe/);
+      assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1');
+      assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s1'), undefined);
+      // The safety snapshot holds the state before the restore (with the "after" secrets).
+      const list = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
+      assert.ok(list.json().snapshots.some((s: any) => s.id === result.safetySnapshotId));
+    },
+  );
 
   test("a plain restore of another cluster's snapshot fails and explains --force (exit 1)", async () => {
     const otherStore = join(dir, 'other-store');
     await seedSecrets(other.addr, other.rootToken, { count: 2, prefix: 'other' });
-    const saved = await runCli(['snapshot', 'save', '--to', otherStore, '--output', 'json'], { VAULT_ADDR: other.addr, VAULT_TOKEN: other.rootToken });
+    const saved = await runCli(['snapshot', 'save', '--to', otherStore, '--output', 'json'], {
+      VAULT_ADDR: other.addr,
+      VAULT_TOKEN: other.rootToken,
+    });
     assert.equal(saved.code, 0, saved.stderr);
-    const r = await runCli(['restore', '--from', otherStore, '--snapshot', saved.json().id, '--yes', '--no-safety-snapshot'], env);
+    const r = await runCli(
+      ['restore', '--from', otherStore, '--snapshot', saved.json().id, '--yes', '--no-safety-snapshot'],
+      env,
+    );
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /--force/);
-    assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1', 'the target is unchanged');
+    assert.equal(
+      await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'),
+      'value-before/s1',
+      'the target is unchanged',
+    );
 
     // With --force the target takes the other cluster's data and keys: it seals itself and
     // opens with the snapshot's unseal keys; the snapshot's token then applies.
-    const forced = await runCli(['restore', '--from', otherStore, '--snapshot', saved.json().id, '--yes', '--force', '--no-safety-snapshot', '--output', 'json'], env);
+    const forced = await runCli(
+      [
+        'restore',
+        '--from',
+        otherStore,
+        '--snapshot',
+        saved.json().id,
+        '--yes',
+        '--force',
+        '--no-safety-snapshot',
+        '--output',
+        'json',
+      ],
+      env,
+    );
     assert.equal(forced.code, 0, forced.stderr);
     assert.equal(forced.json().sealed, true);
     assert.match(forced.json().nextSteps[0], /unseal every node with the snapshot's/);
@@ -98,7 +151,10 @@ describe(onServer('restore'), () => {
       if (value === undefined) await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(value, 'value-other/s1');
-    const { status } = await bootstrapRequest(target.addr, 'GET', 'auth/token/lookup-self', { token: target.rootToken, okStatuses: [200, 403] });
+    const { status } = await bootstrapRequest(target.addr, 'GET', 'auth/token/lookup-self', {
+      token: target.rootToken,
+      okStatuses: [200, 403],
+    });
     assert.equal(status, 403, "the target's old root token is gone with its data");
   });
 });

@@ -3,7 +3,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { CRASH_DRIVER, ENTRY, RotationBed, libraryDeps, pick, runNode, running, runningWith, sleep, startNode, targetKey, waitForFile } from '../fixtures/rotation-hooks/harness.js';
+import {
+  CRASH_DRIVER,
+  ENTRY,
+  RotationBed,
+  libraryDeps,
+  pick,
+  runNode,
+  running,
+  runningWith,
+  sleep,
+  startNode,
+  targetKey,
+  waitForFile,
+} from '../fixtures/rotation-hooks/harness.js';
 import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { runRotation } from '../../src/rotation/kv/run.js';
 import { onServer } from '../testbed/servers.js';
@@ -39,7 +52,12 @@ function events(stdout: string): Array<{ step: string; rotationId: string }> {
 }
 
 /** The live value, the target and the metadata agree; the previous value is in the history. */
-async function assertConverged(path: string, td: string | undefined, original: string, versions: number): Promise<void> {
+async function assertConverged(
+  path: string,
+  td: string | undefined,
+  original: string,
+  versions: number,
+): Promise<void> {
   const live = (await bed.read(path))!;
   assert.equal(live.version, versions, `exactly ${versions - 1} new live version(s)`);
   assert.notEqual(live.data.api_key, original);
@@ -61,20 +79,35 @@ async function assertConverged(path: string, td: string | undefined, original: s
 }
 
 describe(onServer('crash matrix with hooks: SIGKILL after each step, then re-run'), () => {
-  const steps = ['lock-acquired', 'staged', 'marked-pending', 'set-started', 'set-done', 'tested', 'live-written', 'marked-current', 'staging-deleted'];
+  const steps = [
+    'lock-acquired',
+    'staged',
+    'marked-pending',
+    'set-started',
+    'set-done',
+    'tested',
+    'live-written',
+    'marked-current',
+    'staging-deleted',
+  ];
   for (const step of steps) {
     test(`killed after ${step}`, async () => {
       const path = bed.name(`crash-${step}`);
       const td = await bed.targetDir();
       const original = `orig-${path}`;
       await bed.put(path, { api_key: original, other: 'keep' });
-      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+      const policy = await bed.policy([
+        { mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+      ]);
       const crashed = await runNode([CRASH_DRIVER, policy, step], bed.env);
       assert.equal(crashed.signal, 'SIGKILL', crashed.stderr);
       const seen = events(crashed.stdout);
       assert.equal(seen.at(-1)?.step, step);
       const rotationId = seen.at(-1)!.rotationId;
-      assert.equal((await bed.read(path))!.version, ['live-written', 'marked-current', 'staging-deleted'].includes(step) ? 2 : 1);
+      assert.equal(
+        (await bed.read(path))!.version,
+        ['live-written', 'marked-current', 'staging-deleted'].includes(step) ? 2 : 1,
+      );
 
       await sleep(1100); // the crashed run's lock (TTL 1s) is now stale
       // Before the secret is marked pending no hook has run: a later due (here forced) run adopts the staged value.
@@ -110,7 +143,11 @@ describe(onServer('crash matrix without hooks'), () => {
       const idle = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
       assert.equal(idle.code, 0, idle.all);
       assert.equal(idle.json().secrets[0].outcome, 'not-due');
-      assert.equal((await bed.read(path))!.version, step === 'lock-acquired' ? 1 : 2, 'the live secret holds the old or the new value, whole');
+      assert.equal(
+        (await bed.read(path))!.version,
+        step === 'lock-acquired' ? 1 : 2,
+        'the live secret holds the old or the new value, whole',
+      );
 
       // The next rotation of the secret (forced here) takes the stale lock over.
       const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json', '--log-level', 'debug']);
@@ -144,9 +181,14 @@ describe(onServer('the real CLI killed by SIGKILL while a hook runs'), () => {
       const td = await bed.targetDir();
       const original = `orig-${path}`;
       await bed.put(path, { api_key: original, other: 'keep' });
-      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+      const policy = await bed.policy([
+        { mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+      ]);
       await bed.control(td, control);
-      const killed = await runNode([ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--lock-ttl', '1s', '--log-level', 'debug'], bed.env);
+      const killed = await runNode(
+        [ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--lock-ttl', '1s', '--log-level', 'debug'],
+        bed.env,
+      );
       captured.push(killed.stdout + killed.stderr);
       assert.equal(killed.signal, 'SIGKILL', killed.stderr);
       assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged by the killed run');
@@ -182,48 +224,94 @@ describe(onServer('rotate kv stopped by SIGTERM or SIGINT while a hook runs'), (
     assert.equal(custom['vault-ops-quarantined'], undefined);
     assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged');
     assert.ok(await bed.staged('secret', path), 'the staged value is kept for the next run');
-    assert.equal(await bed.lock('secret', path), undefined, 'the lock is released: the next run need not wait for it to expire');
+    assert.equal(
+      await bed.lock('secret', path),
+      undefined,
+      'the lock is released: the next run need not wait for it to expire',
+    );
     assert.deepEqual(bed.targetLog(td, 'secret', path), [], 'no hook step completed (test never ran)');
     return custom['vault-ops-rotation-id']!;
   }
 
   /** A later normal run resumes the same rotation and finishes it exactly once. */
-  async function assertResumedOnce(path: string, td: string, original: string, policy: string, rotationId: string): Promise<void> {
+  async function assertResumedOnce(
+    path: string,
+    td: string,
+    original: string,
+    policy: string,
+    rotationId: string,
+  ): Promise<void> {
     await bed.control(td, {});
     const r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
     assert.equal(r.code, 0, r.all);
-    assert.deepEqual(pick(r.json().secrets[0], ['outcome', 'resumed', 'rotationId']), { outcome: 'rotated', resumed: true, rotationId } as any);
-    assert.deepEqual(bed.targetLog(td, 'secret', path).map((l) => [l.step, l.rotationId, l.result]), [['set', rotationId, 'ok'], ['test', rotationId, 'ok']], 'set and test ran once each');
+    assert.deepEqual(pick(r.json().secrets[0], ['outcome', 'resumed', 'rotationId']), {
+      outcome: 'rotated',
+      resumed: true,
+      rotationId,
+    } as any);
+    assert.deepEqual(
+      bed.targetLog(td, 'secret', path).map((l) => [l.step, l.rotationId, l.result]),
+      [
+        ['set', rotationId, 'ok'],
+        ['test', rotationId, 'ok'],
+      ],
+      'set and test ran once each',
+    );
     await assertConverged(path, td, original, 2);
     const again = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
     assert.equal(again.json().secrets[0].outcome, 'not-due', 'nothing left to do');
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    test(`the real CLI gets ${signal} mid-hook: one error line, exit 1, no hook process or grandchild left; a re-run finishes once`, async () => {
-      const path = bed.name(`signal-${signal.toLowerCase()}`);
-      const td = await bed.targetDir();
-      const original = `orig-${path}`;
-      await bed.put(path, { api_key: original, other: 'keep' });
-      const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: { ...bed.hooks(td), timeout: '10m' } }]);
-      await bed.control(td, { spawn: ['set'], delayMs: { set: 600_000 } });
-      const run = startNode([ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--log-level', 'warn'], bed.env, 120_000);
-      await waitForFile(join(td, 'pids-set.json'));
-      const pids = JSON.parse(readFileSync(join(td, 'pids-set.json'), 'utf8')) as { hook: number; grandchild: number };
-      assert.ok(running(pids.hook) && running(pids.grandchild), 'the set hook and its grandchild run');
+    test(
+      `the real CLI gets ${signal} mid-hook: one error line, exit 1, no hook process or grandchild left; a re-run ` +
+        `finishes once`,
+      async () => {
+        const path = bed.name(`signal-${signal.toLowerCase()}`);
+        const td = await bed.targetDir();
+        const original = `orig-${path}`;
+        await bed.put(path, { api_key: original, other: 'keep' });
+        const policy = await bed.policy([
+          {
+            mount: 'secret',
+            path,
+            every: '1h',
+            keys: { api_key: { length: 40 } },
+            hooks: { ...bed.hooks(td), timeout: '10m' },
+          },
+        ]);
+        await bed.control(td, { spawn: ['set'], delayMs: { set: 600_000 } });
+        const run = startNode(
+          [ENTRY, 'rotate', 'kv', '--policy', policy, '--force', '--log-level', 'warn'],
+          bed.env,
+          120_000,
+        );
+        await waitForFile(join(td, 'pids-set.json'));
+        const pids = JSON.parse(readFileSync(join(td, 'pids-set.json'), 'utf8')) as {
+          hook: number;
+          grandchild: number;
+        };
+        assert.ok(running(pids.hook) && running(pids.grandchild), 'the set hook and its grandchild run');
 
-      run.child.kill(signal);
-      const out = await run.done;
-      captured.push(out.stdout + out.stderr);
-      assert.equal(out.signal, null, `the CLI handled ${signal} instead of dying from it`);
-      assert.equal(out.code, 1, out.stderr);
-      const lines = out.stderr.trim().split('\n');
-      assert.equal(lines.length, 1, `one line on stderr:\n${out.stderr}`);
-      assert.match(lines[0]!, new RegExp(`^error: rotate kv was interrupted by a signal: secret/${path} \\(at set\\) stopped at a recorded step, any running hook killed; run rotate kv again to resume`));
-      assertNoHookProcess(td, pids);
-      const rotationId = await assertStoppedAtSet(path, td, original);
-      await assertResumedOnce(path, td, original, policy, rotationId);
-    });
+        run.child.kill(signal);
+        const out = await run.done;
+        captured.push(out.stdout + out.stderr);
+        assert.equal(out.signal, null, `the CLI handled ${signal} instead of dying from it`);
+        assert.equal(out.code, 1, out.stderr);
+        const lines = out.stderr.trim().split('\n');
+        assert.equal(lines.length, 1, `one line on stderr:\n${out.stderr}`);
+        assert.match(
+          lines[0]!,
+          new RegExp(
+            `^error: rotate kv was interrupted by a signal: secret/${path} \\(at set\\) stopped at a recorded step, ` +
+              `any running hook killed; run rotate kv again to resume`,
+          ),
+        );
+        assertNoHookProcess(td, pids);
+        const rotationId = await assertStoppedAtSet(path, td, original);
+        await assertResumedOnce(path, td, original, policy, rotationId);
+      },
+    );
   }
 
   test('a hook that exits 0 when stopped is not recorded as done, and no later step runs', async () => {
@@ -231,12 +319,28 @@ describe(onServer('rotate kv stopped by SIGTERM or SIGINT while a hook runs'), (
     const td = await bed.targetDir();
     const original = `orig-${path}`;
     await bed.put(path, { api_key: original, other: 'keep' });
-    const policyFile = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: { ...bed.hooks(td), timeout: '10m' } }]);
+    const policyFile = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '1h',
+        keys: { api_key: { length: 40 } },
+        hooks: { ...bed.hooks(td), timeout: '10m' },
+      },
+    ]);
     await bed.control(td, { spawn: ['set'], trapTerm: ['set'], delayMs: { set: 600_000 } });
     const policy = await loadRotationPolicy(policyFile);
     const controller = new AbortController();
     const { deps } = await libraryDeps(bed, { signal: controller.signal });
-    const settings = { policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'signal-test', secrets: policy.secrets, concurrency: 1 };
+    const settings = {
+      policyFile,
+      stagingMount: 'vault-ops-staging',
+      lockTtlMs: 60_000,
+      force: true,
+      holder: 'signal-test',
+      secrets: policy.secrets,
+      concurrency: 1,
+    };
     const inFlight = runRotation(settings, deps);
     await waitForFile(join(td, 'pids-set.json'));
     const pids = JSON.parse(readFileSync(join(td, 'pids-set.json'), 'utf8')) as { hook: number; grandchild: number };
@@ -245,45 +349,73 @@ describe(onServer('rotate kv stopped by SIGTERM or SIGINT while a hook runs'), (
     const rotationId = await assertStoppedAtSet(path, td, original);
     assertNoHookProcess(td, pids);
     const s = result.report.secrets[0]!;
-    assert.deepEqual(pick(s as any, ['outcome', 'failedStep', 'rotationId']), { outcome: 'failed', failedStep: 'set', rotationId });
+    assert.deepEqual(pick(s as any, ['outcome', 'failedStep', 'rotationId']), {
+      outcome: 'failed',
+      failedStep: 'set',
+      rotationId,
+    });
     assert.equal(s.interrupted, true);
     assert.equal(result.interrupted, true);
-    assert.match(s.reason!, /set hook for secret\/.* was interrupted and its process group stopped; not counted as a failed attempt: the next run resumes rotation .* from step set-started with the same staged value/);
+    assert.match(
+      s.reason!,
+      /set hook for secret\/.* was interrupted and its process group stopped; not counted as a failed attempt: the next run resumes rotation .* from step set-started with the same staged value/,
+    );
     await assertResumedOnce(path, td, original, policyFile, rotationId);
   });
 });
 
 describe(onServer('Vault restarted mid-rotation'), () => {
-  test('the run fails cleanly or finishes; the next run converges; live never holds a value the target refused', async () => {
-    const path = bed.name('restart');
-    const td = await bed.targetDir();
-    const original = `orig-${path}`;
-    await bed.put(path, { api_key: original, other: 'keep' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
-    await bed.control(td, { delayMs: { set: 2500 } });
-    const running = cli(['rotate', 'kv', '--policy', policy, '--force', '--lock-ttl', '1s', '--output', 'json', '--request-timeout-seconds', '5']);
-    await sleep(800);
-    const node = bed.vault.nodes[0]!;
-    await node.restart();
-    const first = await running;
-    // Vault came back sealed: the run could not finish.
-    assert.equal(first.code, 1, first.all);
-    assert.match(first.json().secrets[0].reason, /sealed|cannot reach|request to Vault/);
-    await node.unseal();
-    await sleep(1500);
-    assert.equal((await bed.read(path))!.data.api_key, original, 'live unchanged while the rotation could not finish');
-    await bed.control(td, {});
-    let r: CliResult | undefined;
-    for (let i = 0; i < 5; i++) {
-      r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
-      if (r.code === 0) break;
-      await sleep(1000);
-    }
-    assert.equal(r!.code, 0, r!.all);
-    assert.equal(r!.json().secrets[0].outcome, 'rotated');
-    assert.equal(r!.json().secrets[0].resumed, true);
-    await assertConverged(path, td, original, 2);
-  });
+  test(
+    'the run fails cleanly or finishes; the next run converges; live never holds a value the target ' + 'refused',
+    async () => {
+      const path = bed.name('restart');
+      const td = await bed.targetDir();
+      const original = `orig-${path}`;
+      await bed.put(path, { api_key: original, other: 'keep' });
+      const policy = await bed.policy([
+        { mount: 'secret', path, every: '1h', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+      ]);
+      await bed.control(td, { delayMs: { set: 2500 } });
+      const running = cli([
+        'rotate',
+        'kv',
+        '--policy',
+        policy,
+        '--force',
+        '--lock-ttl',
+        '1s',
+        '--output',
+        'json',
+        '--request-timeout-seconds',
+        '5',
+      ]);
+      await sleep(800);
+      const node = bed.vault.nodes[0]!;
+      await node.restart();
+      const first = await running;
+      // Vault came back sealed: the run could not finish.
+      assert.equal(first.code, 1, first.all);
+      assert.match(first.json().secrets[0].reason, /sealed|cannot reach|request to Vault/);
+      await node.unseal();
+      await sleep(1500);
+      assert.equal(
+        (await bed.read(path))!.data.api_key,
+        original,
+        'live unchanged while the rotation could not finish',
+      );
+      await bed.control(td, {});
+      let r: CliResult | undefined;
+      for (let i = 0; i < 5; i++) {
+        r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+        if (r.code === 0) break;
+        await sleep(1000);
+      }
+      assert.equal(r!.code, 0, r!.all);
+      assert.equal(r!.json().secrets[0].outcome, 'rotated');
+      assert.equal(r!.json().secrets[0].resumed, true);
+      await assertConverged(path, td, original, 2);
+    },
+  );
 });
 
 describe(onServer('crash output never leaks'), () => {

@@ -15,7 +15,11 @@ before(async () => {
   bed = await RotationBed.start();
   await mapPool(paths, 32, (p) => bed.put(p, { password: `orig-${p}`, user: 'svc' }));
   policyFile = await bed.policy(
-    paths.map((path, i) => (i % 2 === 0 ? { mount: 'secret', path, every: '90d', keys: { password: { length: 32 } } } : { mount: 'secret', path, schedule: '0 3 * * 1', window: '3h', keys: { password: { length: 32 } } })),
+    paths.map((path, i) =>
+      i % 2 === 0
+        ? { mount: 'secret', path, every: '90d', keys: { password: { length: 32 } } }
+        : { mount: 'secret', path, schedule: '0 3 * * 1', window: '3h', keys: { password: { length: 32 } } },
+    ),
   );
 });
 after(async () => {
@@ -45,7 +49,18 @@ describe(onServer(`rotate kv with ${COUNT} secrets`), () => {
       },
     });
     const started = Date.now();
-    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'scale', secrets: policy.secrets, concurrency: 8 }, deps);
+    const result = await runRotation(
+      {
+        policyFile,
+        stagingMount: 'vault-ops-staging',
+        lockTtlMs: 60_000,
+        force: true,
+        holder: 'scale',
+        secrets: policy.secrets,
+        concurrency: 8,
+      },
+      deps,
+    );
     const ms = Date.now() - started;
     console.log(`rotated ${COUNT} secrets in ${ms} ms, at most ${maxInFlight} at once`);
     assert.equal(result.report.summary.rotated, COUNT);
@@ -54,7 +69,10 @@ describe(onServer(`rotate kv with ${COUNT} secrets`), () => {
     assert.equal(sample?.version, 2);
     assert.equal(sample?.data.user, 'svc');
 
-    const r = await runCli(['rotate', 'kv', '--policy', policyFile, '--output', 'json', '--max-rotations', '10'], bed.env);
+    const r = await runCli(
+      ['rotate', 'kv', '--policy', policyFile, '--output', 'json', '--max-rotations', '10'],
+      bed.env,
+    );
     assert.equal(r.code, 0);
     assert.equal(r.json().summary['not-due'], COUNT, 'nothing due right after');
   });

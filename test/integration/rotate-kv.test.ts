@@ -3,7 +3,15 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { ENV_DUMP, RotationBed, TARGET, libraryDeps, pick, sleep, targetKey } from '../fixtures/rotation-hooks/harness.js';
+import {
+  ENV_DUMP,
+  RotationBed,
+  TARGET,
+  libraryDeps,
+  pick,
+  sleep,
+  targetKey,
+} from '../fixtures/rotation-hooks/harness.js';
 import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { runRotation } from '../../src/rotation/kv/run.js';
 import { RotationMetrics } from '../../src/rotation/kv/metrics.js';
@@ -39,16 +47,56 @@ after(async () => {
 describe(onServer('rotate kv: policy errors (exit 2, naming the entry)'), () => {
   const keys = { api_key: { length: 32 } };
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
-    ['unknown key in a generator', { mount: 'secret', path: 'bad/a', every: '90d', keys: { api_key: { lenght: 40 } } }, /secrets\[0\] \(secret\/bad\/a\): keys\.api_key: Unrecognized key: "lenght"/],
-    ['unknown key in an entry', { mount: 'secret', path: 'bad/b', every: '90d', keys, colour: 'red' }, /secrets\[0\] \(secret\/bad\/b\): Unrecognized key: "colour"/],
-    ['bad cron', { mount: 'secret', path: 'bad/c', schedule: '61 3 * * 1', window: '3h', keys }, /secrets\[0\] \(secret\/bad\/c\): schedule: bad cron "61 3 \* \* 1": minute: 61 is outside 0-59/],
-    ['every and schedule both set', { mount: 'secret', path: 'bad/d', every: '90d', schedule: '0 3 * * 1', keys }, /secrets\[0\] \(secret\/bad\/d\): set either every or schedule, not both/],
-    ['path outside any KV v2 mount', { mount: 'nosuch', path: 'bad/e', every: '90d', keys }, /secrets\[0\] \(nosuch\/bad\/e\): nosuch\/ is not a secrets engine mount/],
-    ['KV v1 mount', { mount: 'kv1', path: 'bad/f', every: '90d', keys }, /secrets\[0\] \(kv1\/bad\/f\): kv1\/ is KV version 1, not KV v2/],
-    ['a mount that is a path inside a mount', { mount: 'secret/team', path: 'bad/g', every: '90d', keys }, /secrets\[0\] \(secret\/team\/bad\/g\): secret\/team is inside the mount secret\//],
-    ['the staging mount as a target', { mount: 'vault-ops-staging', path: 'bad/h', every: '90d', keys }, /the staging mount vault-ops-staging\/ cannot hold rotated secrets/],
-    ['a hook that is not a command list', { mount: 'secret', path: 'bad/i', every: '90d', keys, hooks: { set: './x.sh' } }, /secrets\[0\] \(secret\/bad\/i\): hooks\.set:/],
-    ['maxVersions 1 would drop the previous value', { mount: 'secret', path: 'bad/j', every: '90d', keys, maxVersions: 1 }, /maxVersions: must be at least 2/],
+    [
+      'unknown key in a generator',
+      { mount: 'secret', path: 'bad/a', every: '90d', keys: { api_key: { lenght: 40 } } },
+      /secrets\[0\] \(secret\/bad\/a\): keys\.api_key: Unrecognized key: "lenght"/,
+    ],
+    [
+      'unknown key in an entry',
+      { mount: 'secret', path: 'bad/b', every: '90d', keys, colour: 'red' },
+      /secrets\[0\] \(secret\/bad\/b\): Unrecognized key: "colour"/,
+    ],
+    [
+      'bad cron',
+      { mount: 'secret', path: 'bad/c', schedule: '61 3 * * 1', window: '3h', keys },
+      /secrets\[0\] \(secret\/bad\/c\): schedule: bad cron "61 3 \* \* 1": minute: 61 is outside 0-59/,
+    ],
+    [
+      'every and schedule both set',
+      { mount: 'secret', path: 'bad/d', every: '90d', schedule: '0 3 * * 1', keys },
+      /secrets\[0\] \(secret\/bad\/d\): set either every or schedule, not both/,
+    ],
+    [
+      'path outside any KV v2 mount',
+      { mount: 'nosuch', path: 'bad/e', every: '90d', keys },
+      /secrets\[0\] \(nosuch\/bad\/e\): nosuch\/ is not a secrets engine mount/,
+    ],
+    [
+      'KV v1 mount',
+      { mount: 'kv1', path: 'bad/f', every: '90d', keys },
+      /secrets\[0\] \(kv1\/bad\/f\): kv1\/ is KV version 1, not KV v2/,
+    ],
+    [
+      'a mount that is a path inside a mount',
+      { mount: 'secret/team', path: 'bad/g', every: '90d', keys },
+      /secrets\[0\] \(secret\/team\/bad\/g\): secret\/team is inside the mount secret\//,
+    ],
+    [
+      'the staging mount as a target',
+      { mount: 'vault-ops-staging', path: 'bad/h', every: '90d', keys },
+      /the staging mount vault-ops-staging\/ cannot hold rotated secrets/,
+    ],
+    [
+      'a hook that is not a command list',
+      { mount: 'secret', path: 'bad/i', every: '90d', keys, hooks: { set: './x.sh' } },
+      /secrets\[0\] \(secret\/bad\/i\): hooks\.set:/,
+    ],
+    [
+      'maxVersions 1 would drop the previous value',
+      { mount: 'secret', path: 'bad/j', every: '90d', keys, maxVersions: 1 },
+      /maxVersions: must be at least 2/,
+    ],
   ];
   for (const [name, entry, expected] of cases) {
     test(name, async () => {
@@ -100,7 +148,9 @@ describe(onServer('rotate kv without hooks'), () => {
     const path = bed.name('plain');
     await bed.put(path, { password: 'orig-password-value-1', user: 'svc-user' });
     const before = await bed.meta(path);
-    const policy = await bed.policy([{ mount: 'secret', path, every: '90d', keys: { password: { length: 32, charset: 'alnum' } }, maxVersions: 5 }]);
+    const policy = await bed.policy([
+      { mount: 'secret', path, every: '90d', keys: { password: { length: 32, charset: 'alnum' } }, maxVersions: 5 },
+    ]);
     rotatedSecrets.push({ path, keys: ['password'] });
 
     const idle = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
@@ -115,14 +165,21 @@ describe(onServer('rotate kv without hooks'), () => {
     assert.equal(out.kind, 'rotation-run');
     assert.deepEqual(out.summary, { rotated: 1, revoked: 0, 'not-due': 0, skipped: 0, failed: 0, quarantined: 0 });
     const s = out.secrets[0];
-    assert.deepEqual({ secret: s.secret, outcome: s.outcome, fromVersion: s.fromVersion, toVersion: s.toVersion }, { secret: `secret/${path}`, outcome: 'rotated', fromVersion: 1, toVersion: 2 });
+    assert.deepEqual(
+      { secret: s.secret, outcome: s.outcome, fromVersion: s.fromVersion, toVersion: s.toVersion },
+      { secret: `secret/${path}`, outcome: 'rotated', fromVersion: 1, toVersion: 2 },
+    );
     assert.match(s.rotationId, /^\d{8}T\d{6}Z-[0-9a-f]{12}$/);
 
     const live = await bed.read(path);
     assert.equal(live?.version, 2);
     assert.match(live!.data.password!, /^[A-Za-z0-9]{32}$/);
     assert.equal(live!.data.user, 'svc-user', 'keys not in the policy are kept');
-    assert.equal((await bed.read(path, 1))?.data.password, 'orig-password-value-1', 'the previous value stays in the version history');
+    assert.equal(
+      (await bed.read(path, 1))?.data.password,
+      'orig-password-value-1',
+      'the previous value stays in the version history',
+    );
     const meta = await bed.meta(path);
     assert.equal(meta?.max_versions, 5);
     assert.equal(meta?.custom_metadata?.['vault-ops-state'], 'current');
@@ -140,7 +197,9 @@ describe(onServer('rotate kv without hooks'), () => {
   test('due by age: every 2s rotates without --force once the last rotation is older', async () => {
     const path = bed.name('aged');
     await bed.put(path, { token: 'orig-aged-token-value' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '2s', keys: { token: { length: 24, charset: 'base64url' } } }]);
+    const policy = await bed.policy([
+      { mount: 'secret', path, every: '2s', keys: { token: { length: 24, charset: 'base64url' } } },
+    ]);
     rotatedSecrets.push({ path, keys: ['token'] });
     await sleep(2100);
     const r = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
@@ -159,37 +218,63 @@ describe(onServer('rotate kv without hooks'), () => {
     const { deps, client } = await libraryDeps(bed);
     const requests: string[] = [];
     const counting = new (class extends VaultClient {
-      override request<T>(method: Parameters<VaultClient['request']>[0], p: string, options?: Parameters<VaultClient['request']>[2]): Promise<T> {
+      override request<T>(
+        method: Parameters<VaultClient['request']>[0],
+        p: string,
+        options?: Parameters<VaultClient['request']>[2],
+      ): Promise<T> {
         requests.push(`${method} ${p.split('?')[0]}`);
         return super.request<T>(method, p, options);
       }
     })(client.connection, client.token);
     const policy = await loadRotationPolicy(policyFile);
     const result = await runRotation(
-      { policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 4 },
+      {
+        policyFile,
+        stagingMount: 'vault-ops-staging',
+        lockTtlMs: 60_000,
+        force: true,
+        holder: 'test',
+        secrets: policy.secrets,
+        concurrency: 4,
+      },
       { ...deps, kv: new KvV2(counting) },
     );
     assert.equal(result.report.secrets[0]?.outcome, 'rotated');
     // 2 mount checks (secret/, staging) + metadata + lock + patch data + patch metadata + unlock
     // (a check-and-set refresh proving the lock is still this run's, then the delete)
-    assert.deepEqual(requests.filter((r) => !r.includes('sys/internal/ui/mounts')), [
-      `GET secret/metadata/${path}`,
-      `POST vault-ops-staging/data/locks/secret/${path}`,
-      `PATCH secret/data/${path}`,
-      `PATCH secret/metadata/${path}`,
-      `POST vault-ops-staging/data/locks/secret/${path}`,
-      `DELETE vault-ops-staging/metadata/locks/secret/${path}`,
-    ]);
+    assert.deepEqual(
+      requests.filter((r) => !r.includes('sys/internal/ui/mounts')),
+      [
+        `GET secret/metadata/${path}`,
+        `POST vault-ops-staging/data/locks/secret/${path}`,
+        `PATCH secret/data/${path}`,
+        `PATCH secret/metadata/${path}`,
+        `POST vault-ops-staging/data/locks/secret/${path}`,
+        `DELETE vault-ops-staging/metadata/locks/secret/${path}`,
+      ],
+    );
     assert.equal(requests.length, 8, requests.join('\n'));
   });
 
   test('generators: Vault password policy, command, local charsets', async () => {
     const path = bed.name('gens');
     await bed.put(path, { pw: 'orig-gens-pw', minted: 'orig-gens-minted', hex: 'orig-gens-hex' });
-    await bed.req('POST', 'sys/policies/password/rotation-test', { policy: 'length = 24\nrule "charset" { charset = "abcdefghjkmnpqrstuvwxyz23456789" }' });
+    await bed.req('POST', 'sys/policies/password/rotation-test', {
+      policy: 'length = 24\nrule "charset" { charset = "abcdefghjkmnpqrstuvwxyz23456789" }',
+    });
     const mint = TARGET.replace(/target\.mjs$/, 'mint.mjs');
     const policy = await bed.policy([
-      { mount: 'secret', path, every: '1d', keys: { pw: { passwordPolicy: 'rotation-test' }, minted: { command: ['node', mint] }, hex: { length: 48, charset: 'hex', exclude: 'abc' } } },
+      {
+        mount: 'secret',
+        path,
+        every: '1d',
+        keys: {
+          pw: { passwordPolicy: 'rotation-test' },
+          minted: { command: ['node', mint] },
+          hex: { length: 48, charset: 'hex', exclude: 'abc' },
+        },
+      },
     ]);
     rotatedSecrets.push({ path, keys: ['pw', 'minted', 'hex'] });
     const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
@@ -199,56 +284,118 @@ describe(onServer('rotate kv without hooks'), () => {
     assert.match(live.minted!, /^minted-minted-[0-9a-f]{24}$/);
     assert.match(live.hex!, /^[0-9def]{48}$/);
 
-    const missing = await bed.policy([{ mount: 'secret', path, every: '1d', keys: { pw: { passwordPolicy: 'no-such-policy' } } }]);
+    const missing = await bed.policy([
+      { mount: 'secret', path, every: '1d', keys: { pw: { passwordPolicy: 'no-such-policy' } } },
+    ]);
     const bad = await cli(['rotate', 'kv', '--policy', missing, '--force', '--output', 'json']);
     assert.equal(bad.code, 1);
     assert.match(bad.json().secrets[0].reason, /password policy no-such-policy does not exist/);
     assert.equal((await bed.read(path))!.version, 2, 'nothing written');
   });
 
-  test('--record-to appends one record per completed rotation (never values); --snapshot-after snapshots after a run that rotated', async () => {
-    const a = bed.name('rec');
-    const b = bed.name('rec');
-    await bed.put(a, { k: 'orig-rec-a' });
-    await bed.put(b, { k: 'orig-rec-b' });
-    const policy = await bed.policy([a, b].map((p) => ({ mount: 'secret', path: p, every: '1d', keys: { k: { length: 24 } } })));
-    rotatedSecrets.push({ path: a, keys: ['k'] }, { path: b, keys: ['k'] });
-    const storeDir = join(bed.dir, bed.name('store'));
-    // The snapshot after the run is encrypted like snapshot save's (the shared --encrypt-to).
-    const recipient = await identityToRecipient(await generateIdentity());
-    const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--record-to', storeDir, '--snapshot-after', storeDir, '--encrypt-to', recipient, '--output', 'json']);
-    assert.equal(r.code, 0, r.all);
-    assert.match(r.json().snapshot.id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
-    const store = await openSnapshotStore(storeDir);
-    const records = await listRotationRecords(store);
-    assert.deepEqual(
-      records.map((x) => ({ kind: x.kind, mount: x.mount, path: x.path, rotationId: x.rotationId })).sort((x, y) => x.path!.localeCompare(y.path!)),
-      r.json().secrets.map((s: any) => ({ kind: 'kv-rotation', mount: 'secret', path: s.path, rotationId: s.rotationId })).sort((x: any, y: any) => x.path.localeCompare(y.path)),
-    );
-    for (const o of await store.list()) if (o.key.includes('records/')) captured.push((await store.getBytes(o.key)).toString());
-    const manifests = (await store.list()).filter((o) => o.key.endsWith('.manifest.json'));
-    assert.equal(manifests.length, 1);
-    assert.deepEqual(JSON.parse((await store.getBytes(manifests[0]!.key)).toString()).encryption, { type: 'age', recipients: [recipient] });
-    const idle = await cli(['rotate', 'kv', '--policy', policy, '--record-to', storeDir, '--snapshot-after', storeDir, '--output', 'json']);
-    assert.equal(idle.code, 0);
-    assert.equal(idle.json().snapshot, undefined, 'no snapshot after a run that rotated nothing');
-    assert.equal((await store.list()).filter((o) => o.key.endsWith('.manifest.json')).length, 1);
-    assert.equal((await listRotationRecords(store)).length, 2);
-    await store.close();
-  });
+  test(
+    '--record-to appends one record per completed rotation (never values); --snapshot-after snapshots after a run ' +
+      'that rotated',
+    async () => {
+      const a = bed.name('rec');
+      const b = bed.name('rec');
+      await bed.put(a, { k: 'orig-rec-a' });
+      await bed.put(b, { k: 'orig-rec-b' });
+      const policy = await bed.policy(
+        [a, b].map((p) => ({ mount: 'secret', path: p, every: '1d', keys: { k: { length: 24 } } })),
+      );
+      rotatedSecrets.push({ path: a, keys: ['k'] }, { path: b, keys: ['k'] });
+      const storeDir = join(bed.dir, bed.name('store'));
+      // The snapshot after the run is encrypted like snapshot save's (the shared --encrypt-to).
+      const recipient = await identityToRecipient(await generateIdentity());
+      const r = await cli([
+        'rotate',
+        'kv',
+        '--policy',
+        policy,
+        '--force',
+        '--record-to',
+        storeDir,
+        '--snapshot-after',
+        storeDir,
+        '--encrypt-to',
+        recipient,
+        '--output',
+        'json',
+      ]);
+      assert.equal(r.code, 0, r.all);
+      assert.match(r.json().snapshot.id, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+      const store = await openSnapshotStore(storeDir);
+      const records = await listRotationRecords(store);
+      assert.deepEqual(
+        records
+          .map((x) => ({ kind: x.kind, mount: x.mount, path: x.path, rotationId: x.rotationId }))
+          .sort((x, y) => x.path!.localeCompare(y.path!)),
+        r
+          .json()
+          .secrets.map((s: any) => ({ kind: 'kv-rotation', mount: 'secret', path: s.path, rotationId: s.rotationId }))
+          .sort((x: any, y: any) => x.path.localeCompare(y.path)),
+      );
+      for (const o of await store.list())
+        if (o.key.includes('records/')) captured.push((await store.getBytes(o.key)).toString());
+      const manifests = (await store.list()).filter((o) => o.key.endsWith('.manifest.json'));
+      assert.equal(manifests.length, 1);
+      assert.deepEqual(JSON.parse((await store.getBytes(manifests[0]!.key)).toString()).encryption, {
+        type: 'age',
+        recipients: [recipient],
+      });
+      const idle = await cli([
+        'rotate',
+        'kv',
+        '--policy',
+        policy,
+        '--record-to',
+        storeDir,
+        '--snapshot-after',
+        storeDir,
+        '--output',
+        'json',
+      ]);
+      assert.equal(idle.code, 0);
+      assert.equal(idle.json().snapshot, undefined, 'no snapshot after a run that rotated nothing');
+      assert.equal((await store.list()).filter((o) => o.key.endsWith('.manifest.json')).length, 1);
+      assert.equal((await listRotationRecords(store)).length, 2);
+      await store.close();
+    },
+  );
 
   test('--max-rotations is a circuit breaker; --only selects', async () => {
     const paths = [bed.name('cb'), bed.name('cb'), bed.name('cb')];
     for (const p of paths) await bed.put(p, { k: `orig-${p}` });
-    const policy = await bed.policy(paths.map((p) => ({ mount: 'secret', path: p, every: '1d', keys: { k: { length: 16 } } })));
+    const policy = await bed.policy(
+      paths.map((p) => ({ mount: 'secret', path: p, every: '1d', keys: { k: { length: 16 } } })),
+    );
     for (const p of paths) rotatedSecrets.push({ path: p, keys: ['k'] });
     const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--max-rotations', '1', '--output', 'json']);
     assert.equal(r.code, 0, r.all);
     assert.equal(r.json().summary.rotated, 1);
     assert.equal(r.json().summary.skipped, 2);
-    assert.ok(r.json().secrets.filter((s: any) => s.outcome === 'skipped').every((s: any) => /deferred: --max-rotations 1/.test(s.reason)));
-    const only = await cli(['rotate', 'kv', '--policy', policy, '--force', '--only', `secret/${paths[2]}`, '--output', 'json']);
-    assert.deepEqual(only.json().secrets.map((s: any) => s.secret), [`secret/${paths[2]}`]);
+    assert.ok(
+      r
+        .json()
+        .secrets.filter((s: any) => s.outcome === 'skipped')
+        .every((s: any) => /deferred: --max-rotations 1/.test(s.reason)),
+    );
+    const only = await cli([
+      'rotate',
+      'kv',
+      '--policy',
+      policy,
+      '--force',
+      '--only',
+      `secret/${paths[2]}`,
+      '--output',
+      'json',
+    ]);
+    assert.deepEqual(
+      only.json().secrets.map((s: any) => s.secret),
+      [`secret/${paths[2]}`],
+    );
     const unknown = await cli(['rotate', 'kv', '--policy', policy, '--only', 'secret/not-in-policy']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /--only secret\/not-in-policy: not in/);
@@ -283,7 +430,13 @@ describe(onServer('rotate kv with hooks'), () => {
     const pending = pick(live.data, ['api_key', 'signing_secret']);
     assert.equal(target.current, targetKey(pending), 'the target holds the live value');
     assert.deepEqual(target.setValues, [targetKey(pending)], 'set ran once, with the value that went live');
-    assert.deepEqual(bed.targetLog(td, 'secret', path).map((l) => [l.step, l.rotationId]), [['set', s.rotationId], ['test', s.rotationId]]);
+    assert.deepEqual(
+      bed.targetLog(td, 'secret', path).map((l) => [l.step, l.rotationId]),
+      [
+        ['set', s.rotationId],
+        ['test', s.rotationId],
+      ],
+    );
     const meta = (await bed.meta(path))!;
     assert.equal(meta.custom_metadata?.['vault-ops-state'], 'current');
     assert.equal(meta.custom_metadata?.['vault-ops-step'], undefined);
@@ -300,7 +453,10 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.equal(late.code, 0, late.all);
     assert.equal(late.json().secrets[0].outcome, 'revoked');
     const previous = targetKey({ api_key: 'orig-api-key-value', signing_secret: 'orig-signing-value' });
-    assert.ok(!bed.target(td, 'secret', path)!.accepted.includes(previous), 'the target no longer accepts the previous value');
+    assert.ok(
+      !bed.target(td, 'secret', path)!.accepted.includes(previous),
+      'the target no longer accepts the previous value',
+    );
     assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-revoke'], 'done');
   });
 
@@ -308,7 +464,9 @@ describe(onServer('rotate kv with hooks'), () => {
     const path = bed.name('setfail');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-setfail-key' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+    const policy = await bed.policy([
+      { mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
     await bed.control(td, { fail: ['set'] });
     const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
@@ -316,7 +474,10 @@ describe(onServer('rotate kv with hooks'), () => {
     const s = r.json().secrets[0];
     assert.equal(s.outcome, 'failed');
     assert.equal(s.failedStep, 'set');
-    assert.match(s.reason, /set hook for secret\/.* failed with exit 1: target refused set .*attempt 1 of 3; the next run resumes with the same staged value/);
+    assert.match(
+      s.reason,
+      /set hook for secret\/.* failed with exit 1: target refused set .*attempt 1 of 3; the next run resumes with the same staged value/,
+    );
     assert.match(r.stderr, /error: rotation failed for secret\//);
     assert.deepEqual((await bed.read(path))!.data, { api_key: 'orig-setfail-key' }, 'live unchanged');
     const meta = (await bed.meta(path))!;
@@ -329,55 +490,79 @@ describe(onServer('rotate kv with hooks'), () => {
     await bed.control(td, {});
     const again = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
     assert.equal(again.code, 0, again.all);
-    assert.deepEqual(pick(again.json().secrets[0], ['outcome', 'resumed', 'rotationId']), { outcome: 'rotated', resumed: true, rotationId: s.rotationId } as any);
+    assert.deepEqual(pick(again.json().secrets[0], ['outcome', 'resumed', 'rotationId']), {
+      outcome: 'rotated',
+      resumed: true,
+      rotationId: s.rotationId,
+    } as any);
     assert.deepEqual((await bed.read(path))!.data, staged.values, 'the staged value went live');
     assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-failures'], undefined, 'failures reset');
   });
 
-  test('test fails: exit 3, live unchanged; quarantined after maxFailures; --force retries the same value', async () => {
-    const path = bed.name('testfail');
-    const td = await bed.targetDir();
-    await bed.put(path, { api_key: 'orig-testfail-key' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td), maxFailures: 2 }]);
-    rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
-    await bed.control(td, { fail: ['test'] });
-    const first = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
-    assert.equal(first.code, 3, first.all);
-    assert.equal(first.json().secrets[0].failedStep, 'test');
-    assert.match(first.stderr, /a rotation test failed for secret\/.*the live secrets keep their old values/);
-    assert.deepEqual((await bed.read(path))!.data, { api_key: 'orig-testfail-key' });
-    const rotationId = first.json().secrets[0].rotationId;
+  test(
+    'test fails: exit 3, live unchanged; quarantined after maxFailures; --force retries the same ' + 'value',
+    async () => {
+      const path = bed.name('testfail');
+      const td = await bed.targetDir();
+      await bed.put(path, { api_key: 'orig-testfail-key' });
+      const policy = await bed.policy([
+        {
+          mount: 'secret',
+          path,
+          every: '30d',
+          keys: { api_key: { length: 40 } },
+          hooks: bed.hooks(td),
+          maxFailures: 2,
+        },
+      ]);
+      rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
+      await bed.control(td, { fail: ['test'] });
+      const first = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
+      assert.equal(first.code, 3, first.all);
+      assert.equal(first.json().secrets[0].failedStep, 'test');
+      assert.match(first.stderr, /a rotation test failed for secret\/.*the live secrets keep their old values/);
+      assert.deepEqual((await bed.read(path))!.data, { api_key: 'orig-testfail-key' });
+      const rotationId = first.json().secrets[0].rotationId;
 
-    const second = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
-    assert.equal(second.code, 3);
-    assert.equal(second.json().secrets[0].outcome, 'quarantined');
-    assert.match(second.json().secrets[0].reason, /quarantined: 2 failed attempts in a row/);
-    const logLength = bed.targetLog(td, 'secret', path).length;
+      const second = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      assert.equal(second.code, 3);
+      assert.equal(second.json().secrets[0].outcome, 'quarantined');
+      assert.match(second.json().secrets[0].reason, /quarantined: 2 failed attempts in a row/);
+      const logLength = bed.targetLog(td, 'secret', path).length;
 
-    const third = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
-    assert.equal(third.code, 0, 'a quarantined secret is skipped, not failed again');
-    assert.equal(third.json().secrets[0].outcome, 'skipped');
-    assert.match(third.json().secrets[0].reason, /^quarantined: /);
-    assert.equal(bed.targetLog(td, 'secret', path).length, logLength, 'no hook ran');
-    const status = await cli(['rotate', 'kv', 'status', '--policy', policy, '--output', 'json']);
-    assert.match(status.json().secrets[0].quarantined, /2 failed attempts/);
-    assert.equal(status.json().secrets[0].state, 'pending');
+      const third = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+      assert.equal(third.code, 0, 'a quarantined secret is skipped, not failed again');
+      assert.equal(third.json().secrets[0].outcome, 'skipped');
+      assert.match(third.json().secrets[0].reason, /^quarantined: /);
+      assert.equal(bed.targetLog(td, 'secret', path).length, logLength, 'no hook ran');
+      const status = await cli(['rotate', 'kv', 'status', '--policy', policy, '--output', 'json']);
+      assert.match(status.json().secrets[0].quarantined, /2 failed attempts/);
+      assert.equal(status.json().secrets[0].state, 'pending');
 
-    await bed.control(td, {});
-    const forced = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
-    assert.equal(forced.code, 0, forced.all);
-    assert.equal(forced.json().secrets[0].rotationId, rotationId, 'the same rotation, resumed');
-    const target = bed.target(td, 'secret', path)!;
-    assert.equal(new Set(target.setValues).size, 1, 'one pending value only');
-    assert.equal(target.current, targetKey(pick((await bed.read(path))!.data, ['api_key'])));
-    assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-quarantined'], undefined);
-  });
+      await bed.control(td, {});
+      const forced = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
+      assert.equal(forced.code, 0, forced.all);
+      assert.equal(forced.json().secrets[0].rotationId, rotationId, 'the same rotation, resumed');
+      const target = bed.target(td, 'secret', path)!;
+      assert.equal(new Set(target.setValues).size, 1, 'one pending value only');
+      assert.equal(target.current, targetKey(pick((await bed.read(path))!.data, ['api_key'])));
+      assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-quarantined'], undefined);
+    },
+  );
 
   test('a hook that hangs past its timeout is killed; live unchanged', async () => {
     const path = bed.name('hang');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-hang-key' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: { ...bed.hooks(td), timeout: '1s' } }]);
+    const policy = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '30d',
+        keys: { api_key: { length: 40 } },
+        hooks: { ...bed.hooks(td), timeout: '1s' },
+      },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
     await bed.control(td, { hang: ['set'] });
     const started = Date.now();
@@ -391,49 +576,88 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.equal(again.json().secrets[0].outcome, 'rotated', again.all);
   });
 
-  test('a human writes the live secret after set ran: stop, quarantine, never overwrite; clear after reconciling', async () => {
-    const path = bed.name('human');
-    const td = await bed.targetDir();
-    await bed.put(path, { api_key: 'orig-human-key', note: 'v1' });
-    const policyFile = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
-    rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
-    const policy = await loadRotationPolicy(policyFile);
-    const { deps } = await libraryDeps(bed, {
-      async onStep(e) {
-        if (e.step === 'set-done') await bed.put(path, { api_key: 'human-written-key', note: 'by hand' });
-      },
-    });
-    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, deps);
-    const s = result.report.secrets[0]!;
-    assert.equal(s.outcome, 'quarantined');
-    assert.equal(s.failedStep, 'conflict');
-    assert.match(s.reason!, /changed to version 2 \(not by vault-ops\) .*rotation .*make the target and the live secret agree, then run 'vault-ops rotate kv clear --only secret\//);
-    assert.deepEqual((await bed.read(path))!.data, { api_key: 'human-written-key', note: 'by hand' }, 'the human write is never overwritten');
-    assert.ok(await bed.staged('secret', path), 'the staged value is kept for reconciling');
+  test(
+    'a human writes the live secret after set ran: stop, quarantine, never overwrite; clear after ' + 'reconciling',
+    async () => {
+      const path = bed.name('human');
+      const td = await bed.targetDir();
+      await bed.put(path, { api_key: 'orig-human-key', note: 'v1' });
+      const policyFile = await bed.policy([
+        { mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+      ]);
+      rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
+      const policy = await loadRotationPolicy(policyFile);
+      const { deps } = await libraryDeps(bed, {
+        async onStep(e) {
+          if (e.step === 'set-done') await bed.put(path, { api_key: 'human-written-key', note: 'by hand' });
+        },
+      });
+      const result = await runRotation(
+        {
+          policyFile,
+          stagingMount: 'vault-ops-staging',
+          lockTtlMs: 60_000,
+          force: true,
+          holder: 'test',
+          secrets: policy.secrets,
+          concurrency: 1,
+        },
+        deps,
+      );
+      const s = result.report.secrets[0]!;
+      assert.equal(s.outcome, 'quarantined');
+      assert.equal(s.failedStep, 'conflict');
+      assert.match(
+        s.reason!,
+        /changed to version 2 \(not by vault-ops\) .*rotation .*make the target and the live secret agree, then run 'vault-ops rotate kv clear --only secret\//,
+      );
+      assert.deepEqual(
+        (await bed.read(path))!.data,
+        { api_key: 'human-written-key', note: 'by hand' },
+        'the human write is never overwritten',
+      );
+      assert.ok(await bed.staged('secret', path), 'the staged value is kept for reconciling');
 
-    const skipped = await cli(['rotate', 'kv', '--policy', policyFile, '--force', '--output', 'json']);
-    assert.equal(skipped.json().secrets[0].outcome, 'quarantined', 'forcing cannot resolve a conflict');
-    assert.deepEqual((await bed.read(path))!.data, { api_key: 'human-written-key', note: 'by hand' });
+      const skipped = await cli(['rotate', 'kv', '--policy', policyFile, '--force', '--output', 'json']);
+      assert.equal(skipped.json().secrets[0].outcome, 'quarantined', 'forcing cannot resolve a conflict');
+      assert.deepEqual((await bed.read(path))!.data, { api_key: 'human-written-key', note: 'by hand' });
 
-    const noOnly = await cli(['rotate', 'kv', 'clear', '--policy', policyFile]);
-    assert.equal(noOnly.code, 2);
-    const cleared = await cli(['rotate', 'kv', 'clear', '--policy', policyFile, '--only', `secret/${path}`, '--output', 'json']);
-    assert.equal(cleared.code, 0, cleared.all);
-    assert.deepEqual(cleared.json().secrets[0], { secret: `secret/${path}`, result: 'cleared', droppedRotation: { rotationId: s.rotationId, step: 'tested', setMayHaveRun: true } });
-    assert.equal(await bed.staged('secret', path), undefined);
-    const meta = (await bed.meta(path))!;
-    assert.equal(meta.custom_metadata?.['vault-ops-quarantined'], undefined);
-    assert.equal(meta.custom_metadata?.['vault-ops-state'], undefined, 'back to never rotated');
-    const after = await cli(['rotate', 'kv', '--policy', policyFile, '--force', '--output', 'json']);
-    assert.equal(after.json().secrets[0].outcome, 'rotated', after.all);
-    assert.equal((await bed.read(path))!.data.note, 'by hand');
-  });
+      const noOnly = await cli(['rotate', 'kv', 'clear', '--policy', policyFile]);
+      assert.equal(noOnly.code, 2);
+      const cleared = await cli([
+        'rotate',
+        'kv',
+        'clear',
+        '--policy',
+        policyFile,
+        '--only',
+        `secret/${path}`,
+        '--output',
+        'json',
+      ]);
+      assert.equal(cleared.code, 0, cleared.all);
+      assert.deepEqual(cleared.json().secrets[0], {
+        secret: `secret/${path}`,
+        result: 'cleared',
+        droppedRotation: { rotationId: s.rotationId, step: 'tested', setMayHaveRun: true },
+      });
+      assert.equal(await bed.staged('secret', path), undefined);
+      const meta = (await bed.meta(path))!;
+      assert.equal(meta.custom_metadata?.['vault-ops-quarantined'], undefined);
+      assert.equal(meta.custom_metadata?.['vault-ops-state'], undefined, 'back to never rotated');
+      const after = await cli(['rotate', 'kv', '--policy', policyFile, '--force', '--output', 'json']);
+      assert.equal(after.json().secrets[0].outcome, 'rotated', after.all);
+      assert.equal((await bed.read(path))!.data.note, 'by hand');
+    },
+  );
 
   test('a human write before any hook ran is not a conflict: the rotation rebases onto it', async () => {
     const path = bed.name('rebase');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-rebase-key', note: 'v1' });
-    const policyFile = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+    const policyFile = await bed.policy([
+      { mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
     const policy = await loadRotationPolicy(policyFile);
     const { deps } = await libraryDeps(bed, {
@@ -441,7 +665,18 @@ describe(onServer('rotate kv with hooks'), () => {
         if (e.step === 'marked-pending') await bed.put(path, { api_key: 'human-rebase-key', note: 'edited' });
       },
     });
-    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, deps);
+    const result = await runRotation(
+      {
+        policyFile,
+        stagingMount: 'vault-ops-staging',
+        lockTtlMs: 60_000,
+        force: true,
+        holder: 'test',
+        secrets: policy.secrets,
+        concurrency: 1,
+      },
+      deps,
+    );
     assert.equal(result.report.secrets[0]!.outcome, 'rotated');
     assert.equal(result.report.secrets[0]!.fromVersion, 2);
     const live = (await bed.read(path))!;
@@ -453,13 +688,26 @@ describe(onServer('rotate kv with hooks'), () => {
     const path = bed.name('metrics');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-metrics-key' });
-    const policyFile = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td), maxFailures: 1 }]);
+    const policyFile = await bed.policy([
+      { mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td), maxFailures: 1 },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
     await bed.control(td, { fail: ['set'] });
     const policy = await loadRotationPolicy(policyFile);
     const registry = new Registry();
     const { deps } = await libraryDeps(bed, {});
-    const result = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, reporter: new RotationMetrics(registry) });
+    const result = await runRotation(
+      {
+        policyFile,
+        stagingMount: 'vault-ops-staging',
+        lockTtlMs: 60_000,
+        force: true,
+        holder: 'test',
+        secrets: policy.secrets,
+        concurrency: 1,
+      },
+      { ...deps, reporter: new RotationMetrics(registry) },
+    );
     assert.equal(result.report.secrets[0]!.outcome, 'quarantined');
     const text = await registry.metrics();
     captured.push(text);
@@ -467,7 +715,18 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.match(text, new RegExp(`vault_ops_rotation_quarantined\\{mount="secret",path="${path}"\\} 1`));
     assert.match(text, /vault_ops_rotation_quarantined_secrets 1/);
     await bed.control(td, {});
-    const ok = await runRotation({ policyFile, stagingMount: 'vault-ops-staging', lockTtlMs: 60_000, force: true, holder: 'test', secrets: policy.secrets, concurrency: 1 }, { ...deps, reporter: new RotationMetrics(registry) });
+    const ok = await runRotation(
+      {
+        policyFile,
+        stagingMount: 'vault-ops-staging',
+        lockTtlMs: 60_000,
+        force: true,
+        holder: 'test',
+        secrets: policy.secrets,
+        concurrency: 1,
+      },
+      { ...deps, reporter: new RotationMetrics(registry) },
+    );
     assert.equal(ok.report.secrets[0]!.outcome, 'rotated');
     const text2 = await registry.metrics();
     captured.push(text2);
@@ -482,7 +741,10 @@ describe(onServer('rotate kv with hooks'), () => {
     rotatedSecrets.push({ path, keys: ['password'] });
     const policyFile = await bed.policy([{ mount: 'secret', path, every: '1d', keys: { password: { length: 32 } } }]);
     const file = join(await bed.targetDir(), 'rotation.prom');
-    const r = await runCli(['rotate', 'kv', '--policy', policyFile, '--force', '--only', `secret/${path}`, '--metrics-textfile', file], { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: bed.vault.rootToken });
+    const r = await runCli(
+      ['rotate', 'kv', '--policy', policyFile, '--force', '--only', `secret/${path}`, '--metrics-textfile', file],
+      { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: bed.vault.rootToken },
+    );
     captured.push(r.all);
     assert.equal(r.code, 0, r.all);
     const text = readFileSync(file, 'utf8');
@@ -500,30 +762,56 @@ describe(onServer('rotate kv with a least-privilege token (the README policy)'),
     const td = await bed.targetDir();
     await bed.put(plainPath, { password: 'orig-lp-plain' });
     await bed.put(hookedPath, { api_key: 'orig-lp-hooked' });
-    rotatedSecrets.push({ path: plainPath, keys: ['password'] }, { path: hookedPath, keys: ['api_key'], targetDir: td });
-    const staging = `path "vault-ops-staging/data/*" { capabilities = ["create", "read", "update"] }\npath "vault-ops-staging/metadata/*" { capabilities = ["read", "delete"] }\n`;
-    const hookless = `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { capabilities = ["patch"] }\n${staging}`;
-    const withHooks = `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { capabilities = ["read", "patch"] }\n${staging}`;
+    rotatedSecrets.push(
+      { path: plainPath, keys: ['password'] },
+      { path: hookedPath, keys: ['api_key'], targetDir: td },
+    );
+    const staging =
+      `path "vault-ops-staging/data/*" { capabilities = ["create", "read", "update"] }\npath ` +
+      `"vault-ops-staging/metadata/*" { capabilities = ["read", "delete"] }\n`;
+    const hookless =
+      `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { ` +
+      `capabilities = ["patch"] }\n${staging}`;
+    const withHooks =
+      `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { ` +
+      `capabilities = ["read", "patch"] }\n${staging}`;
     await bed.req('PUT', 'sys/policies/acl/rotate-hookless', { policy: hookless });
     await bed.req('PUT', 'sys/policies/acl/rotate-hooks', { policy: withHooks });
-    const tokenFor = async (policy: string) => (await bed.req('POST', 'auth/token/create', { policies: [policy] })).auth.client_token as string;
-    const plainPolicy = await bed.policy([{ mount: 'secret', path: plainPath, every: '1d', keys: { password: { length: 32 } } }]);
-    const hookedPolicy = await bed.policy([{ mount: 'secret', path: hookedPath, every: '1d', keys: { api_key: { length: 32 } }, hooks: bed.hooks(td) }]);
+    const tokenFor = async (policy: string) =>
+      (await bed.req('POST', 'auth/token/create', { policies: [policy] })).auth.client_token as string;
+    const plainPolicy = await bed.policy([
+      { mount: 'secret', path: plainPath, every: '1d', keys: { password: { length: 32 } } },
+    ]);
+    const hookedPolicy = await bed.policy([
+      { mount: 'secret', path: hookedPath, every: '1d', keys: { api_key: { length: 32 } }, hooks: bed.hooks(td) },
+    ]);
 
     const t1 = await tokenFor('rotate-hookless');
-    const r1 = await runCli(['rotate', 'kv', '--policy', plainPolicy, '--force', '--output', 'json'], { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: t1 });
+    const r1 = await runCli(['rotate', 'kv', '--policy', plainPolicy, '--force', '--output', 'json'], {
+      VAULT_ADDR: bed.vault.addr,
+      VAULT_TOKEN: t1,
+    });
     captured.push(r1.all);
     assert.equal(r1.code, 0, r1.all);
     assert.equal(r1.json().secrets[0].outcome, 'rotated');
-    const st = await runCli(['rotate', 'kv', 'status', '--policy', plainPolicy, '--output', 'json'], { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: t1 });
+    const st = await runCli(['rotate', 'kv', 'status', '--policy', plainPolicy, '--output', 'json'], {
+      VAULT_ADDR: bed.vault.addr,
+      VAULT_TOKEN: t1,
+    });
     assert.equal(st.json().secrets[0].state, 'current');
 
     const t2 = await tokenFor('rotate-hooks');
-    const r2 = await runCli(['rotate', 'kv', '--policy', hookedPolicy, '--force', '--output', 'json'], { VAULT_ADDR: bed.vault.addr, VAULT_TOKEN: t2 });
+    const r2 = await runCli(['rotate', 'kv', '--policy', hookedPolicy, '--force', '--output', 'json'], {
+      VAULT_ADDR: bed.vault.addr,
+      VAULT_TOKEN: t2,
+    });
     captured.push(r2.all);
     assert.equal(r2.code, 0, r2.all);
     assert.equal(r2.json().secrets[0].outcome, 'rotated');
-    assert.equal(bed.target(td, 'secret', hookedPath)!.current, targetKey(pick((await bed.read(hookedPath))!.data, ['api_key'])));
+    assert.equal(
+      bed.target(td, 'secret', hookedPath)!.current,
+      targetKey(pick((await bed.read(hookedPath))!.data, ['api_key'])),
+    );
   });
 });
 
@@ -546,7 +834,27 @@ describe(onServer('rotate kv --dry-run and status'), () => {
     assert.equal(plan.kind, 'rotation-plan');
     assert.deepEqual(plan.summary, { rotate: 1, resume: 0, revoke: 0, none: 1, skip: 0, missing: 1 });
     assert.deepEqual(Object.keys(plan.secrets[0]).sort(), [
-      'action', 'currentVersion', 'due', 'exists', 'failures', 'hooks', 'lastError', 'lastRotated', 'lastRotatedSource', 'mount', 'nextDue', 'nextRuns', 'path', 'quarantined', 'reason', 'revoke', 'rotationId', 'schedule', 'secret', 'state', 'step',
+      'action',
+      'currentVersion',
+      'due',
+      'exists',
+      'failures',
+      'hooks',
+      'lastError',
+      'lastRotated',
+      'lastRotatedSource',
+      'mount',
+      'nextDue',
+      'nextRuns',
+      'path',
+      'quarantined',
+      'reason',
+      'revoke',
+      'rotationId',
+      'schedule',
+      'secret',
+      'state',
+      'step',
     ]);
     const [w, a, m] = plan.secrets;
     assert.equal(w.action, 'none');
@@ -571,7 +879,21 @@ describe(onServer('rotate kv --dry-run and status'), () => {
     assert.equal(st.code, 0);
     assert.equal(st.json().kind, 'rotation-status');
     assert.deepEqual(Object.keys(st.json().secrets[0]).sort(), [
-      'currentVersion', 'exists', 'failures', 'lastError', 'lastRotated', 'lastRotatedSource', 'mount', 'nextDue', 'path', 'quarantined', 'revoke', 'rotationId', 'secret', 'state', 'step',
+      'currentVersion',
+      'exists',
+      'failures',
+      'lastError',
+      'lastRotated',
+      'lastRotatedSource',
+      'mount',
+      'nextDue',
+      'path',
+      'quarantined',
+      'revoke',
+      'rotationId',
+      'secret',
+      'state',
+      'step',
     ]);
     assert.equal(st.json().secrets[0].state, 'never');
     assert.equal(st.json().secrets[0].lastRotatedSource, 'created');
@@ -592,7 +914,9 @@ describe(onServer('rotate kv: readers and concurrent runs'), () => {
     const path = bed.name('poll');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-poll-key' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) }]);
+    const policy = await bed.policy([
+      { mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 } }, hooks: bed.hooks(td) },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
     const seen = new Set<string>();
     let stop = false;
@@ -621,88 +945,141 @@ describe(onServer('rotate kv: readers and concurrent runs'), () => {
     for (const p of [...hooked, ...plain]) await bed.put(p, { k: `orig-${p}` });
     await bed.control(td, { delayMs: { set: 300 } });
     const policy = await bed.policy([
-      ...hooked.map((p) => ({ mount: 'secret', path: p, every: '1s', keys: { k: { length: 20 } }, hooks: bed.hooks(td) })),
+      ...hooked.map((p) => ({
+        mount: 'secret',
+        path: p,
+        every: '1s',
+        keys: { k: { length: 20 } },
+        hooks: bed.hooks(td),
+      })),
       ...plain.map((p) => ({ mount: 'secret', path: p, every: '1s', keys: { k: { length: 20 } } })),
     ]);
     for (const p of hooked) rotatedSecrets.push({ path: p, keys: ['k'], targetDir: td });
     for (const p of plain) rotatedSecrets.push({ path: p, keys: ['k'] });
     await sleep(1100);
     // `every: 1s` would make a later run rotate again: compare against the versions when all runs end.
-    const runs = await Promise.all([1, 2, 3].map(() => cli(['rotate', 'kv', '--policy', policy, '--output', 'json', '--concurrency', '2'])));
+    const runs = await Promise.all(
+      [1, 2, 3].map(() => cli(['rotate', 'kv', '--policy', policy, '--output', 'json', '--concurrency', '2'])),
+    );
     for (const r of runs) assert.equal(r.code, 0, r.all);
-    const rotatedIds = runs.flatMap((r) => r.json().secrets.filter((s: any) => s.outcome === 'rotated').map((s: any) => s.secret));
+    const rotatedIds = runs.flatMap((r) =>
+      r
+        .json()
+        .secrets.filter((s: any) => s.outcome === 'rotated')
+        .map((s: any) => s.secret),
+    );
     assert.equal(rotatedIds.length, 6, `each secret rotated once across the runs: ${rotatedIds.join(', ')}`);
     assert.equal(new Set(rotatedIds).size, 6);
-    for (const p of [...hooked, ...plain]) assert.equal((await bed.meta(p))!.current_version, 2, `${p} has exactly one new version`);
+    for (const p of [...hooked, ...plain])
+      assert.equal((await bed.meta(p))!.current_version, 2, `${p} has exactly one new version`);
     for (const p of hooked) assert.equal(bed.target(td, 'secret', p)!.setValues.length, 1, 'set ran once');
   });
 });
 
 describe(onServer('rotate kv: hooks and generators get an allowlisted environment'), () => {
-  test('only PATH, HOME, LANG, TZ, LC_* and the variables the policy names for that command; never the token of the run', async () => {
-    const path = bed.name('env');
-    const td = await bed.targetDir();
-    await bed.put(path, { api_key: 'orig-env-key', minted: 'orig-env-minted' });
-    const policy = await bed.policy([
-      {
-        mount: 'secret',
-        path,
-        every: '30d',
-        keys: { api_key: { length: 32 }, minted: { command: ['node', ENV_DUMP, join(td, 'generator.json')], env: ['GENERATOR_SEED'] } },
-        hooks: { set: ['node', ENV_DUMP, join(td, 'set.json')], test: ['node', ENV_DUMP, join(td, 'test.json')], env: ['TARGET_DB_PASSWORD', 'NOT_SET_ANYWHERE'] },
-      },
-    ]);
-    rotatedSecrets.push({ path, keys: ['api_key', 'minted'] });
-    const parent = {
-      ...bed.env,
-      BAO_TOKEN: bed.vault.rootToken,
-      AWS_ACCESS_KEY_ID: 'AKIAVAULTOPSENVTEST',
-      AWS_SECRET_ACCESS_KEY: 'aws-secret-that-must-not-reach-hooks',
-      VAULT_OPS_LOG_LEVEL: 'info',
-      UNRELATED_SETTING: 'not for hooks',
-      LANG: 'C.UTF-8',
-      TZ: 'UTC',
-      LC_ALL: 'C',
-      TARGET_DB_PASSWORD: 'named-for-the-hooks',
-      GENERATOR_SEED: 'named-for-the-generator',
-    };
-    const r = await runCli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json'], parent);
-    captured.push(r.all);
-    assert.equal(r.code, 0, r.all);
-    assert.equal(r.json().secrets[0].outcome, 'rotated');
-    const base = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', TZ: 'UTC', LC_ALL: 'C' };
-    const dump = (name: string) => JSON.parse(readFileSync(join(td, name), 'utf8')) as Record<string, string>;
-    assert.deepEqual(dump('set.json'), { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' }, 'set: the base allowlist and the hooks\' names only');
-    assert.deepEqual(dump('test.json'), { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' }, 'test: the same');
-    assert.deepEqual(dump('generator.json'), { ...base, GENERATOR_SEED: 'named-for-the-generator' }, 'the generator gets its own names, not the hooks\'');
-    const files = readdirSync(td);
-    assert.deepEqual(files.sort(), ['generator.json', 'set.json', 'test.json'], 'each command ran once');
-    for (const f of files) {
-      const text = readFileSync(join(td, f), 'utf8');
-      assert.ok(!text.includes(bed.vault.rootToken), `${f}: the run's Vault token reached a child process`);
-      assert.ok(!text.includes('aws-secret-that-must-not-reach-hooks') && !text.includes(bed.vault.addr), `${f}: AWS_* or VAULT_ADDR reached a child process`);
-    }
-  });
+  test(
+    'only PATH, HOME, LANG, TZ, LC_* and the variables the policy names for that command; never the token of the ' +
+      'run',
+    async () => {
+      const path = bed.name('env');
+      const td = await bed.targetDir();
+      await bed.put(path, { api_key: 'orig-env-key', minted: 'orig-env-minted' });
+      const policy = await bed.policy([
+        {
+          mount: 'secret',
+          path,
+          every: '30d',
+          keys: {
+            api_key: { length: 32 },
+            minted: { command: ['node', ENV_DUMP, join(td, 'generator.json')], env: ['GENERATOR_SEED'] },
+          },
+          hooks: {
+            set: ['node', ENV_DUMP, join(td, 'set.json')],
+            test: ['node', ENV_DUMP, join(td, 'test.json')],
+            env: ['TARGET_DB_PASSWORD', 'NOT_SET_ANYWHERE'],
+          },
+        },
+      ]);
+      rotatedSecrets.push({ path, keys: ['api_key', 'minted'] });
+      const parent = {
+        ...bed.env,
+        BAO_TOKEN: bed.vault.rootToken,
+        AWS_ACCESS_KEY_ID: 'AKIAVAULTOPSENVTEST',
+        AWS_SECRET_ACCESS_KEY: 'aws-secret-that-must-not-reach-hooks',
+        VAULT_OPS_LOG_LEVEL: 'info',
+        UNRELATED_SETTING: 'not for hooks',
+        LANG: 'C.UTF-8',
+        TZ: 'UTC',
+        LC_ALL: 'C',
+        TARGET_DB_PASSWORD: 'named-for-the-hooks',
+        GENERATOR_SEED: 'named-for-the-generator',
+      };
+      const r = await runCli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json'], parent);
+      captured.push(r.all);
+      assert.equal(r.code, 0, r.all);
+      assert.equal(r.json().secrets[0].outcome, 'rotated');
+      const base = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', TZ: 'UTC', LC_ALL: 'C' };
+      const dump = (name: string) => JSON.parse(readFileSync(join(td, name), 'utf8')) as Record<string, string>;
+      assert.deepEqual(
+        dump('set.json'),
+        { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' },
+        "set: the base allowlist and the hooks' names only",
+      );
+      assert.deepEqual(dump('test.json'), { ...base, TARGET_DB_PASSWORD: 'named-for-the-hooks' }, 'test: the same');
+      assert.deepEqual(
+        dump('generator.json'),
+        { ...base, GENERATOR_SEED: 'named-for-the-generator' },
+        "the generator gets its own names, not the hooks'",
+      );
+      const files = readdirSync(td);
+      assert.deepEqual(files.sort(), ['generator.json', 'set.json', 'test.json'], 'each command ran once');
+      for (const f of files) {
+        const text = readFileSync(join(td, f), 'utf8');
+        assert.ok(!text.includes(bed.vault.rootToken), `${f}: the run's Vault token reached a child process`);
+        assert.ok(
+          !text.includes('aws-secret-that-must-not-reach-hooks') && !text.includes(bed.vault.addr),
+          `${f}: AWS_* or VAULT_ADDR reached a child process`,
+        );
+      }
+    },
+  );
 });
 
 describe(onServer('rotation locks: check-and-set; a lock another run holds is never deleted'), () => {
-  const settings = (): LockSettings => ({ stagingMount: 'vault-ops-staging', ttlMs: 60_000, now: () => new Date(), logger: silentLogger });
+  const settings = (): LockSettings => ({
+    stagingMount: 'vault-ops-staging',
+    ttlMs: 60_000,
+    now: () => new Date(),
+    logger: silentLogger,
+  });
   const lockAt = (path: string) => lockPath('secret', path);
-  const otherRun = (rotationId: string, holder: string) => ({ rotationId, holder, acquired: new Date().toISOString(), expires: new Date(Date.now() + 60_000).toISOString() });
+  const otherRun = (rotationId: string, holder: string) => ({
+    rotationId,
+    holder,
+    acquired: new Date().toISOString(),
+    expires: new Date(Date.now() + 60_000).toISOString(),
+  });
   /** Another run writes the lock as a takeover does: check-and-set on the version it read. */
   const takeOver = async (path: string, info: Record<string, string>, cas: number) => {
     await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: info, options: { cas } });
   };
   const stagingVersion = async (path: string) => (await bed.meta(lockAt(path), 'vault-ops-staging'))?.current_version;
 
-  test('release deletes the lock while it is still this run\'s', async () => {
+  test("release deletes the lock while it is still this run's", async () => {
     const path = bed.name('lock-mine');
     const { deps } = await libraryDeps(bed);
-    const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-mine', holder: 'run-mine' });
+    const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, {
+      rotationId: 'rot-mine',
+      holder: 'run-mine',
+    });
     assert.ok(got.acquired);
-    assert.equal((await bed.lock('secret', path) as { rotationId: string }).rotationId, 'rot-mine');
+    assert.equal(((await bed.lock('secret', path)) as { rotationId: string }).rotationId, 'rot-mine');
     const released = await got.lock.release();
-    assert.equal(await bed.meta(lockAt(path), 'vault-ops-staging'), undefined, 'the entry and all its versions are gone');
+    assert.equal(
+      await bed.meta(lockAt(path), 'vault-ops-staging'),
+      undefined,
+      'the entry and all its versions are gone',
+    );
     assert.equal(released, true);
   });
 
@@ -714,32 +1091,49 @@ describe(onServer('rotation locks: check-and-set; a lock another run holds is ne
       const path = bed.name('lock-takeover');
       const { deps } = await libraryDeps(bed);
       const mine = other.rotationId === 'rot-shared' ? 'rot-shared' : 'rot-mine';
-      const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: mine, holder: 'run-mine' });
+      const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, {
+        rotationId: mine,
+        holder: 'run-mine',
+      });
       assert.ok(got.acquired);
       // Between acquire and release, another run takes the lock over (as after this run's lock expired).
       await takeOver(path, other, (await stagingVersion(path))!);
       const released = await got.lock.release();
-      assert.deepEqual(await bed.lock('secret', path), other, 'the other run\'s lock survives, untouched');
+      assert.deepEqual(await bed.lock('secret', path), other, "the other run's lock survives, untouched");
       assert.equal(released, false, 'release reports that the lock was not ours any more');
-      const third = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-third', holder: 'run-third' });
+      const third = await SecretLock.acquire(deps.kv, settings(), 'secret', path, {
+        rotationId: 'rot-third',
+        holder: 'run-third',
+      });
       assert.equal(third.acquired, false, 'and it still keeps everyone else out');
     });
   }
 
-  test('a lock entry that reads empty (its version deleted) is replaced with check-and-set on that version, not deleted', async () => {
-    const path = bed.name('lock-empty');
-    await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: otherRun('rot-gone', 'run-gone') });
-    await bed.req('DELETE', `vault-ops-staging/data/${lockAt(path)}`);
-    assert.equal(await bed.lock('secret', path), undefined, 'reads empty');
-    const { deps } = await libraryDeps(bed);
-    const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, { rotationId: 'rot-empty', holder: 'run-empty' });
-    assert.ok(got.acquired);
-    assert.equal(got.takenOver, undefined, 'an empty entry is no stale lock of a known run');
-    assert.equal(await stagingVersion(path), 2, 'written over version 1 with check-and-set (the entry was never deleted)');
-    assert.equal((await bed.lock('secret', path) as { rotationId: string }).rotationId, 'rot-empty');
-    assert.equal(await got.lock.release(), true);
-    assert.equal(await bed.meta(lockAt(path), 'vault-ops-staging'), undefined);
-  });
+  test(
+    'a lock entry that reads empty (its version deleted) is replaced with check-and-set on that version, not ' +
+      'deleted',
+    async () => {
+      const path = bed.name('lock-empty');
+      await bed.req('POST', `vault-ops-staging/data/${lockAt(path)}`, { data: otherRun('rot-gone', 'run-gone') });
+      await bed.req('DELETE', `vault-ops-staging/data/${lockAt(path)}`);
+      assert.equal(await bed.lock('secret', path), undefined, 'reads empty');
+      const { deps } = await libraryDeps(bed);
+      const got = await SecretLock.acquire(deps.kv, settings(), 'secret', path, {
+        rotationId: 'rot-empty',
+        holder: 'run-empty',
+      });
+      assert.ok(got.acquired);
+      assert.equal(got.takenOver, undefined, 'an empty entry is no stale lock of a known run');
+      assert.equal(
+        await stagingVersion(path),
+        2,
+        'written over version 1 with check-and-set (the entry was never deleted)',
+      );
+      assert.equal(((await bed.lock('secret', path)) as { rotationId: string }).rotationId, 'rot-empty');
+      assert.equal(await got.lock.release(), true);
+      assert.equal(await bed.meta(lockAt(path), 'vault-ops-staging'), undefined);
+    },
+  );
 
   for (const when of ['right after this run read it empty', 'right after this run read its metadata']) {
     test(`another run takes an empty lock entry ${when}: its lock survives, this run backs off`, async () => {
@@ -759,7 +1153,8 @@ describe(onServer('rotation locks: check-and-set; a lock another run holds is ne
       const kv = new (class extends KvV2 {
         override async readData(mount: string, p: string, version?: number) {
           const r = await super.readData(mount, p, version);
-          if (!onMetadata && mount === 'vault-ops-staging' && p === lockAt(path) && version === undefined && !r) await inject();
+          if (!onMetadata && mount === 'vault-ops-staging' && p === lockAt(path) && version === undefined && !r)
+            await inject();
           return r;
         }
         override async readMetadata(mount: string, p: string) {
@@ -768,9 +1163,12 @@ describe(onServer('rotation locks: check-and-set; a lock another run holds is ne
           return r;
         }
       })(client);
-      const got = await SecretLock.acquire(kv, settings(), 'secret', path, { rotationId: 'rot-late', holder: 'run-late' });
+      const got = await SecretLock.acquire(kv, settings(), 'secret', path, {
+        rotationId: 'rot-late',
+        holder: 'run-late',
+      });
       assert.equal(got.acquired, false, 'this run backs off');
-      assert.deepEqual(await bed.lock('secret', path), other, 'the other run\'s lock survives');
+      assert.deepEqual(await bed.lock('secret', path), other, "the other run's lock survives");
       assert.equal(!got.acquired && got.heldBy.rotationId, 'rot-racer');
       assert.equal(injected, true, 'the other run took the entry mid-acquire');
     });
@@ -783,7 +1181,15 @@ describe(onServer('rotate kv: secrets never leak'), () => {
     const path = bed.name('leak');
     const td = await bed.targetDir();
     await bed.put(path, { api_key: 'orig-leak-key-value' });
-    const policy = await bed.policy([{ mount: 'secret', path, every: '30d', keys: { api_key: { length: 40 }, pw: { length: 30, charset: 'ascii-printable', exclude: '"\\' } }, hooks: bed.hooks(td) }]);
+    const policy = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '30d',
+        keys: { api_key: { length: 40 }, pw: { length: 30, charset: 'ascii-printable', exclude: '"\\' } },
+        hooks: bed.hooks(td),
+      },
+    ]);
     rotatedSecrets.push({ path, keys: ['api_key', 'pw'], targetDir: td });
     await bed.control(td, { fail: ['test'] });
     await cli(['rotate', 'kv', '--policy', policy, '--force', '--log-level', 'trace', '--output', 'json']);
@@ -794,8 +1200,12 @@ describe(onServer('rotate kv: secrets never leak'), () => {
 
     const values = new Set<string>();
     for (const s of rotatedSecrets) {
-      for (const d of await bed.history(s.path)) for (const k of s.keys) if (d[k] && !d[k]!.startsWith('orig-') && !d[k]!.startsWith('human-')) values.add(d[k]!);
-      if (s.targetDir) for (const v of bed.target(s.targetDir, 'secret', s.path)?.setValues ?? []) for (const [, value] of JSON.parse(v) as Array<[string, string]>) values.add(value);
+      for (const d of await bed.history(s.path))
+        for (const k of s.keys)
+          if (d[k] && !d[k]!.startsWith('orig-') && !d[k]!.startsWith('human-')) values.add(d[k]!);
+      if (s.targetDir)
+        for (const v of bed.target(s.targetDir, 'secret', s.path)?.setValues ?? [])
+          for (const [, value] of JSON.parse(v) as Array<[string, string]>) values.add(value);
     }
     assert.ok(values.size > 20, `collected ${values.size} generated values`);
     const all = captured.join('\n');

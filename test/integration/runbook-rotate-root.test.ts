@@ -56,7 +56,8 @@ interface Fixture {
 }
 
 let seq = 0;
-const api = (method: string, path: string, body?: unknown, token = vault.rootToken) => bootstrapRequest(vault.addr, method, path, { token, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, path: string, body?: unknown, token = vault.rootToken) =>
+  bootstrapRequest(vault.addr, method, path, { token, ...(body !== undefined ? { body } : {}) });
 
 /**
  * Vault 1.21 can answer 500 "duplicate item" to the first static role of a brand-new database mount:
@@ -78,7 +79,9 @@ async function createStaticRole(mount: string, name: string, username: string): 
  * A database mount with connection `pg` as a dedicated admin role, dynamic role `ro`, static role `svc`.
  * `query` is the connection_url's query string (default `sslmode=disable`; '' for none).
  */
-async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; pgbed?: PostgresTestbed; query?: string } = {}): Promise<Fixture> {
+async function setup(
+  options: { username?: 'postgres'; staticOnRoot?: boolean; pgbed?: PostgresTestbed; query?: string } = {},
+): Promise<Fixture> {
   const n = ++seq;
   const pgbed = options.pgbed ?? db;
   const admin = options.username ?? `vault_admin_${n}`;
@@ -90,7 +93,7 @@ async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; p
   await api('POST', `sys/mounts/${mount}`, { type: 'database' });
   await api('POST', `${mount}/config/pg`, {
     plugin_name: 'postgresql-database-plugin',
-    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres${(options.query ?? 'sslmode=disable') ? `?${options.query ?? 'sslmode=disable'}` : ''}`,
+    connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres${queryOf(options.query)}`,
     username: admin,
     password: adminPassword,
     allowed_roles: '*',
@@ -107,8 +110,21 @@ async function setup(options: { username?: 'postgres'; staticOnRoot?: boolean; p
 }
 
 /** Undefined when `user` logs in (over TLS when the testbed serves it), else the server's or driver's message. */
-async function loginError(user: string, password: string, pgbed = db, ssl = pgbed.clientSsl): Promise<string | undefined> {
-  const client = new pg.Client({ host: '127.0.0.1', port: pgbed.port, user, password, database: 'postgres', connectionTimeoutMillis: 5_000, ssl });
+async function loginError(
+  user: string,
+  password: string,
+  pgbed = db,
+  ssl = pgbed.clientSsl,
+): Promise<string | undefined> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: pgbed.port,
+    user,
+    password,
+    database: 'postgres',
+    connectionTimeoutMillis: 5_000,
+    ssl,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -134,11 +150,24 @@ async function freshCredsLogIn(fx: Fixture): Promise<boolean> {
 }
 
 async function probe(fx: Fixture): Promise<number> {
-  const { status } = await bootstrapRequest(vault.addr, 'POST', `${fx.mount}/reset/pg`, { token: vault.rootToken, okStatuses: [204, 400, 500] });
+  const { status } = await bootstrapRequest(vault.addr, 'POST', `${fx.mount}/reset/pg`, {
+    token: vault.rootToken,
+    okStatuses: [204, 400, 500],
+  });
   return status;
 }
 
-const cliArgs = (fx: Fixture, ...extra: string[]) => ['runbook', 'rotate-root', '--mount', fx.mount, '--connection', 'pg', '--journal', fx.journal, ...extra];
+const cliArgs = (fx: Fixture, ...extra: string[]) => [
+  'runbook',
+  'rotate-root',
+  '--mount',
+  fx.mount,
+  '--connection',
+  'pg',
+  '--journal',
+  fx.journal,
+  ...extra,
+];
 const env = (token = vault.rootToken) => ({ VAULT_ADDR: vault.addr, VAULT_TOKEN: token });
 
 function assertNoSecrets(texts: string[], secrets: string[]): void {
@@ -147,7 +176,8 @@ function assertNoSecrets(texts: string[], secrets: string[]): void {
   }
 }
 
-const events = (records: JournalRecord[], event: string, step?: string) => records.filter((r) => r.event === event && (step === undefined || ('step' in r && r.step === step)));
+const events = (records: JournalRecord[], event: string, step?: string) =>
+  records.filter((r) => r.event === event && (step === undefined || ('step' in r && r.step === step)));
 
 async function writePasswordFile(name: string, password: string): Promise<string> {
   const file = join(work, name);
@@ -155,30 +185,40 @@ async function writePasswordFile(name: string, password: string): Promise<string
   return file;
 }
 
-test(onServer('happy path: rotates the root, old root no longer logs in, fresh dynamic creds do; journal and output hold no secrets'), async () => {
-  const fx = await setup();
-  const svcBefore = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
-  assert.ok(await canLogin(fx.admin, fx.adminPassword));
-  const r = await runCli(cliArgs(fx, '--yes', '--log-level', 'debug'), env());
-  assert.equal(r.code, 0, r.all);
-  assert.match(r.stdout, /Runbook rotate-root: COMPLETED/);
-  assert.match(r.stdout, new RegExp(`Journal: ${fx.journal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  assert.match(r.stdout, /dynamic role ro: OK/);
-  assert.match(r.stdout, /static role svc: OK/);
-  assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the old root password must no longer log in');
-  assert.ok(await freshCredsLogIn(fx), 'fresh dynamic credentials log in');
-  const svcAfter = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
-  assert.equal(svcAfter, svcBefore, 'no static role is rotated unless named as a canary');
+test(
+  onServer(
+    'happy path: rotates the root, old root no longer logs in, fresh dynamic creds do; journal and output hold no ' +
+      'secrets',
+  ),
+  async () => {
+    const fx = await setup();
+    const svcBefore = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
+    assert.ok(await canLogin(fx.admin, fx.adminPassword));
+    const r = await runCli(cliArgs(fx, '--yes', '--log-level', 'debug'), env());
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /Runbook rotate-root: COMPLETED/);
+    assert.match(r.stdout, new RegExp(`Journal: ${fx.journal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(r.stdout, /dynamic role ro: OK/);
+    assert.match(r.stdout, /static role svc: OK/);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the old root password must no longer log in');
+    assert.ok(await freshCredsLogIn(fx), 'fresh dynamic credentials log in');
+    const svcAfter = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
+    assert.equal(svcAfter, svcBefore, 'no static role is rotated unless named as a canary');
 
-  const records = await readJournal(fx.journal);
-  for (const step of rotateRootRunbook.steps) assert.ok(events(records, 'step-completed', step.id).length + events(records, 'step-skipped', step.id).length === 1, step.id);
-  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
-  assert.equal(records.at(-1)?.event, 'run-finished');
-  assert.ok(records.every((rec) => rec.actor.user && rec.actor.vault === 'root'));
-  const journalText = await readFile(fx.journal, 'utf8');
-  assertNoSecrets([journalText, r.all], [fx.adminPassword, vault.rootToken, 'initial-']);
-  assert.ok(!/"password"\s*:/.test(journalText));
-});
+    const records = await readJournal(fx.journal);
+    for (const step of rotateRootRunbook.steps)
+      assert.ok(
+        events(records, 'step-completed', step.id).length + events(records, 'step-skipped', step.id).length === 1,
+        step.id,
+      );
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+    assert.equal(records.at(-1)?.event, 'run-finished');
+    assert.ok(records.every((rec) => rec.actor.user && rec.actor.vault === 'root'));
+    const journalText = await readFile(fx.journal, 'utf8');
+    assertNoSecrets([journalText, r.all], [fx.adminPassword, vault.rootToken, 'initial-']);
+    assert.ok(!/"password"\s*:/.test(journalText));
+  },
+);
 
 test(onServer('dry run prints a plan an on-call engineer can follow and changes nothing'), async () => {
   const fx = await setup();
@@ -214,33 +254,49 @@ test(onServer('a static role on the root user is refused before anything changes
   assert.equal(events(records, 'action-started').length, 0);
 });
 
-test(onServer('root password changed directly in PostgreSQL: preflight detects it and the re-bootstrap path restores the connection'), async () => {
-  const fx = await setup();
-  const dbaPassword = `D${randomBytes(12).toString('hex')}`;
-  await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
-  assert.equal(await probe(fx), 500, 'Vault can no longer connect');
+test(
+  onServer(
+    'root password changed directly in PostgreSQL: preflight detects it and the re-bootstrap path restores the ' +
+      'connection',
+  ),
+  async () => {
+    const fx = await setup();
+    const dbaPassword = `D${randomBytes(12).toString('hex')}`;
+    await db.query(`ALTER ROLE ${fx.admin} PASSWORD '${dbaPassword}'`);
+    assert.equal(await probe(fx), 500, 'Vault can no longer connect');
 
-  // Without a password source the re-bootstrap cannot proceed (not a terminal): exit 2, nothing written.
-  const noPassword = await runCli(cliArgs(fx, '--yes'), env());
-  assert.equal(noPassword.code, 2, noPassword.all);
-  assert.match(noPassword.stderr, /re-bootstrap needs the current root password.*--password-file/);
-  assert.match(noPassword.stdout, /connection probe \(reset\/\): BROKEN: Vault cannot log in to the database as vault_admin_\d+ with the root password it holds \(.*password authentication failed.*\), although 127\.0\.0\.1:\d+ accepts connections/);
-  assert.match(noPassword.stdout, /path: RE-BOOTSTRAP/);
+    // Without a password source the re-bootstrap cannot proceed (not a terminal): exit 2, nothing written.
+    const noPassword = await runCli(cliArgs(fx, '--yes'), env());
+    assert.equal(noPassword.code, 2, noPassword.all);
+    assert.match(noPassword.stderr, /re-bootstrap needs the current root password.*--password-file/);
+    assert.match(
+      noPassword.stdout,
+      /connection probe \(reset\/\): BROKEN: Vault cannot log in to the database as vault_admin_\d+ with the root password it holds \(.*password authentication failed.*\), although 127\.0\.0\.1:\d+ accepts connections/,
+    );
+    assert.match(noPassword.stdout, /path: RE-BOOTSTRAP/);
 
-  const passwordFile = await writePasswordFile('dba-password', dbaPassword);
-  const r = await runCli(cliArgs(fx, '--yes', '--resume', '--password-file', passwordFile), env());
-  assert.equal(r.code, 0, r.all);
-  assert.match(r.stdout, /\[done\] Preflight/);
-  assert.match(r.stdout, /old password rejected/);
-  assert.equal(await probe(fx), 204, 'connection restored');
-  assert.ok(await freshCredsLogIn(fx));
-  assert.equal(await canLogin(fx.admin, dbaPassword), false, 'after the offered rotation only Vault knows the password');
-  const records = await readJournal(fx.journal);
-  assert.equal(events(records, 'step-completed', 'rebootstrap').length, 1);
-  assert.equal(events(records, 'step-skipped', 'health-before').length, 1);
-  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
-  assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, noPassword.all], [dbaPassword, fx.adminPassword, vault.rootToken]);
-});
+    const passwordFile = await writePasswordFile('dba-password', dbaPassword);
+    const r = await runCli(cliArgs(fx, '--yes', '--resume', '--password-file', passwordFile), env());
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.stdout, /\[done\] Preflight/);
+    assert.match(r.stdout, /old password rejected/);
+    assert.equal(await probe(fx), 204, 'connection restored');
+    assert.ok(await freshCredsLogIn(fx));
+    assert.equal(
+      await canLogin(fx.admin, dbaPassword),
+      false,
+      'after the offered rotation only Vault knows the password',
+    );
+    const records = await readJournal(fx.journal);
+    assert.equal(events(records, 'step-completed', 'rebootstrap').length, 1);
+    assert.equal(events(records, 'step-skipped', 'health-before').length, 1);
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+    assertNoSecrets(
+      [await readFile(fx.journal, 'utf8'), r.all, noPassword.all],
+      [dbaPassword, fx.adminPassword, vault.rootToken],
+    );
+  },
+);
 
 test(onServer('a wrong re-bootstrap password is refused by verify_connection and changes nothing'), async () => {
   const fx = await setup();
@@ -252,7 +308,10 @@ test(onServer('a wrong re-bootstrap password is refused by verify_connection and
 
   const r = await runCli(cliArgs(fx, '--yes', '--password-file', wrongFile), env());
   assert.equal(r.code, 3, r.all);
-  assert.match(r.stderr, /Vault refused the password: verify_connection could not log in as vault_admin_\d+ .*nothing was changed/);
+  assert.match(
+    r.stderr,
+    /Vault refused the password: verify_connection could not log in as vault_admin_\d+ .*nothing was changed/,
+  );
   assert.deepEqual((await api('GET', `${fx.mount}/config/pg`)).body.data, configBefore);
   assert.equal(await probe(fx), 500, 'still broken: the wrong password was not stored');
   assert.ok(await canLogin(fx.admin, dbaPassword), 'the database root is untouched');
@@ -267,29 +326,43 @@ test(onServer('a wrong re-bootstrap password is refused by verify_connection and
   assert.ok(await freshCredsLogIn(fx));
   records = await readJournal(fx.journal);
   assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
-  assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all, resumed.all], [wrong, dbaPassword, fx.adminPassword, vault.rootToken]);
+  assertNoSecrets(
+    [await readFile(fx.journal, 'utf8'), r.all, resumed.all],
+    [wrong, dbaPassword, fx.adminPassword, vault.rootToken],
+  );
 });
 
-test(onServer('a gate in a non-interactive run without --yes exits 4 naming the gate; --resume --yes rotates once'), async () => {
-  const fx = await setup();
-  const r = await runCli(cliArgs(fx), env());
-  assert.equal(r.code, 4, r.all);
-  assert.match(r.stderr, /step rotate-root needs a typed confirmation \("rotate pg"\).*--yes/);
-  assert.ok(await canLogin(fx.admin, fx.adminPassword), 'not rotated');
-  let records = await readJournal(fx.journal);
-  assert.equal(events(records, 'gate', 'rotate-root').length, 1);
-  assert.equal(records.at(-1)?.event === 'run-finished' && records.at(-1)?.event === 'run-finished' ? (records.at(-1) as { result: string }).result : '', 'needs-confirmation');
-  const resumed = await runCli(cliArgs(fx, '--resume', '--yes'), env());
-  assert.equal(resumed.code, 0, resumed.all);
-  assert.match(resumed.stdout, /\[done\] Preflight/);
-  records = await readJournal(fx.journal);
-  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
-  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
-});
+test(
+  onServer('a gate in a non-interactive run without --yes exits 4 naming the gate; --resume --yes rotates once'),
+  async () => {
+    const fx = await setup();
+    const r = await runCli(cliArgs(fx), env());
+    assert.equal(r.code, 4, r.all);
+    assert.match(r.stderr, /step rotate-root needs a typed confirmation \("rotate pg"\).*--yes/);
+    assert.ok(await canLogin(fx.admin, fx.adminPassword), 'not rotated');
+    let records = await readJournal(fx.journal);
+    assert.equal(events(records, 'gate', 'rotate-root').length, 1);
+    assert.equal(
+      records.at(-1)?.event === 'run-finished' && records.at(-1)?.event === 'run-finished'
+        ? (records.at(-1) as { result: string }).result
+        : '',
+      'needs-confirmation',
+    );
+    const resumed = await runCli(cliArgs(fx, '--resume', '--yes'), env());
+    assert.equal(resumed.code, 0, resumed.all);
+    assert.match(resumed.stdout, /\[done\] Preflight/);
+    records = await readJournal(fx.journal);
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+  },
+);
 
 /** A Vault API that records every call and every password Vault hands out. */
 async function recordingVault() {
-  const client = new VaultClient(await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 30 }), vault.rootToken);
+  const client = new VaultClient(
+    await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 30 }),
+    vault.rootToken,
+  );
   const calls: string[] = [];
   const passwords: string[] = [];
   const api = {
@@ -311,8 +384,15 @@ async function recordingVault() {
   return { api, calls, passwords };
 }
 
-const noPassword = { unavailable: () => 'not in this test', read: async () => { throw new VaultOpsError('usage', 'no password in this test'); } };
-const notInteractive = async () => { throw new VaultOpsError('confirmation', 'not interactive'); };
+const noPassword = {
+  unavailable: () => 'not in this test',
+  read: async () => {
+    throw new VaultOpsError('usage', 'no password in this test');
+  },
+};
+const notInteractive = async () => {
+  throw new VaultOpsError('confirmation', 'not interactive');
+};
 
 test(onServer('killed after each step (library hook), then --resume: continues and never rotates twice'), async () => {
   for (const step of rotateRootRunbook.steps) {
@@ -329,7 +409,14 @@ test(onServer('killed after each step (library hook), then --resume: continues a
       secrets,
       onEvent: (e: RunbookEvent) => rendered.push(JSON.stringify(e)),
     };
-    const killed = await runRotateRoot({ ...input, hooks: { afterStep: (id) => { if (id === step.id) throw new Error(`killed after ${id}`); } } }).then(
+    const killed = await runRotateRoot({
+      ...input,
+      hooks: {
+        afterStep: (id) => {
+          if (id === step.id) throw new Error(`killed after ${id}`);
+        },
+      },
+    }).then(
       (report) => `finished ${report.result}: ${report.error?.message}`,
       (err: Error) => err.message,
     );
@@ -341,13 +428,20 @@ test(onServer('killed after each step (library hook), then --resume: continues a
     const rotations = calls.filter((c) => c === `POST ${fx.mount}/rotate-root/pg`).length;
     assert.equal(rotations, 1, `killed after ${step.id}: rotate-root POSTed ${rotations} times`);
     const index = rotateRootRunbook.steps.findIndex((s) => s.id === step.id);
-    for (const s of report.steps.slice(0, index + 1)) assert.equal(s.status, 'already-done', `${s.id} after a kill after ${step.id}`);
+    for (const s of report.steps.slice(0, index + 1))
+      assert.equal(s.status, 'already-done', `${s.id} after a kill after ${step.id}`);
     assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
     assert.ok(passwords.length >= 2, 'the checks used issued credentials');
     // Check credentials are revoked by the path form only (the policy grants no other).
     const revokes = calls.filter((c) => c.startsWith('POST sys/leases/revoke'));
-    assert.ok(revokes.length >= 1 && revokes.every((c) => c.startsWith(`POST sys/leases/revoke/${fx.mount}/creds/ro/`)), revokes.join(', '));
-    assertNoSecrets([await readFile(fx.journal, 'utf8'), ...rendered], [...passwords, fx.adminPassword, vault.rootToken]);
+    assert.ok(
+      revokes.length >= 1 && revokes.every((c) => c.startsWith(`POST sys/leases/revoke/${fx.mount}/creds/ro/`)),
+      revokes.join(', '),
+    );
+    assertNoSecrets(
+      [await readFile(fx.journal, 'utf8'), ...rendered],
+      [...passwords, fx.adminPassword, vault.rootToken],
+    );
   }
 });
 
@@ -362,7 +456,8 @@ import { VaultClient } from ${src('src/vault/client.ts')};
 import { resolveConnection } from ${src('src/vault/connection.ts')};
 import { SecretRegistry } from ${src('src/observability/secret-registry.ts')};
 const [mode, step, mount, journal] = process.argv.slice(2);
-const client = new VaultClient(await resolveConnection({ vaultAddr: process.env.VAULT_ADDR, allowInsecureHttp: false, requestTimeoutSeconds: 30 }), process.env.VAULT_TOKEN);
+const connection = { vaultAddr: process.env.VAULT_ADDR, allowInsecureHttp: false, requestTimeoutSeconds: 30 };
+const client = new VaultClient(await resolveConnection(connection), process.env.VAULT_TOKEN);
 const vault = {
   read: (p, o) => client.read(p, o),
   list: (p, o) => client.list(p, o),
@@ -384,20 +479,30 @@ await runRotateRoot({
 process.exit(0);
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script, mode, step, fx.mount, fx.journal], { cwd: repoRoot, env: { ...process.env, ...env() }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script, mode, step, fx.mount, fx.journal], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env() },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) => child.on('exit', (c, s) => res([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((res) =>
+    child.on('exit', (c, s) => res([c, s])),
+  );
   assert.equal(signal, 'SIGKILL', `child exited ${code} without being killed: ${stderr}`);
   return signal;
 }
 
 async function resumeWithCliProcess(fx: Fixture): Promise<CliResult & { code: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/entry.ts', ...cliArgs(fx, '--resume', '--yes', '--output', 'json')], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/entry.ts', ...cliArgs(fx, '--resume', '--yes', '--output', 'json')],
+    {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -406,50 +511,91 @@ async function resumeWithCliProcess(fx: Fixture): Promise<CliResult & { code: nu
   return { code, stdout, stderr, all: stdout + stderr, json: () => JSON.parse(stdout) };
 }
 
-test(onServer('process SIGKILLed after health-before and after rotate-root, resumed by the CLI process: one rotation'), async () => {
-  for (const step of ['health-before', 'rotate-root']) {
+test(
+  onServer('process SIGKILLed after health-before and after rotate-root, resumed by the CLI process: one rotation'),
+  async () => {
+    for (const step of ['health-before', 'rotate-root']) {
+      const fx = await setup();
+      await killedChild(fx, 'after-step', step);
+      const before = await readJournal(fx.journal);
+      assert.equal(before.at(-1)?.event, 'step-completed');
+      const r = await resumeWithCliProcess(fx);
+      assert.equal(r.code, 0, r.all);
+      const report = r.json();
+      assert.equal(report.result, 'completed');
+      assert.equal(report.steps.find((s: { id: string }) => s.id === step).status, 'already-done');
+      const records = await readJournal(fx.journal);
+      assert.equal(events(records, 'action-started', 'rotate-root').length, 1, `killed after ${step}`);
+      assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+      assert.ok(await freshCredsLogIn(fx));
+      assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all], [fx.adminPassword, vault.rootToken]);
+    }
+  },
+);
+
+test(
+  onServer(
+    'process SIGKILLed right after the rotate-root POST (completion never journaled): resume verifies and does not ' +
+      'rotate again',
+  ),
+  async () => {
     const fx = await setup();
-    await killedChild(fx, 'after-step', step);
-    const before = await readJournal(fx.journal);
-    assert.equal(before.at(-1)?.event, 'step-completed');
+    await killedChild(fx, 'mid-rotate');
+    let records = await readJournal(fx.journal);
+    assert.equal(records.at(-1)?.event, 'action-started');
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the POST went through before the kill');
     const r = await resumeWithCliProcess(fx);
     assert.equal(r.code, 0, r.all);
     const report = r.json();
-    assert.equal(report.result, 'completed');
-    assert.equal(report.steps.find((s: { id: string }) => s.id === step).status, 'already-done');
-    const records = await readJournal(fx.journal);
-    assert.equal(events(records, 'action-started', 'rotate-root').length, 1, `killed after ${step}`);
-    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+    const rotate = report.steps.find((s: { id: string }) => s.id === 'rotate-root');
+    assert.equal(rotate.status, 'recovered');
+    assert.ok(rotate.warnings.some((w: string) => /interrupted.*not repeated/.test(w)));
+    records = await readJournal(fx.journal);
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
     assert.ok(await freshCredsLogIn(fx));
-    assertNoSecrets([await readFile(fx.journal, 'utf8'), r.all], [fx.adminPassword, vault.rootToken]);
-  }
-});
-
-test(onServer('process SIGKILLed right after the rotate-root POST (completion never journaled): resume verifies and does not rotate again'), async () => {
-  const fx = await setup();
-  await killedChild(fx, 'mid-rotate');
-  let records = await readJournal(fx.journal);
-  assert.equal(records.at(-1)?.event, 'action-started');
-  assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the POST went through before the kill');
-  const r = await resumeWithCliProcess(fx);
-  assert.equal(r.code, 0, r.all);
-  const report = r.json();
-  const rotate = report.steps.find((s: { id: string }) => s.id === 'rotate-root');
-  assert.equal(rotate.status, 'recovered');
-  assert.ok(rotate.warnings.some((w: string) => /interrupted.*not repeated/.test(w)));
-  records = await readJournal(fx.journal);
-  assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
-  assert.ok(await freshCredsLogIn(fx));
-});
+  },
+);
 
 test(onServer('unknown mount and unknown connection: clear errors, journaled'), async () => {
   const fx = await setup();
-  const badMount = await runCli(['runbook', 'rotate-root', '--mount', 'nosuchmount', '--connection', 'pg', '--journal', join(work, 'badmount.jsonl'), '--yes'], env());
+  const badMount = await runCli(
+    [
+      'runbook',
+      'rotate-root',
+      '--mount',
+      'nosuchmount',
+      '--connection',
+      'pg',
+      '--journal',
+      join(work, 'badmount.jsonl'),
+      '--yes',
+    ],
+    env(),
+  );
   assert.equal(badMount.code, 1, badMount.all);
-  assert.match(badMount.stderr, /mount nosuchmount has no database connection pg: it is not a database secrets engine mount/);
-  const badConn = await runCli(['runbook', 'rotate-root', '--mount', fx.mount, '--connection', 'nope', '--journal', join(work, 'badconn.jsonl'), '--yes'], env());
+  assert.match(
+    badMount.stderr,
+    /mount nosuchmount has no database connection pg: it is not a database secrets engine mount/,
+  );
+  const badConn = await runCli(
+    [
+      'runbook',
+      'rotate-root',
+      '--mount',
+      fx.mount,
+      '--connection',
+      'nope',
+      '--journal',
+      join(work, 'badconn.jsonl'),
+      '--yes',
+    ],
+    env(),
+  );
   assert.equal(badConn.code, 1, badConn.all);
-  assert.match(badConn.stderr, new RegExp(`connection nope does not exist on mount ${fx.mount} \\(connections there: pg\\)`));
+  assert.match(
+    badConn.stderr,
+    new RegExp(`connection nope does not exist on mount ${fx.mount} \\(connections there: pg\\)`),
+  );
   for (const file of ['badmount.jsonl', 'badconn.jsonl']) {
     const records = await readJournal(join(work, file));
     const failed = events(records, 'step-failed', 'preflight')[0];
@@ -457,42 +603,81 @@ test(onServer('unknown mount and unknown connection: clear errors, journaled'), 
   }
 });
 
-test(onServer('a token without the needed capabilities gets one list of what is missing; the least-privilege policy suffices'), async () => {
-  const fx = await setup();
-  await api('POST', `sys/policies/acl/weak-${fx.mount}`, { policy: `path "${fx.mount}/config/pg" { capabilities = ["read"] }\npath "${fx.mount}/roles/*" { capabilities = ["read", "list"] }` });
-  const weak = (await api('POST', 'auth/token/create', { policies: [`weak-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
-  const r = await runCli(cliArgs(fx, '--yes'), env(weak));
-  assert.equal(r.code, 1, r.all);
-  assert.match(r.stderr, /the token lacks list on db\d+\/static-roles\/, update on db\d+\/reset\/pg, update on db\d+\/rotate-root\/pg: grant the runbook's policy/);
-  const records = await readJournal(fx.journal);
-  const failed = events(records, 'step-failed', 'preflight')[0];
-  assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'vault-permission');
-  assertNoSecrets([r.all, await readFile(fx.journal, 'utf8')], [weak]);
+test(
+  onServer(
+    'a token without the needed capabilities gets one list of what is missing; the least-privilege policy suffices',
+  ),
+  async () => {
+    const fx = await setup();
+    await api('POST', `sys/policies/acl/weak-${fx.mount}`, {
+      policy:
+        `path "${fx.mount}/config/pg" { capabilities = ["read"] }\npath "${fx.mount}/roles/*" { capabilities = ` +
+        `["read", "list"] }`,
+    });
+    const weak = (await api('POST', 'auth/token/create', { policies: [`weak-${fx.mount}`], ttl: '10m' })).body.auth
+      .client_token as string;
+    const r = await runCli(cliArgs(fx, '--yes'), env(weak));
+    assert.equal(r.code, 1, r.all);
+    assert.match(
+      r.stderr,
+      /the token lacks list on db\d+\/static-roles\/, update on db\d+\/reset\/pg, update on db\d+\/rotate-root\/pg: grant the runbook's policy/,
+    );
+    const records = await readJournal(fx.journal);
+    const failed = events(records, 'step-failed', 'preflight')[0];
+    assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'vault-permission');
+    assertNoSecrets([r.all, await readFile(fx.journal, 'utf8')], [weak]);
 
-  // A policy generated before role ro existed (no revoke path for it): the preflight names what is missing, before issuing anything.
-  await api('POST', `sys/policies/acl/stale-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: [] }) });
-  const stale = (await api('POST', 'auth/token/create', { policies: [`stale-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
-  const staleRun = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-stale.jsonl`)), env(stale));
-  assert.equal(staleRun.code, 1, staleRun.all);
-  assert.match(staleRun.stderr, new RegExp(`^error: .*the token lacks update on sys/leases/revoke/${fx.mount}/creds/ro/: grant the runbook's policy \\(vault-ops setup policies --job rotate-root`, 'm'));
-  assert.equal(staleRun.stderr.trim().split('\n').length, 1, 'one line');
-  assert.equal((await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, { token: vault.rootToken, okStatuses: [200, 404] })).status, 404, 'no credentials were issued');
+    // A policy generated before role ro existed (no revoke path for it): the preflight names what is missing, before
+    // issuing anything.
+    await api('POST', `sys/policies/acl/stale-${fx.mount}`, {
+      policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: [] }),
+    });
+    const stale = (await api('POST', 'auth/token/create', { policies: [`stale-${fx.mount}`], ttl: '10m' })).body.auth
+      .client_token as string;
+    const staleRun = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-stale.jsonl`)), env(stale));
+    assert.equal(staleRun.code, 1, staleRun.all);
+    assert.match(
+      staleRun.stderr,
+      new RegExp(
+        `^error: .*the token lacks update on sys/leases/revoke/${fx.mount}/creds/ro/: grant the runbook's policy ` +
+          `\\(vault-ops setup policies --job rotate-root`,
+        'm',
+      ),
+    );
+    assert.equal(staleRun.stderr.trim().split('\n').length, 1, 'one line');
+    assert.equal(
+      (
+        await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, {
+          token: vault.rootToken,
+          okStatuses: [200, 404],
+        })
+      ).status,
+      404,
+      'no credentials were issued',
+    );
 
-  // The README's policy (no sudo): the run completes and says the lease count was skipped.
-  await api('POST', `sys/policies/acl/rr-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'] }) });
-  const good = (await api('POST', 'auth/token/create', { policies: [`rr-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
-  const ok = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-lp.jsonl`)), env(good));
-  assert.equal(ok.code, 0, ok.all);
-  assert.match(ok.stdout, /leases under db\d+\/creds\/: skipped \(listing sys\/leases\/lookup needs sudo\)/);
-  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
-  // With the optional sudo block the count is shown.
-  await api('POST', `sys/policies/acl/rrl-${fx.mount}`, { policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'], leaseCount: true }) });
-  const sudo = (await api('POST', 'auth/token/create', { policies: [`rrl-${fx.mount}`], ttl: '10m' })).body.auth.client_token as string;
-  const counted = await runCli(cliArgs(fx, '--dry-run'), env(sudo));
-  assert.equal(counted.code, 0, counted.all);
-  assert.match(counted.stdout, /leases under db\d+\/creds\/: \d+/);
-  assertNoSecrets([ok.all, counted.all], [good, sudo]);
-});
+    // The README's policy (no sudo): the run completes and says the lease count was skipped.
+    await api('POST', `sys/policies/acl/rr-${fx.mount}`, {
+      policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'] }),
+    });
+    const good = (await api('POST', 'auth/token/create', { policies: [`rr-${fx.mount}`], ttl: '10m' })).body.auth
+      .client_token as string;
+    const ok = await runCli(cliArgs(fx, '--yes', '--journal', join(work, `${fx.mount}-lp.jsonl`)), env(good));
+    assert.equal(ok.code, 0, ok.all);
+    assert.match(ok.stdout, /leases under db\d+\/creds\/: skipped \(listing sys\/leases\/lookup needs sudo\)/);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+    // With the optional sudo block the count is shown.
+    await api('POST', `sys/policies/acl/rrl-${fx.mount}`, {
+      policy: rotateRootPolicy(fx.mount, 'pg', { dynamicRoles: ['ro'], leaseCount: true }),
+    });
+    const sudo = (await api('POST', 'auth/token/create', { policies: [`rrl-${fx.mount}`], ttl: '10m' })).body.auth
+      .client_token as string;
+    const counted = await runCli(cliArgs(fx, '--dry-run'), env(sudo));
+    assert.equal(counted.code, 0, counted.all);
+    assert.match(counted.stdout, /leases under db\d+\/creds\/: \d+/);
+    assertNoSecrets([ok.all, counted.all], [good, sudo]);
+  },
+);
 
 test(onServer('database down: preflight says so, nothing is attempted, journal records it'), async () => {
   const second = await startPostgres();
@@ -501,7 +686,10 @@ test(onServer('database down: preflight says so, nothing is attempted, journal r
     await second.stop();
     const r = await runCli(cliArgs(fx, '--yes'), env());
     assert.equal(r.code, 3, r.all);
-    assert.match(r.stderr, /the database is down or unreachable.*refuses connections \(ECONNREFUSED\).*bring the database back/);
+    assert.match(
+      r.stderr,
+      /the database is down or unreachable.*refuses connections \(ECONNREFUSED\).*bring the database back/,
+    );
     const records = await readJournal(fx.journal);
     assert.equal(events(records, 'step-failed', 'preflight').length, 1);
     assert.equal(events(records, 'action-started').length, 0);
@@ -510,143 +698,254 @@ test(onServer('database down: preflight says so, nothing is attempted, journal r
   }
 });
 
-test(onServer('--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a rotation record without secrets'), async () => {
-  const fx = await setup();
-  const store = join(work, `store-${fx.mount}`);
-  // The deployment encrypts its snapshots (VAULT_OPS_ENCRYPT_TO): the runbook's are encrypted too.
-  const recipient = await identityToRecipient(await generateIdentity());
-  const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), { ...env(), VAULT_OPS_ENCRYPT_TO: recipient });
-  assert.equal(r.code, 0, r.all);
-  const report = r.json();
-  const before = report.facts['backup-before'].snapshotTaken as string;
-  const afterId = report.facts['backup-after'].snapshotAfter as string;
-  assert.ok(before && afterId && afterId !== before, `${before} then ${afterId}`);
-  // Newest first by creation time (ids order only to the second).
-  const catalogue = await listCatalogue(await openSnapshotStore(store));
-  assert.deepEqual(catalogue.snapshots.map((m) => m.id), [afterId, before]);
-  assert.ok(catalogue.snapshots[0]!.createdAt > catalogue.snapshots[1]!.createdAt);
-  for (const m of catalogue.snapshots) assert.deepEqual(m.encryption, { type: 'age', recipients: [recipient] }, `${m.id} is encrypted like snapshot save's`);
-  const records = await listRotationRecords(await openSnapshotStore(store));
-  assert.equal(records.length, 1);
-  assert.equal(records[0]?.kind, 'database-root');
-  assert.equal(records[0]?.mount, fx.mount);
-  assert.equal(records[0]?.path, `${fx.mount}/config/pg`);
-  assert.equal(records[0]?.rotationId, report.facts['rotate-root'].rotationId);
-  assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+test(
+  onServer(
+    '--snapshot-store and --record-to: a snapshot before (none was recent), one after holding the new root, and a ' +
+      'rotation record without secrets',
+  ),
+  async () => {
+    const fx = await setup();
+    const store = join(work, `store-${fx.mount}`);
+    // The deployment encrypts its snapshots (VAULT_OPS_ENCRYPT_TO): the runbook's are encrypted too.
+    const recipient = await identityToRecipient(await generateIdentity());
+    const r = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--record-to', store, '--output', 'json'), {
+      ...env(),
+      VAULT_OPS_ENCRYPT_TO: recipient,
+    });
+    assert.equal(r.code, 0, r.all);
+    const report = r.json();
+    const before = report.facts['backup-before'].snapshotTaken as string;
+    const afterId = report.facts['backup-after'].snapshotAfter as string;
+    assert.ok(before && afterId && afterId !== before, `${before} then ${afterId}`);
+    // Newest first by creation time (ids order only to the second).
+    const catalogue = await listCatalogue(await openSnapshotStore(store));
+    assert.deepEqual(
+      catalogue.snapshots.map((m) => m.id),
+      [afterId, before],
+    );
+    assert.ok(catalogue.snapshots[0]!.createdAt > catalogue.snapshots[1]!.createdAt);
+    for (const m of catalogue.snapshots)
+      assert.deepEqual(
+        m.encryption,
+        { type: 'age', recipients: [recipient] },
+        `${m.id} is encrypted like snapshot save's`,
+      );
+    const records = await listRotationRecords(await openSnapshotStore(store));
+    assert.equal(records.length, 1);
+    assert.equal(records[0]?.kind, 'database-root');
+    assert.equal(records[0]?.mount, fx.mount);
+    assert.equal(records[0]?.path, `${fx.mount}/config/pg`);
+    assert.equal(records[0]?.rotationId, report.facts['rotate-root'].rotationId);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
 
-  // A second rotation right after: the snapshot is recent, so none is taken before.
-  const again = await runCli(cliArgs(fx, '--yes', '--snapshot-store', store, '--journal', join(work, `${fx.mount}-again.jsonl`)), env());
-  assert.equal(again.code, 0, again.all);
-  assert.match(again.stdout, new RegExp(`newest good snapshot in .*: ${afterId} \\(\\d+ min old\\)`));
-  assert.match(again.stdout, /recent enough: nothing to take/);
-  const recordFiles = (await listRotationRecords(await openSnapshotStore(store))).map((rec) => JSON.stringify(rec)).join('\n');
-  assertNoSecrets([recordFiles, r.all, again.all], [fx.adminPassword, vault.rootToken]);
-});
+    // A second rotation right after: the snapshot is recent, so none is taken before.
+    const again = await runCli(
+      cliArgs(fx, '--yes', '--snapshot-store', store, '--journal', join(work, `${fx.mount}-again.jsonl`)),
+      env(),
+    );
+    assert.equal(again.code, 0, again.all);
+    assert.match(again.stdout, new RegExp(`newest good snapshot in .*: ${afterId} \\(\\d+ min old\\)`));
+    assert.match(again.stdout, /recent enough: nothing to take/);
+    const recordFiles = (await listRotationRecords(await openSnapshotStore(store)))
+      .map((rec) => JSON.stringify(rec))
+      .join('\n');
+    assertNoSecrets([recordFiles, r.all, again.all], [fx.adminPassword, vault.rootToken]);
+  },
+);
 
 /** PostgreSQL's SSLRequest (length 8, code 80877103): the only thing a client sends before TLS. */
 const SSL_REQUEST_HEX = '0000000804d2162f';
 
-test(onServer('PostgreSQL without TLS and no sslmode: the login checks refuse before any password is sent; with sslmode=disable they work in plain text'), async () => {
-  const relay = await startRecordingRelay({ host: '127.0.0.1', port: db.port });
-  try {
-    // The testbed's default PostgreSQL has no TLS at all (ssl=off). Vault itself connects (pgx's
-    // prefer falls back); vault-ops' checks go through the relay, which records what they send.
-    const fx = await setup({ query: '' });
-    const via = ['--login-check-address', `127.0.0.1:${relay.port}`];
-    const refused = await runCli(cliArgs(fx, '--yes', ...via), env());
-    assert.equal(refused.code, 2, refused.all);
-    assert.match(
-      refused.stderr,
-      /^error: login checks of db\d+\/config\/pg: 127\.0\.0\.1:\d+ offers no TLS and the connection_url names no sslmode: refusing to send a password in clear text \(no password was sent\); enable TLS on the database, or write sslmode=disable into the connection_url if plain text is acceptable there$/m,
-    );
-    assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
-    assert.deepEqual(relay.clientBytes().map((b) => b.toString('hex')), [SSL_REQUEST_HEX], 'one connection, and only the SSLRequest on it: no user name, no password');
-    const records = await readJournal(fx.journal);
-    const failed = events(records, 'step-failed', 'preflight')[0];
-    assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'insecure');
-    assert.equal(events(records, 'action-started').length, 0);
-    assert.equal((await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, { token: vault.rootToken, okStatuses: [200, 404] })).status, 404, 'no credentials were issued');
-    assert.ok(await canLogin(fx.admin, fx.adminPassword), 'nothing rotated');
+test(
+  onServer(
+    'PostgreSQL without TLS and no sslmode: the login checks refuse before any password is sent; with ' +
+      'sslmode=disable they work in plain text',
+  ),
+  async () => {
+    const relay = await startRecordingRelay({ host: '127.0.0.1', port: db.port });
+    try {
+      // The testbed's default PostgreSQL has no TLS at all (ssl=off). Vault itself connects (pgx's
+      // prefer falls back); vault-ops' checks go through the relay, which records what they send.
+      const fx = await setup({ query: '' });
+      const via = ['--login-check-address', `127.0.0.1:${relay.port}`];
+      const refused = await runCli(cliArgs(fx, '--yes', ...via), env());
+      assert.equal(refused.code, 2, refused.all);
+      assert.match(
+        refused.stderr,
+        /^error: login checks of db\d+\/config\/pg: 127\.0\.0\.1:\d+ offers no TLS and the connection_url names no sslmode: refusing to send a password in clear text \(no password was sent\); enable TLS on the database, or write sslmode=disable into the connection_url if plain text is acceptable there$/m,
+      );
+      assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+      assert.deepEqual(
+        relay.clientBytes().map((b) => b.toString('hex')),
+        [SSL_REQUEST_HEX],
+        'one connection, and only the SSLRequest on it: no user name, no password',
+      );
+      const records = await readJournal(fx.journal);
+      const failed = events(records, 'step-failed', 'preflight')[0];
+      assert.ok(failed && failed.event === 'step-failed' && failed.error.code === 'insecure');
+      assert.equal(events(records, 'action-started').length, 0);
+      assert.equal(
+        (
+          await bootstrapRequest(vault.addr, 'LIST', `sys/leases/lookup/${fx.mount}/creds/ro/`, {
+            token: vault.rootToken,
+            okStatuses: [200, 404],
+          })
+        ).status,
+        404,
+        'no credentials were issued',
+      );
+      assert.ok(await canLogin(fx.admin, fx.adminPassword), 'nothing rotated');
 
-    // The check itself refuses too (a server that lost TLS after the preflight, a resumed run): real credentials, only the SSLRequest sent.
-    const issued = (await api('GET', `${fx.mount}/creds/ro`)).body;
-    const sentBefore = relay.clientBytes().length;
-    await assert.rejects(
-      new PostgresLoginCheck({ timeoutMs: 5_000 }).check({ host: '127.0.0.1', port: relay.port }, { username: issued.data.username, password: issued.data.password }),
-      (err: unknown) => isVaultOpsError(err) && err.code === 'insecure' && /offers no TLS .*no password was sent/.test(err.message) && !err.message.includes(issued.data.password),
-    );
-    assert.deepEqual(relay.clientBytes().slice(sentBefore).map((b) => b.toString('hex')), [SSL_REQUEST_HEX]);
-    await api('PUT', `sys/leases/revoke/${issued.lease_id}`);
+      // The check itself refuses too (a server that lost TLS after the preflight, a resumed run): real credentials,
+      // only the SSLRequest sent.
+      const issued = (await api('GET', `${fx.mount}/creds/ro`)).body;
+      const sentBefore = relay.clientBytes().length;
+      await assert.rejects(
+        new PostgresLoginCheck({ timeoutMs: 5_000 }).check(
+          { host: '127.0.0.1', port: relay.port },
+          { username: issued.data.username, password: issued.data.password },
+        ),
+        (err: unknown) =>
+          isVaultOpsError(err) &&
+          err.code === 'insecure' &&
+          /offers no TLS .*no password was sent/.test(err.message) &&
+          !err.message.includes(issued.data.password),
+      );
+      assert.deepEqual(
+        relay
+          .clientBytes()
+          .slice(sentBefore)
+          .map((b) => b.toString('hex')),
+        [SSL_REQUEST_HEX],
+      );
+      await api('PUT', `sys/leases/revoke/${issued.lease_id}`);
 
-    // sslmode=disable, written by the operator: the checks run in plain text, as asked.
-    const plain = await setup({ query: 'sslmode=disable' });
-    const sentBeforePlain = relay.clientBytes().length;
-    const ok = await runCli(cliArgs(plain, '--yes', ...via), env());
-    assert.equal(ok.code, 0, ok.all);
-    assert.match(ok.stdout, /login checks: postgresql at 127\.0\.0\.1:\d+ in plain text \(sslmode=disable\)/);
-    assert.match(ok.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ in plain text\)/);
-    assert.match(ok.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ in plain text\)/);
-    const plainConnections = relay.clientBytes().slice(sentBeforePlain).filter((b) => b.length > 0);
-    assert.ok(plainConnections.some((b) => b.includes(Buffer.from(`user\0${plain.staticUser}\0`))), 'the startup message crossed in clear, as sslmode=disable asks');
-    assert.ok(plainConnections.every((b) => b.subarray(0, 8).toString('hex') !== SSL_REQUEST_HEX), 'no TLS attempted with sslmode=disable');
-    assert.equal(await canLogin(plain.admin, plain.adminPassword), false, 'rotated');
-    assertNoSecrets([refused.all, ok.all, await readFile(fx.journal, 'utf8'), await readFile(plain.journal, 'utf8')], [fx.adminPassword, plain.adminPassword, issued.data.password, vault.rootToken]);
-  } finally {
-    await relay.stop();
-  }
-});
-
-test(onServer('PostgreSQL with TLS only (hostssl): checks without sslmode run over TLS; verify-full passes with the right --db-ca-cert and fails clearly with a wrong one'), async () => {
-  const certs = makeTestCertificates(work, 'pg-tls');
-  const wrongCa = makeTestCertificates(work, 'other');
-  const tlsDb = await startPostgres({ tls: certs });
-  const relay = await startRecordingRelay({ host: '127.0.0.1', port: tlsDb.port });
-  try {
-    // The premise: this server rejects plain-text logins outright.
-    assert.match((await loginError('postgres', tlsDb.password, tlsDb, false)) ?? 'logged in', /no pg_hba\.conf entry .*no encryption/);
-
-    // No sslmode in the connection_url (Vault's pgx prefers TLS; so do vault-ops' checks, strictly).
-    const fx = await setup({ pgbed: tlsDb, query: '' });
-    const r = await runCli(cliArgs(fx, '--yes', '--login-check-address', `127.0.0.1:${relay.port}`), env());
-    assert.equal(r.code, 0, r.all);
-    assert.match(r.stdout, /login checks: postgresql at 127\.0\.0\.1:\d+ over TLSv1\.[23] \(no sslmode, read as TLS required: encrypted, server certificate not verified/);
-    assert.match(r.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
-    assert.match(r.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ over TLS\)/);
-    const connections = relay.clientBytes().filter((b) => b.length > 0);
-    assert.ok(connections.length >= 4, `probe, dynamic before and after, static: ${connections.length}`);
-    for (const bytes of connections) {
-      assert.equal(bytes.subarray(0, 8).toString('hex'), SSL_REQUEST_HEX, 'each connection starts with the SSLRequest');
-      if (bytes.length > 8) assert.equal(bytes[8], 0x16, 'then a TLS handshake record');
-      assert.ok(!bytes.includes(Buffer.from('user\0')) && !bytes.includes(Buffer.from(fx.staticUser)), 'no startup message in clear');
+      // sslmode=disable, written by the operator: the checks run in plain text, as asked.
+      const plain = await setup({ query: 'sslmode=disable' });
+      const sentBeforePlain = relay.clientBytes().length;
+      const ok = await runCli(cliArgs(plain, '--yes', ...via), env());
+      assert.equal(ok.code, 0, ok.all);
+      assert.match(ok.stdout, /login checks: postgresql at 127\.0\.0\.1:\d+ in plain text \(sslmode=disable\)/);
+      assert.match(ok.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ in plain text\)/);
+      assert.match(ok.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ in plain text\)/);
+      const plainConnections = relay
+        .clientBytes()
+        .slice(sentBeforePlain)
+        .filter((b) => b.length > 0);
+      assert.ok(
+        plainConnections.some((b) => b.includes(Buffer.from(`user\0${plain.staticUser}\0`))),
+        'the startup message crossed in clear, as sslmode=disable asks',
+      );
+      assert.ok(
+        plainConnections.every((b) => b.subarray(0, 8).toString('hex') !== SSL_REQUEST_HEX),
+        'no TLS attempted with sslmode=disable',
+      );
+      assert.equal(await canLogin(plain.admin, plain.adminPassword), false, 'rotated');
+      assertNoSecrets(
+        [refused.all, ok.all, await readFile(fx.journal, 'utf8'), await readFile(plain.journal, 'utf8')],
+        [fx.adminPassword, plain.adminPassword, issued.data.password, vault.rootToken],
+      );
+    } finally {
+      await relay.stop();
     }
-    assert.equal(await canLogin(fx.admin, fx.adminPassword, tlsDb), false, 'rotated');
+  },
+);
 
-    // sslmode=verify-full (Vault verifies with sslrootcert; vault-ops with --db-ca-cert).
-    const full = await setup({ pgbed: tlsDb, query: `sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.caFile)}` });
-    for (const [ca, pattern] of [
-      [undefined, /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): pass --db-ca-cert FILE with the CA that signed the database's certificate; no password was sent$/m],
-      [wrongCa.caFile, /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): check that --db-ca-cert \S+other-ca\.pem is the CA that signed the database's certificate; no password was sent$/m],
-    ] as const) {
-      const bad = await runCli(cliArgs(full, '--yes', ...(ca ? ['--db-ca-cert', ca] : [])), env());
-      assert.equal(bad.code, 3, bad.all);
-      assert.match(bad.stderr, new RegExp(`^error: login checks of db\\d+/config/pg: ${pattern.source}`, 'm'));
-      assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
-      const records = await readJournal(full.journal);
-      assert.equal(events(records, 'action-started').length, 0, 'stopped in the preflight: nothing issued, nothing rotated');
-      await rm(full.journal);
+test(
+  onServer(
+    'PostgreSQL with TLS only (hostssl): checks without sslmode run over TLS; verify-full passes with the right ' +
+      '--db-ca-cert and fails clearly with a wrong one',
+  ),
+  async () => {
+    const certs = makeTestCertificates(work, 'pg-tls');
+    const wrongCa = makeTestCertificates(work, 'other');
+    const tlsDb = await startPostgres({ tls: certs });
+    const relay = await startRecordingRelay({ host: '127.0.0.1', port: tlsDb.port });
+    try {
+      // The premise: this server rejects plain-text logins outright.
+      assert.match(
+        (await loginError('postgres', tlsDb.password, tlsDb, false)) ?? 'logged in',
+        /no pg_hba\.conf entry .*no encryption/,
+      );
+
+      // No sslmode in the connection_url (Vault's pgx prefers TLS; so do vault-ops' checks, strictly).
+      const fx = await setup({ pgbed: tlsDb, query: '' });
+      const r = await runCli(cliArgs(fx, '--yes', '--login-check-address', `127.0.0.1:${relay.port}`), env());
+      assert.equal(r.code, 0, r.all);
+      assert.match(
+        r.stdout,
+        /login checks: postgresql at 127\.0\.0\.1:\d+ over TLSv1\.[23] \(no sslmode, read as TLS required: encrypted, server certificate not verified/,
+      );
+      assert.match(r.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
+      assert.match(r.stdout, /static role svc: OK \(logged in to 127\.0\.0\.1:\d+ as svc_\d+ over TLS\)/);
+      const connections = relay.clientBytes().filter((b) => b.length > 0);
+      assert.ok(connections.length >= 4, `probe, dynamic before and after, static: ${connections.length}`);
+      for (const bytes of connections) {
+        assert.equal(
+          bytes.subarray(0, 8).toString('hex'),
+          SSL_REQUEST_HEX,
+          'each connection starts with the SSLRequest',
+        );
+        if (bytes.length > 8) assert.equal(bytes[8], 0x16, 'then a TLS handshake record');
+        assert.ok(
+          !bytes.includes(Buffer.from('user\0')) && !bytes.includes(Buffer.from(fx.staticUser)),
+          'no startup message in clear',
+        );
+      }
+      assert.equal(await canLogin(fx.admin, fx.adminPassword, tlsDb), false, 'rotated');
+
+      // sslmode=verify-full (Vault verifies with sslrootcert; vault-ops with --db-ca-cert).
+      const full = await setup({
+        pgbed: tlsDb,
+        query: `sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.caFile)}`,
+      });
+      for (const [ca, pattern] of [
+        [
+          undefined,
+          /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): pass --db-ca-cert FILE with the CA that signed the database's certificate; no password was sent$/m,
+        ],
+        [
+          wrongCa.caFile,
+          /TLS to the database at 127\.0\.0\.1:\d+ failed \(.+; sslmode=verify-full\): check that --db-ca-cert \S+other-ca\.pem is the CA that signed the database's certificate; no password was sent$/m,
+        ],
+      ] as const) {
+        const bad = await runCli(cliArgs(full, '--yes', ...(ca ? ['--db-ca-cert', ca] : [])), env());
+        assert.equal(bad.code, 3, bad.all);
+        assert.match(bad.stderr, new RegExp(`^error: login checks of db\\d+/config/pg: ${pattern.source}`, 'm'));
+        assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
+        const records = await readJournal(full.journal);
+        assert.equal(
+          events(records, 'action-started').length,
+          0,
+          'stopped in the preflight: nothing issued, nothing rotated',
+        );
+        await rm(full.journal);
+      }
+      assert.ok(await canLogin(full.admin, full.adminPassword, tlsDb), 'not rotated');
+
+      // The right CA, from the environment (VAULT_OPS_DB_CA_CERT): verified, checked, rotated.
+      const good = await runCli(cliArgs(full, '--yes'), { ...env(), VAULT_OPS_DB_CA_CERT: certs.caFile });
+      assert.equal(good.code, 0, good.all);
+      assert.match(
+        good.stdout,
+        /over TLSv1\.[23] \(sslmode=verify-full: chain and host name 127\.0\.0\.1 verified against --db-ca-cert \S+pg-tls-ca\.pem\)/,
+      );
+      assert.match(good.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
+      assert.match(good.stdout, /static role svc: OK/);
+      assert.equal(await canLogin(full.admin, full.adminPassword, tlsDb), false, 'rotated');
+      assertNoSecrets(
+        [r.all, good.all, await readFile(fx.journal, 'utf8'), await readFile(full.journal, 'utf8')],
+        [fx.adminPassword, full.adminPassword, tlsDb.password, vault.rootToken],
+      );
+    } finally {
+      await relay.stop();
+      await tlsDb.stop();
     }
-    assert.ok(await canLogin(full.admin, full.adminPassword, tlsDb), 'not rotated');
+  },
+);
 
-    // The right CA, from the environment (VAULT_OPS_DB_CA_CERT): verified, checked, rotated.
-    const good = await runCli(cliArgs(full, '--yes'), { ...env(), VAULT_OPS_DB_CA_CERT: certs.caFile });
-    assert.equal(good.code, 0, good.all);
-    assert.match(good.stdout, /over TLSv1\.[23] \(sslmode=verify-full: chain and host name 127\.0\.0\.1 verified against --db-ca-cert \S+pg-tls-ca\.pem\)/);
-    assert.match(good.stdout, /dynamic role ro: OK \(logged in to 127\.0\.0\.1:\d+ as \S+ over TLS\)/);
-    assert.match(good.stdout, /static role svc: OK/);
-    assert.equal(await canLogin(full.admin, full.adminPassword, tlsDb), false, 'rotated');
-    assertNoSecrets([r.all, good.all, await readFile(fx.journal, 'utf8'), await readFile(full.journal, 'utf8')], [fx.adminPassword, full.adminPassword, tlsDb.password, vault.rootToken]);
-  } finally {
-    await relay.stop();
-    await tlsDb.stop();
-  }
-});
+/** The connection_url's query: sslmode=disable unless the test names one ('' for none at all). */
+function queryOf(query: string | undefined): string {
+  const q = query ?? 'sslmode=disable';
+  return q ? `?${q}` : '';
+}

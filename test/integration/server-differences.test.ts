@@ -23,11 +23,18 @@ after(async () => {
 });
 
 const api = (method: string, path: string, body?: unknown, okStatuses?: number[]) =>
-  bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body === undefined ? {} : { body }), ...(okStatuses ? { okStatuses } : {}) });
+  bootstrapRequest(vault.addr, method, path, {
+    token: vault.rootToken,
+    ...(body === undefined ? {} : { body }),
+    ...(okStatuses ? { okStatuses } : {}),
+  });
 
 describe(onServer('server flavour differences'), () => {
   test('the binary reports the expected product and version; the API tells the flavour apart', async () => {
-    assert.match(binaryVersion(vault.binary), new RegExp(`^${server.product} v${server.version.replaceAll('.', '\\.')}\\b`));
+    assert.match(
+      binaryVersion(vault.binary),
+      new RegExp(`^${server.product} v${server.version.replaceAll('.', '\\.')}\\b`),
+    );
     const client = new VaultClient({ address: vault.addr, timeoutMs: 10_000, allowInsecureHttp: false });
     assert.equal(await readServerFlavour(client), server.name);
     const seal = (await bootstrapRequest(vault.addr, 'GET', 'sys/seal-status')).body;
@@ -44,14 +51,22 @@ describe(onServer('server flavour differences'), () => {
     }
   });
 
-  test(`KV v2 metadata_cas: ${server.differences.metadataCas ? 'counted and enforced (OpenBao ≥ 2.4)' : 'absent (Vault): metadata writes carry no check-and-set'}`, async () => {
+  const metadataCas = server.differences.metadataCas
+    ? 'counted and enforced (OpenBao ≥ 2.4)'
+    : 'absent (Vault): metadata writes carry no check-and-set';
+  test(`KV v2 metadata_cas: ${metadataCas}`, async () => {
     await api('POST', 'sys/mounts/kvdiff', { type: 'kv', options: { version: '2' } });
     await api('POST', 'kvdiff/data/app', { data: { v: '1' } });
     const meta = (await api('GET', 'kvdiff/metadata/app')).body.data;
     if (server.differences.metadataCas) {
       assert.equal(typeof meta.current_metadata_version, 'number');
       const stale = meta.current_metadata_version + 5;
-      const refused = await api('POST', 'kvdiff/metadata/app', { custom_metadata: { a: 'b' }, metadata_cas: stale }, [400]);
+      const refused = await api(
+        'POST',
+        'kvdiff/metadata/app',
+        { custom_metadata: { a: 'b' }, metadata_cas: stale },
+        [400],
+      );
       assert.equal(refused.status, 400);
       assert.match(JSON.stringify(refused.body), /metadata check-and-set parameter does not match/);
     } else {
@@ -62,17 +77,26 @@ describe(onServer('server flavour differences'), () => {
     }
   });
 
-  test('sys/raw outside recovery mode: refused without raw_storage_endpoint, served with it (both flavours)', async () => {
-    const refused = await api('GET', 'sys/raw/core/mounts', undefined, [400, 403, 404, 405]);
-    assert.ok([400, 403, 404, 405].includes(refused.status), `status ${refused.status}`);
-    const raw = await startVault({ rawStorageEndpoint: true });
-    try {
-      const served = await bootstrapRequest(raw.addr, 'GET', 'sys/raw/core/mounts', { token: raw.rootToken, okStatuses: [200, 404] });
-      // OpenBao's transactional layout keeps one entry per mount under core/mounts/, Vault one table.
-      const listed = await bootstrapRequest(raw.addr, 'GET', 'sys/raw/core/mounts/?list=true', { token: raw.rootToken, okStatuses: [200, 404] });
-      assert.ok(served.status === 200 || listed.status === 200, `served ${served.status}, listed ${listed.status}`);
-    } finally {
-      await raw.stop();
-    }
-  });
+  test(
+    'sys/raw outside recovery mode: refused without raw_storage_endpoint, served with it (both ' + 'flavours)',
+    async () => {
+      const refused = await api('GET', 'sys/raw/core/mounts', undefined, [400, 403, 404, 405]);
+      assert.ok([400, 403, 404, 405].includes(refused.status), `status ${refused.status}`);
+      const raw = await startVault({ rawStorageEndpoint: true });
+      try {
+        const served = await bootstrapRequest(raw.addr, 'GET', 'sys/raw/core/mounts', {
+          token: raw.rootToken,
+          okStatuses: [200, 404],
+        });
+        // OpenBao's transactional layout keeps one entry per mount under core/mounts/, Vault one table.
+        const listed = await bootstrapRequest(raw.addr, 'GET', 'sys/raw/core/mounts/?list=true', {
+          token: raw.rootToken,
+          okStatuses: [200, 404],
+        });
+        assert.ok(served.status === 200 || listed.status === 200, `served ${served.status}, listed ${listed.status}`);
+      } finally {
+        await raw.stop();
+      }
+    },
+  );
 });

@@ -38,7 +38,11 @@ const corruptions: Array<[string, SnapshotMutations, RegExp]> = [
   ['missing SHA256SUMS.sealed', { drop: ['SHA256SUMS.sealed'] }, /SHA256SUMS\.sealed/],
   ['empty SHA256SUMS.sealed', { emptySealed: true }, /SHA256SUMS\.sealed/],
   ['extra tar entry', { extraEntries: [{ name: 'extra.txt', data: Buffer.from('x') }] }, /extra\.txt/],
-  ['tar entry with ../ in its name', { extraEntries: [{ name: '../evil', data: Buffer.from('x'), first: true }] }, /\.\.\/evil|unsafe|path/i],
+  [
+    'tar entry with ../ in its name',
+    { extraEntries: [{ name: '../evil', data: Buffer.from('x'), first: true }] },
+    /\.\.\/evil|unsafe|path/i,
+  ],
   ['oversized meta.json', { metaPadTo: 2 * 1024 * 1024 }, /meta\.json/],
   ['wrong Size in meta.json', { metaSize: 12345 }, /Size|size/],
 ];
@@ -57,7 +61,11 @@ test('inspect re-checks the manifest beside the archive: a mismatching sha256 ex
   const id = '20261127T184600Z-3f9a1c';
   const archive = buildSnapshotArchive();
   await writeFile(join(dir, `${id}.snap`), archive);
-  const m = fakeManifest({ id, createdAt: '2026-11-27T18:46:00.000Z', archive: { key: `${id}.snap`, bytes: archive.length, sha256: 'f'.repeat(64) } });
+  const m = fakeManifest({
+    id,
+    createdAt: '2026-11-27T18:46:00.000Z',
+    archive: { key: `${id}.snap`, bytes: archive.length, sha256: 'f'.repeat(64) },
+  });
   await writeFile(join(dir, `${id}.manifest.json`), JSON.stringify(m));
   const r = await runCli(['snapshot', 'inspect', join(dir, `${id}.snap`)]);
   assert.equal(r.code, 3);

@@ -22,7 +22,12 @@ const opts = () => ({ s3Endpoint: s3.endpoint, s3ForcePathStyle: true });
 
 before(async () => {
   s3 = await startS3();
-  env = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, VAULT_OPS_S3_ENDPOINT: s3.endpoint, VAULT_OPS_S3_FORCE_PATH_STYLE: 'true' };
+  env = {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    VAULT_OPS_S3_ENDPOINT: s3.endpoint,
+    VAULT_OPS_S3_FORCE_PATH_STYLE: 'true',
+  };
 });
 after(async () => s3?.stop());
 
@@ -30,12 +35,23 @@ function idAt(time: Date, n: number): string {
   return `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${n.toString(16).padStart(6, '0')}`;
 }
 
-async function putSnapshot(store: SnapshotStore, time: Date, n: number, retention?: { mode: 'GOVERNANCE'; until: Date }): Promise<string> {
+async function putSnapshot(
+  store: SnapshotStore,
+  time: Date,
+  n: number,
+  retention?: { mode: 'GOVERNANCE'; until: Date },
+): Promise<string> {
   const id = idAt(time, n);
   const key = archiveKey(store.prefix, id, { encrypted: false });
   const body = `archive ${id}`;
   await store.putBytes(key, body, retention ? { retention } : {});
-  const manifest = fakeManifest({ id, createdAt: time.toISOString(), archive: { key, bytes: body.length, sha256: '0'.repeat(64) }, raft: { index: n, term: 1, configurationIndex: 1, servers: [] }, cluster: { id: 'c1' } });
+  const manifest = fakeManifest({
+    id,
+    createdAt: time.toISOString(),
+    archive: { key, bytes: body.length, sha256: '0'.repeat(64) },
+    raft: { index: n, term: 1, configurationIndex: 1, servers: [] },
+    cluster: { id: 'c1' },
+  });
   await store.putBytes(manifestKey(store.prefix, id), JSON.stringify(manifest), retention ? { retention } : {});
   return id;
 }
@@ -46,7 +62,14 @@ async function thirtyDays(store: SnapshotStore, retentionFor?: (i: number) => Da
   const base = Date.UTC(2026, 9, 1, 3, 0, 0);
   for (let i = 0; i < 30; i++) {
     const until = retentionFor?.(i);
-    ids.push(await putSnapshot(store, new Date(base + i * 86_400_000), i + 1, until ? { mode: 'GOVERNANCE', until } : undefined));
+    ids.push(
+      await putSnapshot(
+        store,
+        new Date(base + i * 86_400_000),
+        i + 1,
+        until ? { mode: 'GOVERNANCE', until } : undefined,
+      ),
+    );
   }
   return ids.reverse();
 }
@@ -56,7 +79,22 @@ describe('snapshot prune', () => {
     await s3.createBucket('plain');
     const store = await openSnapshotStore('s3://plain/vault', opts(), env);
     const ids = await thirtyDays(store);
-    const dry = await runCli(['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-last', '3', '--keep-weekly', '2', '--dry-run', '--output', 'json'], env);
+    const dry = await runCli(
+      [
+        'snapshot',
+        'prune',
+        '--from',
+        's3://plain/vault',
+        '--keep-last',
+        '3',
+        '--keep-weekly',
+        '2',
+        '--dry-run',
+        '--output',
+        'json',
+      ],
+      env,
+    );
     assert.equal(dry.code, 0, dry.stderr);
     const plan = dry.json();
     assert.equal(plan.dryRun, true);
@@ -67,7 +105,10 @@ describe('snapshot prune', () => {
     assert.equal(kept.length, 4, JSON.stringify(plan.keep));
     assert.equal(plan.remove.length, 26);
 
-    const real = await runCli(['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-last', '3', '--keep-weekly', '2', '--output', 'json'], env);
+    const real = await runCli(
+      ['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-last', '3', '--keep-weekly', '2', '--output', 'json'],
+      env,
+    );
     assert.equal(real.code, 0, real.stderr);
     const left = (await store.list()).map((o) => o.key).sort();
     assert.equal(left.length, 8);
@@ -75,7 +116,10 @@ describe('snapshot prune', () => {
       assert.ok(left.includes(`vault/${id}.snap`) && left.includes(`vault/${id}.manifest.json`), id);
     }
     const listed = await runCli(['snapshot', 'list', '--from', 's3://plain/vault', '--output', 'json'], env);
-    assert.deepEqual(listed.json().snapshots.map((s: any) => s.id), kept);
+    assert.deepEqual(
+      listed.json().snapshots.map((s: any) => s.id),
+      kept,
+    );
     await store.close();
   });
 
@@ -83,7 +127,10 @@ describe('snapshot prune', () => {
     const r = await runCli(['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-last', '0'], env);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /keep/i);
-    const one = await runCli(['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-monthly', '1', '--output', 'json'], env);
+    const one = await runCli(
+      ['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-monthly', '1', '--output', 'json'],
+      env,
+    );
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.json().keep.length, 1);
     const listed = await runCli(['snapshot', 'list', '--from', 's3://plain/vault', '--output', 'json'], env);
@@ -94,7 +141,10 @@ describe('snapshot prune', () => {
     await s3.createBucket('versioned', { versioning: true });
     const store = await openSnapshotStore('s3://versioned/v', opts(), env);
     await thirtyDays(store);
-    const r = await runCli(['snapshot', 'prune', '--from', 's3://versioned/v', '--keep-last', '5', '--output', 'json'], env);
+    const r = await runCli(
+      ['snapshot', 'prune', '--from', 's3://versioned/v', '--keep-last', '5', '--output', 'json'],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr);
     const versions = await s3.client().send(new ListObjectVersionsCommand({ Bucket: 'versioned', Prefix: 'v/' }));
     assert.equal(versions.DeleteMarkers?.length ?? 0, 0, 'no delete markers');
@@ -102,37 +152,66 @@ describe('snapshot prune', () => {
     await store.close();
   });
 
-  test('object-locked bucket: retained snapshots are skipped with a warning, expired ones removed; incomplete leftovers are cleaned after the grace period', async () => {
-    await s3.createBucket('locked', { objectLock: true });
-    const store = await openSnapshotStore('s3://locked/l', opts(), env);
-    const future = new Date(Date.now() + 2 * 86_400_000);
-    // The 10 oldest (i < 10) are still under retention.
-    const ids = await thirtyDays(store, (i) => (i < 10 ? future : undefined));
-    // An orphaned archive (a save that died before its manifest), old enough to clean.
-    const orphan = archiveKey(store.prefix, idAt(new Date(Date.UTC(2026, 8, 1)), 0xabc), { encrypted: false });
-    await store.putBytes(orphan, 'orphan');
-    await new Promise((r) => setTimeout(r, 4000)); // older than the 3.6 s grace period below
-    const r = await runCli(['snapshot', 'prune', '--from', 's3://locked/l', '--keep-last', '5', '--incomplete-grace-hours', '0.001', '--output', 'json'], env);
-    assert.equal(r.code, 0, r.stderr);
-    const report = r.json();
-    const locked = report.remove.filter((x: any) => x.status === 'locked').map((x: any) => x.id);
-    assert.deepEqual(locked.sort(), ids.slice(20).sort());
-    assert.equal(report.remove.filter((x: any) => x.status === 'removed').length, 15);
-    assert.ok(report.warnings.some((w: string) => /object-lock retention/.test(w)));
-    assert.deepEqual(report.incomplete.map((x: any) => [x.key, x.status]), [[orphan, 'removed']]);
-    const listed = await runCli(['snapshot', 'list', '--from', 's3://locked/l', '--output', 'json'], env);
-    assert.equal(listed.json().snapshots.length, 15, 'locked snapshots stay in the catalogue: no delete marker hides them');
-    const versions = await s3.client().send(new ListObjectVersionsCommand({ Bucket: 'locked', Prefix: 'l/' }));
-    assert.equal(versions.DeleteMarkers?.length ?? 0, 0);
-    await store.close();
-  });
+  test(
+    'object-locked bucket: retained snapshots are skipped with a warning, expired ones removed; incomplete ' +
+      'leftovers are cleaned after the grace period',
+    async () => {
+      await s3.createBucket('locked', { objectLock: true });
+      const store = await openSnapshotStore('s3://locked/l', opts(), env);
+      const future = new Date(Date.now() + 2 * 86_400_000);
+      // The 10 oldest (i < 10) are still under retention.
+      const ids = await thirtyDays(store, (i) => (i < 10 ? future : undefined));
+      // An orphaned archive (a save that died before its manifest), old enough to clean.
+      const orphan = archiveKey(store.prefix, idAt(new Date(Date.UTC(2026, 8, 1)), 0xabc), { encrypted: false });
+      await store.putBytes(orphan, 'orphan');
+      await new Promise((r) => setTimeout(r, 4000)); // older than the 3.6 s grace period below
+      const r = await runCli(
+        [
+          'snapshot',
+          'prune',
+          '--from',
+          's3://locked/l',
+          '--keep-last',
+          '5',
+          '--incomplete-grace-hours',
+          '0.001',
+          '--output',
+          'json',
+        ],
+        env,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const report = r.json();
+      const locked = report.remove.filter((x: any) => x.status === 'locked').map((x: any) => x.id);
+      assert.deepEqual(locked.sort(), ids.slice(20).sort());
+      assert.equal(report.remove.filter((x: any) => x.status === 'removed').length, 15);
+      assert.ok(report.warnings.some((w: string) => /object-lock retention/.test(w)));
+      assert.deepEqual(
+        report.incomplete.map((x: any) => [x.key, x.status]),
+        [[orphan, 'removed']],
+      );
+      const listed = await runCli(['snapshot', 'list', '--from', 's3://locked/l', '--output', 'json'], env);
+      assert.equal(
+        listed.json().snapshots.length,
+        15,
+        'locked snapshots stay in the catalogue: no delete marker hides them',
+      );
+      const versions = await s3.client().send(new ListObjectVersionsCommand({ Bucket: 'locked', Prefix: 'l/' }));
+      assert.equal(versions.DeleteMarkers?.length ?? 0, 0);
+      await store.close();
+    },
+  );
 
   test('library: prune never removes the newest snapshot even with keep-last 1 of many in one second', async () => {
     await s3.createBucket('same-second');
     const store = await openSnapshotStore('s3://same-second/x', opts(), env);
     const t = new Date(Date.UTC(2026, 10, 1, 0, 0, 0));
     for (let i = 0; i < 5; i++) await putSnapshot(store, new Date(t.getTime() + i), i + 1);
-    const report = await pruneSnapshots(new SnapshotRepository(store), { policy: { keepLast: 1 }, dryRun: false, incompleteGraceMs: 86_400_000, now: new Date() }, silentLogger);
+    const report = await pruneSnapshots(
+      new SnapshotRepository(store),
+      { policy: { keepLast: 1 }, dryRun: false, incompleteGraceMs: 86_400_000, now: new Date() },
+      silentLogger,
+    );
     assert.equal(report.keep.length, 1);
     assert.equal(report.keep[0]!.id, idAt(t, 5));
     await store.close();

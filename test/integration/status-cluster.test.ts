@@ -29,7 +29,10 @@ test(onServer('status pointed at a standby reports the same leader and peers as 
   assert.deepEqual(a.leader, { address: leaderAddr, isSelf: true });
   assert.deepEqual(b.leader, { address: leaderAddr, isSelf: false });
   assert.equal(a.peers.length, 3);
-  const shape = (s: any) => s.peers.map((p: any) => ({ nodeId: p.nodeId, leader: p.leader, voter: p.voter })).sort((x: any, y: any) => x.nodeId.localeCompare(y.nodeId));
+  const shape = (s: any) =>
+    s.peers
+      .map((p: any) => ({ nodeId: p.nodeId, leader: p.leader, voter: p.voter }))
+      .sort((x: any, y: any) => x.nodeId.localeCompare(y.nodeId));
   assert.deepEqual(shape(b), shape(a));
   assert.equal(a.peers.filter((p: any) => p.leader).length, 1);
   assert.ok(a.peers.every((p: any) => p.voter));
@@ -41,7 +44,9 @@ test(onServer('snapshot save pointed at a standby succeeds by talking to the lea
   const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
   const folder = await mkdtemp(join(tmpdir(), 'vault-ops-standby-snap-'));
   try {
-    const r = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json', '--vault-addr', standby.addr], { VAULT_TOKEN: cluster.rootToken });
+    const r = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json', '--vault-addr', standby.addr], {
+      VAULT_TOKEN: cluster.rootToken,
+    });
     assert.equal(r.code, 0, r.stderr);
     const m = r.json();
     assert.equal(m.cluster.leader, leaderAddr);
@@ -53,34 +58,68 @@ test(onServer('snapshot save pointed at a standby succeeds by talking to the lea
   }
 });
 
-test(onServer('a snapshot of the 3-node cluster passes a recovery-mode drill; restore pointed at a standby goes to the leader'), async () => {
-  const leaderAddr = await cluster.leaderAddr();
-  const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
-  const folder = await mkdtemp(join(tmpdir(), 'vault-ops-cluster-drill-'));
-  try {
-    await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'kept' });
-    const saved = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json'], { VAULT_ADDR: standby.addr, VAULT_TOKEN: cluster.rootToken });
-    assert.equal(saved.code, 0, saved.stderr);
-    const keys = join(folder, '..', `${saved.json().id}.keys`);
-    await writeFile(keys, cluster.unsealKeys.join('\n'), { mode: 0o600 });
+test(
+  onServer(
+    'a snapshot of the 3-node cluster passes a recovery-mode drill; restore pointed at a standby goes to the leader',
+  ),
+  async () => {
+    const leaderAddr = await cluster.leaderAddr();
+    const standby = cluster.nodes.find((n) => n.addr !== leaderAddr)!;
+    const folder = await mkdtemp(join(tmpdir(), 'vault-ops-cluster-drill-'));
     try {
-      const drill = await runCli(['verify', '--from', folder, '--unseal-keys-file', keys, '--vault-binary', cluster.binary, '--output', 'json'], {});
-      assert.equal(drill.code, 0, drill.stderr + drill.stdout);
-      assert.equal(drill.json().passed, true);
+      await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'kept' });
+      const saved = await runCli(['snapshot', 'save', '--to', folder, '--output', 'json'], {
+        VAULT_ADDR: standby.addr,
+        VAULT_TOKEN: cluster.rootToken,
+      });
+      assert.equal(saved.code, 0, saved.stderr);
+      const keys = join(folder, '..', `${saved.json().id}.keys`);
+      await writeFile(keys, cluster.unsealKeys.join('\n'), { mode: 0o600 });
+      try {
+        const drill = await runCli(
+          [
+            'verify',
+            '--from',
+            folder,
+            '--unseal-keys-file',
+            keys,
+            '--vault-binary',
+            cluster.binary,
+            '--output',
+            'json',
+          ],
+          {},
+        );
+        assert.equal(drill.code, 0, drill.stderr + drill.stdout);
+        assert.equal(drill.json().passed, true);
+      } finally {
+        await rm(keys, { force: true });
+      }
+      await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'lost' });
+      const restored = await runCli(
+        [
+          'restore',
+          '--from',
+          folder,
+          '--snapshot',
+          saved.json().id,
+          '--yes',
+          '--no-safety-snapshot',
+          '--output',
+          'json',
+        ],
+        { VAULT_ADDR: standby.addr, VAULT_TOKEN: cluster.rootToken },
+      );
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.equal(restored.json().plan.target.leader, leaderAddr);
+      assert.equal(restored.json().sealed, false);
+      assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'kept/s0'), 'value-kept/s0');
+      assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'lost/s0'), undefined);
     } finally {
-      await rm(keys, { force: true });
+      await rm(folder, { recursive: true, force: true });
     }
-    await seedSecrets(leaderAddr, cluster.rootToken, { count: 3, prefix: 'lost' });
-    const restored = await runCli(['restore', '--from', folder, '--snapshot', saved.json().id, '--yes', '--no-safety-snapshot', '--output', 'json'], { VAULT_ADDR: standby.addr, VAULT_TOKEN: cluster.rootToken });
-    assert.equal(restored.code, 0, restored.stderr);
-    assert.equal(restored.json().plan.target.leader, leaderAddr);
-    assert.equal(restored.json().sealed, false);
-    assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'kept/s0'), 'value-kept/s0');
-    assert.equal(await readSecret(leaderAddr, cluster.rootToken, 'secret', 'lost/s0'), undefined);
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
-});
+  },
+);
 
 test(onServer('with the leader stopped, a standby reports the newly elected leader'), async () => {
   const oldLeader = await cluster.leaderAddr();
@@ -90,7 +129,9 @@ test(onServer('with the leader stopped, a standby reports the newly elected lead
   let status: any;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const r = await runCli(['status', '--output', 'json', '--vault-addr', survivor.addr], { VAULT_TOKEN: cluster.rootToken });
+    const r = await runCli(['status', '--output', 'json', '--vault-addr', survivor.addr], {
+      VAULT_TOKEN: cluster.rootToken,
+    });
     if (r.code === 0) {
       status = r.json();
       if (status.leader && status.leader.address !== oldLeader) break;

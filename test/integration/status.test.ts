@@ -29,7 +29,10 @@ after(async () => {
 
 describe(onServer('vault-ops status (single node)'), () => {
   test('--output json prints the documented shape', async () => {
-    const r = await runCli(['status', '--output', 'json', '--log-level', 'trace'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
+    const r = await runCli(['status', '--output', 'json', '--log-level', 'trace'], {
+      VAULT_ADDR: vault.addr,
+      VAULT_TOKEN: vault.rootToken,
+    });
     assert.equal(r.code, 0, r.stderr);
     const s = r.json();
     assert.equal(s.initialized, true);
@@ -66,7 +69,10 @@ describe(onServer('vault-ops status (single node)'), () => {
   });
 
   test('an expired token: exit 1', async () => {
-    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', { token: vault.rootToken, body: { ttl: '1s', explicit_max_ttl: '1s', policies: ['default'] } });
+    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', {
+      token: vault.rootToken,
+      body: { ttl: '1s', explicit_max_ttl: '1s', policies: ['default'] },
+    });
     const shortLived = body.auth.client_token as string;
     await new Promise((r) => setTimeout(r, 2500));
     const r = await runCli(['status', '--log-level', 'debug'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: shortLived });
@@ -76,10 +82,19 @@ describe(onServer('vault-ops status (single node)'), () => {
   });
 
   test('a renewable token is kept alive during a long run', async () => {
-    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', { token: vault.rootToken, body: { ttl: '3s', explicit_max_ttl: '1h', renewable: true, policies: ['default'] } });
+    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', {
+      token: vault.rootToken,
+      body: { ttl: '3s', explicit_max_ttl: '1h', renewable: true, policies: ['default'] },
+    });
     const token = body.auth.client_token as string;
-    const client = new VaultClient(await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 5 }));
-    const session = await authenticate(client, { authMethod: 'token', token, jwtFile: '/nonexistent' }, { secrets: new SecretRegistry(), logger: silentLogger });
+    const client = new VaultClient(
+      await resolveConnection({ vaultAddr: vault.addr, allowInsecureHttp: false, requestTimeoutSeconds: 5 }),
+    );
+    const session = await authenticate(
+      client,
+      { authMethod: 'token', token, jwtFile: '/nonexistent' },
+      { secrets: new SecretRegistry(), logger: silentLogger },
+    );
     try {
       assert.equal(session.renewable, true);
       await new Promise((r) => setTimeout(r, 5000)); // longer than the 3 s TTL
@@ -91,21 +106,52 @@ describe(onServer('vault-ops status (single node)'), () => {
   });
 
   test('a token without permission on raft configuration: exit 1 naming the path', async () => {
-    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', { token: vault.rootToken, body: { policies: ['default'] } });
+    const { body } = await bootstrapRequest(vault.addr, 'POST', 'auth/token/create', {
+      token: vault.rootToken,
+      body: { policies: ['default'] },
+    });
     const r = await runCli(['status'], { VAULT_ADDR: vault.addr, VAULT_TOKEN: body.auth.client_token });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /permission denied: GET sys\/storage\/raft\/configuration/);
   });
 
   test('AppRole login works; a wrong secret id fails cleanly without echoing it', async () => {
-    await bootstrapRequest(vault.addr, 'POST', 'sys/auth/approle', { token: vault.rootToken, body: { type: 'approle' } });
-    await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/status-reader', { token: vault.rootToken, body: { policy: 'path "sys/storage/raft/*" { capabilities = ["read"] }' } });
-    await bootstrapRequest(vault.addr, 'POST', 'auth/approle/role/ops', { token: vault.rootToken, body: { token_policies: ['default', 'status-reader'], token_ttl: '5m' } });
-    const roleId = (await bootstrapRequest(vault.addr, 'GET', 'auth/approle/role/ops/role-id', { token: vault.rootToken })).body.data.role_id as string;
-    const secretId = (await bootstrapRequest(vault.addr, 'POST', 'auth/approle/role/ops/secret-id', { token: vault.rootToken })).body.data.secret_id as string;
+    await bootstrapRequest(vault.addr, 'POST', 'sys/auth/approle', {
+      token: vault.rootToken,
+      body: { type: 'approle' },
+    });
+    await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/status-reader', {
+      token: vault.rootToken,
+      body: { policy: 'path "sys/storage/raft/*" { capabilities = ["read"] }' },
+    });
+    await bootstrapRequest(vault.addr, 'POST', 'auth/approle/role/ops', {
+      token: vault.rootToken,
+      body: { token_policies: ['default', 'status-reader'], token_ttl: '5m' },
+    });
+    const roleId = (
+      await bootstrapRequest(vault.addr, 'GET', 'auth/approle/role/ops/role-id', { token: vault.rootToken })
+    ).body.data.role_id as string;
+    const secretId = (
+      await bootstrapRequest(vault.addr, 'POST', 'auth/approle/role/ops/secret-id', { token: vault.rootToken })
+    ).body.data.secret_id as string;
     const good = join(dir, 'secret-id');
     await writeFile(good, `${secretId}\n`, { mode: 0o600 });
-    const ok = await runCli(['status', '--auth-method', 'approle', '--role-id', roleId, '--secret-id-file', good, '--output', 'json', '--log-level', 'trace'], { VAULT_ADDR: vault.addr });
+    const ok = await runCli(
+      [
+        'status',
+        '--auth-method',
+        'approle',
+        '--role-id',
+        roleId,
+        '--secret-id-file',
+        good,
+        '--output',
+        'json',
+        '--log-level',
+        'trace',
+      ],
+      { VAULT_ADDR: vault.addr },
+    );
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.json().peers.length, 1);
     assert.ok(!ok.all.includes(secretId));
@@ -113,14 +159,20 @@ describe(onServer('vault-ops status (single node)'), () => {
     const wrongSecret = 'd0f8a1c2-0000-4000-8000-000000000000';
     const bad = join(dir, 'wrong-secret-id');
     await writeFile(bad, wrongSecret, { mode: 0o600 });
-    const r = await runCli(['status', '--auth-method', 'approle', '--role-id', roleId, '--secret-id-file', bad, '--log-level', 'trace'], { VAULT_ADDR: vault.addr });
+    const r = await runCli(
+      ['status', '--auth-method', 'approle', '--role-id', roleId, '--secret-id-file', bad, '--log-level', 'trace'],
+      { VAULT_ADDR: vault.addr },
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /error: AppRole login to auth\/approle failed/);
     assert.ok(!r.all.includes(wrongSecret));
   });
 
   test('missing JWT file for kubernetes auth: exit 2 naming the file', async () => {
-    const r = await runCli(['status', '--auth-method', 'kubernetes', '--auth-role', 'ops', '--jwt-file', join(dir, 'nope.jwt')], { VAULT_ADDR: vault.addr });
+    const r = await runCli(
+      ['status', '--auth-method', 'kubernetes', '--auth-role', 'ops', '--jwt-file', join(dir, 'nope.jwt')],
+      { VAULT_ADDR: vault.addr },
+    );
     assert.equal(r.code, 2);
     assert.match(r.stderr, /cannot read the Kubernetes service-account token file .*nope\.jwt \(ENOENT\)/);
   });
@@ -155,20 +207,31 @@ describe(onServer('vault-ops status over TLS'), () => {
   after(async () => tlsVault?.stop());
 
   test('with the right CA it works', async () => {
-    const r = await runCli(['status', '--output', 'json', '--ca-cert', tlsVault.tls!.caFile], { VAULT_ADDR: tlsVault.addr, VAULT_TOKEN: tlsVault.rootToken });
+    const r = await runCli(['status', '--output', 'json', '--ca-cert', tlsVault.tls!.caFile], {
+      VAULT_ADDR: tlsVault.addr,
+      VAULT_TOKEN: tlsVault.rootToken,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json().sealed, false);
   });
 
   test('with a wrong CA: exit 1 and advice about --ca-cert', async () => {
     const other = makeTestCertificates(dir, 'other');
-    const r = await runCli(['status'], { VAULT_ADDR: tlsVault.addr, VAULT_TOKEN: tlsVault.rootToken, VAULT_CACERT: other.caFile });
+    const r = await runCli(['status'], {
+      VAULT_ADDR: tlsVault.addr,
+      VAULT_TOKEN: tlsVault.rootToken,
+      VAULT_CACERT: other.caFile,
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /TLS verification of https:\/\/127\.0\.0\.1:\d+ failed .*--ca-cert/);
   });
 
   test('VAULT_SKIP_VERIFY does not turn verification off', async () => {
-    const r = await runCli(['status'], { VAULT_ADDR: tlsVault.addr, VAULT_TOKEN: tlsVault.rootToken, VAULT_SKIP_VERIFY: 'true' });
+    const r = await runCli(['status'], {
+      VAULT_ADDR: tlsVault.addr,
+      VAULT_TOKEN: tlsVault.rootToken,
+      VAULT_SKIP_VERIFY: 'true',
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /TLS verification/);
   });
@@ -178,9 +241,15 @@ describe(onServer('vault-ops status on a sealed or uninitialised Vault'), () => 
   test('sealed: exit 1, status still printed', async () => {
     const sealed = await startVault({ unseal: false });
     try {
-      const r = await runCli(['status', '--output', 'json'], { VAULT_ADDR: sealed.addr, VAULT_TOKEN: sealed.rootToken });
+      const r = await runCli(['status', '--output', 'json'], {
+        VAULT_ADDR: sealed.addr,
+        VAULT_TOKEN: sealed.rootToken,
+      });
       assert.equal(r.code, 1);
-      assert.deepEqual({ initialized: r.json().initialized, sealed: r.json().sealed }, { initialized: true, sealed: true });
+      assert.deepEqual(
+        { initialized: r.json().initialized, sealed: r.json().sealed },
+        { initialized: true, sealed: true },
+      );
       assert.match(r.stderr, /is sealed: unseal it/);
     } finally {
       await sealed.stop();

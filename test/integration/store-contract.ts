@@ -38,14 +38,19 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
     try {
       const data = randomBytes(20 * 1024 * 1024 + 123);
       let progress = 0;
-      const put = await store.putStream(key(store, 'a/obj.bin'), Readable.from(chunk(data, 64 * 1024)), { onProgress: (n) => (progress = n) });
+      const put = await store.putStream(key(store, 'a/obj.bin'), Readable.from(chunk(data, 64 * 1024)), {
+        onProgress: (n) => (progress = n),
+      });
       assert.equal(put.bytes, data.length);
       assert.equal(progress, data.length);
       assert.equal(sha(await readAll(await store.get(key(store, 'a/obj.bin')))), sha(data));
       const head = await store.head(key(store, 'a/obj.bin'));
       assert.equal(head.bytes, data.length);
       const listed = await store.list();
-      assert.deepEqual(listed.map((o) => o.key), [key(store, 'a/obj.bin')]);
+      assert.deepEqual(
+        listed.map((o) => o.key),
+        [key(store, 'a/obj.bin')],
+      );
     } finally {
       await store.close();
     }
@@ -55,7 +60,10 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
     const store = await fresh();
     try {
       await store.putBytes(key(store, 'x.json'), '{"a":1}');
-      await assert.rejects(store.putBytes(key(store, 'x.json'), '{"a":2}'), (e: VaultOpsError) => e.code === 'store' && /already exists/.test(e.message));
+      await assert.rejects(
+        store.putBytes(key(store, 'x.json'), '{"a":2}'),
+        (e: VaultOpsError) => e.code === 'store' && /already exists/.test(e.message),
+      );
       assert.equal((await store.getBytes(key(store, 'x.json'))).toString(), '{"a":1}');
     } finally {
       await store.close();
@@ -85,7 +93,10 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
           setTimeout(() => this.push(randomBytes(1024 * 1024)), 5);
         },
       });
-      await assert.rejects(store.putStream(key(store, 'aborted.snap'), slow, { signal: controller.signal }), (e: VaultOpsError) => e.code === 'aborted' || e.code === 'store');
+      await assert.rejects(
+        store.putStream(key(store, 'aborted.snap'), slow, { signal: controller.signal }),
+        (e: VaultOpsError) => e.code === 'aborted' || e.code === 'store',
+      );
       assert.deepEqual(await store.list(), []);
       assert.deepEqual(await store.listIncomplete(), []);
     } finally {
@@ -100,7 +111,10 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
       await assert.rejects(store.head(key(store, 'missing')), (e: VaultOpsError) => e.code === 'not-found');
       await assert.rejects(store.getBytes(key(store, 'missing')), (e: VaultOpsError) => e.code === 'not-found');
       await store.putBytes(key(store, 'big.json'), 'x'.repeat(2000));
-      await assert.rejects(store.getBytes(key(store, 'big.json'), { maxBytes: 1000 }), (e: VaultOpsError) => e.code === 'store');
+      await assert.rejects(
+        store.getBytes(key(store, 'big.json'), { maxBytes: 1000 }),
+        (e: VaultOpsError) => e.code === 'store',
+      );
       await store.delete(key(store, 'big.json'));
       await store.delete(key(store, 'big.json'));
       assert.deepEqual(await store.list(), []);
@@ -114,7 +128,10 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
     try {
       await store.putBytes(key(store, 'records/r1.json'), '{}');
       await store.putBytes(key(store, 'top.json'), '{}');
-      assert.deepEqual((await store.list({ under: 'records/' })).map((o) => o.key), [key(store, 'records/r1.json')]);
+      assert.deepEqual(
+        (await store.list({ under: 'records/' })).map((o) => o.key),
+        [key(store, 'records/r1.json')],
+      );
       assert.equal((await store.list()).length, 2);
     } finally {
       await store.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
-import { VaultOpsError } from '../../src/errors.js';
+import type { VaultOpsError } from '../../src/errors.js';
 import { FolderStore } from '../../src/store/folder-store.js';
 import { openSnapshotStore, parseStoreUrl } from '../../src/store/open-store.js';
 import { storeContract } from './store-contract.js';
@@ -25,7 +25,11 @@ test('store URLs: file://, plain paths, s3://', () => {
   assert.deepEqual(parseStoreUrl('file:///var/backups/vault'), { kind: 'folder', dir: '/var/backups/vault' });
   assert.deepEqual(parseStoreUrl('/abs/dir'), { kind: 'folder', dir: '/abs/dir' });
   assert.equal(parseStoreUrl('./backups').kind, 'folder');
-  assert.deepEqual(parseStoreUrl('s3://my-bucket/vault/prod/'), { kind: 's3', bucket: 'my-bucket', prefix: 'vault/prod' });
+  assert.deepEqual(parseStoreUrl('s3://my-bucket/vault/prod/'), {
+    kind: 's3',
+    bucket: 'my-bucket',
+    prefix: 'vault/prod',
+  });
   assert.deepEqual(parseStoreUrl('s3://my-bucket'), { kind: 's3', bucket: 'my-bucket', prefix: '' });
   assert.throws(() => parseStoreUrl('gs://x/y'), /unsupported store URL/);
   assert.throws(() => parseStoreUrl('s3://Bad_Bucket/x'), /invalid S3 bucket/);
@@ -37,7 +41,10 @@ test('folder store: a folder that cannot be written gives a clear error and leav
   // a file instead, which no user can write below.
   await writeFile(join(dir, 'blocked'), 'not a directory');
   const store = await openSnapshotStore(join(dir, 'blocked', 'sub'));
-  await assert.rejects(store.putBytes('x.snap', 'data'), (e: VaultOpsError) => e.code === 'store' && /cannot write x\.snap .*ENOTDIR/.test(e.message));
+  await assert.rejects(
+    store.putBytes('x.snap', 'data'),
+    (e: VaultOpsError) => e.code === 'store' && /cannot write x\.snap .*ENOTDIR/.test(e.message),
+  );
   assert.deepEqual(await readdir(dir), ['blocked']);
   if (process.getuid?.() !== 0) {
     const locked = await freshDir();
@@ -56,7 +63,10 @@ test('folder store: a write error from the disk (ENOSPC-like) removes the temp f
       this.destroy(err);
     },
   });
-  await assert.rejects(store.putStream('full.snap', diskFull), (e: VaultOpsError) => e.code === 'store' && /disk is full/.test(e.message));
+  await assert.rejects(
+    store.putStream('full.snap', diskFull),
+    (e: VaultOpsError) => e.code === 'store' && /disk is full/.test(e.message),
+  );
   assert.deepEqual(await readdir(dir), []);
 });
 
@@ -78,7 +88,8 @@ test('folder store: archives and manifests are written 0600 in folders created 0
   await store.putStream('team/prod/20261129T000000Z-abcdef.snap', Readable.from([Buffer.from('archive bytes')]));
   await store.putBytes('team/prod/20261129T000000Z-abcdef.manifest.json', '{}');
   const { stat } = await import('node:fs/promises');
-  for (const dir of [root, join(root, 'team'), join(root, 'team/prod')]) assert.equal((await stat(dir)).mode & 0o777, 0o700, dir);
+  for (const dir of [root, join(root, 'team'), join(root, 'team/prod')])
+    assert.equal((await stat(dir)).mode & 0o777, 0o700, dir);
   for (const file of ['20261129T000000Z-abcdef.snap', '20261129T000000Z-abcdef.manifest.json']) {
     assert.equal((await stat(join(root, 'team/prod', file))).mode & 0o777, 0o600, file);
   }

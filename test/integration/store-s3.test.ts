@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { VaultOpsError } from '../../src/errors.js';
+import type { VaultOpsError } from '../../src/errors.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
-import { S3Store } from '../../src/store/s3-store.js';
+import type { S3Store } from '../../src/store/s3-store.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { storeContract } from './store-contract.js';
 
@@ -21,7 +21,11 @@ const env = () => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s
 async function freshStore(prefix = 'vault/prod'): Promise<S3Store> {
   const bucket = `contract-${++counter}`;
   await s3.createBucket(bucket);
-  return (await openSnapshotStore(`s3://${bucket}/${prefix}`, { s3Endpoint: s3.endpoint, s3Region: s3.region, s3ForcePathStyle: true }, env())) as S3Store;
+  return (await openSnapshotStore(
+    `s3://${bucket}/${prefix}`,
+    { s3Endpoint: s3.endpoint, s3Region: s3.region, s3ForcePathStyle: true },
+    env(),
+  )) as S3Store;
 }
 
 storeContract('S3 store (versitygw)', () => freshStore());
@@ -37,14 +41,19 @@ test('S3 store: a missing bucket is a clear store error', async () => {
 test('S3 store: wrong credentials are a clear store error that does not echo the secret', async () => {
   await s3.createBucket('creds-test');
   const wrongSecret = 'WrongSecretKeyValue1234567890';
-  {
-    await assert.rejects(openSnapshotStore('s3://creds-test/x', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: wrongSecret }), (e: VaultOpsError) => {
+  await assert.rejects(
+    openSnapshotStore(
+      's3://creds-test/x',
+      { s3Endpoint: s3.endpoint, s3ForcePathStyle: true },
+      { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: wrongSecret },
+    ),
+    (e: VaultOpsError) => {
       assert.equal(e.code, 'store');
       assert.match(e.message, /S3 (rejected the credentials|denied access)/);
       assert.ok(!e.message.includes(wrongSecret));
       return true;
-    });
-  }
+    },
+  );
 });
 
 test('S3 store: versioned and object-locked buckets are detected; retention is applied', async () => {
@@ -56,28 +65,53 @@ test('S3 store: versioned and object-locked buckets are detected; retention is a
   assert.deepEqual(locked.capabilities, { versioning: true, objectLock: true });
   assert.deepEqual(versioned.capabilities, { versioning: true, objectLock: false });
   const until = new Date(Date.now() + 24 * 3600 * 1000);
-  const put = await locked.putStream('p/a.snap', Readable.from([randomBytes(6 * 1024 * 1024)]), { retention: { mode: 'GOVERNANCE', until } });
+  const put = await locked.putStream('p/a.snap', Readable.from([randomBytes(6 * 1024 * 1024)]), {
+    retention: { mode: 'GOVERNANCE', until },
+  });
   assert.ok(put.versionId);
   const head = await locked.head('p/a.snap');
   assert.ok(head.retainUntil && Math.abs(head.retainUntil.getTime() - until.getTime()) < 2000);
-  await assert.rejects(locked.delete('p/a.snap', { versionId: put.versionId! }), (e: VaultOpsError) => e.code === 'store');
+  await assert.rejects(
+    locked.delete('p/a.snap', { versionId: put.versionId! }),
+    (e: VaultOpsError) => e.code === 'store',
+  );
   await locked.close();
   await versioned.close();
 });
 
-test('S3 endpoint over plain http: refused off loopback (exit 2, before any request) unless --allow-insecure-http; a name resolving to loopback is fine', async () => {
-  await s3.createBucket('http-rule');
-  const { runCli } = await import('../helpers/run-cli.js');
-  const base = { ...env(), AWS_REGION: s3.region, VAULT_OPS_S3_FORCE_PATH_STYLE: 'true' };
-  // `.invalid` never resolves: not loopback, and nothing is ever sent anywhere.
-  const refused = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x'], { ...base, VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000' });
-  assert.equal(refused.code, 2, refused.stderr);
-  assert.match(refused.stderr, /^error: refusing plaintext http to the S3 endpoint s3\.example\.invalid:9000: it is not a loopback address .*use https:\/\/ or pass --allow-insecure-http\n$/);
-  const allowed = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--allow-insecure-http'], { ...base, VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000' });
-  assert.notEqual(allowed.code, 2, 'with --allow-insecure-http the rule no longer refuses (the name then fails to resolve)');
-  assert.doesNotMatch(allowed.stderr, /refusing plaintext http/);
-  const port = new URL(s3.endpoint).port;
-  const viaName = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--output', 'json'], { ...base, VAULT_OPS_S3_ENDPOINT: `http://localhost:${port}` });
-  assert.equal(viaName.code, 0, viaName.stderr);
-  assert.deepEqual(viaName.json().snapshots, []);
-});
+test(
+  'S3 endpoint over plain http: refused off loopback (exit 2, before any request) unless --allow-insecure-http; a ' +
+    'name resolving to loopback is fine',
+  async () => {
+    await s3.createBucket('http-rule');
+    const { runCli } = await import('../helpers/run-cli.js');
+    const base = { ...env(), AWS_REGION: s3.region, VAULT_OPS_S3_FORCE_PATH_STYLE: 'true' };
+    // `.invalid` never resolves: not loopback, and nothing is ever sent anywhere.
+    const refused = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x'], {
+      ...base,
+      VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000',
+    });
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^error: refusing plaintext http to the S3 endpoint s3\.example\.invalid:9000: it is not a loopback address .*use https:\/\/ or pass --allow-insecure-http\n$/,
+    );
+    const allowed = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--allow-insecure-http'], {
+      ...base,
+      VAULT_OPS_S3_ENDPOINT: 'http://s3.example.invalid:9000',
+    });
+    assert.notEqual(
+      allowed.code,
+      2,
+      'with --allow-insecure-http the rule no longer refuses (the name then fails to resolve)',
+    );
+    assert.doesNotMatch(allowed.stderr, /refusing plaintext http/);
+    const port = new URL(s3.endpoint).port;
+    const viaName = await runCli(['snapshot', 'list', '--from', 's3://http-rule/x', '--output', 'json'], {
+      ...base,
+      VAULT_OPS_S3_ENDPOINT: `http://localhost:${port}`,
+    });
+    assert.equal(viaName.code, 0, viaName.stderr);
+    assert.deepEqual(viaName.json().snapshots, []);
+  },
+);

@@ -104,7 +104,9 @@ describe('testbed', () => {
       const back = await bodyBytes(client, 'multipart', 'snapshots/big.snap');
       assert.equal(back.length, data.length);
       assert.ok(back.equals(data), 'downloaded bytes differ from the uploaded ones');
-      const head = await client.send(new HeadObjectCommand({ Bucket: 'multipart', Key: 'snapshots/big.snap', ChecksumMode: 'ENABLED' }));
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: 'multipart', Key: 'snapshots/big.snap', ChecksumMode: 'ENABLED' }),
+      );
       assert.equal(head.ContentLength, data.length);
       // A multipart object's SHA256 is the checksum of the part checksums, suffixed with the part count.
       assert.match(head.ChecksumSHA256 ?? '', /^[A-Za-z0-9+/]{43}=-3$/, `ChecksumSHA256: ${head.ChecksumSHA256}`);
@@ -141,7 +143,9 @@ describe('testbed', () => {
         }),
       );
       assert.ok(put.VersionId, 'object-lock bucket returned no VersionId (versioning not on?)');
-      const head = await client.send(new HeadObjectCommand({ Bucket: 'locked', Key: 'snap', VersionId: put.VersionId }));
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: 'locked', Key: 'snap', VersionId: put.VersionId }),
+      );
       assert.equal(head.ObjectLockMode, 'GOVERNANCE');
       await assert.rejects(
         client.send(new DeleteObjectCommand({ Bucket: 'locked', Key: 'snap', VersionId: put.VersionId })),
@@ -153,12 +157,22 @@ describe('testbed', () => {
       assert.equal((await bodyBytes(client, 'locked', 'snap', put.VersionId)).toString(), 'retained');
       // versitygw 1.7.0 quirk: even root's BypassGovernanceRetention is refused until the bucket
       // policy grants s3:BypassGovernanceRetention (AWS lets root bypass without a policy).
-      const bypassDelete = new DeleteObjectCommand({ Bucket: 'locked', Key: 'snap', VersionId: put.VersionId, BypassGovernanceRetention: true });
+      const bypassDelete = new DeleteObjectCommand({
+        Bucket: 'locked',
+        Key: 'snap',
+        VersionId: put.VersionId,
+        BypassGovernanceRetention: true,
+      });
       await assert.rejects(client.send(bypassDelete), { name: 'AccessDenied' });
       await tb.allowGovernanceBypass('locked');
       // The refusal was the retention: with the bypass (now granted) the version can go.
       await client.send(
-        new DeleteObjectCommand({ Bucket: 'locked', Key: 'snap', VersionId: put.VersionId, BypassGovernanceRetention: true }),
+        new DeleteObjectCommand({
+          Bucket: 'locked',
+          Key: 'snap',
+          VersionId: put.VersionId,
+          BypassGovernanceRetention: true,
+        }),
       );
       const listed = await client.send(new ListObjectVersionsCommand({ Bucket: 'locked', Prefix: 'snap' }));
       assert.equal((listed.Versions ?? []).length, 0);
@@ -167,7 +181,10 @@ describe('testbed', () => {
     it('keeps the credentials out of every argv', () => {
       const tb = S3();
       const lines = allCommandLines();
-      assert.ok(lines.some((l) => l.includes('versitygw') && l.includes(tb.endpoint.split(':').at(-1)!)), 'versitygw process not found');
+      assert.ok(
+        lines.some((l) => l.includes('versitygw') && l.includes(tb.endpoint.split(':').at(-1)!)),
+        'versitygw process not found',
+      );
       assert.ok(!lines.some((l) => l.includes(tb.secretAccessKey)), 'the S3 secret key appears in a process argv');
     });
   });
@@ -182,7 +199,13 @@ describe('testbed', () => {
       const tb = PG();
       const rolePassword = randomBytes(16).toString('hex');
       await tb.query(`create role vault_ops_app login password '${rolePassword}'`);
-      const app = new pg.Client({ host: tb.host, port: tb.port, user: 'vault_ops_app', password: rolePassword, database: 'postgres' });
+      const app = new pg.Client({
+        host: tb.host,
+        port: tb.port,
+        user: 'vault_ops_app',
+        password: rolePassword,
+        database: 'postgres',
+      });
       await app.connect();
       try {
         const { rows } = await app.query<{ user: string }>('select current_user as user');
@@ -190,7 +213,13 @@ describe('testbed', () => {
       } finally {
         await app.end();
       }
-      const wrong = new pg.Client({ host: tb.host, port: tb.port, user: 'vault_ops_app', password: 'wrong', database: 'postgres' });
+      const wrong = new pg.Client({
+        host: tb.host,
+        port: tb.port,
+        user: 'vault_ops_app',
+        password: 'wrong',
+        database: 'postgres',
+      });
       wrong.on('error', () => {});
       await assert.rejects(wrong.connect(), /password authentication failed/);
       await wrong.end().catch(() => {});
@@ -203,7 +232,10 @@ describe('testbed', () => {
     it('keeps the password out of every argv', () => {
       const tb = PG();
       const lines = allCommandLines();
-      assert.ok(lines.some((l) => l.includes('postgres') && l.includes(String(tb.port))), 'postgres process not found');
+      assert.ok(
+        lines.some((l) => l.includes('postgres') && l.includes(String(tb.port))),
+        'postgres process not found',
+      );
       assert.ok(!lines.some((l) => l.includes(tb.password)), 'the postgres password appears in a process argv');
     });
   });

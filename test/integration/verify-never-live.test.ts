@@ -46,23 +46,38 @@ interface SealSample {
 }
 
 /** One GET over https to the scratch server, with or without the drill's client certificate. */
-function scratchGet(port: number, path: string, tls: { ca: string; cert?: string; key?: string }): Promise<{ status: number; body: any }> {
+function scratchGet(
+  port: number,
+  path: string,
+  tls: { ca: string; cert?: string; key?: string },
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path: `/v1/${path}`, method: 'GET', ca: tls.ca, ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}), timeout: 2_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        // Recovery mode answers seal-status with a plain-text 404: no JSON then.
-        let body: unknown;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/v1/${path}`,
+        method: 'GET',
+        ca: tls.ca,
+        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+        timeout: 2_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          // Recovery mode answers seal-status with a plain-text 404: no JSON then.
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end();
@@ -74,7 +89,10 @@ function scratchGet(port: number, path: string, tls: { ca: string; cert?: string
  * keeps in its 0700 dir (the API requires one); unanswered polls (not listening, recovery mode)
  * record nothing. Also tries without a certificate, as any other local user would: never answered.
  */
-function watchSealStatus(port: number, tmp: string): { stop(): Promise<{ samples: SealSample[]; answeredWithoutCert: number; triedWithoutCert: number }> } {
+function watchSealStatus(
+  port: number,
+  tmp: string,
+): { stop(): Promise<{ samples: SealSample[]; answeredWithoutCert: number; triedWithoutCert: number }> } {
   const samples: SealSample[] = [];
   let answeredWithoutCert = 0;
   let triedWithoutCert = 0;
@@ -87,7 +105,11 @@ function watchSealStatus(port: number, tmp: string): { stop(): Promise<{ samples
           const dir = (await readdir(tmp)).find((d) => d.startsWith('vault-ops-drill-'));
           if (dir) {
             const read = (f: string) => readFile(join(tmp, dir, f), 'utf8');
-            tls = { ca: await read('tls-ca.pem'), cert: await read('tls-client.pem'), key: await read('tls-client-key.pem') };
+            tls = {
+              ca: await read('tls-ca.pem'),
+              cert: await read('tls-client.pem'),
+              key: await read('tls-client-key.pem'),
+            };
           }
         }
         if (tls) {
@@ -116,11 +138,17 @@ function watchSealStatus(port: number, tmp: string): { stop(): Promise<{ samples
 }
 
 async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sealStanza?: string): Promise<void> {
-  const api = (method: string, path: string, body?: unknown) => bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body === undefined ? {} : { body }) });
+  const api = (method: string, path: string, body?: unknown) =>
+    bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body === undefined ? {} : { body }) });
   const admin = `vault_admin_${name}`;
   const adminPassword = `A${Math.random().toString(36).slice(2)}Z9`;
   await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
-  await configurePostgresConnection(api, db, { mount: 'database', connection: 'pg', username: admin, password: adminPassword });
+  await configurePostgresConnection(api, db, {
+    mount: 'database',
+    connection: 'pg',
+    username: admin,
+    password: adminPassword,
+  });
   await addDynamicRole(api, { mount: 'database', connection: 'pg', role: 'app', defaultTtl: '8s' });
   await api('POST', 'sys/mounts/vault-ops-canary', { type: 'kv', options: { version: '1' } });
   const cred = (await api('GET', 'database/creds/app')).body;
@@ -143,7 +171,19 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   const keys = join(dir, `keys-${name}`);
   await writeFile(keys, vault.unsealKeys.join('\n'), { mode: 0o600 });
   const [port] = await freePorts(1);
-  const args = ['verify', '--from', store, '--unseal-keys-file', keys, '--vault-binary', vault.binary, '--scratch-port', String(port), '--output', 'json'];
+  const args = [
+    'verify',
+    '--from',
+    store,
+    '--unseal-keys-file',
+    keys,
+    '--vault-binary',
+    vault.binary,
+    '--scratch-port',
+    String(port),
+    '--output',
+    'json',
+  ];
   if (sealStanza) {
     const sealFile = join(dir, `seal-${name}.hcl`);
     await writeFile(sealFile, sealStanza, { mode: 0o600 });
@@ -173,7 +213,11 @@ async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sea
   assert.equal(exists.rowCount, 1, 'the drill dropped the production database user');
   assert.equal(await postgresLoginWorks(db, username, password), true);
   assert.equal(tmpdir(), env.TMPDIR, 'the drill ran where this test looks');
-  assert.deepEqual((await readdir(env.TMPDIR)).filter((d) => d.startsWith('vault-ops-drill-')), [], 'no drill temp dir is left');
+  assert.deepEqual(
+    (await readdir(env.TMPDIR)).filter((d) => d.startsWith('vault-ops-drill-')),
+    [],
+    'no drill temp dir is left',
+  );
 }
 
 describe(onServer('verify never runs the restored data live'), () => {
@@ -186,16 +230,20 @@ describe(onServer('verify never runs the restored data live'), () => {
     }
   });
 
-  test('transit auto-unseal source: the scratch server restores sealed (Shamir), then opens the copy only in recovery mode', async () => {
-    let transit: TransitSeal | undefined;
-    let vault: VaultTestbed | undefined;
-    try {
-      transit = await startTransitSeal();
-      vault = await startVault({ sealConfig: transit.stanza });
-      await drillLeavesProductionAlone(vault, 'transit', transit.stanza);
-    } finally {
-      await vault?.stop();
-      await transit?.stop();
-    }
-  });
+  test(
+    'transit auto-unseal source: the scratch server restores sealed (Shamir), then opens the copy only in ' +
+      'recovery mode',
+    async () => {
+      let transit: TransitSeal | undefined;
+      let vault: VaultTestbed | undefined;
+      try {
+        transit = await startTransitSeal();
+        vault = await startVault({ sealConfig: transit.stanza });
+        await drillLeavesProductionAlone(vault, 'transit', transit.stanza);
+      } finally {
+        await vault?.stop();
+        await transit?.stop();
+      }
+    },
+  );
 });

@@ -62,20 +62,50 @@ before(async () => {
   const identity = await generateIdentity();
   identityFile = join(dir, 'identity.txt');
   await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
-  env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_OPS_VAULT_BINARY: vault.binary, TMPDIR: drillTmp };
+  env = {
+    VAULT_ADDR: vault.addr,
+    VAULT_TOKEN: vault.rootToken,
+    VAULT_OPS_VAULT_BINARY: vault.binary,
+    TMPDIR: drillTmp,
+  };
 
   await seedSecrets(vault.addr, vault.rootToken, { count: 10 });
-  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', { token: vault.rootToken, body: { type: 'kv', options: { version: '1' } } });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/vault-ops-canary', {
+    token: vault.rootToken,
+    body: { type: 'kv', options: { version: '1' } },
+  });
   await bootstrapRequest(vault.addr, 'POST', 'sys/auth/approle', { token: vault.rootToken, body: { type: 'approle' } });
   // Local (non-replicated) mounts and auth methods live in tables of their own on both servers;
   // cubbyhole/ is one by default. A drill that read only the replicated tables failed on Vault.
-  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/local-kv', { token: vault.rootToken, body: { type: 'kv', local: true, options: { version: '2' } } });
-  await bootstrapRequest(vault.addr, 'POST', 'sys/auth/local-userpass', { token: vault.rootToken, body: { type: 'userpass', local: true } });
-  await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/payments-read', { token: vault.rootToken, body: { policy: 'path "secret/data/payments/*" { capabilities = ["read"] }' } });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/mounts/local-kv', {
+    token: vault.rootToken,
+    body: { type: 'kv', local: true, options: { version: '2' } },
+  });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/auth/local-userpass', {
+    token: vault.rootToken,
+    body: { type: 'userpass', local: true },
+  });
+  await bootstrapRequest(vault.addr, 'POST', 'sys/policies/acl/payments-read', {
+    token: vault.rootToken,
+    body: { policy: 'path "secret/data/payments/*" { capabilities = ["read"] }' },
+  });
   const a = await runCli(['snapshot', 'save', '--to', store, '--canary', '--output', 'json'], env);
   assert.equal(a.code, 0, a.stderr);
   plainId = a.json().id;
-  const b = await runCli(['snapshot', 'save', '--to', store, '--canary', '--encrypt-to', await identityToRecipient(identity), '--output', 'json'], env);
+  const b = await runCli(
+    [
+      'snapshot',
+      'save',
+      '--to',
+      store,
+      '--canary',
+      '--encrypt-to',
+      await identityToRecipient(identity),
+      '--output',
+      'json',
+    ],
+    env,
+  );
   assert.equal(b.code, 0, b.stderr);
   encryptedId = b.json().id;
 });
@@ -85,51 +115,123 @@ after(async () => {
 });
 
 describe(onServer('verify: the restore drill'), () => {
-  test('recovery mode (default) on an encrypted snapshot passes every check; nothing of it is left; no secret printed', async () => {
-    const r = await runCli(['verify', '--from', store, '--snapshot', encryptedId, '--unseal-keys-file', keysFile, '--identity-file', identityFile, '--output', 'json', '--log-level', 'debug'], env);
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    const report = r.json();
-    assert.equal(report.snapshotId, encryptedId);
-    assert.equal(report.mode, 'recovery');
-    assert.equal(report.passed, true);
-    assert.deepEqual(report.checks.map((c: any) => c.name), ['archive-integrity', 'unseal', 'mounts', 'auth-methods', 'policies', 'canary']);
-    assert.ok(report.checks.every((c: any) => c.passed), JSON.stringify(report.checks));
-    for (const phase of ['download', 'start', 'restore', 'unseal', 'checks', 'total']) assert.equal(typeof report.timings[phase], 'number', phase);
-    assert.ok(report.timings.total >= report.timings.restore);
-    for (const secret of [...vault.unsealKeys, vault.rootToken]) assert.ok(!r.all.includes(secret), 'a secret reached the output');
-    assert.ok(!r.all.includes((await readFile(identityFile, 'utf8')).trim()));
-    await assertNothingLeft();
-  });
+  test(
+    'recovery mode (default) on an encrypted snapshot passes every check; nothing of it is left; no secret ' +
+      'printed',
+    async () => {
+      const r = await runCli(
+        [
+          'verify',
+          '--from',
+          store,
+          '--snapshot',
+          encryptedId,
+          '--unseal-keys-file',
+          keysFile,
+          '--identity-file',
+          identityFile,
+          '--output',
+          'json',
+          '--log-level',
+          'debug',
+        ],
+        env,
+      );
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const report = r.json();
+      assert.equal(report.snapshotId, encryptedId);
+      assert.equal(report.mode, 'recovery');
+      assert.equal(report.passed, true);
+      assert.deepEqual(
+        report.checks.map((c: any) => c.name),
+        ['archive-integrity', 'unseal', 'mounts', 'auth-methods', 'policies', 'canary'],
+      );
+      assert.ok(
+        report.checks.every((c: any) => c.passed),
+        JSON.stringify(report.checks),
+      );
+      for (const phase of ['download', 'start', 'restore', 'unseal', 'checks', 'total'])
+        assert.equal(typeof report.timings[phase], 'number', phase);
+      assert.ok(report.timings.total >= report.timings.restore);
+      for (const secret of [...vault.unsealKeys, vault.rootToken])
+        assert.ok(!r.all.includes(secret), 'a secret reached the output');
+      assert.ok(!r.all.includes((await readFile(identityFile, 'utf8')).trim()));
+      await assertNothingLeft();
+    },
+  );
 
   test('unsealed mode with the source token reads the secrets named by --check-secret', async () => {
-    const r = await runCli(['verify', '--from', store, '--snapshot', 'oldest', '--mode', 'unsealed', '--i-understand-unsealed-runs-live', '--verify-token-file', tokenFile, '--check-secret', 'secret/app/s1', '--check-secret', 'secret/app/s9', '--unseal-keys-file', keysFile], env);
+    const r = await runCli(
+      [
+        'verify',
+        '--from',
+        store,
+        '--snapshot',
+        'oldest',
+        '--mode',
+        'unsealed',
+        '--i-understand-unsealed-runs-live',
+        '--verify-token-file',
+        tokenFile,
+        '--check-secret',
+        'secret/app/s1',
+        '--check-secret',
+        'secret/app/s9',
+        '--unseal-keys-file',
+        keysFile,
+      ],
+      env,
+    );
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /PASSED/);
     assert.match(r.stdout, /ok\s+secret secret\/app\/s1/);
     await assertNothingLeft();
   });
 
-  test('unsealed mode only from the command line and acknowledged: refused (exit 2) from env, config file, or without the acknowledgement', async () => {
-    const base = ['verify', '--from', store, '--snapshot', plainId, '--verify-token-file', tokenFile, '--unseal-keys-file', keysFile];
-    const noAck = await runCli([...base, '--mode', 'unsealed'], env);
-    assert.equal(noAck.code, 2, noAck.stderr);
-    assert.match(noAck.stderr, /--mode unsealed runs the restored copy live .*add --i-understand-unsealed-runs-live/);
-    const fromEnv = await runCli([...base, '--i-understand-unsealed-runs-live'], { ...env, VAULT_OPS_VERIFY_MODE: 'unsealed' });
-    assert.equal(fromEnv.code, 2, fromEnv.stderr);
-    assert.match(fromEnv.stderr, /VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag/);
-    const config = join(dir, 'unsealed-config.yaml');
-    await writeFile(config, 'mode: unsealed\niUnderstandUnsealedRunsLive: true\n');
-    const fromFile = await runCli([...base, '--config', config], env);
-    assert.equal(fromFile.code, 2, fromFile.stderr);
-    assert.match(fromFile.stderr, /--mode unsealed is accepted only as a command-line flag/);
-    for (const r of [noAck, fromEnv, fromFile]) assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
-    await assertNothingLeft();
-  });
+  test(
+    'unsealed mode only from the command line and acknowledged: refused (exit 2) from env, config file, or ' +
+      'without the acknowledgement',
+    async () => {
+      const base = [
+        'verify',
+        '--from',
+        store,
+        '--snapshot',
+        plainId,
+        '--verify-token-file',
+        tokenFile,
+        '--unseal-keys-file',
+        keysFile,
+      ];
+      const noAck = await runCli([...base, '--mode', 'unsealed'], env);
+      assert.equal(noAck.code, 2, noAck.stderr);
+      assert.match(noAck.stderr, /--mode unsealed runs the restored copy live .*add --i-understand-unsealed-runs-live/);
+      const fromEnv = await runCli([...base, '--i-understand-unsealed-runs-live'], {
+        ...env,
+        VAULT_OPS_VERIFY_MODE: 'unsealed',
+      });
+      assert.equal(fromEnv.code, 2, fromEnv.stderr);
+      assert.match(
+        fromEnv.stderr,
+        /VAULT_OPS_VERIFY_MODE=unsealed is refused: --mode unsealed is accepted only as a command-line flag/,
+      );
+      const config = join(dir, 'unsealed-config.yaml');
+      await writeFile(config, 'mode: unsealed\niUnderstandUnsealedRunsLive: true\n');
+      const fromFile = await runCli([...base, '--config', config], env);
+      assert.equal(fromFile.code, 2, fromFile.stderr);
+      assert.match(fromFile.stderr, /--mode unsealed is accepted only as a command-line flag/);
+      for (const r of [noAck, fromEnv, fromFile]) assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+      await assertNothingLeft();
+    },
+  );
 
   test('wrong unseal keys: exit 3, the unseal check names the problem', async () => {
     const wrong = join(dir, 'wrong-keys');
     await writeFile(wrong, 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n');
-    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', wrong, '--output', 'json'], env);
+    const r = await runCli(
+      ['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', wrong, '--output', 'json'],
+      env,
+    );
     assert.equal(r.code, 3, r.stderr);
     const unseal = r.json().checks.find((c: any) => c.name === 'unseal');
     assert.equal(unseal.passed, false);
@@ -143,7 +245,10 @@ describe(onServer('verify: the restore drill'), () => {
     for (const f of await readdir(store)) await copyFile(join(store, f), join(swapped, f));
     // Put the encrypted snapshot's bytes where the plain one's archive should be.
     await copyFile(join(store, `${encryptedId}.snap.age`), join(swapped, `${plainId}.snap`));
-    const r = await runCli(['verify', '--from', swapped, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'], env);
+    const r = await runCli(
+      ['verify', '--from', swapped, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'],
+      env,
+    );
     assert.equal(r.code, 3, r.stderr);
     const integrity = r.json().checks[0];
     assert.equal(integrity.name, 'archive-integrity');
@@ -168,13 +273,33 @@ describe(onServer('verify: the restore drill'), () => {
   });
 
   test('a scratch binary that is missing, or crashes on start: exit 1 with a clear line', async () => {
-    const missing = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', join(dir, 'no-such-bao')], env);
+    const missing = await runCli(
+      [
+        'verify',
+        '--from',
+        store,
+        '--snapshot',
+        plainId,
+        '--unseal-keys-file',
+        keysFile,
+        '--vault-binary',
+        join(dir, 'no-such-bao'),
+      ],
+      env,
+    );
     assert.equal(missing.code, 1, missing.stderr);
     assert.match(missing.stderr, /cannot run the scratch server binary .*no-such-bao \(not found\)/);
     const crasher = join(dir, 'crashing-bao');
-    await writeFile(crasher, `#!/bin/sh\nif [ "$1" = version ]; then echo "${vault.server.product} v9.9.9"; exit 0; fi\necho "Error parsing listener: boom" >&2\nexit 1\n`);
+    await writeFile(
+      crasher,
+      `#!/bin/sh\nif [ "$1" = version ]; then echo "${vault.server.product} v9.9.9"; exit 0; fi\necho "Error parsing ` +
+        `listener: boom" >&2\nexit 1\n`,
+    );
     await chmod(crasher, 0o755);
-    const crashed = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', crasher], env);
+    const crashed = await runCli(
+      ['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', crasher],
+      env,
+    );
     assert.equal(crashed.code, 1, crashed.stderr);
     assert.match(crashed.stderr, /scratch server .*exited with code 1 .*Error parsing listener: boom/);
     await assertNothingLeft();
@@ -184,9 +309,18 @@ describe(onServer('verify: the restore drill'), () => {
     const old = join(dir, 'old-bao');
     await writeFile(old, `#!/bin/sh\necho "${vault.server.product} v1.0.0"\n`);
     await chmod(old, 0o755);
-    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', old], env);
+    const r = await runCli(
+      ['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', old],
+      env,
+    );
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`is 1\\.0\\.0, older than the snapshot's (OpenBao|HashiCorp Vault) ${vault.server.version.replaceAll('.', '\\.')}`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `is 1\\.0\\.0, older than the snapshot's (OpenBao|HashiCorp Vault) ` +
+          `${vault.server.version.replaceAll('.', '\\.')}`,
+      ),
+    );
   });
 
   test('the manifest records the flavour and the local mounts (cubbyhole/, -local) the drill compares', async () => {
@@ -201,42 +335,76 @@ describe(onServer('verify: the restore drill'), () => {
     const other = vault.server.name === 'vault' ? 'OpenBao' : 'Vault';
     const marker = join(dir, 'other-flavour-started');
     const impostor = join(dir, 'other-flavour');
-    await writeFile(impostor, `#!/bin/sh\nif [ "$1" = version ]; then echo "${other} v9.9.9"; exit 0; fi\ntouch ${marker}\nexit 1\n`);
+    await writeFile(
+      impostor,
+      `#!/bin/sh\nif [ "$1" = version ]; then echo "${other} v9.9.9"; exit 0; fi\ntouch ${marker}\nexit 1\n`,
+    );
     await chmod(impostor, 0o755);
-    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', impostor], env);
+    const r = await runCli(
+      ['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--vault-binary', impostor],
+      env,
+    );
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`is ${other === 'Vault' ? 'HashiCorp Vault' : 'OpenBao'}, but snapshot ${plainId} comes from ${vault.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao'}: .*--vault-binary`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `is ${other === 'Vault' ? 'HashiCorp Vault' : 'OpenBao'}, but snapshot ${plainId} comes from ` +
+          `${vault.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao'}: .*--vault-binary`,
+      ),
+    );
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
     await assert.rejects(readFile(marker), 'the other flavour was never started');
     await assertNothingLeft();
   });
 
-  test('without --vault-binary the drill runs the snapshot flavour`s own CLI from PATH, never the other one', async () => {
-    const bin = join(dir, 'path-bin');
-    await mkdir(bin, { recursive: true });
-    const own = vault.server.cli;
-    const otherCli = own === 'vault' ? 'bao' : 'vault';
-    const marker = join(dir, 'wrong-cli-ran');
-    await writeFile(join(bin, own), `#!/bin/sh\nexec ${vault.binary} "$@"\n`);
-    await writeFile(join(bin, otherCli), `#!/bin/sh\ntouch ${marker}\nexit 1\n`);
-    await chmod(join(bin, own), 0o755);
-    await chmod(join(bin, otherCli), 0o755);
-    const { VAULT_OPS_VAULT_BINARY: _, ...noBinary } = env;
-    const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'], { ...noBinary, PATH: `${bin}:${process.env.PATH}` });
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.equal(r.json().passed, true);
-    await assert.rejects(readFile(marker), `${otherCli} was never run`);
-    await assertNothingLeft();
-  });
+  test(
+    'without --vault-binary the drill runs the snapshot flavour`s own CLI from PATH, never the other ' + 'one',
+    async () => {
+      const bin = join(dir, 'path-bin');
+      await mkdir(bin, { recursive: true });
+      const own = vault.server.cli;
+      const otherCli = own === 'vault' ? 'bao' : 'vault';
+      const marker = join(dir, 'wrong-cli-ran');
+      await writeFile(join(bin, own), `#!/bin/sh\nexec ${vault.binary} "$@"\n`);
+      await writeFile(join(bin, otherCli), `#!/bin/sh\ntouch ${marker}\nexit 1\n`);
+      await chmod(join(bin, own), 0o755);
+      await chmod(join(bin, otherCli), 0o755);
+      const { VAULT_OPS_VAULT_BINARY: _, ...noBinary } = env;
+      const r = await runCli(
+        ['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--output', 'json'],
+        { ...noBinary, PATH: `${bin}:${process.env.PATH}` },
+      );
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.equal(r.json().passed, true);
+      await assert.rejects(readFile(marker), `${otherCli} was never run`);
+      await assertNothingLeft();
+    },
+  );
 
   test('a scratch port already taken: exit 1 naming the port', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runCli(['verify', '--from', store, '--snapshot', plainId, '--unseal-keys-file', keysFile, '--scratch-port', String(port)], env);
+      const r = await runCli(
+        [
+          'verify',
+          '--from',
+          store,
+          '--snapshot',
+          plainId,
+          '--unseal-keys-file',
+          keysFile,
+          '--scratch-port',
+          String(port),
+        ],
+        env,
+      );
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, new RegExp(`could not listen on 127\\.0\\.0\\.1:${port}.*address already in use.*--scratch-port`));
+      assert.match(
+        r.stderr,
+        new RegExp(`could not listen on 127\\.0\\.0\\.1:${port}.*address already in use.*--scratch-port`),
+      );
     } finally {
       blocker.close();
     }
@@ -253,36 +421,63 @@ describe(onServer('verify: the restore drill'), () => {
     { signal: 'SIGKILL', group: true, early: true },
   ] as const;
   for (const { signal, group, early } of kills) {
-    test(`the drill ${group ? 'and its whole process group ' : ''}killed with ${signal} ${early ? 'as soon as its temp dir exists' : 'halfway'} leaves no scratch process and no temp dir`, async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/entry.ts'), 'verify', '--from', store, '--snapshot', encryptedId, '--identity-file', identityFile, '--unseal-keys-file', keysFile, '--log-level', 'debug'], {
-        cwd: root,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: group,
-      });
-      let stderr = '';
-      child.stderr.on('data', (c) => (stderr += String(c)));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      // Halfway: once the scratch server has written its raft data.
-      const deadline = Date.now() + 60_000;
-      let halfway = false;
-      while (Date.now() < deadline && !halfway) {
-        for (const d of await drillDirs()) {
-          if (early || (await readdir(join(drillTmp, d, 'raft')).catch(() => [] as string[])).includes('vault.db')) halfway = true;
+    test(
+      `the drill ${group ? 'and its whole process group ' : ''}killed with ${signal} ` +
+        `${early ? 'as soon as its temp dir exists' : 'halfway'} leaves no scratch process and no temp dir`,
+      async () => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(root, 'src/cli/entry.ts'),
+            'verify',
+            '--from',
+            store,
+            '--snapshot',
+            encryptedId,
+            '--identity-file',
+            identityFile,
+            '--unseal-keys-file',
+            keysFile,
+            '--log-level',
+            'debug',
+          ],
+          {
+            cwd: root,
+            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+            stdio: ['ignore', 'pipe', 'pipe'],
+            detached: group,
+          },
+        );
+        let stderr = '';
+        child.stderr.on('data', (c) => (stderr += String(c)));
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        // Halfway: once the scratch server has written its raft data.
+        const deadline = Date.now() + 60_000;
+        let halfway = false;
+        while (Date.now() < deadline && !halfway) {
+          for (const d of await drillDirs()) {
+            if (early || (await readdir(join(drillTmp, d, 'raft')).catch(() => [] as string[])).includes('vault.db'))
+              halfway = true;
+          }
+          await new Promise((r) => setTimeout(r, early ? 5 : 100));
         }
-        await new Promise((r) => setTimeout(r, early ? 5 : 100));
-      }
-      assert.ok(halfway, `the drill never got halfway: ${stderr}`);
-      if (group) process.kill(-child.pid!, signal);
-      else child.kill(signal);
-      const code = await exited;
-      if (signal === 'SIGTERM') assert.notEqual(code, 0);
-      // The SIGKILLed drill cleaned nothing itself: its watchdog must, within a few seconds.
-      const cleanDeadline = Date.now() + 10_000;
-      while (Date.now() < cleanDeadline && ((await drillDirs()).length > 0 || (await processesMentioning(drillTmp)).length > 0)) {
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      await assertNothingLeft();
-    });
+        assert.ok(halfway, `the drill never got halfway: ${stderr}`);
+        if (group) process.kill(-child.pid!, signal);
+        else child.kill(signal);
+        const code = await exited;
+        if (signal === 'SIGTERM') assert.notEqual(code, 0);
+        // The SIGKILLed drill cleaned nothing itself: its watchdog must, within a few seconds.
+        const cleanDeadline = Date.now() + 10_000;
+        while (
+          Date.now() < cleanDeadline &&
+          ((await drillDirs()).length > 0 || (await processesMentioning(drillTmp)).length > 0)
+        ) {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await assertNothingLeft();
+      },
+    );
   }
 });

@@ -10,7 +10,8 @@ import { request as httpsRequest } from 'node:https';
  * Answers a server gives for a moment after setup steps (a fresh KV v2 mount upgrading, a node
  * just unsealed or restored still taking over as active): retried for up to 30 s.
  */
-const transient = /Upgrading from non-versioned to versioned data|local node not active but active cluster node not found/;
+const transient =
+  /Upgrading from non-versioned to versioned data|local node not active but active cluster node not found/;
 
 export async function bootstrapRequest<T = any>(
   address: string,
@@ -45,12 +46,16 @@ async function bootstrapRequestOnce<T>(
   }
   const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = requester(url, { method, headers, ...(options.ca ? { ca: options.ca } : {}), timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = requester(
+      url,
+      { method, headers, ...(options.ca ? { ca: options.ca } : {}), timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${method} ${url.pathname}`)));
     req.on('error', reject);
     req.end(payload);

@@ -18,7 +18,13 @@ export function onPath(name: string): string | undefined {
  * test/testbed/build.sh (~/.cache/vault-ops/<cacheDir>/<file>), else the first of `pathNames` on
  * PATH. Throws (never skips) when there is none, saying how to build it.
  */
-export function findBinary(spec: { envVar: string; cacheDir: string; file: string; pathNames: string[]; buildTarget: string }): string {
+export function findBinary(spec: {
+  envVar: string;
+  cacheDir: string;
+  file: string;
+  pathNames: string[];
+  buildTarget: string;
+}): string {
   const fromEnv = process.env[spec.envVar];
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`testbed: ${spec.envVar}=${fromEnv} does not exist`);
@@ -31,5 +37,8 @@ export function findBinary(spec: { envVar: string; cacheDir: string; file: strin
     const found = onPath(name);
     if (found) return found;
   }
-  throw new Error(`testbed: no ${spec.file} binary: run \`bash test/testbed/build.sh ${spec.buildTarget}\` (or set ${spec.envVar}); looked at ${cached} and PATH`);
+  throw new Error(
+    `testbed: no ${spec.file} binary: run \`bash test/testbed/build.sh ${spec.buildTarget}\` (or set ` +
+      `${spec.envVar}); looked at ${cached} and PATH`,
+  );
 }

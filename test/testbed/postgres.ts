@@ -30,7 +30,10 @@ export interface PostgresTestbed {
   process: ServerProcess;
   /** Set when started with `tls`: the certificates it serves; clients verify against `caPem`. */
   tls?: TestCertificates;
-  /** What a `pg` client needs for `ssl` to reach this server (false without TLS; verify-full against the test CA with it). */
+  /**
+   * What a `pg` client needs for `ssl` to reach this server (false without TLS; verify-full against the test CA with
+   * it).
+   */
   clientSsl: false | { ca: string; rejectUnauthorized: true };
   /** Run `sql` as the superuser on database `postgres`. */
   query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
@@ -68,7 +71,8 @@ export function postgresBinDir(): string {
     /* not on PATH */
   }
   throw new Error(
-    'testbed: no PostgreSQL server binaries (initdb, postgres): install them (Debian: `apt-get install postgresql`) or set VAULT_OPS_PG_BIN',
+    'testbed: no PostgreSQL server binaries (initdb, postgres): install them (Debian: `apt-get install postgresql`) ' +
+      'or set VAULT_OPS_PG_BIN',
   );
 }
 
@@ -93,7 +97,9 @@ function unprivilegedUser(): RunAs | undefined {
     uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
     gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
   } catch {
-    throw new Error(`testbed: running as root and there is no user \`${user}\` to run PostgreSQL as (set VAULT_OPS_PG_USER)`);
+    throw new Error(
+      `testbed: running as root and there is no user \`${user}\` to run PostgreSQL as (set VAULT_OPS_PG_USER)`,
+    );
   }
   try {
     setpriv = execFileSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).trim();
@@ -139,16 +145,21 @@ async function initdb(binDir: string, dir: string, dataDir: string, password: st
   await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
   if (runAs) await chown(pwfile, runAs.uid, runAs.gid);
   const args = [
-    '-D', dataDir,
-    '-U', 'postgres',
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
     `--pwfile=${pwfile}`,
     '--auth=scram-sha-256',
     '--no-locale',
-    '-E', 'UTF8',
+    '-E',
+    'UTF8',
     '--no-sync',
     '--no-instructions',
   ];
-  const { command, args: argv } = runAs ? runAs.wrap(join(binDir, 'initdb'), args) : { command: join(binDir, 'initdb'), args };
+  const { command, args: argv } = runAs
+    ? runAs.wrap(join(binDir, 'initdb'), args)
+    : { command: join(binDir, 'initdb'), args };
   try {
     await execFileAsync(command, argv, { cwd: dir, env: serverEnv(), maxBuffer: 16 * 1024 * 1024 });
   } catch (err) {
@@ -177,8 +188,15 @@ hostssl all  all  127.0.0.1/32    scram-sha-256
 hostssl all  all  ::1/128         scram-sha-256
 `;
 
-/** Copy the certificate and key into the cluster's dir, owned by the server's user (PostgreSQL insists on a private key of mode 0600). */
-async function installTls(dir: string, tls: TestCertificates, runAs: RunAs | undefined): Promise<{ cert: string; key: string }> {
+/**
+ * Copy the certificate and key into the cluster's dir, owned by the server's user (PostgreSQL insists on a private key
+ * of mode 0600).
+ */
+async function installTls(
+  dir: string,
+  tls: TestCertificates,
+  runAs: RunAs | undefined,
+): Promise<{ cert: string; key: string }> {
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
   await copyFile(tls.certFile, cert);
@@ -218,14 +236,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     }
     const serverArgs = [
       ...tlsArgs,
-      '-D', dataDir,
-      '-p', String(port),
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${socketDir}`,
-      '-c', 'fsync=off',
-      '-c', 'synchronous_commit=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'logging_collector=off',
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `unix_socket_directories=${socketDir}`,
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'logging_collector=off',
     ];
     const postgresBin = join(binDir, 'postgres');
     const { command, args } = runAs ? runAs.wrap(postgresBin, serverArgs) : { command: postgresBin, args: serverArgs };

@@ -56,7 +56,13 @@ export interface S3Testbed {
  * PATH. Throws (never skips) when there is none.
  */
 export function versitygwBinary(): string {
-  return findBinary({ envVar: 'VAULT_OPS_VERSITYGW_BINARY', cacheDir: `versitygw-${VERSITYGW_VERSION}`, file: 'versitygw', pathNames: ['versitygw'], buildTarget: 'versitygw' });
+  return findBinary({
+    envVar: 'VAULT_OPS_VERSITYGW_BINARY',
+    cacheDir: `versitygw-${VERSITYGW_VERSION}`,
+    file: 'versitygw',
+    pathNames: ['versitygw'],
+    buildTarget: 'versitygw',
+  });
 }
 
 /**
@@ -68,7 +74,9 @@ export async function versitygwVersion(binary: string): Promise<string> {
   const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.+)$`, 'm').exec(out)?.[1]?.trim();
   const reported = field('Version');
   const build = field('Build');
-  const raw = reported ? `Version ${reported}${build ? `, Build ${build}` : ''}` : out.trim().split('\n')[0] ?? 'unknown';
+  const raw = reported
+    ? `Version ${reported}${build ? `, Build ${build}` : ''}`
+    : (out.trim().split('\n')[0] ?? 'unknown');
   if (reported && reported !== 'git' && reported !== 'dev') return reported;
   let moduleVersion: string | undefined;
   try {
@@ -151,7 +159,10 @@ export async function startS3(): Promise<S3Testbed> {
       client,
       async createBucket(name, options = {}) {
         await admin.send(
-          new CreateBucketCommand({ Bucket: name, ...(options.objectLock ? { ObjectLockEnabledForBucket: true } : {}) }),
+          new CreateBucketCommand({
+            Bucket: name,
+            ...(options.objectLock ? { ObjectLockEnabledForBucket: true } : {}),
+          }),
         );
         if (options.versioning) {
           await admin.send(

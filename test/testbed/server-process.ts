@@ -96,7 +96,10 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
       stopped = true;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
-        const result = await Promise.race([exited.then(() => 'exited'), sleep(10_000, undefined, { ref: false }).then(() => 'timeout')]);
+        const result = await Promise.race([
+          exited.then(() => 'exited'),
+          sleep(10_000, undefined, { ref: false }).then(() => 'timeout'),
+        ]);
         if (result === 'timeout') {
           child.kill('SIGKILL');
           await exited;
@@ -134,7 +137,8 @@ export async function waitUntil(
   }
   const tail = options.server ? (await options.server.log()).split('\n').slice(-30).join('\n') : '';
   const exit = options.server?.child.exitCode;
-  throw new Error(
-    `testbed: ${what} did not become ready${exit !== null && exit !== undefined ? ` (process exited with ${exit})` : ''}${lastError ? `; last error: ${(lastError as Error).message}` : ''}${tail ? `\n--- ${options.server?.name} log ---\n${tail}` : ''}`,
-  );
+  const exited = exit !== null && exit !== undefined ? ` (process exited with ${exit})` : '';
+  const error = lastError ? `; last error: ${(lastError as Error).message}` : '';
+  const log = tail ? `\n--- ${options.server?.name} log ---\n${tail}` : '';
+  throw new Error(`testbed: ${what} did not become ready${exited}${error}${log}`);
 }

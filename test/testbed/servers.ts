@@ -57,7 +57,11 @@ function parseServerName(value: string, where: string): TestServerName {
 export function testServerMatrix(env: NodeJS.ProcessEnv = process.env): TestServerName[] {
   const raw = env.VAULT_OPS_TEST_SERVERS?.trim();
   if (!raw) return [...ALL_TEST_SERVERS];
-  return raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseServerName(s, 'VAULT_OPS_TEST_SERVERS'));
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => parseServerName(s, 'VAULT_OPS_TEST_SERVERS'));
 }
 
 /** The server this test process runs against: VAULT_OPS_TEST_SERVER, else the matrix's first. */

@@ -23,9 +23,16 @@ export async function startTransitSeal(keyName = 'vault-ops-autounseal'): Promis
     await bootstrapRequest(kms.addr, 'POST', `transit/keys/${keyName}`, { token: root, body: {} });
     await bootstrapRequest(kms.addr, 'POST', 'sys/policies/acl/autounseal', {
       token: root,
-      body: { policy: `path "transit/encrypt/${keyName}" { capabilities = ["update"] }\npath "transit/decrypt/${keyName}" { capabilities = ["update"] }\n` },
+      body: {
+        policy:
+          `path "transit/encrypt/${keyName}" { capabilities = ["update"] }\npath "transit/decrypt/${keyName}" ` +
+          `{ capabilities = ["update"] }\n`,
+      },
     });
-    const created = await bootstrapRequest(kms.addr, 'POST', 'auth/token/create-orphan', { token: root, body: { policies: ['autounseal'], period: '24h', no_default_policy: true } });
+    const created = await bootstrapRequest(kms.addr, 'POST', 'auth/token/create-orphan', {
+      token: root,
+      body: { policies: ['autounseal'], period: '24h', no_default_policy: true },
+    });
     const token = created.body.auth.client_token as string;
     const stanza = `seal "transit" {
   address         = "${kms.addr}"

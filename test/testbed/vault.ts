@@ -53,7 +53,12 @@ export interface StartVaultOptions {
   rawStorageEndpoint?: boolean;
 }
 
-function nodeConfig(node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string }, tls?: TestCertificates, sealConfig = '', rawStorageEndpoint = false): string {
+function nodeConfig(
+  node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string },
+  tls?: TestCertificates,
+  sealConfig = '',
+  rawStorageEndpoint = false,
+): string {
   const scheme = tls ? 'https' : 'http';
   const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
   return `storage "raft" {
@@ -79,7 +84,11 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
   const binary = serverBinary(server);
   const version = binaryVersion(binary);
   // A binary of the other flavour would make every test below prove the wrong server.
-  if (!version.startsWith(`${server.product} v`)) throw new Error(`testbed: ${binary} reports "${version}", expected ${server.product} v${server.version} for VAULT_OPS_TEST_SERVER=${server.name}`);
+  if (!version.startsWith(`${server.product} v`))
+    throw new Error(
+      `testbed: ${binary} reports "${version}", expected ${server.product} v${server.version} for ` +
+        `VAULT_OPS_TEST_SERVER=${server.name}`,
+    );
   const product = server.product;
   const count = options.nodes ?? 1;
   const root = await makeTempDir('vault');
@@ -99,7 +108,11 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const dataDir = join(nodeDir, 'data');
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const configFile = join(nodeDir, 'config.hcl');
-    await writeFile(configFile, nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig, options.rawStorageEndpoint), { mode: 0o600 });
+    await writeFile(
+      configFile,
+      nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig, options.rawStorageEndpoint),
+      { mode: 0o600 },
+    );
     const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
     const launch = async () => {
       const proc = await startServerProcess({
@@ -142,21 +155,32 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
           const { body } = await bootstrapRequest(addr, 'POST', 'sys/unseal', { body: { key }, ...(ca ? { ca } : {}) });
           if (!body.sealed) break;
         }
-        await waitUntil(`${product} ${nodeId} unsealed`, async () => {
-          const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) });
-          return body.sealed === false;
-        }, { server: node.process });
+        await waitUntil(
+          `${product} ${nodeId} unsealed`,
+          async () => {
+            const { body } = await bootstrapRequest(addr, 'GET', 'sys/seal-status', { ...(ca ? { ca } : {}) });
+            return body.sealed === false;
+          },
+          { server: node.process },
+        );
         // Unsealed is not yet serving: wait until the node is active or a standby that knows its
         // leader. A single node must become active itself: right after a restore it may still
         // advertise the snapshot's leader (another cluster's node) and redirect there.
         if (rootToken) {
-          await waitUntil(`${product} ${nodeId} serving`, async () => {
-            const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
-            if (status === 200) return true;
-            if (status !== 429 || count === 1) return false;
-            const { body } = await bootstrapRequest(addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
-            return Boolean(body.leader_address);
-          }, { server: node.process, timeoutMs: 60_000 });
+          await waitUntil(
+            `${product} ${nodeId} serving`,
+            async () => {
+              const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', {
+                okStatuses: [200, 429, 472, 473, 501, 503],
+                ...(ca ? { ca } : {}),
+              });
+              if (status === 200) return true;
+              if (status !== 429 || count === 1) return false;
+              const { body } = await bootstrapRequest(addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
+              return Boolean(body.leader_address);
+            },
+            { server: node.process, timeoutMs: 60_000 },
+          );
         }
       },
       async seal(token = rootToken) {
@@ -171,7 +195,10 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const first = nodes[0]!;
     if (options.initialize !== false) {
       const auto = options.sealConfig !== undefined;
-      const { body } = await bootstrapRequest(first.addr, 'POST', 'sys/init', { body: auto ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 }, ...(ca ? { ca } : {}) });
+      const { body } = await bootstrapRequest(first.addr, 'POST', 'sys/init', {
+        body: auto ? { recovery_shares: 1, recovery_threshold: 1 } : { secret_shares: 1, secret_threshold: 1 },
+        ...(ca ? { ca } : {}),
+      });
       // Auto-unseal: the recovery keys stand where unseal keys would (they never unseal).
       unsealKeys = (auto ? body.recovery_keys_base64 : body.keys_base64) as string[];
       rootToken = body.root_token as string;
@@ -179,7 +206,10 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
         if (!auto) await first.unseal();
         await waitForActive(first.addr, ca);
         for (const node of nodes.slice(1)) {
-          await bootstrapRequest(node.addr, 'POST', 'sys/storage/raft/join', { body: { leader_api_addr: first.addr, ...(ca ? { leader_ca_cert: ca } : {}) }, ...(ca ? { ca } : {}) });
+          await bootstrapRequest(node.addr, 'POST', 'sys/storage/raft/join', {
+            body: { leader_api_addr: first.addr, ...(ca ? { leader_ca_cert: ca } : {}) },
+            ...(ca ? { ca } : {}),
+          });
           await node.unseal();
         }
         if (nodes.length > 1) await waitForVoters(first.addr, rootToken, nodes.length, ca);
@@ -212,20 +242,38 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
 }
 
 async function waitForActive(addr: string, ca?: string): Promise<void> {
-  await waitUntil(`server at ${addr} active`, async () => {
-    const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', { okStatuses: [200, 429, 472, 473, 501, 503], ...(ca ? { ca } : {}) });
-    return status === 200;
-  }, { timeoutMs: 60_000 });
+  await waitUntil(
+    `server at ${addr} active`,
+    async () => {
+      const { status } = await bootstrapRequest(addr, 'GET', 'sys/health', {
+        okStatuses: [200, 429, 472, 473, 501, 503],
+        ...(ca ? { ca } : {}),
+      });
+      return status === 200;
+    },
+    { timeoutMs: 60_000 },
+  );
 }
 
 /** Wait until the raft configuration lists `count` voters (autopilot promotes joined nodes after stabilisation). */
 async function waitForVoters(addr: string, token: string, count: number, ca?: string): Promise<void> {
   // Shorten autopilot's stabilisation so that joined non-voters get promoted quickly.
-  await bootstrapRequest(addr, 'POST', 'sys/storage/raft/autopilot/configuration', { token, body: { server_stabilization_time: '1s', cleanup_dead_servers: false }, ...(ca ? { ca } : {}) });
-  await waitUntil(`raft cluster of ${count} voters`, async () => {
-    const { body } = await bootstrapRequest(addr, 'GET', 'sys/storage/raft/configuration', { token, ...(ca ? { ca } : {}) });
-    const servers = (body.data?.config?.servers ?? []) as Array<{ voter: boolean }>;
-    return servers.length === count && servers.every((s) => s.voter);
-  }, { timeoutMs: 90_000, intervalMs: 500 });
+  await bootstrapRequest(addr, 'POST', 'sys/storage/raft/autopilot/configuration', {
+    token,
+    body: { server_stabilization_time: '1s', cleanup_dead_servers: false },
+    ...(ca ? { ca } : {}),
+  });
+  await waitUntil(
+    `raft cluster of ${count} voters`,
+    async () => {
+      const { body } = await bootstrapRequest(addr, 'GET', 'sys/storage/raft/configuration', {
+        token,
+        ...(ca ? { ca } : {}),
+      });
+      const servers = (body.data?.config?.servers ?? []) as Array<{ voter: boolean }>;
+      return servers.length === count && servers.every((s) => s.voter);
+    },
+    { timeoutMs: 90_000, intervalMs: 500 },
+  );
   await sleep(200);
 }

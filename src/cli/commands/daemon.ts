@@ -26,60 +26,91 @@ import { printJson, printLines, table } from '../output.js';
 export function selfLauncher(): CliLauncher {
   const here = fileURLToPath(import.meta.url);
   if (here.endsWith('.ts')) {
-    return { command: process.execPath, args: ['--import', import.meta.resolve('tsx'), resolve(dirname(here), '..', 'entry.ts')] };
+    return {
+      command: process.execPath,
+      args: ['--import', import.meta.resolve('tsx'), resolve(dirname(here), '..', 'entry.ts')],
+    };
   }
   return { command: process.execPath, args: [resolve(dirname(here), '..', 'entry.js')] };
 }
 
-const exitErrorCodes: Record<number, ErrorCode> = { [ExitCode.usage]: 'config', [ExitCode.verification]: 'verification', [ExitCode.confirmation]: 'confirmation' };
+const exitErrorCodes: Record<number, ErrorCode> = {
+  [ExitCode.usage]: 'config',
+  [ExitCode.verification]: 'verification',
+  [ExitCode.confirmation]: 'confirmation',
+};
 
 export const daemonCommand: CommandModule = {
   register(program, run) {
     addOptions(
-      program.command('daemon').description('run the job definitions (jobs/*.yaml) on their UTC schedules; --once JOB runs one now'),
+      program
+        .command('daemon')
+        .description('run the job definitions (jobs/*.yaml) on their UTC schedules; --once JOB runs one now'),
       daemonOptions,
     ).action(async (flags: Record<string, unknown>, cmd: Command) =>
-        run(cmd, async (ctx) => {
-          const o = resolveCommandOptions(ctx, DaemonOptionsSchema, daemonOptionSources, flags);
-          const jobs = await loadJobDirectory(o.jobs, jobCommandOptions(), globalJobKeys());
-          if (o.check) return printCheck(ctx, jobs);
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, DaemonOptionsSchema, daemonOptionSources, flags);
+        const jobs = await loadJobDirectory(o.jobs, jobCommandOptions(), globalJobKeys());
+        if (o.check) return printCheck(ctx, jobs);
 
-          const metrics = new DaemonMetrics();
-          const launcher = selfLauncher();
-          const env = jobEnvironment(ctx.env, ctx.options, cmd.optsWithGlobals().config as string | undefined);
-          const scheduler = new JobScheduler(jobs, {
-            logger: ctx.logger,
-            metrics,
-            runJob: (job, signal, reason) => runJobProcess(job, { launcher, env, logger: ctx.logger, stdout: ctx.stdout, stderr: ctx.terminal.stderr }, { signal, reason }),
-          });
+        const metrics = new DaemonMetrics();
+        const launcher = selfLauncher();
+        const env = jobEnvironment(ctx.env, ctx.options, cmd.optsWithGlobals().config as string | undefined);
+        const scheduler = new JobScheduler(jobs, {
+          logger: ctx.logger,
+          metrics,
+          runJob: (job, signal, reason) =>
+            runJobProcess(
+              job,
+              { launcher, env, logger: ctx.logger, stdout: ctx.stdout, stderr: ctx.terminal.stderr },
+              { signal, reason },
+            ),
+        });
 
-          if (o.once !== undefined) {
-            const job = jobs.find((j) => j.name === o.once);
-            if (!job) throw new VaultOpsError('usage', `--once ${o.once}: no such job in ${o.jobs} (have ${jobs.map((j) => j.name).join(', ')})`);
-            const stopOnSignals = stopRunOnSignals(scheduler);
-            try {
-              const result = await scheduler.runOnce(job.name);
-              if (result.result === 'success') return;
-              const code = result.exitCode !== undefined ? (exitErrorCodes[result.exitCode] ?? 'internal') : 'aborted';
-              throw new VaultOpsError(code, `job ${job.name} ${result.result === 'failed' ? `failed with exit status ${result.exitCode ?? '?'}` : result.result === 'timeout' ? `timed out after ${job.timeoutMs / 1000}s` : 'was stopped'} (run ${result.runId}): see its log lines above`);
-            } finally {
-              stopOnSignals();
-            }
-          }
-
-          const endpoint = await startDaemonEndpoint({ port: o.httpPort, registry: metrics.registry, health: () => scheduler.health() });
-          const signals = shutdownOnSignals(scheduler, o.shutdownGraceSeconds, ctx.logger);
+        if (o.once !== undefined) {
+          const job = jobs.find((j) => j.name === o.once);
+          if (!job)
+            throw new VaultOpsError(
+              'usage',
+              `--once ${o.once}: no such job in ${o.jobs} (have ${jobs.map((j) => j.name).join(', ')})`,
+            );
+          const stopOnSignals = stopRunOnSignals(scheduler);
           try {
-            scheduler.start();
-            ctx.logger.info({ url: endpoint.url, jobs: jobs.filter((j) => j.enabled).map((j) => j.name), pid: process.pid }, `daemon started: ${endpoint.url}/metrics and /healthz`);
-            await signals.stopped;
+            const result = await scheduler.runOnce(job.name);
+            if (result.result === 'success') return;
+            const code = result.exitCode !== undefined ? (exitErrorCodes[result.exitCode] ?? 'internal') : 'aborted';
+            const how =
+              result.result === 'failed'
+                ? `failed with exit status ${result.exitCode ?? '?'}`
+                : result.result === 'timeout'
+                  ? `timed out after ${job.timeoutMs / 1000}s`
+                  : 'was stopped';
+            throw new VaultOpsError(code, `job ${job.name} ${how} (run ${result.runId}): see its log lines above`);
           } finally {
-            signals.dispose();
-            await endpoint.close();
+            stopOnSignals();
           }
-          ctx.logger.info('daemon stopped');
-        }),
-      );
+        }
+
+        const endpoint = await startDaemonEndpoint({
+          port: o.httpPort,
+          registry: metrics.registry,
+          health: () => scheduler.health(),
+        });
+        const signals = shutdownOnSignals(scheduler, o.shutdownGraceSeconds, ctx.logger);
+        try {
+          scheduler.start();
+          ctx.logger.info(
+            { url: endpoint.url, jobs: jobs.filter((j) => j.enabled).map((j) => j.name), pid: process.pid },
+            `daemon started: ${endpoint.url}/metrics and /healthz`,
+          );
+          await signals.stopped;
+        } finally {
+          signals.dispose();
+          await endpoint.close();
+        }
+        ctx.logger.info('daemon stopped');
+      }),
+    );
   },
 };
 
@@ -102,7 +133,14 @@ function printCheck(ctx: CommandContext, jobs: JobDefinition[]): void {
   printLines(ctx.stdout, [
     ...table([
       ['JOB', 'SCHEDULE (UTC)', 'JITTER', 'TIMEOUT', 'NEXT RUNS', 'RUNS'],
-      ...view.map((v) => [v.name, v.enabled ? v.schedule : `${v.schedule} (disabled)`, `${v.jitterSeconds}s`, `${v.timeoutSeconds}s`, v.nextRuns.slice(0, 2).join(', ') || '-', `vault-ops ${v.args.join(' ')}`]),
+      ...view.map((v) => [
+        v.name,
+        v.enabled ? v.schedule : `${v.schedule} (disabled)`,
+        `${v.jitterSeconds}s`,
+        `${v.timeoutSeconds}s`,
+        v.nextRuns.slice(0, 2).join(', ') || '-',
+        `vault-ops ${v.args.join(' ')}`,
+      ]),
     ]),
   ]);
 }

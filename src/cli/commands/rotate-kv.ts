@@ -8,12 +8,23 @@ import { RotationMetrics } from '../../rotation/kv/metrics.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { addOptions } from '../../options/commander-options.js';
 import { MetricsOptionsSchema, metricsOptionSources } from '../../options/metrics.js';
-import { RotateKvOptionsSchema, rotateKvOptionSources as sources, rotateKvOptions, type RotateKvOptions } from '../../options/rotate-kv.js';
+import {
+  RotateKvOptionsSchema,
+  rotateKvOptionSources as sources,
+  rotateKvOptions,
+  type RotateKvOptions,
+} from '../../options/rotate-kv.js';
 import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import { execaRunner } from '../../rotation/kv/process-runner.js';
-import { kvRotationStatus, planKvRotation, rotateKv, rotateKvError, type SnapshotAfterOutcome } from '../../rotation/kv/rotate-kv.js';
+import {
+  kvRotationStatus,
+  planKvRotation,
+  rotateKv,
+  rotateKvError,
+  type SnapshotAfterOutcome,
+} from '../../rotation/kv/rotate-kv.js';
 import type { RotationDeps, RotationSettings } from '../../rotation/kv/types.js';
 import { resolveSnapshotProtection, type SnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
@@ -49,16 +60,30 @@ function options(ctx: CommandContext, cmd: Command): RotateKvOptions {
 /** Open the snapshot store a URL names, with S3 settings from the environment / config file. */
 async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotRepository> {
   const all = cmd.optsWithGlobals();
-  const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])));
+  const s3 = resolveCommandOptions(
+    ctx,
+    S3OptionsSchema,
+    s3OptionSources,
+    Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])),
+  );
   return openCommandStore(ctx, url, s3);
 }
 
 /** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */
-async function snapshotProtection(ctx: CommandContext, cmd: Command, store: SnapshotRepository): Promise<SnapshotProtection> {
+async function snapshotProtection(
+  ctx: CommandContext,
+  cmd: Command,
+  store: SnapshotRepository,
+): Promise<SnapshotProtection> {
   const all = cmd.optsWithGlobals();
   const pick = (sources: readonly { key: string }[]) => Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
   const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, pick(s3OptionSources));
-  const protection = resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, pick(snapshotProtectionOptionSources));
+  const protection = resolveCommandOptions(
+    ctx,
+    SnapshotProtectionOptionsSchema,
+    snapshotProtectionOptionSources,
+    pick(snapshotProtectionOptionSources),
+  );
   return resolveSnapshotProtection({ ...s3, ...protection }, store);
 }
 
@@ -87,65 +112,82 @@ async function setup(ctx: CommandContext, o: RotateKvOptions) {
 
 export const rotateKvCommand: CommandModule = {
   register(program, run) {
-    const rotate = program.commands.find((c) => c.name() === 'rotate') ?? program.command('rotate').description('rotate secrets (KV v2 static secrets)');
+    const rotate =
+      program.commands.find((c) => c.name() === 'rotate') ??
+      program.command('rotate').description('rotate secrets (KV v2 static secrets)');
     const kv = addOptions(
       rotate
         .command('kv')
-        .description('rotate KV v2 secrets per a policy file: create → set → test → finish, resumable, locked per secret'),
+        .description(
+          'rotate KV v2 secrets per a policy file: create → set → test → finish, resumable, locked per secret',
+        ),
       rotateKvOptions,
-    )
-      .action(async (_opts, cmd: Command) =>
-        run(cmd, async (ctx) => {
-          const o = options(ctx, cmd);
-          const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
-          if (o.dryRun) {
-            const read = { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency };
-            const report = await planKvRotation(kvApi, { ...read, stagingMount: o.stagingMount, force: o.force });
-            if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-            else printLines(ctx.stdout, renderPlan(report));
-            return;
-          }
-          const metrics = new RotationMetrics();
-          const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
-          const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
-          // Resolved before anything rotates: a bad key file must not surface after the rotations.
-          const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
-          // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
-          const interrupt = abortOnSignals();
-          let failure: VaultOpsError | undefined;
-          try {
-            const result = await rotateKv(
-              { ...settings, secrets, concurrency: o.concurrency, ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}) },
-              {
-                ...deps,
-                reporter: metrics,
-                signal: interrupt.signal,
-                ...(recordStore ? { recordStore } : {}),
-                ...(snapshotStore && protection ? { snapshotAfter: { store: snapshotStore, protection } } : {}),
-              },
-            );
-            const { snapshot } = result.report;
-            if (ctx.options.output === 'json') printJson(ctx.stdout, result.report);
-            else printLines(ctx.stdout, [...renderRun(result.report), ...(snapshot ? [renderSnapshotAfter(snapshot, o.snapshotAfter)] : [])]);
-            failure = rotateKvError(result);
-          } finally {
-            interrupt.dispose();
-            await recordStore?.close();
-            await snapshotStore?.close();
-            const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
-            await publishMetrics(metrics, metricsOptions, ctx.logger);
-          }
-          if (failure) throw failure;
-        }),
-      );
+    ).action(async (_opts, cmd: Command) =>
+      run(cmd, async (ctx) => {
+        const o = options(ctx, cmd);
+        const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
+        if (o.dryRun) {
+          const read = { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency };
+          const report = await planKvRotation(kvApi, { ...read, stagingMount: o.stagingMount, force: o.force });
+          if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+          else printLines(ctx.stdout, renderPlan(report));
+          return;
+        }
+        const metrics = new RotationMetrics();
+        const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
+        const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
+        // Resolved before anything rotates: a bad key file must not surface after the rotations.
+        const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
+        // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
+        const interrupt = abortOnSignals();
+        let failure: VaultOpsError | undefined;
+        try {
+          const result = await rotateKv(
+            {
+              ...settings,
+              secrets,
+              concurrency: o.concurrency,
+              ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}),
+            },
+            {
+              ...deps,
+              reporter: metrics,
+              signal: interrupt.signal,
+              ...(recordStore ? { recordStore } : {}),
+              ...(snapshotStore && protection ? { snapshotAfter: { store: snapshotStore, protection } } : {}),
+            },
+          );
+          const { snapshot } = result.report;
+          if (ctx.options.output === 'json') printJson(ctx.stdout, result.report);
+          else
+            printLines(ctx.stdout, [
+              ...renderRun(result.report),
+              ...(snapshot ? [renderSnapshotAfter(snapshot, o.snapshotAfter)] : []),
+            ]);
+          failure = rotateKvError(result);
+        } finally {
+          interrupt.dispose();
+          await recordStore?.close();
+          await snapshotStore?.close();
+          const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
+          await publishMetrics(metrics, metricsOptions, ctx.logger);
+        }
+        if (failure) throw failure;
+      }),
+    );
 
     kv.command('status')
-      .description('each secret\'s rotation state, last rotation, next due date, failures')
+      .description("each secret's rotation state, last rotation, next due date, failures")
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const o = options(ctx, cmd);
           const { secrets, kv: kvApi, deps } = await setup(ctx, o);
-          const view = await kvRotationStatus(kvApi, { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency });
+          const view = await kvRotationStatus(kvApi, {
+            policyFile: o.policy,
+            secrets,
+            now: deps.now(),
+            concurrency: o.concurrency,
+          });
           if (ctx.options.output === 'json') printJson(ctx.stdout, view);
           else printLines(ctx.stdout, renderStatus(view));
         }),
@@ -156,14 +198,22 @@ export const rotateKvCommand: CommandModule = {
       .action(async (_opts, cmd: Command) =>
         run(cmd, async (ctx) => {
           const o = options(ctx, cmd);
-          if (o.only.length === 0) throw new VaultOpsError('usage', 'rotate kv clear needs --only MOUNT/PATH (repeatable): name the secrets you reconciled');
+          if (o.only.length === 0)
+            throw new VaultOpsError(
+              'usage',
+              'rotate kv clear needs --only MOUNT/PATH (repeatable): name the secrets you reconciled',
+            );
           const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
           await checkMounts(kvApi, secrets, o.stagingMount);
           const cleared = await clearRotationState(secrets, deps, settings);
           if (ctx.options.output === 'json') printJson(ctx.stdout, { kind: 'rotation-clear', secrets: cleared });
           else printLines(ctx.stdout, renderClear(cleared));
           const locked = cleared.filter((c) => c.result === 'locked' || c.result === 'missing');
-          if (locked.length > 0) throw new VaultOpsError('internal', `could not clear ${locked.map((c) => `${c.secret} (${c.result})`).join(', ')}`);
+          if (locked.length > 0)
+            throw new VaultOpsError(
+              'internal',
+              `could not clear ${locked.map((c) => `${c.secret} (${c.result})`).join(', ')}`,
+            );
         }),
       );
   },
@@ -172,10 +222,17 @@ export const rotateKvCommand: CommandModule = {
 function renderPlan(r: RotationPlanView): string[] {
   const lines = [`Plan for ${r.policy} at ${r.time}:`];
   for (const s of r.secrets) {
-    lines.push(`  ${s.secret}: ${s.action.toUpperCase()}${s.hooks ? ' (with hooks)' : ''}`, `    ${s.reason}`, `    schedule ${s.schedule}; next runs ${s.nextRuns.join(', ') || '-'}`);
+    lines.push(
+      `  ${s.secret}: ${s.action.toUpperCase()}${s.hooks ? ' (with hooks)' : ''}`,
+      `    ${s.reason}`,
+      `    schedule ${s.schedule}; next runs ${s.nextRuns.join(', ') || '-'}`,
+    );
   }
   const sum = r.summary;
-  lines.push(`${sum.rotate} to rotate, ${sum.resume} to resume, ${sum.revoke} to revoke, ${sum.none} not due, ${sum.skip} skipped, ${sum.missing} missing`);
+  lines.push(
+    `${sum.rotate} to rotate, ${sum.resume} to resume, ${sum.revoke} to revoke, ${sum.none} not due, ${sum.skip} ` +
+      `skipped, ${sum.missing} missing`,
+  );
   return lines;
 }
 
@@ -190,12 +247,15 @@ function renderRun(r: RotationRunView): string[] {
   const sum = r.summary;
   return [
     ...table([['SECRET', 'OUTCOME', 'VERSIONS', 'ROTATION', 'DETAIL'], ...rows]),
-    `${sum.rotated} rotated, ${sum.revoked} revoked, ${sum['not-due']} not due, ${sum.skipped} skipped, ${sum.failed} failed, ${sum.quarantined} quarantined`,
+    `${sum.rotated} rotated, ${sum.revoked} revoked, ${sum['not-due']} not due, ${sum.skipped} skipped, ` +
+      `${sum.failed} failed, ${sum.quarantined} quarantined`,
   ];
 }
 
 function renderSnapshotAfter(snapshot: SnapshotAfterOutcome, url: string | undefined): string {
-  return 'id' in snapshot ? `snapshot ${snapshot.id} saved to ${url}` : `snapshot after the run FAILED: ${snapshot.error}`;
+  return 'id' in snapshot
+    ? `snapshot ${snapshot.id} saved to ${url}`
+    : `snapshot after the run FAILED: ${snapshot.error}`;
 }
 
 function renderStatus(v: RotationStatusView): string[] {
@@ -207,15 +267,22 @@ function renderStatus(v: RotationStatusView): string[] {
       s.lastRotated ? `${s.lastRotated}${s.lastRotatedSource === 'created' ? ' (created)' : ''}` : '-',
       s.nextDue ?? '-',
       String(s.failures),
-      s.quarantined ? `QUARANTINED: ${s.quarantined}` : s.revoke?.state === 'pending' ? `revoke pending after ${s.revoke.after}` : (s.lastError ?? ''),
+      s.quarantined
+        ? `QUARANTINED: ${s.quarantined}`
+        : s.revoke?.state === 'pending'
+          ? `revoke pending after ${s.revoke.after}`
+          : (s.lastError ?? ''),
     ]),
   ]);
 }
 
 function renderClear(cleared: ClearedSecret[]): string[] {
   return cleared.map((c) => {
+    const mayHaveRun = c.droppedRotation?.setMayHaveRun
+      ? ' (its set hook may have run: check the target holds the live value)'
+      : '';
     const dropped = c.droppedRotation
-      ? `; dropped pending rotation ${c.droppedRotation.rotationId} at ${c.droppedRotation.step ?? '?'}${c.droppedRotation.setMayHaveRun ? ' (its set hook may have run: check the target holds the live value)' : ''}`
+      ? `; dropped pending rotation ${c.droppedRotation.rotationId} at ${c.droppedRotation.step ?? '?'}${mayHaveRun}`
       : '';
     return `${c.secret}: ${c.result}${dropped}`;
   });

@@ -30,50 +30,67 @@ export interface SetupPoliciesReport {
 
 export const setupCommand: CommandModule = {
   register(program, run) {
-    const setup = program.command('setup').description('Vault-side setup: least-privilege policies and roles, the canary mount');
+    const setup = program
+      .command('setup')
+      .description('Vault-side setup: least-privilege policies and roles, the canary mount');
 
     addOptions(
-      setup.command('policies').description('print the least-privilege Vault policy (HCL) of each job and its Kubernetes auth role'),
+      setup
+        .command('policies')
+        .description('print the least-privilege Vault policy (HCL) of each job and its Kubernetes auth role'),
       setupPoliciesOptions,
     ).action(async (flags: Record<string, unknown>, cmd: Command) =>
-        run(cmd, async (ctx) => {
-          const o = resolveCommandOptions(ctx, SetupPoliciesOptionsSchema, setupPoliciesOptionSources, flags);
-          const jobs: SetupJob[] = o.job === 'all' ? [...SETUP_JOBS] : [o.job];
-          const rotation = o.policy && jobs.includes('rotate-kv') ? await loadRotationPolicy(o.policy) : undefined;
-          // rotate-root's policy names the connection's dynamic roles: read them with the caller's token.
-          const dynamicRoles = o.mount && o.connection && jobs.includes('rotate-root') ? await connectionPolicyRoles(await ctx.authenticatedVault(), o.mount, o.connection) : [];
-          const policies = buildJobPolicies({
-            jobs,
-            canaryMount: o.canary ? o.canaryMount : false,
-            ...(rotation ? { rotation } : {}),
-            ...(o.stagingMount ? { stagingMount: o.stagingMount } : {}),
-            ...(o.mount && o.connection ? { database: { mount: o.mount, connection: o.connection, dynamicRoles, leaseCount: o.leaseCount } } : {}),
-            kubernetes: {
-              mount: o.k8sAuthMount,
-              namespace: o.k8sNamespace,
-              audience: o.k8sAudience,
-              ...(o.k8sServiceAccount ? { serviceAccount: o.k8sServiceAccount } : {}),
-            },
-          });
-          const report: SetupPoliciesReport = { kind: 'setup-policies', policies: policies.map((p) => ({ ...p, commands: installCommands(p) })) };
-          if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-          else printLines(ctx.stdout, renderPolicies(report));
-        }),
-      );
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SetupPoliciesOptionsSchema, setupPoliciesOptionSources, flags);
+        const jobs: SetupJob[] = o.job === 'all' ? [...SETUP_JOBS] : [o.job];
+        const rotation = o.policy && jobs.includes('rotate-kv') ? await loadRotationPolicy(o.policy) : undefined;
+        // rotate-root's policy names the connection's dynamic roles: read them with the caller's token.
+        const dynamicRoles =
+          o.mount && o.connection && jobs.includes('rotate-root')
+            ? await connectionPolicyRoles(await ctx.authenticatedVault(), o.mount, o.connection)
+            : [];
+        const policies = buildJobPolicies({
+          jobs,
+          canaryMount: o.canary ? o.canaryMount : false,
+          ...(rotation ? { rotation } : {}),
+          ...(o.stagingMount ? { stagingMount: o.stagingMount } : {}),
+          ...(o.mount && o.connection
+            ? { database: { mount: o.mount, connection: o.connection, dynamicRoles, leaseCount: o.leaseCount } }
+            : {}),
+          kubernetes: {
+            mount: o.k8sAuthMount,
+            namespace: o.k8sNamespace,
+            audience: o.k8sAudience,
+            ...(o.k8sServiceAccount ? { serviceAccount: o.k8sServiceAccount } : {}),
+          },
+        });
+        const report: SetupPoliciesReport = {
+          kind: 'setup-policies',
+          policies: policies.map((p) => ({ ...p, commands: installCommands(p) })),
+        };
+        if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+        else printLines(ctx.stdout, renderPolicies(report));
+      }),
+    );
 
     addOptions(
       setup.command('canary').description('create the KV v1 mount the snapshot job writes its restore-drill canary to'),
       setupCanaryOptions,
     ).action(async (flags: Record<string, unknown>, cmd: Command) =>
-        run(cmd, async (ctx) => {
-          const o = resolveCommandOptions(ctx, SetupCanaryOptionsSchema, setupCanaryOptionSources, flags);
-          const mount = o.canaryMount.replace(/\/+$/, '');
-          const client = await ctx.authenticatedVault();
-          const result = await setupCanaryMount(client, mount);
-          if (ctx.options.output === 'json') printJson(ctx.stdout, { kind: 'setup-canary', mount, result });
-          else printLines(ctx.stdout, [result === 'created' ? `created the KV v1 canary mount ${mount}/` : `the KV v1 canary mount ${mount}/ already exists`]);
-        }),
-      );
+      run(cmd, async (ctx) => {
+        const o = resolveCommandOptions(ctx, SetupCanaryOptionsSchema, setupCanaryOptionSources, flags);
+        const mount = o.canaryMount.replace(/\/+$/, '');
+        const client = await ctx.authenticatedVault();
+        const result = await setupCanaryMount(client, mount);
+        if (ctx.options.output === 'json') printJson(ctx.stdout, { kind: 'setup-canary', mount, result });
+        else
+          printLines(ctx.stdout, [
+            result === 'created'
+              ? `created the KV v1 canary mount ${mount}/`
+              : `the KV v1 canary mount ${mount}/ already exists`,
+          ]);
+      }),
+    );
 
     setup
       .command('job-schema')

@@ -40,7 +40,8 @@ function progressFor(ctx: CommandContext): ProgressReporter {
 
 function retentionPolicy(o: RetentionPolicy): RetentionPolicy {
   const policy: RetentionPolicy = {};
-  for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const) if (o[k] !== undefined) policy[k] = o[k];
+  for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const)
+    if (o[k] !== undefined) policy[k] = o[k];
   return policy;
 }
 
@@ -76,7 +77,14 @@ export const snapshotCommand: CommandModule = {
           // SIGTERM/SIGINT abort the stream: the store removes its partial object at once.
           const interrupt = abortOnSignals();
           const result = await saveSnapshot(
-            { vault, repository: store, logger: ctx.logger, progress: progressFor(ctx), reporter: metrics, signal: interrupt.signal },
+            {
+              vault,
+              repository: store,
+              logger: ctx.logger,
+              progress: progressFor(ctx),
+              reporter: metrics,
+              signal: interrupt.signal,
+            },
             {
               ...protection,
               ...(o.canary ? { canaryMount: o.canaryMount } : {}),
@@ -88,9 +96,18 @@ export const snapshotCommand: CommandModule = {
           });
           let pruned: PruneReport | undefined;
           if (o.prune) {
-            pruned = await pruneSnapshots(store, { policy, dryRun: false, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
+            pruned = await pruneSnapshots(
+              store,
+              { policy, dryRun: false, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() },
+              ctx.logger,
+            );
           }
-          if (ctx.options.output === 'json') printJson(ctx.stdout, { ...result.manifest, warnings: result.warnings, ...(pruned ? { prune: pruned } : {}) });
+          if (ctx.options.output === 'json')
+            printJson(ctx.stdout, {
+              ...result.manifest,
+              warnings: result.warnings,
+              ...(pruned ? { prune: pruned } : {}),
+            });
           else {
             const m = result.manifest;
             printLines(ctx.stdout, [
@@ -98,8 +115,17 @@ export const snapshotCommand: CommandModule = {
               ...table([
                 ['  archive', `${m.archive.key} (${mb(m.archive.bytes)}, sha256 ${m.archive.sha256.slice(0, 16)}…)`],
                 ['  raft', `index ${m.raft.index}, term ${m.raft.term}, ${m.raft.servers.length} server(s)`],
-                ['  cluster', `${m.cluster.name ?? '-'} (${m.cluster.id ?? '-'}), ${m.cluster.flavour ? flavourName(m.cluster.flavour) : 'Vault'} ${m.cluster.version ?? '-'}`],
-                ['  keys', Object.entries(m.keyCounts).map(([k, v]) => `${k} ${v}`).join(', ') || '-'],
+                [
+                  '  cluster',
+                  `${m.cluster.name ?? '-'} (${m.cluster.id ?? '-'}), ` +
+                    `${m.cluster.flavour ? flavourName(m.cluster.flavour) : 'Vault'} ${m.cluster.version ?? '-'}`,
+                ],
+                [
+                  '  keys',
+                  Object.entries(m.keyCounts)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(', ') || '-',
+                ],
                 ['  duration', `${m.durationSeconds.toFixed(1)} s`],
                 ...(m.encryption ? [['  encrypted', `age, ${m.encryption.recipients.length} recipient(s)`]] : []),
                 ...(m.canary ? [['  canary', `${m.canary.mount}/${m.canary.path}`]] : []),
@@ -114,9 +140,7 @@ export const snapshotCommand: CommandModule = {
       }),
     );
 
-    const list = snapshot
-      .command('list')
-      .description('the catalogue, newest first');
+    const list = snapshot.command('list').description('the catalogue, newest first');
     addOptions(list, snapshotListOptions);
     list.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => {
@@ -128,13 +152,28 @@ export const snapshotCommand: CommandModule = {
           else {
             const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS']];
             for (const m of catalogue.snapshots) {
-              const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : ''].filter(Boolean).join(',');
-              rows.push([m.id, m.createdAt, mb(m.archive.bytes), String(m.raft.index), m.cluster.name ?? '-', [m.cluster.flavour, m.cluster.version].filter(Boolean).join(' ') || '-', flagsText || '-']);
+              const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : '']
+                .filter(Boolean)
+                .join(',');
+              rows.push([
+                m.id,
+                m.createdAt,
+                mb(m.archive.bytes),
+                String(m.raft.index),
+                m.cluster.name ?? '-',
+                [m.cluster.flavour, m.cluster.version].filter(Boolean).join(' ') || '-',
+                flagsText || '-',
+              ]);
             }
             const lines = catalogue.snapshots.length ? table(rows) : [`no snapshots in ${store.url}`];
             if (catalogue.incomplete.length) {
-              lines.push('', `Incomplete (not part of the catalogue; 'snapshot prune' cleans them up after the grace period):`);
-              lines.push(...table(catalogue.incomplete.map((i) => [`  ${i.key}`, mb(i.bytes), i.lastModified, i.reason])));
+              lines.push(
+                '',
+                `Incomplete (not part of the catalogue; 'snapshot prune' cleans them up after the grace period):`,
+              );
+              lines.push(
+                ...table(catalogue.incomplete.map((i) => [`  ${i.key}`, mb(i.bytes), i.lastModified, i.reason])),
+              );
             }
             printLines(ctx.stdout, lines);
           }
@@ -157,10 +196,16 @@ export const snapshotCommand: CommandModule = {
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
         const hash = targetArg.lastIndexOf('#');
         const isStoreRef = hash > 0 && /^(s3|file):\/\//.test(targetArg);
-        let store;
+        const store = isStoreRef ? await openCommandStore(ctx, targetArg.slice(0, hash), o) : undefined;
         try {
-          const target = isStoreRef ? await storeTarget((store = await openCommandStore(ctx, targetArg.slice(0, hash), o)), targetArg.slice(hash + 1) || 'latest') : await fileTarget(targetArg);
-          const report = await inspectSnapshot(target, { depth: o.depth, ...(identities ? { identities } : {}), ...(verifyKey ? { verifyKey } : {}) });
+          const target = store
+            ? await storeTarget(store, targetArg.slice(hash + 1) || 'latest')
+            : await fileTarget(targetArg);
+          const report = await inspectSnapshot(target, {
+            depth: o.depth,
+            ...(identities ? { identities } : {}),
+            ...(verifyKey ? { verifyKey } : {}),
+          });
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);
           else printLines(ctx.stdout, renderInspect(report));
         } finally {
@@ -179,11 +224,22 @@ export const snapshotCommand: CommandModule = {
         const policy = validateRetentionPolicy(retentionPolicy(o));
         const store = await openCommandStore(ctx, o.from, o);
         try {
-          const report = await pruneSnapshots(store, { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() }, ctx.logger);
+          const report = await pruneSnapshots(
+            store,
+            { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() },
+            ctx.logger,
+          );
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);
           else printLines(ctx.stdout, renderPrune(report));
-          if (report.remove.some((r) => r.status === 'failed') || report.incomplete.some((r) => r.status === 'failed')) {
-            throw new VaultOpsError('store', `some objects in ${store.url} could not be removed (see above): check the credentials' delete permission and run again`);
+          if (
+            report.remove.some((r) => r.status === 'failed') ||
+            report.incomplete.some((r) => r.status === 'failed')
+          ) {
+            throw new VaultOpsError(
+              'store',
+              `some objects in ${store.url} could not be removed (see above): check the credentials' delete ` +
+                `permission and run again`,
+            );
           }
         } finally {
           await store.close();
@@ -196,9 +252,14 @@ export const snapshotCommand: CommandModule = {
 function renderPrune(r: PruneReport): string[] {
   const lines = [r.dryRun ? 'Prune plan (dry run, nothing deleted):' : 'Prune:'];
   lines.push(...table(r.keep.map((k) => [`  keep`, k.id, k.reasons.join(',')])));
-  lines.push(...table(r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? ''])));
+  lines.push(
+    ...table(r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? ''])),
+  );
   lines.push(...table(r.incomplete.map((x) => [`  incomplete ${x.status}`, x.key, x.reason])));
-  lines.push(`  ${r.keep.length} kept, ${r.remove.filter((x) => x.status === 'removed' || x.status === 'planned').length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.remove.filter((x) => x.status === 'locked').length} locked`);
+  lines.push(
+    `  ${r.keep.length} kept, ${r.remove.filter((x) => x.status === 'removed' || x.status === 'planned').length} ` +
+      `${r.dryRun ? 'to remove' : 'removed'}, ${r.remove.filter((x) => x.status === 'locked').length} locked`,
+  );
   lines.push(...r.warnings.map((w) => `WARNING: ${w}`));
   return lines;
 }
@@ -212,7 +273,15 @@ function renderInspect(r: InspectReport): string[] {
       ['  sha256', r.sha256],
       ['  encrypted', r.encrypted ? 'yes (age)' : 'no'],
       ...(r.manifest ? [['  manifest', `sha256 and size match; signature ${r.manifest.signature}`]] : []),
-      ...(r.meta ? [['  raft', `index ${r.meta.index}, term ${r.meta.term}, snapshot version ${r.meta.version}, state ${r.meta.size} bytes, ${r.entryCount} keys`]] : []),
+      ...(r.meta
+        ? [
+            [
+              '  raft',
+              `index ${r.meta.index}, term ${r.meta.term}, snapshot version ${r.meta.version}, state ${r.meta.size} ` +
+                `bytes, ${r.entryCount} keys`,
+            ],
+          ]
+        : []),
     ]),
   );
   if (r.keyCounts) {

@@ -17,9 +17,23 @@ export const statusCommand: CommandModule = {
           if (ctx.options.output === 'json') printJson(ctx.stdout, status);
           else printLines(ctx.stdout, renderStatus(status));
           const problem = clusterProblem(status);
-          if (problem === 'uninitialized') throw new VaultOpsError('vault-uninitialized', `Vault at ${client.address} is not initialized: initialize it (bao/vault operator init) or point --vault-addr at an initialized cluster`);
-          if (problem === 'sealed') throw new VaultOpsError('vault-sealed', `Vault at ${client.address} is sealed: unseal it (bao/vault operator unseal) with the threshold of unseal keys`);
-          if (problem === 'no-leader') throw new VaultOpsError('vault-no-leader', `Vault at ${client.address} has no active leader: check that a quorum of raft peers is up`);
+          if (problem === 'uninitialized')
+            throw new VaultOpsError(
+              'vault-uninitialized',
+              `Vault at ${client.address} is not initialized: initialize it (bao/vault operator init) or point ` +
+                `--vault-addr at an initialized cluster`,
+            );
+          if (problem === 'sealed')
+            throw new VaultOpsError(
+              'vault-sealed',
+              `Vault at ${client.address} is sealed: unseal it (bao/vault operator unseal) with the threshold of ` +
+                `unseal keys`,
+            );
+          if (problem === 'no-leader')
+            throw new VaultOpsError(
+              'vault-no-leader',
+              `Vault at ${client.address} has no active leader: check that a quorum of raft peers is up`,
+            );
         }),
       );
   },
@@ -34,7 +48,14 @@ function renderStatus(s: ClusterStatus): string[] {
     ['Cluster name', s.clusterName ?? '-'],
     ['Cluster id', s.clusterId ?? '-'],
     ['Leader', s.leader ? `${s.leader.address}${s.leader.isSelf ? ' (this node)' : ''}` : '-'],
-    ...(s.autopilot ? [['Autopilot', `${s.autopilot.healthy ? 'healthy' : 'UNHEALTHY'}, failure tolerance ${s.autopilot.failureTolerance}`]] : []),
+    ...(s.autopilot
+      ? [
+          [
+            'Autopilot',
+            `${s.autopilot.healthy ? 'healthy' : 'UNHEALTHY'}, failure tolerance ${s.autopilot.failureTolerance}`,
+          ],
+        ]
+      : []),
   ]);
   if (s.peers) {
     lines.push('', 'Raft peers:');
@@ -42,7 +63,13 @@ function renderStatus(s: ClusterStatus): string[] {
       ...table(
         [
           ['NODE', 'ADDRESS', 'ROLE', 'VOTER', 'HEALTHY'],
-          ...s.peers.map((p) => [p.nodeId, p.address, p.leader ? 'leader' : 'follower', p.voter ? 'yes' : 'no', p.healthy === undefined ? '-' : p.healthy ? 'yes' : 'NO']),
+          ...s.peers.map((p) => [
+            p.nodeId,
+            p.address,
+            p.leader ? 'leader' : 'follower',
+            p.voter ? 'yes' : 'no',
+            p.healthy === undefined ? '-' : p.healthy ? 'yes' : 'NO',
+          ]),
         ],
         '  ',
       ),

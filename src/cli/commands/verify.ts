@@ -1,7 +1,12 @@
 import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
 import { addOptions } from '../../options/commander-options.js';
-import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources, verifyOptions } from '../../options/verify.js';
+import {
+  VerifyOptionsSchema,
+  checkUnsealedModeRequest,
+  verifyOptionSources,
+  verifyOptions,
+} from '../../options/verify.js';
 import { VaultOpsError } from '../../errors.js';
 import { publishMetrics } from '../../observability/metrics.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
@@ -15,7 +20,6 @@ import type { CommandModule } from '../command-module.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 
-
 export const verifyCommand: CommandModule = {
   register(program, run) {
     const cmd = program
@@ -27,12 +31,20 @@ export const verifyCommand: CommandModule = {
         const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);
         const refused = checkUnsealedModeRequest(o, flags, ctx.env);
         if (refused) throw new VaultOpsError('config', refused);
-        const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) => ctx.secrets.add(v));
+        const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) =>
+          ctx.secrets.add(v),
+        );
         const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
         identities?.forEach((i) => ctx.secrets.add(i));
         const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
-        const verifyToken = o.verifyTokenFile ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0] : undefined;
-        const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
+        const verifyToken = o.verifyTokenFile
+          ? (
+              await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v))
+            )[0]
+          : undefined;
+        const sealConfig = o.sealConfig
+          ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config')
+          : undefined;
         if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
         const metrics = new VerifyMetrics();
         const store = await openCommandStore(ctx, o.from, o);
@@ -40,7 +52,13 @@ export const verifyCommand: CommandModule = {
         let report: DrillReport | undefined;
         try {
           report = await runDrill(
-            { repository: store, logger: ctx.logger, secrets: ctx.secrets, signal: interrupt.signal, reporter: metrics },
+            {
+              repository: store,
+              logger: ctx.logger,
+              secrets: ctx.secrets,
+              signal: interrupt.signal,
+              reporter: metrics,
+            },
             {
               snapshot: o.snapshot,
               mode: o.mode,
@@ -65,7 +83,10 @@ export const verifyCommand: CommandModule = {
         else printLines(ctx.stdout, renderReport(report));
         if (!report.passed) {
           const failed = report.checks.filter((c) => !c.passed);
-          throw new VaultOpsError('verification', `restore drill of ${report.snapshotId} failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+          throw new VaultOpsError(
+            'verification',
+            `restore drill of ${report.snapshotId} failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+          );
         }
         ctx.logger.info({ snapshotId: report.snapshotId, totalSeconds: report.timings.total }, 'restore drill passed');
       }),
@@ -77,6 +98,9 @@ function renderReport(r: DrillReport): string[] {
   const lines = [`Restore drill of ${r.snapshotId} (${r.mode} mode): ${r.passed ? 'PASSED' : 'FAILED'}`];
   lines.push(...table(r.checks.map((c) => [`  ${c.passed ? 'ok  ' : 'FAIL'}`, c.name, c.detail])));
   const t = r.timings;
-  lines.push(`  timings: download ${t.download}s, start ${t.start}s, restore ${t.restore}s, unseal ${t.unseal}s, checks ${t.checks}s, total ${t.total}s`);
+  lines.push(
+    `  timings: download ${t.download}s, start ${t.start}s, restore ${t.restore}s, unseal ${t.unseal}s, checks ` +
+      `${t.checks}s, total ${t.total}s`,
+  );
   return lines;
 }

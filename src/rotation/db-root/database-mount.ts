@@ -68,7 +68,9 @@ export class DatabaseMount {
       connectionDetails: details,
       username: typeof details.username === 'string' ? details.username : '',
       allowedRoles: Array.isArray(data.allowed_roles) ? data.allowed_roles.map(String) : [],
-      rootRotationStatements: Array.isArray(data.root_credentials_rotate_statements) ? data.root_credentials_rotate_statements.length : 0,
+      rootRotationStatements: Array.isArray(data.root_credentials_rotate_statements)
+        ? data.root_credentials_rotate_statements.length
+        : 0,
       passwordPolicy: String(data.password_policy ?? ''),
     };
   }
@@ -76,14 +78,35 @@ export class DatabaseMount {
   private async explainMissing(name: string, cause: unknown): Promise<VaultOpsError> {
     try {
       const names = await this.listNames('config');
-      if (names.length > 0) return new VaultOpsError('not-found', `connection ${name} does not exist on mount ${this.mount} (connections there: ${names.join(', ')}): check --connection`, { cause });
+      if (names.length > 0)
+        return new VaultOpsError(
+          'not-found',
+          `connection ${name} does not exist on mount ${this.mount} (connections there: ${names.join(', ')}): check ` +
+            `--connection`,
+          { cause },
+        );
     } catch (err) {
       if (isVaultOpsError(err) && err.code === 'vault-permission') {
-        return new VaultOpsError('not-found', `connection ${name} does not exist on mount ${this.mount}, or the mount is not a database secrets engine: check --mount and --connection`, { cause });
+        return new VaultOpsError(
+          'not-found',
+          `connection ${name} does not exist on mount ${this.mount}, or the mount is not a database secrets engine: ` +
+            `check --mount and --connection`,
+          { cause },
+        );
       }
-      return new VaultOpsError('not-found', `mount ${this.mount} has no database connection ${name}: it is not a database secrets engine mount, or has no connections (check --mount with 'vault secrets list')`, { cause });
+      return new VaultOpsError(
+        'not-found',
+        `mount ${this.mount} has no database connection ${name}: it is not a database secrets engine mount, or has ` +
+          `no connections (check --mount with 'vault secrets list')`,
+        { cause },
+      );
     }
-    return new VaultOpsError('not-found', `mount ${this.mount} has no database connection ${name}: it is not a database secrets engine mount, or has no connections (check --mount with 'vault secrets list')`, { cause });
+    return new VaultOpsError(
+      'not-found',
+      `mount ${this.mount} has no database connection ${name}: it is not a database secrets engine mount, or has no ` +
+        `connections (check --mount with 'vault secrets list')`,
+      { cause },
+    );
   }
 
   /** Names under a LIST path; an empty list when Vault answers 404 (nothing there). */
@@ -111,15 +134,23 @@ export class DatabaseMount {
    * allowed_roles lets them issue credentials. The runbook checks the allowed ones; the policy
    * (policy.ts) lets it revoke leases of exactly those.
    */
-  async connectionDynamicRoles(name: string, allowedRoles: readonly string[]): Promise<{ allowed: string[]; notAllowed: string[] }> {
+  async connectionDynamicRoles(
+    name: string,
+    allowedRoles: readonly string[],
+  ): Promise<{ allowed: string[]; notAllowed: string[] }> {
     const mine = (await this.dynamicRoles()).filter((r) => r.dbName === name).map((r) => r.name);
-    return { allowed: mine.filter((r) => roleAllowed(allowedRoles, r)), notAllowed: mine.filter((r) => !roleAllowed(allowedRoles, r)) };
+    return {
+      allowed: mine.filter((r) => roleAllowed(allowedRoles, r)),
+      notAllowed: mine.filter((r) => !roleAllowed(allowedRoles, r)),
+    };
   }
 
   async staticRoles(): Promise<StaticRole[]> {
     const roles: StaticRole[] = [];
     for (const name of await this.listNames('static-roles')) {
-      const body = await this.vault.read<{ data?: { db_name?: string; username?: string; last_vault_rotation?: string } }>(this.path('static-roles', name));
+      const body = await this.vault.read<{
+        data?: { db_name?: string; username?: string; last_vault_rotation?: string };
+      }>(this.path('static-roles', name));
       roles.push({
         name,
         dbName: String(body.data?.db_name ?? ''),
@@ -131,18 +162,30 @@ export class DatabaseMount {
   }
 
   async issueCredentials(role: string): Promise<IssuedCredentials> {
-    const body = await this.vault.read<{ lease_id?: string; data?: { username?: string; password?: string } }>(this.path('creds', role));
+    const body = await this.vault.read<{ lease_id?: string; data?: { username?: string; password?: string } }>(
+      this.path('creds', role),
+    );
     const username = body.data?.username;
     const password = body.data?.password;
-    if (!username || !password || !body.lease_id) throw new VaultOpsError('vault-request', `Vault issued no username/password for ${this.path('creds', role)}: is it a password-type role?`);
+    if (!username || !password || !body.lease_id)
+      throw new VaultOpsError(
+        'vault-request',
+        `Vault issued no username/password for ${this.path('creds', role)}: is it a password-type role?`,
+      );
     return { leaseId: body.lease_id, username, password };
   }
 
   async staticCredentials(role: string): Promise<{ username: string; password: string }> {
-    const body = await this.vault.read<{ data?: { username?: string; password?: string } }>(this.path('static-creds', role));
+    const body = await this.vault.read<{ data?: { username?: string; password?: string } }>(
+      this.path('static-creds', role),
+    );
     const username = body.data?.username;
     const password = body.data?.password;
-    if (!username || !password) throw new VaultOpsError('vault-request', `Vault returned no username/password for ${this.path('static-creds', role)}`);
+    if (!username || !password)
+      throw new VaultOpsError(
+        'vault-request',
+        `Vault returned no username/password for ${this.path('static-creds', role)}`,
+      );
     return { username, password };
   }
 
@@ -178,7 +221,8 @@ export class DatabaseMount {
       await this.vault.write(this.path('reset', name), {});
       return { healthy: true };
     } catch (err) {
-      if (isVaultOpsError(err) && (err.code === 'vault-request' || err.code === 'not-found')) return { healthy: false, reason: vaultDetail(err.message) };
+      if (isVaultOpsError(err) && (err.code === 'vault-request' || err.code === 'not-found'))
+        return { healthy: false, reason: vaultDetail(err.message) };
       throw err;
     }
   }
@@ -225,7 +269,10 @@ export class DatabaseMount {
   async capabilities(paths: string[]): Promise<Capabilities | undefined> {
     if (paths.length === 0) return {};
     try {
-      const body = await this.vault.write<{ data?: Record<string, unknown> } & Record<string, unknown>>('sys/capabilities-self', { paths });
+      const body = await this.vault.write<{ data?: Record<string, unknown> } & Record<string, unknown>>(
+        'sys/capabilities-self',
+        { paths },
+      );
       const source = (body.data ?? body) as Record<string, unknown>;
       const out: Capabilities = {};
       for (const p of paths) out[p] = Array.isArray(source[p]) ? (source[p] as unknown[]).map(String) : [];
@@ -252,6 +299,10 @@ export function grants(caps: string[] | undefined, need: readonly string[]): boo
 
 /** The server's own words from a client error message ("Vault answered 500 to POST x: <detail>"). */
 export function vaultDetail(message: string): string {
-  const detail = message.replace(/^Vault answered \d+ to \S+ \S+: /, '').replace(/^1 error occurred:\s*\*\s*/, '').replace(/\s+/g, ' ').trim();
+  const detail = message
+    .replace(/^Vault answered \d+ to \S+ \S+: /, '')
+    .replace(/^1 error occurred:\s*\*\s*/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
   return detail.length > 300 ? `${detail.slice(0, 300)}…` : detail;
 }

@@ -34,7 +34,8 @@ export function runRotateRoot(input: RotateRootInput): Promise<RunbookReport> {
   const deps: RotateRootDeps = {
     db: new DatabaseMount(input.vault, input.options.mount),
     options: input.options,
-    loginChecks: input.loginChecks ?? defaultLoginChecks(input.options.dbCaCert ? { caFile: input.options.dbCaCert } : {}),
+    loginChecks:
+      input.loginChecks ?? defaultLoginChecks(input.options.dbCaCert ? { caFile: input.options.dbCaCert } : {}),
     rootPassword: input.rootPassword,
     ...(input.backups ? { backups: input.backups } : {}),
     ...(input.records ? { records: input.records } : {}),

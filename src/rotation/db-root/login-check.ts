@@ -169,8 +169,14 @@ export class PostgresLoginCheck implements DatabaseLoginCheck {
       }
       const result = await client.query<{ current_user: string }>('select current_user');
       const user = result.rows[0]?.current_user;
-      if (user !== credentials.username) return { outcome: 'failed', reason: `logged in but current_user is ${user ?? 'unknown'}` };
-      return { outcome: 'ok', detail: `logged in to ${endpoint.host}:${endpoint.port} as ${user} ${transport.tls === false ? 'in plain text' : 'over TLS'}` };
+      if (user !== credentials.username)
+        return { outcome: 'failed', reason: `logged in but current_user is ${user ?? 'unknown'}` };
+      return {
+        outcome: 'ok',
+        detail:
+          `logged in to ${endpoint.host}:${endpoint.port} as ${user} ` +
+          `${transport.tls === false ? 'in plain text' : 'over TLS'}`,
+      };
     } catch (err) {
       if (err instanceof VaultOpsError) throw err;
       return { outcome: 'failed', reason: describePgError(err, credentials.password) };
@@ -187,9 +193,18 @@ async function loadTrustedCa(file: string | undefined): Promise<TrustedCa | unde
   try {
     pem = await readFile(file, 'utf8');
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read --db-ca-cert ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give the PEM file of the CA that signed the database's certificate`);
+    throw new VaultOpsError(
+      'config',
+      `cannot read --db-ca-cert ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): give the PEM file of ` +
+        `the CA that signed the database's certificate`,
+    );
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new VaultOpsError('config', `--db-ca-cert ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA certificate in PEM form`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new VaultOpsError(
+      'config',
+      `--db-ca-cert ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----): give the CA certificate in PEM ` +
+        `form`,
+    );
   return { file, pem };
 }
 
@@ -202,7 +217,10 @@ function isNoTls(err: unknown): boolean {
 function isTlsError(err: unknown): boolean {
   const e = err as { code?: unknown; message?: string };
   const code = typeof e?.code === 'string' ? e.code : '';
-  return /^ERR_(TLS|SSL)_|CERT|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO/.test(code) || /error establishing an SSL connection/i.test(e?.message ?? '');
+  return (
+    /^ERR_(TLS|SSL)_|CERT|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO/.test(code) ||
+    /error establishing an SSL connection/i.test(e?.message ?? '')
+  );
 }
 
 /** The error's SQLSTATE and message, with the password cut out should a driver ever echo it. */
@@ -223,11 +241,20 @@ export class MysqlLoginCheck implements DatabaseLoginCheck {
   endpoint(details: Record<string, unknown>): LoginEndpoint {
     const url = typeof details.connection_url === 'string' ? details.connection_url : '';
     const at = /@tcp\(([^:)]+)(?::(\d+))?\)\/?([^?]*)/.exec(url);
-    return { host: at?.[1] ?? 'unknown', port: at?.[2] ? Number(at[2]) : 3306, ...(at?.[3] ? { database: at[3] } : {}) };
+    return {
+      host: at?.[1] ?? 'unknown',
+      port: at?.[2] ? Number(at[2]) : 3306,
+      ...(at?.[3] ? { database: at[3] } : {}),
+    };
   }
 
   async check(): Promise<LoginCheckResult> {
-    return { outcome: 'unsupported', reason: 'MySQL login checks are not supported yet (issuing and revoking credentials still proves that Vault\'s root works)' };
+    return {
+      outcome: 'unsupported',
+      reason:
+        "MySQL login checks are not supported yet (issuing and revoking credentials still proves that Vault's root " +
+        'works)',
+    };
   }
 }
 
@@ -237,7 +264,10 @@ export function defaultLoginChecks(options: { caFile?: string } = {}): DatabaseL
 }
 
 /** Whether anything accepts TCP connections at the endpoint (tells "database down" from "password rejected"). */
-export async function tcpReachable(endpoint: LoginEndpoint, timeoutMs = 3_000): Promise<{ reachable: boolean; reason?: string }> {
+export async function tcpReachable(
+  endpoint: LoginEndpoint,
+  timeoutMs = 3_000,
+): Promise<{ reachable: boolean; reason?: string }> {
   const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const socket = connect({ host: endpoint.host, port: endpoint.port });

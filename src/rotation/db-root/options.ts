@@ -20,5 +20,11 @@ export const identityParameters = ['mount', 'connection'] as const;
 
 /** The per-run decisions, from command-line flags only. */
 export function withRunFlags(options: RotateRootOptions, flags: Record<string, unknown>): RotateRootOptions {
-  return { ...options, dryRun: flags.dryRun === true, resume: flags.resume === true, yes: flags.yes === true, rebootstrap: flags.rebootstrap === true };
+  return {
+    ...options,
+    dryRun: flags.dryRun === true,
+    resume: flags.resume === true,
+    yes: flags.yes === true,
+    rebootstrap: flags.rebootstrap === true,
+  };
 }

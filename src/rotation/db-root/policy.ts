@@ -35,10 +35,18 @@ interface Rule {
 export function rotateRootPolicy(mount: string, connection: string, options: RotateRootPolicyOptions): string {
   const m = mount.replace(/^\/+|\/+$/g, '');
   const rules: Rule[] = [
-    { path: `${m}/config/${connection}`, capabilities: ['read', 'update'], why: 'read the connection; update only for re-bootstrap (verify_connection on)' },
+    {
+      path: `${m}/config/${connection}`,
+      capabilities: ['read', 'update'],
+      why: 'read the connection; update only for re-bootstrap (verify_connection on)',
+    },
     { path: `${m}/config/`, capabilities: ['list'], why: 'name the connections when --connection is wrong' },
     { path: `${m}/roles/*`, capabilities: ['read', 'list'], why: 'dynamic roles of the connection' },
-    { path: `${m}/static-roles/*`, capabilities: ['read', 'list'], why: 'static roles of the connection (refuse one on the root user)' },
+    {
+      path: `${m}/static-roles/*`,
+      capabilities: ['read', 'list'],
+      why: 'static roles of the connection (refuse one on the root user)',
+    },
     { path: `${m}/creds/*`, capabilities: ['read'], why: 'issue check credentials' },
     { path: `${m}/static-creds/*`, capabilities: ['read'], why: 'optional: prove static roles still log in' },
     { path: `${m}/reset/${connection}`, capabilities: ['update'], why: 'connection probe and re-bootstrap' },
@@ -54,17 +62,35 @@ export function rotateRootPolicy(mount: string, connection: string, options: Rot
       deniedParameters: ['lease_id'],
     });
   }
-  rules.push({ path: 'sys/capabilities-self', capabilities: ['update'], why: 'preflight capability check (also in the default policy)' });
-  if (options.leaseCount) rules.push({ path: `sys/leases/lookup/${m}/creds/*`, capabilities: ['list', 'sudo'], why: 'optional: count leases (needs sudo)' });
+  rules.push({
+    path: 'sys/capabilities-self',
+    capabilities: ['update'],
+    why: 'preflight capability check (also in the default policy)',
+  });
+  if (options.leaseCount)
+    rules.push({
+      path: `sys/leases/lookup/${m}/creds/*`,
+      capabilities: ['list', 'sudo'],
+      why: 'optional: count leases (needs sudo)',
+    });
   const blocks = rules.map(renderRule);
   if (roles.length === 0) {
-    blocks.splice(blocks.length - (options.leaseCount ? 2 : 1), 0, `# no dynamic role uses connection ${connection}: no lease revocation is granted (regenerate this policy when one is added)`);
+    blocks.splice(
+      blocks.length - (options.leaseCount ? 2 : 1),
+      0,
+      `# no dynamic role uses connection ${connection}: no lease revocation is granted (regenerate this policy when ` +
+        `one is added)`,
+    );
   }
   return `${blocks.join('\n\n')}\n`;
 }
 
 function renderRule(r: Rule): string {
-  const lines = [`# ${r.why}`, `path "${r.path}" {`, `  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]`];
+  const lines = [
+    `# ${r.why}`,
+    `path "${r.path}" {`,
+    `  capabilities = [${r.capabilities.map((c) => `"${c}"`).join(', ')}]`,
+  ];
   if (r.deniedParameters?.length) {
     lines.push('  denied_parameters = {', ...r.deniedParameters.map((p) => `    "${p}" = []`), '  }');
   }
@@ -86,7 +112,8 @@ export async function connectionPolicyRoles(vault: VaultApi, mount: string, conn
     if (isVaultOpsError(err) && err.code === 'vault-permission') {
       throw new VaultOpsError(
         'vault-permission',
-        `the rotate-root policy names each dynamic role of ${db.path('config', connection)}, but this token may not read the connection or list/read ${db.path('roles')}/: run setup policies with an administrator's token`,
+        `the rotate-root policy names each dynamic role of ${db.path('config', connection)}, but this token may not ` +
+          `read the connection or list/read ${db.path('roles')}/: run setup policies with an administrator's token`,
         { cause: err },
       );
     }

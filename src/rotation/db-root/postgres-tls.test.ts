@@ -26,7 +26,11 @@ test('require encrypts; a CA given is always used to verify the chain (as libpq 
     const t = postgresTransport({ ...at, sslmode }, ca);
     assert.ok(t.tls && t.tls.rejectUnauthorized === true, sslmode);
     assert.equal(t.tls.ca, ca.pem);
-    assert.equal(t.tls.checkServerIdentity!('127.0.0.1', certFor('DNS:elsewhere')), undefined, `${sslmode}: host name not checked`);
+    assert.equal(
+      t.tls.checkServerIdentity!('127.0.0.1', certFor('DNS:elsewhere')),
+      undefined,
+      `${sslmode}: host name not checked`,
+    );
     assert.match(t.describe, /chain verified against --db-ca-cert \/etc\/db-ca\.pem, host name not checked/);
   }
 });
@@ -37,7 +41,10 @@ test('verify-full checks the connection_url host, also behind --login-check-addr
   assert.equal(direct.tls.checkServerIdentity!('127.0.0.1', certFor('IP Address:127.0.0.1')), undefined);
   assert.ok(direct.tls.checkServerIdentity!('127.0.0.1', certFor('DNS:other.example')) instanceof Error);
   // A port-forward: the socket goes to localhost, the certificate must name the database host.
-  const forwarded = postgresTransport({ host: 'localhost', port: 15432, sslmode: 'verify-full', tlsServerName: 'db.internal' }, ca);
+  const forwarded = postgresTransport(
+    { host: 'localhost', port: 15432, sslmode: 'verify-full', tlsServerName: 'db.internal' },
+    ca,
+  );
   assert.ok(forwarded.tls);
   assert.equal(forwarded.tls.servername, 'db.internal');
   assert.equal(forwarded.tls.checkServerIdentity!('localhost', certFor('DNS:db.internal')), undefined);
@@ -50,7 +57,10 @@ test('verify-full checks the connection_url host, also behind --login-check-addr
 test('an unknown sslmode is a config error naming the valid ones', () => {
   assert.throws(
     () => postgresTransport({ ...at, sslmode: 'requir' }, undefined),
-    (err: unknown) => isVaultOpsError(err) && err.code === 'config' && /sslmode=requir: expected one of disable, allow, prefer, require, verify-ca, verify-full/.test(err.message),
+    (err: unknown) =>
+      isVaultOpsError(err) &&
+      err.code === 'config' &&
+      /sslmode=requir: expected one of disable, allow, prefer, require, verify-ca, verify-full/.test(err.message),
   );
 });
 
@@ -58,7 +68,10 @@ test('the refusal for a server without TLS is one line telling how to accept pla
   const implicit = noTlsRefusal(at, postgresTransport(at, undefined));
   assert.equal(implicit.code, 'insecure');
   assert.equal(implicit.exitCode, 2);
-  assert.match(implicit.message, /^127\.0\.0\.1:5432 offers no TLS and the connection_url names no sslmode: refusing to send a password in clear text .*sslmode=disable/);
+  assert.match(
+    implicit.message,
+    /^127\.0\.0\.1:5432 offers no TLS and the connection_url names no sslmode: refusing to send a password in clear text .*sslmode=disable/,
+  );
   assert.ok(!implicit.message.includes('\n'));
   const required = noTlsRefusal(at, postgresTransport({ ...at, sslmode: 'verify-full' }, ca));
   assert.match(required.message, /offers no TLS but the connection_url has sslmode=verify-full/);

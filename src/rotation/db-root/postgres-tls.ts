@@ -12,7 +12,9 @@ export interface PostgresTarget {
   port: number;
   /** As written in the connection_url; undefined when it names none. */
   sslmode?: string;
-  /** The name the certificate must carry for verify-full (the connection_url's host, also behind --login-check-address). */
+  /**
+   * The name the certificate must carry for verify-full (the connection_url's host, also behind --login-check-address).
+   */
   tlsServerName?: string;
 }
 
@@ -44,20 +46,29 @@ export interface TrustedCa {
 export interface PostgresTransport {
   mode: SslMode | undefined;
   tls: false | ConnectionOptions;
-  /** For plans and results, e.g. "over TLS (sslmode=verify-full: chain and host name verified against --db-ca-cert ca.pem)". */
+  /**
+   * For plans and results, e.g. "over TLS (sslmode=verify-full: chain and host name verified against --db-ca-cert
+   * ca.pem)".
+   */
   describe: string;
 }
 
 export function postgresTransport(target: PostgresTarget, ca: TrustedCa | undefined): PostgresTransport {
   const written = target.sslmode;
   if (written !== undefined && !(SSL_MODES as readonly string[]).includes(written)) {
-    throw new VaultOpsError('config', `the connection_url has sslmode=${written}: expected one of ${SSL_MODES.join(', ')}; fix the connection's connection_url`);
+    throw new VaultOpsError(
+      'config',
+      `the connection_url has sslmode=${written}: expected one of ${SSL_MODES.join(', ')}; fix the connection's ` +
+        `connection_url`,
+    );
   }
   const mode = written as SslMode | undefined;
   const modeText = mode ? `sslmode=${mode}` : 'no sslmode';
   if (mode === 'disable') return { mode, tls: false, describe: 'in plain text (sslmode=disable)' };
 
-  const caText = ca ? `--db-ca-cert ${ca.file}` : 'the public CAs bundled with Node (pass --db-ca-cert for a private CA)';
+  const caText = ca
+    ? `--db-ca-cert ${ca.file}`
+    : 'the public CAs bundled with Node (pass --db-ca-cert for a private CA)';
   const expected = target.tlsServerName ?? target.host;
   const base: ConnectionOptions = {
     ...(ca ? { ca: ca.pem } : {}),
@@ -67,7 +78,11 @@ export function postgresTransport(target: PostgresTarget, ca: TrustedCa | undefi
   if (mode === 'verify-full') {
     return {
       mode,
-      tls: { ...base, rejectUnauthorized: true, checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(expected, cert) },
+      tls: {
+        ...base,
+        rejectUnauthorized: true,
+        checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(expected, cert),
+      },
       describe: `over TLS (sslmode=verify-full: chain and host name ${expected} verified against ${caText})`,
     };
   }
@@ -75,13 +90,17 @@ export function postgresTransport(target: PostgresTarget, ca: TrustedCa | undefi
     return {
       mode,
       tls: { ...base, rejectUnauthorized: true, checkServerIdentity: () => undefined },
-      describe: `over TLS (${modeText}${mode === 'verify-ca' ? '' : ', TLS required'}: chain verified against ${caText}, host name not checked)`,
+      describe:
+        `over TLS (${modeText}${mode === 'verify-ca' ? '' : ', TLS required'}: chain verified against ` +
+        `${caText}, host name not checked)`,
     };
   }
   return {
     mode,
     tls: { ...base, rejectUnauthorized: false },
-    describe: `over TLS (${modeText}${mode === 'require' ? '' : ', read as TLS required'}: encrypted, server certificate not verified; --db-ca-cert verifies it)`,
+    describe:
+      `over TLS (${modeText}${mode === 'require' ? '' : ', read as TLS required'}: encrypted, server ` +
+      `certificate not verified; --db-ca-cert verifies it)`,
   };
 }
 
@@ -92,17 +111,28 @@ export function postgresTransport(target: PostgresTarget, ca: TrustedCa | undefi
 export function noTlsRefusal(target: PostgresTarget, transport: PostgresTransport): VaultOpsError {
   const where = `${target.host}:${target.port}`;
   if (transport.mode === 'require' || transport.mode === 'verify-ca' || transport.mode === 'verify-full') {
-    return new VaultOpsError('insecure', `${where} offers no TLS but the connection_url has sslmode=${transport.mode}: enable TLS on the database (ssl=on) or fix the connection_url; no password was sent`);
+    return new VaultOpsError(
+      'insecure',
+      `${where} offers no TLS but the connection_url has sslmode=${transport.mode}: enable TLS on the database ` +
+        `(ssl=on) or fix the connection_url; no password was sent`,
+    );
   }
   const said = transport.mode ? `has sslmode=${transport.mode}` : 'names no sslmode';
   return new VaultOpsError(
     'insecure',
-    `${where} offers no TLS and the connection_url ${said}: refusing to send a password in clear text (no password was sent); enable TLS on the database, or write sslmode=disable into the connection_url if plain text is acceptable there`,
+    `${where} offers no TLS and the connection_url ${said}: refusing to send a password in clear text (no password ` +
+      `was sent); enable TLS on the database, or write sslmode=disable into the connection_url if plain text is ` +
+      `acceptable there`,
   );
 }
 
 /** The one-line failure when the TLS handshake or the certificate check fails. */
-export function tlsFailure(target: PostgresTarget, transport: PostgresTransport, ca: TrustedCa | undefined, err: unknown): VaultOpsError {
+export function tlsFailure(
+  target: PostgresTarget,
+  transport: PostgresTransport,
+  ca: TrustedCa | undefined,
+  err: unknown,
+): VaultOpsError {
   const e = err as { code?: string; message?: string };
   const where = `${target.host}:${target.port}`;
   const detail = `${e.code ? `${e.code}: ` : ''}${(e.message ?? String(err)).split('\n')[0]}`;
@@ -113,7 +143,12 @@ export function tlsFailure(target: PostgresTarget, transport: PostgresTransport,
       : ca
         ? `check that --db-ca-cert ${ca.file} is the CA that signed the database's certificate`
         : "pass --db-ca-cert FILE with the CA that signed the database's certificate";
-  return new VaultOpsError('verification', `TLS to the database at ${where} failed (${detail}; ${transport.mode ? `sslmode=${transport.mode}` : 'no sslmode'}): ${advice}; no password was sent`, { cause: err });
+  return new VaultOpsError(
+    'verification',
+    `TLS to the database at ${where} failed (${detail}; ` +
+      `${transport.mode ? `sslmode=${transport.mode}` : 'no sslmode'}): ${advice}; no password was sent`,
+    { cause: err },
+  );
 }
 
 export type TransportProbe =
@@ -131,7 +166,11 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
  * checks? Sends the SSLRequest and, on 'S', completes a TLS handshake, then hangs up before the
  * startup message (so not even a user name is sent).
  */
-export function probeTransport(target: PostgresTarget, transport: PostgresTransport, timeoutMs = 5_000): Promise<TransportProbe> {
+export function probeTransport(
+  target: PostgresTarget,
+  transport: PostgresTransport,
+  timeoutMs = 5_000,
+): Promise<TransportProbe> {
   return new Promise((resolve) => {
     const socket = netConnect({ host: target.host, port: target.port });
     let secure: ReturnType<typeof tlsConnect> | undefined;
@@ -144,14 +183,30 @@ export function probeTransport(target: PostgresTarget, transport: PostgresTransp
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => done(secure ? { outcome: 'tls-failed', error: new Error('TLS handshake timed out') } : { outcome: 'unreachable', reason: 'timeout' }), timeoutMs);
-    socket.on('error', (err: NodeJS.ErrnoException) => done(secure ? { outcome: 'tls-failed', error: err } : { outcome: 'unreachable', reason: err.code ?? err.message }));
+    const timer = setTimeout(
+      () =>
+        done(
+          secure
+            ? { outcome: 'tls-failed', error: new Error('TLS handshake timed out') }
+            : { outcome: 'unreachable', reason: 'timeout' },
+        ),
+      timeoutMs,
+    );
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      done(
+        secure ? { outcome: 'tls-failed', error: err } : { outcome: 'unreachable', reason: err.code ?? err.message },
+      ),
+    );
     socket.once('connect', () => {
       if (transport.tls === false) return done({ outcome: 'plain' });
       socket.write(SSL_REQUEST);
       socket.once('data', (answer: Buffer) => {
         if (answer[0] === 0x4e /* N */) return done({ outcome: 'no-tls' });
-        if (answer[0] !== 0x53 /* S */) return done({ outcome: 'tls-failed', error: new Error(`unexpected answer to the SSLRequest (byte ${answer[0]})`) });
+        if (answer[0] !== 0x53 /* S */)
+          return done({
+            outcome: 'tls-failed',
+            error: new Error(`unexpected answer to the SSLRequest (byte ${answer[0]})`),
+          });
         secure = tlsConnect({ ...(transport.tls as ConnectionOptions), socket });
         secure.once('secureConnect', () => done({ outcome: 'tls', protocol: secure?.getProtocol() ?? 'TLS' }));
         secure.on('error', (err) => done({ outcome: 'tls-failed', error: err }));

@@ -14,15 +14,33 @@ function documentedSteps(markdown: string): string[] {
 
 test('runbooks/rotate-root.md lists exactly the steps of the code, in order', async () => {
   const markdown = await readFile(docPath, 'utf8');
-  assert.deepEqual(documentedSteps(markdown), rotateRootRunbook.steps.map((s) => s.id));
+  assert.deepEqual(
+    documentedSteps(markdown),
+    rotateRootRunbook.steps.map((s) => s.id),
+  );
 });
 
 test('every step and gate phrase the code uses is explained in the runbook', async () => {
   const markdown = await readFile(docPath, 'utf8');
   for (const step of rotateRootRunbook.steps) {
-    if (step.gate) assert.match(markdown, new RegExp(`\`${step.id === 'rotate-root' ? 'rotate' : step.id} <name>\``), `gate phrase of ${step.id}`);
+    if (step.gate)
+      assert.match(
+        markdown,
+        new RegExp(`\`${step.id === 'rotate-root' ? 'rotate' : step.id} <name>\``),
+        `gate phrase of ${step.id}`,
+      );
   }
-  for (const flag of ['--dry-run', '--resume', '--yes', '--journal', '--password-file', '--canary-static-role', '--rebootstrap', '--snapshot-store', '--record-to']) {
+  for (const flag of [
+    '--dry-run',
+    '--resume',
+    '--yes',
+    '--journal',
+    '--password-file',
+    '--canary-static-role',
+    '--rebootstrap',
+    '--snapshot-store',
+    '--record-to',
+  ]) {
     assert.ok(markdown.includes(flag), flag);
   }
 });

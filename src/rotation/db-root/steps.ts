@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
-import type { Runbook, RunbookStep, StepContext, StepFacts } from '../../runbook/types.js';
+import type { Runbook, RunbookStep, StepFacts } from '../../runbook/types.js';
 import { formatCompactUtc } from '../../time/compact-utc.js';
 import { vaultDetail } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
 import { preflight, preflightFacts, target, where } from './preflight.js';
 import { checkDynamicRoles, checkStaticRoles, requireAllOk, summarise } from './role-checks.js';
 
-type Ctx = StepContext<RotateRootDeps>;
 type Step = RunbookStep<RotateRootDeps>;
 
 // ── 2. backup-before ────────────────────────────────────────────────────────────────────────
@@ -15,7 +14,9 @@ type Step = RunbookStep<RotateRootDeps>;
 const backupBefore: Step = {
   id: 'backup-before',
   title: 'Recent good snapshot',
-  description: 'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h), taking one now if not, so the state before the rotation can be restored.',
+  description:
+    'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h), taking one now ' +
+    'if not, so the state before the rotation can be restored.',
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
@@ -24,7 +25,10 @@ const backupBefore: Step = {
       return {
         lines: [],
         skip: 'no --snapshot-store: no backup checked',
-        warnings: ['no --snapshot-store given: make sure a recent snapshot exists (vault-ops snapshot save --to URL) before rotating'],
+        warnings: [
+          'no --snapshot-store given: make sure a recent snapshot exists (vault-ops snapshot save --to URL) before ' +
+            'rotating',
+        ],
       };
     }
     const latest = await backups.latestGood();
@@ -32,7 +36,9 @@ const backupBefore: Step = {
     const fresh = latest !== undefined && age <= options.snapshotMaxAge;
     return {
       lines: [
-        latest ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old)` : `no good snapshot in ${backups.url}`,
+        latest
+          ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old)`
+          : `no good snapshot in ${backups.url}`,
         fresh ? 'recent enough: nothing to take' : 'would take a snapshot now',
       ],
       facts: { latestSnapshot: latest?.id ?? null, fresh },
@@ -41,13 +47,18 @@ const backupBefore: Step = {
   async action(ctx) {
     const { backups } = ctx.deps;
     const fresh = ctx.facts.get('backup-before')?.fresh === true;
-    if (!backups || fresh) return { summary: `recent snapshot ${String(ctx.facts.get('backup-before')?.latestSnapshot)} exists` };
+    if (!backups || fresh)
+      return { summary: `recent snapshot ${String(ctx.facts.get('backup-before')?.latestSnapshot)} exists` };
     const taken = await backups.take(ctx.signal);
     return { summary: `snapshot ${taken.id} taken into ${backups.url}`, facts: { snapshotTaken: taken.id } };
   },
   async verify(ctx) {
     const latest = await ctx.deps.backups?.latestGood();
-    if (!latest) throw new VaultOpsError('verification', `no good snapshot in ${ctx.deps.backups?.url}: take one (vault-ops snapshot save) and continue with --resume`);
+    if (!latest)
+      throw new VaultOpsError(
+        'verification',
+        `no good snapshot in ${ctx.deps.backups?.url}: take one (vault-ops snapshot save) and continue with --resume`,
+      );
     return { summary: `newest good snapshot ${latest.id}` };
   },
 };
@@ -57,12 +68,15 @@ const backupBefore: Step = {
 const healthBefore: Step = {
   id: 'health-before',
   title: 'Dynamic roles work before the rotation',
-  description: 'For each dynamic role: issues credentials, proves they log in to the database, revokes them. Skipped on the re-bootstrap path (the connection is broken; the re-bootstrap step checks afterwards).',
+  description:
+    'For each dynamic role: issues credentials, proves they log in to the database, revokes them. Skipped on the ' +
+    're-bootstrap path (the connection is broken; the re-bootstrap step checks afterwards).',
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
     const f = preflightFacts(ctx);
-    if (f.path === 'rebootstrap') return { lines: [], skip: 're-bootstrap path: the role checks run after the connection is restored' };
+    if (f.path === 'rebootstrap')
+      return { lines: [], skip: 're-bootstrap path: the role checks run after the connection is restored' };
     return {
       lines: f.dynamicRoles.length
         ? [`would issue, log in with, and revoke credentials of: ${f.dynamicRoles.join(', ')}`]
@@ -72,8 +86,15 @@ const healthBefore: Step = {
   async action(ctx) {
     const f = preflightFacts(ctx);
     const results = await checkDynamicRoles(ctx.deps, f.dynamicRoles, await target(ctx), ctx.note, ctx.signal);
-    requireAllOk(results, 'refusing to rotate: dynamic role checks fail before the rotation', 'fix the roles (or the connection) first; nothing was rotated');
-    return { summary: `dynamic roles: ${summarise(results)}`, facts: { checks: results.map((r) => ({ role: r.role, outcome: r.outcome })) } };
+    requireAllOk(
+      results,
+      'refusing to rotate: dynamic role checks fail before the rotation',
+      'fix the roles (or the connection) first; nothing was rotated',
+    );
+    return {
+      summary: `dynamic roles: ${summarise(results)}`,
+      facts: { checks: results.map((r) => ({ role: r.role, outcome: r.outcome })) },
+    };
   },
   async verify() {
     return { summary: '' };
@@ -89,7 +110,9 @@ const rebootstrap: Step = {
   id: 'rebootstrap',
   title: 'Re-bootstrap the connection with the current root password',
   description:
-    'Only on the re-bootstrap path: takes the current root password from the operator (hidden prompt or --password-file), writes it to <mount>/config/<name> with verify_connection=true (Vault refuses a wrong one and changes nothing), resets the connection and re-checks the dynamic roles.',
+    'Only on the re-bootstrap path: takes the current root password from the operator (hidden prompt or ' +
+    '--password-file), writes it to <mount>/config/<name> with verify_connection=true (Vault refuses a wrong one ' +
+    'and changes nothing), resets the connection and re-checks the dynamic roles.',
   mutates: true,
   gate: { automatable: true },
   rerunnable: true,
@@ -98,18 +121,23 @@ const rebootstrap: Step = {
     const f = preflightFacts(ctx);
     if (f.path !== 'rebootstrap') return { lines: [], skip: 'the connection works: no re-bootstrap needed' };
     const why = ctx.deps.rootPassword.unavailable();
-    if (why && !ctx.dryRun) throw new VaultOpsError('usage', `re-bootstrap needs the current root password of ${f.username}: ${why}`);
+    if (why && !ctx.dryRun)
+      throw new VaultOpsError('usage', `re-bootstrap needs the current root password of ${f.username}: ${why}`);
     return {
       lines: [
-        `would ask for the current password of ${f.username} ${why ? `(${why})` : ctx.deps.options.passwordFile ? `from ${ctx.deps.options.passwordFile}` : '(hidden prompt)'}`,
-        `would write it to ${where(ctx)} with verify_connection=true, then POST ${ctx.deps.options.mount}/reset/${ctx.deps.options.connection}`,
+        `would ask for the current password of ${f.username} ${passwordFrom(why, ctx.deps.options.passwordFile)}`,
+        `would write it to ${where(ctx)} with verify_connection=true, then POST ` +
+          `${ctx.deps.options.mount}/reset/${ctx.deps.options.connection}`,
         `would re-check dynamic roles: ${f.dynamicRoles.join(', ') || 'none'}`,
       ],
     };
   },
   gateRequest(ctx) {
     const f = preflightFacts(ctx);
-    return { prompt: `write the root password you provide for ${f.username} into ${where(ctx)} and reset the connection`, phrase: `rebootstrap ${ctx.deps.options.connection}` };
+    return {
+      prompt: `write the root password you provide for ${f.username} into ${where(ctx)} and reset the connection`,
+      phrase: `rebootstrap ${ctx.deps.options.connection}`,
+    };
   },
   async action(ctx) {
     const { db, options, secrets } = ctx.deps;
@@ -118,7 +146,11 @@ const rebootstrap: Step = {
     try {
       password = await ctx.deps.rootPassword.read();
     } catch (err) {
-      throw new UnchangedFailure(isVaultOpsError(err) ? err.code : 'usage', isVaultOpsError(err) ? err.message : String(err), { cause: err });
+      throw new UnchangedFailure(
+        isVaultOpsError(err) ? err.code : 'usage',
+        isVaultOpsError(err) ? err.message : String(err),
+        { cause: err },
+      );
     }
     secrets.add(password);
     if (!password) throw new UnchangedFailure('usage', 'the root password is empty: nothing was changed');
@@ -131,7 +163,8 @@ const rebootstrap: Step = {
           err.code === 'vault-permission' ? 'vault-permission' : 'verification',
           err.code === 'vault-permission'
             ? `${err.message}; nothing was changed`
-            : `Vault refused the password: verify_connection could not log in as ${f.username} (${detail}); nothing was changed. Check the password with the DBA and continue with --resume`,
+            : `Vault refused the password: verify_connection could not log in as ${f.username} (${detail}); nothing ` +
+                `was changed. Check the password with the DBA and continue with --resume`,
           { cause: err },
         );
       }
@@ -141,12 +174,20 @@ const rebootstrap: Step = {
     ctx.note(`wrote ${where(ctx)} (verify_connection=true: Vault logged in with it)`);
     await db.vault.write(db.path('reset', options.connection), {});
     const results = await checkDynamicRoles(ctx.deps, f.dynamicRoles, await target(ctx), ctx.note, ctx.signal);
-    requireAllOk(results, 'the connection is restored but dynamic role checks fail', 'fix the roles, then continue with --resume');
+    requireAllOk(
+      results,
+      'the connection is restored but dynamic role checks fail',
+      'fix the roles, then continue with --resume',
+    );
     return { summary: `connection restored; dynamic roles: ${summarise(results)}`, facts: { rebootstrapped: true } };
   },
   async verify(ctx) {
     const probe = await ctx.deps.db.probeConnection(ctx.deps.options.connection);
-    if (!probe.healthy) throw new VaultOpsError('verification', `the connection still cannot connect after re-bootstrap (${probe.reason}): check the password and the database`);
+    if (!probe.healthy)
+      throw new VaultOpsError(
+        'verification',
+        `the connection still cannot connect after re-bootstrap (${probe.reason}): check the password and the database`,
+      );
     return { summary: 'connection probe OK' };
   },
 };
@@ -157,25 +198,42 @@ const rotateRoot: Step = {
   id: 'rotate-root',
   title: 'Rotate the root credential',
   description:
-    'After confirmation: POST <mount>/rotate-root/<name>. Vault sets a new password for the connection user that nobody can read afterwards. Never repeated automatically: after an interruption a resumed run only verifies.',
+    'After confirmation: POST <mount>/rotate-root/<name>. Vault sets a new password for the connection user that ' +
+    'nobody can read afterwards. Never repeated automatically: after an interruption a resumed run only verifies.',
   mutates: true,
   gate: { automatable: true },
   rerunnable: false,
-  failureLeavesStateUnchanged: (err) => isVaultOpsError(err) && ['vault-permission', 'vault-sealed', 'vault-auth', 'insecure', 'vault-tls', 'confirmation'].includes(err.code),
+  failureLeavesStateUnchanged: (err) =>
+    isVaultOpsError(err) &&
+    ['vault-permission', 'vault-sealed', 'vault-auth', 'insecure', 'vault-tls', 'confirmation'].includes(err.code),
   async inspect(ctx) {
     const f = preflightFacts(ctx);
-    const lines = [`would POST ${ctx.deps.options.mount}/rotate-root/${ctx.deps.options.connection}: Vault sets a new password for ${f.username} that nobody can read`];
-    if (f.path === 'rebootstrap') lines.push('the password given for the re-bootstrap stops working: again only Vault knows the root password');
-    if (f.sharedHumanRoot) lines.push(`WARNING: ${f.username} looks like a shared human root: people using it will be locked out`);
+    const lines = [
+      `would POST ${ctx.deps.options.mount}/rotate-root/${ctx.deps.options.connection}: Vault sets a new password ` +
+        `for ${f.username} that nobody can read`,
+    ];
+    if (f.path === 'rebootstrap')
+      lines.push('the password given for the re-bootstrap stops working: again only Vault knows the root password');
+    if (f.sharedHumanRoot)
+      lines.push(`WARNING: ${f.username} looks like a shared human root: people using it will be locked out`);
     if (!ctx.dryRun) {
       const probe = await ctx.deps.db.probeConnection(ctx.deps.options.connection);
-      if (!probe.healthy) throw new VaultOpsError('verification', `refusing to rotate: Vault cannot connect to the database (${probe.reason}); run again with --rebootstrap`);
+      if (!probe.healthy)
+        throw new VaultOpsError(
+          'verification',
+          `refusing to rotate: Vault cannot connect to the database (${probe.reason}); run again with --rebootstrap`,
+        );
     }
     return { lines };
   },
   gateRequest(ctx) {
     const f = preflightFacts(ctx);
-    return { prompt: `rotate the root credential of ${where(ctx)} (user ${f.username}); afterwards only Vault knows its password`, phrase: `rotate ${ctx.deps.options.connection}` };
+    return {
+      prompt:
+        `rotate the root credential of ${where(ctx)} (user ${f.username}); afterwards only Vault knows its ` +
+        `password`,
+      phrase: `rotate ${ctx.deps.options.connection}`,
+    };
   },
   async action(ctx) {
     const rotationId = `${formatCompactUtc(ctx.deps.now())}-${randomBytes(3).toString('hex')}`;
@@ -185,10 +243,16 @@ const rotateRoot: Step = {
   async verify(ctx) {
     const probe = await ctx.deps.db.probeConnection(ctx.deps.options.connection);
     if (!probe.healthy) {
-      throw new VaultOpsError('verification', `Vault cannot connect after rotate-root (${probe.reason}): the rotation half-failed; get the current password from the DBA and run again with --rebootstrap (runbooks/rotate-root.md)`);
+      throw new VaultOpsError(
+        'verification',
+        `Vault cannot connect after rotate-root (${probe.reason}): the rotation half-failed; get the current ` +
+          `password from the DBA and run again with --rebootstrap (runbooks/rotate-root.md)`,
+      );
     }
     // After an interruption the action's facts were never journaled: name the rotation here.
-    const facts: StepFacts = ctx.facts.get('rotate-root')?.rotationId ? {} : { rotationId: `interrupted-${ctx.deps.now().toISOString()}` };
+    const facts: StepFacts = ctx.facts.get('rotate-root')?.rotationId
+      ? {}
+      : { rotationId: `interrupted-${ctx.deps.now().toISOString()}` };
     return { summary: 'connection probe OK with the new root', facts };
   },
 };
@@ -199,7 +263,9 @@ const verify: Step = {
   id: 'verify',
   title: 'Verify with fresh credentials',
   description:
-    'Repeats the dynamic role checks with fresh credentials; rotates only the static roles named with --canary-static-role and proves they log in; proves the other static roles still log in (a read, nothing rotates); on the re-bootstrap path proves the operator\'s password no longer logs in.',
+    'Repeats the dynamic role checks with fresh credentials; rotates only the static roles named with ' +
+    '--canary-static-role and proves they log in; proves the other static roles still log in (a read, nothing ' +
+    "rotates); on the re-bootstrap path proves the operator's password no longer logs in.",
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
@@ -208,8 +274,14 @@ const verify: Step = {
     return {
       lines: [
         `would issue, log in with, and revoke fresh credentials of: ${f.dynamicRoles.join(', ') || 'none'}`,
-        f.canaries.length ? `would rotate-role the canary static role(s) ${f.canaries.join(', ')} and log in with them` : 'no --canary-static-role: no static role is rotated',
-        others.length ? (f.staticCredsReadable ? `would check that static role(s) ${others.join(', ')} still log in (read only)` : 'static roles: not checked (no read on static-creds/)') : 'no other static roles',
+        f.canaries.length
+          ? `would rotate-role the canary static role(s) ${f.canaries.join(', ')} and log in with them`
+          : 'no --canary-static-role: no static role is rotated',
+        others.length
+          ? f.staticCredsReadable
+            ? `would check that static role(s) ${others.join(', ')} still log in (read only)`
+            : 'static roles: not checked (no read on static-creds/)'
+          : 'no other static roles',
         ...(f.path === 'rebootstrap' ? ['would prove the password given for the re-bootstrap no longer logs in'] : []),
       ],
     };
@@ -233,19 +305,39 @@ const verify: Step = {
         const old = await login.check.check(login.endpoint, { username: f.username, password: typed });
         oldRoot = old.outcome === 'ok' ? 'STILL LOGS IN' : 'rejected';
       } else {
-        warnings.push('the re-bootstrap password is not known to this process (resumed run): not proven that it stopped working');
+        warnings.push(
+          'the re-bootstrap password is not known to this process (resumed run): not proven that it stopped working',
+        );
       }
     }
-    requireAllOk(dynamic, 'dynamic role checks fail after the rotation', 'Vault holds the new root; check the roles\' creation statements and the connection (runbooks/rotate-root.md, "verify")');
+    requireAllOk(
+      dynamic,
+      'dynamic role checks fail after the rotation',
+      "Vault holds the new root; check the roles' creation statements and the connection (runbooks/rotate-root.md, " +
+        '"verify")',
+    );
     requireAllOk(
       statics,
       'static role checks fail',
-      `rotate them so Vault and the database agree again (vault write -f ${ctx.deps.options.mount}/rotate-role/NAME, or name them with --canary-static-role) and continue with --resume`,
+      `rotate them so Vault and the database agree again (vault write -f ${ctx.deps.options.mount}/rotate-role/NAME, ` +
+        `or name them with --canary-static-role) and continue with --resume`,
     );
-    if (oldRoot === 'STILL LOGS IN') throw new VaultOpsError('verification', `the password given for the re-bootstrap still logs in as ${f.username}: the rotation did not take effect; run again`);
+    if (oldRoot === 'STILL LOGS IN')
+      throw new VaultOpsError(
+        'verification',
+        `the password given for the re-bootstrap still logs in as ${f.username}: the rotation did not take effect; ` +
+          `run again`,
+      );
     return {
-      summary: `dynamic: ${summarise(dynamic)}; static: ${summarise(statics)}${f.path === 'rebootstrap' ? `; old password ${oldRoot}` : ''}`,
-      facts: { dynamic: dynamic.map((r) => ({ role: r.role, outcome: r.outcome })), static: statics.map((r) => ({ role: r.role, outcome: r.outcome })), canariesRotated: f.canaries, oldRoot },
+      summary:
+        `dynamic: ${summarise(dynamic)}; static: ` +
+        `${summarise(statics)}${f.path === 'rebootstrap' ? `; old password ${oldRoot}` : ''}`,
+      facts: {
+        dynamic: dynamic.map((r) => ({ role: r.role, outcome: r.outcome })),
+        static: statics.map((r) => ({ role: r.role, outcome: r.outcome })),
+        canariesRotated: f.canaries,
+        oldRoot,
+      },
       warnings,
     };
   },
@@ -260,7 +352,8 @@ const backupAfter: Step = {
   id: 'backup-after',
   title: 'Snapshot and rotation record',
   description:
-    'Takes a snapshot into --snapshot-store so that the newest backup holds the new root (a restore of an older one would need a re-bootstrap), and writes a rotation record to --record-to (names and times, no secret values).',
+    'Takes a snapshot into --snapshot-store so that the newest backup holds the new root (a restore of an older one ' +
+    'would need a re-bootstrap), and writes a rotation record to --record-to (names and times, no secret values).',
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
@@ -269,12 +362,17 @@ const backupAfter: Step = {
       return {
         lines: [],
         skip: 'no --snapshot-store or --record-to',
-        warnings: ['no --snapshot-store: the newest backup still holds the OLD root; take a snapshot now (vault-ops snapshot save --to URL), or a restore of it will need a re-bootstrap'],
+        warnings: [
+          'no --snapshot-store: the newest backup still holds the OLD root; take a snapshot now (vault-ops snapshot ' +
+            'save --to URL), or a restore of it will need a re-bootstrap',
+        ],
       };
     }
     return {
       lines: [
-        backups ? `would take a snapshot into ${backups.url}` : 'no --snapshot-store: no snapshot taken (the newest backup still holds the old root)',
+        backups
+          ? `would take a snapshot into ${backups.url}`
+          : 'no --snapshot-store: no snapshot taken (the newest backup still holds the old root)',
         records ? `would write a rotation record to ${records.url}` : 'no --record-to: no rotation record',
       ],
     };
@@ -291,7 +389,13 @@ const backupAfter: Step = {
     if (records) {
       const rotated = ctx.facts.get('rotate-root');
       const rotationId = String(rotated?.rotationId ?? 'unknown');
-      await records.write({ time: ctx.deps.now(), kind: 'database-root', mount: options.mount, path: `${options.mount}/config/${options.connection}`, rotationId });
+      await records.write({
+        time: ctx.deps.now(),
+        kind: 'database-root',
+        mount: options.mount,
+        path: `${options.mount}/config/${options.connection}`,
+        rotationId,
+      });
       parts.push(`rotation record ${rotationId} written`);
       facts.recordWritten = rotationId;
     }
@@ -301,7 +405,11 @@ const backupAfter: Step = {
     if (!ctx.deps.backups) return { summary: '' };
     const latest = await ctx.deps.backups.latestGood();
     const taken = ctx.facts.get('backup-after')?.snapshotAfter;
-    if (taken && latest?.id !== taken) throw new VaultOpsError('verification', `the snapshot ${String(taken)} is not the newest good one in ${ctx.deps.backups.url}: check the store`);
+    if (taken && latest?.id !== taken)
+      throw new VaultOpsError(
+        'verification',
+        `the snapshot ${String(taken)} is not the newest good one in ${ctx.deps.backups.url}: check the store`,
+      );
     return { summary: 'newest good snapshot holds the new root' };
   },
 };
@@ -312,3 +420,9 @@ export const rotateRootRunbook: Runbook<RotateRootDeps> = {
   version: 1,
   steps: [preflight, backupBefore, healthBefore, rebootstrap, rotateRoot, verify, backupAfter],
 };
+
+/** Where the re-bootstrap would take the password from, for the dry-run plan. */
+function passwordFrom(unavailable: string | undefined, passwordFile: string | undefined): string {
+  if (unavailable) return `(${unavailable})`;
+  return passwordFile ? `from ${passwordFile}` : '(hidden prompt)';
+}

@@ -6,7 +6,13 @@ import type { VaultClient } from '../../vault/client.js';
 import type { BackupPort, RecordPort } from './deps.js';
 
 /** The runbook's view of a snapshot store: the catalogue's newest good snapshot, and `snapshot save`. */
-export function snapshotBackups(deps: { vault: VaultClient; repository: SnapshotRepository; logger: Logger; now?: () => Date; protection?: SnapshotProtection }): BackupPort {
+export function snapshotBackups(deps: {
+  vault: VaultClient;
+  repository: SnapshotRepository;
+  logger: Logger;
+  now?: () => Date;
+  protection?: SnapshotProtection;
+}): BackupPort {
   return {
     url: deps.repository.url,
     async latestGood() {
@@ -15,7 +21,16 @@ export function snapshotBackups(deps: { vault: VaultClient; repository: Snapshot
       return newest ? { id: newest.id, time: new Date(newest.createdAt) } : undefined;
     },
     async take(signal) {
-      const result = await saveSnapshot({ vault: deps.vault, repository: deps.repository, logger: deps.logger, signal, ...(deps.now ? { now: deps.now } : {}) }, { ...deps.protection });
+      const result = await saveSnapshot(
+        {
+          vault: deps.vault,
+          repository: deps.repository,
+          logger: deps.logger,
+          signal,
+          ...(deps.now ? { now: deps.now } : {}),
+        },
+        { ...deps.protection },
+      );
       for (const warning of result.warnings) deps.logger.warn({ snapshot: result.manifest.id }, warning);
       return { id: result.manifest.id };
     },

@@ -57,7 +57,7 @@ export class KvV2 {
   constructor(readonly client: VaultClient) {}
 
   async readMetadata(mount: string, path: string): Promise<KvMetadata | undefined> {
-    let body: { data?: Record<string, any> };
+    let body: { data?: Record<string, unknown> };
     try {
       body = await this.client.read(`${mount}/metadata/${path}`);
     } catch (err) {
@@ -66,8 +66,14 @@ export class KvV2 {
     }
     const d = body.data ?? {};
     const versions = new Map<number, KvVersionInfo>();
-    for (const [k, v] of Object.entries((d.versions ?? {}) as Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }>)) {
-      versions.set(Number(k), { created: new Date(v.created_time ?? 0), deleted: !!v.deletion_time, destroyed: !!v.destroyed });
+    for (const [k, v] of Object.entries(
+      (d.versions ?? {}) as Record<string, { created_time?: string; deletion_time?: string; destroyed?: boolean }>,
+    )) {
+      versions.set(Number(k), {
+        created: new Date(v.created_time ?? 0),
+        deleted: !!v.deletion_time,
+        destroyed: !!v.destroyed,
+      });
     }
     return {
       currentVersion: Number(d.current_version ?? 0),
@@ -95,10 +101,14 @@ export class KvV2 {
   /** Write a whole new version; `cas` 0 creates only. Returns the new version. */
   async writeData(mount: string, path: string, data: Record<string, unknown>, cas?: number): Promise<number> {
     try {
-      const body = await this.client.write<{ data?: { version?: number } }>(`${mount}/data/${path}`, { data, ...(cas !== undefined ? { options: { cas } } : {}) });
+      const body = await this.client.write<{ data?: { version?: number } }>(`${mount}/data/${path}`, {
+        data,
+        ...(cas !== undefined ? { options: { cas } } : {}),
+      });
       return Number(body.data?.version ?? 0);
     } catch (err) {
-      if (isVaultOpsError(err) && dataCasRe.test(err.message)) throw new CasMismatch('data', `${mount}/${path}`, { cause: err });
+      if (isVaultOpsError(err) && dataCasRe.test(err.message))
+        throw new CasMismatch('data', `${mount}/${path}`, { cause: err });
       throw err;
     }
   }
@@ -106,10 +116,14 @@ export class KvV2 {
   /** Merge `data` into the current version (other keys kept), only if it is still `cas`. */
   async patchData(mount: string, path: string, data: Record<string, unknown>, cas: number): Promise<number> {
     try {
-      const body = await this.client.patch<{ data?: { version?: number } }>(`${mount}/data/${path}`, { data, options: { cas } });
+      const body = await this.client.patch<{ data?: { version?: number } }>(`${mount}/data/${path}`, {
+        data,
+        options: { cas },
+      });
       return Number(body.data?.version ?? 0);
     } catch (err) {
-      if (isVaultOpsError(err) && dataCasRe.test(err.message)) throw new CasMismatch('data', `${mount}/${path}`, { cause: err });
+      if (isVaultOpsError(err) && dataCasRe.test(err.message))
+        throw new CasMismatch('data', `${mount}/${path}`, { cause: err });
       throw err;
     }
   }
@@ -119,7 +133,11 @@ export class KvV2 {
    * `metadataCas` (only where the server reports `current_metadata_version`), the write fails
    * with CasMismatch if anyone else wrote the metadata since.
    */
-  async patchMetadata(mount: string, path: string, patch: { custom?: MetaPatch; maxVersions?: number; metadataCas?: number }): Promise<void> {
+  async patchMetadata(
+    mount: string,
+    path: string,
+    patch: { custom?: MetaPatch; maxVersions?: number; metadataCas?: number },
+  ): Promise<void> {
     const body: Record<string, unknown> = {};
     if (patch.custom) body.custom_metadata = patch.custom;
     if (patch.maxVersions !== undefined) body.max_versions = patch.maxVersions;
@@ -127,7 +145,8 @@ export class KvV2 {
     try {
       await this.client.patch(`${mount}/metadata/${path}`, body);
     } catch (err) {
-      if (isVaultOpsError(err) && metadataCasRe.test(err.message)) throw new CasMismatch('metadata', `${mount}/${path}`, { cause: err });
+      if (isVaultOpsError(err) && metadataCasRe.test(err.message))
+        throw new CasMismatch('metadata', `${mount}/${path}`, { cause: err });
       throw err;
     }
   }
@@ -145,7 +164,9 @@ export class KvV2 {
   /** The mount holding `path` (any token with a capability on the path may ask). */
   async mountOf(path: string): Promise<MountInfo | undefined> {
     try {
-      const body = await this.client.read<{ data?: { path?: string; type?: string; options?: { version?: string } | null } }>(`sys/internal/ui/mounts/${path}`);
+      const body = await this.client.read<{
+        data?: { path?: string; type?: string; options?: { version?: string } | null };
+      }>(`sys/internal/ui/mounts/${path}`);
       const d = body.data ?? {};
       if (!d.path) return undefined;
       return { path: d.path, type: d.type ?? '', ...(d.options?.version ? { version: d.options.version } : {}) };
@@ -165,7 +186,12 @@ export class KvV2 {
       return password;
     } catch (err) {
       if (isNotFound(err)) {
-        throw new VaultOpsError('config', `password policy ${policy} does not exist: create it (vault write sys/policies/password/${policy} policy=@policy.hcl) or fix passwordPolicy`, { cause: err });
+        throw new VaultOpsError(
+          'config',
+          `password policy ${policy} does not exist: create it (vault write sys/policies/password/${policy} ` +
+            `policy=@policy.hcl) or fix passwordPolicy`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -74,7 +74,13 @@ export class SecretLock {
     return this.info.rotationId;
   }
 
-  static async acquire(kv: KvV2, settings: LockSettings, mount: string, path: string, want: Omit<LockInfo, 'acquired' | 'expires'>): Promise<LockAttempt> {
+  static async acquire(
+    kv: KvV2,
+    settings: LockSettings,
+    mount: string,
+    path: string,
+    want: Omit<LockInfo, 'acquired' | 'expires'>,
+  ): Promise<LockAttempt> {
     const location = lockPath(mount, path);
     const secretId = `${mount}/${path}`;
     const fresh = (): LockInfo => {
@@ -111,9 +117,17 @@ export class SecretLock {
       }
       try {
         const written = await kv.writeData(settings.stagingMount, location, { ...info }, version);
-        if (held) settings.logger.warn({ secret: secretId, staleRotationId: held.rotationId, staleHolder: held.holder, expired: held.expires }, 'took over a stale rotation lock');
+        if (held)
+          settings.logger.warn(
+            { secret: secretId, staleRotationId: held.rotationId, staleHolder: held.holder, expired: held.expires },
+            'took over a stale rotation lock',
+          );
         else settings.logger.info({ secret: secretId, version }, 'replaced an empty rotation lock entry');
-        return { acquired: true, lock: new SecretLock(kv, settings, secretId, location, info, written).start(), ...(held ? { takenOver: held } : {}) };
+        return {
+          acquired: true,
+          lock: new SecretLock(kv, settings, secretId, location, info, written).start(),
+          ...(held ? { takenOver: held } : {}),
+        };
       } catch (err) {
         if (!(err instanceof CasMismatch)) throw err;
       }
@@ -144,7 +158,10 @@ export class SecretLock {
       } else if (new Date(this.info.expires).getTime() <= this.settings.now().getTime()) {
         this.lostReason = 'the lock expired while Vault could not be reached';
       }
-      this.settings.logger.warn({ secret: this.secretId, err: (err as Error).message }, 'could not extend the rotation lock');
+      this.settings.logger.warn(
+        { secret: this.secretId, err: (err as Error).message },
+        'could not extend the rotation lock',
+      );
     }
   }
 
@@ -153,9 +170,15 @@ export class SecretLock {
     if (this.lostReason) throw new LockLost(this.secretId, this.lostReason);
   }
 
-  /** The same acquisition: a run resuming a rotation reuses its rotation id, so the id alone does not tell runs apart. */
+  /**
+   * The same acquisition: a run resuming a rotation reuses its rotation id, so the id alone does not tell runs apart.
+   */
   private isThisLock(other: LockInfo): boolean {
-    return other.rotationId === this.info.rotationId && other.holder === this.info.holder && other.acquired === this.info.acquired;
+    return (
+      other.rotationId === this.info.rotationId &&
+      other.holder === this.info.holder &&
+      other.acquired === this.info.acquired
+    );
   }
 
   /**
@@ -168,7 +191,10 @@ export class SecretLock {
     await this.beat;
     if (this.lostReason) return false;
     for (let attempt = 0; ; attempt++) {
-      const info = { ...this.info, expires: new Date(this.settings.now().getTime() + this.settings.ttlMs).toISOString() };
+      const info = {
+        ...this.info,
+        expires: new Date(this.settings.now().getTime() + this.settings.ttlMs).toISOString(),
+      };
       try {
         this.version = await this.kv.writeData(this.settings.stagingMount, this.location, { ...info }, this.version);
         this.info = info;
@@ -185,8 +211,15 @@ export class SecretLock {
       }
       this.lostReason = 'another run took the lock over';
       this.settings.logger.warn(
-        { secret: this.secretId, rotationId: this.info.rotationId, heldBy: other?.rotationId ?? null, holder: other?.holder ?? null },
-        other ? 'the rotation lock is held by another run now: left it in place' : 'the rotation lock was removed by someone else: nothing to release',
+        {
+          secret: this.secretId,
+          rotationId: this.info.rotationId,
+          heldBy: other?.rotationId ?? null,
+          holder: other?.holder ?? null,
+        },
+        other
+          ? 'the rotation lock is held by another run now: left it in place'
+          : 'the rotation lock was removed by someone else: nothing to release',
       );
       return false;
     }
@@ -214,7 +247,9 @@ async function emptyVersion(kv: KvV2, stagingMount: string, location: string): P
     if (isVaultOpsError(err) && err.code === 'vault-permission') {
       throw new VaultOpsError(
         'vault-permission',
-        `the lock ${stagingMount}/${location} reads empty (its current version is deleted) and this token may not read its metadata to replace it with check-and-set: grant read on ${stagingMount}/metadata/locks/* (README, "Vault policy for the rotation job")`,
+        `the lock ${stagingMount}/${location} reads empty (its current version is deleted) and this token may not ` +
+          `read its metadata to replace it with check-and-set: grant read on ${stagingMount}/metadata/locks/* ` +
+          `(README, "Vault policy for the rotation job")`,
         { cause: err },
       );
     }

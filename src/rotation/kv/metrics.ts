@@ -20,11 +20,49 @@ export class RotationMetrics implements RotationReporter, JobMetrics {
   readonly quarantinedCount: Gauge;
 
   constructor(readonly registry: Registry = new Registry()) {
-    this.total = getOrCreate(registry, 'vault_ops_rotation_total', () => new Counter({ name: 'vault_ops_rotation_total', help: 'KV secret rotation attempts by result', labelNames: ['result'] as const, registers: [registry] }));
+    this.total = getOrCreate(
+      registry,
+      'vault_ops_rotation_total',
+      () =>
+        new Counter({
+          name: 'vault_ops_rotation_total',
+          help: 'KV secret rotation attempts by result',
+          labelNames: ['result'] as const,
+          registers: [registry],
+        }),
+    );
     // Exported only when set: a failed run must not push a 0 over the last success time.
-    this.lastSuccess = getOrCreate(registry, 'vault_ops_rotation_last_success_timestamp_seconds', () => registerOnFirstUse(registry, new Gauge({ name: 'vault_ops_rotation_last_success_timestamp_seconds', help: 'End of the last rotation run in which no secret failed (Unix seconds)', registers: [] })));
-    this.quarantined = getOrCreate(registry, 'vault_ops_rotation_quarantined', () => new Gauge({ name: 'vault_ops_rotation_quarantined', help: '1 for each KV secret quarantined (skipped until --force or rotate kv clear)', labelNames: ['mount', 'path'] as const, registers: [registry] }));
-    this.quarantinedCount = getOrCreate(registry, 'vault_ops_rotation_quarantined_secrets', () => new Gauge({ name: 'vault_ops_rotation_quarantined_secrets', help: 'Number of quarantined KV secrets seen by the last run', registers: [registry] }));
+    this.lastSuccess = getOrCreate(registry, 'vault_ops_rotation_last_success_timestamp_seconds', () =>
+      registerOnFirstUse(
+        registry,
+        new Gauge({
+          name: 'vault_ops_rotation_last_success_timestamp_seconds',
+          help: 'End of the last rotation run in which no secret failed (Unix seconds)',
+          registers: [],
+        }),
+      ),
+    );
+    this.quarantined = getOrCreate(
+      registry,
+      'vault_ops_rotation_quarantined',
+      () =>
+        new Gauge({
+          name: 'vault_ops_rotation_quarantined',
+          help: '1 for each KV secret quarantined (skipped until --force or rotate kv clear)',
+          labelNames: ['mount', 'path'] as const,
+          registers: [registry],
+        }),
+    );
+    this.quarantinedCount = getOrCreate(
+      registry,
+      'vault_ops_rotation_quarantined_secrets',
+      () =>
+        new Gauge({
+          name: 'vault_ops_rotation_quarantined_secrets',
+          help: 'Number of quarantined KV secrets seen by the last run',
+          registers: [registry],
+        }),
+    );
   }
 
   /** Count one run's outcomes; `quarantinedIds` are all secrets quarantined after the run. */
@@ -36,6 +74,7 @@ export class RotationMetrics implements RotationReporter, JobMetrics {
     this.quarantined.reset();
     for (const q of quarantinedIds) this.quarantined.set({ mount: q.mount, path: q.path }, 1);
     this.quarantinedCount.set(quarantinedIds.length);
-    if (!outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'quarantined')) this.lastSuccess.set(finished.getTime() / 1000);
+    if (!outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'quarantined'))
+      this.lastSuccess.set(finished.getTime() / 1000);
   }
 }

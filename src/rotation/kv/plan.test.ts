@@ -10,7 +10,13 @@ const policy = parseRotationPolicy(
   {
     secrets: [
       { mount: 'secret', path: 'plain', every: '30d', keys: { k: {} } },
-      { mount: 'secret', path: 'hooked', every: '30d', keys: { k: {} }, hooks: { set: ['x'], revoke: ['y'], grace: '1h' } },
+      {
+        mount: 'secret',
+        path: 'hooked',
+        every: '30d',
+        keys: { k: {} },
+        hooks: { set: ['x'], revoke: ['y'], grace: '1h' },
+      },
     ],
   },
   'p.yaml',
@@ -19,7 +25,12 @@ const [plain, hooked] = policy.secrets as [(typeof policy.secrets)[0], (typeof p
 const now = new Date('2026-06-01T00:00:00Z');
 
 function meta(custom: Record<string, string>, created = '2026-05-20T00:00:00Z'): KvMetadata {
-  return { currentVersion: 3, customMetadata: custom, maxVersions: 0, versions: new Map([[3, { created: new Date(created), deleted: false, destroyed: false }]]) };
+  return {
+    currentVersion: 3,
+    customMetadata: custom,
+    maxVersions: 0,
+    versions: new Map([[3, { created: new Date(created), deleted: false, destroyed: false }]]),
+  };
 }
 
 describe('evaluateSecret', () => {
@@ -33,27 +44,59 @@ describe('evaluateSecret', () => {
     assert.match(evaluateSecret(plain, meta({}), now, true).reason, /^--force/);
   });
   test('recorded rotation age wins over the version age', () => {
-    const m = meta({ 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z' }, '2026-05-31T00:00:00Z');
+    const m = meta(
+      { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z' },
+      '2026-05-31T00:00:00Z',
+    );
     assert.equal(evaluateSecret(plain, m, now, false).action, 'rotate');
   });
   test('pending rotations resume, cleanup resumes, quarantine skips unless forced', () => {
-    assert.equal(evaluateSecret(hooked, meta({ 'vault-ops-state': 'pending', 'vault-ops-step': 'set-done', 'vault-ops-rotation-id': 'r1' }), now, false).action, 'resume');
-    assert.equal(evaluateSecret(hooked, meta({ 'vault-ops-state': 'current', 'vault-ops-step': 'cleanup' }), now, false).action, 'resume');
+    assert.equal(
+      evaluateSecret(
+        hooked,
+        meta({ 'vault-ops-state': 'pending', 'vault-ops-step': 'set-done', 'vault-ops-rotation-id': 'r1' }),
+        now,
+        false,
+      ).action,
+      'resume',
+    );
+    assert.equal(
+      evaluateSecret(hooked, meta({ 'vault-ops-state': 'current', 'vault-ops-step': 'cleanup' }), now, false).action,
+      'resume',
+    );
     const q = meta({ 'vault-ops-state': 'pending', 'vault-ops-quarantined': 'conflict: x' });
     assert.equal(evaluateSecret(hooked, q, now, false).action, 'skip');
     assert.equal(evaluateSecret(hooked, q, now, true).action, 'resume');
   });
   test('revoke after grace; a due rotation waits for a pending revoke', () => {
-    const base = { 'vault-ops-state': 'current', 'vault-ops-revoke': 'pending', 'vault-ops-last-rotated': '2026-05-31T23:30:00Z' };
-    assert.equal(evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-06-01T00:30:00Z' }), now, false).action, 'none');
-    assert.equal(evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-05-31T23:59:00Z' }), now, false).action, 'revoke');
-    assert.equal(evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-06-01T00:30:00Z' }), now, true).action, 'skip');
+    const base = {
+      'vault-ops-state': 'current',
+      'vault-ops-revoke': 'pending',
+      'vault-ops-last-rotated': '2026-05-31T23:30:00Z',
+    };
+    assert.equal(
+      evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-06-01T00:30:00Z' }), now, false).action,
+      'none',
+    );
+    assert.equal(
+      evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-05-31T23:59:00Z' }), now, false).action,
+      'revoke',
+    );
+    assert.equal(
+      evaluateSecret(hooked, meta({ ...base, 'vault-ops-revoke-after': '2026-06-01T00:30:00Z' }), now, true).action,
+      'skip',
+    );
   });
 });
 
 describe('state and generators', () => {
   test('parseRotationState ignores malformed keys', () => {
-    const st = parseRotationState({ 'vault-ops-state': 'weird', 'vault-ops-failures': 'x', 'vault-ops-base-version': '7', 'vault-ops-step': 'nope' });
+    const st = parseRotationState({
+      'vault-ops-state': 'weird',
+      'vault-ops-failures': 'x',
+      'vault-ops-base-version': '7',
+      'vault-ops-step': 'nope',
+    });
     assert.deepEqual(st, { state: 'never', failures: 0, baseVersion: 7 });
   });
   test('clip keeps custom_metadata values under 512 bytes', () => {

@@ -24,9 +24,19 @@ export interface SecretEvaluation {
   check?: DueCheck;
 }
 
-export function evaluateSecret(secret: SecretPolicy, meta: KvMetadata | undefined, now: Date, force: boolean): SecretEvaluation {
+export function evaluateSecret(
+  secret: SecretPolicy,
+  meta: KvMetadata | undefined,
+  now: Date,
+  force: boolean,
+): SecretEvaluation {
   if (!meta || meta.currentVersion === 0) {
-    return { action: 'missing', due: false, reason: `${secret.id} does not exist: create it first (vault-ops rotates existing secrets only)`, state: { state: 'never', failures: 0 } };
+    return {
+      action: 'missing',
+      due: false,
+      reason: `${secret.id} does not exist: create it first (vault-ops rotates existing secrets only)`,
+      state: { state: 'never', failures: 0 },
+    };
   }
   const state = parseRotationState(meta.customMetadata);
   const source: LastRotatedSource = state.lastRotated ? 'rotation' : 'created';
@@ -35,26 +45,62 @@ export function evaluateSecret(secret: SecretPolicy, meta: KvMetadata | undefine
   const base = { state, lastRotated, lastRotatedSource: source, check };
 
   if (state.quarantined && !force) {
-    return { ...base, action: 'skip', due: false, reason: `quarantined: ${state.quarantined} (run with --force to retry, or rotate kv clear after reconciling)` };
+    return {
+      ...base,
+      action: 'skip',
+      due: false,
+      reason: `quarantined: ${state.quarantined} (run with --force to retry, or rotate kv clear after reconciling)`,
+    };
   }
   if (state.state === 'pending') {
-    return { ...base, action: 'resume', due: true, reason: `rotation ${state.rotationId ?? '?'} is pending at step ${state.step ?? '?'}: resume it with the same staged value` };
+    return {
+      ...base,
+      action: 'resume',
+      due: true,
+      reason:
+        `rotation ${state.rotationId ?? '?'} is pending at step ${state.step ?? '?'}: resume it with the same ` +
+        `staged value`,
+    };
   }
   if (state.step === 'cleanup') {
-    return { ...base, action: 'resume', due: true, reason: `rotation ${state.rotationId ?? '?'} is live; its staging entry is still to be deleted` };
+    return {
+      ...base,
+      action: 'resume',
+      due: true,
+      reason: `rotation ${state.rotationId ?? '?'} is live; its staging entry is still to be deleted`,
+    };
   }
   const revokeWaiting = state.revoke === 'pending' && !!secret.hooks?.revoke;
   const revokeDue = revokeWaiting && (!state.revokeAfter || state.revokeAfter.getTime() <= now.getTime());
   const rotateDue = force || check.due;
   if (rotateDue && revokeWaiting && !revokeDue) {
-    return { ...base, action: 'skip', due: true, reason: `due, but the previous value's revoke waits for its grace period until ${state.revokeAfter?.toISOString()}` };
+    return {
+      ...base,
+      action: 'skip',
+      due: true,
+      reason:
+        `due, but the previous value's revoke waits for its grace period until ` +
+        `${state.revokeAfter?.toISOString()}`,
+    };
   }
   if (rotateDue) {
     const why = force && !check.due ? `--force (${check.reason})` : check.reason;
-    return { ...base, action: 'rotate', due: true, reason: revokeDue ? `${why}; the previous value is revoked first` : why };
+    return {
+      ...base,
+      action: 'rotate',
+      due: true,
+      reason: revokeDue ? `${why}; the previous value is revoked first` : why,
+    };
   }
   if (revokeDue) {
-    return { ...base, action: 'revoke', due: false, reason: `grace period of rotation ${state.rotationId ?? '?'} ended ${state.revokeAfter?.toISOString() ?? ''}: revoke the previous value` };
+    return {
+      ...base,
+      action: 'revoke',
+      due: false,
+      reason:
+        `grace period of rotation ${state.rotationId ?? '?'} ended ${state.revokeAfter?.toISOString() ?? ''}: ` +
+        `revoke the previous value`,
+    };
   }
   return { ...base, action: 'none', due: false, reason: check.reason };
 }

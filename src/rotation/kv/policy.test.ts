@@ -4,7 +4,10 @@ import { VaultOpsError } from '../../errors.js';
 import { loadRotationPolicy, parseRotationPolicy, rotationPolicyJsonSchema, selectSecrets } from './policy.js';
 
 const fail = (doc: unknown, re: RegExp) =>
-  assert.throws(() => parseRotationPolicy(doc, '/etc/jobs/rotate.yaml'), (e: unknown) => e instanceof VaultOpsError && e.code === 'config' && re.test(e.message));
+  assert.throws(
+    () => parseRotationPolicy(doc, '/etc/jobs/rotate.yaml'),
+    (e: unknown) => e instanceof VaultOpsError && e.code === 'config' && re.test(e.message),
+  );
 
 describe('rotation policy', () => {
   test('the issue example normalises', () => {
@@ -15,8 +18,18 @@ describe('rotation policy', () => {
             mount: 'secret',
             path: 'payments/stripe',
             every: '90d',
-            keys: { api_key: { length: 40, charset: 'alnum' }, signing_secret: { passwordPolicy: 'payments' }, token: { command: ['./hooks/mint-token.sh'] } },
-            hooks: { set: ['./hooks/stripe-set.sh'], test: ['./hooks/stripe-test.sh'], revoke: ['./hooks/stripe-revoke.sh'], grace: '1h', timeout: '60s' },
+            keys: {
+              api_key: { length: 40, charset: 'alnum' },
+              signing_secret: { passwordPolicy: 'payments' },
+              token: { command: ['./hooks/mint-token.sh'] },
+            },
+            hooks: {
+              set: ['./hooks/stripe-set.sh'],
+              test: ['./hooks/stripe-test.sh'],
+              revoke: ['./hooks/stripe-revoke.sh'],
+              grace: '1h',
+              timeout: '60s',
+            },
             maxVersions: 10,
           },
           { mount: 'secret', path: 'app/db', schedule: '0 3 * * 1', window: '3h', keys: { password: {} } },
@@ -27,9 +40,24 @@ describe('rotation policy', () => {
     const [a, b] = p.secrets;
     assert.equal(a!.id, 'secret/payments/stripe');
     assert.deepEqual(a!.schedule, { kind: 'every', everyMs: 90 * 86_400_000, text: '90d' });
-    assert.deepEqual(a!.keys.map((k) => k.generator.kind), ['local', 'passwordPolicy', 'command']);
-    assert.deepEqual(a!.keys[2]!.generator, { kind: 'command', command: ['/etc/jobs/hooks/mint-token.sh'], timeoutMs: 60_000, env: [] });
-    assert.deepEqual(a!.hooks, { set: ['/etc/jobs/hooks/stripe-set.sh'], test: ['/etc/jobs/hooks/stripe-test.sh'], revoke: ['/etc/jobs/hooks/stripe-revoke.sh'], graceMs: 3_600_000, timeoutMs: 60_000, env: [] });
+    assert.deepEqual(
+      a!.keys.map((k) => k.generator.kind),
+      ['local', 'passwordPolicy', 'command'],
+    );
+    assert.deepEqual(a!.keys[2]!.generator, {
+      kind: 'command',
+      command: ['/etc/jobs/hooks/mint-token.sh'],
+      timeoutMs: 60_000,
+      env: [],
+    });
+    assert.deepEqual(a!.hooks, {
+      set: ['/etc/jobs/hooks/stripe-set.sh'],
+      test: ['/etc/jobs/hooks/stripe-test.sh'],
+      revoke: ['/etc/jobs/hooks/stripe-revoke.sh'],
+      graceMs: 3_600_000,
+      timeoutMs: 60_000,
+      env: [],
+    });
     assert.equal(a!.maxVersions, 10);
     assert.equal(a!.maxFailures, 3);
     assert.equal(b!.schedule.kind, 'cron');
@@ -37,16 +65,41 @@ describe('rotation policy', () => {
   });
 
   test('errors name the entry and field, all at once', () => {
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 40, passwordPolicy: 'p' } } }] }, /secrets\[0\] \(secret\/a\): keys\.k: choose one generator/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', schedule: '* * * * *', keys: { k: {} } }] }, /set either every or schedule, not both/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', window: '1h', keys: { k: {} } }] }, /window: window applies to schedule only/);
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 40, passwordPolicy: 'p' } } }] },
+      /secrets\[0\] \(secret\/a\): keys\.k: choose one generator/,
+    );
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', schedule: '* * * * *', keys: { k: {} } }] },
+      /set either every or schedule, not both/,
+    );
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', window: '1h', keys: { k: {} } }] },
+      /window: window applies to schedule only/,
+    );
     fail({ secrets: [{ mount: 'secret', path: '/a/', every: '1d', keys: { k: {} } }] }, /path: path "\/a\/" must be/);
     fail({ secrets: [{ mount: 'secret', path: 'a/../b', every: '1d', keys: { k: {} } }] }, /no "\.\."/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { charset: 'emoji' } } }] }, /keys\.k\.charset/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, hooks: { grace: '1h', set: ['x'] } }] }, /hooks\.grace: grace applies to the revoke hook/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, hooks: {} }] }, /hooks: name at least one of set, test, revoke/);
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { charset: 'emoji' } } }] },
+      /keys\.k\.charset/,
+    );
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, hooks: { grace: '1h', set: ['x'] } }] },
+      /hooks\.grace: grace applies to the revoke hook/,
+    );
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, hooks: {} }] },
+      /hooks: name at least one of set, test, revoke/,
+    );
     fail({ secrets: [{ mount: 'secret', path: 'a', every: '0s', keys: { k: {} } }] }, /must be greater than zero/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { charset: 'hex', exclude: '0123456789abcde' } } }] }, /excludes \(almost\) the whole charset/);
+    fail(
+      {
+        secrets: [
+          { mount: 'secret', path: 'a', every: '1d', keys: { k: { charset: 'hex', exclude: '0123456789abcde' } } },
+        ],
+      },
+      /excludes \(almost\) the whole charset/,
+    );
     fail(
       {
         secrets: [
@@ -61,7 +114,7 @@ describe('rotation policy', () => {
     fail(null, /secrets/);
   });
 
-  test('hooks.env and a command generator\'s env name the variables they get, validated', () => {
+  test("hooks.env and a command generator's env name the variables they get, validated", () => {
     const p = parseRotationPolicy(
       {
         secrets: [
@@ -77,20 +130,47 @@ describe('rotation policy', () => {
       '/etc/jobs/rotate.yaml',
     );
     assert.deepEqual(p.secrets[0]!.hooks!.env, ['DB_ADMIN_PASSWORD', 'PGHOST']);
-    assert.deepEqual(p.secrets[0]!.keys[0]!.generator, { kind: 'command', command: ['/etc/jobs/mint.sh'], timeoutMs: 60_000, env: ['MINT_API_KEY'] });
-    const entry = (extra: Record<string, unknown>) => ({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, ...extra }] });
-    fail(entry({ hooks: { set: ['x'], env: ['DB-PASSWORD'] } }), /secrets\[0\] \(secret\/a\): hooks\.env\.0: an environment variable name/);
+    assert.deepEqual(p.secrets[0]!.keys[0]!.generator, {
+      kind: 'command',
+      command: ['/etc/jobs/mint.sh'],
+      timeoutMs: 60_000,
+      env: ['MINT_API_KEY'],
+    });
+    const entry = (extra: Record<string, unknown>) => ({
+      secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} }, ...extra }],
+    });
+    fail(
+      entry({ hooks: { set: ['x'], env: ['DB-PASSWORD'] } }),
+      /secrets\[0\] \(secret\/a\): hooks\.env\.0: an environment variable name/,
+    );
     fail(entry({ hooks: { set: ['x'], env: ['1ST'] } }), /hooks\.env\.0: an environment variable name/);
     fail(entry({ hooks: { set: ['x'], env: 'PGHOST' } }), /hooks\.env:/);
     fail(entry({ hooks: { set: ['x'], env: ['A', 'B', 'A'] } }), /hooks\.env: names A more than once/);
-    fail({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 32, env: ['X'] } } }] }, /keys\.k\.env: env applies to a command generator only/);
+    fail(
+      { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 32, env: ['X'] } } }] },
+      /keys\.k\.env: env applies to a command generator only/,
+    );
   });
 
   test('--only selects; unknown ids are a usage error', () => {
-    const p = parseRotationPolicy({ secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: {} } }, { mount: 'secret', path: 'b', every: '1d', keys: { k: {} } }] }, 'p.yaml');
-    assert.deepEqual(selectSecrets(p, ['secret/b']).map((s) => s.id), ['secret/b']);
+    const p = parseRotationPolicy(
+      {
+        secrets: [
+          { mount: 'secret', path: 'a', every: '1d', keys: { k: {} } },
+          { mount: 'secret', path: 'b', every: '1d', keys: { k: {} } },
+        ],
+      },
+      'p.yaml',
+    );
+    assert.deepEqual(
+      selectSecrets(p, ['secret/b']).map((s) => s.id),
+      ['secret/b'],
+    );
     assert.equal(selectSecrets(p, []).length, 2);
-    assert.throws(() => selectSecrets(p, ['secret/c']), (e: unknown) => e instanceof VaultOpsError && e.code === 'usage');
+    assert.throws(
+      () => selectSecrets(p, ['secret/c']),
+      (e: unknown) => e instanceof VaultOpsError && e.code === 'usage',
+    );
   });
 
   test('a JSON Schema comes from the same zod schema', () => {

@@ -66,7 +66,8 @@ const segment = /^[A-Za-z0-9._-]+$/;
 
 const Duration = z.string().superRefine((value, ctx) => {
   try {
-    if (parseDuration(value) <= 0) ctx.addIssue({ code: 'custom', message: `duration "${value}" must be greater than zero` });
+    if (parseDuration(value) <= 0)
+      ctx.addIssue({ code: 'custom', message: `duration "${value}" must be greater than zero` });
   } catch {
     ctx.addIssue({ code: 'custom', message: `invalid duration "${value}": use e.g. 90d, 3h, 15m or 30s` });
   }
@@ -79,7 +80,12 @@ const KvPath = (what: string) =>
     .superRefine((value, ctx) => {
       const parts = value.split('/');
       if (parts.some((p) => !segment.test(p) || p === '.' || p === '..')) {
-        ctx.addIssue({ code: 'custom', message: `${what} "${value}" must be /-separated segments of letters, digits, ".", "_" and "-" (no leading or trailing "/", no "..")` });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            `${what} "${value}" must be /-separated segments of letters, digits, ".", "_" and "-" (no leading ` +
+            `or trailing "/", no "..")`,
+        });
       }
     });
 
@@ -87,10 +93,18 @@ const Command = z.array(z.string().min(1)).min(1, { message: 'a command is a non
 
 /** Names of environment variables a hook or generator gets on top of the base allowlist (process-runner.ts). */
 const EnvNames = z
-  .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name: letters, digits and "_", not starting with a digit' }))
+  .array(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      message: 'an environment variable name: letters, digits and "_", not starting with a digit',
+    }),
+  )
   .superRefine((names, ctx) => {
     const twice = names.filter((n, i) => names.indexOf(n) !== i);
-    if (twice.length > 0) ctx.addIssue({ code: 'custom', message: `names ${[...new Set(twice)].join(', ')} more than once; list each variable once` });
+    if (twice.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: `names ${[...new Set(twice)].join(', ')} more than once; list each variable once`,
+      });
   });
 
 const KeySpecSchema = z
@@ -105,8 +119,17 @@ const KeySpecSchema = z
   .superRefine((k, ctx) => {
     const local = k.length !== undefined || k.charset !== undefined || k.exclude !== undefined;
     const kinds = [local, k.passwordPolicy !== undefined, k.command !== undefined].filter(Boolean).length;
-    if (kinds > 1) ctx.addIssue({ code: 'custom', message: 'choose one generator: length/charset/exclude (local), passwordPolicy, or command' });
-    if (k.env !== undefined && k.command === undefined) ctx.addIssue({ code: 'custom', path: ['env'], message: 'env applies to a command generator only: add command or drop env' });
+    if (kinds > 1)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'choose one generator: length/charset/exclude (local), passwordPolicy, or command',
+      });
+    if (k.env !== undefined && k.command === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env'],
+        message: 'env applies to a command generator only: add command or drop env',
+      });
     if (k.exclude !== undefined) {
       const charset = CHARSETS[k.charset ?? 'alnum'];
       const left = [...charset].filter((c) => !k.exclude!.includes(c)).length;
@@ -124,8 +147,14 @@ const HooksSchema = z
     env: EnvNames.optional(),
   })
   .superRefine((h, ctx) => {
-    if (!h.set && !h.test && !h.revoke) ctx.addIssue({ code: 'custom', message: 'name at least one of set, test, revoke (or drop hooks)' });
-    if (h.grace !== undefined && !h.revoke) ctx.addIssue({ code: 'custom', path: ['grace'], message: 'grace applies to the revoke hook: add hooks.revoke or drop grace' });
+    if (!h.set && !h.test && !h.revoke)
+      ctx.addIssue({ code: 'custom', message: 'name at least one of set, test, revoke (or drop hooks)' });
+    if (h.grace !== undefined && !h.revoke)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grace'],
+        message: 'grace applies to the revoke hook: add hooks.revoke or drop grace',
+      });
   });
 
 const EntrySchema = z
@@ -135,28 +164,50 @@ const EntrySchema = z
     every: Duration.optional(),
     schedule: z.string().optional(),
     window: Duration.optional(),
-    keys: z.record(z.string().regex(segment, { message: 'key names are letters, digits, ".", "_" and "-"' }), KeySpecSchema),
+    keys: z.record(
+      z.string().regex(segment, { message: 'key names are letters, digits, ".", "_" and "-"' }),
+      KeySpecSchema,
+    ),
     hooks: HooksSchema.optional(),
-    maxVersions: z.number().int().min(2, { message: 'must be at least 2 so that the previous value stays in the version history' }).max(10_000).optional(),
+    maxVersions: z
+      .number()
+      .int()
+      .min(2, { message: 'must be at least 2 so that the previous value stays in the version history' })
+      .max(10_000)
+      .optional(),
     maxFailures: z.number().int().min(1).max(100).optional(),
   })
   .superRefine((e, ctx) => {
-    if (e.every !== undefined && e.schedule !== undefined) ctx.addIssue({ code: 'custom', message: 'set either every or schedule, not both' });
-    if (e.every === undefined && e.schedule === undefined) ctx.addIssue({ code: 'custom', message: 'set every (max age, e.g. 90d) or schedule (5-field UTC cron, with window)' });
-    if (e.window !== undefined && e.schedule === undefined) ctx.addIssue({ code: 'custom', path: ['window'], message: 'window applies to schedule only' });
+    if (e.every !== undefined && e.schedule !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'set either every or schedule, not both' });
+    if (e.every === undefined && e.schedule === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set every (max age, e.g. 90d) or schedule (5-field UTC cron, with window)',
+      });
+    if (e.window !== undefined && e.schedule === undefined)
+      ctx.addIssue({ code: 'custom', path: ['window'], message: 'window applies to schedule only' });
     if (e.schedule !== undefined) {
       try {
         parseCron(e.schedule);
       } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['schedule'], message: `bad cron "${e.schedule}": ${err instanceof CronError ? err.message : String(err)}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule'],
+          message: `bad cron "${e.schedule}": ${err instanceof CronError ? err.message : String(err)}`,
+        });
       }
     }
-    if (Object.keys(e.keys).length === 0) ctx.addIssue({ code: 'custom', path: ['keys'], message: 'name at least one key to rotate' });
+    if (Object.keys(e.keys).length === 0)
+      ctx.addIssue({ code: 'custom', path: ['keys'], message: 'name at least one key to rotate' });
   });
 
 export const RotationPolicyFileSchema = z.strictObject({
   secrets: z.array(EntrySchema).min(1, { message: 'list at least one secret' }),
-  /** The scheduler's job section when the policy file is also a job definition (jobs/rotate-kv.yaml); validated by src/scheduler, ignored here. */
+  /**
+   * The scheduler's job section when the policy file is also a job definition (jobs/rotate-kv.yaml); validated by
+   * src/scheduler, ignored here.
+   */
   job: z.unknown().optional(),
 });
 export type RotationPolicyFile = z.input<typeof RotationPolicyFileSchema>;
@@ -167,8 +218,11 @@ export function rotationPolicyJsonSchema(): unknown {
 }
 
 function entryLabel(doc: unknown, index: number): string {
-  const entry = (doc as { secrets?: unknown[] } | undefined)?.secrets?.[index] as { mount?: unknown; path?: unknown } | undefined;
-  const id = typeof entry?.mount === 'string' && typeof entry?.path === 'string' ? ` (${entry.mount}/${entry.path})` : '';
+  const entry = (doc as { secrets?: unknown[] } | undefined)?.secrets?.[index] as
+    | { mount?: unknown; path?: unknown }
+    | undefined;
+  const id =
+    typeof entry?.mount === 'string' && typeof entry?.path === 'string' ? ` (${entry.mount}/${entry.path})` : '';
   return `secrets[${index}]${id}`;
 }
 
@@ -210,7 +264,8 @@ export function parseRotationPolicy(doc: unknown, file: string): RotationPolicy 
     result.data.secrets.forEach((e, i) => {
       const id = `${e.mount}/${e.path}`;
       const before = seen.get(id);
-      if (before !== undefined) problems.push(`${entryLabel(doc, i)}: the same secret as secrets[${before}]; list each secret once`);
+      if (before !== undefined)
+        problems.push(`${entryLabel(doc, i)}: the same secret as secrets[${before}]; list each secret once`);
       else seen.set(id, i);
     });
   }
@@ -225,8 +280,15 @@ export function parseRotationPolicy(doc: unknown, file: string): RotationPolicy 
       const keys = Object.entries(e.keys).map(([name, k]) => {
         let generator: KeyGenerator;
         if (k.passwordPolicy !== undefined) generator = { kind: 'passwordPolicy', policy: k.passwordPolicy };
-        else if (k.command !== undefined) generator = { kind: 'command', command: resolveCommand(k.command, baseDir), timeoutMs, env: k.env ?? [] };
-        else generator = { kind: 'local', length: k.length ?? 32, charset: k.charset ?? 'alnum', exclude: k.exclude ?? '' };
+        else if (k.command !== undefined)
+          generator = { kind: 'command', command: resolveCommand(k.command, baseDir), timeoutMs, env: k.env ?? [] };
+        else
+          generator = {
+            kind: 'local',
+            length: k.length ?? 32,
+            charset: k.charset ?? 'alnum',
+            exclude: k.exclude ?? '',
+          };
         return { name, generator };
       });
       const hooks: RotationHooks | undefined = e.hooks
@@ -260,13 +322,21 @@ export async function loadRotationPolicy(file: string): Promise<RotationPolicy> 
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new VaultOpsError('config', `cannot read rotation policy ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --policy`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `cannot read rotation policy ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --policy`,
+      { cause: err },
+    );
   }
   let doc: unknown;
   try {
     doc = parse(text);
   } catch (err) {
-    throw new VaultOpsError('config', `rotation policy ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new VaultOpsError(
+      'config',
+      `rotation policy ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+      { cause: err },
+    );
   }
   return parseRotationPolicy(doc, file);
 }
@@ -277,7 +347,11 @@ export function selectSecrets(policy: RotationPolicy, only: readonly string[]): 
   const wanted = new Set(only.map((o) => o.replace(/^\/+|\/+$/g, '')));
   const unknown = [...wanted].filter((id) => !policy.secrets.some((s) => s.id === id));
   if (unknown.length > 0) {
-    throw new VaultOpsError('usage', `--only ${unknown.join(', ')}: not in ${policy.file}; use MOUNT/PATH exactly as listed (e.g. ${policy.secrets[0]?.id ?? 'secret/app/key'})`);
+    throw new VaultOpsError(
+      'usage',
+      `--only ${unknown.join(', ')}: not in ${policy.file}; use MOUNT/PATH exactly as listed (e.g. ` +
+        `${policy.secrets[0]?.id ?? 'secret/app/key'})`,
+    );
   }
   return policy.secrets.filter((s) => wanted.has(s.id));
 }

@@ -43,7 +43,14 @@ describe('child environment (allowlist)', () => {
   };
 
   test('only PATH, HOME, LANG, TZ and LC_* by default', () => {
-    assert.deepEqual(childEnvironment(parent), { PATH: '/usr/bin:/bin', HOME: '/home/ops', LANG: 'C.UTF-8', TZ: 'UTC', LC_ALL: 'C', LC_TIME: 'en_GB.UTF-8' });
+    assert.deepEqual(childEnvironment(parent), {
+      PATH: '/usr/bin:/bin',
+      HOME: '/home/ops',
+      LANG: 'C.UTF-8',
+      TZ: 'UTC',
+      LC_ALL: 'C',
+      LC_TIME: 'en_GB.UTF-8',
+    });
   });
 
   test('plus exactly the named variables that are set; a name never set is simply absent', () => {
@@ -73,33 +80,51 @@ describe('execaRunner: real child processes', () => {
     process.execPath,
     '-e',
     `const { spawn } = require('node:child_process');
-     const g = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"], { stdio: 'ignore' });
-     require('node:fs').writeFileSync(${JSON.stringify(pids)}, JSON.stringify({ hook: process.pid, grandchild: g.pid }));
+     const stubborn = "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)";
+     const g = spawn(process.execPath, ['-e', stubborn], { stdio: 'ignore' });
+     const both = JSON.stringify({ hook: process.pid, grandchild: g.pid });
+     require('node:fs').writeFileSync(${JSON.stringify(pids)}, both);
      ${then}`,
   ];
 
   test('the child sees only the allowlisted and named variables of the environment given', async () => {
     const out = join(dir, 'env.json');
-    const runner = execaRunner({ PATH: process.env.PATH, HOME: '/tmp', VAULT_TOKEN: 'hvs.never', NAMED: 'yes', OTHER: 'no' });
-    const r = await runner.run([process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`], { input: '', timeoutMs: 10_000, env: ['NAMED'] });
+    const runner = execaRunner({
+      PATH: process.env.PATH,
+      HOME: '/tmp',
+      VAULT_TOKEN: 'hvs.never',
+      NAMED: 'yes',
+      OTHER: 'no',
+    });
+    const r = await runner.run(
+      [process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.env))`],
+      { input: '', timeoutMs: 10_000, env: ['NAMED'] },
+    );
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual(Object.keys(JSON.parse(await readFile(out, 'utf8'))).sort(), ['HOME', 'NAMED', 'PATH']);
   });
 
-  test('abort: the whole process group is stopped (SIGKILL for what ignores SIGTERM) before run() returns', async () => {
-    const pids = join(dir, 'abort.json');
-    const controller = new AbortController();
-    const started = execaRunner().run(spawner(pids, 'setInterval(() => {}, 1000)'), { input: '', timeoutMs: 60_000, signal: controller.signal });
-    await waitFor(pids);
-    const { hook, grandchild } = JSON.parse(await readFile(pids, 'utf8')) as { hook: number; grandchild: number };
-    assert.ok(running(hook) && running(grandchild));
-    controller.abort();
-    const r = await started;
-    assert.equal(r.aborted, true);
-    assert.equal(r.timedOut, false);
-    assert.equal(running(hook), false, 'the hook is gone');
-    assert.equal(running(grandchild), false, 'the grandchild that ignored SIGTERM is gone too');
-  });
+  test(
+    'abort: the whole process group is stopped (SIGKILL for what ignores SIGTERM) before run() ' + 'returns',
+    async () => {
+      const pids = join(dir, 'abort.json');
+      const controller = new AbortController();
+      const started = execaRunner().run(spawner(pids, 'setInterval(() => {}, 1000)'), {
+        input: '',
+        timeoutMs: 60_000,
+        signal: controller.signal,
+      });
+      await waitFor(pids);
+      const { hook, grandchild } = JSON.parse(await readFile(pids, 'utf8')) as { hook: number; grandchild: number };
+      assert.ok(running(hook) && running(grandchild));
+      controller.abort();
+      const r = await started;
+      assert.equal(r.aborted, true);
+      assert.equal(r.timedOut, false);
+      assert.equal(running(hook), false, 'the hook is gone');
+      assert.equal(running(grandchild), false, 'the grandchild that ignored SIGTERM is gone too');
+    },
+  );
 
   test('a command that exits 0 leaves nothing running in its group', async () => {
     const pids = join(dir, 'exit.json');
@@ -114,7 +139,10 @@ describe('execaRunner: real child processes', () => {
     const marker = join(dir, 'never.txt');
     const controller = new AbortController();
     controller.abort();
-    const r = await execaRunner().run([process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x')`], { input: '', timeoutMs: 10_000, signal: controller.signal });
+    const r = await execaRunner().run(
+      [process.execPath, '-e', `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'x')`],
+      { input: '', timeoutMs: 10_000, signal: controller.signal },
+    );
     assert.equal(r.aborted, true);
     await new Promise((res) => setTimeout(res, 300));
     assert.equal(existsSync(marker), false);

@@ -112,8 +112,17 @@ export function execaRunner(env: NodeJS.ProcessEnv = process.env): ProcessRunner
   return {
     async run(command, options) {
       const [file, ...args] = command;
-      if (!file) return { exitCode: undefined, timedOut: false, aborted: false, stdout: '', stderr: '', spawnError: 'empty command' };
-      if (options.signal?.aborted) return { exitCode: undefined, timedOut: false, aborted: true, stdout: '', stderr: '' };
+      if (!file)
+        return {
+          exitCode: undefined,
+          timedOut: false,
+          aborted: false,
+          stdout: '',
+          stderr: '',
+          spawnError: 'empty command',
+        };
+      if (options.signal?.aborted)
+        return { exitCode: undefined, timedOut: false, aborted: true, stdout: '', stderr: '' };
       const child = execa(file, args, {
         input: options.input,
         reject: false,

@@ -50,7 +50,6 @@ function sameValues(a: Values, b: Values): boolean {
   return keys.length > 0 && keys.every((k) => a[k] === b[k]);
 }
 
-
 /** Rotate (or resume, or revoke for) one secret that the plan selected. */
 export async function rotateSecret(
   secret: SecretPolicy,
@@ -60,7 +59,8 @@ export async function rotateSecret(
 ): Promise<SecretOutcome> {
   const base = { id: secret.id, mount: secret.mount, path: secret.path };
   const plannedState = parseRotationState(planned.customMetadata);
-  const wantId = plannedState.state === 'pending' && plannedState.rotationId ? plannedState.rotationId : deps.newRotationId();
+  const wantId =
+    plannedState.state === 'pending' && plannedState.rotationId ? plannedState.rotationId : deps.newRotationId();
   let attempt;
   try {
     attempt = await SecretLock.acquire(
@@ -71,10 +71,21 @@ export async function rotateSecret(
       { rotationId: wantId, holder: settings.holder, baseVersion: planned.currentVersion },
     );
   } catch (err) {
-    return { ...base, outcome: 'failed', failedStep: 'lock', reason: `could not take the rotation lock in ${settings.stagingMount}/: ${message(err)}` };
+    return {
+      ...base,
+      outcome: 'failed',
+      failedStep: 'lock',
+      reason: `could not take the rotation lock in ${settings.stagingMount}/: ${message(err)}`,
+    };
   }
   if (!attempt.acquired) {
-    return { ...base, outcome: 'skipped', reason: `locked by rotation ${attempt.heldBy.rotationId} (${attempt.heldBy.holder}) until ${attempt.heldBy.expires}` };
+    return {
+      ...base,
+      outcome: 'skipped',
+      reason:
+        `locked by rotation ${attempt.heldBy.rotationId} (${attempt.heldBy.holder}) until ` +
+        `${attempt.heldBy.expires}`,
+    };
   }
   const lock = attempt.lock;
   const run = new SecretRotation(secret, deps, settings, lock);
@@ -84,7 +95,14 @@ export async function rotateSecret(
   } catch (err) {
     return await run.failure(err);
   } finally {
-    await lock.release().catch((err) => deps.logger.warn({ secret: secret.id, err: message(err) }, 'could not release the rotation lock; it expires by itself'));
+    await lock
+      .release()
+      .catch((err) =>
+        deps.logger.warn(
+          { secret: secret.id, err: message(err) },
+          'could not release the rotation lock; it expires by itself',
+        ),
+      );
   }
 }
 
@@ -120,7 +138,8 @@ class SecretRotation {
 
   /** Before each step that acts (a hook, generating, staging, the live write): stop if the run was interrupted. */
   private stopIfInterrupted(before: string): void {
-    if (this.deps.signal?.aborted) throw new VaultOpsError('aborted', `interrupted before ${before} of ${this.secret.id}`);
+    if (this.deps.signal?.aborted)
+      throw new VaultOpsError('aborted', `interrupted before ${before} of ${this.secret.id}`);
   }
 
   private async readMeta(): Promise<KvMetadata> {
@@ -142,10 +161,20 @@ class SecretRotation {
   private async record(outcome: SecretOutcome): Promise<SecretOutcome> {
     if (!this.deps.recorder) return outcome;
     try {
-      await this.deps.recorder({ time: this.deps.now(), kind: 'kv-rotation', mount: this.secret.mount, path: this.secret.path, rotationId: this.rotationId });
+      await this.deps.recorder({
+        time: this.deps.now(),
+        kind: 'kv-rotation',
+        mount: this.secret.mount,
+        path: this.secret.path,
+        rotationId: this.rotationId,
+      });
       return outcome;
     } catch (err) {
-      return { ...outcome, failedStep: 'record', warnings: [...(outcome.warnings ?? []), `rotation record not written: ${message(err)}`] };
+      return {
+        ...outcome,
+        failedStep: 'record',
+        warnings: [...(outcome.warnings ?? []), `rotation record not written: ${message(err)}`],
+      };
     }
   }
 
@@ -182,19 +211,38 @@ class SecretRotation {
       const crashedBase = takenOver.baseVersion;
       // The crashed run wrote the live secret but died before recording it: record it, do not repeat it.
       // (If it recorded it too, only its lock was left: rotate as planned.)
-      if (crashedBase !== undefined && takenOver.rotationId && meta.currentVersion > crashedBase && this.state.rotationId !== takenOver.rotationId) {
+      if (
+        crashedBase !== undefined &&
+        takenOver.rotationId &&
+        meta.currentVersion > crashedBase &&
+        this.state.rotationId !== takenOver.rotationId
+      ) {
         this.rotationId = takenOver.rotationId;
         const written = crashedBase + 1;
         const when = meta.versions.get(written)?.created ?? this.deps.now();
         await this.meta!.patch(this.completedPatch(written, crashedBase, when));
         await this.step('marked-current');
-        return this.record({ ...this.base, outcome: 'rotated', rotationId: this.rotationId, fromVersion: crashedBase, toVersion: written, resumed: true, reason: 'recorded the rotation of an interrupted run' });
+        return this.record({
+          ...this.base,
+          outcome: 'rotated',
+          rotationId: this.rotationId,
+          fromVersion: crashedBase,
+          toVersion: written,
+          resumed: true,
+          reason: 'recorded the rotation of an interrupted run',
+        });
       }
     }
     this.meta ??= new MetadataWriter(this.kv, this.secret, meta.metadataVersion);
     this.stepReached = 'generate';
     this.stopIfInterrupted('generating the new value');
-    const values = await generateValues(this.secret, this.rotationId, { kv: this.kv, runner: this.deps.runner, secrets: this.deps.secrets, policyFile: this.settings.policyFile, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+    const values = await generateValues(this.secret, this.rotationId, {
+      kv: this.kv,
+      runner: this.deps.runner,
+      secrets: this.deps.secrets,
+      policyFile: this.settings.policyFile,
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
+    });
     let from = meta.currentVersion;
     let to: number;
     this.stepReached = 'write';
@@ -206,11 +254,15 @@ class SecretRotation {
       if (!(err instanceof CasMismatch)) throw err;
       // Changed since the plan: by another run (then it is rotated), or by a person (then re-plan once).
       const fresh = await this.readMeta();
-      if (fresh.customMetadata[META.rotationId] !== planned.customMetadata[META.rotationId] || fresh.customMetadata[META.lastRotated] !== planned.customMetadata[META.lastRotated]) {
+      if (
+        fresh.customMetadata[META.rotationId] !== planned.customMetadata[META.rotationId] ||
+        fresh.customMetadata[META.lastRotated] !== planned.customMetadata[META.lastRotated]
+      ) {
         return { ...this.base, outcome: 'skipped', reason: 'rotated by another run meanwhile' };
       }
       const again = evaluateSecret(this.secret, fresh, this.deps.now(), this.settings.force);
-      if (again.action !== 'rotate') return { ...this.base, outcome: 'not-due', reason: `changed meanwhile and no longer due: ${again.reason}` };
+      if (again.action !== 'rotate')
+        return { ...this.base, outcome: 'not-due', reason: `changed meanwhile and no longer due: ${again.reason}` };
       from = fresh.currentVersion;
       this.lock.assertHeld();
       to = await this.kv.patchData(this.secret.mount, this.secret.path, values, from);
@@ -218,17 +270,36 @@ class SecretRotation {
     await this.step('live-written');
     await this.meta.patch(this.completedPatch(to, from, this.deps.now()));
     await this.step('marked-current');
-    return this.record({ ...this.base, outcome: 'rotated', rotationId: this.rotationId, fromVersion: from, toVersion: to });
+    return this.record({
+      ...this.base,
+      outcome: 'rotated',
+      rotationId: this.rotationId,
+      fromVersion: from,
+      toVersion: to,
+    });
   }
 
   // ---------------------------------------------------------------- with hooks
 
   async staged(planned: KvMetadata, takenOver?: LockInfo): Promise<SecretOutcome> {
-    if (takenOver) this.deps.logger.info({ secret: this.secret.id, rotationId: takenOver.rotationId }, 'resuming after an interrupted run');
+    if (takenOver)
+      this.deps.logger.info(
+        { secret: this.secret.id, rotationId: takenOver.rotationId },
+        'resuming after an interrupted run',
+      );
     let meta = await this.readMeta();
     // Another run finished (or cleaned up) this rotation between our plan and our lock: do not repeat it.
-    if (this.state.state === 'current' && (meta.customMetadata[META.rotationId] !== planned.customMetadata[META.rotationId] || meta.customMetadata[META.lastRotated] !== planned.customMetadata[META.lastRotated])) {
-      return { ...this.base, outcome: 'skipped', rotationId: this.state.rotationId, reason: 'rotated by another run meanwhile' };
+    if (
+      this.state.state === 'current' &&
+      (meta.customMetadata[META.rotationId] !== planned.customMetadata[META.rotationId] ||
+        meta.customMetadata[META.lastRotated] !== planned.customMetadata[META.lastRotated])
+    ) {
+      return {
+        ...this.base,
+        outcome: 'skipped',
+        rotationId: this.state.rotationId,
+        reason: 'rotated by another run meanwhile',
+      };
     }
     let resumed = this.state.state === 'pending' || this.state.step === 'cleanup';
     let revoked = false;
@@ -246,16 +317,38 @@ class SecretRotation {
     if (this.state.state !== 'pending') {
       const now = this.deps.now();
       const evaluation = evaluateSecret(this.secret, meta, now, this.settings.force);
-      if (this.state.revoke === 'pending' && this.secret.hooks?.revoke && (!this.state.revokeAfter || this.state.revokeAfter <= now)) {
+      if (
+        this.state.revoke === 'pending' &&
+        this.secret.hooks?.revoke &&
+        (!this.state.revokeAfter || this.state.revokeAfter <= now)
+      ) {
         await this.revoke(meta);
         revoked = true;
         meta = await this.readMeta();
       }
       const rotate = evaluation.action === 'rotate';
       if (!rotate) {
-        if (revoked) return { ...this.base, outcome: 'revoked', revoked: true, rotationId: this.state.rotationId, reason: `revoked the value replaced by rotation ${this.state.rotationId}` };
-        if (resumed) return { ...this.base, outcome: 'rotated', resumed: true, rotationId: this.rotationId, reason: notes.join('; ') };
-        return { ...this.base, outcome: evaluation.action === 'skip' ? 'skipped' : 'not-due', reason: evaluation.reason };
+        if (revoked)
+          return {
+            ...this.base,
+            outcome: 'revoked',
+            revoked: true,
+            rotationId: this.state.rotationId,
+            reason: `revoked the value replaced by rotation ${this.state.rotationId}`,
+          };
+        if (resumed)
+          return {
+            ...this.base,
+            outcome: 'rotated',
+            resumed: true,
+            rotationId: this.rotationId,
+            reason: notes.join('; '),
+          };
+        return {
+          ...this.base,
+          outcome: evaluation.action === 'skip' ? 'skipped' : 'not-due',
+          reason: evaluation.reason,
+        };
       }
       resumed = false;
       await this.start(meta);
@@ -269,12 +362,29 @@ class SecretRotation {
     this.stepReached = 'generate';
     this.stopIfInterrupted('generating the new value');
     const location = stagingPath(this.secret.mount, this.secret.path);
-    let values = await generateValues(this.secret, this.rotationId, { kv: this.kv, runner: this.deps.runner, secrets: this.deps.secrets, policyFile: this.settings.policyFile, ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+    let values = await generateValues(this.secret, this.rotationId, {
+      kv: this.kv,
+      runner: this.deps.runner,
+      secrets: this.deps.secrets,
+      policyFile: this.settings.policyFile,
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
+    });
     this.stepReached = 'stage';
     this.stopIfInterrupted('staging the new value');
     this.lock.assertHeld();
     try {
-      await this.kv.writeData(this.settings.stagingMount, location, { rotationId: this.rotationId, mount: this.secret.mount, path: this.secret.path, created: this.deps.now().toISOString(), values }, 0);
+      await this.kv.writeData(
+        this.settings.stagingMount,
+        location,
+        {
+          rotationId: this.rotationId,
+          mount: this.secret.mount,
+          path: this.secret.path,
+          created: this.deps.now().toISOString(),
+          values,
+        },
+        0,
+      );
     } catch (err) {
       if (!(err instanceof CasMismatch)) throw err;
       // Staged by a run that died before marking the secret pending: no hook has seen it yet,
@@ -285,7 +395,10 @@ class SecretRotation {
       this.register(staged);
       this.rotationId = String(existing.data.rotationId);
       values = staged;
-      this.deps.logger.info({ secret: this.secret.id, rotationId: this.rotationId }, 'adopted the value staged by an interrupted run');
+      this.deps.logger.info(
+        { secret: this.secret.id, rotationId: this.rotationId },
+        'adopted the value staged by an interrupted run',
+      );
     }
     await this.step('staged');
     await this.meta!.patch({
@@ -295,20 +408,31 @@ class SecretRotation {
       [META.baseVersion]: String(meta.currentVersion),
       [META.pendingSince]: this.deps.now().toISOString(),
     });
-    this.state = { ...this.state, state: 'pending', step: 'staged', rotationId: this.rotationId, baseVersion: meta.currentVersion };
+    this.state = {
+      ...this.state,
+      state: 'pending',
+      step: 'staged',
+      rotationId: this.rotationId,
+      baseVersion: meta.currentVersion,
+    };
     await this.step('marked-pending');
   }
 
   /** Drive a pending rotation to the end, from whatever step it reached. */
   private async resume(): Promise<SecretOutcome> {
     const rotationId = this.state.rotationId;
-    if (!rotationId || this.state.baseVersion === undefined) throw new Conflict(`the pending rotation's state in custom_metadata is incomplete (rotation id or base version missing)`);
+    if (!rotationId || this.state.baseVersion === undefined)
+      throw new Conflict(
+        `the pending rotation's state in custom_metadata is incomplete (rotation id or base version missing)`,
+      );
     this.rotationId = rotationId;
     const location = stagingPath(this.secret.mount, this.secret.path);
     const staged = await this.kv.readData(this.settings.stagingMount, location);
     const pending = staged?.data.values as Values | undefined;
     if (!staged || !pending || staged.data.rotationId !== rotationId) {
-      throw new Conflict(`the value staged for rotation ${rotationId} is missing from ${this.settings.stagingMount}/${location}`);
+      throw new Conflict(
+        `the value staged for rotation ${rotationId} is missing from ${this.settings.stagingMount}/${location}`,
+      );
     }
     this.register(pending);
     let baseVersion = this.state.baseVersion;
@@ -320,7 +444,10 @@ class SecretRotation {
     if (live.version !== baseVersion) {
       const current = pick(live.data, this.keys());
       if (sameValues(current, pending)) {
-        this.deps.logger.info({ secret: this.secret.id, rotationId }, 'the live secret already holds the pending value: finishing');
+        this.deps.logger.info(
+          { secret: this.secret.id, rotationId },
+          'the live secret already holds the pending value: finishing',
+        );
         return this.finish(baseVersion, live.version);
       }
       if (this.state.step === 'staged') {
@@ -331,13 +458,17 @@ class SecretRotation {
         await this.meta!.patch({ [META.baseVersion]: String(baseVersion) }, rotationId);
       } else {
         throw new Conflict(
-          `${this.secret.id} changed to version ${live.version} (not by vault-ops) during rotation ${rotationId} after its set hook may have run; the target may hold the value staged at ${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run 'vault-ops rotate kv clear --only ${this.secret.id}'`,
+          `${this.secret.id} changed to version ${live.version} (not by vault-ops) during rotation ${rotationId} ` +
+            `after its set hook may have run; the target may hold the value staged at ` +
+            `${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run ` +
+            `'vault-ops rotate kv clear --only ${this.secret.id}'`,
         );
       }
     }
 
     const hooks = this.secret.hooks!;
-    const payload = (step: 'set' | 'test') => JSON.stringify({ rotationId, mount: this.secret.mount, path: this.secret.path, step, previous, pending });
+    const payload = (step: 'set' | 'test') =>
+      JSON.stringify({ rotationId, mount: this.secret.mount, path: this.secret.path, step, previous, pending });
     if (this.state.step === 'staged' || this.state.step === 'set-started') {
       if (hooks.set) {
         this.stepReached = 'set';
@@ -377,7 +508,10 @@ class SecretRotation {
         written = now.version;
       } else {
         throw new Conflict(
-          `${this.secret.id} changed to version ${now?.version ?? '?'} (not by vault-ops) just before rotation ${rotationId} wrote it; the target already accepted the value staged at ${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run 'vault-ops rotate kv clear --only ${this.secret.id}'`,
+          `${this.secret.id} changed to version ${now?.version ?? '?'} (not by vault-ops) just before rotation ` +
+            `${rotationId} wrote it; the target already accepted the value staged at ` +
+            `${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run ` +
+            `'vault-ops rotate kv clear --only ${this.secret.id}'`,
         );
       }
     }
@@ -386,12 +520,21 @@ class SecretRotation {
   }
 
   private async finish(baseVersion: number, written: number): Promise<SecretOutcome> {
-    await this.meta!.patch({ ...this.completedPatch(written, baseVersion, this.deps.now()), [META.step]: 'cleanup' }, this.rotationId);
+    await this.meta!.patch(
+      { ...this.completedPatch(written, baseVersion, this.deps.now()), [META.step]: 'cleanup' },
+      this.rotationId,
+    );
     await this.step('marked-current');
     await this.kv.deleteAll(this.settings.stagingMount, stagingPath(this.secret.mount, this.secret.path));
     await this.step('staging-deleted');
     await this.meta!.patch({ [META.step]: null });
-    return this.record({ ...this.base, outcome: 'rotated', rotationId: this.rotationId, fromVersion: baseVersion, toVersion: written });
+    return this.record({
+      ...this.base,
+      outcome: 'rotated',
+      rotationId: this.rotationId,
+      fromVersion: baseVersion,
+      toVersion: written,
+    });
   }
 
   /** Run the revoke hook for the value the last rotation replaced, then mark it done. */
@@ -399,10 +542,19 @@ class SecretRotation {
     const hooks = this.secret.hooks!;
     const st = this.state;
     this.stepReached = 'revoke';
-    if (st.previousVersion === undefined || st.version === undefined) throw new HookFailed('revoke', 'the last rotation did not record its versions (vault-ops-previous-version / vault-ops-version)');
+    if (st.previousVersion === undefined || st.version === undefined)
+      throw new HookFailed(
+        'revoke',
+        'the last rotation did not record its versions (vault-ops-previous-version / vault-ops-version)',
+      );
     const prevData = await this.kv.readData(this.secret.mount, this.secret.path, st.previousVersion);
     if (!prevData) {
-      throw new HookFailed('revoke', `version ${st.previousVersion} of ${this.secret.id} (the previous value) is deleted or destroyed${meta.maxVersions ? ` (max_versions ${meta.maxVersions})` : ''}: revoke it on the target by hand, then rotate kv clear`);
+      throw new HookFailed(
+        'revoke',
+        `version ${st.previousVersion} of ${this.secret.id} (the previous value) is deleted or ` +
+          `destroyed${meta.maxVersions ? ` (max_versions ${meta.maxVersions})` : ''}: revoke it on the target by ` +
+          `hand, then rotate kv clear`,
+      );
     }
     const previous = pick(prevData.data, this.keys());
     const current = pick((await this.kv.readData(this.secret.mount, this.secret.path, st.version))?.data, this.keys());
@@ -410,49 +562,117 @@ class SecretRotation {
     this.register(current);
     this.stopIfInterrupted('the revoke hook');
     this.lock.assertHeld();
-    const input = JSON.stringify({ rotationId: st.rotationId, mount: this.secret.mount, path: this.secret.path, step: 'revoke', previous, pending: current });
+    const input = JSON.stringify({
+      rotationId: st.rotationId,
+      mount: this.secret.mount,
+      path: this.secret.path,
+      step: 'revoke',
+      previous,
+      pending: current,
+    });
     await this.runHook('revoke', hooks.revoke!, input, hooks.timeoutMs);
-    await this.meta!.patch({ [META.revoke]: 'done', [META.revokeAfter]: null, [META.failures]: null, [META.lastError]: null });
+    await this.meta!.patch({
+      [META.revoke]: 'done',
+      [META.revokeAfter]: null,
+      [META.failures]: null,
+      [META.lastError]: null,
+    });
     this.state.revoke = 'done';
     await this.step('revoked', st.rotationId ?? this.rotationId);
   }
 
-  private async runHook(hook: 'set' | 'test' | 'revoke', command: string[], input: string, timeoutMs: number): Promise<void> {
+  private async runHook(
+    hook: 'set' | 'test' | 'revoke',
+    command: string[],
+    input: string,
+    timeoutMs: number,
+  ): Promise<void> {
     const started = Date.now();
-    const result = await this.deps.runner.run(command, { input, timeoutMs, cwd: dirname(this.settings.policyFile), env: this.secret.hooks?.env ?? [], ...(this.deps.signal ? { signal: this.deps.signal } : {}) });
+    const result = await this.deps.runner.run(command, {
+      input,
+      timeoutMs,
+      cwd: dirname(this.settings.policyFile),
+      env: this.secret.hooks?.env ?? [],
+      ...(this.deps.signal ? { signal: this.deps.signal } : {}),
+    });
     const ms = Date.now() - started;
     const tail = this.deps.secrets.scrub(result.stderr.trim().split('\n').pop() ?? '').slice(0, 200);
-    this.deps.logger.debug({ secret: this.secret.id, hook, exitCode: result.exitCode, aborted: result.aborted, ms }, 'hook finished');
+    this.deps.logger.debug(
+      { secret: this.secret.id, hook, exitCode: result.exitCode, aborted: result.aborted, ms },
+      'hook finished',
+    );
     const what = `${hook} hook for ${this.secret.id} (${command[0]})`;
-    // Interrupted: even an exit 0 may be a hook cut short, so the step is not recorded as done; it runs again (hooks are idempotent).
+    // Interrupted: even an exit 0 may be a hook cut short, so the step is not recorded as done; it runs again (hooks
+    // are idempotent).
     if (result.aborted) throw new VaultOpsError('aborted', `${what} was interrupted and its process group stopped`);
-    if (result.spawnError) throw new HookFailed(hook, `${what} could not start (${result.spawnError}): check the path and that it is executable`);
+    if (result.spawnError)
+      throw new HookFailed(
+        hook,
+        `${what} could not start (${result.spawnError}): check the path and that it is executable`,
+      );
     if (result.timedOut) throw new HookFailed(hook, `${what} timed out after ${timeoutMs / 1000}s and was killed`);
-    if (result.exitCode !== 0) throw new HookFailed(hook, `${what} failed with ${result.signal ?? `exit ${result.exitCode}`}${tail ? `: ${tail}` : ''}`);
+    if (result.exitCode !== 0)
+      throw new HookFailed(
+        hook,
+        `${what} failed with ${result.signal ?? `exit ${result.exitCode}`}${tail ? `: ${tail}` : ''}`,
+      );
   }
 
   /** Turn an error into the outcome, counting the failure (and quarantining) in custom_metadata. */
   async failure(err: unknown): Promise<SecretOutcome> {
     const text = this.deps.secrets.scrub(message(err));
     const rotationId = this.state.rotationId ?? this.rotationId;
-    if (err instanceof LockLost) return { ...this.base, outcome: 'failed', failedStep: 'lock', rotationId, reason: text };
+    if (err instanceof LockLost)
+      return { ...this.base, outcome: 'failed', failedStep: 'lock', rotationId, reason: text };
     if (isVaultOpsError(err) && err.code === 'aborted') {
       // An interrupt is not an attempt that failed: nothing is counted, so a few restarts never quarantine a secret.
-      const next = this.state.state === 'pending' ? `the next run resumes rotation ${rotationId} from step ${this.state.step ?? 'staged'} with the same staged value` : 'the next run tries again';
-      this.deps.logger.info({ secret: this.secret.id, rotationId, failedStep: this.stepReached }, `rotation interrupted: ${text}`);
-      return { ...this.base, outcome: 'failed', failedStep: this.stepReached, rotationId, interrupted: true, reason: `${text}; not counted as a failed attempt: ${next}` };
+      const next =
+        this.state.state === 'pending'
+          ? `the next run resumes rotation ${rotationId} from step ${this.state.step ?? 'staged'} with the same ` +
+            `staged value`
+          : 'the next run tries again';
+      this.deps.logger.info(
+        { secret: this.secret.id, rotationId, failedStep: this.stepReached },
+        `rotation interrupted: ${text}`,
+      );
+      return {
+        ...this.base,
+        outcome: 'failed',
+        failedStep: this.stepReached,
+        rotationId,
+        interrupted: true,
+        reason: `${text}; not counted as a failed attempt: ${next}`,
+      };
     }
-    const failedStep: FailedStep = err instanceof HookFailed ? err.hook : err instanceof Conflict ? 'conflict' : isVaultOpsError(err) && err.code.startsWith('vault-') ? 'vault' : this.stepReached;
+    const failedStep: FailedStep =
+      err instanceof HookFailed
+        ? err.hook
+        : err instanceof Conflict
+          ? 'conflict'
+          : isVaultOpsError(err) && err.code.startsWith('vault-')
+            ? 'vault'
+            : this.stepReached;
     const failures = this.state.failures + 1;
     const quarantine = err instanceof Conflict || failures >= this.secret.maxFailures;
-    const quarantineReason = err instanceof Conflict ? `conflict: ${text}` : `${failures} failed attempts in a row; last: ${text}`;
-    this.deps.logger.warn({ secret: this.secret.id, rotationId, failedStep, failures, quarantine }, `rotation failed: ${text}`);
+    const quarantineReason =
+      err instanceof Conflict ? `conflict: ${text}` : `${failures} failed attempts in a row; last: ${text}`;
+    this.deps.logger.warn(
+      { secret: this.secret.id, rotationId, failedStep, failures, quarantine },
+      `rotation failed: ${text}`,
+    );
     try {
       await this.kv.patchMetadata(this.secret.mount, this.secret.path, {
-        custom: { [META.failures]: String(failures), [META.lastError]: clip(text), ...(quarantine ? { [META.quarantined]: clip(quarantineReason) } : {}) },
+        custom: {
+          [META.failures]: String(failures),
+          [META.lastError]: clip(text),
+          ...(quarantine ? { [META.quarantined]: clip(quarantineReason) } : {}),
+        },
       });
     } catch (recordErr) {
-      this.deps.logger.warn({ secret: this.secret.id, err: message(recordErr) }, 'could not record the failure in custom_metadata');
+      this.deps.logger.warn(
+        { secret: this.secret.id, err: message(recordErr) },
+        'could not record the failure in custom_metadata',
+      );
     }
     return {
       ...this.base,
@@ -461,7 +681,11 @@ class SecretRotation {
       rotationId,
       reason: quarantine
         ? `quarantined: ${quarantineReason}`
-        : `${text} (attempt ${failures} of ${this.secret.maxFailures}; ${this.state.state === 'pending' ? 'the next run resumes with the same staged value' : 'the next run tries again'})`,
+        : `${text} (attempt ${failures} of ${this.secret.maxFailures}; ${
+            this.state.state === 'pending'
+              ? 'the next run resumes with the same staged value'
+              : 'the next run tries again'
+          })`,
     };
   }
 }

@@ -16,7 +16,11 @@ import { META, parseRotationState, CLEAR_PENDING } from './state.js';
 export { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
 
 /** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -41,15 +45,34 @@ export async function checkMounts(kv: KvV2, secrets: readonly SecretPolicy[], st
   for (const s of secrets) {
     const info = infos.get(s.mount);
     const label = `secrets[${s.index}] (${s.id})`;
-    if (!info) problems.push(`${label}: ${s.mount}/ is not a secrets engine mount this token can see: enable KV v2 there (vault secrets enable -path=${s.mount} kv-v2) or fix mount`);
-    else if (info.path !== `${s.mount}/`) problems.push(`${label}: ${s.mount} is inside the mount ${info.path}: set mount: ${info.path.replace(/\/$/, '')} and put the rest into path`);
-    else if (info.type !== 'kv' || info.version !== '2') problems.push(`${label}: ${s.mount}/ is ${info.type === 'kv' ? `KV version ${info.version ?? '1'}` : `a ${info.type} engine`}, not KV v2: rotation needs KV v2 (versions, check-and-set, custom_metadata)`);
-    if (stagingMount !== undefined && s.mount === stagingMount) problems.push(`${label}: the staging mount ${stagingMount}/ cannot hold rotated secrets: choose another --staging-mount`);
+    if (!info)
+      problems.push(
+        `${label}: ${s.mount}/ is not a secrets engine mount this token can see: enable KV v2 there (vault secrets ` +
+          `enable -path=${s.mount} kv-v2) or fix mount`,
+      );
+    else if (info.path !== `${s.mount}/`)
+      problems.push(
+        `${label}: ${s.mount} is inside the mount ${info.path}: ` +
+          `set mount: ${info.path.replace(/\/$/, '')} and put the rest into path`,
+      );
+    else if (info.type !== 'kv' || info.version !== '2')
+      problems.push(
+        `${label}: ${s.mount}/ is ` +
+          `${info.type === 'kv' ? `KV version ${info.version ?? '1'}` : `a ${info.type} engine`}, not KV v2: ` +
+          `rotation needs KV v2 (versions, check-and-set, custom_metadata)`,
+      );
+    if (stagingMount !== undefined && s.mount === stagingMount)
+      problems.push(
+        `${label}: the staging mount ${stagingMount}/ cannot hold rotated secrets: choose another --staging-mount`,
+      );
   }
   if (stagingMount !== undefined) {
     const info = await kv.mountOf(`${stagingMount}/`);
     if (!info || info.path !== `${stagingMount}/` || info.type !== 'kv' || info.version !== '2') {
-      problems.push(`staging mount ${stagingMount}/ is not a KV v2 mount this token can see: enable it (vault secrets enable -path=${stagingMount} kv-v2) and grant the rotation policy on it, or choose --staging-mount`);
+      problems.push(
+        `staging mount ${stagingMount}/ is not a KV v2 mount this token can see: enable it (vault secrets enable ` +
+          `-path=${stagingMount} kv-v2) and grant the rotation policy on it, or choose --staging-mount`,
+      );
     }
   }
   if (problems.length > 0) throw new VaultOpsError('config', `invalid rotation policy: ${problems.join('; ')}`);
@@ -61,7 +84,11 @@ export interface SecretPlan {
   evaluation: SecretEvaluation;
 }
 
-export async function planSecrets(kv: KvV2, secrets: readonly SecretPolicy[], options: { now: Date; force: boolean; concurrency: number }): Promise<SecretPlan[]> {
+export async function planSecrets(
+  kv: KvV2,
+  secrets: readonly SecretPolicy[],
+  options: { now: Date; force: boolean; concurrency: number },
+): Promise<SecretPlan[]> {
   return mapPool(secrets, Math.max(options.concurrency, 16), async (secret) => {
     const meta = await kv.readMetadata(secret.mount, secret.path);
     return { secret, meta, evaluation: evaluateSecret(secret, meta, options.now, options.force) };
@@ -159,7 +186,13 @@ export function plannedView(p: SecretPlan, now: Date): PlannedSecretView {
 export function planReport(policyFile: string, plans: readonly SecretPlan[], now: Date): RotationPlanView {
   const summary: Record<PlannedAction, number> = { rotate: 0, resume: 0, revoke: 0, none: 0, skip: 0, missing: 0 };
   for (const p of plans) summary[p.evaluation.action] += 1;
-  return { kind: 'rotation-plan', time: now.toISOString(), policy: policyFile, summary, secrets: plans.map((p) => plannedView(p, now)) };
+  return {
+    kind: 'rotation-plan',
+    time: now.toISOString(),
+    policy: policyFile,
+    summary,
+    secrets: plans.map((p) => plannedView(p, now)),
+  };
 }
 
 // ------------------------------------------------------------------ run
@@ -194,7 +227,10 @@ export interface RotationRunResult {
   /** Some secret failed; `testFailed` when a test hook rejected a value. */
   failed: boolean;
   testFailed: boolean;
-  /** `signal` fired during the run: secrets in progress stopped at a recorded step (`interrupted`), the rest did not start. */
+  /**
+   * `signal` fired during the run: secrets in progress stopped at a recorded step (`interrupted`), the rest did not
+   * start.
+   */
   interrupted: boolean;
 }
 
@@ -205,11 +241,18 @@ export interface RotationRunResult {
 export async function runRotation(options: RotationRunOptions, deps: RotationRunDeps): Promise<RotationRunResult> {
   const started = deps.now();
   await checkMounts(deps.kv, options.secrets, options.stagingMount);
-  const plans = await planSecrets(deps.kv, options.secrets, { now: started, force: options.force, concurrency: options.concurrency });
+  const plans = await planSecrets(deps.kv, options.secrets, {
+    now: started,
+    force: options.force,
+    concurrency: options.concurrency,
+  });
 
   const work = plans
     .map((p, i) => ({ p, i }))
-    .filter(({ p }) => p.evaluation.action === 'rotate' || p.evaluation.action === 'resume' || p.evaluation.action === 'revoke')
+    .filter(
+      ({ p }) =>
+        p.evaluation.action === 'rotate' || p.evaluation.action === 'resume' || p.evaluation.action === 'revoke',
+    )
     .sort((a, b) => {
       const rank = (x: SecretPlan) => (x.evaluation.action === 'resume' ? 0 : x.evaluation.action === 'rotate' ? 1 : 2);
       const byRank = rank(a.p) - rank(b.p);
@@ -223,7 +266,13 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
   for (const w of work) {
     const counts = w.p.evaluation.action !== 'revoke';
     if (counts && budget <= 0) {
-      outcomes[w.i] = { id: w.p.secret.id, mount: w.p.secret.mount, path: w.p.secret.path, outcome: 'skipped', reason: `deferred: --max-rotations ${options.maxRotations} reached in this run` };
+      outcomes[w.i] = {
+        id: w.p.secret.id,
+        mount: w.p.secret.mount,
+        path: w.p.secret.path,
+        outcome: 'skipped',
+        reason: `deferred: --max-rotations ${options.maxRotations} reached in this run`,
+      };
       continue;
     }
     if (counts) budget -= 1;
@@ -241,24 +290,46 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
 
   await mapPool(admitted, options.concurrency, async (w) => {
     if (deps.signal?.aborted) {
-      outcomes[w.i] = { id: w.p.secret.id, mount: w.p.secret.mount, path: w.p.secret.path, outcome: 'skipped', reason: 'run interrupted before this secret' };
+      outcomes[w.i] = {
+        id: w.p.secret.id,
+        mount: w.p.secret.mount,
+        path: w.p.secret.path,
+        outcome: 'skipped',
+        reason: 'run interrupted before this secret',
+      };
       return;
     }
     outcomes[w.i] = await rotateSecret(w.p.secret, w.p.meta!, deps, options);
     const o = outcomes[w.i]!;
-    deps.logger.info({ secret: o.id, outcome: o.outcome, rotationId: o.rotationId, failedStep: o.failedStep }, `${o.id}: ${o.outcome}${o.reason ? ` (${o.reason})` : ''}`);
+    deps.logger.info(
+      { secret: o.id, outcome: o.outcome, rotationId: o.rotationId, failedStep: o.failedStep },
+      `${o.id}: ${o.outcome}${o.reason ? ` (${o.reason})` : ''}`,
+    );
   });
 
   const finished = deps.now();
-  const summary: Record<RunOutcomeKind, number> = { rotated: 0, revoked: 0, 'not-due': 0, skipped: 0, failed: 0, quarantined: 0 };
+  const summary: Record<RunOutcomeKind, number> = {
+    rotated: 0,
+    revoked: 0,
+    'not-due': 0,
+    skipped: 0,
+    failed: 0,
+    quarantined: 0,
+  };
   for (const o of outcomes) summary[o.outcome] += 1;
   if (deps.reporter) {
     const quarantined = plans
-      .filter((p, i) => outcomes[i]!.outcome === 'quarantined' || (p.evaluation.state.quarantined && outcomes[i]!.outcome !== 'rotated'))
+      .filter(
+        (p, i) =>
+          outcomes[i]!.outcome === 'quarantined' ||
+          (p.evaluation.state.quarantined && outcomes[i]!.outcome !== 'rotated'),
+      )
       .map((p) => ({ mount: p.secret.mount, path: p.secret.path }));
     deps.reporter.runFinished(outcomes, quarantined, finished);
   }
-  const failed = outcomes.some((o) => o.outcome === 'failed' || o.outcome === 'quarantined' || o.failedStep === 'record');
+  const failed = outcomes.some(
+    (o) => o.outcome === 'failed' || o.outcome === 'quarantined' || o.failedStep === 'record',
+  );
   return {
     report: {
       kind: 'rotation-run',
@@ -270,7 +341,9 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
     },
     rotated: summary.rotated,
     failed,
-    testFailed: outcomes.some((o) => (o.outcome === 'failed' || o.outcome === 'quarantined') && o.failedStep === 'test' && !o.interrupted),
+    testFailed: outcomes.some(
+      (o) => (o.outcome === 'failed' || o.outcome === 'quarantined') && o.failedStep === 'test' && !o.interrupted,
+    ),
     interrupted: deps.signal?.aborted === true,
   };
 }
@@ -288,23 +361,38 @@ export interface ClearedSecret {
  * Lift a quarantine and reset the failure count; a pending rotation is dropped (its staged value
  * deleted). Run it after reconciling the target and the live secret by hand.
  */
-export async function clearRotationState(secrets: readonly SecretPolicy[], deps: RotationDeps, settings: RotationSettings): Promise<ClearedSecret[]> {
+export async function clearRotationState(
+  secrets: readonly SecretPolicy[],
+  deps: RotationDeps,
+  settings: RotationSettings,
+): Promise<ClearedSecret[]> {
   return mapPool(secrets, 4, async (secret): Promise<ClearedSecret> => {
     const meta = await deps.kv.readMetadata(secret.mount, secret.path);
     if (!meta) return { secret: secret.id, result: 'missing', droppedRotation: null };
     const st = parseRotationState(meta.customMetadata);
-    if (!st.quarantined && st.failures === 0 && st.state !== 'pending') return { secret: secret.id, result: 'nothing-to-clear', droppedRotation: null };
-    const attempt = await SecretLock.acquire(deps.kv, { stagingMount: settings.stagingMount, ttlMs: settings.lockTtlMs, now: deps.now, logger: deps.logger }, secret.mount, secret.path, {
-      rotationId: deps.newRotationId(),
-      holder: settings.holder,
-    });
+    if (!st.quarantined && st.failures === 0 && st.state !== 'pending')
+      return { secret: secret.id, result: 'nothing-to-clear', droppedRotation: null };
+    const attempt = await SecretLock.acquire(
+      deps.kv,
+      { stagingMount: settings.stagingMount, ttlMs: settings.lockTtlMs, now: deps.now, logger: deps.logger },
+      secret.mount,
+      secret.path,
+      {
+        rotationId: deps.newRotationId(),
+        holder: settings.holder,
+      },
+    );
     if (!attempt.acquired) return { secret: secret.id, result: 'locked', droppedRotation: null };
     try {
       const fresh = parseRotationState((await deps.kv.readMetadata(secret.mount, secret.path))?.customMetadata);
       let dropped: ClearedSecret['droppedRotation'] = null;
       if (fresh.state === 'pending') {
         await deps.kv.deleteAll(settings.stagingMount, stagingPath(secret.mount, secret.path));
-        dropped = { rotationId: fresh.rotationId ?? '', step: fresh.step ?? null, setMayHaveRun: fresh.step !== 'staged' && !!secret.hooks?.set };
+        dropped = {
+          rotationId: fresh.rotationId ?? '',
+          step: fresh.step ?? null,
+          setMayHaveRun: fresh.step !== 'staged' && !!secret.hooks?.set,
+        };
       }
       await deps.kv.patchMetadata(secret.mount, secret.path, {
         custom: {

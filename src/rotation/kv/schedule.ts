@@ -70,7 +70,9 @@ export function checkDue(schedule: RotationSchedule, last: Date, source: LastRot
   if (open) {
     return {
       due: true,
-      reason: `window of "${schedule.text}" opened ${open.toISOString()} and closes ${new Date(open.getTime() + schedule.windowMs).toISOString()}; ${since(source, last, now)}`,
+      reason:
+        `window of "${schedule.text}" opened ${open.toISOString()} and closes ` +
+        `${new Date(open.getTime() + schedule.windowMs).toISOString()}; ${since(source, last, now)}`,
       nextDue: open,
       nextRuns,
     };

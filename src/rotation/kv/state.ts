@@ -72,7 +72,8 @@ function date(v: string | undefined): Date | undefined {
 export function parseRotationState(meta: Record<string, string> | null | undefined): RotationState {
   const m = meta ?? {};
   const rawState = m[META.state];
-  const state: RotationState['state'] = rawState === 'pending' ? 'pending' : rawState === 'current' ? 'current' : 'never';
+  const state: RotationState['state'] =
+    rawState === 'pending' ? 'pending' : rawState === 'current' ? 'current' : 'never';
   const step = STEPS.find((s) => s === m[META.step]);
   const out: RotationState = { state, failures: int(m[META.failures]) ?? 0 };
   if (step) out.step = step;

@@ -25,7 +25,13 @@ export interface StepEvent {
 }
 
 /** Something that keeps a record of each completed rotation (`--record-to`); never given values. */
-export type RotationRecorder = (record: { time: Date; kind: 'kv-rotation'; mount: string; path: string; rotationId: string }) => Promise<void>;
+export type RotationRecorder = (record: {
+  time: Date;
+  kind: 'kv-rotation';
+  mount: string;
+  path: string;
+  rotationId: string;
+}) => Promise<void>;
 
 export interface RotationDeps {
   kv: KvV2;
@@ -54,7 +60,17 @@ export interface RotationSettings {
 }
 
 export type SecretOutcomeKind = 'rotated' | 'revoked' | 'not-due' | 'skipped' | 'failed' | 'quarantined';
-export type FailedStep = 'lock' | 'generate' | 'stage' | 'set' | 'test' | 'write' | 'record' | 'revoke' | 'vault' | 'conflict';
+export type FailedStep =
+  | 'lock'
+  | 'generate'
+  | 'stage'
+  | 'set'
+  | 'test'
+  | 'write'
+  | 'record'
+  | 'revoke'
+  | 'vault'
+  | 'conflict';
 
 export interface SecretOutcome {
   id: string;

@@ -20,5 +20,10 @@ const client = new S3Client({
   forcePathStyle: true,
   requestChecksumCalculation: 'WHEN_REQUIRED',
 });
-await new Upload({ client, params: { Bucket: bucket, Key: key, Body: body }, partSize: 8 * 1024 * 1024, queueSize: 2 }).done();
+await new Upload({
+  client,
+  params: { Bucket: bucket, Key: key, Body: body },
+  partSize: 8 * 1024 * 1024,
+  queueSize: 2,
+}).done();
 client.destroy();

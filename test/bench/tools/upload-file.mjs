@@ -7,6 +7,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 const [file, bucket, key] = process.argv.slice(2);
-const client = new S3Client({ endpoint: process.env.BENCH_S3_ENDPOINT, region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: true });
+const client = new S3Client({
+  endpoint: process.env.BENCH_S3_ENDPOINT,
+  region: process.env.AWS_REGION ?? 'us-east-1',
+  forcePathStyle: true,
+});
 await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(file) } }).done();
 client.destroy();
