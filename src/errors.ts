@@ -7,7 +7,7 @@
  * names and paths only.
  */
 
-/** Exit statuses, as documented in design.md §2 and the README. */
+/** Exit statuses, as documented in the README ("Exit codes"). */
 export const ExitCode = {
   ok: 0,
   failed: 1,

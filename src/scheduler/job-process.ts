@@ -32,7 +32,7 @@ export interface JobRun {
   finishedAt: Date;
   durationSeconds: number;
   result: JobResult;
-  /** The CLI's exit status (design.md §2), when it exited on its own. */
+  /** The CLI's exit status (README, "Exit codes"), when it exited on its own. */
   exitCode?: number;
   signal?: string;
 }

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The folders of src/ and what each may import: the README's Layout section, checked. A new
+ * import across folders either fits this table or changes it (and the README) on purpose.
+ */
+const mayImport: Record<string, readonly string[]> = {
+  cli: ['*'],
+  options: ['config', 'time'],
+  config: ['errors'],
+  vault: ['config', 'observability', 'errors'],
+  store: ['options', 'vault', 'errors'],
+  repository: ['store', 'time', 'observability', 'errors'],
+  snapshot: ['repository', 'vault', 'options', 'config', 'observability', 'errors', 'version'],
+  verify: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
+  restore: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
+  rotation: ['runbook', 'snapshot', 'repository', 'vault', 'options', 'time', 'observability', 'errors'],
+  runbook: ['time', 'errors'],
+  scheduler: ['rotation', 'options', 'config', 'time', 'observability', 'errors'],
+  setup: ['rotation', 'snapshot', 'options'],
+  observability: ['options'],
+  time: ['errors'],
+};
+
+const src = dirname(fileURLToPath(import.meta.url));
+const walk = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? walk(join(dir, e.name))
+      : e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')
+        ? [join(dir, e.name)]
+        : [],
+  );
+/** `cli`, `store`, … or the file's own name (without .ts) for src/errors.ts and src/version.ts. */
+const folderOf = (path: string) =>
+  relative(src, path)
+    .split('/')[0]!
+    .replace(/\.[jt]s$/, '');
+
+test('every folder of src/ imports only what the layout allows', () => {
+  const violations: string[] = [];
+  for (const file of walk(src)) {
+    const from = folderOf(file);
+    if (!(from in mayImport)) continue; // errors.ts, version.ts: leaves
+    const allowed = mayImport[from]!;
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const to = folderOf(normalize(join(dirname(file), spec!)));
+      if (to !== from && !allowed.includes('*') && !allowed.includes(to))
+        violations.push(`${relative(src, file)} → ${spec}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('the layout table names every folder of src/', () => {
+  const folders = readdirSync(src, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+  assert.deepEqual(folders.sort(), Object.keys(mayImport).sort());
+});
