@@ -69,6 +69,8 @@ export interface JobMetrics {
  * publish are warnings, not job failures.
  */
 export async function publishMetrics(metrics: JobMetrics, options: MetricsOptions, logger: Logger): Promise<void> {
+  // Nothing recorded (a dry run): nothing to publish, and the previous file stays as it was.
+  if (metrics.registry.getMetricsAsArray().length === 0) return;
   if (options.metricsTextfile) {
     await writeTextfile(metrics.registry, options.metricsTextfile).catch((err) =>
       logger.warn(

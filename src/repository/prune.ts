@@ -1,4 +1,4 @@
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
@@ -41,7 +41,30 @@ export async function pruneSnapshots(
   repository: SnapshotRepository,
   options: PruneOptions,
   logger: Logger,
+  reporter?: PruneReporter,
 ): Promise<PruneReport> {
+  try {
+    const report = await prune(repository, options, logger);
+    // A dry run changed nothing: it is no prune to report.
+    if (report.dryRun) return report;
+    const failed =
+      report.remove.some((r) => r.status === 'failed') || report.incomplete.some((r) => r.status === 'failed');
+    if (failed) reporter?.failed('store', new Date());
+    else reporter?.pruned(report, new Date());
+    return report;
+  } catch (err) {
+    if (!options.dryRun) reporter?.failed(isVaultOpsError(err) ? err.code : 'internal', new Date());
+    throw err;
+  }
+}
+
+/** What a prune reports when it ends (metrics): typed events, no metrics library. */
+export interface PruneReporter {
+  pruned(report: PruneReport, at: Date): void;
+  failed(reason: string, at: Date): void;
+}
+
+async function prune(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
   const catalogue = await repository.catalogue();
   const plan = planRetention(
     catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),

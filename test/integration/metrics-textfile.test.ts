@@ -114,4 +114,26 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
       'and keeps the last success',
     );
   });
+
+  test('snapshot prune: what it kept and removed; a dry run reports nothing', async () => {
+    const store = join(dir, 'store');
+    const saved = await runCli(['snapshot', 'save', '--to', store], env);
+    assert.equal(saved.code, 0, saved.stderr);
+    const file = join(dir, 'prune.prom');
+    const dry = await runCli(
+      ['snapshot', 'prune', '--from', store, '--keep-last', '1', '--dry-run', '--metrics-textfile', file],
+      env,
+    );
+    assert.equal(dry.code, 0, dry.stderr);
+    await assert.rejects(readFile(file, 'utf8'), { code: 'ENOENT' }, 'a dry run changed nothing and reports nothing');
+    const pruned = await runCli(
+      ['snapshot', 'prune', '--from', store, '--keep-last', '1', '--metrics-textfile', file],
+      env,
+    );
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const text = await readFile(file, 'utf8');
+    assert.match(text, /^vault_ops_prune_snapshots\{outcome="kept"\} 1$/m);
+    assert.match(text, /^vault_ops_prune_snapshots\{outcome="removed"\} 1$/m);
+    assert.ok(gauge(text, 'vault_ops_prune_last_success_timestamp_seconds')! > 0);
+  });
 });

@@ -26,6 +26,7 @@ import { flavourName } from '../../vault/flavour.js';
 import { abortOnSignals } from '../signals.js';
 import { SnapshotMetrics } from '../../snapshot/snapshot-metrics.js';
 import { pruneSnapshots, type PruneReport } from '../../repository/prune.js';
+import { PruneMetrics } from '../../repository/prune-metrics.js';
 import { validateRetentionPolicy, type RetentionPolicy } from '../../repository/retention.js';
 import type { CommandContext } from '../context.js';
 import { openCommandStore } from '../command-store.js';
@@ -223,12 +224,14 @@ export const snapshotCommand: CommandModule = {
         const o = resolveCommandOptions(ctx, SnapshotPruneOptionsSchema, snapshotPruneOptionSources, flags);
         const policy = validateRetentionPolicy(retentionPolicy(o));
         const store = await openCommandStore(ctx, o.from, o);
+        const metrics = new PruneMetrics();
         try {
           const report = await pruneSnapshots(
             store,
             { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() },
             ctx.logger,
-          );
+            metrics,
+          ).finally(() => publishMetrics(metrics, o, ctx.logger));
           if (ctx.options.output === 'json') printJson(ctx.stdout, report);
           else printLines(ctx.stdout, renderPrune(report));
           if (

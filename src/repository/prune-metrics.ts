@@ -1,0 +1,56 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import type { JobMetrics } from '../observability/metrics.js';
+import type { PruneReport, PruneReporter } from './prune.js';
+
+/** `snapshot prune`'s metrics, on a registry of its own; a family is exported only when set this run. */
+export class PruneMetrics implements PruneReporter, JobMetrics {
+  readonly job = 'vault-ops-prune';
+  readonly registry = new Registry();
+  readonly lastSuccess = registerOnFirstUse(
+    this.registry,
+    new Gauge({
+      name: 'vault_ops_prune_last_success_timestamp_seconds',
+      help: 'Unix time of the last prune that removed everything it planned to',
+      registers: [],
+    }),
+  );
+  readonly snapshots = registerOnFirstUse(
+    this.registry,
+    new Gauge({
+      name: 'vault_ops_prune_snapshots',
+      help: 'Snapshots of the last prune by outcome: kept, removed, or locked (under object lock, kept)',
+      labelNames: ['outcome'],
+      registers: [],
+    }),
+  );
+  readonly failures = registerOnFirstUse(
+    this.registry,
+    new Counter({
+      name: 'vault_ops_prune_failures_total',
+      help: 'Prunes that failed or could not remove an object, by reason',
+      labelNames: ['reason'],
+      registers: [],
+    }),
+  );
+  readonly lastFailure = registerOnFirstUse(
+    this.registry,
+    new Gauge({
+      name: 'vault_ops_prune_last_failure_timestamp_seconds',
+      help: 'Unix time of the last failed prune',
+      registers: [],
+    }),
+  );
+
+  pruned(report: PruneReport, at: Date): void {
+    this.lastSuccess.set(at.getTime() / 1000);
+    this.snapshots.set({ outcome: 'kept' }, report.keep.length);
+    this.snapshots.set({ outcome: 'removed' }, report.remove.filter((r) => r.status === 'removed').length);
+    this.snapshots.set({ outcome: 'locked' }, report.remove.filter((r) => r.status === 'locked').length);
+  }
+
+  failed(reason: string, at: Date): void {
+    this.failures.inc({ reason });
+    this.lastFailure.set(at.getTime() / 1000);
+  }
+}
