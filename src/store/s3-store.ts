@@ -9,11 +9,12 @@ import {
   ListObjectVersionsCommand,
   ListObjectsV2Command,
   S3Client,
+  type CreateMultipartUploadCommandInput,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
+import { uploadStream } from './multipart-upload.js';
 import { normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
@@ -187,40 +188,33 @@ export class S3Store implements SnapshotStore {
     const onAbort = () => abort.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let bytes = 0;
-    const upload = new Upload({
+    // A body that fails mid-stream must fail the upload even while a part is being sent.
+    const bodyFailed = new Promise<never>((_, reject) => body.once('error', reject));
+    bodyFailed.catch(() => undefined);
+    const done = uploadStream(body, {
       client: this.client,
       params: {
         Bucket: this.options.bucket,
         Key: key,
-        Body: body,
         ContentType: options.contentType ?? 'application/octet-stream',
-        ChecksumAlgorithm: 'SHA256',
-        ...this.serverSideParams(options),
+        ...(this.serverSideParams(options) as Partial<CreateMultipartUploadCommandInput>),
       },
       partSize: this.options.partSize ?? DEFAULT_PART_SIZE,
       queueSize: this.options.queueSize ?? DEFAULT_QUEUE_SIZE,
-      leavePartsOnError: false,
-      abortController: abort,
-    });
-    upload.on('httpUploadProgress', (p) => {
-      if (typeof p.loaded === 'number') {
-        bytes = Math.max(bytes, p.loaded);
+      signal: abort.signal,
+      onProgress: (n) => {
+        bytes = n;
         options.onProgress?.(bytes);
-      }
+      },
     });
-    // A body that fails mid-stream must fail the upload (lib-storage would otherwise wait).
-    const bodyFailed = new Promise<never>((_, reject) => body.once('error', reject));
-    bodyFailed.catch(() => undefined);
-    const done = upload.done();
     done.catch(() => undefined);
     try {
       const result = await Promise.race([done, bodyFailed]);
-      return { key, bytes, ...(result.VersionId ? { versionId: result.VersionId } : {}) };
+      return { key, bytes, ...(result.versionId ? { versionId: result.versionId } : {}) };
     } catch (err) {
-      await upload.abort().catch(() => undefined);
       abort.abort();
-      // Let lib-storage finish its own cleanup, then make sure: abort every incomplete multipart
-      // upload of this key (keys carry a random snapshot id, so they can only be ours).
+      // Let the upload abort itself, then make sure: abort every incomplete multipart upload of
+      // this key (keys carry a random snapshot id, so they can only be ours).
       await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
       // A CreateMultipartUpload may still be answering: sweep a few times.
       for (let pass = 0; pass < 3; pass++) {
