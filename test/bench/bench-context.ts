@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** rotate: secrets and concurrency. */
   secrets: number;
   concurrency: number;
+  /** save-memory: the snapshot sizes (MB) the vault is grown to, one save each. */
+  sizes: number[];
   /** inspect: an existing archive instead of a fresh snapshot of the seeded testbed. */
   file?: string;
 }
@@ -117,14 +119,16 @@ export class BenchContext {
   }
 }
 
-async function seed(
+/** Seed until about `sizeMb` MiB are stored; `from` values already are (seeding grows a vault step by step). */
+export async function seed(
   vault: VaultTestbed,
   sizeMb: number,
+  from = 0,
 ): Promise<{ seededBytes: number; secrets: number; seedSeconds: number }> {
   await ensureKvV2(vault, 'secret');
   const started = performance.now();
   const count = Math.max(1, Math.ceil((sizeMb * 1024 * 1024) / VALUE_BYTES));
-  let next = 0;
+  let next = from;
   await Promise.all(
     Array.from({ length: SEED_CONCURRENCY }, async () => {
       while (next < count) {

@@ -12,6 +12,7 @@ import { BenchContext, type BenchOptions } from './bench-context.js';
 import { inspectBench } from './inspect.js';
 import { machineInfo } from './measure.js';
 import { rotateBench } from './rotate.js';
+import { saveMemoryBench } from './save-memory.js';
 import { snapshotBench } from './snapshot.js';
 import { verifyBench } from './verify.js';
 
@@ -20,6 +21,7 @@ const benches = {
   verify: verifyBench,
   rotate: rotateBench,
   inspect: inspectBench,
+  'save-memory': saveMemoryBench,
 } as const;
 type BenchName = keyof typeof benches;
 
@@ -33,7 +35,14 @@ function usage(message: string): never {
 
 function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions } {
   const names: BenchName[] = [];
-  const options: BenchOptions = { sizeMb: 256, runs: 3, cli: 'built', secrets: 1000, concurrency: 4 };
+  const options: BenchOptions = {
+    sizeMb: 256,
+    runs: 3,
+    cli: 'built',
+    secrets: 1000,
+    concurrency: 4,
+    sizes: [64, 256, 1024],
+  };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) usage(`${flag} needs an integer ≥ ${min}`);
@@ -45,7 +54,12 @@ function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions 
     else if (a === '--runs') options.runs = int(a, argv[++i], 1);
     else if (a === '--secrets') options.secrets = int(a, argv[++i], 1);
     else if (a === '--concurrency') options.concurrency = int(a, argv[++i], 1);
-    else if (a === '--file') options.file = argv[++i] ?? usage('--file needs a path');
+    else if (a === '--sizes') {
+      const list = (argv[++i] ?? '').split(',').map(Number);
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))
+        usage('--sizes needs MB sizes such as 64,256,1024');
+      options.sizes = list;
+    } else if (a === '--file') options.file = argv[++i] ?? usage('--file needs a path');
     else if (a === '--cli') {
       const v = argv[++i];
       if (v !== 'built' && v !== 'source') usage('--cli is built or source');
