@@ -74,9 +74,13 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
   child.stdout?.pipe(logStream, { end: false });
   child.stderr?.pipe(logStream, { end: false });
   running.add(child);
+  let stopped = false;
   const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       running.delete(child);
+      // A server that goes away while its tests still use it (a crash, or a test's own kill):
+      // say so with its last words, before stop() deletes its directory and log.
+      if (!stopped) void reportExit(options.name, logFile, code, signal);
       resolve(code);
     });
     child.once('error', () => {
@@ -84,7 +88,6 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
       resolve(null);
     });
   });
-  let stopped = false;
   return {
     name: options.name,
     dir,
@@ -141,4 +144,13 @@ export async function waitUntil(
   const error = lastError ? `; last error: ${(lastError as Error).message}` : '';
   const log = tail ? `\n--- ${options.server?.name} log ---\n${tail}` : '';
   throw new Error(`testbed: ${what} did not become ready${exited}${error}${log}`);
+}
+
+async function reportExit(name: string, logFile: string, code: number | null, signal: NodeJS.Signals | null) {
+  const log = await readFile(logFile, 'utf8').catch(() => '');
+  const tail = log.split('\n').slice(-40).join('\n');
+  process.stderr.write(
+    `testbed: ${name} exited while in use (${signal ? `signal ${signal}` : `exit ${code}`}); ` +
+      `its last log lines:\n${tail}\n`,
+  );
 }
