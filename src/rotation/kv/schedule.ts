@@ -97,7 +97,9 @@ export function checkDue(
   const nextDue = nextRuns[0]!;
   return {
     due: false,
-    reason: `not due until ${nextDue.toISOString()} (schedule "${schedule.text}"; ${since(source, last, now, markedVersion)})`,
+    reason:
+      `not due until ${nextDue.toISOString()} ` +
+      `(schedule "${schedule.text}"; ${since(source, last, now, markedVersion)})`,
     nextDue,
     nextRuns,
   };
