@@ -23,7 +23,7 @@ describe('setup policies', () => {
     assert.equal(snapshotPolicyRules({ canaryMount: 'ops/canary/' }).at(-1)!.path, 'ops/canary/canary');
   });
 
-  test('rotate-kv: exact paths per secret; read and pending values only with hooks; password policies', () => {
+  test('rotate-kv: exact paths per secret; read, lock and pending values only with hooks; password policies', () => {
     const policy = parseRotationPolicy(
       {
         secrets: [
@@ -38,8 +38,6 @@ describe('setup policies', () => {
     assert.deepEqual(map, {
       'secret/metadata/app/db': ['read', 'patch'],
       'secret/data/app/db': ['patch'],
-      'stage/data/locks/secret/app/db': ['create', 'read', 'update'],
-      'stage/metadata/locks/secret/app/db': ['read', 'delete'],
       'kv/metadata/api': ['read', 'patch'],
       'kv/data/api': ['read', 'patch'],
       'stage/data/locks/kv/api': ['create', 'read', 'update'],
@@ -49,6 +47,15 @@ describe('setup policies', () => {
       'sys/policies/password/strong/generate': ['read'],
     });
     assert.ok(!rules.some((r) => r.path.includes('*')), 'no globs');
+    const hookless = parseRotationPolicy(
+      { secrets: [{ mount: 'secret', path: 'app/db', every: '30d', keys: { password: {} } }] },
+      '/q.yaml',
+    );
+    assert.deepEqual(
+      rotateKvPolicyRules(hookless, { stagingMount: 'stage' }).map((r) => r.path),
+      ['secret/metadata/app/db', 'secret/data/app/db'],
+      'hook-less rotation takes no lock: nothing on the staging mount',
+    );
   });
 
   test('HCL and install commands: policy, then a Kubernetes role with short TTLs and the audience', () => {

@@ -96,10 +96,11 @@ export function snapshotPolicyRules(options: { canaryMount?: string | false } = 
 }
 
 /**
- * `rotate kv` for one policy file: per secret its exact metadata and data paths and its lock in the
- * staging mount; pending values (and reading the live value) only for secrets with hooks; password
- * policies only where a key uses one. Mount checks use sys/internal/ui/mounts, which any
- * capability under the mount grants.
+ * `rotate kv` for one policy file: per secret its exact metadata and data paths; its lock and
+ * pending value in the staging mount (and reading the live value) only for secrets with hooks —
+ * a hook-less rotation takes no lock, so a policy file without hooks grants nothing on the staging
+ * mount; password policies only where a key uses one. Mount checks use sys/internal/ui/mounts,
+ * which any capability under the mount grants.
  */
 export function rotateKvPolicyRules(policy: RotationPolicy, options: { stagingMount?: string } = {}): PolicyRule[] {
   const staging = trimMount(options.stagingMount ?? DEFAULT_STAGING_MOUNT);
@@ -119,17 +120,17 @@ export function rotateKvPolicyRules(policy: RotationPolicy, options: { stagingMo
         ? `${s.id}: write the new value (patch with check-and-set); read the previous value for the hooks`
         : `${s.id}: write the new value (patch with check-and-set); never reads it`,
     });
-    rules.push({
-      path: `${staging}/data/${lockPath(s.mount, s.path)}`,
-      capabilities: ['create', 'read', 'update'],
-      why: `${s.id}: the rotation lock (create-only, extended while the run lives)`,
-    });
-    rules.push({
-      path: `${staging}/metadata/${lockPath(s.mount, s.path)}`,
-      capabilities: ['read', 'delete'],
-      why: `${s.id}: release the lock; read its version to replace an entry that reads empty (check-and-set)`,
-    });
     if (hooks) {
+      rules.push({
+        path: `${staging}/data/${lockPath(s.mount, s.path)}`,
+        capabilities: ['create', 'read', 'update'],
+        why: `${s.id}: the rotation lock (create-only, extended while the run lives)`,
+      });
+      rules.push({
+        path: `${staging}/metadata/${lockPath(s.mount, s.path)}`,
+        capabilities: ['read', 'delete'],
+        why: `${s.id}: release the lock; read its version to replace an entry that reads empty (check-and-set)`,
+      });
       rules.push({
         path: `${staging}/data/${stagingPath(s.mount, s.path)}`,
         capabilities: ['create', 'read', 'update'],

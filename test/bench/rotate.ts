@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
+import { RecordingHttpProxy, type RecordedRequest } from '../helpers/recording-http-proxy.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import type { VaultTestbed } from '../testbed/vault.js';
 import type { BenchContext } from './bench-context.js';
@@ -21,15 +21,11 @@ import { LoadWatch, median, round, runChecked } from './measure.js';
  */
 
 const MOUNT = 'secret';
-const STAGING = 'vault-ops-staging';
 /** Every secret is due one second after its last rotation. */
 const EVERY = '1s';
 
-interface CountedRequest {
-  method: string;
-  /** The request path with the secret's name replaced by `{name}`. */
-  path: string;
-}
+/** A request of a rotation, with the secret's name in its path replaced by `{name}`. */
+type CountedRequest = RecordedRequest;
 
 export async function rotateBench(ctx: BenchContext): Promise<Record<string, unknown>> {
   const n = ctx.options.secrets;
@@ -38,7 +34,7 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
   const work = await mkdtemp(join(tmpdir(), 'vault-ops-bench-rotate-'));
   try {
     await ensureKvV2(vault, MOUNT);
-    await ensureKvV2(vault, STAGING);
+    // No staging mount: hook-less rotation takes no lock and stages nothing.
     // At least 20: the request count compares runs of 10 and 20 secrets.
     const names = Array.from({ length: Math.max(n, 20) }, (_, i) => `rot/s${i}`);
     await pool(names, 8, (name) =>
@@ -77,7 +73,7 @@ export async function rotateBench(ctx: BenchContext): Promise<Record<string, unk
     };
 
     // 1. Requests per rotation, counted through a recording proxy: runs of 10 and 20 secrets, the difference / 10.
-    const proxy = await RecordingProxy.start(vault.addr);
+    const proxy = await RecordingHttpProxy.start(vault.addr);
     let requests10: CountedRequest[];
     let requests20: CountedRequest[];
     let connections10: number;
@@ -160,50 +156,6 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
       while (next < items.length) await fn(items[next++]!);
     }),
   );
-}
-
-/** An HTTP proxy in front of Vault that records each request's method and path. */
-class RecordingProxy {
-  private seen: CountedRequest[] = [];
-  /** TCP connections the client opened (keep-alive reuse shows as few). */
-  connections = 0;
-  private constructor(
-    private readonly server: Server,
-    private readonly agent: Agent,
-    readonly addr: string,
-  ) {}
-
-  static async start(target: string): Promise<RecordingProxy> {
-    const agent = new Agent({ keepAlive: true });
-    let proxy: RecordingProxy | undefined;
-    const server = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', target);
-      proxy!.seen.push({ method: req.method ?? 'GET', path: url.pathname.replace(/^\/v1\//, '') + (url.search || '') });
-      const upstream = request(url, { method: req.method, headers: req.headers, agent }, (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      });
-      upstream.once('error', () => res.destroy());
-      req.pipe(upstream);
-    });
-    server.on('connection', () => proxy!.connections++);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new RecordingProxy(server, agent, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    return proxy;
-  }
-
-  take(): { requests: CountedRequest[]; connections: number } {
-    const out = { requests: this.seen, connections: this.connections };
-    this.seen = [];
-    this.connections = 0;
-    return out;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-    this.agent.destroy();
-  }
 }
 
 /** The requests that name one secret, in order, with its name as `{name}`. */

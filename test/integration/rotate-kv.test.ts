@@ -3,6 +3,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
+import { RecordingHttpProxy } from '../helpers/recording-http-proxy.js';
 import {
   ENV_DUMP,
   RotationBed,
@@ -12,7 +13,7 @@ import {
   sleep,
   targetKey,
 } from '../fixtures/rotation-hooks/harness.js';
-import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
+import { loadRotationPolicy, type SecretPolicy } from '../../src/rotation/kv/policy.js';
 import { runRotation } from '../../src/rotation/kv/run.js';
 import { RotationMetrics } from '../../src/rotation/kv/metrics.js';
 import { VaultClient } from '../../src/vault/client.js';
@@ -122,11 +123,15 @@ describe(onServer('rotate kv: policy errors (exit 2, naming the entry)'), () => 
     assert.match(r.stderr, /secrets\[1\] \(secret\/multi\/b\): keys: name at least one key/);
   });
 
-  test('a missing staging mount and a missing policy file: exit 2', async () => {
-    const policy = await bed.policy([{ mount: 'secret', path: 'x/y', every: '1d', keys }]);
+  test('a missing staging mount (with hooks) and a missing policy file: exit 2', async () => {
+    // Only rotations with hooks use the staging mount (pending values, locks): a hook-less policy does not need it.
+    const policy = await bed.policy([{ mount: 'secret', path: 'x/y', every: '1d', keys, hooks: { set: ['true'] } }]);
     const r = await cli(['rotate', 'kv', '--policy', policy, '--staging-mount', 'no-such-staging']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /staging mount no-such-staging\/ is not a KV v2 mount/);
+    const plain = await bed.policy([{ mount: 'secret', path: 'x/y', every: '1d', keys }]);
+    const hookless = await cli(['rotate', 'kv', '--policy', plain, '--staging-mount', 'no-such-staging', '--dry-run']);
+    assert.equal(hookless.code, 0, hookless.all);
     const missing = await cli(['rotate', 'kv', '--policy', `${bed.dir}/nope.yaml`]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read rotation policy .*nope\.yaml \(ENOENT\)/);
@@ -210,7 +215,7 @@ describe(onServer('rotate kv without hooks'), () => {
     assert.match((await bed.read(path))!.data.token!, /^[A-Za-z0-9_-]{24}$/);
   });
 
-  test('a hook-less rotation takes few Vault requests', async () => {
+  test('a hook-less rotation takes 3 Vault requests: plan read, CAS write, marker; no lock', async () => {
     const path = bed.name('count');
     await bed.put(path, { password: 'orig-count-password' });
     const policyFile = await bed.policy([{ mount: 'secret', path, every: '90d', keys: { password: { length: 32 } } }]);
@@ -241,20 +246,57 @@ describe(onServer('rotate kv without hooks'), () => {
       { ...deps, kv: new KvV2(counting) },
     );
     assert.equal(result.report.secrets[0]?.outcome, 'rotated');
-    // 2 mount checks (secret/, staging) + metadata + lock + patch data + patch metadata + unlock
-    // (a check-and-set refresh proving the lock is still this run's, then the delete)
+    // 1 mount check (secret/; the staging mount is checked only when a secret has hooks) + metadata (plan) +
+    // patch data (check-and-set on the planned version) + patch metadata (the marker)
     assert.deepEqual(
       requests.filter((r) => !r.includes('sys/internal/ui/mounts')),
-      [
-        `GET secret/metadata/${path}`,
-        `POST vault-ops-staging/data/locks/secret/${path}`,
-        `PATCH secret/data/${path}`,
-        `PATCH secret/metadata/${path}`,
-        `POST vault-ops-staging/data/locks/secret/${path}`,
-        `DELETE vault-ops-staging/metadata/locks/secret/${path}`,
-      ],
+      [`GET secret/metadata/${path}`, `PATCH secret/data/${path}`, `PATCH secret/metadata/${path}`],
     );
-    assert.equal(requests.length, 8, requests.join('\n'));
+    assert.equal(requests.length, 4, requests.join('\n'));
+    assert.equal(await bed.lock('secret', path), undefined, 'no lock was taken');
+  });
+
+  test('on the wire, the CLI rotating N hook-less secrets sends exactly 3 requests per rotation', async () => {
+    const n = 20;
+    const paths = Array.from({ length: n }, () => `wire/${bed.name('w')}`);
+    for (const p of paths) await bed.put(p, { password: `orig-${p}` });
+    rotatedSecrets.push(...paths.map((p) => ({ path: p, keys: ['password'] })));
+    const policy = await bed.policy(
+      paths.map((p) => ({ mount: 'secret', path: p, every: '90d', keys: { password: { length: 32 } } })),
+    );
+    const proxy = await RecordingHttpProxy.start(bed.vault.addr);
+    let recorded: Array<{ method: string; path: string }>;
+    try {
+      const r = await runCli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json'], {
+        ...bed.env,
+        VAULT_ADDR: proxy.addr,
+      });
+      captured.push(r.all);
+      assert.equal(r.code, 0, r.all);
+      assert.equal(r.json().summary.rotated, n);
+      recorded = proxy.take().requests;
+    } finally {
+      await proxy.stop();
+    }
+    const perSecret = new Map(paths.map((p) => [p, [] as string[]]));
+    const other: string[] = [];
+    for (const { method, path } of recorded) {
+      const secret = paths.find((p) => path.endsWith(`/${p}`));
+      if (secret) perSecret.get(secret)!.push(`${method} ${path.replace(secret, '{name}')}`);
+      else other.push(`${method} ${path}`);
+    }
+    for (const [p, seq] of perSecret)
+      assert.deepEqual(
+        seq,
+        ['GET secret/metadata/{name}', 'PATCH secret/data/{name}', 'PATCH secret/metadata/{name}'],
+        `${p}: plan read, check-and-set write, marker`,
+      );
+    assert.deepEqual(
+      other.sort(),
+      ['GET auth/token/lookup-self', 'GET sys/internal/ui/mounts/secret/'],
+      'once per run: the token lookup (for its renewal) and the mount check',
+    );
+    assert.equal(recorded.length, 3 * n + 2);
   });
 
   test('generators: Vault password policy, command, local charsets', async () => {
@@ -800,6 +842,21 @@ describe(onServer('rotate kv with a least-privilege token (the README policy)'),
     });
     assert.equal(st.json().secrets[0].state, 'current');
 
+    // A hook-less rotation takes no lock and stages nothing: no grant on the staging mount at all.
+    const bare =
+      `path "secret/metadata/lp/*" { capabilities = ["read", "patch"] }\npath "secret/data/lp/*" { ` +
+      `capabilities = ["patch"] }\n`;
+    await bed.req('PUT', 'sys/policies/acl/rotate-hookless-bare', { policy: bare });
+    const t0 = await tokenFor('rotate-hookless-bare');
+    const r0 = await runCli(['rotate', 'kv', '--policy', plainPolicy, '--force', '--output', 'json'], {
+      VAULT_ADDR: bed.vault.addr,
+      VAULT_TOKEN: t0,
+    });
+    captured.push(r0.all);
+    assert.equal(r0.code, 0, r0.all);
+    assert.equal(r0.json().secrets[0].outcome, 'rotated');
+    assert.equal((await bed.meta(plainPath))?.current_version, 3);
+
     const t2 = await tokenFor('rotate-hooks');
     const r2 = await runCli(['rotate', 'kv', '--policy', hookedPolicy, '--force', '--output', 'json'], {
       VAULT_ADDR: bed.vault.addr,
@@ -973,6 +1030,138 @@ describe(onServer('rotate kv: readers and concurrent runs'), () => {
     for (const p of [...hooked, ...plain])
       assert.equal((await bed.meta(p))!.current_version, 2, `${p} has exactly one new version`);
     for (const p of hooked) assert.equal(bed.target(td, 'secret', p)!.setValues.length, 1, 'set ran once');
+  });
+});
+
+describe(onServer('rotate kv without hooks: no lock, check-and-set only'), () => {
+  const settingsFor = (policyFile: string, secrets: readonly SecretPolicy[], holder: string) => ({
+    policyFile,
+    stagingMount: 'vault-ops-staging',
+    lockTtlMs: 60_000,
+    force: true,
+    holder,
+    secrets,
+    concurrency: 4,
+  });
+
+  test('two --force runs started together over 200 secrets rotate each exactly once', async () => {
+    const n = 200;
+    const paths = Array.from({ length: n }, (_, i) => `race/${bed.name(`r${i}`)}`);
+    for (const p of paths) await bed.put(p, { k: `orig-${p}`, other: 'keep' });
+    rotatedSecrets.push(...paths.map((p) => ({ path: p, keys: ['k'] })));
+    const policyFile = await bed.policy(
+      paths.map((p) => ({ mount: 'secret', path: p, every: '90d', keys: { k: { length: 24 } } })),
+    );
+    const policy = await loadRotationPolicy(policyFile);
+    // Both runs plan every secret before either writes one: all 200 are contended, each run read version 1 of each.
+    // (A run that planned after the other's write would rotate again: that is what --force asks for.)
+    let planned = 0;
+    let release!: () => void;
+    const bothPlanned = new Promise<void>((r) => {
+      release = r;
+    });
+    const gatedKv = (client: VaultClient) =>
+      new (class extends KvV2 {
+        private reads = 0;
+        override async readMetadata(mount: string, path: string) {
+          const meta = await super.readMetadata(mount, path);
+          if (++this.reads === n && ++planned === 2) release();
+          return meta;
+        }
+        override async patchData(mount: string, path: string, data: Record<string, unknown>, cas: number) {
+          await bothPlanned;
+          return super.patchData(mount, path, data, cas);
+        }
+      })(client);
+    const records: Array<{ path: string; rotationId: string }> = [];
+    const runs = await Promise.all(
+      ['run-a', 'run-b'].map(async (holder) => {
+        const { deps, client } = await libraryDeps(bed);
+        return runRotation(settingsFor(policyFile, policy.secrets, holder), {
+          ...deps,
+          kv: gatedKv(client),
+          recorder: async (r) => {
+            records.push({ path: r.path, rotationId: r.rotationId });
+          },
+        });
+      }),
+    );
+    for (const run of runs) {
+      assert.equal(run.failed, false);
+      assert.equal(run.report.summary.failed + run.report.summary.quarantined, 0);
+    }
+    const rotated = new Map<string, string>();
+    for (const run of runs)
+      for (const s of run.report.secrets) {
+        if (s.outcome === 'rotated') {
+          assert.ok(!rotated.has(s.path), `${s.path} rotated by both runs`);
+          rotated.set(s.path, s.rotationId!);
+          assert.deepEqual([s.fromVersion, s.toVersion], [1, 2]);
+        } else {
+          assert.equal(s.outcome, 'skipped', JSON.stringify(s));
+          assert.match(s.reason!, /rotated by another run meanwhile|changed since the plan read version 1/);
+        }
+      }
+    assert.equal(rotated.size, n, 'every secret rotated by exactly one run');
+    assert.equal(records.length, n, 'one record per rotation: the losing run writes none');
+    assert.deepEqual(new Set(records.map((r) => r.path)), new Set(paths));
+    for (const p of paths) {
+      const meta = (await bed.meta(p))!;
+      assert.equal(meta.current_version, 2, `${p}: exactly one version newer`);
+      assert.equal(meta.custom_metadata?.['vault-ops-rotation-id'], rotated.get(p), `${p}: the winner's marker`);
+      assert.equal(meta.custom_metadata?.['vault-ops-version'], '2');
+      assert.equal(records.find((r) => r.path === p)?.rotationId, rotated.get(p));
+      assert.equal((await bed.read(p))!.data.other, 'keep');
+    }
+    assert.equal(await bed.lock('secret', paths[0]!), undefined, 'no lock was taken');
+  });
+
+  test("a person's write between the plan and the write is never overwritten", async () => {
+    const path = bed.name('human');
+    await bed.put(path, { password: 'orig-human-1', user: 'svc' });
+    const policyFile = await bed.policy([{ mount: 'secret', path, every: '90d', keys: { password: { length: 32 } } }]);
+    rotatedSecrets.push({ path, keys: ['password'] });
+    const policy = await loadRotationPolicy(policyFile);
+    const records: string[] = [];
+    const recorder = async (r: { rotationId: string }) => {
+      records.push(r.rotationId);
+    };
+    // A first rotation, so that vault-ops' marker is there (the second run must not take the person's write for
+    // another run's rotation either).
+    const first = await runRotation(settingsFor(policyFile, policy.secrets, 'first'), {
+      ...(await libraryDeps(bed)).deps,
+      recorder,
+    });
+    assert.equal(first.report.secrets[0]?.outcome, 'rotated');
+    const marker = (await bed.meta(path))!.custom_metadata;
+
+    let written = 0;
+    const { deps } = await libraryDeps(bed, {
+      // After the plan read version 2 and the new value was generated, just before the live write.
+      onStep: async (e) => {
+        if (e.step === 'generated') written = await bed.put(path, { password: 'human-password-2', user: 'svc' });
+      },
+    });
+    const r = await runRotation(settingsFor(policyFile, policy.secrets, 'second'), { ...deps, recorder });
+    assert.equal(written, 3);
+    const s = r.report.secrets[0]!;
+    assert.equal(s.outcome, 'skipped', JSON.stringify(s));
+    assert.match(s.reason!, /changed since the plan read version 2 \(now version 3; .*\): left as written/);
+    assert.equal(r.failed, false, 'not a failure: exit 0');
+    const live = (await bed.read(path))!;
+    assert.equal(live.version, 3, "the person's version is current");
+    assert.equal(live.data.password, 'human-password-2', "the person's value is live");
+    assert.deepEqual((await bed.meta(path))!.custom_metadata, marker, 'no marker, no failure written');
+    assert.equal(records.length, 1, 'no record for the run that wrote nothing');
+
+    // The person's version is fresh: a normal run leaves it, its age counts from its creation.
+    const next = await runRotation(
+      { ...settingsFor(policyFile, policy.secrets, 'third'), force: false },
+      (await libraryDeps(bed)).deps,
+    );
+    assert.equal(next.report.secrets[0]?.outcome, 'not-due');
+    assert.match(next.report.secrets[0]!.reason!, /written after vault-ops' last rotation \(version 2\)/);
+    assert.equal((await bed.read(path))!.version, 3);
   });
 });
 

@@ -288,6 +288,11 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
         'a hook-less secret is written, never read',
       );
       assert.equal(await statusOf('GET', 'secret/data/other/unrelated', token), 403);
+      assert.equal(
+        await statusOf('POST', 'vault-ops-staging/data/locks/secret/app/db', token, { data: { x: '1' } }),
+        403,
+        'a hook-less secret takes no lock: nothing on the staging mount',
+      );
       assert.equal(await statusOf('GET', 'sys/storage/raft/snapshot', token), 403);
     },
   );

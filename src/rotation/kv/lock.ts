@@ -3,7 +3,8 @@ import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { CasMismatch, type KvV2 } from './kv.js';
 
 /**
- * One rotation at a time per secret, with what both Vault and OpenBao offer: a create-only
+ * One rotation at a time per secret with hooks (a hook-less rotation needs none: its one live
+ * write is a check-and-set, see rotate-secret.ts), with what both Vault and OpenBao offer: a create-only
  * (`cas: 0`) KV v2 entry `<staging>/locks/<mount>/<path>` holding the rotation id and an expiry.
  * The holder extends the expiry every third of the TTL (check-and-set on its own version); an
  * expired lock is stale (its holder died) and is taken over with check-and-set on the stale
@@ -24,7 +25,7 @@ export interface LockInfo {
   holder: string;
   acquired: string;
   expires: string;
-  /** The live version the holder planned to replace (hook-less rotations recover from it). */
+  /** The live version the holder planned to replace (informational: only rotations with hooks take locks). */
   baseVersion?: number;
 }
 

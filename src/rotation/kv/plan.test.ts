@@ -50,6 +50,41 @@ describe('evaluateSecret', () => {
     );
     assert.equal(evaluateSecret(plain, m, now, false).action, 'rotate');
   });
+  test('without hooks, a version newer than the marker names counts from its own creation', () => {
+    const marker = { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z' };
+    // The marker names the current version: its time decides.
+    const marked = evaluateSecret(
+      plain,
+      meta({ ...marker, 'vault-ops-version': '3' }, '2026-05-31T00:00:00Z'),
+      now,
+      false,
+    );
+    assert.equal(marked.action, 'rotate');
+    assert.equal(marked.lastRotatedSource, 'rotation');
+    // Version 3 was written after the rotation that wrote version 2 (a person, or a run that died before its
+    // marker): it is a fresh value, not due until its own age reaches `every`.
+    const later = meta({ ...marker, 'vault-ops-version': '2' }, '2026-05-31T00:00:00Z');
+    const fresh = evaluateSecret(plain, later, now, false);
+    assert.equal(fresh.action, 'none');
+    assert.equal(fresh.lastRotatedSource, 'created');
+    assert.equal(fresh.lastRotated?.toISOString(), '2026-05-31T00:00:00.000Z');
+    assert.match(
+      fresh.reason,
+      /written after vault-ops' last rotation \(version 2\); current version created 2026-05-31/,
+    );
+    assert.equal(evaluateSecret(plain, later, now, true).action, 'rotate', '--force still rotates');
+    const old = evaluateSecret(
+      plain,
+      meta({ ...marker, 'vault-ops-version': '2' }, '2026-04-15T00:00:00Z'),
+      now,
+      false,
+    );
+    assert.equal(old.action, 'rotate', 'an unmarked version older than every is due');
+    // With hooks the marker's time keeps deciding (their pending state and lock order runs).
+    const h = evaluateSecret(hooked, later, now, false);
+    assert.equal(h.lastRotatedSource, 'rotation');
+    assert.equal(h.action, 'rotate');
+  });
   test('pending rotations resume, cleanup resumes, quarantine skips unless forced', () => {
     assert.equal(
       evaluateSecret(

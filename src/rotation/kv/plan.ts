@@ -39,9 +39,19 @@ export function evaluateSecret(
     };
   }
   const state = parseRotationState(meta.customMetadata);
-  const source: LastRotatedSource = state.lastRotated ? 'rotation' : 'created';
-  const lastRotated = state.lastRotated ?? meta.versions.get(meta.currentVersion)?.created ?? new Date(0);
-  const check = checkDue(secret.schedule, lastRotated, source, now);
+  const created = meta.versions.get(meta.currentVersion)?.created ?? new Date(0);
+  // Without hooks no lock orders runs, so the age comes from this read alone: vault-ops' marker counts only while
+  // it names the current version. A later version (a person's write, a rotation whose run died between its live
+  // write and its marker, or one being recorded right now by another run) counts from its own creation, like a
+  // secret vault-ops never rotated: it is never rotated again at once. Secrets with hooks keep the marker's time
+  // (their pending state and lock order runs; a person's change during a rotation is handled by resume).
+  const markerCounts =
+    state.lastRotated !== undefined &&
+    (secret.hooks !== undefined || state.version === undefined || state.version >= meta.currentVersion);
+  const source: LastRotatedSource = markerCounts ? 'rotation' : 'created';
+  const lastRotated = markerCounts ? state.lastRotated! : created;
+  const markedVersion = !markerCounts && state.lastRotated !== undefined ? state.version : undefined;
+  const check = checkDue(secret.schedule, lastRotated, source, now, markedVersion);
   const base = { state, lastRotated, lastRotatedSource: source, check };
 
   if (state.quarantined && !force) {

@@ -10,9 +10,10 @@ import { META, clip, parseRotationState, type MetaPatch, type RotationState } fr
 import type { FailedStep, RotationDeps, RotationSettings, SecretOutcome, StepName } from './types.js';
 
 /**
- * One secret's rotation: an explicit state machine whose state lives in Vault (the secret's
- * custom_metadata, the staging entry, the lock), so that a run killed at any point is resumed by
- * the next run with the same rotation id and the same pending value. See state.ts for the steps.
+ * One secret's rotation. With hooks: an explicit state machine whose state lives in Vault (the
+ * secret's custom_metadata, the staging entry, the lock), so that a run killed at any point is
+ * resumed by the next run with the same rotation id and the same pending value (see state.ts for
+ * the steps). Without hooks: one check-and-set write and its marker, no lock (see direct()).
  */
 
 export function stagingPath(mount: string, path: string): string {
@@ -57,6 +58,15 @@ export async function rotateSecret(
   deps: RotationDeps,
   settings: RotationSettings,
 ): Promise<SecretOutcome> {
+  if (!secret.hooks) {
+    // No target system, hence nothing to stage and no lock: the live write's check-and-set orders runs (direct()).
+    const run = new SecretRotation(secret, deps, settings, deps.newRotationId());
+    try {
+      return await run.direct(planned);
+    } catch (err) {
+      return await run.failure(err);
+    }
+  }
   const base = { id: secret.id, mount: secret.mount, path: secret.path };
   const plannedState = parseRotationState(planned.customMetadata);
   const wantId =
@@ -88,10 +98,10 @@ export async function rotateSecret(
     };
   }
   const lock = attempt.lock;
-  const run = new SecretRotation(secret, deps, settings, lock);
+  const run = new SecretRotation(secret, deps, settings, lock.rotationId, lock);
   try {
     await run.step('lock-acquired', wantId);
-    return secret.hooks ? await run.staged(planned, attempt.takenOver) : await run.direct(planned, attempt.takenOver);
+    return await run.staged(planned, attempt.takenOver);
   } catch (err) {
     return await run.failure(err);
   } finally {
@@ -117,14 +127,21 @@ class SecretRotation {
   private stepReached: FailedStep = 'vault';
   private readonly base: { id: string; mount: string; path: string };
 
+  /** `lock`: held for secrets with hooks; a hook-less rotation takes none. */
   constructor(
     private readonly secret: SecretPolicy,
     private readonly deps: RotationDeps,
     private readonly settings: RotationSettings,
-    private readonly lock: SecretLock,
+    rotationId: string,
+    private readonly lock?: SecretLock,
   ) {
-    this.rotationId = lock.rotationId;
+    this.rotationId = rotationId;
     this.base = { id: secret.id, mount: secret.mount, path: secret.path };
+  }
+
+  /** Before each write of a locked rotation: stop if the lock was lost. */
+  private assertLockHeld(): void {
+    this.lock?.assertHeld();
   }
 
   async step(step: StepName, rotationId = this.rotationId): Promise<void> {
@@ -199,41 +216,16 @@ class SecretRotation {
   // ---------------------------------------------------------------- without hooks
 
   /**
-   * No target system: lock, write the new live version with cas = the version the plan read,
-   * record state, unlock. A lock taken over from a crashed run tells which version it meant to
-   * replace; if the live secret moved past it, that run's write landed and is recorded, not repeated.
+   * No target system, so no staging and no lock: three requests (the plan's metadata read, this write, the marker).
+   * The live write is a check-and-set on the version the plan read, so of two runs that planned the same version
+   * only one writes; the other, and a run that a person's write overtook, writes nothing at all (no value, no
+   * marker, no record) and leaves the secret as it is. The value is generated before the write and only written
+   * by it, so a run stopped or killed before it leaves nothing behind; one killed between the write and the marker
+   * leaves a version the next plan counts from its creation (plan.ts): never rotated again at once.
    */
-  async direct(planned: KvMetadata, takenOver?: LockInfo): Promise<SecretOutcome> {
-    let meta = planned;
-    this.state = parseRotationState(meta.customMetadata);
-    if (takenOver) {
-      meta = await this.readMeta();
-      const crashedBase = takenOver.baseVersion;
-      // The crashed run wrote the live secret but died before recording it: record it, do not repeat it.
-      // (If it recorded it too, only its lock was left: rotate as planned.)
-      if (
-        crashedBase !== undefined &&
-        takenOver.rotationId &&
-        meta.currentVersion > crashedBase &&
-        this.state.rotationId !== takenOver.rotationId
-      ) {
-        this.rotationId = takenOver.rotationId;
-        const written = crashedBase + 1;
-        const when = meta.versions.get(written)?.created ?? this.deps.now();
-        await this.meta!.patch(this.completedPatch(written, crashedBase, when));
-        await this.step('marked-current');
-        return this.record({
-          ...this.base,
-          outcome: 'rotated',
-          rotationId: this.rotationId,
-          fromVersion: crashedBase,
-          toVersion: written,
-          resumed: true,
-          reason: 'recorded the rotation of an interrupted run',
-        });
-      }
-    }
-    this.meta ??= new MetadataWriter(this.kv, this.secret, meta.metadataVersion);
+  async direct(planned: KvMetadata): Promise<SecretOutcome> {
+    this.state = parseRotationState(planned.customMetadata);
+    this.meta = new MetadataWriter(this.kv, this.secret, planned.metadataVersion);
     this.stepReached = 'generate';
     this.stopIfInterrupted('generating the new value');
     const values = await generateValues(this.secret, this.rotationId, {
@@ -243,32 +235,19 @@ class SecretRotation {
       policyFile: this.settings.policyFile,
       ...(this.deps.signal ? { signal: this.deps.signal } : {}),
     });
-    let from = meta.currentVersion;
-    let to: number;
+    await this.step('generated');
+    const from = planned.currentVersion;
     this.stepReached = 'write';
     this.stopIfInterrupted('the live write');
-    this.lock.assertHeld();
+    let to: number;
     try {
       to = await this.kv.patchData(this.secret.mount, this.secret.path, values, from);
     } catch (err) {
       if (!(err instanceof CasMismatch)) throw err;
-      // Changed since the plan: by another run (then it is rotated), or by a person (then re-plan once).
-      const fresh = await this.readMeta();
-      if (
-        fresh.customMetadata[META.rotationId] !== planned.customMetadata[META.rotationId] ||
-        fresh.customMetadata[META.lastRotated] !== planned.customMetadata[META.lastRotated]
-      ) {
-        return { ...this.base, outcome: 'skipped', reason: 'rotated by another run meanwhile' };
-      }
-      const again = evaluateSecret(this.secret, fresh, this.deps.now(), this.settings.force);
-      if (again.action !== 'rotate')
-        return { ...this.base, outcome: 'not-due', reason: `changed meanwhile and no longer due: ${again.reason}` };
-      from = fresh.currentVersion;
-      this.lock.assertHeld();
-      to = await this.kv.patchData(this.secret.mount, this.secret.path, values, from);
+      return this.overtaken(planned);
     }
     await this.step('live-written');
-    await this.meta.patch(this.completedPatch(to, from, this.deps.now()));
+    await this.meta.patch({ ...this.completedPatch(to, from, this.deps.now()), [META.step]: null });
     await this.step('marked-current');
     return this.record({
       ...this.base,
@@ -277,6 +256,35 @@ class SecretRotation {
       fromVersion: from,
       toVersion: to,
     });
+  }
+
+  /**
+   * The live write lost its check-and-set: the secret changed since the plan. Nothing was written and nothing more
+   * is: one metadata read tells whether another run rotated it (its marker) or someone else wrote it.
+   */
+  private async overtaken(planned: KvMetadata): Promise<SecretOutcome> {
+    const fresh = await this.kv.readMetadata(this.secret.mount, this.secret.path);
+    const custom = fresh?.customMetadata ?? {};
+    const now = fresh?.currentVersion;
+    if (
+      custom[META.rotationId] !== planned.customMetadata[META.rotationId] ||
+      custom[META.lastRotated] !== planned.customMetadata[META.lastRotated]
+    ) {
+      return {
+        ...this.base,
+        outcome: 'skipped',
+        ...(custom[META.rotationId] ? { rotationId: custom[META.rotationId] } : {}),
+        reason: 'rotated by another run meanwhile',
+      };
+    }
+    return {
+      ...this.base,
+      outcome: 'skipped',
+      reason:
+        `changed since the plan read version ${planned.currentVersion} ` +
+        `(now ${now ? `version ${now}` : 'deleted'}; by a person, or by another run not yet recorded): left as ` +
+        'written; its age now counts from that version',
+    };
   }
 
   // ---------------------------------------------------------------- with hooks
@@ -371,7 +379,7 @@ class SecretRotation {
     });
     this.stepReached = 'stage';
     this.stopIfInterrupted('staging the new value');
-    this.lock.assertHeld();
+    this.assertLockHeld();
     try {
       await this.kv.writeData(
         this.settings.stagingMount,
@@ -477,7 +485,7 @@ class SecretRotation {
         this.state.step = 'set-started';
         await this.step('set-started');
         this.stepReached = 'set';
-        this.lock.assertHeld();
+        this.assertLockHeld();
         await this.runHook('set', hooks.set, payload('set'), hooks.timeoutMs);
       }
       await this.meta!.patch({ [META.step]: 'set-done' }, rotationId);
@@ -488,7 +496,7 @@ class SecretRotation {
       if (hooks.test) {
         this.stepReached = 'test';
         this.stopIfInterrupted('the test hook');
-        this.lock.assertHeld();
+        this.assertLockHeld();
         await this.runHook('test', hooks.test, payload('test'), hooks.timeoutMs);
       }
       await this.meta!.patch({ [META.step]: 'tested' }, rotationId);
@@ -497,7 +505,7 @@ class SecretRotation {
     }
     this.stepReached = 'write';
     this.stopIfInterrupted('the live write');
-    this.lock.assertHeld();
+    this.assertLockHeld();
     let written: number;
     try {
       written = await this.kv.patchData(this.secret.mount, this.secret.path, pending, baseVersion);
@@ -561,7 +569,7 @@ class SecretRotation {
     this.register(previous);
     this.register(current);
     this.stopIfInterrupted('the revoke hook');
-    this.lock.assertHeld();
+    this.assertLockHeld();
     const input = JSON.stringify({
       rotationId: st.rotationId,
       mount: this.secret.mount,

@@ -35,8 +35,9 @@ export async function mapPool<T, R>(
 
 /**
  * Every entry must name an existing KV v2 mount, and the staging mount must be another KV v2
- * mount (never the consumer's, so application policies cannot read pending values). All problems
- * are reported together (exit 2), each naming its entry.
+ * mount (never the consumer's, so application policies cannot read pending values). The staging
+ * mount itself is checked only when a secret has hooks: hook-less rotations never touch it, so
+ * their job needs no grant on it. All problems are reported together (exit 2), each naming its entry.
  */
 export async function checkMounts(kv: KvV2, secrets: readonly SecretPolicy[], stagingMount?: string): Promise<void> {
   const problems: string[] = [];
@@ -66,7 +67,7 @@ export async function checkMounts(kv: KvV2, secrets: readonly SecretPolicy[], st
         `${label}: the staging mount ${stagingMount}/ cannot hold rotated secrets: choose another --staging-mount`,
       );
   }
-  if (stagingMount !== undefined) {
+  if (stagingMount !== undefined && secrets.some((s) => s.hooks)) {
     const info = await kv.mountOf(`${stagingMount}/`);
     if (!info || info.path !== `${stagingMount}/` || info.type !== 'kv' || info.version !== '2') {
       problems.push(
@@ -359,7 +360,9 @@ export interface ClearedSecret {
 
 /**
  * Lift a quarantine and reset the failure count; a pending rotation is dropped (its staged value
- * deleted). Run it after reconciling the target and the live secret by hand.
+ * deleted). Run it after reconciling the target and the live secret by hand. Under the secret's
+ * rotation lock when a rotation with hooks could run or be pending; a hook-less secret has no lock to
+ * take (its rotations take none) unless a pending rotation is left from when it had hooks.
  */
 export async function clearRotationState(
   secrets: readonly SecretPolicy[],
@@ -372,6 +375,13 @@ export async function clearRotationState(
     const st = parseRotationState(meta.customMetadata);
     if (!st.quarantined && st.failures === 0 && st.state !== 'pending')
       return { secret: secret.id, result: 'nothing-to-clear', droppedRotation: null };
+    if (!secret.hooks && st.state !== 'pending') {
+      await deps.kv.patchMetadata(secret.mount, secret.path, {
+        custom: { [META.state]: st.state === 'never' ? null : 'current', ...CLEAR_PENDING },
+      });
+      deps.logger.info({ secret: secret.id }, 'cleared rotation state');
+      return { secret: secret.id, result: 'cleared', droppedRotation: null };
+    }
     const attempt = await SecretLock.acquire(
       deps.kv,
       { stagingMount: settings.stagingMount, ttlMs: settings.lockTtlMs, now: deps.now, logger: deps.logger },

@@ -9,6 +9,8 @@ import { nextCronRun, nextCronRuns, type CronSchedule } from '../../time/cron.js
  *
  * `lastRotated` is the last rotation vault-ops recorded, or for a secret it never rotated the
  * creation time of its current version (so a first deploy does not rotate everything at once).
+ * For a secret without hooks, a current version newer than the one vault-ops' marker names also
+ * counts from its own creation (see evaluateSecret in plan.ts).
  */
 export type RotationSchedule =
   | { kind: 'every'; everyMs: number; text: string }
@@ -37,12 +39,27 @@ export function formatAge(ms: number): string {
   return `${Math.floor(abs / 1000)}s`;
 }
 
-function since(source: LastRotatedSource, last: Date, now: Date): string {
-  const what = source === 'rotation' ? 'last rotated' : 'never rotated by vault-ops; current version created';
+function since(source: LastRotatedSource, last: Date, now: Date, markedVersion?: number): string {
+  const what =
+    source === 'rotation'
+      ? 'last rotated'
+      : markedVersion !== undefined
+        ? `written after vault-ops' last rotation (version ${markedVersion}); current version created`
+        : 'never rotated by vault-ops; current version created';
   return `${what} ${last.toISOString()} (${formatAge(now.getTime() - last.getTime())} ago)`;
 }
 
-export function checkDue(schedule: RotationSchedule, last: Date, source: LastRotatedSource, now: Date): DueCheck {
+/**
+ * `markedVersion`: with source `created`, the version vault-ops' last rotation wrote, when the
+ * current version is a later one (only for the wording of `reason`).
+ */
+export function checkDue(
+  schedule: RotationSchedule,
+  last: Date,
+  source: LastRotatedSource,
+  now: Date,
+  markedVersion?: number,
+): DueCheck {
   if (schedule.kind === 'every') {
     const dueAt = new Date(last.getTime() + schedule.everyMs);
     const first = dueAt.getTime() > now.getTime() ? dueAt : now;
@@ -51,8 +68,8 @@ export function checkDue(schedule: RotationSchedule, last: Date, source: LastRot
     return {
       due,
       reason: due
-        ? `older than ${schedule.text}: ${since(source, last, now)}`
-        : `not due until ${dueAt.toISOString()} (every ${schedule.text}; ${since(source, last, now)})`,
+        ? `older than ${schedule.text}: ${since(source, last, now, markedVersion)}`
+        : `not due until ${dueAt.toISOString()} (every ${schedule.text}; ${since(source, last, now, markedVersion)})`,
       nextDue: dueAt,
       nextRuns,
     };
@@ -72,7 +89,7 @@ export function checkDue(schedule: RotationSchedule, last: Date, source: LastRot
       due: true,
       reason:
         `window of "${schedule.text}" opened ${open.toISOString()} and closes ` +
-        `${new Date(open.getTime() + schedule.windowMs).toISOString()}; ${since(source, last, now)}`,
+        `${new Date(open.getTime() + schedule.windowMs).toISOString()}; ${since(source, last, now, markedVersion)}`,
       nextDue: open,
       nextRuns,
     };
@@ -80,7 +97,9 @@ export function checkDue(schedule: RotationSchedule, last: Date, source: LastRot
   const nextDue = nextRuns[0]!;
   return {
     due: false,
-    reason: `not due until ${nextDue.toISOString()} (schedule "${schedule.text}"; ${since(source, last, now)})`,
+    reason:
+      `not due until ${nextDue.toISOString()} ` +
+      `(schedule "${schedule.text}"; ${since(source, last, now, markedVersion)})`,
     nextDue,
     nextRuns,
   };

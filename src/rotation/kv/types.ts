@@ -5,9 +5,13 @@ import type { ProcessRunner } from './process-runner.js';
 
 /** The shapes one secret's rotation works with: its dependencies, settings, durable steps and outcome. */
 
-/** Durable points of a rotation, in order; `onStep` is called after each (tests crash there). */
+/**
+ * Durable points of a rotation, in order; `onStep` is called after each (tests crash there). `generated` is the one
+ * point that is not durable: hook-less rotations only, the new value exists in memory, the live write is next.
+ */
 export type StepName =
   | 'lock-acquired'
+  | 'generated'
   | 'staged'
   | 'marked-pending'
   | 'set-started'
