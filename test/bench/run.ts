@@ -1,7 +1,7 @@
 /**
  * Benchmarks (not part of `npm test`):
  *
- *   npm run bench -- [snapshot|verify|rotate|inspect ...] [--size-mb N] [--runs N]
+ *   npm run bench -- [snapshot|verify|rotate|inspect|startup ...] [--size-mb N] [--runs N]
  *                    [--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]
  *
  * With no name every bench runs, sharing one seeded OpenBao and one versitygw. Each bench prints
@@ -13,6 +13,7 @@ import { inspectBench } from './inspect.js';
 import { machineInfo } from './measure.js';
 import { rotateBench } from './rotate.js';
 import { snapshotBench } from './snapshot.js';
+import { startupBench } from './startup.js';
 import { verifyBench } from './verify.js';
 
 const benches = {
@@ -20,6 +21,7 @@ const benches = {
   verify: verifyBench,
   rotate: rotateBench,
   inspect: inspectBench,
+  startup: startupBench,
 } as const;
 type BenchName = keyof typeof benches;
 
