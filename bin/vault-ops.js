@@ -1,7 +1,5 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
-import { quietKnownWarnings } from '../dist/cli/warnings.js';
-import { main } from '../dist/cli/main.js';
+import { launch } from '../dist/cli/launch.js';
 
-quietKnownWarnings();
-process.exitCode = await main(process.argv);
+process.exitCode = await launch(process.argv);
