@@ -3,14 +3,16 @@ import { GlobalOptionsSchema, globalOptionSources, type GlobalOptions } from '..
 import { checkFileKeys, resolveOptions, type OptionSource } from '../config/resolve.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
-import { authenticate, type AuthSession } from '../vault/auth.js';
-import { VaultClient } from '../vault/client.js';
+import type { AuthSession } from '../vault/auth.js';
+import type { VaultClient } from '../vault/client.js';
 import { resolveConnection } from '../vault/connection.js';
 import { createTerminal, type Terminal } from './terminal.js';
 
 /**
  * What every command gets: resolved global options, the logger, the secret registry, where to
- * print results, and lazily a Vault client (connection resolved, login done on first use).
+ * print results, and lazily a Vault client (connection resolved, login done on first use). The
+ * client and the auth methods are loaded only then: commands that never talk to Vault (snapshot
+ * list/inspect of a store, setup job-schema, daemon) do not load node-vault.
  */
 export interface CommandContext {
   options: GlobalOptions;
@@ -74,14 +76,22 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     terminal,
     stdout: terminal.stdout,
     async vault() {
-      if (!client) client = new VaultClient(await resolveConnection(options), undefined);
+      if (!client) {
+        const [{ VaultClient }, connection] = await Promise.all([
+          import('../vault/client.js'),
+          resolveConnection(options),
+        ]);
+        client ??= new VaultClient(connection, undefined);
+      }
       return client;
     },
     login(target: VaultClient) {
-      loggingIn ??= authenticate(target, options, { secrets, logger }).then((s) => {
-        session = s;
-        logger.debug({ method: s.method, ttlSeconds: s.ttlSeconds, renewable: s.renewable }, 'logged in to Vault');
-      });
+      loggingIn ??= import('../vault/auth.js')
+        .then(({ authenticate }) => authenticate(target, options, { secrets, logger }))
+        .then((s) => {
+          session = s;
+          logger.debug({ method: s.method, ttlSeconds: s.ttlSeconds, renewable: s.renewable }, 'logged in to Vault');
+        });
       return loggingIn;
     },
     async authenticatedVault() {

@@ -13,7 +13,7 @@ import { restoreCommand } from './commands/restore.js';
 import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
 import { daemonCommand } from './commands/daemon.js';
-import { createContext, type CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { createTerminal, type TerminalStreams } from './terminal.js';
 import type { CommandModule, RunAction } from './command-module.js';
 
@@ -50,6 +50,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const run: RunAction = async (cmd, action) => {
     let ctx: CommandContext | undefined;
     try {
+      // Loaded here, not at start-up: --help and --version need no logger, config file or Vault client.
+      const { createContext } = await import('./context.js');
       ctx = await createContext({
         flags: cmd.optsWithGlobals(),
         env: io.env ?? process.env,

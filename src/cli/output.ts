@@ -20,3 +20,6 @@ export function table(rows: string[][], indent = ''): string[] {
         .trimEnd(),
   );
 }
+
+/** Bytes as MiB with one decimal, as the tables show sizes. */
+export const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;

@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { VaultOpsError } from '../errors.js';
 
 /** Read the YAML `--config` file: a flat mapping of camelCase option names to values. */
@@ -15,6 +14,8 @@ export async function readConfigFile(path: string | undefined): Promise<Record<s
       { cause: err },
     );
   }
+  // The YAML parser is loaded only when there is a config file to parse.
+  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { Pushgateway, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { MetricsOptions } from '../options/metrics.js';
 import type { Logger } from './logger.js';
 
@@ -46,6 +46,8 @@ function splitFamilies(text: string): Array<{ name: string | undefined; text: st
 
 /** Push with POST semantics (pushAdd): metrics not set this run keep their previous values. */
 export async function pushMetrics(registry: Registry, gateway: string, job: string): Promise<void> {
+  // Loaded here: the modules that only name a Registry (publishing, the CLI) stay light.
+  const { Pushgateway } = await import('prom-client');
   const client = new Pushgateway(gateway, { timeout: 10_000 }, registry);
   await client.pushAdd({ jobName: job });
 }

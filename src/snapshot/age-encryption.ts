@@ -1,12 +1,12 @@
 import { readOptionFile } from '../config/option-file.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Decrypter, Encrypter } from 'age-encryption';
 import { VaultOpsError } from '../errors.js';
 
 /**
  * Client-side encryption with age (X25519 recipients), streamed: the archive is encrypted chunk
- * by chunk on its way to the store and decrypted the same way on its way back.
+ * by chunk on its way to the store and decrypted the same way on its way back. The age library
+ * (with its post-quantum and curve code) is loaded only when a stream is encrypted or decrypted.
  */
 export async function readRecipients(inline: readonly string[], file?: string): Promise<string[]> {
   const recipients = [...inline];
@@ -28,6 +28,7 @@ export async function readRecipients(inline: readonly string[], file?: string): 
 }
 
 export async function encryptStream(plaintext: Readable, recipients: readonly string[]): Promise<Readable> {
+  const { Encrypter } = await import('age-encryption');
   const encrypter = new Encrypter();
   for (const r of recipients) encrypter.addRecipient(r);
   const web = Readable.toWeb(plaintext) as unknown as globalThis.ReadableStream<Uint8Array>;
@@ -51,6 +52,7 @@ export async function readIdentities(file: string): Promise<string[]> {
 }
 
 export async function decryptStream(ciphertext: Readable, identities: readonly string[]): Promise<Readable> {
+  const { Decrypter } = await import('age-encryption');
   const decrypter = new Decrypter();
   for (const id of identities) decrypter.addIdentity(id);
   const web = Readable.toWeb(ciphertext) as unknown as globalThis.ReadableStream<Uint8Array>;

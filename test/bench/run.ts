@@ -1,7 +1,7 @@
 /**
  * Benchmarks (not part of `npm test`):
  *
- *   npm run bench -- [snapshot|verify|rotate|inspect ...] [--size-mb N] [--runs N]
+ *   npm run bench -- [snapshot|verify|rotate|inspect|startup ...] [--size-mb N] [--runs N]
  *                    [--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]
  *
  * With no name every bench runs, sharing one seeded OpenBao and one versitygw. Each bench prints
@@ -14,6 +14,7 @@ import { machineInfo } from './measure.js';
 import { rotateBench } from './rotate.js';
 import { saveMemoryBench } from './save-memory.js';
 import { snapshotBench } from './snapshot.js';
+import { startupBench } from './startup.js';
 import { verifyBench } from './verify.js';
 
 const benches = {
@@ -22,6 +23,7 @@ const benches = {
   rotate: rotateBench,
   inspect: inspectBench,
   'save-memory': saveMemoryBench,
+  startup: startupBench,
 } as const;
 type BenchName = keyof typeof benches;
 

@@ -1,24 +1,7 @@
-import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import type { Command } from 'commander';
 import { addOptions } from '../../options/commander-options.js';
-import {
-  VerifyOptionsSchema,
-  checkUnsealedModeRequest,
-  verifyOptionSources,
-  verifyOptions,
-} from '../../options/verify.js';
-import { VaultOpsError } from '../../errors.js';
-import { publishMetrics } from '../../observability/metrics.js';
-import { readIdentities } from '../../snapshot/age-encryption.js';
-import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { runDrill, type DrillReport } from '../../verify/drill.js';
-import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
-import { VerifyMetrics } from '../../verify/verify-metrics.js';
-import { openCommandStore } from '../command-store.js';
-import { resolveCommandOptions } from '../context.js';
+import { verifyOptions } from '../../options/verify.js';
 import type { CommandModule } from '../command-module.js';
-import { printJson, printLines, table } from '../output.js';
-import { abortOnSignals } from '../signals.js';
 
 export const verifyCommand: CommandModule = {
   register(program, run) {
@@ -27,80 +10,7 @@ export const verifyCommand: CommandModule = {
       .description('restore drill: restore a snapshot into a throw-away scratch server and check it');
     addOptions(cmd, verifyOptions);
     cmd.action(async (flags: Record<string, unknown>, command: Command) =>
-      run(command, async (ctx) => {
-        const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);
-        const refused = checkUnsealedModeRequest(o, flags, ctx.env);
-        if (refused) throw new VaultOpsError('config', refused);
-        const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) =>
-          ctx.secrets.add(v),
-        );
-        const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
-        identities?.forEach((i) => ctx.secrets.add(i));
-        const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
-        const verifyToken = o.verifyTokenFile
-          ? (
-              await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v))
-            )[0]
-          : undefined;
-        const sealConfig = o.sealConfig
-          ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config')
-          : undefined;
-        if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
-        const metrics = new VerifyMetrics();
-        const store = await openCommandStore(ctx, o.from, o);
-        const interrupt = abortOnSignals();
-        let report: DrillReport | undefined;
-        try {
-          report = await runDrill(
-            {
-              repository: store,
-              logger: ctx.logger,
-              secrets: ctx.secrets,
-              signal: interrupt.signal,
-              reporter: metrics,
-            },
-            {
-              snapshot: o.snapshot,
-              mode: o.mode,
-              ...(o.vaultBinary ? { binary: o.vaultBinary } : {}),
-              ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
-              unsealKeys,
-              ...(identities ? { identities } : {}),
-              ...(verifyKey ? { verifyKey } : {}),
-              ...(verifyToken ? { verifyToken } : {}),
-              checkSecrets: o.checkSecret,
-              ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-              ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env) } : {}),
-              restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
-            },
-          );
-        } finally {
-          interrupt.dispose();
-          await store.close();
-          await publishMetrics(metrics, o, ctx.logger);
-        }
-        if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-        else printLines(ctx.stdout, renderReport(report));
-        if (!report.passed) {
-          const failed = report.checks.filter((c) => !c.passed);
-          throw new VaultOpsError(
-            'verification',
-            `restore drill of ${report.snapshotId} failed: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
-          );
-        }
-        ctx.logger.info({ snapshotId: report.snapshotId, totalSeconds: report.timings.total }, 'restore drill passed');
-      }),
+      run(command, async (ctx) => (await import('../actions/verify.js')).runVerify(ctx, flags)),
     );
   },
 };
-
-function renderReport(r: DrillReport): string[] {
-  const lines = [`Restore drill of ${r.snapshotId} (${r.mode} mode): ${r.passed ? 'PASSED' : 'FAILED'}`];
-  lines.push(...table(r.checks.map((c) => [`  ${c.passed ? 'ok  ' : 'FAIL'}`, c.name, c.detail])));
-  const t = r.timings;
-  lines.push(
-    `  timings: download ${t.download}s, start ${t.start}s, restore ${t.restore}s, unseal ${t.unseal}s, checks ` +
-      `${t.checks}s, total ${t.total}s`,
-  );
-  return lines;
-}

@@ -1,0 +1,193 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { VaultOpsError } from '../../errors.js';
+import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
+import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
+import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
+import { rotationRecords, snapshotBackups } from '../../rotation/db-root/store-ports.js';
+import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
+import {
+  runRotateRoot,
+  RotateRootOptionsSchema,
+  rotateRootOptionSources,
+  withRunFlags,
+  type RootPasswordSource,
+  type RotateRootOptions,
+} from '../../rotation/db-root/index.js';
+import type { CommandContext } from '../context.js';
+import { openCommandStore } from '../command-store.js';
+import { resolveCommandOptions } from '../context.js';
+import { terminalConfirmer } from '../confirm.js';
+import { printLines } from '../output.js';
+
+/** `runbook rotate-root`: the journalled database root rotation, with its stores and confirmation gates. */
+export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): Promise<void> {
+  const options = withRunFlags(
+    resolveCommandOptions(ctx, RotateRootOptionsSchema, rotateRootOptionSources, cmd.opts()),
+    cmd.opts(),
+  );
+  const s3 =
+    options.snapshotStore || options.recordTo
+      ? resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, cmd.opts())
+      : {};
+  const vault = await ctx.authenticatedVault();
+  const text = ctx.options.output === 'text';
+  const stores: SnapshotRepository[] = [];
+  let report: RunbookReport;
+  try {
+    const snapshotStore = options.snapshotStore ? await openCommandStore(ctx, options.snapshotStore, s3) : undefined;
+    if (snapshotStore) stores.push(snapshotStore);
+    // The before/after snapshots are protected like snapshot save's (same flags and env).
+    const protection = snapshotStore
+      ? await resolveSnapshotProtection(
+          {
+            ...s3,
+            ...resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, cmd.opts()),
+          },
+          snapshotStore,
+        )
+      : undefined;
+    const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3) : undefined;
+    if (recordStore) stores.push(recordStore);
+    report = await runRotateRoot({
+      options,
+      vault,
+      confirm: terminalConfirmer(ctx),
+      rootPassword: passwordSource(options, ctx),
+      actor: await actor(ctx),
+      secrets: ctx.secrets,
+      ...(snapshotStore
+        ? {
+            backups: snapshotBackups({
+              vault,
+              repository: snapshotStore,
+              logger: ctx.logger,
+              ...(protection ? { protection } : {}),
+            }),
+          }
+        : {}),
+      ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
+      onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
+    });
+  } finally {
+    for (const store of stores) await store.close().catch(() => undefined);
+  }
+  if (text)
+    printLines(
+      ctx.stdout,
+      renderSummary(report).map((l) => ctx.secrets.scrub(l)),
+    );
+  else ctx.stdout.write(`${ctx.secrets.scrub(JSON.stringify(reportJson(report), null, 2))}\n`);
+  if (report.error) throw report.error;
+}
+
+async function actor(ctx: CommandContext): Promise<{ user: string; vault?: string }> {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  try {
+    const client = await ctx.authenticatedVault();
+    const body = await client.read<{ data?: { display_name?: string } }>('auth/token/lookup-self');
+    const name = body.data?.display_name;
+    return name ? { user, vault: name } : { user };
+  } catch {
+    return { user };
+  }
+}
+
+/** `--password-file`, else a hidden prompt on a terminal; never a flag value or an environment variable. */
+function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPasswordSource {
+  return {
+    unavailable() {
+      if (options.passwordFile)
+        return existsSync(options.passwordFile) ? undefined : `--password-file ${options.passwordFile} does not exist`;
+      return ctx.terminal.interactive
+        ? undefined
+        : 'no terminal for a hidden prompt: pass --password-file FILE (a 0600 file holding only the password)';
+    },
+    async read() {
+      if (options.passwordFile) {
+        const path = resolvePath(options.passwordFile);
+        const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+          throw new VaultOpsError('config', `cannot read --password-file ${path} (${err.code ?? 'error'})`);
+        });
+        if ((info.mode & 0o077) !== 0)
+          ctx.logger.warn({ file: path }, 'the password file is readable by group or others: chmod 600 it');
+        const value = (await readFile(path, 'utf8')).replace(/\r?\n$/, '');
+        ctx.secrets.add(value);
+        return value;
+      }
+      if (!ctx.terminal.interactive)
+        throw new VaultOpsError('usage', 'no terminal for a hidden prompt: pass --password-file FILE');
+      const value = await ctx.terminal.promptHidden('Current root password (not shown): ');
+      ctx.secrets.add(value);
+      return value;
+    },
+  };
+}
+
+function renderEvent(ctx: CommandContext, event: RunbookEvent, dryRun: boolean): void {
+  const out = (line: string) => ctx.stdout.write(`${ctx.secrets.scrub(line)}\n`);
+  switch (event.type) {
+    case 'step-started':
+      out(`\n[${event.index + 1}/${event.total}] ${event.title} (${event.step})`);
+      if (dryRun) out(`    ${event.description}`);
+      break;
+    case 'step-planned':
+      for (const line of event.plan.lines) out(`    · ${line}`);
+      if (event.gate)
+        out(
+          `    gate: type "${event.gate.phrase}" to ` +
+            `confirm${event.gate.automatable ? ' (or --yes)' : ' (--yes does not apply)'}`,
+        );
+      break;
+    case 'note':
+      out(`    - ${event.line}`);
+      break;
+    case 'step-finished': {
+      const r = event.report;
+      if (r.status === 'already-done') out(`\n[done] ${r.title} (${r.id}): ${r.summary ?? ''}`);
+      else {
+        for (const warning of r.warnings) out(`    ! ${warning}`);
+        if (r.status === 'skipped') out(`    => skipped: ${r.summary ?? ''}`);
+        else if (r.status === 'planned') out(`    => would run${r.gate ? ' after the confirmation gate' : ''}`);
+        else out(`    => ${r.status}${r.summary ? `: ${r.summary}` : ''}`);
+      }
+      break;
+    }
+  }
+}
+
+function renderSummary(report: RunbookReport): string[] {
+  const lines = [
+    '',
+    report.dryRun
+      ? `Plan for runbook ${report.runbook} (dry run: nothing was changed)`
+      : `Runbook ${report.runbook}: ${report.result.toUpperCase()}`,
+  ];
+  for (const [i, step] of report.steps.entries())
+    lines.push(`  ${String(i + 1).padStart(2)}. ${step.id.padEnd(14)} ${step.status}`);
+  const warnings = [...new Set(report.warnings)];
+  if (warnings.length) lines.push('', 'Warnings:', ...warnings.map((w) => `  ! ${w}`));
+  if (report.dryRun)
+    lines.push('', 'Run without --dry-run to execute; each gated step asks for a typed confirmation (or --yes).');
+  else {
+    lines.push('', `Journal: ${report.journal}`);
+    if (report.result !== 'completed')
+      lines.push('Fix the cause, then continue with the same command and --resume (runbooks/rotate-root.md).');
+  }
+  return lines;
+}
+
+/** The stable JSON shape of `--output json`. */
+function reportJson(report: RunbookReport): Record<string, unknown> {
+  const { error, ...rest } = report;
+  return { ...rest, error: error ? { code: error.code, message: error.message, exitCode: error.exitCode } : null };
+}
