@@ -59,3 +59,25 @@ export async function postgresLoginWorks(db: PostgresTestbed, user: string, pass
     await client.end().catch(() => undefined);
   }
 }
+
+/**
+ * Mount a database secrets engine and wait until the mount's rotation queue is initialised. The
+ * engine fills that queue from its static roles in a goroutine started at mount time; a static role
+ * created while it runs races it: OpenBao 2.4 panics on a role it lists but cannot read yet (nil
+ * pointer in populateQueue, the whole server exits 2), Vault 1.21 answers 500 "duplicate item".
+ * The goroutine logs "starting periodic ticker" when it is done, so the test waits for that line.
+ */
+export async function mountDatabaseEngine(
+  api: TestApi,
+  server: { nodes: Array<{ process: { log(): Promise<string> } }> },
+  mount: string,
+): Promise<void> {
+  const tickers = async () => ((await server.nodes[0]!.process.log()).match(/starting periodic ticker/g) ?? []).length;
+  const before = await tickers();
+  await api('POST', `sys/mounts/${mount}`, { type: 'database' });
+  const deadline = Date.now() + 20_000;
+  while ((await tickers()) <= before) {
+    if (Date.now() > deadline) throw new Error(`the database mount ${mount} did not log its rotation queue start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

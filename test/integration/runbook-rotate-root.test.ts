@@ -29,6 +29,7 @@ import { startRecordingRelay } from '../testbed/tcp-recorder.js';
 import { makeTestCertificates } from '../testbed/tls.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { onServer } from '../testbed/servers.js';
+import { mountDatabaseEngine } from '../helpers/database-engine.js';
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 let vault: VaultTestbed;
@@ -62,7 +63,8 @@ const api = (method: string, path: string, body?: unknown, token = vault.rootTok
 /**
  * Vault 1.21 can answer 500 "duplicate item" to the first static role of a brand-new database mount:
  * the mount's queue initialisation races the create handler and both queue the role, which is stored
- * all the same (seen once in ~20 mounts). The role exists then; anything else is a real failure.
+ * all the same (seen once in ~20 mounts). setup() now waits for the queue first (mountDatabaseEngine),
+ * which should prevent it; should it happen still, the role exists, and anything else is a real failure.
  */
 async function createStaticRole(mount: string, name: string, username: string): Promise<void> {
   const body = { db_name: 'pg', username, rotation_period: '24h' };
@@ -90,7 +92,7 @@ async function setup(
   if (!options.username) await pgbed.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
   await pgbed.query(`CREATE ROLE ${staticUser} WITH LOGIN PASSWORD 'initial-${n}'`);
   const mount = `db${n}`;
-  await api('POST', `sys/mounts/${mount}`, { type: 'database' });
+  await mountDatabaseEngine(api, vault, mount);
   await api('POST', `${mount}/config/pg`, {
     plugin_name: 'postgresql-database-plugin',
     connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${pgbed.port}/postgres${queryOf(options.query)}`,

@@ -79,8 +79,13 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
     child.once('exit', (code, signal) => {
       running.delete(child);
       // A server that goes away while its tests still use it (a crash, or a test's own kill):
-      // say so with its last words, before stop() deletes its directory and log.
-      if (!stopped) void reportExit(options.name, logFile, code, signal);
+      // say so with its last words (a Go panic is the last thing on stderr, so wait until the
+      // output is closed and written), before stop() deletes its directory and log.
+      if (!stopped) {
+        child.once('close', () => {
+          logStream.write('', () => void reportExit(options.name, logFile, code, signal));
+        });
+      }
       resolve(code);
     });
     child.once('error', () => {
@@ -148,7 +153,7 @@ export async function waitUntil(
 
 async function reportExit(name: string, logFile: string, code: number | null, signal: NodeJS.Signals | null) {
   const log = await readFile(logFile, 'utf8').catch(() => '');
-  const tail = log.split('\n').slice(-40).join('\n');
+  const tail = log.split('\n').slice(-80).join('\n');
   process.stderr.write(
     `testbed: ${name} exited while in use (${signal ? `signal ${signal}` : `exit ${code}`}); ` +
       `its last log lines:\n${tail}\n`,
