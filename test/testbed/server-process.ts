@@ -83,7 +83,9 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
       // output is closed and written), before stop() deletes its directory and log.
       if (!stopped) {
         child.once('close', () => {
-          logStream.write('', () => void reportExit(options.name, logFile, code, signal));
+          // stop() may have ended the log meanwhile (a test that stops what it killed): report as is.
+          if (stopped || logStream.writableEnded) void reportExit(options.name, logFile, code, signal);
+          else logStream.write('', () => void reportExit(options.name, logFile, code, signal));
         });
       }
       resolve(code);
