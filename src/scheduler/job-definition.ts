@@ -1,9 +1,9 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 import { flagName } from '../config/resolve.js';
+import { readYamlFile } from '../config/yaml-file.js';
 import { jobOptionsJsonSchemas } from '../options/all-commands.js';
 import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../options/verify.js';
 import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
@@ -214,24 +214,7 @@ export async function loadJobFile(
   known?: KnownJobOptions,
   globalKeys?: readonly string[],
 ): Promise<JobDefinition> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new VaultOpsError(
-      'config',
-      `cannot read job file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
-      { cause: err },
-    );
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (err) {
-    throw new VaultOpsError('config', `job file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, {
-      cause: err,
-    });
-  }
+  const doc = await readYamlFile(file, 'job file', (code) => `cannot read job file ${file} (${code})`);
   return parseJobDefinition(doc, file, known, globalKeys);
 }
 

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from '../../config/yaml-file.js';
 import { VaultOpsError } from '../../errors.js';
 import { parseDuration } from '../../time/duration.js';
 import { CronError, parseCron } from '../../time/cron.js';
@@ -318,26 +317,11 @@ export function parseRotationPolicy(doc: unknown, file: string): RotationPolicy 
 
 /** Read and validate a policy file. Any problem is a 'config' error (exit 2). */
 export async function loadRotationPolicy(file: string): Promise<RotationPolicy> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new VaultOpsError(
-      'config',
-      `cannot read rotation policy ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): check --policy`,
-      { cause: err },
-    );
-  }
-  let doc: unknown;
-  try {
-    doc = parse(text);
-  } catch (err) {
-    throw new VaultOpsError(
-      'config',
-      `rotation policy ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
-      { cause: err },
-    );
-  }
+  const doc = await readYamlFile(
+    file,
+    'rotation policy',
+    (code) => `cannot read rotation policy ${file} (${code}): check --policy`,
+  );
   return parseRotationPolicy(doc, file);
 }
 
