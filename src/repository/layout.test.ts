@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { VaultOpsError } from '../errors.js';
-import { archiveKey, classifyKey, manifestKey, recordKey, recordsPrefix } from './layout.js';
+import { archiveKey, classifyKey, drillKey, manifestKey, recordKey, recordsPrefix } from './layout.js';
 
 const ID = '20261127T184600Z-3f9a1c';
 const isUsage = (e: unknown): boolean => e instanceof VaultOpsError && e.code === 'usage';
@@ -108,5 +108,24 @@ describe('classifyKey', () => {
 
   it('rejects an invalid prefix', () => {
     assert.throws(() => classifyKey('a/../b', `a/${ID}.snap`), isUsage);
+  });
+});
+
+describe('drill record keys', () => {
+  it('builds and classifies <id>.drill-<time>.json beside the manifest', () => {
+    const key = drillKey('vault/prod', ID, new Date('2026-11-28T10:15:00.700Z'));
+    assert.equal(key, `vault/prod/${ID}.drill-20261128T101500Z.json`);
+    const c = classifyKey('vault/prod', key);
+    assert.equal(c.kind, 'drill');
+    assert.ok(c.kind === 'drill' && c.id === ID && c.time.toISOString() === '2026-11-28T10:15:00.000Z');
+    assert.equal(classifyKey('', `${ID}.drill-20261128T101500Z.json`).kind, 'drill');
+  });
+
+  it('does not take other names for drill records', () => {
+    assert.equal(classifyKey('', `${ID}.drill-20261399T101500Z.json`).kind, 'other');
+    assert.equal(classifyKey('', `latest.drill-20261128T101500Z.json`).kind, 'other');
+    assert.equal(classifyKey('', `${ID}.drill-20261128T101500Z.json.tmp`).kind, 'other');
+    assert.equal(classifyKey('p', `p/sub/${ID}.drill-20261128T101500Z.json`).kind, 'other');
+    assert.throws(() => drillKey('p', 'latest', new Date()), isUsage);
   });
 });

@@ -1,6 +1,6 @@
 import { VaultOpsError } from '../errors.js';
 import { normalizePrefix } from '../store/prefix.js';
-import { formatCompactUtc } from '../time/compact-utc.js';
+import { formatCompactUtc, parseCompactUtc } from '../time/compact-utc.js';
 import { isSnapshotId } from './snapshot-id.js';
 
 /**
@@ -9,6 +9,7 @@ import { isSnapshotId } from './snapshot-id.js';
  *   <prefix>/<id>.snap                   plaintext archive
  *   <prefix>/<id>.snap.age               age-encrypted archive
  *   <prefix>/<id>.manifest.json          manifest of one snapshot
+ *   <prefix>/<id>.drill-<YYYYMMDDTHHMMSSZ>.json   one restore drill of that snapshot (verify)
  *   <prefix>/records/<YYYYMMDDTHHMMSSZ>-<kind>-<rotationId>.json
  *
  * The prefix may be empty, in which case keys start directly with the file name.
@@ -17,14 +18,17 @@ import { isSnapshotId } from './snapshot-id.js';
 export const ARCHIVE_SUFFIX = '.snap';
 export const ENCRYPTED_ARCHIVE_SUFFIX = '.snap.age';
 export const MANIFEST_SUFFIX = '.manifest.json';
+export const DRILL_INFIX = '.drill-';
 export const RECORDS_DIR = 'records';
 
 export type KeyClass =
   | { kind: 'archive'; id: string; encrypted: boolean }
   | { kind: 'manifest'; id: string }
+  | { kind: 'drill'; id: string; time: Date }
   | { kind: 'record' }
   | { kind: 'other' };
 
+const DRILL_NAME_RE = /^(.+)\.drill-(\d{8}T\d{6}Z)\.json$/;
 const NAME_PART_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function join(prefix: string, rest: string): string {
@@ -63,6 +67,16 @@ export function manifestKey(prefix: string, id: string): string {
 }
 
 /**
+ * `<prefix>/<id>.drill-<YYYYMMDDTHHMMSSZ>.json`: the result of one restore drill of a snapshot,
+ * beside its manifest so that it is listed, copied and pruned with it. The time is when the drill
+ * finished (second precision); the names of one snapshot's drills sort chronologically.
+ */
+export function drillKey(prefix: string, id: string, time: Date): string {
+  requireSnapshotId(id);
+  return join(prefix, `${id}${DRILL_INFIX}${formatCompactUtc(time)}.json`);
+}
+
+/**
  * `<prefix>/records/<YYYYMMDDTHHMMSSZ>-<kind>-<rotationId>.json`. `kind` and `rotationId` are
  * 1–128 characters of letters, digits, ".", "_" and "-", starting with a letter or digit. The
  * name sorts chronologically; records carry their fields in the JSON body, so the name is not
@@ -80,7 +94,7 @@ export function recordsPrefix(prefix: string): string {
 }
 
 /**
- * What a listed key is. Archives and manifests count only as direct children of the prefix with
+ * What a listed key is. Archives, manifests and drill records count only as direct children of the prefix with
  * a valid snapshot id; records only as direct `.json` children of `<prefix>/records/`.
  */
 export function classifyKey(prefix: string, key: string): KeyClass {
@@ -106,6 +120,11 @@ export function classifyKey(prefix: string, key: string): KeyClass {
     if (id !== undefined) return { kind: 'archive', id, encrypted: false };
     id = withSuffix(MANIFEST_SUFFIX);
     if (id !== undefined) return { kind: 'manifest', id };
+    const drill = DRILL_NAME_RE.exec(rest);
+    if (drill && isSnapshotId(drill[1] as string)) {
+      const time = parseCompactUtc(drill[2] as string);
+      if (time) return { kind: 'drill', id: drill[1] as string, time };
+    }
     return { kind: 'other' };
   }
 

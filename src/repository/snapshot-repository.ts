@@ -9,7 +9,8 @@ import type {
   StoredObjectVersion,
 } from '../store/snapshot-store.js';
 import { findSnapshot, listCatalogue, newestManifest, type Catalogue } from './catalogue.js';
-import { archiveKey, classifyKey, manifestKey } from './layout.js';
+import { MAX_DRILL_RECORD_BYTES, parseDrillRecord, type DrillRecord } from './drill-record.js';
+import { archiveKey, classifyKey, drillKey, manifestKey } from './layout.js';
 import { listRotationRecords, writeRotationRecord, type RotationRecord, type RotationRecordInput } from './records.js';
 
 /** Object-lock retention for a snapshot's objects (S3 buckets with object lock). */
@@ -29,20 +30,72 @@ export interface RotationRecords {
   list(since?: Date): Promise<RotationRecord[]>;
 }
 
+/** The restore-drill results kept beside each snapshot's manifest (`<id>.drill-<time>.json`). */
+export interface DrillRecords {
+  /**
+   * Store one drill's result, create-only; returns its key. Two drills of one snapshot finishing
+   * in the same second: the later one is stored a second later rather than replacing the first.
+   */
+  write(record: DrillRecord): Promise<string>;
+  /**
+   * Every readable drill record in the store (of one snapshot with `snapshotId`), oldest first,
+   * with its key. Unreadable or foreign objects under a drill name are skipped.
+   */
+  list(options?: { snapshotId?: string; signal?: AbortSignal }): Promise<Array<DrillRecord & { key: string }>>;
+}
+
 /**
- * Snapshots, manifests and rotation records over one snapshot store (the store knows only
+ * Snapshots, manifests, drill records and rotation records over one snapshot store (the store knows only
  * objects). The repository owns the key layout (`layout.ts`): callers name snapshots by id or
  * manifest, never by key, and read manifests only through it. A snapshot is its archive plus its
  * manifest, written last; the manifest is what puts a snapshot in the catalogue.
  */
 export class SnapshotRepository {
   readonly records: RotationRecords;
+  readonly drills: DrillRecords;
 
   constructor(private readonly store: SnapshotStore) {
     this.records = {
       write: (input) => writeRotationRecord(store, input),
       list: (since) => listRotationRecords(store, since),
     };
+    this.drills = {
+      write: (record) => this.writeDrill(record),
+      list: (options) => this.listDrills(options),
+    };
+  }
+
+  private async writeDrill(record: DrillRecord): Promise<string> {
+    const body = `${JSON.stringify(record, null, 2)}\n`;
+    const finished = new Date(record.finishedAt);
+    for (let attempt = 0; ; attempt++) {
+      const key = drillKey(this.store.prefix, record.snapshotId, new Date(finished.getTime() + attempt * 1000));
+      try {
+        await this.store.putBytes(key, body, { contentType: 'application/json' });
+        return key;
+      } catch (err) {
+        const taken = err instanceof VaultOpsError && err.code === 'store' && /already exists/.test(err.message);
+        if (!taken || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  private async listDrills(
+    options: { snapshotId?: string; signal?: AbortSignal } = {},
+  ): Promise<Array<DrillRecord & { key: string }>> {
+    const objects = await this.store.list(options.signal ? { signal: options.signal } : {});
+    const out: Array<DrillRecord & { key: string; time: number }> = [];
+    for (const o of objects) {
+      const c = classifyKey(this.store.prefix, o.key);
+      if (c.kind !== 'drill' || (options.snapshotId && c.id !== options.snapshotId)) continue;
+      try {
+        const record = parseDrillRecord(await this.store.getBytes(o.key, { maxBytes: MAX_DRILL_RECORD_BYTES }), o.key);
+        if (record.snapshotId === c.id) out.push({ ...record, key: o.key, time: c.time.getTime() });
+      } catch (err) {
+        if (!(err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store'))) throw err;
+      }
+    }
+    return out.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1)).map(({ time: _t, ...r }) => r);
   }
 
   /** Where the store points, for messages (no credentials). */
