@@ -1,4 +1,4 @@
-import type { S3Options } from '../options/s3.js';
+import type { StoreOptions } from '../options/store.js';
 import { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { openSnapshotStore } from '../store/open-store.js';
 import type { CommandContext } from './context.js';
@@ -11,8 +11,8 @@ import type { CommandContext } from './context.js';
 export async function openCommandStore(
   ctx: CommandContext,
   url: string,
-  s3: Partial<S3Options> = {},
+  options: Partial<StoreOptions> = {},
 ): Promise<SnapshotRepository> {
-  const store = await openSnapshotStore(url, { ...s3, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+  const store = await openSnapshotStore(url, { ...options, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
   return new SnapshotRepository(store);
 }

@@ -4,7 +4,7 @@ import { fileKeysOf, jobOptionsJsonSchema, jobOptionsOf, type OptionSpec, type O
 import { restoreOptions } from './restore.js';
 import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
-import { s3Options } from './s3.js';
+import { storeOptions } from './store.js';
 import { setupCanaryOptions, setupPoliciesOptions } from './setup.js';
 import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
 import { verifyOptions } from './verify.js';
@@ -30,7 +30,7 @@ export const commandOptions: Readonly<Record<string, OptionTable>> = {
  * also every S3 setting, which rotate kv's and runbook rotate-root's stores read without their flags.
  */
 export function configFileKeys(): Set<string> {
-  const tables = [globalOptions, ...Object.values(commandOptions), s3Options];
+  const tables = [globalOptions, ...Object.values(commandOptions), storeOptions];
   return new Set([...tables.flatMap(fileKeysOf), configFileOption.key]);
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
-import { S3OptionsSchema, s3Options } from './s3.js';
+import { StoreOptionsSchema, storeOptions } from './store.js';
 import { fromStoreOption, verifyKeyOption } from './snapshot.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
 
@@ -59,11 +59,11 @@ const restoreOwnOptions = [
 export const restoreOptions = [
   ...restoreOwnOptions,
   ...snapshotProtectionOptions,
-  ...s3Options,
+  ...storeOptions,
 ] as const satisfies readonly OptionSpec[];
 
 export const RestoreOptionsSchema = schemaOf(restoreOwnOptions)
   .and(SnapshotProtectionOptionsSchema)
-  .and(S3OptionsSchema);
+  .and(StoreOptionsSchema);
 export type RestoreOptions = z.output<typeof RestoreOptionsSchema>;
 export const restoreOptionSources = sourcesOf(restoreOptions);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { RetentionOptionsSchema, retentionOptions } from './retention.js';
-import { S3OptionsSchema, s3Options } from './s3.js';
+import { StoreOptionsSchema, storeOptions } from './store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
 
 /** The KV v1 mount the restore-drill canary is written to (snapshot/canary.ts). */
@@ -68,21 +68,21 @@ const snapshotSaveOwnOptions = [
 export const snapshotSaveOptions = [
   ...snapshotSaveOwnOptions,
   ...snapshotProtectionOptions,
-  ...s3Options,
+  ...storeOptions,
   ...retentionOptions,
   ...metricsOptions,
 ] as const satisfies readonly OptionSpec[];
 
 export const SnapshotSaveOptionsSchema = schemaOf(snapshotSaveOwnOptions)
   .and(SnapshotProtectionOptionsSchema)
-  .and(S3OptionsSchema)
+  .and(StoreOptionsSchema)
   .and(RetentionOptionsSchema)
   .and(MetricsOptionsSchema);
 export type SnapshotSaveOptions = z.output<typeof SnapshotSaveOptionsSchema>;
 export const snapshotSaveOptionSources = sourcesOf(snapshotSaveOptions);
 
-export const snapshotListOptions = [fromStoreOption, ...s3Options] as const satisfies readonly OptionSpec[];
-export const SnapshotListOptionsSchema = schemaOf([fromStoreOption]).and(S3OptionsSchema);
+export const snapshotListOptions = [fromStoreOption, ...storeOptions] as const satisfies readonly OptionSpec[];
+export const SnapshotListOptionsSchema = schemaOf([fromStoreOption]).and(StoreOptionsSchema);
 export const snapshotListOptionSources = sourcesOf(snapshotListOptions);
 
 const snapshotPruneOwnOptions = [
@@ -98,12 +98,12 @@ const snapshotPruneOwnOptions = [
 
 export const snapshotPruneOptions = [
   ...snapshotPruneOwnOptions,
-  ...s3Options,
+  ...storeOptions,
   ...retentionOptions,
   ...metricsOptions,
 ] as const satisfies readonly OptionSpec[];
 export const SnapshotPruneOptionsSchema = schemaOf(snapshotPruneOwnOptions)
-  .and(S3OptionsSchema)
+  .and(StoreOptionsSchema)
   .and(RetentionOptionsSchema)
   .and(MetricsOptionsSchema);
 export const snapshotPruneOptionSources = sourcesOf(snapshotPruneOptions);
@@ -128,7 +128,7 @@ const snapshotInspectOwnOptions = [
 
 export const snapshotInspectOptions = [
   ...snapshotInspectOwnOptions,
-  ...s3Options,
+  ...storeOptions,
 ] as const satisfies readonly OptionSpec[];
-export const SnapshotInspectOptionsSchema = schemaOf(snapshotInspectOwnOptions).and(S3OptionsSchema);
+export const SnapshotInspectOptionsSchema = schemaOf(snapshotInspectOwnOptions).and(StoreOptionsSchema);
 export const snapshotInspectOptionSources = sourcesOf(snapshotInspectOptions);

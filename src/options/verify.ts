@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
-import { S3OptionsSchema, s3Options } from './s3.js';
+import { StoreOptionsSchema, storeOptions } from './store.js';
 import { fromStoreOption, verifyKeyOption } from './snapshot.js';
 
 const verifyOwnOptions = [
@@ -102,12 +102,12 @@ const verifyOwnOptions = [
 /** `verify`, in `--help` order. */
 export const verifyOptions = [
   ...verifyOwnOptions,
-  ...s3Options,
+  ...storeOptions,
   ...metricsOptions,
 ] as const satisfies readonly OptionSpec[];
 
 export const VerifyOptionsSchema = schemaOf(verifyOwnOptions)
-  .and(S3OptionsSchema)
+  .and(StoreOptionsSchema)
   .and(MetricsOptionsSchema)
   .superRefine((o, ctx) => {
     if (o.mode === 'unsealed' && !o.verifyTokenFile) {

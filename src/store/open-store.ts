@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultOpsError } from '../errors.js';
-import type { S3Options } from '../options/s3.js';
+import type { StoreOptions } from '../options/store.js';
 import { isLoopbackHost } from '../vault/loopback.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
@@ -61,7 +61,7 @@ async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boo
  */
 export async function openSnapshotStore(
   url: string,
-  s3: Partial<S3Options> & { allowInsecureHttp?: boolean } = {},
+  s3: Partial<StoreOptions> & { allowInsecureHttp?: boolean } = {},
   env: NodeJS.ProcessEnv = {},
 ): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);

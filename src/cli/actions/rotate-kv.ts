@@ -10,7 +10,7 @@ import {
   rotateKvOptionSources as sources,
   type RotateKvOptions,
 } from '../../options/rotate-kv.js';
-import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
+import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
 import type { ProcessRunner } from '../../rotation/kv/process-runner.js';
@@ -59,9 +59,9 @@ async function openStore(ctx: CommandContext, cmd: Command, url: string): Promis
   const all = cmd.optsWithGlobals();
   const s3 = resolveCommandOptions(
     ctx,
-    S3OptionsSchema,
-    s3OptionSources,
-    Object.fromEntries(s3OptionSources.map((s) => [s.key, all[s.key]])),
+    StoreOptionsSchema,
+    storeOptionSources,
+    Object.fromEntries(storeOptionSources.map((s) => [s.key, all[s.key]])),
   );
   return openCommandStore(ctx, url, s3);
 }
@@ -74,7 +74,7 @@ async function snapshotProtection(
 ): Promise<SnapshotProtection> {
   const all = cmd.optsWithGlobals();
   const pick = (sources: readonly { key: string }[]) => Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
-  const s3 = resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, pick(s3OptionSources));
+  const s3 = resolveCommandOptions(ctx, StoreOptionsSchema, storeOptionSources, pick(storeOptionSources));
   const protection = resolveCommandOptions(
     ctx,
     SnapshotProtectionOptionsSchema,

@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
-import { S3OptionsSchema, s3OptionSources } from '../../options/s3.js';
+import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
@@ -32,7 +32,7 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
   );
   const s3 =
     options.snapshotStore || options.recordTo
-      ? resolveCommandOptions(ctx, S3OptionsSchema, s3OptionSources, cmd.opts())
+      ? resolveCommandOptions(ctx, StoreOptionsSchema, storeOptionSources, cmd.opts())
       : {};
   const vault = await ctx.authenticatedVault();
   const text = ctx.options.output === 'text';
