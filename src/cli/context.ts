@@ -15,6 +15,8 @@ import { createTerminal, type Terminal } from './terminal.js';
  * list/inspect of a store, setup job-schema, daemon) do not load node-vault.
  */
 export interface CommandContext {
+  /** The command's words (`snapshot save`), for messages. */
+  command?: string;
   options: GlobalOptions;
   /** The YAML config file's mapping (already checked for unknown keys), for command options. */
   file: Record<string, unknown>;
@@ -41,6 +43,8 @@ export interface ContextInputs {
   /** Every option key any command accepts, to reject unknown keys in the config file. */
   knownKeys: ReadonlySet<string>;
   secrets?: SecretRegistry;
+  /** The command's words (`snapshot save`), for messages. */
+  command?: string;
 }
 
 export const allGlobalSources: readonly OptionSource[] = globalOptionSources;
@@ -68,6 +72,7 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
   let session: AuthSession | undefined;
   let loggingIn: Promise<void> | undefined;
   const context: CommandContext = {
+    ...(inputs.command ? { command: inputs.command } : {}),
     options,
     file,
     env,
@@ -116,5 +121,5 @@ export function resolveCommandOptions<S extends import('zod').ZodType>(
   sources: readonly OptionSource[],
   flags: Record<string, unknown>,
 ): import('zod').output<S> {
-  return resolveOptions(schema, sources, { flags, env: ctx.env, file: ctx.file });
+  return resolveOptions(schema, sources, { flags, env: ctx.env, file: ctx.file }, ctx.command);
 }

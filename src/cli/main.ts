@@ -58,6 +58,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
         terminal,
         knownKeys,
         secrets,
+        command: commandWords(cmd),
       });
       await action(ctx);
     } catch (err) {
@@ -101,6 +102,13 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     return wrapped.exitCode;
   }
   return exitCode;
+}
+
+/** `snapshot save` for the save subcommand: the words after the program's name. */
+function commandWords(cmd: Command): string {
+  const words: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
+  return words.join(' ');
 }
 
 /** Error detail for the debug log: names and codes, never request configs (they hold the token). */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
+import { ownMessageOf, problemOf } from './validation-message.js';
 
 /**
  * One option as the user may give it: a flag (camelCase key, as commander names it), one or more
@@ -10,6 +11,10 @@ export interface OptionSource {
   env?: readonly string[];
   /** How to turn an environment string into the value the schema expects. */
   fromEnv?: 'string' | 'boolean' | 'number' | 'list';
+  /** The flag as --help shows it (`--to <url>`), for messages. */
+  flag?: string;
+  /** What a valid value looks like, for messages. */
+  example?: string;
 }
 
 export interface RawInputs {
@@ -45,6 +50,8 @@ export function resolveOptions<S extends z.ZodType>(
   schema: S,
   sources: readonly OptionSource[],
   inputs: RawInputs,
+  /** The command's words (`snapshot save`), to say who needs a missing option. */
+  command?: string,
 ): z.output<S> {
   const merged: Record<string, unknown> = {};
   const origins = new Map<string, string>();
@@ -63,7 +70,7 @@ export function resolveOptions<S extends z.ZodType>(
     }
   }
   const result = schema.safeParse(merged);
-  if (!result.success) throw configError(result.error, origins);
+  if (!result.success) throw configError(result.error, merged, origins, sources, command);
   return result.data;
 }
 
@@ -71,15 +78,49 @@ export function flagName(key: string): string {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-function configError(error: z.ZodError, origins: Map<string, string>): VaultOpsError {
-  const parts = error.issues.map((issue) => {
-    const key = issue.path.map(String).join('.') || 'options';
+/**
+ * Every problem in one line, in plain words: a missing option says who needs it, every way to give
+ * it and an example (`snapshot save needs --to URL (or VAULT_OPS_SNAPSHOT_STORE, or to: in the
+ * config file), e.g. s3://bucket/prefix`); a wrong value names where it came from and what would do.
+ */
+function configError(
+  error: z.ZodError,
+  merged: Record<string, unknown>,
+  origins: Map<string, string>,
+  sources: readonly OptionSource[],
+  command: string | undefined,
+): VaultOpsError {
+  const byKey = new Map(sources.map((s) => [s.key, s]));
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  for (const issue of error.issues) {
     const topKey = String(issue.path[0] ?? '');
+    const source = byKey.get(topKey);
+    if (issue.code === 'invalid_type' && issue.path.length === 1 && merged[topKey] === undefined) {
+      missing.push(describeMissing(topKey, source));
+      continue;
+    }
+    const field = issue.path.slice(1).map(String).join('.');
+    const flag = topKey ? flagName(topKey) : 'options';
     const origin = origins.get(topKey);
-    const where = origin ? `${key} (from ${origin})` : `${key} (${flagName(topKey || key)})`;
-    return `${where}: ${issue.message}`;
-  });
-  return new VaultOpsError('config', `invalid configuration: ${parts.join('; ')}`);
+    const where = `${flag}${field ? ` (${field})` : ''}${origin && origin !== flag ? ` (from ${origin})` : ''}`;
+    // A rule we worded ourselves keeps its own sentence.
+    const own = ownMessageOf(issue);
+    if (own !== undefined) wrong.push(`${where}: ${own}`);
+    else wrong.push(`${where} ${problemOf(issue)}${source?.example ? `, e.g. ${source.example}` : ''}`);
+  }
+  const parts = [
+    ...(missing.length ? [`${command ?? 'this command'} needs ${missing.join('; and ')}`] : []),
+    ...(wrong.length ? [`invalid configuration: ${wrong.join('; ')}`] : []),
+  ];
+  return new VaultOpsError('config', parts.join('; '));
+}
+
+function describeMissing(key: string, source: OptionSource | undefined): string {
+  const flag = source?.flag ?? flagName(key);
+  const display = flag.replace(/<([^>]+)>/, (_, name: string) => name.toUpperCase()).replace(/\[([^\]]+)\]/, '[$1]');
+  const ways = [...(source?.env ?? []).slice(0, 1), `${key}: in the config file`];
+  return `${display} (or ${ways.join(', or ')})${source?.example ? `, e.g. ${source.example}` : ''}`;
 }
 
 /** Keys a YAML config file may hold: the union of every command's options. */

@@ -5,6 +5,7 @@ import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 export const daemonOptions = [
   {
     key: 'jobs',
+    example: '/etc/vault-ops/jobs',
     flag: '--jobs <dir>',
     help: 'folder of job definitions (VAULT_OPS_JOBS_DIR)',
     env: ['VAULT_OPS_JOBS_DIR'],

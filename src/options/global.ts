@@ -7,6 +7,7 @@ export const defaultJwtFile = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 export const globalOptions = [
   {
     key: 'vaultAddr',
+    example: 'https://vault.example.com:8200',
     flag: '--vault-addr <url>',
     help: 'Vault address (VAULT_ADDR, BAO_ADDR)',
     env: ['VAULT_ADDR', 'BAO_ADDR'],

@@ -186,3 +186,36 @@ describe('option tables', () => {
     },
   );
 });
+
+describe('messages for missing options (issue #17)', () => {
+  test('every required option of every command says who needs it, every way to give it and an example', () => {
+    let checked = 0;
+    for (const [command, table] of Object.entries<readonly OptionSpec[]>({
+      ...commandOptions,
+      '(global)': globalOptions,
+    })) {
+      const sources = sourcesOf(table);
+      const required = table.filter((s) => !s.type.safeParse(undefined).success);
+      if (required.length === 0) continue;
+      let message = '';
+      try {
+        resolveOptions(schemaOf(table), sources, { flags: {}, env: {}, file: {} }, command);
+        assert.fail(`${command}: expected the missing options to be refused`);
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      assert.ok(message.startsWith(`${command} needs `), `${command}: ${message}`);
+      assert.doesNotMatch(message, /Invalid input|expected|received|undefined/, `${command}: ${message}`);
+      for (const spec of required) {
+        assert.ok(spec.example, `${command} ${spec.flag}: a required option needs an example`);
+        const shown = spec.flag.replace(/<([^>]+)>/, (_, name: string) => name.toUpperCase());
+        assert.ok(message.includes(shown), `${command}: ${message} lacks ${shown}`);
+        if (spec.env?.[0]) assert.ok(message.includes(spec.env[0]), `${command}: ${message} lacks ${spec.env[0]}`);
+        assert.ok(message.includes(`${spec.key}: in the config file`), `${command}: ${message} lacks ${spec.key}`);
+        assert.ok(message.includes(`e.g. ${spec.example}`), `${command}: ${message} lacks the example`);
+        checked++;
+      }
+    }
+    assert.ok(checked >= 11, `only ${checked} required options found`);
+  });
+});

@@ -22,6 +22,8 @@ export interface OptionSpec {
   readonly env?: readonly string[];
   /** How to read the flag's (and the environment's) text: integer, number, repeatable list. */
   readonly parse?: 'int' | 'number' | 'list';
+  /** What a valid value looks like, for messages; every required option has one (tested). */
+  readonly example?: string;
   /** Values commander accepts for the flag (checked before our schema). */
   readonly choices?: readonly string[];
   /** A credential: never written to a job file, never passed as an argument to a child. */
@@ -53,7 +55,13 @@ function envKind(spec: OptionSpec): OptionSource['fromEnv'] {
 export function sourcesOf(table: OptionTable): OptionSource[] {
   return table
     .filter((s) => s.from !== 'command-line')
-    .map((s) => ({ key: s.key, ...(s.env ? { env: s.env } : {}), fromEnv: envKind(s) }));
+    .map((s) => ({
+      key: s.key,
+      ...(s.env ? { env: s.env } : {}),
+      fromEnv: envKind(s),
+      flag: s.flag,
+      ...(s.example ? { example: s.example } : {}),
+    }));
 }
 
 /** The keys a YAML config file may hold for these options. */

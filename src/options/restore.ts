@@ -8,6 +8,7 @@ const restoreOwnOptions = [
   fromStoreOption,
   {
     key: 'snapshot',
+    example: '20261127T184600Z-3f9a1c (an id from snapshot list)',
     flag: '--snapshot <id>',
     help: 'the snapshot id to restore',
     type: z.string().min(1, 'required: the snapshot id to restore (see vault-ops snapshot list)'),

@@ -15,6 +15,7 @@ const mountName = z
 export const rotateKvOwnOptions = [
   {
     key: 'policy',
+    example: 'rotation-policy.yaml',
     flag: '--policy <file>',
     help: 'rotation policy YAML (VAULT_OPS_ROTATE_POLICY)',
     env: ['VAULT_OPS_ROTATE_POLICY'],

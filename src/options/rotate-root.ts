@@ -16,6 +16,7 @@ const vaultName = z.string().regex(/^\w(([\w.-]+)?\w)?$/, 'letters, digits, _ . 
 export const rotateRootOwnOptions = [
   {
     key: 'mount',
+    example: 'database',
     flag: '--mount <path>',
     help: 'database secrets engine mount (e.g. database)',
     type: z
@@ -30,6 +31,7 @@ export const rotateRootOwnOptions = [
   },
   {
     key: 'connection',
+    example: "postgres-prod (a connection under the mount's config/)",
     flag: '--connection <name>',
     help: 'connection name under <mount>/config/',
     type: vaultName.describe('the connection name under <mount>/config/'),

@@ -5,6 +5,7 @@ import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 export const s3Options = [
   {
     key: 's3Endpoint',
+    example: 'https://s3.eu-west-1.amazonaws.com',
     flag: '--s3-endpoint <url>',
     help: 'S3 endpoint (VAULT_OPS_S3_ENDPOINT, AWS_ENDPOINT_URL_S3)',
     env: ['VAULT_OPS_S3_ENDPOINT', 'AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL'],

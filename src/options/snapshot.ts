@@ -11,6 +11,7 @@ export const DEFAULT_CANARY_MOUNT = 'vault-ops-canary';
 /** `--from URL`: the store a command reads (list, prune, verify, restore). */
 export const fromStoreOption = {
   key: 'from',
+  example: 's3://bucket/prefix or /var/backups/vault',
   flag: '--from <url>',
   help: 'store URL (VAULT_OPS_SNAPSHOT_STORE)',
   env: ['VAULT_OPS_SNAPSHOT_STORE'],
@@ -29,6 +30,7 @@ export const verifyKeyOption = {
 const snapshotSaveOwnOptions = [
   {
     key: 'to',
+    example: 's3://bucket/prefix or /var/backups/vault',
     flag: '--to <url>',
     help: 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)',
     env: ['VAULT_OPS_SNAPSHOT_STORE'],

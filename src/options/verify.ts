@@ -42,6 +42,7 @@ const verifyOwnOptions = [
   },
   {
     key: 'unsealKeysFile',
+    example: '/run/secrets/unseal-keys (one key per line, mode 0600)',
     flag: '--unseal-keys-file <file>',
     help: "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)",
     env: ['VAULT_OPS_UNSEAL_KEYS_FILE'],

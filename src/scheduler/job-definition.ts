@@ -1,6 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { describeDocumentIssue } from '../config/validation-message.js';
 import { VaultOpsError } from '../errors.js';
 import { flagName } from '../config/resolve.js';
 import { readYamlFile } from '../config/yaml-file.js';
@@ -140,7 +141,7 @@ export interface JobDefinition {
 export type KnownJobOptions = Partial<Record<JobCommand, readonly { key: string }[]>>;
 
 function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'file'}: ${issue.message}`);
+  return error.issues.map((issue) => describeDocumentIssue(issue.path.map(String).join('.') || 'file', issue));
 }
 
 /**

@@ -20,10 +20,10 @@ test('every problem is reported at once, naming each field', () => {
   assert.throws(
     () => parse({ connection: 'bad name', loginCheckAddress: 'nohost', snapshotMaxAge: 'soon' }),
     (err: Error) =>
-      /mount/.test(err.message) &&
-      /connection/.test(err.message) &&
-      /loginCheckAddress/.test(err.message) &&
-      /snapshotMaxAge/.test(err.message),
+      /needs --mount PATH/.test(err.message) &&
+      /--connection: letters/.test(err.message) &&
+      /--login-check-address/.test(err.message) &&
+      /--snapshot-max-age: invalid duration/.test(err.message),
   );
 });
 

@@ -110,7 +110,8 @@ describe('rotation policy', () => {
       /secrets\[1\] \(secret\/a\): the same secret as secrets\[0\]/,
     );
     fail({ secrets: [] }, /secrets: list at least one secret/);
-    fail({ jobs: [] }, /Unrecognized key: "jobs"/);
+    fail({ jobs: [] }, /policy has unknown key jobs/);
+    fail('a string', /policy must be a mapping \(key: value lines\), not a text value/);
     fail(null, /secrets/);
   });
 
@@ -144,7 +145,7 @@ describe('rotation policy', () => {
       /secrets\[0\] \(secret\/a\): hooks\.env\.0: an environment variable name/,
     );
     fail(entry({ hooks: { set: ['x'], env: ['1ST'] } }), /hooks\.env\.0: an environment variable name/);
-    fail(entry({ hooks: { set: ['x'], env: 'PGHOST' } }), /hooks\.env:/);
+    fail(entry({ hooks: { set: ['x'], env: 'PGHOST' } }), /hooks\.env must be a list, not a text value/);
     fail(entry({ hooks: { set: ['x'], env: ['A', 'B', 'A'] } }), /hooks\.env: names A more than once/);
     fail(
       { secrets: [{ mount: 'secret', path: 'a', every: '1d', keys: { k: { length: 32, env: ['X'] } } }] },

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { describeDocumentIssue } from '../../config/validation-message.js';
 import { readYamlFile } from '../../config/yaml-file.js';
 import { VaultOpsError } from '../../errors.js';
 import { parseDuration } from '../../time/duration.js';
@@ -236,7 +237,7 @@ function describeIssues(error: z.ZodError, doc: unknown): string[] {
     }
     const field = path.map(String).join('.');
     const label = [where, field].filter(Boolean).join(': ') || 'policy';
-    return `${label}: ${issue.message}`;
+    return describeDocumentIssue(label, issue);
   });
 }
 
