@@ -12,7 +12,13 @@ export async function openCommandStore(
   ctx: CommandContext,
   url: string,
   options: Partial<StoreOptions> = {},
+  /** `write`: the command stores snapshots or records there, and makes a folder that does not exist yet. */
+  access: 'read' | 'write' = 'read',
 ): Promise<SnapshotRepository> {
-  const store = await openSnapshotStore(url, { ...options, allowInsecureHttp: ctx.options.allowInsecureHttp }, ctx.env);
+  const store = await openSnapshotStore(
+    url,
+    { ...options, allowInsecureHttp: ctx.options.allowInsecureHttp, createFolder: access === 'write' },
+    ctx.env,
+  );
   return new SnapshotRepository(store);
 }

@@ -32,6 +32,35 @@ export class FolderStore implements SnapshotStore {
     this.url = `file://${root}`;
   }
 
+  /**
+   * The folder a store URL names. A writer (`create`) makes it (owner only, like the files in it);
+   * a reader refuses a folder that does not exist, so that a typo in a monitoring job's path is an
+   * error, not an empty catalogue (as a missing bucket is).
+   */
+  static async open(root: string, options: { create?: boolean } = {}): Promise<FolderStore> {
+    const store = new FolderStore(root);
+    if (options.create) {
+      try {
+        await mkdir(root, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        throw store.fail('create the folder', '.', err);
+      }
+      return store;
+    }
+    const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+      throw store.fail('read', '.', err);
+    });
+    if (!info?.isDirectory()) {
+      throw new VaultOpsError(
+        'store',
+        `snapshot store folder ${root} ${info ? 'is not a folder' : 'does not exist'}: check the path ` +
+          `(snapshot save creates its folder; reading commands never do)`,
+      );
+    }
+    return store;
+  }
+
   private path(key: string): string {
     const full = join(this.root, ...key.split('/'));
     const rel = relative(this.root, full);

@@ -61,13 +61,16 @@ async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boo
  */
 export async function openSnapshotStore(
   url: string,
-  s3: Partial<StoreOptions> & { allowInsecureHttp?: boolean } = {},
+  s3: Partial<StoreOptions> & { allowInsecureHttp?: boolean; createFolder?: boolean } = {},
   env: NodeJS.ProcessEnv = {},
 ): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
   // Each backend is loaded only when a URL names it: the AWS SDK costs a folder store's users
   // ~0.1 s and ~20 MB at start-up.
-  if (location.kind === 'folder') return new (await import('./folder-store.js')).FolderStore(location.dir);
+  if (location.kind === 'folder') {
+    const { FolderStore } = await import('./folder-store.js');
+    return await FolderStore.open(location.dir, { create: s3.createFolder ?? false });
+  }
   if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
   const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const { S3Store } = await import('./s3-store.js');

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile, readdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import type { VaultOpsError } from '../../src/errors.js';
 import { FolderStore } from '../../src/store/folder-store.js';
 import { openSnapshotStore, parseStoreUrl } from '../../src/store/open-store.js';
+import { runCli } from '../helpers/run-cli.js';
 import { storeContract } from './store-contract.js';
 
 const dirs: string[] = [];
@@ -40,7 +41,11 @@ test('folder store: a folder that cannot be written gives a clear error and leav
   // Tests run as root in CI, and root ignores permission bits: make the folder's path go through
   // a file instead, which no user can write below.
   await writeFile(join(dir, 'blocked'), 'not a directory');
-  const store = await openSnapshotStore(join(dir, 'blocked', 'sub'));
+  await assert.rejects(
+    openSnapshotStore(join(dir, 'blocked', 'sub'), { createFolder: true }),
+    (e: VaultOpsError) => e.code === 'store' && /cannot create the folder .*ENOTDIR/.test(e.message),
+  );
+  const store = new FolderStore(join(dir, 'blocked', 'sub'));
   await assert.rejects(
     store.putBytes('x.snap', 'data'),
     (e: VaultOpsError) => e.code === 'store' && /cannot write x\.snap .*ENOTDIR/.test(e.message),
@@ -93,4 +98,25 @@ test('folder store: archives and manifests are written 0600 in folders created 0
   for (const file of ['20261129T000000Z-abcdef.snap', '20261129T000000Z-abcdef.manifest.json']) {
     assert.equal((await stat(join(root, 'team/prod', file))).mode & 0o777, 0o600, file);
   }
+});
+
+test('a folder that does not exist is an error for readers and is created by writers (issue #17)', async () => {
+  const missing = join(await freshDir(), 'no', 'such', 'dir');
+  for (const args of [
+    ['snapshot', 'list', '--from', missing],
+    ['snapshot', 'prune', '--from', missing, '--keep-last', '3'],
+    ['snapshot', 'inspect', `file://${missing}#latest`],
+  ]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.all}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`snapshot store folder ${missing} does not exist: check the path`));
+    assert.doesNotMatch(r.stdout, /no snapshots/);
+  }
+  const aFile = join(await freshDir(), 'file');
+  await writeFile(aFile, 'x');
+  await assert.rejects(openSnapshotStore(aFile), /is not a folder/);
+  const store = await openSnapshotStore(missing, { createFolder: true });
+  assert.deepEqual(await store.list(), []);
+  assert.equal(((await stat(missing)).mode & 0o777).toString(8), '700');
 });

@@ -63,7 +63,7 @@ async function openStore(ctx: CommandContext, cmd: Command, url: string): Promis
     storeOptionSources,
     Object.fromEntries(storeOptionSources.map((s) => [s.key, all[s.key]])),
   );
-  return openCommandStore(ctx, url, s3);
+  return openCommandStore(ctx, url, s3, 'write');
 }
 
 /** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */

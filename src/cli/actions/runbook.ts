@@ -39,7 +39,9 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
   const stores: SnapshotRepository[] = [];
   let report: RunbookReport;
   try {
-    const snapshotStore = options.snapshotStore ? await openCommandStore(ctx, options.snapshotStore, s3) : undefined;
+    const snapshotStore = options.snapshotStore
+      ? await openCommandStore(ctx, options.snapshotStore, s3, 'write')
+      : undefined;
     if (snapshotStore) stores.push(snapshotStore);
     // The before/after snapshots are protected like snapshot save's (same flags and env).
     const protection = snapshotStore
@@ -51,7 +53,7 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
           snapshotStore,
         )
       : undefined;
-    const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3) : undefined;
+    const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3, 'write') : undefined;
     if (recordStore) stores.push(recordStore);
     report = await runRotateRoot({
       options,

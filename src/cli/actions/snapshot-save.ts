@@ -27,7 +27,7 @@ export async function runSnapshotSave(ctx: CommandContext, flags: Record<string,
     o,
     async () => new (await import('../../snapshot/snapshot-metrics.js')).SnapshotMetrics(),
   );
-  const store = await openCommandStore(ctx, o.to, o);
+  const store = await openCommandStore(ctx, o.to, o, 'write');
   try {
     // A save that cannot even start (Vault unreachable, login refused, bad key file) is a
     // failed save for the metrics too: alerts on failures_total must not miss an outage.
