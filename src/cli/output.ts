@@ -21,5 +21,5 @@ export function table(rows: string[][], indent = ''): string[] {
   );
 }
 
-/** Bytes as MiB with one decimal, as the tables show sizes. */
-export const mb = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MB`;
+/** Sizes in binary units that fit the number, as text output shows them (JSON keeps bytes). */
+export { formatBytes } from '../observability/byte-size.js';

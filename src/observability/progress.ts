@@ -1,3 +1,4 @@
+import { formatBytes } from './byte-size.js';
 import type { Logger } from './logger.js';
 
 /** Progress of a long transfer, reported through a typed callback (no-op by default). */
@@ -10,8 +11,6 @@ export interface ProgressEvent {
 export type ProgressReporter = (event: ProgressEvent) => void;
 export const noProgress: ProgressReporter = () => undefined;
 
-const mb = (n: number) => (n / (1024 * 1024)).toFixed(1);
-
 /** A one-line bar on a TTY, redrawn at most ten times a second. */
 export function ttyProgress(stream: NodeJS.WritableStream): ProgressReporter {
   let last = 0;
@@ -21,12 +20,14 @@ export function ttyProgress(stream: NodeJS.WritableStream): ProgressReporter {
     if (!e.done && now - last < 100) return;
     last = now;
     const seconds = Math.max(0.001, (now - started) / 1000);
-    const rate = `${mb(e.bytes / seconds)} MB/s`;
+    const rate = `${formatBytes(e.bytes / seconds)}/s`;
     const width = 24;
     const bar = e.totalBytes
       ? `[${'#'.repeat(Math.round((width * Math.min(e.bytes, e.totalBytes)) / e.totalBytes)).padEnd(width)}] `
       : '';
-    stream.write(`\r${e.phase}: ${bar}${mb(e.bytes)} MB${e.totalBytes ? ` / ${mb(e.totalBytes)} MB` : ''}  ${rate}   `);
+    stream.write(
+      `\r${e.phase}: ${bar}${formatBytes(e.bytes)}${e.totalBytes ? ` / ${formatBytes(e.totalBytes)}` : ''}  ${rate}   `,
+    );
     if (e.done) stream.write('\n');
   };
 }
@@ -40,7 +41,7 @@ export function logProgress(logger: Logger, everyMs = 10_000): ProgressReporter 
     last = now;
     logger.info(
       { phase: e.phase, bytes: e.bytes, ...(e.totalBytes ? { totalBytes: e.totalBytes } : {}) },
-      e.done ? `${e.phase}: done, ${mb(e.bytes)} MB` : `${e.phase}: ${mb(e.bytes)} MB so far`,
+      e.done ? `${e.phase}: done, ${formatBytes(e.bytes)}` : `${e.phase}: ${formatBytes(e.bytes)} so far`,
     );
   };
 }

@@ -4,7 +4,7 @@ import { fileTarget, inspectSnapshot, storeTarget, type InspectReport } from '..
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
-import { mb, printJson, printLines, table } from '../output.js';
+import { formatBytes, printJson, printLines, table } from '../output.js';
 
 /** `snapshot inspect FILE|URL#ID`: the offline integrity check. */
 export async function runSnapshotInspect(
@@ -40,7 +40,7 @@ function renderInspect(r: InspectReport): string[] {
   lines.push(
     ...table([
       ['  id', r.id ?? '-'],
-      ['  bytes', `${r.bytes} (${mb(r.bytes)})`],
+      ['  bytes', `${r.bytes} (${formatBytes(r.bytes)})`],
       ['  sha256', r.sha256],
       ['  encrypted', r.encrypted ? 'yes (age)' : 'no'],
       ...(r.manifest ? [['  manifest', `sha256 and size match; signature ${r.manifest.signature}`]] : []),

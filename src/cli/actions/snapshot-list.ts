@@ -1,7 +1,7 @@
 import { SnapshotListOptionsSchema, snapshotListOptionSources } from '../../options/snapshot.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
-import { mb, printJson, printLines, table } from '../output.js';
+import { formatBytes, printJson, printLines, table } from '../output.js';
 
 /** `snapshot list`: the catalogue, newest first, and the incomplete objects beside it. */
 export async function runSnapshotList(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
@@ -19,7 +19,7 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
         rows.push([
           m.id,
           m.createdAt,
-          mb(m.archive.bytes),
+          formatBytes(m.archive.bytes),
           String(m.raft.index),
           m.cluster.name ?? '-',
           [m.cluster.flavour, m.cluster.version].filter(Boolean).join(' ') || '-',
@@ -32,7 +32,9 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
           '',
           `Incomplete (not part of the catalogue; 'snapshot prune' cleans them up after the grace period):`,
         );
-        lines.push(...table(catalogue.incomplete.map((i) => [`  ${i.key}`, mb(i.bytes), i.lastModified, i.reason])));
+        lines.push(
+          ...table(catalogue.incomplete.map((i) => [`  ${i.key}`, formatBytes(i.bytes), i.lastModified, i.reason])),
+        );
       }
       printLines(ctx.stdout, lines);
     }

@@ -10,7 +10,7 @@ import { abortOnSignals } from '../signals.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
-import { mb, printJson, printLines, table } from '../output.js';
+import { formatBytes, printJson, printLines, table } from '../output.js';
 import { renderPrune, retentionPolicy } from './snapshot-prune.js';
 
 function progressFor(ctx: CommandContext): ProgressReporter {
@@ -79,7 +79,7 @@ export async function runSnapshotSave(ctx: CommandContext, flags: Record<string,
       printLines(ctx.stdout, [
         `Snapshot ${m.id} stored in ${store.url}`,
         ...table([
-          ['  archive', `${m.archive.key} (${mb(m.archive.bytes)}, sha256 ${m.archive.sha256.slice(0, 16)}…)`],
+          ['  archive', `${m.archive.key} (${formatBytes(m.archive.bytes)}, sha256 ${m.archive.sha256.slice(0, 16)}…)`],
           ['  raft', `index ${m.raft.index}, term ${m.raft.term}, ${m.raft.servers.length} server(s)`],
           [
             '  cluster',
