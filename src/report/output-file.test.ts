@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { VaultOpsError } from '../errors.js';
+import type { VaultOpsError } from '../errors.js';
 import { writeReportFile } from './output-file.js';
 
 let dir: string;
