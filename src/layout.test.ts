@@ -22,6 +22,7 @@ const mayImport: Record<string, readonly string[]> = {
   runbook: ['time', 'errors'],
   scheduler: ['rotation', 'options', 'config', 'time', 'observability', 'errors'],
   setup: ['rotation', 'snapshot', 'options'],
+  report: ['repository', 'errors'],
   observability: ['options'],
   time: ['errors'],
 };

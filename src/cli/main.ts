@@ -10,6 +10,7 @@ import { rotateKvCommand } from './commands/rotate-kv.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
 import { restoreCommand } from './commands/restore.js';
+import { reportCommand } from './commands/report.js';
 import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
 import { daemonCommand } from './commands/daemon.js';
@@ -23,6 +24,7 @@ const commands: CommandModule[] = [
   snapshotCommand,
   verifyCommand,
   restoreCommand,
+  reportCommand,
   runbookCommand,
   rotateKvCommand,
   setupCommand,

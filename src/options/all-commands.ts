@@ -1,6 +1,7 @@
 import { configFileOption, globalOptions } from './global.js';
 import { daemonOptions } from './daemon.js';
 import { fileKeysOf, jobOptionsJsonSchema, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
+import { reportOptions } from './report.js';
 import { restoreOptions } from './restore.js';
 import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
@@ -18,6 +19,7 @@ export const commandOptions: Readonly<Record<string, OptionTable>> = {
   'snapshot prune': snapshotPruneOptions,
   verify: verifyOptions,
   restore: restoreOptions,
+  report: reportOptions,
   'rotate kv': rotateKvOptions,
   'runbook rotate-root': rotateRootOptions,
   daemon: daemonOptions,
