@@ -22,7 +22,7 @@ const mayImport: Record<string, readonly string[]> = {
   runbook: ['time', 'errors'],
   scheduler: ['rotation', 'options', 'config', 'time', 'observability', 'errors'],
   setup: ['rotation', 'snapshot', 'options'],
-  report: ['repository', 'errors'],
+  report: ['repository', 'observability', 'errors'],
   observability: ['options'],
   time: ['errors'],
 };

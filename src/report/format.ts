@@ -1,18 +1,12 @@
-/** How the report writes sizes, ages, durations and times: binary units, UTC, short and unambiguous. */
+/** How the report writes ages, durations and times: binary units, UTC, short and unambiguous. */
 
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
-/** The binary unit a byte count reads best in, and its divisor (1024^n). */
+/** The binary unit a byte count reads best in, and its divisor (1024^n): a chart axis's unit. */
 export function binaryUnitOf(bytes: number): { unit: (typeof BINARY_UNITS)[number]; divisor: number } {
   let i = 0;
   while (i < BINARY_UNITS.length - 1 && Math.abs(bytes) >= 1024 ** (i + 1)) i++;
   return { unit: BINARY_UNITS[i]!, divisor: 1024 ** i };
-}
-
-/** `512 B`, `11.8 KiB`, `12.0 MiB` (one decimal above bytes). */
-export function binaryBytes(bytes: number): string {
-  const { unit, divisor } = binaryUnitOf(bytes);
-  return unit === 'B' ? `${bytes} B` : `${(bytes / divisor).toFixed(1)} ${unit}`;
 }
 
 /** An age or a span, to the two largest units: `45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`. Negative is 0. */

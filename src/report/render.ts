@@ -1,6 +1,7 @@
 import type { DrillRecord } from '../repository/drill-record.js';
 import { bytesAxis, renderChart, secondsAxis } from './charts.js';
-import { ageText, binaryBytes, secondsText, utcText } from './format.js';
+import { formatBytes } from '../observability/byte-size.js';
+import { ageText, secondsText, utcText } from './format.js';
 import { html, type HtmlValue, type SafeHtml } from './html.js';
 import { buildReportModel, type DrillStatus, type ReportInput, type ReportModel } from './model.js';
 
@@ -69,7 +70,7 @@ function summary(model: ReportModel): SafeHtml {
   const item = (label: string, value: HtmlValue, alert = false) =>
     html`<div${alert ? html` class="alert"` : ''}><dt>${label}</dt><dd>${value}</dd></div>`;
   const items = [
-    item('Snapshots', s.snapshots ? `${s.snapshots} · ${binaryBytes(s.totalBytes)} in all` : 'none', !s.snapshots),
+    item('Snapshots', s.snapshots ? `${s.snapshots} · ${formatBytes(s.totalBytes)} in all` : 'none', !s.snapshots),
     item(
       'Newest snapshot',
       s.newest ? html`${id(s.newest.id)}<br>${utcText(s.newest.createdAt)} · ${ageText(s.newest.ageMs)} old` : 'none',
@@ -108,7 +109,7 @@ function charts(model: ReportModel): SafeHtml {
   const sizes = model.snapshots.map((r) => ({
     time: new Date(r.manifest.createdAt).getTime(),
     value: r.manifest.archive.bytes,
-    label: `${r.manifest.id}: ${binaryBytes(r.manifest.archive.bytes)}`,
+    label: `${r.manifest.id}: ${formatBytes(r.manifest.archive.bytes)}`,
   }));
   const rtos = model.drills.map((d) => ({
     time: new Date(d.record.finishedAt).getTime(),
@@ -158,7 +159,7 @@ function catalogue(model: ReportModel): SafeHtml {
     return html`<tr class="drill-${r.status}">${[
       td(r.manifest.id, 'id'),
       td(utcText(r.manifest.createdAt, { seconds: true })),
-      td(binaryBytes(r.manifest.archive.bytes), 'num'),
+      td(formatBytes(r.manifest.archive.bytes), 'num'),
       td(ageText(r.ageMs), 'num'),
       td(html`${server(cluster)}${cluster.name ? html`<br><span class="never">${cluster.name}</span>` : ''}`),
       td(r.drillCount, 'num'),
