@@ -21,7 +21,7 @@ const mayImport: Record<string, readonly string[]> = {
   rotation: ['runbook', 'snapshot', 'repository', 'vault', 'options', 'config', 'time', 'observability', 'errors'],
   runbook: ['time', 'errors'],
   scheduler: ['rotation', 'options', 'config', 'time', 'observability', 'errors'],
-  setup: ['rotation', 'snapshot', 'options'],
+  setup: ['rotation', 'snapshot', 'options', 'vault', 'errors'],
   report: ['repository', 'observability', 'errors'],
   observability: ['options'],
   time: ['errors'],

@@ -6,7 +6,7 @@ import { restoreOptions } from './restore.js';
 import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
 import { storeOptions } from './store.js';
-import { setupCanaryOptions, setupPoliciesOptions } from './setup.js';
+import { setupAllOptions, setupCanaryOptions, setupPoliciesOptions, setupStagingOptions } from './setup.js';
 import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
 import { verifyOptions } from './verify.js';
 
@@ -25,6 +25,8 @@ export const commandOptions: Readonly<Record<string, OptionTable>> = {
   daemon: daemonOptions,
   'setup policies': setupPoliciesOptions,
   'setup canary': setupCanaryOptions,
+  'setup staging': setupStagingOptions,
+  'setup all': setupAllOptions,
 };
 
 /**

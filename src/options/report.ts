@@ -9,6 +9,7 @@ const reportOwnOptions = [
   // (a cron job publishing it); the rename makes the swap atomic, so a reader never sees half a page.
   {
     key: 'out',
+    example: 'vault-backups-evidence.html',
     flag: '--out <file>',
     help:
       'the HTML file to write (VAULT_OPS_REPORT_OUT); written atomically (temp file + rename, mode 0644): an ' +

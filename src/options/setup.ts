@@ -124,6 +124,15 @@ export const SetupPoliciesOptionsSchema = schemaOf(setupPoliciesOptions).superRe
 export type SetupPoliciesOptions = z.output<typeof SetupPoliciesOptionsSchema>;
 export const setupPoliciesOptionSources = sourcesOf(setupPoliciesOptions);
 
+/** `--dry-run` of the setup commands that create mounts: read, say, change nothing. */
+const setupDryRunOption = {
+  key: 'dryRun',
+  flag: '--dry-run',
+  help: 'say what would be created; change nothing',
+  type: z.boolean().default(false),
+  from: 'command-line',
+} as const satisfies OptionSpec;
+
 /** `setup canary`. */
 export const setupCanaryOptions = [
   {
@@ -133,6 +142,29 @@ export const setupCanaryOptions = [
     env: canaryMountEnv,
     type: mountPath.default(DEFAULT_CANARY_MOUNT),
   },
+  setupDryRunOption,
 ] as const satisfies readonly OptionSpec[];
 export const SetupCanaryOptionsSchema = schemaOf(setupCanaryOptions);
+
+/** `setup staging`: the KV v2 mount rotate kv keeps pending values and locks in. */
+export const setupStagingOptions = [
+  {
+    key: 'stagingMount',
+    flag: '--staging-mount <mount>',
+    help: `mount path (default ${DEFAULT_STAGING_MOUNT})`,
+    env: ['VAULT_OPS_STAGING_MOUNT'],
+    type: mountPath.default(DEFAULT_STAGING_MOUNT),
+  },
+  setupDryRunOption,
+] as const satisfies readonly OptionSpec[];
+export const SetupStagingOptionsSchema = schemaOf(setupStagingOptions);
+export const setupStagingOptionSources = sourcesOf(setupStagingOptions);
+
+/**
+ * `setup all`: the mounts the chosen jobs need (canary, staging), then their policies and roles,
+ * printed as `setup policies` prints them.
+ */
+export const setupAllOptions = [...setupPoliciesOptions, setupDryRunOption] as const satisfies readonly OptionSpec[];
+export const SetupAllOptionsSchema = SetupPoliciesOptionsSchema.and(schemaOf([setupDryRunOption]));
+export const setupAllOptionSources = sourcesOf(setupAllOptions);
 export const setupCanaryOptionSources = sourcesOf(setupCanaryOptions);

@@ -36,28 +36,3 @@ export async function writeCanary(client: VaultClient, mount: string, now: Date)
   }
   return { mount, path: CANARY_PATH, ...value };
 }
-
-/** Create the KV v1 canary mount (`vault-ops setup canary`); a no-op when it exists as KV v1. */
-export async function setupCanaryMount(client: VaultClient, mount: string): Promise<'created' | 'exists'> {
-  const mounts = await client.read<{ data?: Record<string, { type: string; options?: { version?: string } | null }> }>(
-    'sys/mounts',
-  );
-  const existing = mounts.data?.[`${mount}/`];
-  if (existing) {
-    if (existing.type !== 'kv' || (existing.options?.version ?? '1') !== '1') {
-      throw new VaultOpsError(
-        'config',
-        `${mount}/ is mounted as ` +
-          `${existing.type}${existing.options?.version ? ` v${existing.options.version}` : ''}, not KV v1: choose ` +
-          `another --canary-mount`,
-      );
-    }
-    return 'exists';
-  }
-  await client.write(`sys/mounts/${mount}`, {
-    type: 'kv',
-    options: { version: '1' },
-    description: 'vault-ops restore-drill canary',
-  });
-  return 'created';
-}

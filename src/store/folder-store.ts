@@ -33,20 +33,14 @@ export class FolderStore implements SnapshotStore {
   }
 
   /**
-   * The folder a store URL names. A writer (`create`) makes it (owner only, like the files in it);
-   * a reader refuses a folder that does not exist, so that a typo in a monitoring job's path is an
-   * error, not an empty catalogue (as a missing bucket is).
+   * The folder a store URL names. A reader refuses a folder that does not exist, so that a typo in
+   * a monitoring job's path is an error, not an empty catalogue (as a missing bucket is). A writer
+   * (`create`) makes it with its first object (owner only, like the files in it), so that a save
+   * that fails before storing anything leaves no folder behind either.
    */
   static async open(root: string, options: { create?: boolean } = {}): Promise<FolderStore> {
     const store = new FolderStore(root);
-    if (options.create) {
-      try {
-        await mkdir(root, { recursive: true, mode: 0o700 });
-      } catch (err) {
-        throw store.fail('create the folder', '.', err);
-      }
-      return store;
-    }
+    if (options.create) return store;
     const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
       throw store.fail('read', '.', err);

@@ -51,12 +51,12 @@ describe(onServer('rotate kv: policy errors (exit 2, naming the entry)'), () => 
     [
       'unknown key in a generator',
       { mount: 'secret', path: 'bad/a', every: '90d', keys: { api_key: { lenght: 40 } } },
-      /secrets\[0\] \(secret\/bad\/a\): keys\.api_key: Unrecognized key: "lenght"/,
+      /secrets\[0\] \(secret\/bad\/a\): keys\.api_key has unknown key lenght/,
     ],
     [
       'unknown key in an entry',
       { mount: 'secret', path: 'bad/b', every: '90d', keys, colour: 'red' },
-      /secrets\[0\] \(secret\/bad\/b\): Unrecognized key: "colour"/,
+      /secrets\[0\] \(secret\/bad\/b\) has unknown key colour/,
     ],
     [
       'bad cron',
@@ -91,7 +91,7 @@ describe(onServer('rotate kv: policy errors (exit 2, naming the entry)'), () => 
     [
       'a hook that is not a command list',
       { mount: 'secret', path: 'bad/i', every: '90d', keys, hooks: { set: './x.sh' } },
-      /secrets\[0\] \(secret\/bad\/i\): hooks\.set:/,
+      /secrets\[0\] \(secret\/bad\/i\): hooks\.set must be a list, not a text value/,
     ],
     [
       'maxVersions 1 would drop the previous value',

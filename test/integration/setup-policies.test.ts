@@ -110,6 +110,87 @@ describe(onServer('setup canary'), () => {
   });
 });
 
+describe(onServer('setup staging and setup all (issue #17)'), () => {
+  const admin = () => ({ VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
+  const mountsNow = async () => (await api('GET', 'sys/mounts')).body.data as Record<string, any>;
+
+  test('setup staging: a dry run creates nothing; then KV v2 once; a mount of another kind is refused', async () => {
+    const dry = await runCli(['setup', 'staging', '--staging-mount', 'st-a', '--dry-run'], admin());
+    assert.equal(dry.code, 0, dry.all);
+    assert.match(dry.stdout, /would create the KV v2 staging mount st-a\/ \(dry run\)/);
+    assert.equal((await mountsNow())['st-a/'], undefined);
+    const first = await runCli(['setup', 'staging', '--staging-mount', 'st-a', '--output', 'json'], admin());
+    assert.equal(first.code, 0, first.all);
+    assert.deepEqual(first.json(), { kind: 'setup-staging', mount: 'st-a', result: 'created' });
+    assert.equal((await mountsNow())['st-a/'].options.version, '2');
+    const again = await runCli(['setup', 'staging', '--staging-mount', 'st-a'], admin());
+    assert.equal(again.code, 0, again.all);
+    assert.match(again.stdout, /the KV v2 staging mount st-a\/ already exists/);
+    await api('POST', 'sys/mounts/st-v1', { type: 'kv', options: { version: '1' } });
+    const wrong = await runCli(['setup', 'staging', '--staging-mount', 'st-v1'], admin());
+    assert.equal(wrong.code, 2, wrong.all);
+    assert.match(wrong.stderr, /st-v1\/ is mounted as kv v1, not KV v2 as the staging mount must be: choose another/);
+  });
+
+  test('setup all: creates what the jobs need, idempotently, and prints pipeable policies', async () => {
+    const hooked = join(dir, 'all-hooked.yaml');
+    await writeFile(
+      hooked,
+      stringify({
+        secrets: [{ mount: 'secret', path: 'app/db', every: '30d', keys: { password: {} }, hooks: { set: ['true'] } }],
+      }),
+    );
+    const args = ['setup', 'all', '--job', 'all', '--policy', hooked, '--canary-mount', 'ca-b', '--staging-mount'];
+    const dry = await runCli([...args, 'st-b', '--dry-run', '--output', 'json'], admin());
+    assert.equal(dry.code, 0, dry.all);
+    assert.deepEqual(
+      dry.json().mounts.map((m: { mount: string; result: string }) => `${m.mount}:${m.result}`),
+      ['ca-b:would create', 'st-b:would create'],
+    );
+    assert.equal((await mountsNow())['ca-b/'], undefined);
+    assert.equal((await mountsNow())['st-b/'], undefined);
+
+    const first = await runCli([...args, 'st-b'], admin());
+    assert.equal(first.code, 0, first.all);
+    assert.match(first.stdout, /^# created the KV v1 canary mount ca-b\/$/m);
+    assert.match(first.stdout, /^# created the KV v2 staging mount st-b\/$/m);
+    // Everything that is not a comment is a command an admin pipes into a shell.
+    const commands = first.stdout.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    assert.ok(
+      commands.some((l) => l.startsWith('vault policy write vault-ops-snapshot')),
+      first.stdout,
+    );
+    assert.ok(
+      commands.some((l) => l.startsWith('vault policy write vault-ops-rotate-kv')),
+      first.stdout,
+    );
+    const mounts = await mountsNow();
+    assert.equal(mounts['ca-b/'].options?.version ?? '1', '1');
+    assert.equal(mounts['st-b/'].options.version, '2');
+
+    const second = await runCli([...args, 'st-b', '--output', 'json'], admin());
+    assert.equal(second.code, 0, second.all);
+    assert.deepEqual(
+      second.json().mounts.map((m: { result: string }) => m.result),
+      ['exists', 'exists'],
+    );
+
+    const hookless = join(dir, 'all-hookless.yaml');
+    await writeFile(
+      hookless,
+      stringify({ secrets: [{ mount: 'secret', path: 'app/key', every: '30d', keys: { value: {} } }] }),
+    );
+    const plain = await runCli(
+      ['setup', 'all', '--job', 'rotate-kv', '--policy', hookless, '--staging-mount', 'st-c', '--output', 'json'],
+      admin(),
+    );
+    assert.equal(plain.code, 0, plain.all);
+    assert.deepEqual(plain.json().mounts, []);
+    assert.match(plain.json().skipped[0], /staging mount st-c\/: no secret in .* has hooks/);
+    assert.equal((await mountsNow())['st-c/'], undefined);
+  });
+});
+
 describe(onServer('least-privilege policies, proven against the server'), () => {
   test(
     'snapshot: saves (with canary and prune) with only its policy; fails cleanly without it; reads no ' + 'secret',

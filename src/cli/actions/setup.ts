@@ -1,14 +1,28 @@
 import { loadRotationPolicy } from '../../rotation/kv/policy.js';
 import { jobFileJsonSchema } from '../../scheduler/job-definition.js';
 import { connectionPolicyRoles } from '../../rotation/db-root/policy.js';
+import { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
 import {
+  SetupAllOptionsSchema,
   SetupCanaryOptionsSchema,
   SetupPoliciesOptionsSchema,
+  SetupStagingOptionsSchema,
+  setupAllOptionSources,
   setupCanaryOptionSources,
   setupPoliciesOptionSources,
+  setupStagingOptionSources,
+  type SetupPoliciesOptions,
 } from '../../options/setup.js';
 import { SETUP_JOBS, buildJobPolicies, installCommands, type JobPolicy, type SetupJob } from '../../setup/policies.js';
-import { setupCanaryMount } from '../../snapshot/canary.js';
+import {
+  canaryMountNeed,
+  describeMountResult,
+  ensureKvMount,
+  stagingMountNeed,
+  type KvMountNeed,
+  type KvMountResult,
+} from '../../setup/mounts.js';
+import type { RotationPolicy } from '../../rotation/kv/policy.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { printJson, printLines } from '../output.js';
 
@@ -20,8 +34,21 @@ export interface SetupPoliciesReport {
 /** `setup policies`: the least-privilege policy of each job and its Kubernetes auth role. */
 export async function runSetupPolicies(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const o = resolveCommandOptions(ctx, SetupPoliciesOptionsSchema, setupPoliciesOptionSources, flags);
-  const jobs: SetupJob[] = o.job === 'all' ? [...SETUP_JOBS] : [o.job];
+  const jobs = jobsOf(o);
   const rotation = o.policy && jobs.includes('rotate-kv') ? await loadRotationPolicy(o.policy) : undefined;
+  const report: SetupPoliciesReport = { kind: 'setup-policies', policies: await policiesFor(ctx, o, jobs, rotation) };
+  if (ctx.options.output === 'json') printJson(ctx.stdout, report);
+  else printLines(ctx.stdout, renderPolicies(report));
+}
+
+const jobsOf = (o: SetupPoliciesOptions): SetupJob[] => (o.job === 'all' ? [...SETUP_JOBS] : [o.job]);
+
+async function policiesFor(
+  ctx: CommandContext,
+  o: SetupPoliciesOptions,
+  jobs: SetupJob[],
+  rotation: RotationPolicy | undefined,
+): Promise<SetupPoliciesReport['policies']> {
   // rotate-root's policy names the connection's dynamic roles: read them with the caller's token.
   const dynamicRoles =
     o.mount && o.connection && jobs.includes('rotate-root')
@@ -42,27 +69,85 @@ export async function runSetupPolicies(ctx: CommandContext, flags: Record<string
       ...(o.k8sServiceAccount ? { serviceAccount: o.k8sServiceAccount } : {}),
     },
   });
-  const report: SetupPoliciesReport = {
-    kind: 'setup-policies',
-    policies: policies.map((p) => ({ ...p, commands: installCommands(p) })),
-  };
-  if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-  else printLines(ctx.stdout, renderPolicies(report));
+  return policies.map((p) => ({ ...p, commands: installCommands(p) }));
 }
 
 /** `setup canary`: create the KV v1 mount the snapshot job writes its canary to. */
 export async function runSetupCanary(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const o = resolveCommandOptions(ctx, SetupCanaryOptionsSchema, setupCanaryOptionSources, flags);
-  const mount = o.canaryMount.replace(/\/+$/, '');
-  const client = await ctx.authenticatedVault();
-  const result = await setupCanaryMount(client, mount);
-  if (ctx.options.output === 'json') printJson(ctx.stdout, { kind: 'setup-canary', mount, result });
-  else
-    printLines(ctx.stdout, [
-      result === 'created'
-        ? `created the KV v1 canary mount ${mount}/`
-        : `the KV v1 canary mount ${mount}/ already exists`,
-    ]);
+  await runSetupMount(ctx, canaryMountNeed(trimMount(o.canaryMount)), flags.dryRun === true);
+}
+
+/** `setup staging`: create the KV v2 mount rotate kv keeps pending values and locks in. */
+export async function runSetupStaging(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
+  const o = resolveCommandOptions(ctx, SetupStagingOptionsSchema, setupStagingOptionSources, flags);
+  await runSetupMount(ctx, stagingMountNeed(trimMount(o.stagingMount)), flags.dryRun === true);
+}
+
+const trimMount = (mount: string) => mount.replace(/\/+$/, '');
+
+async function runSetupMount(ctx: CommandContext, need: KvMountNeed, dryRun: boolean): Promise<void> {
+  const result = await ensureKvMount(await ctx.authenticatedVault(), need, { dryRun });
+  if (ctx.options.output === 'json') printJson(ctx.stdout, { kind: `setup-${need.role}`, mount: need.mount, result });
+  else printLines(ctx.stdout, [describeMountResult(need, result)]);
+}
+
+export interface SetupAllReport {
+  kind: 'setup-all';
+  dryRun: boolean;
+  mounts: Array<{ role: KvMountNeed['role']; mount: string; version: string; result: KvMountResult }>;
+  /** Mounts the chosen jobs do not need, and why (e.g. no secret has hooks: no staging mount). */
+  skipped: string[];
+  policies: SetupPoliciesReport['policies'];
+}
+
+/**
+ * `setup all`: create what the chosen jobs need in Vault (the canary mount for the snapshot job,
+ * the staging mount for rotate kv when a secret has hooks), idempotently, then print the policies
+ * and roles to apply, as `setup policies` does. Mount lines are comments, so that the text can
+ * still be piped into a shell.
+ */
+export async function runSetupAll(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
+  const o = resolveCommandOptions(ctx, SetupAllOptionsSchema, setupAllOptionSources, flags);
+  const dryRun = flags.dryRun === true;
+  const jobs = jobsOf(o);
+  const rotation = o.policy && jobs.includes('rotate-kv') ? await loadRotationPolicy(o.policy) : undefined;
+  const needs: KvMountNeed[] = [];
+  const skipped: string[] = [];
+  if (jobs.includes('snapshot')) {
+    if (o.canary) needs.push(canaryMountNeed(trimMount(o.canaryMount)));
+    else skipped.push('canary mount: --no-canary');
+  }
+  if (jobs.includes('rotate-kv')) {
+    const staging = trimMount(o.stagingMount ?? DEFAULT_STAGING_MOUNT);
+    // Hook-less rotations never touch the staging mount (rotation/kv/run.ts checks it only with hooks).
+    if (rotation && !rotation.secrets.some((s) => s.hooks)) {
+      skipped.push(`staging mount ${staging}/: no secret in ${o.policy} has hooks, so rotate kv never uses it`);
+    } else needs.push(stagingMountNeed(staging));
+  }
+  const mounts: SetupAllReport['mounts'] = [];
+  for (const need of needs) {
+    // The context logs in once; later calls reuse the session.
+    const result = await ensureKvMount(await ctx.authenticatedVault(), need, { dryRun });
+    mounts.push({ role: need.role, mount: need.mount, version: need.version, result });
+  }
+  const report: SetupAllReport = {
+    kind: 'setup-all',
+    dryRun,
+    mounts,
+    skipped,
+    policies: await policiesFor(ctx, o, jobs, rotation),
+  };
+  if (ctx.options.output === 'json') {
+    printJson(ctx.stdout, report);
+    return;
+  }
+  const lines = ['# ==== mounts ===='];
+  for (const [i, m] of mounts.entries()) lines.push(`# ${describeMountResult(needs[i] as KvMountNeed, m.result)}`);
+  for (const s of skipped) lines.push(`# not needed: ${s}`);
+  if (!mounts.length && !skipped.length) lines.push('# none needed by these jobs');
+  lines.push('');
+  printLines(ctx.stdout, [...lines, ...renderPolicies({ kind: 'setup-policies', policies: report.policies })]);
 }
 
 /** `setup job-schema`: the JSON Schema of job definition files. */

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { addOptions } from '../../options/commander-options.js';
-import { setupCanaryOptions, setupPoliciesOptions } from '../../options/setup.js';
+import { setupAllOptions, setupCanaryOptions, setupPoliciesOptions, setupStagingOptions } from '../../options/setup.js';
 import type { CommandModule } from '../command-module.js';
 
 /**
  * `vault-ops setup policies` prints the least-privilege Vault policy of each job and the
- * Kubernetes auth role that hands it out; `setup canary` creates the KV v1 canary mount;
- * `setup job-schema` prints the JSON Schema of job files (jobs/schema.json).
+ * Kubernetes auth role that hands it out; `setup canary` and `setup staging` create the KV mounts
+ * the snapshot job and rotate kv need; `setup all` does both for the chosen jobs and prints their
+ * policies; `setup job-schema` prints the JSON Schema of job files (jobs/schema.json).
  */
 
 /** The actions live in actions/setup.ts, loaded when one runs. */
@@ -16,7 +17,18 @@ export const setupCommand: CommandModule = {
   register(program, run) {
     const setup = program
       .command('setup')
-      .description('Vault-side setup: least-privilege policies and roles, the canary mount');
+      .description('Vault-side setup: least-privilege policies and roles, the canary and staging mounts');
+
+    addOptions(
+      setup
+        .command('all')
+        .description(
+          'create the mounts the chosen jobs need (canary, staging), idempotently, and print their policies and roles',
+        ),
+      setupAllOptions,
+    ).action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => (await actions()).runSetupAll(ctx, flags)),
+    );
 
     addOptions(
       setup
@@ -32,6 +44,13 @@ export const setupCommand: CommandModule = {
       setupCanaryOptions,
     ).action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => (await actions()).runSetupCanary(ctx, flags)),
+    );
+
+    addOptions(
+      setup.command('staging').description('create the KV v2 mount rotate kv keeps pending values and locks in'),
+      setupStagingOptions,
+    ).action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => (await actions()).runSetupStaging(ctx, flags)),
     );
 
     setup
