@@ -91,7 +91,7 @@ test('Azure store: a wrong key is a clear store error that does not echo it', as
   );
 });
 
-test('Azure store: no versioning and no immutability on Azurite (detected as absent); retention is refused', async () => {
+test('Azure store: Azurite has no versioning nor immutability (detected as absent); retention refused', async () => {
   // Azurite implements neither blob versioning nor immutability policies / legal holds (its
   // SetImmutabilityPolicy and SetLegalHold answer 501): what can be tested here is that their
   // absence is detected, and that a put asking for retention fails before sending anything.
@@ -112,7 +112,7 @@ test('Azure store: no versioning and no immutability on Azurite (detected as abs
   }
 });
 
-test('Azure store: a cut upload leaves uncommitted blocks that listIncomplete reports and abortIncomplete removes', async () => {
+test('Azure store: uncommitted blocks of a killed upload: listed as incomplete, removed by abort', async () => {
   const container = await freshContainer();
   const store = await openSnapshotStore(`az://${container}/p`, { azureEndpoint: az.endpoint }, keyEnv());
   try {
@@ -151,7 +151,7 @@ test('Azure store: a streamed upload is checked block by block (8 MiB blocks, on
   }
 });
 
-test('Azure credentials: connection string (env), account + key (env), SAS file, key file; secrets never in output', async () => {
+test('Azure credentials: connection string, account + key, SAS (env and files); secrets never in output', async () => {
   const container = await freshContainer();
   const url = `az://${container}/creds`;
   const sas = az.sas();
@@ -217,7 +217,7 @@ test('Azure credentials: connection string (env), account + key (env), SAS file,
   assert.match(none.stderr, /no Azure storage account .*--azure-account/);
 });
 
-test('Azure endpoint over plain http: refused off loopback unless --allow-insecure-http; a loopback name is fine', async () => {
+test('Azure endpoint over http: refused off loopback unless --allow-insecure-http; loopback names pass', async () => {
   const container = await freshContainer();
   const url = `az://${container}/x`;
   const refused = await runCli(['snapshot', 'list', '--from', url], {
@@ -249,4 +249,23 @@ test('Azure endpoint over plain http: refused off loopback unless --allow-insecu
   });
   assert.equal(viaName.code, 0, viaName.stderr);
   assert.deepEqual(viaName.json().snapshots, []);
+});
+
+test('Azure store: two writers of one key at once: the commit (If-None-Match: *) lets exactly one win', async () => {
+  const container = await freshContainer();
+  const store = await openSnapshotStore(`az://${container}`, { azureEndpoint: az.endpoint }, keyEnv());
+  try {
+    // Both pass the existence check before either commits: only the service's condition decides.
+    const bodies = [randomBytes(9 * 1024 * 1024), randomBytes(9 * 1024 * 1024)];
+    const results = await Promise.allSettled(bodies.map((b) => store.putStream('race.snap', Readable.from([b]))));
+    assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((loser.reason as VaultOpsError).code, 'store');
+    assert.match((loser.reason as VaultOpsError).message, /already exists/);
+    const winner = bodies[results.findIndex((r) => r.status === 'fulfilled')]!;
+    assert.ok((await store.getBytes('race.snap', { maxBytes: 10 * 1024 * 1024 })).equals(winner));
+    assert.deepEqual(await store.listIncomplete(), []);
+  } finally {
+    await store.close();
+  }
 });

@@ -107,7 +107,8 @@ export async function startAzurite(): Promise<AzuriteTestbed> {
       endpoint,
       account,
       accountKey,
-      connectionString: `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${accountKey};BlobEndpoint=${endpoint};`,
+      connectionString:
+        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${accountKey};` + `BlobEndpoint=${endpoint};`,
       version: azuriteVersion(),
       dir,
       process: server,
