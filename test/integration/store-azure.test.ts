@@ -269,3 +269,28 @@ test('Azure store: two writers of one key at once: the commit (If-None-Match: *)
     await store.close();
   }
 });
+
+test('Azure credentials are registered for redaction: key, SAS and its signature, connection string', async () => {
+  const { SecretRegistry } = await import('../../src/observability/secret-registry.js');
+  const container = await freshContainer();
+  const sas = az.sas();
+  const sig = new URLSearchParams(sas).get('sig')!;
+  const cases: Array<[Parameters<typeof openSnapshotStore>[1], NodeJS.ProcessEnv, string[]]> = [
+    [{}, { AZURE_STORAGE_CONNECTION_STRING: az.connectionString }, [az.connectionString, az.accountKey]],
+    [{ azureEndpoint: az.endpoint }, keyEnv(), [az.accountKey]],
+    [{ azureEndpoint: az.endpoint, azureSasFile: await secretFile('sas-redact', `?${sas}`) }, {}, [sas, sig]],
+  ];
+  for (const [options, env, secrets] of cases) {
+    const registry = new SecretRegistry();
+    const store = await openSnapshotStore(
+      `az://${container}/r`,
+      { ...options, registerSecret: (v) => registry.add(v) },
+      env,
+    );
+    await store.close();
+    for (const secret of secrets) {
+      const scrubbed = registry.scrub(`failed with ${secret}`);
+      assert.ok(!scrubbed.includes(secret), 'registered');
+    }
+  }
+});
