@@ -13,7 +13,7 @@ const mayImport: Record<string, readonly string[]> = {
   options: ['config', 'time'],
   config: ['errors'],
   vault: ['config', 'observability', 'errors'],
-  store: ['options', 'vault', 'errors'],
+  store: ['options', 'config', 'vault', 'errors'],
   repository: ['store', 'time', 'observability', 'errors'],
   snapshot: ['repository', 'vault', 'options', 'config', 'observability', 'errors', 'version'],
   verify: ['snapshot', 'repository', 'vault', 'observability', 'errors'],

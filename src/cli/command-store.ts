@@ -4,9 +4,10 @@ import { openSnapshotStore } from '../store/open-store.js';
 import type { CommandContext } from './context.js';
 
 /**
- * A command's store, as the snapshots in it (the repository over the store): its S3 settings, the
- * global --allow-insecure-http (plain-http S3 endpoints follow the rule Vault addresses do) and
- * the command's environment for the credentials.
+ * A command's store, as the snapshots in it (the repository over the store): its S3 / Azure
+ * settings, the global --allow-insecure-http (plain-http store endpoints follow the rule Vault
+ * addresses do), the command's environment for the credentials, and its secret registry (every
+ * credential value the store reads is redacted from logs and errors).
  */
 export async function openCommandStore(
   ctx: CommandContext,
@@ -17,7 +18,12 @@ export async function openCommandStore(
 ): Promise<SnapshotRepository> {
   const store = await openSnapshotStore(
     url,
-    { ...options, allowInsecureHttp: ctx.options.allowInsecureHttp, createFolder: access === 'write' },
+    {
+      ...options,
+      allowInsecureHttp: ctx.options.allowInsecureHttp,
+      createFolder: access === 'write',
+      registerSecret: (v) => ctx.secrets.add(v),
+    },
     ctx.env,
   );
   return new SnapshotRepository(store);

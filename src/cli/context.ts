@@ -58,7 +58,14 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
   const options = resolveOptions(GlobalOptionsSchema, globalOptionSources, { flags: inputs.flags, env, file });
   secrets.add(options.token);
   // Credentials other tools read from the environment never appear in our output either.
-  for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'VAULT_OPS_TEST_UNSEAL_KEY'])
+  for (const name of [
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AZURE_STORAGE_KEY',
+    'AZURE_STORAGE_CONNECTION_STRING',
+    'AZURE_STORAGE_SAS_TOKEN',
+    'VAULT_OPS_TEST_UNSEAL_KEY',
+  ])
     secrets.add(env[name]);
   const terminal = inputs.terminal ?? createTerminal();
   const logger = await createLogger({

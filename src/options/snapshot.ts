@@ -32,9 +32,14 @@ const snapshotSaveOwnOptions = [
     key: 'to',
     example: 's3://bucket/prefix or /var/backups/vault',
     flag: '--to <url>',
-    help: 'store: s3://bucket/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)',
+    help: 'store: s3://bucket/prefix, az://container/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)',
     env: ['VAULT_OPS_SNAPSHOT_STORE'],
-    type: z.string().min(1, 'required: where to store the snapshot (s3://bucket/prefix, file:///dir or a path)'),
+    type: z
+      .string()
+      .min(
+        1,
+        'required: where to store the snapshot (s3://bucket/prefix, az://container/prefix, file:///dir or a path)',
+      ),
   },
   {
     key: 'canary',

@@ -1,14 +1,39 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readSecretFile } from '../config/option-file.js';
 import { VaultOpsError } from '../errors.js';
 import type { StoreOptions } from '../options/store.js';
 import { isLoopbackHost } from '../vault/loopback.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
-export type StoreLocation = { kind: 's3'; bucket: string; prefix: string } | { kind: 'folder'; dir: string };
+export type StoreLocation =
+  | { kind: 's3'; bucket: string; prefix: string }
+  | { kind: 'azure'; container: string; prefix: string }
+  | { kind: 'folder'; dir: string };
 
-/** `s3://bucket/prefix`, `file:///abs/dir`, or a plain path (relative to the current directory). */
+const URL_FORMS = 's3://bucket/prefix, az://container/prefix, file:///dir or a path';
+
+/**
+ * `s3://bucket/prefix`, `az://container/prefix` (the form fsspec and DuckDB use; the account comes
+ * from the options or the connection string), `file:///abs/dir`, or a plain path (relative to the
+ * current directory).
+ */
 export function parseStoreUrl(url: string): StoreLocation {
+  if (url.startsWith('az://')) {
+    const rest = url.slice(5);
+    const slash = rest.indexOf('/');
+    const container = slash === -1 ? rest : rest.slice(0, slash);
+    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+    // Azure's rule: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.
+    if (!/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/.test(container)) {
+      throw new VaultOpsError(
+        'usage',
+        `invalid Azure container name in ${url}: 3-63 lowercase letters, digits and single hyphens; use ` +
+          `az://container/prefix`,
+      );
+    }
+    return { kind: 'azure', container, prefix };
+  }
   if (url.startsWith('s3://')) {
     const rest = url.slice(5);
     const slash = rest.indexOf('/');
@@ -29,28 +54,37 @@ export function parseStoreUrl(url: string): StoreLocation {
     return { kind: 'folder', dir };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new VaultOpsError('usage', `unsupported store URL ${url}: use s3://bucket/prefix, file:///dir or a path`);
+    throw new VaultOpsError('usage', `unsupported store URL ${url}: use ${URL_FORMS}`);
   }
-  if (!url) throw new VaultOpsError('usage', 'empty store URL: use s3://bucket/prefix, file:///dir or a path');
+  if (!url) throw new VaultOpsError('usage', `empty store URL: use ${URL_FORMS}`);
   return { kind: 'folder', dir: isAbsolute(url) ? url : resolve(url) };
 }
 
 /**
- * The rule Vault addresses follow: plaintext http only to loopback (a literal loopback address or a
- * name resolving only to one) unless --allow-insecure-http. Over http, request signatures can be
- * replayed and every snapshot byte (the encrypted barrier, and the manifest) crosses the network.
+ * The rule Vault addresses follow, for every store endpoint: plaintext http only to loopback (a
+ * literal loopback address or a name resolving only to one) unless --allow-insecure-http. Over
+ * http, request signatures can be replayed and every snapshot byte (the encrypted barrier, and the
+ * manifest) crosses the network.
  */
-async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boolean): Promise<void> {
+async function assertStoreTransportAllowed(endpoint: string, allowInsecureHttp: boolean, what: string): Promise<void> {
   const url = new URL(endpoint);
   if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname))) {
     throw new VaultOpsError(
       'insecure',
-      `refusing plaintext http to the S3 endpoint ${url.host}: it is not a loopback address (nor a name resolving ` +
+      `refusing plaintext http to the ${what} ${url.host}: it is not a loopback address (nor a name resolving ` +
         `only to one), so snapshots and signed requests would cross the network unencrypted; use https:// or pass ` +
         `--allow-insecure-http`,
     );
   }
 }
+
+export type OpenStoreOptions = Partial<StoreOptions> & {
+  allowInsecureHttp?: boolean;
+  /** Told every credential value a backend reads (files, environment), before it is used: redaction. */
+  registerSecret?: (value: string) => void;
+  /** A writer: a folder that does not exist yet is made with its first object (readers refuse it). */
+  createFolder?: boolean;
+};
 
 /**
  * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
@@ -58,10 +92,11 @@ async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boo
  * tests each bring their own): the region falls back to its AWS_REGION / AWS_DEFAULT_REGION;
  * credentials are its static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
  * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
+ * Azure: see `openAzure`.
  */
 export async function openSnapshotStore(
   url: string,
-  s3: Partial<StoreOptions> & { allowInsecureHttp?: boolean; createFolder?: boolean } = {},
+  s3: OpenStoreOptions = {},
   env: NodeJS.ProcessEnv = {},
 ): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
@@ -71,7 +106,8 @@ export async function openSnapshotStore(
     const { FolderStore } = await import('./folder-store.js');
     return await FolderStore.open(location.dir, { create: s3.createFolder ?? false });
   }
-  if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
+  if (location.kind === 'azure') return openAzure(location, s3, env);
+  if (s3.s3Endpoint) await assertStoreTransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false, 'S3 endpoint');
   const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const { S3Store } = await import('./s3-store.js');
   const store = new S3Store({
@@ -93,6 +129,59 @@ export async function openSnapshotStore(
         }
       : {}),
   });
+  try {
+    await store.probe();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+/**
+ * An az:// store. Credentials: the --azure-*-file options first, then the SDK's standard variables
+ * in `env` (AZURE_STORAGE_CONNECTION_STRING; AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN with the
+ * account), else the default chain of @azure/identity. Secrets come from files or the environment
+ * only, never argv. The endpoint (the connection string's, --azure-endpoint, or
+ * https://ACCOUNT.blob.core.windows.net) follows the plaintext-http rule S3 endpoints do, checked
+ * before any request.
+ */
+async function openAzure(
+  location: { container: string; prefix: string },
+  o: OpenStoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotStore> {
+  const register = o.registerSecret ?? (() => undefined);
+  const file = (path: string | undefined, what: string, flag: string) =>
+    path ? readSecretFile(path, what, flag, register) : undefined;
+  const fromFiles = {
+    connectionString: await file(
+      o.azureConnectionStringFile,
+      'Azure connection string',
+      '--azure-connection-string-file',
+    ),
+    accountKey: await file(o.azureKeyFile, 'Azure account key', '--azure-key-file'),
+    sas: await file(o.azureSasFile, 'Azure SAS', '--azure-sas-file'),
+  };
+  const anyFile = Object.values(fromFiles).some(Boolean);
+  const credentials = anyFile
+    ? fromFiles
+    : {
+        connectionString: env.AZURE_STORAGE_CONNECTION_STRING || undefined,
+        accountKey: env.AZURE_STORAGE_KEY || undefined,
+        sas: env.AZURE_STORAGE_SAS_TOKEN || undefined,
+      };
+  const { AzureStore, azureServiceClient } = await import('./azure-store.js');
+  const service = await azureServiceClient(
+    {
+      ...(o.azureAccount ? { account: o.azureAccount } : {}),
+      ...(o.azureEndpoint ? { endpoint: o.azureEndpoint } : {}),
+      ...Object.fromEntries(Object.entries(credentials).filter(([, v]) => v)),
+    },
+    register,
+  );
+  await assertStoreTransportAllowed(service.url, o.allowInsecureHttp ?? false, 'Azure Blob endpoint');
+  const store = new AzureStore({ container: location.container, prefix: location.prefix, service });
   try {
     await store.probe();
   } catch (err) {

@@ -1,0 +1,519 @@
+import {
+  BlobServiceClient,
+  type BlobImmutabilityPolicyMode,
+  type BlockBlobClient,
+  type ContainerClient,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
+import { Readable } from 'node:stream';
+import { VaultOpsError } from '../errors.js';
+import { uploadBlocks } from './block-upload.js';
+import { normalizePrefix } from './prefix.js';
+import type {
+  IncompleteUpload,
+  PutOptions,
+  PutResult,
+  SnapshotStore,
+  StoreCapabilities,
+  StoredObject,
+  StoredObjectVersion,
+} from './snapshot-store.js';
+
+export interface AzureStoreOptions {
+  container: string;
+  prefix: string;
+  /** A client for the storage account (built by `azureServiceClient`). */
+  service: BlobServiceClient;
+  /** Block size in bytes (memory per in-flight block). */
+  blockSize?: number;
+  /** Blocks staged in parallel; peak buffer memory is about blockSize × (queueSize + 1). */
+  queueSize?: number;
+}
+
+/** 8 MiB blocks, 2 in flight, from a pool of three: 24 MiB whatever the snapshot size (as S3). */
+const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 2;
+
+/**
+ * A legal hold has no end date: reported as retained until the end of time, so that prune keeps
+ * the snapshot (and says so) instead of failing on the delete.
+ */
+const LEGAL_HOLD_UNTIL = new Date('9999-12-31T23:59:59.999Z');
+
+interface RestErrorLike {
+  name?: string;
+  code?: string;
+  statusCode?: number;
+  message?: string;
+  details?: { errorCode?: string };
+  cause?: { code?: string };
+}
+
+/**
+ * An Azure Blob container (and prefix) as a snapshot store. Streams go up as staged blocks with a
+ * transactional MD5 each (block-upload.ts), committed create-only (`If-None-Match: *`); the blob is
+ * invisible until the commit, and a failed or aborted upload leaves only uncommitted blocks, which
+ * this store discards at once (see `discardUncommitted`).
+ *
+ * Capabilities, as S3's are read for prune and save:
+ * - `objectLock`: the container has a time-based immutability policy, a legal hold, or
+ *   version-level immutability (WORM) enabled, i.e. some blobs may refuse deletion. `head` reports
+ *   a blob's own immutability policy expiry (and a legal hold as "until the end of time") as
+ *   `retainUntil`, so prune keeps them with a warning. A container-level policy is not visible per
+ *   blob: deleting such a blob fails with a message naming the policy. `retention` on a put becomes
+ *   the blob's immutability policy (GOVERNANCE → Unlocked, COMPLIANCE → Locked), which Azure
+ *   accepts only with version-level immutability.
+ * - `versioning`: blob versioning is an account setting Azure reports only through its management
+ *   API; the data plane shows it as version ids. So: version-level immutability (which requires
+ *   versioning), or a version id on any blob under the prefix, or on any write this store makes.
+ */
+export class AzureStore implements SnapshotStore {
+  readonly url: string;
+  readonly prefix: string;
+  capabilities: StoreCapabilities = { versioning: false, objectLock: false };
+  private readonly container: ContainerClient;
+  /** Per-blob immutability policies are accepted (version-level WORM on the container). */
+  private versionLevelImmutability = false;
+
+  constructor(private readonly options: AzureStoreOptions) {
+    this.prefix = normalizePrefix(options.prefix);
+    this.url = `az://${options.container}${this.prefix ? `/${this.prefix}` : ''}`;
+    this.container = options.service.getContainerClient(options.container);
+  }
+
+  /** Learn whether the container exists, is versioned and has immutability (prune and save adapt). */
+  async probe(): Promise<StoreCapabilities> {
+    try {
+      const p = await this.container.getProperties();
+      this.versionLevelImmutability = p.isImmutableStorageWithVersioningEnabled === true;
+      this.capabilities.objectLock =
+        this.versionLevelImmutability || p.hasImmutabilityPolicy === true || p.hasLegalHold === true;
+      this.capabilities.versioning = this.versionLevelImmutability;
+    } catch (err) {
+      throw this.fail('read the properties of', this.options.container, err);
+    }
+    if (!this.capabilities.versioning) {
+      try {
+        const page = await this.container
+          .listBlobsFlat({ prefix: this.listPrefix(), includeVersions: true })
+          .byPage({ maxPageSize: 50 })
+          .next();
+        const items = page.done ? [] : page.value.segment.blobItems;
+        this.capabilities.versioning = items.some((b) => !!b.versionId);
+      } catch (err) {
+        throw this.fail('list', this.listPrefix() || '/', err);
+      }
+    }
+    return this.capabilities;
+  }
+
+  private blob(key: string, versionId?: string): BlockBlobClient {
+    const blob = this.container.getBlockBlobClient(key);
+    return versionId ? blob.withVersion(versionId).getBlockBlobClient() : blob;
+  }
+
+  private noteVersion(versionId: string | undefined): void {
+    if (versionId) this.capabilities.versioning = true;
+  }
+
+  private fail(action: string, key: string, err: unknown): VaultOpsError {
+    if (err instanceof VaultOpsError) return err;
+    const e = err as RestErrorLike;
+    const code = e.code ?? e.details?.errorCode ?? '';
+    const status = e.statusCode;
+    const where = `${this.url} (${key})`;
+    if (e.name === 'AbortError') {
+      return new VaultOpsError(
+        'aborted',
+        `${action} ${where} was interrupted; nothing was committed, so nothing was stored`,
+        { cause: err },
+      );
+    }
+    if (code === 'ContainerNotFound') {
+      return new VaultOpsError(
+        'store',
+        `Azure container ${this.options.container} does not exist: create it (with versioning/immutability as ` +
+          `needed) or fix the store URL`,
+        { cause: err },
+      );
+    }
+    if (code === 'BlobAlreadyExists' || (status === 409 && /exists/i.test(code)) || status === 412) {
+      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, {
+        cause: err,
+      });
+    }
+    if (code === 'BlobNotFound' || code === 'BlobVersionNotFound' || (status === 404 && !code)) {
+      return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
+    }
+    if (/^BlobImmutableDueTo/.test(code) || code === 'ImmutableStorageWithVersioningNotEnabled') {
+      return new VaultOpsError(
+        'store',
+        `Azure refused to ${action} ${where} (${code}): ${
+          code === 'ImmutableStorageWithVersioningNotEnabled'
+            ? 'per-blob retention needs version-level immutability on the container; enable it or drop the ' +
+              'object-lock options'
+            : 'it is under an immutability policy or legal hold; wait for it to expire or lift the hold'
+        }`,
+        { cause: err },
+      );
+    }
+    if (
+      status === 401 ||
+      /^Authentication|InvalidAuthenticationInfo|CredentialUnavailable/.test(code + (e.name ?? ''))
+    ) {
+      return new VaultOpsError(
+        'store',
+        `Azure rejected the credentials (${code || e.name || status}) while trying to ${action} ${where}: check ` +
+          `the account key, SAS or connection string (and its expiry), or the managed identity`,
+        { cause: err },
+      );
+    }
+    if (status === 403) {
+      return new VaultOpsError(
+        'store',
+        `Azure denied access (${code || status}) to ${action} ${where}: check the role assignments or the SAS ` +
+          `permissions${action === 'delete' ? ' (or an immutability policy protects it)' : ''}`,
+        { cause: err },
+      );
+    }
+    const net = e.cause?.code ?? code;
+    if (net && /ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|REQUEST_SEND_ERROR/.test(net)) {
+      return new VaultOpsError(
+        'store',
+        `cannot reach Azure Blob storage to ${action} ${where} (${net}): check --azure-endpoint / the account ` +
+          `name and the network`,
+        { cause: err },
+      );
+    }
+    return new VaultOpsError(
+      'store',
+      `Azure failed to ${action} ${where}: ${code || e.name || status || 'error'}${
+        e.message ? ` (${e.message.split('\n')[0]})` : ''
+      }`,
+      { cause: err },
+    );
+  }
+
+  async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    if (options.ifAbsent !== false && (await this.exists(key))) {
+      throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
+    }
+    if (options.retention && !this.versionLevelImmutability) {
+      throw new VaultOpsError(
+        'config',
+        `object-lock retention was asked for, but ${this.url} has no version-level immutability: enable it on the ` +
+          `container, or drop the object-lock options`,
+      );
+    }
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let bytes = 0;
+    // A body that fails mid-stream must fail the upload even while a block is being sent.
+    const bodyFailed = new Promise<never>((_, reject) => body.once('error', reject));
+    bodyFailed.catch(() => undefined);
+    const done = uploadBlocks(body, {
+      blob: this.blob(key),
+      commit: {
+        blobHTTPHeaders: { blobContentType: options.contentType ?? 'application/octet-stream' },
+        // Create-only, enforced by the service at the commit: a concurrent writer of the same key loses.
+        ...(options.ifAbsent !== false ? { conditions: { ifNoneMatch: '*' } } : {}),
+        ...(options.retention
+          ? {
+              immutabilityPolicy: {
+                expiriesOn: options.retention.until,
+                policyMode: (options.retention.mode === 'COMPLIANCE'
+                  ? 'Locked'
+                  : 'Unlocked') as BlobImmutabilityPolicyMode,
+              },
+            }
+          : {}),
+      },
+      blockSize: this.options.blockSize ?? DEFAULT_BLOCK_SIZE,
+      queueSize: this.options.queueSize ?? DEFAULT_QUEUE_SIZE,
+      signal: abort.signal,
+      onProgress: (n) => {
+        bytes = n;
+        options.onProgress?.(bytes);
+      },
+    });
+    done.catch(() => undefined);
+    try {
+      const result = await Promise.race([done, bodyFailed]);
+      this.noteVersion(result.versionId);
+      return { key, bytes, ...(result.versionId ? { versionId: result.versionId } : {}) };
+    } catch (err) {
+      abort.abort();
+      await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await this.discardUncommitted(key).catch(() => undefined);
+      if (options.signal?.aborted)
+        throw this.fail('upload', key, Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      throw this.fail('upload', key, err);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async putBytes(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
+    return this.putStream(key, Readable.from([Buffer.from(data)]), options);
+  }
+
+  private async exists(key: string): Promise<boolean> {
+    try {
+      await this.head(key);
+      return true;
+    } catch (err) {
+      if (err instanceof VaultOpsError && err.code === 'not-found') return false;
+      throw err;
+    }
+  }
+
+  async get(key: string, options: { signal?: AbortSignal; versionId?: string } = {}): Promise<Readable> {
+    try {
+      const out = await this.blob(key, options.versionId).download(0, undefined, {
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      });
+      if (!out.readableStreamBody) throw new VaultOpsError('store', `Azure returned no body for ${key} in ${this.url}`);
+      return out.readableStreamBody as Readable;
+    } catch (err) {
+      throw this.fail('read', key, err);
+    }
+  }
+
+  async getBytes(key: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    const max = options.maxBytes ?? 16 * 1024 * 1024;
+    const stream = await this.get(key, options);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      size += (chunk as Buffer).length;
+      if (size > max) {
+        stream.destroy();
+        throw new VaultOpsError(
+          'store',
+          `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {
+    try {
+      const p = await this.blob(key, options.versionId).getProperties();
+      const retainUntil = p.legalHold ? LEGAL_HOLD_UNTIL : p.immutabilityPolicyExpiresOn;
+      return {
+        key,
+        bytes: p.contentLength ?? 0,
+        lastModified: p.lastModified ?? new Date(0),
+        ...(p.versionId ? { versionId: p.versionId } : {}),
+        ...(retainUntil ? { retainUntil } : {}),
+      };
+    } catch (err) {
+      throw this.fail('read', key, err);
+    }
+  }
+
+  private listPrefix(under?: string): string {
+    const base = this.prefix ? `${this.prefix}/` : '';
+    return under ? `${base}${under.replace(/^\/+/, '')}` : base;
+  }
+
+  async list(options: { under?: string; signal?: AbortSignal } = {}): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    const prefix = this.listPrefix(options.under);
+    try {
+      for await (const b of this.container.listBlobsFlat({
+        prefix,
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      })) {
+        out.push({ key: b.name, bytes: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified });
+      }
+    } catch (err) {
+      throw this.fail('list', prefix || '/', err);
+    }
+    return out;
+  }
+
+  async listVersions(options: { under?: string } = {}): Promise<StoredObjectVersion[]> {
+    const out: StoredObjectVersion[] = [];
+    const prefix = this.listPrefix(options.under);
+    try {
+      // Azure has no delete markers: deleting a versioned blob leaves its versions with no current one.
+      for await (const b of this.container.listBlobsFlat({ prefix, includeVersions: true })) {
+        out.push({
+          key: b.name,
+          bytes: b.properties.contentLength ?? 0,
+          lastModified: b.properties.lastModified,
+          ...(b.versionId ? { versionId: b.versionId } : {}),
+          isLatest: b.versionId ? b.isCurrentVersion === true : true,
+          isDeleteMarker: false,
+        });
+      }
+    } catch (err) {
+      throw this.fail('list versions of', prefix || '/', err);
+    }
+    return out;
+  }
+
+  async delete(key: string, options: { versionId?: string } = {}): Promise<void> {
+    try {
+      if (options.versionId) {
+        // The current version is removed by deleting the base blob (it then becomes a previous
+        // version); a version id names a previous version for good.
+        const current = await this.blob(key)
+          .getProperties()
+          .catch(() => undefined);
+        if (current?.versionId === options.versionId) await this.blob(key).deleteIfExists();
+        await this.blob(key, options.versionId).deleteIfExists();
+        return;
+      }
+      await this.blob(key).deleteIfExists();
+    } catch (err) {
+      throw this.fail('delete', key, err);
+    }
+  }
+
+  /**
+   * Blobs with only uncommitted blocks: an upload that was cut and not cleaned up (the process
+   * was killed). Listing with uncommitted blobs, minus the committed listing taken after it (a
+   * blob committed in between is not incomplete). In a container with immutability nothing is
+   * reported: the only way to discard uncommitted blocks early is to commit an empty blob and
+   * delete it, and there that blob could not be deleted; Azure drops them after 7 days itself.
+   */
+  async listIncomplete(): Promise<IncompleteUpload[]> {
+    if (this.capabilities.objectLock) return [];
+    const prefix = this.listPrefix();
+    try {
+      const all = new Map<string, IncompleteUpload>();
+      for await (const b of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+        all.set(b.name, {
+          key: b.name,
+          uploadId: b.name,
+          initiated: b.properties.createdOn ?? b.properties.lastModified,
+          bytes: b.properties.contentLength ?? 0,
+        });
+      }
+      for await (const b of this.container.listBlobsFlat({ prefix })) all.delete(b.name);
+      return [...all.values()];
+    } catch (err) {
+      throw this.fail('list incomplete uploads in', prefix || '/', err);
+    }
+  }
+
+  async abortIncomplete(upload: IncompleteUpload): Promise<void> {
+    try {
+      await this.discardUncommitted(upload.key);
+    } catch (err) {
+      throw this.fail('abort the incomplete upload of', upload.key, err);
+    }
+  }
+
+  /**
+   * Drop a key's uncommitted blocks now rather than in Azure's 7 days: Azure has no call for it,
+   * but a commit discards every uncommitted block it does not name, so commit an empty block list
+   * (create-only: a blob that exists is left alone) and delete the empty blob (every version of
+   * it). Not in containers with immutability, where the empty blob could not be deleted.
+   */
+  private async discardUncommitted(key: string): Promise<void> {
+    if (this.capabilities.objectLock) return;
+    let versionId: string | undefined;
+    try {
+      versionId = (await this.blob(key).commitBlockList([], { conditions: { ifNoneMatch: '*' } })).versionId;
+    } catch (err) {
+      if ((err as RestErrorLike).statusCode === 409 || (err as RestErrorLike).statusCode === 412) return;
+      throw err;
+    }
+    await this.blob(key).deleteIfExists();
+    if (versionId) await this.blob(key, versionId).deleteIfExists();
+  }
+
+  async close(): Promise<void> {
+    // The SDK's HTTP pipeline holds no resource that needs closing (keep-alive sockets are unref'd).
+  }
+}
+
+/**
+ * The one place an Azure credential turns into a client. In order: a connection string, an
+ * account key, a SAS (each from its file, else from the SDK's standard environment variable),
+ * else `@azure/identity`'s default chain (workload identity on AKS, managed identity, az login),
+ * loaded only then. Every secret value is handed to `registerSecret` before any request, so
+ * that logs and error messages never show it.
+ */
+export interface AzureCredentialInput {
+  account?: string;
+  endpoint?: string;
+  connectionString?: string;
+  accountKey?: string;
+  sas?: string;
+}
+
+export async function azureServiceClient(
+  input: AzureCredentialInput,
+  registerSecret: (value: string) => void,
+): Promise<BlobServiceClient> {
+  if (input.connectionString) {
+    for (const part of input.connectionString.split(';')) {
+      const eq = part.indexOf('=');
+      if (eq > 0 && /^(AccountKey|SharedAccessSignature)$/i.test(part.slice(0, eq).trim()))
+        registerSas(part.slice(eq + 1).trim(), registerSecret);
+    }
+    registerSecret(input.connectionString);
+    try {
+      return BlobServiceClient.fromConnectionString(input.connectionString);
+    } catch {
+      // The SDK's message quotes the string: say what is wrong without it.
+      throw new VaultOpsError(
+        'config',
+        'the Azure connection string is not valid: expected AccountName=…;AccountKey=…;(BlobEndpoint=…|' +
+          'EndpointSuffix=…), or BlobEndpoint=…;SharedAccessSignature=…',
+      );
+    }
+  }
+  const endpoint = input.endpoint ?? (input.account ? `https://${input.account}.blob.core.windows.net` : undefined);
+  if (!endpoint) {
+    throw new VaultOpsError(
+      'config',
+      'no Azure storage account for the az:// store: set --azure-account (AZURE_STORAGE_ACCOUNT), --azure-endpoint, ' +
+        'or a connection string',
+    );
+  }
+  if (input.accountKey) {
+    registerSecret(input.accountKey);
+    const account = input.account ?? accountFromEndpoint(endpoint);
+    if (!account) {
+      throw new VaultOpsError(
+        'config',
+        'an Azure account key needs the account name: set --azure-account (AZURE_STORAGE_ACCOUNT)',
+      );
+    }
+    return new BlobServiceClient(endpoint, new StorageSharedKeyCredential(account, input.accountKey));
+  }
+  if (input.sas) {
+    const sas = input.sas.replace(/^\?/, '');
+    registerSas(sas, registerSecret);
+    const url = new URL(endpoint);
+    url.search = sas;
+    return new BlobServiceClient(url.toString());
+  }
+  const { DefaultAzureCredential } = await import('@azure/identity');
+  return new BlobServiceClient(endpoint, new DefaultAzureCredential());
+}
+
+/** A SAS (or a key): the whole value and its signature, in the forms it may appear (raw, URL-encoded). */
+function registerSas(value: string, registerSecret: (value: string) => void): void {
+  registerSecret(value);
+  const sig = new URLSearchParams(value.replace(/^\?/, '')).get('sig');
+  if (sig) {
+    registerSecret(sig);
+    registerSecret(encodeURIComponent(sig));
+  }
+}
+
+/** `https://ACCOUNT.blob.…` or the emulator's `http://127.0.0.1:PORT/ACCOUNT`. */
+function accountFromEndpoint(endpoint: string): string | undefined {
+  const url = new URL(endpoint);
+  const host = /^([a-z0-9]{3,24})\.blob\./.exec(url.hostname)?.[1];
+  return host ?? url.pathname.split('/').filter(Boolean)[0];
+}
