@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaultOpsError } from '../errors.js';
@@ -5,19 +7,54 @@ import type { StoreOptions } from '../options/store.js';
 import { isLoopbackHost } from '../vault/loopback.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
-export type StoreLocation = { kind: 's3'; bucket: string; prefix: string } | { kind: 'folder'; dir: string };
+export type StoreLocation =
+  | { kind: 's3'; bucket: string; prefix: string }
+  | { kind: 'gcs'; bucket: string; prefix: string }
+  | { kind: 'folder'; dir: string };
 
-/** `s3://bucket/prefix`, `file:///abs/dir`, or a plain path (relative to the current directory). */
+/** `scheme://bucket/prefix` → bucket and prefix (no trailing slash). */
+function bucketAndPrefix(url: string, scheme: string): { bucket: string; prefix: string } {
+  const rest = url.slice(scheme.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash === -1 ? rest : rest.slice(0, slash);
+  const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  return { bucket, prefix };
+}
+
+/**
+ * Google's bucket naming rules: 3–63 characters of lowercase letters, digits, `-`, `_` and `.`
+ * (up to 222 with dots, each dot-separated part at most 63), starting and ending with a letter or
+ * digit, not an IP address, not starting with "goog" nor containing "google".
+ */
+function isGcsBucketName(name: string): boolean {
+  if (!/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/.test(name) || name.length < 3) return false;
+  if (name.length > (name.includes('.') ? 222 : 63)) return false;
+  if (name.split('.').some((part) => part.length === 0 || part.length > 63)) return false;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return false;
+  return !name.startsWith('goog') && !name.includes('google');
+}
+
+/**
+ * `s3://bucket/prefix`, `gs://bucket/prefix`, `file:///abs/dir`, or a plain path (relative to the
+ * current directory).
+ */
 export function parseStoreUrl(url: string): StoreLocation {
   if (url.startsWith('s3://')) {
-    const rest = url.slice(5);
-    const slash = rest.indexOf('/');
-    const bucket = slash === -1 ? rest : rest.slice(0, slash);
-    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+    const { bucket, prefix } = bucketAndPrefix(url, 's3://');
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new VaultOpsError('usage', `invalid S3 bucket name in ${url}: use s3://bucket/prefix`);
     }
     return { kind: 's3', bucket, prefix };
+  }
+  if (url.startsWith('gs://')) {
+    const { bucket, prefix } = bucketAndPrefix(url, 'gs://');
+    if (!isGcsBucketName(bucket)) {
+      throw new VaultOpsError(
+        'usage',
+        `invalid GCS bucket name in ${url}: use gs://bucket/prefix (3-63 lowercase letters, digits, -, _ or .)`,
+      );
+    }
+    return { kind: 'gcs', bucket, prefix };
   }
   if (url.startsWith('file://')) {
     let dir: string;
@@ -29,35 +66,47 @@ export function parseStoreUrl(url: string): StoreLocation {
     return { kind: 'folder', dir };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    throw new VaultOpsError('usage', `unsupported store URL ${url}: use s3://bucket/prefix, file:///dir or a path`);
+    throw new VaultOpsError(
+      'usage',
+      `unsupported store URL ${url}: use s3://bucket/prefix, gs://bucket/prefix, file:///dir or a path`,
+    );
   }
-  if (!url) throw new VaultOpsError('usage', 'empty store URL: use s3://bucket/prefix, file:///dir or a path');
+  if (!url)
+    throw new VaultOpsError(
+      'usage',
+      'empty store URL: use s3://bucket/prefix, gs://bucket/prefix, file:///dir or a path',
+    );
   return { kind: 'folder', dir: isAbsolute(url) ? url : resolve(url) };
 }
 
 /**
- * The rule Vault addresses follow: plaintext http only to loopback (a literal loopback address or a
- * name resolving only to one) unless --allow-insecure-http. Over http, request signatures can be
- * replayed and every snapshot byte (the encrypted barrier, and the manifest) crosses the network.
+ * The rule Vault addresses follow, for every store endpoint (S3, GCS): plaintext http only to
+ * loopback (a literal loopback address or a name resolving only to one) unless
+ * --allow-insecure-http. Over http, request signatures or tokens can be replayed and every
+ * snapshot byte (the encrypted barrier, and the manifest) crosses the network.
  */
-async function assertS3TransportAllowed(endpoint: string, allowInsecureHttp: boolean): Promise<void> {
+async function assertStoreTransportAllowed(service: string, endpoint: string, allowInsecureHttp: boolean) {
   const url = new URL(endpoint);
   if (url.protocol === 'http:' && !allowInsecureHttp && !(await isLoopbackHost(url.hostname))) {
     throw new VaultOpsError(
       'insecure',
-      `refusing plaintext http to the S3 endpoint ${url.host}: it is not a loopback address (nor a name resolving ` +
-        `only to one), so snapshots and signed requests would cross the network unencrypted; use https:// or pass ` +
-        `--allow-insecure-http`,
+      `refusing plaintext http to the ${service} endpoint ${url.host}: it is not a loopback address (nor a name ` +
+        `resolving only to one), so snapshots and signed requests would cross the network unencrypted; use ` +
+        `https:// or pass --allow-insecure-http`,
     );
   }
 }
 
 /**
- * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
+ * Open the store a URL names. For S3 and GCS, learns whether the bucket is versioned / object-locked
+ * (GCS: a retention policy, object retention or default holds).
  * `env` is the command's environment, and the only one a store reads (the daemon's jobs and the
  * tests each bring their own): the region falls back to its AWS_REGION / AWS_DEFAULT_REGION;
  * credentials are its static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
+ * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS). GCS:
+ * the endpoint falls back to its VAULT_OPS_GCS_ENDPOINT / STORAGE_EMULATOR_HOST, the key file to its
+ * VAULT_OPS_GCS_CREDENTIALS_FILE / GOOGLE_APPLICATION_CREDENTIALS, else application default
+ * credentials (GKE workload identity, the metadata server).
  */
 export async function openSnapshotStore(
   url: string,
@@ -68,7 +117,8 @@ export async function openSnapshotStore(
   // Each backend is loaded only when a URL names it: the AWS SDK costs a folder store's users
   // ~0.1 s and ~20 MB at start-up.
   if (location.kind === 'folder') return new (await import('./folder-store.js')).FolderStore(location.dir);
-  if (s3.s3Endpoint) await assertS3TransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false);
+  if (location.kind === 'gcs') return openGcsStore(location, s3, env);
+  if (s3.s3Endpoint) await assertStoreTransportAllowed('S3', s3.s3Endpoint, s3.allowInsecureHttp ?? false);
   const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const { S3Store } = await import('./s3-store.js');
   const store = new S3Store({
@@ -89,6 +139,57 @@ export async function openSnapshotStore(
           },
         }
       : {}),
+  });
+  try {
+    await store.probe();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+async function openGcsStore(
+  location: { bucket: string; prefix: string },
+  options: Partial<StoreOptions> & { allowInsecureHttp?: boolean },
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotStore> {
+  const raw = options.gcsEndpoint || env.VAULT_OPS_GCS_ENDPOINT || env.STORAGE_EMULATOR_HOST;
+  let endpoint: string | undefined;
+  if (raw) {
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      /* reported below */
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new VaultOpsError('usage', `invalid GCS endpoint ${raw}: use http(s)://host:port`);
+    }
+    // The SDK wants the API root; an emulator address is sometimes given with the JSON API path.
+    endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/storage\/v1$/, '')}`;
+    await assertStoreTransportAllowed('GCS', endpoint, options.allowInsecureHttp ?? false);
+  }
+  const credentialsFile =
+    options.gcsCredentialsFile || env.VAULT_OPS_GCS_CREDENTIALS_FILE || env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (credentialsFile) {
+    try {
+      await access(credentialsFile, constants.R_OK);
+    } catch {
+      throw new VaultOpsError(
+        'config',
+        `cannot read the GCS credentials file ${credentialsFile} (--gcs-credentials-file, ` +
+          `GOOGLE_APPLICATION_CREDENTIALS): check the path and its permissions`,
+      );
+    }
+  }
+  // Loaded only for gs:// URLs: the Google SDK costs every other store's users start-up time.
+  const { GcsStore } = await import('./gcs-store.js');
+  const store = new GcsStore({
+    bucket: location.bucket,
+    prefix: location.prefix,
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentialsFile ? { credentialsFile } : {}),
   });
   try {
     await store.probe();
