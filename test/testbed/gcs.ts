@@ -8,7 +8,10 @@ import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from '
 export const FAKE_GCS_SERVER_VERSION = '1.56.1';
 
 export interface CreateGcsBucketOptions {
-  /** `versioning.enabled` at creation: every overwrite or delete keeps a noncurrent generation. */
+  /**
+   * `versioning.enabled` at creation: every overwrite or delete keeps a noncurrent generation.
+   * Only the memory backend has it (the filesystem backend answers "not implemented").
+   */
   versioning?: boolean;
   /** `defaultEventBasedHold` at creation (fake-gcs-server reports it; it does not enforce holds). */
   defaultEventBasedHold?: boolean;
@@ -52,8 +55,17 @@ async function fakeGcsServerVersion(binary: string): Promise<string> {
   }
 }
 
+export interface StartGcsOptions {
+  /**
+   * `filesystem` (default; objects in a temp dir, as design.md §5 says) or `memory`, whose only
+   * use here is bucket versioning, which fake-gcs-server 1.56.1 implements for memory alone.
+   */
+  backend?: 'filesystem' | 'memory';
+}
+
 /** Start fake-gcs-server on loopback (random port, filesystem backend in a temp dir). */
-export async function startGcs(): Promise<GcsTestbed> {
+export async function startGcs(options: StartGcsOptions = {}): Promise<GcsTestbed> {
+  const backend = options.backend ?? 'filesystem';
   const binary = fakeGcsServerBinary();
   const version = await fakeGcsServerVersion(binary);
   let lastError: unknown;
@@ -73,9 +85,8 @@ export async function startGcs(): Promise<GcsTestbed> {
         '-port',
         String(port),
         '-backend',
-        'filesystem',
-        '-filesystem-root',
-        root,
+        backend,
+        ...(backend === 'filesystem' ? ['-filesystem-root', root] : []),
         // Location headers of resumable uploads point here (not at the default public host).
         '-external-url',
         endpoint,

@@ -17,7 +17,8 @@ export async function runSnapshotInspect(
   identities?.forEach((i) => ctx.secrets.add(i));
   const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
   const hash = targetArg.lastIndexOf('#');
-  const isStoreRef = hash > 0 && /^(s3|file):\/\//.test(targetArg);
+  // Any `scheme://…#ID` names a store (parseStoreUrl says which schemes exist); a plain path is a file.
+  const isStoreRef = hash > 0 && /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg);
   const store = isStoreRef ? await openCommandStore(ctx, targetArg.slice(0, hash), o) : undefined;
   try {
     const target = store
