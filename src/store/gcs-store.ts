@@ -148,8 +148,10 @@ export class GcsStore implements SnapshotStore {
         { cause: err },
       );
     }
-    // Credential loading fails before any request (no key file, no metadata server): say where to look.
-    if (/credentials|Could not load the default|private key|invalid_grant|token/i.test(detail)) {
+    // Credential loading fails before any request (no key file, no metadata server, a key OpenSSL
+    // cannot decode): say where to look, never what the key file holds.
+    const badKey = typeof e.code === 'string' && e.code.startsWith('ERR_OSSL');
+    if (badKey || /credentials|Could not load the default|private key|invalid_grant|token/i.test(detail)) {
       return new VaultOpsError(
         'store',
         `GCS credentials could not be used to ${action} ${where}: set --gcs-credentials-file ` +

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,12 +165,10 @@ test('GCS credentials file: an unreadable path is a config error; a bad key neve
     });
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, /cannot read the GCS credentials file .*nope\.json/);
-    // A service-account key whose token endpoint is a closed loopback port, against an https
-    // endpoint (which authenticates): the request fails before anything is sent, without the key.
-    const privateKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
-      type: 'pkcs8',
-      format: 'pem',
-    }) as string;
+    // A key file whose private key cannot be decoded, against an https endpoint (which is sent
+    // credentials): signing fails locally, before any request, and the message points at the file
+    // without quoting it.
+    const keyMaterial = 'TOPSECRETKEYMATERIAL0123456789abcdef';
     const keyFile = join(dir, 'sa.json');
     await writeFile(
       keyFile,
@@ -178,19 +176,18 @@ test('GCS credentials file: an unreadable path is a config error; a bad key neve
         type: 'service_account',
         project_id: 'p',
         private_key_id: 'k1',
-        private_key: privateKey,
+        private_key: `-----BEGIN PRIVATE KEY-----\n${keyMaterial}\n-----END PRIVATE KEY-----\n`,
         client_email: 'backup@p.iam.gserviceaccount.com',
-        token_uri: 'http://127.0.0.1:1/token',
       }),
       { mode: 0o600 },
     );
-    const r = await runCli(['snapshot', 'list', '--from', 'gs://creds/x', '--gcs-credentials-file', keyFile], {
-      VAULT_OPS_GCS_ENDPOINT: 'https://127.0.0.1:1',
-    });
+    const r = await runCli(
+      ['snapshot', 'list', '--from', 'gs://creds/x', '--gcs-credentials-file', keyFile, '--log-level', 'debug'],
+      { VAULT_OPS_GCS_ENDPOINT: 'https://127.0.0.1:1' },
+    );
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^error: .*GCS/);
-    const keyBody = privateKey.split('\n')[1]!;
-    assert.ok(!r.all.includes(keyBody), 'the private key reached the output');
+    assert.match(r.stderr, /error: GCS credentials could not be used .*--gcs-credentials-file/);
+    assert.ok(!r.all.includes(keyMaterial), 'the private key reached the output');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
