@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSecretFile } from '../config/option-file.js';
@@ -9,13 +11,37 @@ import type { SnapshotStore } from './snapshot-store.js';
 export type StoreLocation =
   | { kind: 's3'; bucket: string; prefix: string }
   | { kind: 'azure'; container: string; prefix: string }
+  | { kind: 'gcs'; bucket: string; prefix: string }
   | { kind: 'folder'; dir: string };
 
-const URL_FORMS = 's3://bucket/prefix, az://container/prefix, file:///dir or a path';
+const URL_FORMS = 's3://bucket/prefix, az://container/prefix, gs://bucket/prefix, file:///dir or a path';
+
+/** `scheme://bucket/prefix` → bucket and prefix (no trailing slash). */
+function bucketAndPrefix(url: string, scheme: string): { bucket: string; prefix: string } {
+  const rest = url.slice(scheme.length);
+  const slash = rest.indexOf('/');
+  const bucket = slash === -1 ? rest : rest.slice(0, slash);
+  const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+  return { bucket, prefix };
+}
+
+/**
+ * Google's bucket naming rules: 3–63 characters of lowercase letters, digits, `-`, `_` and `.`
+ * (up to 222 with dots, each dot-separated part at most 63), starting and ending with a letter or
+ * digit, not an IP address, not starting with "goog" nor containing "google".
+ */
+function isGcsBucketName(name: string): boolean {
+  if (!/^[a-z0-9][a-z0-9._-]*[a-z0-9]$/.test(name) || name.length < 3) return false;
+  if (name.length > (name.includes('.') ? 222 : 63)) return false;
+  if (name.split('.').some((part) => part.length === 0 || part.length > 63)) return false;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return false;
+  return !name.startsWith('goog') && !name.includes('google');
+}
 
 /**
  * `s3://bucket/prefix`, `az://container/prefix` (the form fsspec and DuckDB use; the account comes
- * from the options or the connection string), `file:///abs/dir`, or a plain path (relative to the
+ * from the options or the connection string), `gs://bucket/prefix`, `file:///abs/dir`, or a plain
+ * path (relative to the
  * current directory).
  */
 export function parseStoreUrl(url: string): StoreLocation {
@@ -35,14 +61,21 @@ export function parseStoreUrl(url: string): StoreLocation {
     return { kind: 'azure', container, prefix };
   }
   if (url.startsWith('s3://')) {
-    const rest = url.slice(5);
-    const slash = rest.indexOf('/');
-    const bucket = slash === -1 ? rest : rest.slice(0, slash);
-    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+    const { bucket, prefix } = bucketAndPrefix(url, 's3://');
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new VaultOpsError('usage', `invalid S3 bucket name in ${url}: use s3://bucket/prefix`);
     }
     return { kind: 's3', bucket, prefix };
+  }
+  if (url.startsWith('gs://')) {
+    const { bucket, prefix } = bucketAndPrefix(url, 'gs://');
+    if (!isGcsBucketName(bucket)) {
+      throw new VaultOpsError(
+        'usage',
+        `invalid GCS bucket name in ${url}: use gs://bucket/prefix (3-63 lowercase letters, digits, -, _ or .)`,
+      );
+    }
+    return { kind: 'gcs', bucket, prefix };
   }
   if (url.startsWith('file://')) {
     let dir: string;
@@ -87,12 +120,15 @@ export type OpenStoreOptions = Partial<StoreOptions> & {
 };
 
 /**
- * Open the store a URL names. For S3, learns whether the bucket is versioned / object-locked.
+ * Open the store a URL names. For S3 and GCS, learns whether the bucket is versioned / object-locked
+ * (GCS: a retention policy, object retention or default holds).
  * `env` is the command's environment, and the only one a store reads (the daemon's jobs and the
  * tests each bring their own): the region falls back to its AWS_REGION / AWS_DEFAULT_REGION;
  * credentials are its static keys (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
- * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS).
- * Azure: see `openAzure`.
+ * AWS_SESSION_TOKEN) when present there, else the AWS default chain (IRSA, profiles, IMDS). GCS:
+ * the endpoint falls back to its VAULT_OPS_GCS_ENDPOINT / STORAGE_EMULATOR_HOST, the key file to its
+ * VAULT_OPS_GCS_CREDENTIALS_FILE / GOOGLE_APPLICATION_CREDENTIALS, else application default
+ * credentials (GKE workload identity, the metadata server). Azure: see `openAzure`.
  */
 export async function openSnapshotStore(
   url: string,
@@ -107,6 +143,7 @@ export async function openSnapshotStore(
     return await FolderStore.open(location.dir, { create: s3.createFolder ?? false });
   }
   if (location.kind === 'azure') return openAzure(location, s3, env);
+  if (location.kind === 'gcs') return openGcsStore(location, s3, env);
   if (s3.s3Endpoint) await assertStoreTransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false, 'S3 endpoint');
   const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const { S3Store } = await import('./s3-store.js');
@@ -182,6 +219,57 @@ async function openAzure(
   );
   await assertStoreTransportAllowed(service.url, o.allowInsecureHttp ?? false, 'Azure Blob endpoint');
   const store = new AzureStore({ container: location.container, prefix: location.prefix, service });
+  try {
+    await store.probe();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+async function openGcsStore(
+  location: { bucket: string; prefix: string },
+  options: Partial<StoreOptions> & { allowInsecureHttp?: boolean },
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotStore> {
+  const raw = options.gcsEndpoint || env.VAULT_OPS_GCS_ENDPOINT || env.STORAGE_EMULATOR_HOST;
+  let endpoint: string | undefined;
+  if (raw) {
+    let url: URL | undefined;
+    try {
+      url = new URL(raw);
+    } catch {
+      /* reported below */
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new VaultOpsError('usage', `invalid GCS endpoint ${raw}: use http(s)://host:port`);
+    }
+    // The SDK wants the API root; an emulator address is sometimes given with the JSON API path.
+    endpoint = `${url.origin}${url.pathname.replace(/\/+$/, '').replace(/\/storage\/v1$/, '')}`;
+    await assertStoreTransportAllowed(endpoint, options.allowInsecureHttp ?? false, 'GCS endpoint');
+  }
+  const credentialsFile =
+    options.gcsCredentialsFile || env.VAULT_OPS_GCS_CREDENTIALS_FILE || env.GOOGLE_APPLICATION_CREDENTIALS;
+  if (credentialsFile) {
+    try {
+      await access(credentialsFile, constants.R_OK);
+    } catch {
+      throw new VaultOpsError(
+        'config',
+        `cannot read the GCS credentials file ${credentialsFile} (--gcs-credentials-file, ` +
+          `GOOGLE_APPLICATION_CREDENTIALS): check the path and its permissions`,
+      );
+    }
+  }
+  // Loaded only for gs:// URLs: the Google SDK costs every other store's users start-up time.
+  const { GcsStore } = await import('./gcs-store.js');
+  const store = new GcsStore({
+    bucket: location.bucket,
+    prefix: location.prefix,
+    ...(endpoint ? { endpoint } : {}),
+    ...(credentialsFile ? { credentialsFile } : {}),
+  });
   try {
     await store.probe();
   } catch (err) {

@@ -24,6 +24,7 @@ const ENTRY = join(root, 'src/cli/entry.ts');
 const HEAVY = [
   '@aws-sdk/client-s3',
   '@aws-sdk/lib-storage',
+  '@google-cloud/storage',
   'node-vault',
   'prom-client',
   'age-encryption',

@@ -32,7 +32,7 @@ test('store URLs: file://, plain paths, s3://', () => {
     prefix: 'vault/prod',
   });
   assert.deepEqual(parseStoreUrl('s3://my-bucket'), { kind: 's3', bucket: 'my-bucket', prefix: '' });
-  assert.throws(() => parseStoreUrl('gs://x/y'), /unsupported store URL/);
+  assert.throws(() => parseStoreUrl('ftp://x/y'), /unsupported store URL/);
   assert.throws(() => parseStoreUrl('s3://Bad_Bucket/x'), /invalid S3 bucket/);
 });
 

@@ -3,6 +3,7 @@
 #   ~/.cache/vault-ops/openbao-<version>/bao      OpenBao, from its Go module (test/testbed/openbao)
 #   ~/.cache/vault-ops/vault-<version>/vault      HashiCorp Vault CE, from its Go module (test/testbed/hashicorp-vault)
 #   ~/.cache/vault-ops/versitygw-<version>/versitygw   the S3 server
+#   ~/.cache/vault-ops/fake-gcs-server-<version>/fake-gcs-server   the Google Cloud Storage emulator
 #   ~/.cache/vault-ops/helm-<version>/helm        for the chart checks
 # Prints nothing but progress; exits non-zero (loudly) when a build fails.
 set -euo pipefail
@@ -17,6 +18,8 @@ OPENBAO_COMMIT=f9407a27fbee
 VAULT_VERSION=1.21.4
 VAULT_SDK_VERSION=0.21.0
 VERSITYGW_VERSION=1.7.0
+# Keep in step with test/testbed/gcs.ts.
+FAKE_GCS_SERVER_VERSION=1.56.1
 HELM_VERSION=3.21.4
 
 # Modules of openbao/go-kms-wrapping are unknown to the checksum database; their hashes are
@@ -84,6 +87,16 @@ build_versitygw() {
   GOBIN="$dir" go install "github.com/versity/versitygw/cmd/versitygw@v$VERSITYGW_VERSION"
 }
 
+build_fake_gcs_server() {
+  local dir="$cache/fake-gcs-server-$FAKE_GCS_SERVER_VERSION"
+  if [[ -x "$dir/fake-gcs-server" ]]; then
+    echo "fake-gcs-server $FAKE_GCS_SERVER_VERSION: cached at $dir/fake-gcs-server"; return
+  fi
+  echo "fake-gcs-server $FAKE_GCS_SERVER_VERSION: building…"
+  mkdir -p "$dir"
+  GOBIN="$dir" go install "github.com/fsouza/fake-gcs-server@v$FAKE_GCS_SERVER_VERSION"
+}
+
 build_helm() {
   local dir="$cache/helm-$HELM_VERSION"
   if [[ -x "$dir/helm" ]]; then echo "helm $HELM_VERSION: cached at $dir/helm"; return; fi
@@ -93,5 +106,6 @@ build_helm() {
 }
 
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(openbao vault versitygw helm)
-for t in "${targets[@]}"; do "build_$t"; done
+[[ ${#targets[@]} -gt 0 ]] || targets=(openbao vault versitygw fake-gcs-server helm)
+# Targets are named as on the command line (fake-gcs-server); functions use underscores.
+for t in "${targets[@]}"; do "build_${t//-/_}"; done

@@ -4,3 +4,4 @@ export * from './vault.js';
 export * from './s3.js';
 export * from './postgres.js';
 export * from './azurite.js';
+export * from './gcs.js';

@@ -17,7 +17,7 @@ export async function runSnapshotInspect(
   identities?.forEach((i) => ctx.secrets.add(i));
   const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
   const hash = targetArg.lastIndexOf('#');
-  // Any scheme:// is a store URL (s3, az, file, …): open-store names the ones it knows when one is not.
+  // Any `scheme://…#ID` names a store (parseStoreUrl says which schemes exist); a plain path is a file.
   const isStoreRef = hash > 0 && /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg);
   const store = isStoreRef ? await openCommandStore(ctx, targetArg.slice(0, hash), o) : undefined;
   try {
