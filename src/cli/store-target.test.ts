@@ -23,5 +23,12 @@ test('a named store sees its own variables in place of the shared ones; others s
   assert.deepEqual(dr.own, { AWS_ACCESS_KEY_ID: 'dr-key', AWS_REGION: 'us-east-2' });
   const plain = storeEnvironment({ url: 's3://y' }, env);
   assert.equal(plain.env.AWS_ACCESS_KEY_ID, 'shared');
-  assert.throws(() => checkStoreNames([{ name: 'dr', url: 'a' }, { name: 'dr', url: 'b' }]), /two stores are named dr/);
+  assert.throws(
+    () =>
+      checkStoreNames([
+        { name: 'dr', url: 'a' },
+        { name: 'dr', url: 'b' },
+      ]),
+    /two stores are named dr/,
+  );
 });

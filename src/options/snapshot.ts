@@ -182,7 +182,10 @@ const snapshotCopyOwnOptions = [
 ] as const satisfies readonly OptionSpec[];
 
 /** `snapshot copy`: create-only, sha256-checked copies between stores. */
-export const snapshotCopyOptions = [...snapshotCopyOwnOptions, ...storeOptions] as const satisfies readonly OptionSpec[];
+export const snapshotCopyOptions = [
+  ...snapshotCopyOwnOptions,
+  ...storeOptions,
+] as const satisfies readonly OptionSpec[];
 export const SnapshotCopyOptionsSchema = schemaOf(snapshotCopyOwnOptions)
   .and(StoreOptionsSchema)
   .superRefine((o, ctx) => {

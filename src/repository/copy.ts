@@ -44,7 +44,7 @@ export async function copySnapshots(
   from: SnapshotRepository,
   to: SnapshotRepository,
   selection: CopySelection,
-  deps: { logger: Logger; signal?: AbortSignal } ,
+  deps: { logger: Logger; signal?: AbortSignal },
 ): Promise<CopyReport> {
   const report: CopyReport = { from: from.url, to: to.url, copied: [], skipped: [] };
   const present = new Set((await to.catalogue(deps.signal ? { signal: deps.signal } : {})).snapshots.map((m) => m.id));
@@ -85,9 +85,12 @@ async function copyOne(
     },
     flush(callback) {
       const sha256 = hash.digest('hex');
-      if (bytes !== expected.bytes) return callback(mismatch(manifest, from.url, `${bytes} bytes, not ${expected.bytes}`));
+      if (bytes !== expected.bytes)
+        return callback(mismatch(manifest, from.url, `${bytes} bytes, not ${expected.bytes}`));
       if (sha256 !== expected.sha256)
-        return callback(mismatch(manifest, from.url, `sha256 ${sha256.slice(0, 16)}…, not ${expected.sha256.slice(0, 16)}…`));
+        return callback(
+          mismatch(manifest, from.url, `sha256 ${sha256.slice(0, 16)}…, not ${expected.sha256.slice(0, 16)}…`),
+        );
       callback();
     },
   });

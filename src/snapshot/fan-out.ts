@@ -36,10 +36,16 @@ export class FanOut extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    if (this.live.size === 0) return callback(new Error('every destination failed'));
+    if (this.live.size === 0) {
+      callback(new Error('every destination failed'));
+      return;
+    }
     const pending = new Set<PassThrough>();
     for (const branch of this.live) if (!branch.write(chunk)) pending.add(branch);
-    if (pending.size === 0) return callback();
+    if (pending.size === 0) {
+      callback();
+      return;
+    }
     const done = () => {
       this.waiting = undefined;
       callback(this.live.size === 0 ? new Error('every destination failed') : null);

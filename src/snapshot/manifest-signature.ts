@@ -77,8 +77,7 @@ export function verifyManifestSignature(manifest: SnapshotManifest, key: KeyObje
     );
   }
   const value = Buffer.from(manifest.signature.value, 'base64');
-  const ok =
-    verify(null, signedBytes(manifest), key, value) || verify(null, legacySignedBytes(manifest), key, value);
+  const ok = verify(null, signedBytes(manifest), key, value) || verify(null, legacySignedBytes(manifest), key, value);
   if (!ok) {
     const other =
       manifest.signature.keyId !== keyId(key) ? ` (signed by key ${manifest.signature.keyId}, not ${keyId(key)})` : '';

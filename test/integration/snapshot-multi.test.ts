@@ -90,7 +90,10 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     assert.equal(r.code, 0, r.stderr);
     const out = r.json();
     assert.equal(out.destinations.length, 2);
-    assert.ok(out.destinations.every((d: any) => d.stored), JSON.stringify(out.destinations));
+    assert.ok(
+      out.destinations.every((d: any) => d.stored),
+      JSON.stringify(out.destinations),
+    );
     const [inFolder, inS3] = [await catalogue(folder()), await catalogue('s3://multi/prod')];
     assert.deepEqual(
       inFolder.snapshots.map((m) => m.id),
@@ -106,7 +109,10 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     await inspectOk('s3://multi/prod', out.id);
     const prom = await readFile(join(dir, 'ok.prom'), 'utf8');
     for (const store of [folder(), 's3://multi/prod'])
-      assert.match(prom, new RegExp(`^vault_ops_snapshot_last_success_timestamp_seconds\\{store="${store}"\\} \\d+`, 'm'));
+      assert.match(
+        prom,
+        new RegExp(`^vault_ops_snapshot_last_success_timestamp_seconds\\{store="${store}"\\} \\d+`, 'm'),
+      );
   });
 
   test('a store cut mid-upload: exit 1 naming it, the other copy complete, nothing partial left', async () => {
@@ -117,12 +123,7 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
       { cutDownstreamAfter: 0, cutOnlyWhen: 'partNumber=1' },
     );
     try {
-      const {
-        AWS_ACCESS_KEY_ID: _a,
-        AWS_SECRET_ACCESS_KEY: _b,
-        VAULT_OPS_S3_ENDPOINT: _c,
-        ...withoutS3
-      } = env;
+      const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _b, VAULT_OPS_S3_ENDPOINT: _c, ...withoutS3 } = env;
       const r = await runCli(
         [
           'snapshot',
@@ -169,7 +170,7 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     }
   });
 
-  test('copy latest, an id (skipped when there), --missing oldest first; drill records follow; signatures verify', async () => {
+  test('copy latest, an id (skipped when there), --missing oldest first; drill records follow; signed', async () => {
     const source = await catalogue(folder());
     assert.equal(source.snapshots.length, 2);
     const [newest, oldest] = source.snapshots;
@@ -201,7 +202,10 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     assert.equal(l.copied[0].sha256, newest!.archive.sha256);
     assert.equal(l.copied[0].archiveKey, `copy/${newest!.id}.snap`);
 
-    const again = await runCli(['snapshot', 'copy', '--from', folder(), '--to', 's3://multi/copy', '--snapshot', newest!.id], env);
+    const again = await runCli(
+      ['snapshot', 'copy', '--from', folder(), '--to', 's3://multi/copy', '--snapshot', newest!.id],
+      env,
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, new RegExp(`skipped\\s+${newest!.id}\\s+already in s3://multi/copy`));
 
