@@ -547,7 +547,7 @@ describe('helm chart', () => {
     },
   );
 
-  test('stores[]: the snapshot job writes to every store, each with its settings, credentials and prune job', async () => {
+  test('stores[]: the snapshot job writes to every store, each with settings, credentials, prune job', async () => {
     const values = join(dir, 'stores-values.yaml');
     await writeFile(
       values,
