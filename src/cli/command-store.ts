@@ -1,13 +1,19 @@
-import type { StoreOptions } from '../options/store.js';
+import { resolveOptions } from '../config/resolve.js';
+import { StoreOptionsSchema, storeOptionSources, type StoreOptions } from '../options/store.js';
 import { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { openSnapshotStore } from '../store/open-store.js';
 import type { CommandContext } from './context.js';
+import { parseStoreTarget, storeEnvironment } from './store-target.js';
+
+/** Variable names (after the store's prefix) whose values are credentials: redacted everywhere. */
+const CREDENTIAL_NAME = /SECRET|TOKEN|PASSWORD|CONNECTION_STRING|SAS|_KEY$/;
 
 /**
- * A command's store, as the snapshots in it (the repository over the store): its S3 / Azure
+ * A command's store, as the snapshots in it (the repository over the store): its S3 / Azure / GCS
  * settings, the global --allow-insecure-http (plain-http store endpoints follow the rule Vault
  * addresses do), the command's environment for the credentials, and its secret registry (every
- * credential value the store reads is redacted from logs and errors).
+ * credential value the store reads is redacted from logs and errors). `url` may name the store
+ * (`NAME=URL`, see store-target.ts): its own `VAULT_OPS_STORE_<NAME>_*` variables then win for it.
  */
 export async function openCommandStore(
   ctx: CommandContext,
@@ -16,15 +22,28 @@ export async function openCommandStore(
   /** `write`: the command stores snapshots or records there, and makes a folder that does not exist yet. */
   access: 'read' | 'write' = 'read',
 ): Promise<SnapshotRepository> {
+  const target = parseStoreTarget(url);
+  const { env, own } = storeEnvironment(target, ctx.env);
+  for (const [k, v] of Object.entries(own)) if (CREDENTIAL_NAME.test(k)) ctx.secrets.add(v);
+  let storeOptions: Partial<StoreOptions> = options;
+  if (Object.keys(own).length > 0) {
+    // The store's own settings replace the command's, key by key; the rest stay the command's.
+    const mine = resolveOptions(StoreOptionsSchema, storeOptionSources, { flags: {}, env: own, file: {} });
+    storeOptions = { ...options };
+    for (const source of storeOptionSources) {
+      if (source.env?.some((n) => own[n] !== undefined && own[n] !== ''))
+        (storeOptions as Record<string, unknown>)[source.key] = (mine as Record<string, unknown>)[source.key];
+    }
+  }
   const store = await openSnapshotStore(
-    url,
+    target.url,
     {
-      ...options,
+      ...storeOptions,
       allowInsecureHttp: ctx.options.allowInsecureHttp,
       createFolder: access === 'write',
       registerSecret: (v) => ctx.secrets.add(v),
     },
-    ctx.env,
+    env,
   );
   return new SnapshotRepository(store);
 }

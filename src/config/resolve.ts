@@ -96,7 +96,9 @@ function configError(
   for (const issue of error.issues) {
     const topKey = String(issue.path[0] ?? '');
     const source = byKey.get(topKey);
-    if (issue.code === 'invalid_type' && issue.path.length === 1 && merged[topKey] === undefined) {
+    // Nobody gave it (a list option reads an absent value as an empty list: too_small).
+    const absent = issue.path.length === 1 && merged[topKey] === undefined;
+    if (absent && (issue.code === 'invalid_type' || issue.code === 'too_small')) {
       missing.push(describeMissing(topKey, source));
       continue;
     }

@@ -7,13 +7,20 @@ import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
 import { storeOptions } from './store.js';
 import { setupAllOptions, setupCanaryOptions, setupPoliciesOptions, setupStagingOptions } from './setup.js';
-import { snapshotInspectOptions, snapshotListOptions, snapshotPruneOptions, snapshotSaveOptions } from './snapshot.js';
+import {
+  snapshotCopyOptions,
+  snapshotInspectOptions,
+  snapshotListOptions,
+  snapshotPruneOptions,
+  snapshotSaveOptions,
+} from './snapshot.js';
 import { verifyOptions } from './verify.js';
 
 /** Each command's flags, by its command words (`status` has no options of its own). */
 export const commandOptions: Readonly<Record<string, OptionTable>> = {
   status: [],
   'snapshot save': snapshotSaveOptions,
+  'snapshot copy': snapshotCopyOptions,
   'snapshot list': snapshotListOptions,
   'snapshot inspect': snapshotInspectOptions,
   'snapshot prune': snapshotPruneOptions,
@@ -40,11 +47,12 @@ export function configFileKeys(): Set<string> {
 
 /** The options a job file may give each command the scheduler runs, besides the global ones. */
 export function jobCommandOptions(): Record<
-  'snapshot save' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status',
+  'snapshot save' | 'snapshot copy' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status',
   OptionSpec[]
 > {
   return {
     'snapshot save': jobOptionsOf(snapshotSaveOptions),
+    'snapshot copy': jobOptionsOf(snapshotCopyOptions),
     'snapshot prune': jobOptionsOf(snapshotPruneOptions),
     verify: jobOptionsOf(verifyOptions),
     'rotate kv': jobOptionsOf(rotateKvOptions),

@@ -8,6 +8,21 @@ import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './sn
 /** The KV v1 mount the restore-drill canary is written to (snapshot/canary.ts). */
 export const DEFAULT_CANARY_MOUNT = 'vault-ops-canary';
 
+/**
+ * A list of store URLs (`--to A --to B`, `VAULT_OPS_SNAPSHOT_STORE=A,B`, a YAML list or one
+ * string in a config or job file): at least one, no store twice (the same snapshot id cannot be
+ * created twice in one place).
+ */
+export function storeList(required: string) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? [v] : (v ?? [])),
+    z
+      .array(z.string().min(1, 'empty store URL'))
+      .min(1, required)
+      .refine((urls) => new Set(urls).size === urls.length, 'a store is named twice'),
+  );
+}
+
 /** `--from URL`: the store a command reads (list, prune, verify, restore). */
 export const fromStoreOption = {
   key: 'from',
@@ -32,14 +47,14 @@ const snapshotSaveOwnOptions = [
     key: 'to',
     example: 's3://bucket/prefix or /var/backups/vault',
     flag: '--to <url>',
-    help: 'store: s3://bucket/prefix, az://container/prefix, file:///dir or a path (VAULT_OPS_SNAPSHOT_STORE)',
+    help:
+      'store: s3://bucket/prefix, az://container/prefix, gs://bucket/prefix, file:///dir or a path; ' +
+      'repeatable, every store gets the snapshot (VAULT_OPS_SNAPSHOT_STORE, several separated by commas)',
     env: ['VAULT_OPS_SNAPSHOT_STORE'],
-    type: z
-      .string()
-      .min(
-        1,
-        'required: where to store the snapshot (s3://bucket/prefix, az://container/prefix, file:///dir or a path)',
-      ),
+    parse: 'list',
+    type: storeList(
+      'required: where to store the snapshot (s3://bucket/prefix, az://…, gs://…, file:///dir or a path)',
+    ),
   },
   {
     key: 'canary',
@@ -139,3 +154,50 @@ export const snapshotInspectOptions = [
 ] as const satisfies readonly OptionSpec[];
 export const SnapshotInspectOptionsSchema = schemaOf(snapshotInspectOwnOptions).and(StoreOptionsSchema);
 export const snapshotInspectOptionSources = sourcesOf(snapshotInspectOptions);
+
+const snapshotCopyOwnOptions = [
+  {
+    key: 'from',
+    example: 's3://bucket/prefix or /var/backups/vault',
+    flag: '--from <url>',
+    help: 'the store to copy from (VAULT_OPS_COPY_FROM)',
+    env: ['VAULT_OPS_COPY_FROM'],
+    type: z.string().min(1, 'required: the store to copy from'),
+  },
+  {
+    key: 'to',
+    example: 's3://bucket-in-another-region/prefix',
+    flag: '--to <url>',
+    help: 'the store to copy to; repeatable (VAULT_OPS_COPY_TO, several separated by commas)',
+    env: ['VAULT_OPS_COPY_TO'],
+    parse: 'list',
+    type: storeList('required: the store to copy to'),
+  },
+  {
+    key: 'snapshot',
+    flag: '--snapshot <id>',
+    help: 'snapshot id, latest (default) or oldest',
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'missing',
+    flag: '--missing',
+    help: 'copy every snapshot of --from that --to lacks, oldest first',
+    type: z.boolean().default(false),
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** `snapshot copy`: create-only, sha256-checked copies between stores. */
+export const snapshotCopyOptions = [
+  ...snapshotCopyOwnOptions,
+  ...storeOptions,
+] as const satisfies readonly OptionSpec[];
+export const SnapshotCopyOptionsSchema = schemaOf(snapshotCopyOwnOptions)
+  .and(StoreOptionsSchema)
+  .superRefine((o, ctx) => {
+    if (o.missing && o.snapshot !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['missing'], message: '--missing and --snapshot exclude each other' });
+    if (o.to.includes(o.from))
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'the destination is the source: name another store' });
+  });
+export const snapshotCopyOptionSources = sourcesOf(snapshotCopyOptions);

@@ -23,7 +23,14 @@ import { parseDuration } from '../time/duration.js';
  */
 
 /** The commands a job may run (`status` is a cheap health probe). */
-export const JOB_COMMANDS = ['snapshot save', 'snapshot prune', 'verify', 'rotate kv', 'status'] as const;
+export const JOB_COMMANDS = [
+  'snapshot save',
+  'snapshot copy',
+  'snapshot prune',
+  'verify',
+  'rotate kv',
+  'status',
+] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 
 /** Keys a job file may never hold: credentials belong in the environment or a mounted file. */

@@ -45,7 +45,20 @@ export function keyId(key: KeyObject): string {
     .slice(0, 16);
 }
 
+/**
+ * What a signature covers: the canonical JSON of the manifest without its signature and without
+ * `archive.key`. The key only says where the archive lies in one store (its prefix); the archive
+ * is identified by the signed id, size and sha256. Leaving it out lets `snapshot copy` put a
+ * signed snapshot under another prefix and it still verifies there.
+ */
 function signedBytes(manifest: SnapshotManifest): Buffer {
+  const { signature: _ignored, archive, ...rest } = manifest;
+  const { key: _key, ...located } = archive;
+  return Buffer.from(canonicalJson({ ...rest, archive: located }));
+}
+
+/** Signatures made before `archive.key` was left out covered it (they verify where they were written). */
+function legacySignedBytes(manifest: SnapshotManifest): Buffer {
   const { signature: _ignored, ...rest } = manifest;
   return Buffer.from(canonicalJson(rest));
 }
@@ -63,7 +76,8 @@ export function verifyManifestSignature(manifest: SnapshotManifest, key: KeyObje
       `manifest of snapshot ${manifest.id} is not signed, but a verify key was given: refusing to trust it`,
     );
   }
-  const ok = verify(null, signedBytes(manifest), key, Buffer.from(manifest.signature.value, 'base64'));
+  const value = Buffer.from(manifest.signature.value, 'base64');
+  const ok = verify(null, signedBytes(manifest), key, value) || verify(null, legacySignedBytes(manifest), key, value);
   if (!ok) {
     const other =
       manifest.signature.keyId !== keyId(key) ? ` (signed by key ${manifest.signature.keyId}, not ${keyId(key)})` : '';

@@ -12,6 +12,7 @@ import { openRaftSnapshot } from '../vault/raft-snapshot.js';
 import { toolVersion } from '../version.js';
 import { encryptStream } from './age-encryption.js';
 import { ChunkBatcher } from './chunk-batcher.js';
+import { FanOut } from './fan-out.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
@@ -41,15 +42,34 @@ export interface SaveSnapshotDeps {
   reporter?: SnapshotReporter;
 }
 
-/** What a save reports, restic-style: typed events, no metrics library in sight. */
+/** `saveSnapshotToStores`: the same, to every repository at once (the first is the primary, for messages). */
+export type SaveToStoresDeps = Omit<SaveSnapshotDeps, 'repository'> & { repositories: SnapshotRepository[] };
+
+/**
+ * What a save reports, restic-style: typed events, no metrics library in sight. With several
+ * destinations, one event per destination, naming its store (its credential-free URL).
+ */
 export interface SnapshotReporter {
-  saved(manifest: SnapshotManifest, outcome: { shrunk: boolean }): void;
-  failed(reason: string, at: Date): void;
+  saved(manifest: SnapshotManifest, outcome: { shrunk: boolean; store?: string }): void;
+  failed(reason: string, at: Date, store?: string): void;
 }
 
 export interface SaveSnapshotResult {
   manifest: SnapshotManifest;
   manifestKey: string;
+  previousId?: string;
+  warnings: string[];
+}
+
+/** One destination's outcome of a save to several stores. */
+export type DestinationOutcome =
+  | { store: string; ok: true; manifest: SnapshotManifest; manifestKey: string }
+  | { store: string; ok: false; error: VaultOpsError };
+
+export interface SaveToStoresResult {
+  id: string;
+  /** Every destination, in the order given. */
+  destinations: DestinationOutcome[];
   previousId?: string;
   warnings: string[];
 }
@@ -71,6 +91,36 @@ export async function saveSnapshot(
   deps: SaveSnapshotDeps,
   options: SaveSnapshotOptions = {},
 ): Promise<SaveSnapshotResult> {
+  const { repository, ...rest } = deps;
+  const result = await saveSnapshotToStores({ ...rest, repositories: [repository] }, options);
+  const only = result.destinations[0];
+  if (!only?.ok) throw only?.error ?? new VaultOpsError('internal', 'snapshot save: no destination');
+  return {
+    manifest: only.manifest,
+    manifestKey: only.manifestKey,
+    ...(result.previousId ? { previousId: result.previousId } : {}),
+    warnings: result.warnings,
+  };
+}
+
+/**
+ * `saveSnapshot` to several stores at once: one read from Vault, one inspection and one SHA-256,
+ * the stored bytes streamed to every store in the same pass (the slowest sets the pace; memory
+ * stays flat). Each store gets the archive and its own manifest, under the same snapshot id.
+ *
+ * A store that fails (its upload or its manifest) is cut off: its partial archive is removed by
+ * the store (or discarded when its manifest could not be written), and the others go on. The
+ * result names each destination's outcome; it throws only when the snapshot itself failed (Vault,
+ * a corrupt archive, an interruption) or when every destination failed, with the error a single
+ * store's save would throw.
+ */
+export async function saveSnapshotToStores(
+  deps: SaveToStoresDeps,
+  options: SaveSnapshotOptions = {},
+): Promise<SaveToStoresResult> {
+  const repositories = deps.repositories;
+  if (repositories.length === 0) throw new VaultOpsError('usage', 'snapshot save needs at least one store (--to)');
+  const urls = repositories.map((r) => r.url).join(', ');
   const now = deps.now ?? (() => new Date());
   const progress = deps.progress ?? noProgress;
   const started = Date.now();
@@ -80,6 +130,8 @@ export async function saveSnapshot(
     phase = next;
     deps.logger.debug({ phase }, `snapshot save: ${phase}`);
   };
+  // Destinations already settled (reported) when a later failure of the whole save comes.
+  const settled = new Set<string>();
 
   try {
     const { client: leader, leader: location } = await leaderClient(deps.vault);
@@ -89,19 +141,25 @@ export async function saveSnapshot(
     const facts = await readClusterFacts(leader, location.address);
 
     enter('plausibility');
-    const previous = await deps.repository.newest();
-    if (
-      previous?.cluster.id &&
-      facts.cluster.id &&
-      previous.cluster.id !== facts.cluster.id &&
-      !options.allowClusterChange
-    ) {
-      throw new VaultOpsError(
-        'verification',
-        `cluster id ${facts.cluster.id} differs from the newest snapshot's (${previous.id}, cluster ` +
-          `${previous.cluster.id}) in ${deps.repository.url}: pointed at the wrong cluster or store? Pass ` +
-          `--allow-cluster-change if the cluster was rebuilt on purpose`,
-      );
+    // The cluster check runs against every destination: a store holding another cluster's
+    // snapshots is the wrong store, whichever it is. Shrinkage compares with the newest of all.
+    let previous: SnapshotManifest | undefined;
+    for (const repository of repositories) {
+      const newest = await repository.newest();
+      if (
+        newest?.cluster.id &&
+        facts.cluster.id &&
+        newest.cluster.id !== facts.cluster.id &&
+        !options.allowClusterChange
+      ) {
+        throw new VaultOpsError(
+          'verification',
+          `cluster id ${facts.cluster.id} differs from the newest snapshot's (${newest.id}, cluster ` +
+            `${newest.cluster.id}) in ${repository.url}: pointed at the wrong cluster or store? Pass ` +
+            `--allow-cluster-change if the cluster was rebuilt on purpose`,
+        );
+      }
+      if (newest && (!previous || newest.id > previous.id)) previous = newest;
     }
 
     let canary: CanaryValue | undefined;
@@ -117,85 +175,118 @@ export async function saveSnapshot(
       ? { mode: options.objectLock.mode, until: new Date(createdAt.getTime() + options.objectLock.days * 86_400_000) }
       : undefined;
     const body = await openRaftSnapshot(leader, deps.signal);
-    const streamed = await streamIntoStore({
+    const streamed = await streamIntoStores({
       body,
-      repository: deps.repository,
+      repositories,
       id,
       progress,
       encryptTo: options.encryptTo,
       leaderAddress: location.address,
+      logger: deps.logger,
       ...(retention ? { retention } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
 
     enter('manifest');
-    let manifest: SnapshotManifest = buildManifest({
-      id,
-      createdAt,
-      key: streamed.key,
-      streamed,
-      facts,
-      canary,
-      encryptTo: options.encryptTo,
-      durationSeconds: (Date.now() - started) / 1000,
-    });
-    if (options.signingKey) manifest = signManifest(manifest, options.signingKey);
-    let mKey: string;
-    try {
-      mKey = await deps.repository.putManifest(manifest, retention ? { retention } : {});
-    } catch (err) {
-      // Without its manifest the archive is not part of the catalogue; remove it when possible so
-      // that nothing half-done lingers (a locked one stays and is listed as incomplete).
-      await deps.repository.discardArchive(streamed.key).catch(() => undefined);
-      throw err;
+    const durationSeconds = (Date.now() - started) / 1000;
+    const destinations: DestinationOutcome[] = [];
+    for (const [i, repository] of repositories.entries()) {
+      const put = streamed.puts[i]!;
+      if (!put.ok) {
+        destinations.push({ store: repository.url, ok: false, error: put.error });
+        continue;
+      }
+      let manifest: SnapshotManifest = buildManifest({
+        id,
+        createdAt,
+        key: put.key,
+        streamed,
+        facts,
+        canary,
+        encryptTo: options.encryptTo,
+        durationSeconds,
+      });
+      if (options.signingKey) manifest = signManifest(manifest, options.signingKey);
+      try {
+        const manifestKey = await repository.putManifest(manifest, retention ? { retention } : {});
+        destinations.push({ store: repository.url, ok: true, manifest, manifestKey });
+      } catch (err) {
+        // Without its manifest the archive is not part of the catalogue; remove it when possible so
+        // that nothing half-done lingers (a locked one stays and is listed as incomplete).
+        await repository.discardArchive(put.key).catch(() => undefined);
+        if (deps.signal?.aborted) throw err;
+        destinations.push({ store: repository.url, ok: false, error: asStoreError(err, repository.url) });
+      }
     }
 
-    warnings.push(...shrinkWarnings(previous, manifest));
+    const stored = destinations.filter((d) => d.ok);
+    const first = stored[0];
+    if (first) warnings.push(...shrinkWarnings(previous, first.manifest));
     for (const w of warnings) deps.logger.warn({ snapshotId: id }, w);
-    deps.reporter?.saved(manifest, { shrunk: warnings.length > 0 });
+    for (const d of destinations) {
+      settled.add(d.store);
+      if (d.ok) {
+        deps.reporter?.saved(d.manifest, { shrunk: warnings.length > 0, store: d.store });
+        deps.logger.info(
+          {
+            snapshotId: id,
+            bytes: d.manifest.archive.bytes,
+            durationSeconds: d.manifest.durationSeconds,
+            store: d.store,
+          },
+          'snapshot stored',
+        );
+      } else {
+        deps.reporter?.failed(d.error.code, new Date(), d.store);
+        deps.logger.error({ snapshotId: id, store: d.store, err: d.error.message }, 'snapshot not stored');
+      }
+    }
+    if (!first) throw destinations.find((d) => !d.ok)?.error;
     enter('done');
-    deps.logger.info(
-      {
-        snapshotId: id,
-        bytes: manifest.archive.bytes,
-        durationSeconds: manifest.durationSeconds,
-        store: deps.repository.url,
-      },
-      'snapshot stored',
-    );
-    return { manifest, manifestKey: mKey, ...(previous ? { previousId: previous.id } : {}), warnings };
+    return { id, destinations, ...(previous ? { previousId: previous.id } : {}), warnings };
   } catch (caught) {
     // Interrupted (SIGTERM/SIGINT): whatever the layer that noticed first says, the store has
     // removed its partial object by now; say that in the words an operator needs.
     const err = deps.signal?.aborted
       ? new VaultOpsError(
           'aborted',
-          `snapshot save interrupted during ${phase}; nothing was stored in ${deps.repository.url}: run it again`,
+          `snapshot save interrupted during ${phase}; nothing was stored in ${urls}: run it again`,
           { cause: caught },
         )
       : caught;
-    deps.reporter?.failed(isVaultOpsError(err) ? err.code : 'internal', new Date());
+    const reason = isVaultOpsError(err) ? err.code : 'internal';
+    const at = new Date();
+    for (const r of repositories) if (!settled.has(r.url)) deps.reporter?.failed(reason, at, r.url);
     deps.logger.debug({ phase }, 'snapshot save failed');
     throw err;
   }
 }
 
+function asStoreError(err: unknown, url: string): VaultOpsError {
+  if (isVaultOpsError(err)) return err;
+  const code = (err as NodeJS.ErrnoException)?.code ?? (err as Error)?.message ?? 'error';
+  return new VaultOpsError('store', `writing to ${url} failed (${code}): check the store and run again`, {
+    cause: err,
+  });
+}
+
 interface StreamedArchive {
-  /** Where the archive was stored. */
-  key: string;
+  /** Each destination's upload, in the order of the repositories. */
+  puts: Array<{ ok: true; key: string } | { ok: false; error: VaultOpsError }>;
   inspection: ArchiveInspection;
   plaintextSha256: string;
   storedSha256: string;
   storedBytes: number;
 }
 
-async function streamIntoStore(args: {
+async function streamIntoStores(args: {
   body: Readable;
-  repository: SnapshotRepository;
+  repositories: SnapshotRepository[];
   id: string;
   progress: ProgressReporter;
   encryptTo: string[] | undefined;
   leaderAddress: string;
+  logger: Logger;
   retention?: ArchiveRetention;
   signal?: AbortSignal;
 }): Promise<StreamedArchive> {
@@ -204,6 +295,7 @@ async function streamIntoStore(args: {
   inspector.result.catch((err) => (inspectionError = err));
   const plainHash = createHash('sha256');
   let received = 0;
+  const urls = args.repositories.map((r) => r.url).join(', ');
 
   // Hash and inspect every chunk on its way to the store; fail fast on a corrupt archive, and
   // hold back the end of the stream until the inspector has accepted the whole archive.
@@ -226,11 +318,12 @@ async function streamIntoStore(args: {
   });
 
   // Without encryption the stored bytes are the archive's bytes: one hash serves both, and the
-  // stream goes straight from the inspector to the store.
+  // stream goes straight from the inspector to the stores.
   const encrypt = (args.encryptTo?.length ?? 0) > 0;
   const storedHash = encrypt ? createHash('sha256') : plainHash;
   let storedBytes = 0;
-  const toStore = new PassThrough();
+  // Every store reads its own branch; the fan-out feeds them all at the slowest one's pace.
+  const fanOut = new FanOut(args.repositories.length);
   let source: Promise<void>;
   let storedSide: Promise<void>;
   if (encrypt) {
@@ -243,41 +336,75 @@ async function streamIntoStore(args: {
         callback(null, chunk);
       },
     });
-    storedSide = pipeline(await encryptStream(inspected, args.encryptTo ?? []), hashStored, toStore);
+    storedSide = pipeline(await encryptStream(inspected, args.encryptTo ?? []), hashStored, fanOut);
   } else {
-    source = pipeline(args.body, new ChunkBatcher(), inspectAndHash, toStore);
+    source = pipeline(args.body, new ChunkBatcher(), inspectAndHash, fanOut);
     storedSide = source;
   }
   source.catch(() => undefined);
   storedSide.catch(() => undefined);
-  const put = args.repository.putArchive(args.id, toStore, {
-    encrypted: encrypt,
-    ...(args.retention ? { retention: args.retention } : {}),
-    ...(args.signal ? { signal: args.signal } : {}),
-  });
-  put.catch(() => undefined);
 
-  const [sourceResult, storedResult, putResult] = await Promise.allSettled([source, storedSide, put]);
-  // The root cause comes first: a broken Vault stream or a corrupt archive explains a failed upload.
-  if (sourceResult.status === 'rejected' || storedResult.status === 'rejected' || putResult.status === 'rejected') {
-    if (putResult.status === 'fulfilled')
-      await args.repository.discardArchive(putResult.value.key).catch(() => undefined);
+  // Each destination has a signal of its own (the save's, or its own cut-off), so that a store
+  // that fails mid-stream aborts only its own upload.
+  const puts = args.repositories.map((repository, i) => {
+    const own = new AbortController();
+    const signal = args.signal ? AbortSignal.any([args.signal, own.signal]) : own.signal;
+    const put = repository.putArchive(args.id, fanOut.branches[i]!, {
+      encrypted: encrypt,
+      ...(args.retention ? { retention: args.retention } : {}),
+      signal,
+    });
+    put.catch((err: unknown) => {
+      // Cut it off: the others go on. (When the source failed, every branch is failing anyway.)
+      if (fanOut.liveCount > 1 && !inspectionError && !args.signal?.aborted) {
+        args.logger.warn(
+          { store: repository.url, err: (err as Error)?.message },
+          'a destination failed mid-stream: cut off, the others go on',
+        );
+      }
+      own.abort();
+      fanOut.cut(i, err instanceof Error ? err : new Error(String(err)));
+    });
+    return put;
+  });
+
+  const [sourceResult, storedResult, ...putResults] = await Promise.allSettled([source, storedSide, ...puts]);
+  const sourceFailed = sourceResult.status === 'rejected' || storedResult.status === 'rejected';
+  const allPutsFailed = putResults.every((p) => p.status === 'rejected');
+  if (sourceFailed || allPutsFailed) {
+    for (const [i, p] of putResults.entries())
+      if (p.status === 'fulfilled') await args.repositories[i]!.discardArchive(p.value.key).catch(() => undefined);
+    // The root cause comes first: a broken Vault stream or a corrupt archive explains a failed upload.
+    const firstPutFailure = putResults.find((p) => p.status === 'rejected');
     const rootCause =
       inspectionError ??
-      (sourceResult.status === 'rejected' ? sourceResult.reason : undefined) ??
-      (storedResult.status === 'rejected' ? storedResult.reason : undefined) ??
-      (putResult.status === 'rejected' ? putResult.reason : undefined);
-    throw explainStreamFailure(rootCause, received, args.leaderAddress, args.repository.url);
+      (sourceResult.status === 'rejected' && !(allPutsFailed && isFanOutFailure(sourceResult.reason))
+        ? sourceResult.reason
+        : undefined) ??
+      (storedResult.status === 'rejected' && !(allPutsFailed && isFanOutFailure(storedResult.reason))
+        ? storedResult.reason
+        : undefined) ??
+      (firstPutFailure?.status === 'rejected' ? firstPutFailure.reason : undefined);
+    throw explainStreamFailure(rootCause, received, args.leaderAddress, urls);
   }
   args.progress({ phase: 'snapshot', bytes: received, done: true });
   const plaintextSha256 = plainHash.digest('hex');
   return {
-    key: putResult.value.key,
+    puts: putResults.map((p, i) =>
+      p.status === 'fulfilled'
+        ? { ok: true as const, key: p.value.key }
+        : { ok: false as const, error: asStoreError(p.reason, args.repositories[i]!.url) },
+    ),
     inspection: await inspector.result,
     plaintextSha256,
     storedSha256: encrypt ? storedHash.digest('hex') : plaintextSha256,
     storedBytes: encrypt ? storedBytes : received,
   };
+}
+
+/** The fan-out's own "no destination left" error (the stores' errors say why). */
+function isFanOutFailure(err: unknown): boolean {
+  return err instanceof Error && err.message === 'every destination failed';
 }
 
 function explainStreamFailure(err: unknown, received: number, leader: string, storeUrl: string): VaultOpsError {

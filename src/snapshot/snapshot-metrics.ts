@@ -13,6 +13,7 @@ export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
     new Gauge({
       name: 'vault_ops_snapshot_last_success_timestamp_seconds',
       help: 'Unix time of the last snapshot stored and catalogued',
+      labelNames: ['store'],
       registers: [],
     }),
   );
@@ -21,19 +22,25 @@ export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
     new Gauge({
       name: 'vault_ops_snapshot_duration_seconds',
       help: 'Wall time of the last successful snapshot save',
+      labelNames: ['store'],
       registers: [],
     }),
   );
   readonly bytes = registerOnFirstUse(
     this.registry,
-    new Gauge({ name: 'vault_ops_snapshot_bytes', help: 'Size of the last stored snapshot archive', registers: [] }),
+    new Gauge({
+      name: 'vault_ops_snapshot_bytes',
+      help: 'Size of the last stored snapshot archive',
+      labelNames: ['store'],
+      registers: [],
+    }),
   );
   readonly failures = registerOnFirstUse(
     this.registry,
     new Counter({
       name: 'vault_ops_snapshot_failures_total',
       help: 'Snapshot saves that failed, by reason',
-      labelNames: ['reason'],
+      labelNames: ['reason', 'store'],
       registers: [],
     }),
   );
@@ -42,6 +49,7 @@ export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
     new Gauge({
       name: 'vault_ops_snapshot_last_failure_timestamp_seconds',
       help: 'Unix time of the last failed snapshot save',
+      labelNames: ['store'],
       registers: [],
     }),
   );
@@ -63,16 +71,21 @@ export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
     }),
   );
 
-  saved(manifest: SnapshotManifest, outcome: { shrunk: boolean }): void {
-    this.lastSuccess.set(Date.parse(manifest.createdAt) / 1000);
-    this.duration.set(manifest.durationSeconds);
-    this.bytes.set(manifest.archive.bytes);
+  /**
+   * One event per destination: the `store` label is the store's credential-free URL, so that a
+   * run to several stores exports each store's last success (and failures) on its own series.
+   */
+  saved(manifest: SnapshotManifest, outcome: { shrunk: boolean; store?: string }): void {
+    const store = outcome.store === undefined ? {} : { store: outcome.store };
+    this.lastSuccess.set(store, Date.parse(manifest.createdAt) / 1000);
+    this.duration.set(store, manifest.durationSeconds);
+    this.bytes.set(store, manifest.archive.bytes);
     this.shrunk.set(outcome.shrunk ? 1 : 0);
     for (const [prefix, count] of Object.entries(manifest.keyCounts)) this.keys.set({ prefix }, count);
   }
 
-  failed(reason: string, at: Date): void {
-    this.failures.inc({ reason });
-    this.lastFailure.set(at.getTime() / 1000);
+  failed(reason: string, at: Date, store?: string): void {
+    this.failures.inc({ reason, ...(store === undefined ? {} : { store }) });
+    this.lastFailure.set(store === undefined ? {} : { store }, at.getTime() / 1000);
   }
 }

@@ -27,6 +27,8 @@ export interface BenchOptions {
   concurrency: number;
   /** save-memory: the snapshot sizes (MB) the vault is grown to, one save each. */
   sizes: number[];
+  /** save-memory: stores written at once (the first S3, the others folders). */
+  destinations: number;
   /** inspect: an existing archive instead of a fresh snapshot of the seeded testbed. */
   file?: string;
 }

@@ -44,6 +44,7 @@ function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions 
     secrets: 1000,
     concurrency: 4,
     sizes: [64, 256, 1024],
+    destinations: 1,
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
@@ -56,6 +57,7 @@ function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions 
     else if (a === '--runs') options.runs = int(a, argv[++i], 1);
     else if (a === '--secrets') options.secrets = int(a, argv[++i], 1);
     else if (a === '--concurrency') options.concurrency = int(a, argv[++i], 1);
+    else if (a === '--destinations') options.destinations = int(a, argv[++i], 1);
     else if (a === '--sizes') {
       const list = (argv[++i] ?? '').split(',').map(Number);
       if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))

@@ -36,6 +36,11 @@ export async function saveMemoryBench(ctx: BenchContext): Promise<Record<string,
           'save',
           '--to',
           `s3://${bucket.name}/memory`,
+          // --destinations N: the same save also to N-1 folders at once (one read, fanned out).
+          ...Array.from({ length: ctx.options.destinations - 1 }, (_, i) => [
+            '--to',
+            join(work, `folder-${i + 1}`),
+          ]).flat(),
           '--s3-endpoint',
           s3.endpoint,
           '--s3-force-path-style',
@@ -45,9 +50,12 @@ export async function saveMemoryBench(ctx: BenchContext): Promise<Record<string,
         { env: { ...ctx.cliEnv(vault, s3), BENCH_MEMORY_FILE: memoryFile }, cwd: repoRoot },
       );
       const manifest = JSON.parse(run.stdout) as { archive: { bytes: number } };
+      for (let i = 1; i < ctx.options.destinations; i++)
+        await rm(join(work, `folder-${i}`), { recursive: true, force: true });
       const atPeak = JSON.parse(await readFile(memoryFile, 'utf8')) as Record<string, number>;
       steps.push({
         sizeMb,
+        destinations: ctx.options.destinations,
         archiveMb: round(manifest.archive.bytes / 1048576, 1),
         seconds: round(run.seconds),
         cpuSeconds: run.cpuSeconds,

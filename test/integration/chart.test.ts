@@ -547,6 +547,93 @@ describe('helm chart', () => {
     },
   );
 
+  test('stores[]: the snapshot job writes to every store, each with settings, credentials, prune job', async () => {
+    const values = join(dir, 'stores-values.yaml');
+    await writeFile(
+      values,
+      stringify({
+        jobs: { prune: { enabled: true, credentials: { existingSecret: 'prune-s3' } } },
+        stores: [
+          {
+            name: 'dr-eu',
+            url: 's3://vault-snapshots-dr/vault',
+            s3: { region: 'eu-central-1', endpoint: 'https://s3.eu-central-1.amazonaws.com' },
+            credentials: { existingSecret: 'dr-writer' },
+            prune: {
+              enabled: true,
+              schedule: '50 5 * * *',
+              options: { keepDaily: 30, keepMonthly: 24 },
+              credentials: { existingSecret: 'dr-pruner', accessKeyIdKey: 'id', secretAccessKeyKey: 'secret' },
+            },
+          },
+          { name: 'offsite', url: 's3://offsite/vault', credentials: { existingSecret: 'offsite-writer' } },
+        ],
+      }),
+    );
+    const { manifests } = await template('--set', 'fullnameOverride=vops', '-f', values);
+    assertNoInlinedSecrets(manifests);
+    const snapshot = envOf(named(manifests, 'CronJob', 'vops-snapshot'));
+    assert.equal(
+      snapshot.VAULT_OPS_SNAPSHOT_STORE,
+      's3://vault-snapshots/vault,dr-eu=s3://vault-snapshots-dr/vault,offsite=s3://offsite/vault',
+    );
+    assert.equal(snapshot.VAULT_OPS_STORE_DR_EU_VAULT_OPS_S3_REGION, 'eu-central-1');
+    assert.deepEqual(snapshot.VAULT_OPS_STORE_DR_EU_AWS_SECRET_ACCESS_KEY, {
+      secretKeyRef: { name: 'dr-writer', key: 'AWS_SECRET_ACCESS_KEY' },
+    });
+    assert.deepEqual(snapshot.VAULT_OPS_STORE_OFFSITE_AWS_ACCESS_KEY_ID, {
+      secretKeyRef: { name: 'offsite-writer', key: 'AWS_ACCESS_KEY_ID' },
+    });
+    const prune = named(manifests, 'CronJob', 'vops-prune-dr-eu');
+    assertHardenedCronJob(prune);
+    assert.equal(prune.spec.schedule, '50 5 * * *');
+    const pruneEnv = envOf(prune);
+    assert.equal(pruneEnv.VAULT_OPS_SNAPSHOT_STORE, 'dr-eu=s3://vault-snapshots-dr/vault');
+    assert.deepEqual(pruneEnv.VAULT_OPS_STORE_DR_EU_AWS_SECRET_ACCESS_KEY, {
+      secretKeyRef: { name: 'dr-pruner', key: 'secret' },
+    });
+    assert.equal(pruneEnv.AWS_SECRET_ACCESS_KEY, undefined, "only the store's own credentials");
+    assert.equal(podOf(prune).serviceAccountName, 'vops-prune');
+    assert.equal(
+      envOf(named(manifests, 'CronJob', 'vops-prune')).VAULT_OPS_SNAPSHOT_STORE,
+      's3://vault-snapshots/vault',
+    );
+    // The job files are valid job definitions; the snapshot job leaves pruning to the prune jobs.
+    const jobs = named(manifests, 'ConfigMap', 'vops-jobs').data!;
+    const dr = parseJobDefinition(parse(jobs['prune-dr-eu.yaml']!), 'prune-dr-eu.yaml');
+    assert.deepEqual(dr.options, { keepDaily: 30, keepMonthly: 24 });
+    assert.equal(parseJobDefinition(parse(jobs['snapshot.yaml']!), 'snapshot.yaml').options.prune, false);
+
+    const twice = await helmRun([
+      'template',
+      'x',
+      chart,
+      '--set',
+      'stores[0].name=a',
+      '--set',
+      'stores[0].url=s3://a/b',
+      '--set',
+      'stores[1].name=a',
+      '--set',
+      'stores[1].url=s3://c/d',
+    ]);
+    assert.notEqual(twice.code, 0);
+    assert.match(twice.stderr, /stores\[1\]\.name a is used twice/);
+    const unpruned = await helmRun([
+      'template',
+      'x',
+      chart,
+      '--set',
+      'stores[0].name=a',
+      '--set',
+      'stores[0].url=s3://a/b',
+      '--set',
+      'stores[0].prune.enabled=true',
+    ]);
+    assert.notEqual(unpruned.code, 0);
+    assert.match(unpruned.stderr, /enable jobs\.prune for the retention of store\.url/);
+  });
+
   test('NOTES.txt names the CronJobs and the Vault-side setup', async () => {
     // helm renders NOTES.txt only on install (which needs a cluster): render it through tpl in a copy of the chart.
     const copy = join(dir, 'notes-chart');

@@ -18,7 +18,8 @@ let dir: string;
 let env: Record<string, string>;
 
 const gauge = (text: string, name: string): number | undefined => {
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  // The snapshot job's series carry a `store` label (one series per destination).
+  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : undefined;
 };
 
@@ -64,7 +65,7 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     });
     assert.notEqual(failed.code, 0, 'a save from an unreachable server fails');
     const second = await readFile(file, 'utf8');
-    assert.match(second, /^vault_ops_snapshot_failures_total\{reason="[a-z-]+"\} 1$/m);
+    assert.match(second, /^vault_ops_snapshot_failures_total\{reason="[a-z-]+",store="[^"]+"\} 1$/m);
     assert.ok(gauge(second, 'vault_ops_snapshot_last_failure_timestamp_seconds')! > 0);
     assert.equal(
       gauge(second, 'vault_ops_snapshot_last_success_timestamp_seconds'),

@@ -71,7 +71,7 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 */}}
 {{- define "vault-ops.jobDefinition" -}}
 {{- $opts := deepCopy (.job.options | default dict) -}}
-{{- if and (eq .key "snapshot") .root.Values.jobs.prune.enabled -}}
+{{- if and (eq .key "snapshot") (or .root.Values.jobs.prune.enabled (eq (include "vault-ops.storePrunes" .root) "true")) -}}
 {{- $_ := set $opts "prune" false -}}
 {{- end -}}
 {{- $def := dict "name" .spec.name "command" .spec.command "schedule" .job.schedule "timeout" .job.timeout "options" $opts -}}
@@ -112,10 +112,102 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- fail (printf "jobs.verify.networkPolicy.store.cidrs holds %s: the drill's pod would reach anything; name the S3 endpoint's address range instead" .) -}}
 {{- end -}}
 {{- end -}}
+{{- $names := dict -}}
+{{- range $i, $s := (.Values.stores | default list) -}}
+{{- if not (regexMatch "^[a-z][a-z0-9-]{0,30}$" (toString $s.name)) -}}
+{{- fail (printf "stores[%d].name %q: lower-case letters, digits and \"-\" (it names the store's variables, VAULT_OPS_STORE_<NAME>_*)" $i (toString $s.name)) -}}
+{{- end -}}
+{{- if hasKey $names $s.name -}}
+{{- fail (printf "stores[%d].name %s is used twice: give each store its own name" $i $s.name) -}}
+{{- end -}}
+{{- $_ := set $names $s.name true -}}
+{{- if not (hasPrefix "s3://" (toString $s.url)) -}}
+{{- fail (printf "stores[%d].url must be s3://bucket/prefix" $i) -}}
+{{- end -}}
+{{- if eq $s.url $.Values.store.url -}}
+{{- fail (printf "stores[%d].url is store.url: a store is named twice" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq (include "vault-ops.storePrunes" .) "true") (not .Values.jobs.prune.enabled) .Values.jobs.snapshot.options.prune -}}
+{{- fail "stores[] have prune jobs of their own, so the snapshot job no longer prunes: enable jobs.prune for the retention of store.url (or set jobs.snapshot.options.prune: false to keep it unpruned)" -}}
+{{- end -}}
 {{- if and .Values.jobs.rotateKv.enabled (not .Values.jobs.rotateKv.secrets) -}}
 {{- fail "jobs.rotateKv.secrets is empty: list the secrets to rotate (the secrets: of a rotate-kv policy)" -}}
 {{- end -}}
 {{- if and .Values.vault.caCert.configMap .Values.vault.caCert.secret -}}
 {{- fail "vault.caCert: set configMap or secret, not both" -}}
 {{- end -}}
+{{- end }}
+
+{{/* "true" when one of stores[] has a prune job of its own (the snapshot job then never prunes). */}}
+{{- define "vault-ops.storePrunes" -}}
+{{- $any := false -}}
+{{- range (.Values.stores | default list) -}}{{- if and .prune .prune.enabled -}}{{- $any = true -}}{{- end -}}{{- end -}}
+{{- $any -}}
+{{- end }}
+
+{{/*
+Every CronJob to render, as {items: [{key, job, spec, store}]}: the jobs of jobs.*, then one prune
+job per stores[] entry with prune.enabled (key "prune", its own schedule, retention and
+credentials; `store` is that entry).
+*/}}
+{{- define "vault-ops.jobInstances" -}}
+{{- $table := include "vault-ops.jobTable" . | fromYaml -}}
+{{- $items := list -}}
+{{- range $key := splitList " " (include "vault-ops.jobKeys" .) -}}
+{{- $job := index $.Values.jobs $key -}}
+{{- if $job.enabled -}}
+{{- $items = append $items (dict "key" $key "job" $job "spec" (index $table $key)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $s := (.Values.stores | default list) -}}
+{{- if and $s.prune $s.prune.enabled -}}
+{{- $base := $.Values.jobs.prune -}}
+{{- $job := dict "enabled" true "schedule" ($s.prune.schedule | default $base.schedule) "timeout" ($s.prune.timeout | default $base.timeout) "options" ($s.prune.options | default $base.options) "credentials" ($s.prune.credentials | default $s.credentials) "serviceAccount" (dict "name" ($s.prune.serviceAccountName | default (ternary (include "vault-ops.serviceAccountName" (dict "root" $ "job" $base "name" "prune")) "default" $base.enabled))) "resources" $base.resources "cronJob" $base.cronJob -}}
+{{- $spec := dict "name" (printf "prune-%s" $s.name) "command" "snapshot prune" "vault" false "store" true -}}
+{{- $items = append $items (dict "key" "prune" "job" $job "spec" $spec "store" $s) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end }}
+
+{{/*
+The environment of one of stores[] (dict s, creds): its S3 settings and credentials under its own
+prefix, VAULT_OPS_STORE_<NAME>_, which vault-ops reads for the store named NAME (NAME=URL).
+*/}}
+{{- define "vault-ops.storeEnv" -}}
+{{- $p := printf "VAULT_OPS_STORE_%s_" (.s.name | upper | replace "-" "_") -}}
+{{- $s3 := .s.s3 | default dict -}}
+{{- with $s3.endpoint }}
+- name: {{ printf "%sVAULT_OPS_S3_ENDPOINT" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s3.region }}
+- name: {{ printf "%sVAULT_OPS_S3_REGION" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- if $s3.forcePathStyle }}
+- name: {{ printf "%sVAULT_OPS_S3_FORCE_PATH_STYLE" $p }}
+  value: "true"
+{{- end }}
+{{- with $s3.sse }}
+- name: {{ printf "%sVAULT_OPS_S3_SSE" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with $s3.kmsKeyId }}
+- name: {{ printf "%sVAULT_OPS_S3_KMS_KEY_ID" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- if and .creds .creds.existingSecret }}
+- name: {{ printf "%sAWS_ACCESS_KEY_ID" $p }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .creds.existingSecret | quote }}
+      key: {{ .creds.accessKeyIdKey | default "AWS_ACCESS_KEY_ID" | quote }}
+- name: {{ printf "%sAWS_SECRET_ACCESS_KEY" $p }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .creds.existingSecret | quote }}
+      key: {{ .creds.secretAccessKeyKey | default "AWS_SECRET_ACCESS_KEY" | quote }}
+{{- end }}
 {{- end }}

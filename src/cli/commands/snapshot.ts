@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { addOptions } from '../../options/commander-options.js';
 import {
+  snapshotCopyOptions,
   snapshotInspectOptions,
   snapshotListOptions,
   snapshotPruneOptions,
@@ -14,7 +15,7 @@ import type { CommandModule } from '../command-module.js';
  */
 export const snapshotCommand: CommandModule = {
   register(program, run) {
-    const snapshot = program.command('snapshot').description('Raft snapshots: save, list, inspect, prune');
+    const snapshot = program.command('snapshot').description('Raft snapshots: save, copy, list, inspect, prune');
 
     const save = snapshot
       .command('save')
@@ -22,6 +23,14 @@ export const snapshotCommand: CommandModule = {
     addOptions(save, snapshotSaveOptions);
     save.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => (await import('../actions/snapshot-save.js')).runSnapshotSave(ctx, flags)),
+    );
+
+    const copy = snapshot
+      .command('copy')
+      .description('copy snapshots between stores, create-only, each checked against its sha256 on the way');
+    addOptions(copy, snapshotCopyOptions);
+    copy.action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => (await import('../actions/snapshot-copy.js')).runSnapshotCopy(ctx, flags)),
     );
 
     const list = snapshot.command('list').description('the catalogue, newest first');
