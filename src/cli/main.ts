@@ -14,6 +14,7 @@ import { reportCommand } from './commands/report.js';
 import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
 import { daemonCommand } from './commands/daemon.js';
+import { completionCommand } from './commands/completion.js';
 import type { CommandContext } from './context.js';
 import { createTerminal, type TerminalStreams } from './terminal.js';
 import type { CommandModule, RunAction } from './command-module.js';
@@ -29,6 +30,7 @@ const commands: CommandModule[] = [
   rotateKvCommand,
   setupCommand,
   daemonCommand,
+  completionCommand,
 ];
 
 export interface MainIo extends TerminalStreams {
