@@ -18,6 +18,7 @@ import { completionCommand } from './commands/completion.js';
 import type { CommandContext } from './context.js';
 import { createTerminal, type TerminalStreams } from './terminal.js';
 import type { CommandModule, RunAction } from './command-module.js';
+import { commandExamples, examplesHelp } from './examples.js';
 
 /** Every command, in help order. */
 const commands: CommandModule[] = [
@@ -77,20 +78,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     }
   };
 
-  const program = new Command('vault-ops')
-    .description('Operational chores for Vault / OpenBao with Raft storage')
-    .version(toolVersion, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
-    .exitOverride();
-  addOptions(program, [...globalOptions, configFileOption]);
-  for (const command of commands) command.register(program, run);
-
-  const configure = (cmd: Command): void => {
-    cmd.exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
-    cmd.commands.forEach(configure);
-  };
-  program.commands.forEach(configure);
+  const program = createProgram(run, { stdout, stderr });
 
   try {
     await program.parseAsync(argv);
@@ -113,6 +101,37 @@ function commandWords(cmd: Command): string {
   const words: string[] = [];
   for (let c: Command | null = cmd; c?.parent; c = c.parent) words.unshift(c.name());
   return words.join(' ');
+}
+
+/**
+ * The command tree: every command registered with `run` as its runner, output to the given
+ * streams, errors thrown (exitOverride) rather than exiting, each command's examples at the end of
+ * its help. The tests build it with a recording runner to parse the examples.
+ */
+export function createProgram(run: RunAction, out: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }) {
+  const { stdout, stderr } = out;
+  const program = new Command('vault-ops')
+    .description('Operational chores for Vault / OpenBao with Raft storage')
+    .version(toolVersion, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
+    .exitOverride();
+  addOptions(program, [...globalOptions, configFileOption]);
+  for (const command of commands) command.register(program, run);
+
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+    cmd.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
+
+  const withExamples = (cmd: Command, path: string): void => {
+    const examples = commandExamples[path];
+    if (examples) cmd.addHelpText('after', examplesHelp(examples));
+    for (const sub of cmd.commands) withExamples(sub, path ? `${path} ${sub.name()}` : sub.name());
+  };
+  withExamples(program, '');
+  return program;
 }
 
 /** Error detail for the debug log: names and codes, never request configs (they hold the token). */
