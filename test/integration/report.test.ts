@@ -229,7 +229,10 @@ describe(onServer('report'), () => {
   test('--out is required, and a folder as --out is refused (exit 2) without touching it', async () => {
     const missing = await runCli(['report', '--from', store], env);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^error: invalid configuration: out \(--out\)/);
+    assert.match(
+      missing.stderr,
+      /^error: report needs --out FILE \(or VAULT_OPS_REPORT_OUT, or out: in the config file\), e\.g\. /,
+    );
     const folder = await runCli(['report', '--from', store, '--out', dir], env);
     assert.equal(folder.code, 2);
     assert.match(folder.stderr, /^error: --out .* is a directory: name the HTML file to write/);
