@@ -52,7 +52,7 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   ],
   'runbook rotate-root': [
     'vault-ops runbook rotate-root --mount database --connection postgres-prod --dry-run',
-    'vault-ops runbook rotate-root --mount database --connection postgres-prod --snapshot-store s3://backups/vault/prod',
+    'vault-ops runbook rotate-root --mount database --connection pg-prod --snapshot-store s3://backups/vault/prod',
     'vault-ops runbook rotate-root --mount database --connection postgres-prod --resume',
   ],
   daemon: ['vault-ops daemon --jobs /etc/vault-ops/jobs --check', 'vault-ops daemon --jobs /etc/vault-ops/jobs'],
