@@ -28,7 +28,7 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   ],
   verify: [
     'vault-ops verify --from s3://backups/vault/prod --unseal-keys-file /run/secrets/unseal-keys',
-    'vault-ops verify --from /var/backups/vault --snapshot oldest --unseal-keys-file keys.txt --check-secret secret/app',
+    'vault-ops verify --from /var/backups/vault --snapshot oldest --unseal-keys-file keys --check-secret secret/app',
   ],
   restore: [
     'vault-ops restore --from s3://backups/vault/prod --snapshot 20261127T184600Z-3f9a1c',
