@@ -58,7 +58,7 @@ test(
   },
 );
 
-test('verify reporter: the age of the newest verified snapshot; unset when none; nothing to drill is a run', async () => {
+test('verify reporter: the newest verified snapshot age; unset when none; nothing to drill is a run', async () => {
   const { VerifyMetrics } = await import('../verify/verify-metrics.js');
   const at = new Date(Date.UTC(2027, 0, 15, 12));
   const m = new VerifyMetrics();

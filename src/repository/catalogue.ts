@@ -71,8 +71,8 @@ export async function listCatalogue(store: SnapshotStore, options: { signal?: Ab
   const drillKeys: Catalogue['drillKeys'] = {};
   drills.sort((a, b) => a.time - b.time || (a.object.key < b.object.key ? -1 : 1));
   for (const d of drills) {
-    if (catalogued.has(d.id)) (drillKeys[d.id] ??= []).push(d.object.key);
-    else mark(d.object, ORPHAN_DRILL_REASON);
+    if (!catalogued.has(d.id)) mark(d.object, ORPHAN_DRILL_REASON);
+    else drillKeys[d.id] = [...(drillKeys[d.id] ?? []), d.object.key];
   }
   for (const upload of await store.listIncomplete()) {
     incomplete.push({
