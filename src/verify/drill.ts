@@ -89,7 +89,7 @@ export interface DrillCheck {
   detail: string;
 }
 
-/** `verify --output json`. Timings in seconds; `total` is the recovery time the drill measured. */
+/** A drill's result (`verify --output json`, with `record` beside it). Timings in seconds; `total` is the RTO. */
 export interface DrillReport {
   snapshotId: string;
   mode: DrillMode;
