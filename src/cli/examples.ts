@@ -17,6 +17,7 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   'snapshot list': [
     'vault-ops snapshot list --from /var/backups/vault',
     'vault-ops snapshot list --from s3://backups/vault/prod --output json',
+    'vault-ops snapshot list --from s3://backups/vault/prod --unverified',
   ],
   'snapshot inspect': [
     'vault-ops snapshot inspect ./20261127T184600Z-3f9a1c.snap',
@@ -28,6 +29,7 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   ],
   verify: [
     'vault-ops verify --from s3://backups/vault/prod --unseal-keys-file /run/secrets/unseal-keys',
+    'vault-ops verify --from s3://backups/vault/prod --snapshot unverified --unseal-keys-file /run/secrets/unseal-keys',
     'vault-ops verify --from /var/backups/vault --snapshot oldest --unseal-keys-file keys --check-secret secret/app',
   ],
   restore: [

@@ -54,8 +54,24 @@ test(
     assert.match(ok, /^vault_ops_verify_restore_seconds 15$/m);
     assert.match(ok, /^vault_ops_verify_phase_seconds\{phase="unseal"\} 4$/m);
     assert.match(ok, /^vault_ops_verify_snapshot_age_seconds 3600$/m);
+    assert.doesNotMatch(ok, /vault_ops_snapshot_newest_verified_age_seconds/, 'set only once the catalogue was read');
   },
 );
+
+test('verify reporter: the newest verified snapshot age; unset when none; nothing to drill is a run', async () => {
+  const { VerifyMetrics } = await import('../verify/verify-metrics.js');
+  const at = new Date(Date.UTC(2027, 0, 15, 12));
+  const m = new VerifyMetrics();
+  m.newestVerified(new Date(Date.UTC(2027, 0, 14, 12)), at);
+  assert.match(await m.registry.metrics(), /^vault_ops_snapshot_newest_verified_age_seconds 86400$/m);
+  const none = new VerifyMetrics();
+  none.newestVerified(undefined, at);
+  none.nothingToDrill(at);
+  const text = await none.registry.metrics();
+  assert.doesNotMatch(text, /vault_ops_snapshot_newest_verified_age_seconds/, 'absent, never 0');
+  assert.match(text, /^vault_ops_verify_last_run_timestamp_seconds 1800014400$/m);
+  assert.doesNotMatch(text, /vault_ops_verify_passed/, 'nothing drilled: no pass or fail');
+});
 
 test('reporters: a failed save counts its reason and time, and leaves the success families unexported', async () => {
   const failed = new SnapshotMetrics();

@@ -103,8 +103,22 @@ export const SnapshotSaveOptionsSchema = schemaOf(snapshotSaveOwnOptions)
 export type SnapshotSaveOptions = z.output<typeof SnapshotSaveOptionsSchema>;
 export const snapshotSaveOptionSources = sourcesOf(snapshotSaveOptions);
 
-export const snapshotListOptions = [fromStoreOption, ...storeOptions] as const satisfies readonly OptionSpec[];
-export const SnapshotListOptionsSchema = schemaOf([fromStoreOption]).and(StoreOptionsSchema);
+const snapshotListOwnOptions = [
+  fromStoreOption,
+  {
+    key: 'unverified',
+    flag: '--unverified',
+    help: 'only snapshots without a passing restore drill (never drilled, or every drill failed)',
+    type: z.boolean().default(false),
+    from: 'command-line',
+  },
+] as const satisfies readonly OptionSpec[];
+
+export const snapshotListOptions = [
+  ...snapshotListOwnOptions,
+  ...storeOptions,
+] as const satisfies readonly OptionSpec[];
+export const SnapshotListOptionsSchema = schemaOf(snapshotListOwnOptions).and(StoreOptionsSchema);
 export const snapshotListOptionSources = sourcesOf(snapshotListOptions);
 
 const snapshotPruneOwnOptions = [

@@ -33,7 +33,8 @@ export interface PruneReport {
 
 /**
  * Apply a retention policy to the store's catalogue. The newest complete snapshot is never removed;
- * a snapshot leaves the catalogue by its manifest being deleted first, then its archive; objects
+ * a snapshot leaves the catalogue by its manifest being deleted first, then its archive and its drill
+ * records (drill records left without their snapshot are leftovers, removed after the grace period); objects
  * under object-lock retention are skipped with a warning; in a versioned bucket every version of a
  * removed key is deleted by version id, so no delete marker is left to hide a snapshot.
  */
@@ -87,7 +88,7 @@ async function prune(repository: SnapshotRepository, options: PruneOptions, logg
 
   for (const r of plan.remove) {
     const manifest = byId.get(r.id)!;
-    const keys = repository.snapshotKeys(manifest);
+    const keys = repository.snapshotKeys(manifest, catalogue.drillKeys[r.id]);
     const entry: PruneReport['remove'][number] = { id: r.id, createdAt: r.time.toISOString(), keys, status: 'planned' };
     report.remove.push(entry);
     const lockedUntil = await repository.retainedUntil(keys, versions, options.now);

@@ -8,7 +8,8 @@ import type {
   StoreCapabilities,
   StoredObjectVersion,
 } from '../store/snapshot-store.js';
-import { findSnapshot, listCatalogue, newestManifest, type Catalogue } from './catalogue.js';
+import { findSnapshot, listCatalogue, newestManifest, selectSnapshot, type Catalogue } from './catalogue.js';
+import type { DrillHistory } from './drill-history.js';
 import { MAX_DRILL_RECORD_BYTES, parseDrillRecord, type DrillRecord } from './drill-record.js';
 import { archiveKey, classifyKey, drillKey, manifestKey } from './layout.js';
 import { listRotationRecords, writeRotationRecord, type RotationRecord, type RotationRecordInput } from './records.js';
@@ -84,18 +85,49 @@ export class SnapshotRepository {
     options: { snapshotId?: string; signal?: AbortSignal } = {},
   ): Promise<Array<DrillRecord & { key: string }>> {
     const objects = await this.store.list(options.signal ? { signal: options.signal } : {});
-    const out: Array<DrillRecord & { key: string; time: number }> = [];
+    const found: Array<{ key: string; id: string; time: number }> = [];
     for (const o of objects) {
       const c = classifyKey(this.store.prefix, o.key);
       if (c.kind !== 'drill' || (options.snapshotId && c.id !== options.snapshotId)) continue;
-      try {
-        const record = parseDrillRecord(await this.store.getBytes(o.key, { maxBytes: MAX_DRILL_RECORD_BYTES }), o.key);
-        if (record.snapshotId === c.id) out.push({ ...record, key: o.key, time: c.time.getTime() });
-      } catch (err) {
-        if (!(err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store'))) throw err;
-      }
+      found.push({ key: o.key, id: c.id, time: c.time.getTime() });
     }
-    return out.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1)).map(({ time: _t, ...r }) => r);
+    found.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1));
+    const out: Array<DrillRecord & { key: string }> = [];
+    for (const { key, id } of found) {
+      const record = await this.readDrill(key, id);
+      if (record) out.push(record);
+    }
+    return out;
+  }
+
+  /** One drill record, or undefined when the object is unreadable or not a drill record of `id`. */
+  private async readDrill(key: string, id: string): Promise<(DrillRecord & { key: string }) | undefined> {
+    try {
+      const record = parseDrillRecord(await this.store.getBytes(key, { maxBytes: MAX_DRILL_RECORD_BYTES }), key);
+      return record.snapshotId === id ? { ...record, key } : undefined;
+    } catch (err) {
+      if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) return undefined;
+      // Deleted between the listing and the read (a prune running beside us).
+      if (err instanceof VaultOpsError && err.code === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * The drill records of every catalogued snapshot, read from the keys the catalogue listed (no
+   * second listing), oldest first per snapshot; unreadable ones are skipped.
+   */
+  async drillHistory(catalogue: Catalogue): Promise<DrillHistory> {
+    const history = new Map<string, Array<DrillRecord & { key: string }>>();
+    for (const [id, keys] of Object.entries(catalogue.drillKeys)) {
+      const records: Array<DrillRecord & { key: string }> = [];
+      for (const key of keys) {
+        const record = await this.readDrill(key, id);
+        if (record) records.push(record);
+      }
+      if (records.length) history.set(id, records);
+    }
+    return history;
   }
 
   /** Where the store points, for messages (no credentials). */
@@ -157,14 +189,23 @@ export class SnapshotRepository {
     return findSnapshot(this.store, which);
   }
 
+  /** `latest`, `oldest` or an exact id, picked from a catalogue already read; 'not-found' otherwise. */
+  select(catalogue: Catalogue, which: string): SnapshotManifest {
+    return selectSnapshot(catalogue, which, this.store);
+  }
+
   /** The stored archive of a catalogued snapshot, as a stream. */
   openArchive(manifest: SnapshotManifest, options: { signal?: AbortSignal } = {}): Promise<Readable> {
     return this.store.get(manifest.archive.key, options.signal ? { signal: options.signal } : {});
   }
 
-  /** A snapshot's objects in the order they leave the store: its manifest first, then its archive. */
-  snapshotKeys(manifest: SnapshotManifest): string[] {
-    return [manifestKey(this.store.prefix, manifest.id), manifest.archive.key];
+  /**
+   * A snapshot's objects in the order they leave the store: its manifest first (out of the catalogue),
+   * then its archive, then its drill records (`catalogue.drillKeys`). A removal cut short leaves drill
+   * records without their snapshot, which the catalogue reports as leftovers and prune removes.
+   */
+  snapshotKeys(manifest: SnapshotManifest, drillKeys: readonly string[] = []): string[] {
+    return [manifestKey(this.store.prefix, manifest.id), manifest.archive.key, ...drillKeys];
   }
 
   /** Every version of every object, listed once before a run of `retainedUntil` / `remove`. */

@@ -5,6 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
+import { emptyStoreError } from '../repository/catalogue.js';
+import { newestUnverified, newestVerified } from '../repository/drill-history.js';
+import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
@@ -18,7 +21,7 @@ import { ScratchVault } from './scratch-vault.js';
 export type DrillMode = 'recovery' | 'unsealed';
 
 export interface DrillOptions {
-  /** A snapshot id, `latest` or `oldest`. */
+  /** A snapshot id, `latest`, `oldest` or `unverified` (the newest snapshot without a passing drill). */
   snapshot: string;
   mode: DrillMode;
   /** vault/bao binary for the scratch server; default: the snapshot flavour's CLI on `searchPath`. */
@@ -50,12 +53,35 @@ export interface DrillDeps {
   signal?: AbortSignal;
   /** Told how every drill ended, passed, failed or unable to run (metrics). */
   reporter?: DrillReporter;
+  /** vault-ops' version, recorded in the drill record. */
+  toolVersion: string;
 }
 
 /** What a drill reports: its report, or none when it could not run. */
 export interface DrillReporter {
   drillFinished(report: DrillReport | undefined, at: Date): void;
+  /** `--snapshot unverified` found every snapshot verified: nothing was drilled. */
+  nothingToDrill(at: Date): void;
+  /**
+   * The creation time of the newest snapshot with a passing drill (this one's included, recorded or
+   * not), once the catalogue was read; undefined when no snapshot has one.
+   */
+  newestVerified(createdAt: Date | undefined, at: Date): void;
 }
+
+/**
+ * How `runDrill` ended without throwing: a drill with its report (passed or failed) and where its
+ * record went, or nothing to drill (`unverified` and every snapshot has a passing drill).
+ */
+export type DrillOutcome =
+  | {
+      kind: 'drilled';
+      report: DrillReport;
+      /** The drill record's key; null when the store refused it (`recordError` says why). */
+      recordKey: string | null;
+      recordError?: string;
+    }
+  | { kind: 'all-verified'; snapshots: number; newestVerified: string };
 
 export interface DrillCheck {
   name: string;
@@ -63,7 +89,7 @@ export interface DrillCheck {
   detail: string;
 }
 
-/** `verify --output json`. Timings in seconds; `total` is the recovery time the drill measured. */
+/** A drill's result (`verify --output json`, with `record` beside it). Timings in seconds; `total` is the RTO. */
 export interface DrillReport {
   snapshotId: string;
   mode: DrillMode;
@@ -90,32 +116,97 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
  * source's unseal or recovery keys, or an acknowledged normal start in unsealed mode) → checks.
  * A problem found by the drill is a failed check (exit 3); a drill that cannot run throws.
  */
-export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
+export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<DrillOutcome> {
   let report: DrillReport | undefined;
+  let manifest: SnapshotManifest | undefined;
+  /** The newest snapshot with a passing drill before this one; null: none; undefined: catalogue unread. */
+  let verifiedBefore: SnapshotManifest | null | undefined;
+  let nothingToDrill = false;
   try {
-    report = await drill(deps, options);
-    return report;
+    const catalogue = await deps.repository.catalogue(deps.signal ? { signal: deps.signal } : {});
+    const history = await deps.repository.drillHistory(catalogue);
+    verifiedBefore = newestVerified(catalogue.snapshots, history) ?? null;
+    if (options.snapshot === 'unverified') {
+      if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
+      manifest = newestUnverified(catalogue.snapshots, history);
+      if (!manifest) {
+        nothingToDrill = true;
+        return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
+      }
+    } else {
+      manifest = deps.repository.select(catalogue, options.snapshot);
+    }
+    const drilled = await drill(deps, options, manifest);
+    report = drilled.report;
+    return { kind: 'drilled', report, ...(await recordDrill(deps, options, drilled)) };
   } finally {
-    deps.reporter?.drillFinished(report, new Date());
+    const at = new Date();
+    if (nothingToDrill) deps.reporter?.nothingToDrill(at);
+    else deps.reporter?.drillFinished(report, at);
+    if (verifiedBefore !== undefined) {
+      // This drill counts even when its record could not be written (a read-only store).
+      const candidates = [verifiedBefore, report?.passed ? manifest : undefined].filter(
+        (m): m is SnapshotManifest => !!m,
+      );
+      const newest = candidates.map((m) => new Date(m.createdAt)).sort((a, b) => b.getTime() - a.getTime())[0];
+      deps.reporter?.newestVerified(newest, at);
+    }
   }
 }
 
-async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillReport> {
+/**
+ * Store the drill's result beside its snapshot. A store that refuses the write (read-only
+ * credentials) loses only the record: the drill still counts, and the caller warns.
+ */
+async function recordDrill(
+  deps: DrillDeps,
+  options: DrillOptions,
+  drilled: { report: DrillReport; server: DrillRecord['server'] },
+): Promise<{ recordKey: string | null; recordError?: string }> {
+  const { report } = drilled;
+  const record: DrillRecord = {
+    snapshotId: report.snapshotId,
+    finishedAt: new Date().toISOString(),
+    passed: report.passed,
+    mode: options.mode,
+    server: drilled.server,
+    checks: report.checks,
+    timings: report.timings,
+    rtoSeconds: report.timings.total,
+    toolVersion: deps.toolVersion,
+  };
+  try {
+    return { recordKey: await deps.repository.drills.write(record) };
+  } catch (err) {
+    deps.logger.debug({ err: (err as Error).message }, 'drill record not written');
+    return { recordKey: null, recordError: (err as Error).message };
+  }
+}
+
+async function drill(
+  deps: DrillDeps,
+  options: DrillOptions,
+  manifest: SnapshotManifest,
+): Promise<{ report: DrillReport; server: DrillRecord['server'] }> {
   const started = Date.now();
   const timings = { download: 0, start: 0, restore: 0, unseal: 0, checks: 0, total: 0 };
   const checks: DrillCheck[] = [];
-  const manifest = await deps.repository.find(options.snapshot);
-  const report = (): DrillReport => {
+  /** The scratch server's flavour and version, once its binary was checked (a drill record field). */
+  const server: DrillRecord['server'] = {};
+  const report = (): { report: DrillReport; server: DrillRecord['server'] } => {
     timings.total = seconds(Date.now() - started);
     return {
-      snapshotId: manifest.id,
-      mode: options.mode,
-      passed: checks.length > 0 && checks.every((c) => c.passed),
-      checks,
-      timings,
+      report: {
+        snapshotId: manifest.id,
+        mode: options.mode,
+        passed: checks.length > 0 && checks.every((c) => c.passed),
+        checks,
+        timings,
+      },
+      server,
     };
   };
-  const fail = (name: string, detail: string): DrillReport => {
+  const fail = (name: string, detail: string): ReturnType<typeof report> => {
     checks.push({ name, passed: false, detail });
     return report();
   };
@@ -142,7 +233,9 @@ async function drill(deps: DrillDeps, options: DrillOptions): Promise<DrillRepor
     );
   }
   const binary = resolveScratchBinary(options.binary, manifest, options.searchPath);
-  await checkScratchBinary(binary, manifest);
+  const identity = await checkScratchBinary(binary, manifest);
+  if (identity.flavour) server.flavour = identity.flavour;
+  if (identity.version) server.version = identity.version.join('.');
 
   const scratch = await ScratchVault.create({
     binary,

@@ -20,7 +20,9 @@ export class VerifyMetrics implements DrillReporter, JobMetrics {
     this.registry,
     new Gauge({
       name: 'vault_ops_verify_last_run_timestamp_seconds',
-      help: 'Unix time of the last restore drill, passed or not',
+      help:
+        'Unix time of the last restore drill, passed or not (or of a verify --snapshot unverified run that found ' +
+        'every snapshot verified)',
       registers: [],
     }),
   );
@@ -58,6 +60,15 @@ export class VerifyMetrics implements DrillReporter, JobMetrics {
     }),
   );
 
+  readonly newestVerifiedAge = registerOnFirstUse(
+    this.registry,
+    new Gauge({
+      name: 'vault_ops_snapshot_newest_verified_age_seconds',
+      help: 'Age of the newest snapshot with a passing restore drill, when verify last ran',
+      registers: [],
+    }),
+  );
+
   drillFinished(report: DrillReport | undefined, at: Date): void {
     const now = at.getTime() / 1000;
     this.lastRun.set(now);
@@ -68,5 +79,15 @@ export class VerifyMetrics implements DrillReporter, JobMetrics {
     for (const [phase, s] of Object.entries(report.timings)) if (phase !== 'total') this.phaseSeconds.set({ phase }, s);
     const created = parseSnapshotId(report.snapshotId)?.time;
     if (created) this.snapshotAge.set(now - created.getTime() / 1000);
+  }
+
+  nothingToDrill(at: Date): void {
+    // The job ran and found nothing to do: that is a run, not a drill that failed (passed stays as it was).
+    this.lastRun.set(at.getTime() / 1000);
+  }
+
+  newestVerified(createdAt: Date | undefined, at: Date): void {
+    // None verified: the family stays unset (absent), which the alert rule treats as too old once long enough.
+    if (createdAt) this.newestVerifiedAge.set(Math.max(0, (at.getTime() - createdAt.getTime()) / 1000));
   }
 }

@@ -276,6 +276,7 @@ describe('helm chart', () => {
         assert.equal(rendered.schedule, repo.schedule);
         assert.equal(rendered.timeoutMs, repo.timeoutMs);
         assert.deepEqual(rendered.options, repo.options, `${name}: options`);
+        if (name === 'verify') assert.equal(rendered.options.snapshot, 'unverified', 'drills what is not yet proven');
         const cj = named(manifests, 'CronJob', `vault-ops-${name}`);
         assert.equal(cj.spec.schedule, repo.schedule, `${name}: the CronJob runs on the job's schedule`);
         assert.equal(containerOf(cj).args.at(-1), name);
@@ -433,11 +434,13 @@ describe('helm chart', () => {
       assert.deepEqual(Object.keys(alerts).sort(), [
         'VaultOpsDaemonJobFailing',
         'VaultOpsJobFailing',
+        'VaultOpsNoRecentVerifiedSnapshot',
         'VaultOpsRestoreDrillFailed',
         'VaultOpsRestoreDrillStale',
         'VaultOpsRotationQuarantined',
         'VaultOpsSnapshotMetricsMissing',
         'VaultOpsSnapshotTooOld',
+        'VaultOpsVerifiedSnapshotMetricsMissing',
       ]);
       assert.equal(
         alerts.VaultOpsSnapshotTooOld,
@@ -447,6 +450,18 @@ describe('helm chart', () => {
         alerts.VaultOpsRestoreDrillStale,
         'time() - max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"}) > 90000',
       );
+      // The age published at the last verify run, plus the time since that run: 8 days by default.
+      assert.equal(
+        alerts.VaultOpsNoRecentVerifiedSnapshot,
+        'max(vault_ops_snapshot_newest_verified_age_seconds{cluster="prod"}) + time() - ' +
+          'max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"}) > 691200',
+      );
+      assert.equal(
+        alerts.VaultOpsVerifiedSnapshotMetricsMissing,
+        'absent(vault_ops_snapshot_newest_verified_age_seconds{cluster="prod"})',
+      );
+      const missing = rule.spec.groups[0].rules.find((r: any) => r.alert === 'VaultOpsVerifiedSnapshotMetricsMissing');
+      assert.equal(missing.for, '691200s', 'fires when no verified snapshot was reported for as long');
       assert.match(
         alerts.VaultOpsJobFailing,
         /kube_job_owner\{namespace="backup", owner_kind="CronJob", owner_name=~"vops-\.\*"\}/,

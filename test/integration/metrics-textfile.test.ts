@@ -91,6 +91,13 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     assert.ok(gauge(first, 'vault_ops_verify_restore_seconds')! > 0);
     assert.match(first, /^vault_ops_verify_phase_seconds\{phase="restore"\} [\d.]+$/m);
     assert.ok(gauge(first, 'vault_ops_verify_snapshot_age_seconds')! >= 0);
+    // The store's one snapshot now has a passing drill: its age when verify ended.
+    const listed = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
+    const drilled = listed.json().snapshots[0];
+    assert.equal(drilled.lastDrill.passed, true);
+    const verifiedAge = gauge(first, 'vault_ops_snapshot_newest_verified_age_seconds')!;
+    const expected = (Date.parse(drilled.lastDrill.finishedAt) - Date.parse(drilled.createdAt)) / 1000;
+    assert.ok(Math.abs(verifiedAge - expected) < 2, `${verifiedAge} ≈ ${expected}`);
 
     const missing = await runCli(
       [
@@ -113,6 +120,10 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
       gauge(second, 'vault_ops_verify_last_success_timestamp_seconds'),
       lastSuccess,
       'and keeps the last success',
+    );
+    assert.ok(
+      gauge(second, 'vault_ops_snapshot_newest_verified_age_seconds')! >= verifiedAge,
+      'read from the catalogue again: the verified snapshot is older now',
     );
   });
 

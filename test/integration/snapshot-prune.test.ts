@@ -7,6 +7,7 @@ import { openSnapshotStore } from '../../src/store/open-store.js';
 import { pruneSnapshots } from '../../src/repository/prune.js';
 import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
+import type { DrillRecord } from '../../src/repository/drill-record.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { runCli } from '../helpers/run-cli.js';
 import { fakeManifest } from '../helpers/manifest.js';
@@ -56,6 +57,22 @@ async function putSnapshot(
   return id;
 }
 
+/** A drill record of `id`, as verify writes it (through the repository: the layout names its key). */
+async function putDrill(store: SnapshotStore, id: string, finishedAt: Date, passed: boolean): Promise<string> {
+  const record: DrillRecord = {
+    snapshotId: id,
+    finishedAt: finishedAt.toISOString(),
+    passed,
+    mode: 'recovery',
+    server: { flavour: 'openbao', version: '2.4.0' },
+    checks: [{ name: 'archive-integrity', passed, detail: 'test' }],
+    timings: { download: 1, start: 2, restore: 3, unseal: 4, checks: 5, total: 15 },
+    rtoSeconds: 15,
+    toolVersion: 'test',
+  };
+  return new SnapshotRepository(store).drills.write(record);
+}
+
 /** 30 daily snapshots ending yesterday, newest first. */
 async function thirtyDays(store: SnapshotStore, retentionFor?: (i: number) => Date | undefined): Promise<string[]> {
   const ids: string[] = [];
@@ -79,6 +96,11 @@ describe('snapshot prune', () => {
     await s3.createBucket('plain');
     const store = await openSnapshotStore('s3://plain/vault', opts(), env);
     const ids = await thirtyDays(store);
+    // Every snapshot drilled once, a day after it was taken; the newest also failed a later drill.
+    const drillKeys = new Map<string, string>();
+    for (const [i, id] of ids.entries())
+      drillKeys.set(id, await putDrill(store, id, new Date(Date.UTC(2026, 9, 31 - i, 4)), true));
+    const failedKey = await putDrill(store, ids[0]!, new Date(Date.UTC(2026, 10, 1, 4)), false);
     const dry = await runCli(
       [
         'snapshot',
@@ -98,12 +120,18 @@ describe('snapshot prune', () => {
     assert.equal(dry.code, 0, dry.stderr);
     const plan = dry.json();
     assert.equal(plan.dryRun, true);
-    assert.equal((await store.list()).length, 60, 'dry run deleted nothing');
+    assert.equal((await store.list()).length, 91, 'dry run deleted nothing');
     // keep-last 3 → the 3 newest; keep-weekly 2 → newest of this ISO week (already kept) and of the previous one.
     const kept = plan.keep.map((k: any) => k.id);
     assert.deepEqual(kept.slice(0, 3), ids.slice(0, 3));
     assert.equal(kept.length, 4, JSON.stringify(plan.keep));
     assert.equal(plan.remove.length, 26);
+    const removedPlan = plan.remove.find((x: any) => x.id === ids[29]);
+    assert.deepEqual(
+      removedPlan.keys,
+      [`vault/${ids[29]}.manifest.json`, `vault/${ids[29]}.snap`, drillKeys.get(ids[29]!)],
+      'manifest first, then the archive, then its drill records',
+    );
 
     const real = await runCli(
       ['snapshot', 'prune', '--from', 's3://plain/vault', '--keep-last', '3', '--keep-weekly', '2', '--output', 'json'],
@@ -111,15 +139,30 @@ describe('snapshot prune', () => {
     );
     assert.equal(real.code, 0, real.stderr);
     const left = (await store.list()).map((o) => o.key).sort();
-    assert.equal(left.length, 8);
+    assert.equal(left.length, 4 * 3 + 1, 'archive, manifest and drill record of each kept snapshot, one more drill');
     for (const id of kept) {
       assert.ok(left.includes(`vault/${id}.snap`) && left.includes(`vault/${id}.manifest.json`), id);
+      assert.ok(left.includes(drillKeys.get(id)!), `${id}: its drill record stays`);
     }
+    assert.ok(left.includes(failedKey));
     const listed = await runCli(['snapshot', 'list', '--from', 's3://plain/vault', '--output', 'json'], env);
     assert.deepEqual(
       listed.json().snapshots.map((s: any) => s.id),
       kept,
     );
+    assert.deepEqual(listed.json().incomplete, [], 'no drill record was left behind');
+    const newest = listed.json().snapshots[0];
+    assert.equal(newest.lastDrill.key, failedKey);
+    assert.equal(newest.lastDrill.passed, false);
+    assert.equal(newest.lastPassingDrill.key, drillKeys.get(ids[0]!));
+    const text = await runCli(['snapshot', 'list', '--from', 's3://plain/vault'], env);
+    assert.match(text.stdout, new RegExp(`^${ids[0]} .* FAILED$`, 'm'));
+    assert.match(text.stdout, new RegExp(`^${ids[1]} .* verified 2026-10-30 · 15 s$`, 'm'));
+    const unverified = await runCli(
+      ['snapshot', 'list', '--from', 's3://plain/vault', '--unverified', '--output', 'json'],
+      env,
+    );
+    assert.deepEqual(unverified.json().snapshots, [], 'a later failed drill does not undo a passing one');
     await store.close();
   });
 
@@ -164,6 +207,8 @@ describe('snapshot prune', () => {
       // An orphaned archive (a save that died before its manifest), old enough to clean.
       const orphan = archiveKey(store.prefix, idAt(new Date(Date.UTC(2026, 8, 1)), 0xabc), { encrypted: false });
       await store.putBytes(orphan, 'orphan');
+      // A drill record whose snapshot is gone (deleted by hand): a leftover too.
+      const orphanDrill = await putDrill(store, idAt(new Date(Date.UTC(2026, 8, 2)), 0xdef), new Date(), true);
       await new Promise((r) => setTimeout(r, 4000)); // older than the 3.6 s grace period below
       const r = await runCli(
         [
@@ -187,8 +232,11 @@ describe('snapshot prune', () => {
       assert.equal(report.remove.filter((x: any) => x.status === 'removed').length, 15);
       assert.ok(report.warnings.some((w: string) => /object-lock retention/.test(w)));
       assert.deepEqual(
-        report.incomplete.map((x: any) => [x.key, x.status]),
-        [[orphan, 'removed']],
+        report.incomplete.map((x: any) => [x.key, x.reason, x.status]),
+        [
+          [orphan, 'archive without a manifest (an interrupted or failed save)', 'removed'],
+          [orphanDrill, 'drill record of a snapshot that is not in the catalogue', 'removed'],
+        ],
       );
       const listed = await runCli(['snapshot', 'list', '--from', 's3://locked/l', '--output', 'json'], env);
       assert.equal(

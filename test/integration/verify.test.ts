@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -153,8 +153,22 @@ describe(onServer('verify: the restore drill'), () => {
       for (const phase of ['download', 'start', 'restore', 'unseal', 'checks', 'total'])
         assert.equal(typeof report.timings[phase], 'number', phase);
       assert.ok(report.timings.total >= report.timings.restore);
+      // The drill's record, beside the snapshot's manifest.
+      assert.match(report.record, new RegExp(`^${encryptedId}\\.drill-\\d{8}T\\d{6}Z\\.json$`));
+      const record = JSON.parse(await readFile(join(store, report.record), 'utf8'));
+      assert.equal(record.snapshotId, encryptedId);
+      assert.equal(record.passed, true);
+      assert.equal(record.mode, 'recovery');
+      assert.deepEqual(record.server, { flavour: vault.server.name, version: vault.server.version });
+      assert.deepEqual(record.checks, report.checks);
+      assert.deepEqual(record.timings, report.timings);
+      assert.equal(record.rtoSeconds, report.timings.total);
+      assert.equal(record.toolVersion, JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version);
+      assert.ok(Date.parse(record.finishedAt) > 0);
       for (const secret of [...vault.unsealKeys, vault.rootToken])
         assert.ok(!r.all.includes(secret), 'a secret reached the output');
+      const stored = await readFile(join(store, report.record), 'utf8');
+      for (const secret of [...vault.unsealKeys, vault.rootToken]) assert.ok(!stored.includes(secret));
       assert.ok(!r.all.includes((await readFile(identityFile, 'utf8')).trim()));
       await assertNothingLeft();
     },
@@ -236,6 +250,17 @@ describe(onServer('verify: the restore drill'), () => {
     const unseal = r.json().checks.find((c: any) => c.name === 'unseal');
     assert.equal(unseal.passed, false);
     assert.match(unseal.detail, /do not open this snapshot/);
+    // A failed drill is recorded too, and is what `snapshot list` shows for the snapshot now.
+    const record = JSON.parse(await readFile(join(store, r.json().record), 'utf8'));
+    assert.equal(record.passed, false);
+    assert.equal(record.snapshotId, plainId);
+    const listed = await runCli(['snapshot', 'list', '--from', store], env);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`^${plainId} .* FAILED$`, 'm'));
+    const json = (await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env)).json();
+    const entry = json.snapshots.find((x: any) => x.id === plainId);
+    assert.equal(entry.lastDrill.passed, false);
+    assert.equal(entry.lastDrill.key, r.json().record);
     await assertNothingLeft();
   });
 
@@ -480,4 +505,124 @@ describe(onServer('verify: the restore drill'), () => {
       },
     );
   }
+});
+
+describe(onServer('drill records: snapshot list, --unverified, verify --snapshot unverified'), () => {
+  /** A store holding copies of the two snapshots and nothing else (no drill yet). */
+  async function freshStore(name: string): Promise<string> {
+    const fresh = join(dir, name);
+    await mkdir(fresh);
+    for (const f of await readdir(store))
+      if (/\.(snap|snap\.age|manifest\.json)$/.test(f)) await copyFile(join(store, f), join(fresh, f));
+    return fresh;
+  }
+  const unverifiedIds = async (from: string) => {
+    const r = await runCli(['snapshot', 'list', '--from', from, '--unverified', '--output', 'json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    return r.json().snapshots.map((x: any) => x.id);
+  };
+  const drillUnverified = (from: string) =>
+    runCli(
+      [
+        'verify',
+        '--from',
+        from,
+        '--snapshot',
+        'unverified',
+        '--unseal-keys-file',
+        keysFile,
+        '--identity-file',
+        identityFile,
+        '--output',
+        'json',
+      ],
+      env,
+    );
+
+  test(
+    'a store that refuses the record (read-only folder): one warning line, the drill still counts; then the ' +
+      'newest unverified snapshot is drilled and recorded, then the next, then nothing is left to do',
+    async () => {
+      const fresh = await freshStore('fresh');
+      const before = (await readdir(fresh)).sort();
+      const text = await runCli(['snapshot', 'list', '--from', fresh], env);
+      assert.match(text.stdout, /^ID .* DRILL$/m);
+      assert.match(text.stdout, new RegExp(`^${plainId} .* never$`, 'm'));
+      assert.deepEqual(await unverifiedIds(fresh), [encryptedId, plainId], 'never drilled, newest first');
+
+      // Not writable, even for root (who ignores the mode bits): the immutable attribute.
+      await chmod(fresh, 0o555);
+      const root = process.getuid?.() === 0;
+      if (root) execFileSync('chattr', ['+i', fresh]);
+      let readOnly;
+      try {
+        readOnly = await drillUnverified(fresh);
+      } finally {
+        if (root) execFileSync('chattr', ['-i', fresh]);
+        await chmod(fresh, 0o700);
+      }
+      assert.equal(readOnly.code, 0, readOnly.stderr + readOnly.stdout);
+      assert.equal(readOnly.json().snapshotId, encryptedId, 'the newest snapshot without a passing drill');
+      assert.equal(readOnly.json().passed, true);
+      assert.equal(readOnly.json().record, null);
+      const warnings = readOnly.stderr.split('\n').filter((l) => l.startsWith('warning:'));
+      assert.equal(warnings.length, 1, readOnly.stderr);
+      assert.match(warnings[0]!, /the result of this drill was not recorded in file:\/\/.*fresh .*write access/);
+      assert.deepEqual((await readdir(fresh)).sort(), before, 'nothing was written');
+      await assertNothingLeft();
+
+      const first = await drillUnverified(fresh);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(first.json().snapshotId, encryptedId, 'unrecorded drills do not count in the store');
+      assert.ok((await readdir(fresh)).includes(first.json().record));
+      assert.deepEqual(await unverifiedIds(fresh), [plainId]);
+      const listed = await runCli(['snapshot', 'list', '--from', fresh, '--output', 'json'], env);
+      const entry = listed.json().snapshots.find((x: any) => x.id === encryptedId);
+      assert.equal(entry.lastDrill.passed, true);
+      assert.equal(entry.lastDrill.key, first.json().record);
+      assert.equal(entry.lastDrill.rtoSeconds, first.json().timings.total);
+      assert.deepEqual(entry.lastDrill.server, { flavour: vault.server.name, version: vault.server.version });
+      assert.deepEqual(entry.lastPassingDrill, entry.lastDrill);
+      const day = entry.lastDrill.finishedAt.slice(0, 10);
+      const textAfter = await runCli(['snapshot', 'list', '--from', fresh], env);
+      assert.match(
+        textAfter.stdout,
+        new RegExp(`^${encryptedId} .* verified ${day} · ${Math.round(first.json().timings.total)} s$`, 'm'),
+      );
+      const textUnverified = await runCli(['snapshot', 'list', '--from', fresh, '--unverified'], env);
+      assert.ok(textUnverified.stdout.includes(plainId) && !textUnverified.stdout.includes(encryptedId));
+
+      const second = await drillUnverified(fresh);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.json().snapshotId, plainId, 'the newest is verified: the next one');
+      assert.deepEqual(await unverifiedIds(fresh), []);
+
+      const none = await drillUnverified(fresh);
+      assert.equal(none.code, 0, none.stderr);
+      assert.deepEqual(none.json(), { allVerified: true, snapshots: 2, newestVerified: encryptedId, record: null });
+      const noneText = await runCli(
+        ['verify', '--from', fresh, '--snapshot', 'unverified', '--unseal-keys-file', keysFile],
+        env,
+      );
+      assert.equal(noneText.code, 0);
+      assert.match(
+        noneText.stdout,
+        /^Every snapshot in file:\/\/.* has a passing restore drill \(2 snapshots\): nothing/,
+      );
+      const all = await runCli(['snapshot', 'list', '--from', fresh, '--unverified'], env);
+      assert.match(all.stdout, /every snapshot in .* has a passing restore drill/);
+      await assertNothingLeft();
+    },
+  );
+
+  test('verify --snapshot unverified of an empty store: exit 1, take a snapshot first', async () => {
+    const empty = join(dir, 'empty-store');
+    await mkdir(empty);
+    const r = await runCli(
+      ['verify', '--from', empty, '--snapshot', 'unverified', '--unseal-keys-file', keysFile],
+      env,
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no complete snapshot in file:\/\/.*empty-store: take one with 'vault-ops snapshot save/);
+  });
 });

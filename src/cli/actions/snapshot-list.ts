@@ -1,18 +1,28 @@
 import { SnapshotListOptionsSchema, snapshotListOptionSources } from '../../options/snapshot.js';
+import { drillStatus } from '../../repository/drill-history.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
+import { drillStatusText } from '../drill-status-text.js';
 import { formatBytes, printJson, printLines, table } from '../output.js';
 
-/** `snapshot list`: the catalogue, newest first, and the incomplete objects beside it. */
+/**
+ * `snapshot list`: the catalogue, newest first, each snapshot with its last restore drill, and the
+ * incomplete objects beside it. `--unverified`: only the snapshots without a passing drill.
+ */
 export async function runSnapshotList(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const o = resolveCommandOptions(ctx, SnapshotListOptionsSchema, snapshotListOptionSources, flags);
+  const unverifiedOnly = flags.unverified === true;
   const store = await openCommandStore(ctx, o.from, o);
   try {
     const catalogue = await store.catalogue();
-    if (ctx.options.output === 'json') printJson(ctx.stdout, catalogue);
+    const history = await store.drillHistory(catalogue);
+    const snapshots = catalogue.snapshots
+      .map((m) => ({ ...m, ...drillStatus(history.get(m.id)) }))
+      .filter((s) => !unverifiedOnly || s.lastPassingDrill === null);
+    if (ctx.options.output === 'json') printJson(ctx.stdout, { snapshots, incomplete: catalogue.incomplete });
     else {
-      const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS']];
-      for (const m of catalogue.snapshots) {
+      const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS', 'DRILL']];
+      for (const m of snapshots) {
         const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : '']
           .filter(Boolean)
           .join(',');
@@ -24,9 +34,16 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
           m.cluster.name ?? '-',
           [m.cluster.flavour, m.cluster.version].filter(Boolean).join(' ') || '-',
           flagsText || '-',
+          drillStatusText(m),
         ]);
       }
-      const lines = catalogue.snapshots.length ? table(rows) : [`no snapshots in ${store.url}`];
+      const lines = snapshots.length
+        ? table(rows)
+        : [
+            unverifiedOnly && catalogue.snapshots.length
+              ? `every snapshot in ${store.url} has a passing restore drill`
+              : `no snapshots in ${store.url}`,
+          ];
       if (catalogue.incomplete.length) {
         lines.push(
           '',

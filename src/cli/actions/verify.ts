@@ -3,7 +3,8 @@ import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } fr
 import { VaultOpsError } from '../../errors.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
-import { runDrill, type DrillReport } from '../../verify/drill.js';
+import { toolVersion } from '../../version.js';
+import { runDrill, type DrillOutcome, type DrillReport } from '../../verify/drill.js';
 import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
@@ -30,14 +31,15 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
   const metrics = await jobMetrics(o, async () => new (await import('../../verify/verify-metrics.js')).VerifyMetrics());
   const store = await openCommandStore(ctx, o.from, o);
   const interrupt = abortOnSignals();
-  let report: DrillReport | undefined;
+  let outcome: DrillOutcome;
   try {
-    report = await runDrill(
+    outcome = await runDrill(
       {
         repository: store,
         logger: ctx.logger,
         secrets: ctx.secrets,
         signal: interrupt.signal,
+        toolVersion,
         ...(metrics ? { reporter: metrics } : {}),
       },
       {
@@ -60,8 +62,34 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
     await store.close();
     await publishJobMetrics(metrics, o, ctx.logger);
   }
-  if (ctx.options.output === 'json') printJson(ctx.stdout, report);
-  else printLines(ctx.stdout, renderReport(report));
+  if (outcome.kind === 'all-verified') {
+    // A scheduled `--snapshot unverified` with nothing left to prove: success, nothing to do.
+    if (ctx.options.output === 'json')
+      printJson(ctx.stdout, {
+        allVerified: true,
+        snapshots: outcome.snapshots,
+        newestVerified: outcome.newestVerified,
+        record: null,
+      });
+    else
+      printLines(ctx.stdout, [
+        `Every snapshot in ${store.url} has a passing restore drill (${outcome.snapshots} snapshots): nothing to ` +
+          'drill',
+      ]);
+    return;
+  }
+  const { report, recordKey, recordError } = outcome;
+  if (recordError !== undefined) {
+    // The drill counts all the same (exit code by its result); only the catalogue misses it.
+    ctx.terminal.stderr.write(
+      `${ctx.secrets.scrub(
+        `warning: the result of this drill was not recorded in ${store.url} (${recordError.replace(/\s+/g, ' ')}); ` +
+          "'snapshot list' will not show it: give verify's credentials write access to record drills",
+      )}\n`,
+    );
+  }
+  if (ctx.options.output === 'json') printJson(ctx.stdout, { ...report, record: recordKey });
+  else printLines(ctx.stdout, renderReport(report, recordKey));
   if (!report.passed) {
     const failed = report.checks.filter((c) => !c.passed);
     throw new VaultOpsError(
@@ -72,7 +100,7 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
   ctx.logger.info({ snapshotId: report.snapshotId, totalSeconds: report.timings.total }, 'restore drill passed');
 }
 
-function renderReport(r: DrillReport): string[] {
+function renderReport(r: DrillReport, recordKey: string | null): string[] {
   const lines = [`Restore drill of ${r.snapshotId} (${r.mode} mode): ${r.passed ? 'PASSED' : 'FAILED'}`];
   lines.push(...table(r.checks.map((c) => [`  ${c.passed ? 'ok  ' : 'FAIL'}`, c.name, c.detail])));
   const t = r.timings;
@@ -80,5 +108,6 @@ function renderReport(r: DrillReport): string[] {
     `  timings: download ${t.download}s, start ${t.start}s, restore ${t.restore}s, unseal ${t.unseal}s, checks ` +
       `${t.checks}s, total ${t.total}s`,
   );
+  if (recordKey) lines.push(`  recorded: ${recordKey}`);
   return lines;
 }

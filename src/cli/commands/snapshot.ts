@@ -33,7 +33,9 @@ export const snapshotCommand: CommandModule = {
       run(cmd, async (ctx) => (await import('../actions/snapshot-copy.js')).runSnapshotCopy(ctx, flags)),
     );
 
-    const list = snapshot.command('list').description('the catalogue, newest first');
+    const list = snapshot
+      .command('list')
+      .description("the catalogue, newest first, with each snapshot's last restore drill (verified, FAILED, never)");
     addOptions(list, snapshotListOptions);
     list.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => (await import('../actions/snapshot-list.js')).runSnapshotList(ctx, flags)),
