@@ -179,7 +179,7 @@ describe('helm chart on a real API server', () => {
     },
   );
 
-  test('values the schema refuses (a secret value, a 6-field schedule) fail before anything reaches the server', async () => {
+  test('a secret value, a token, a 6-field schedule: the schema refuses them, nothing reaches the server', async () => {
     const cases: [string, object, RegExp][] = [
       [
         'secret',

@@ -267,7 +267,7 @@ describe(onServer('Kubernetes auth against a real kube-apiserver (TokenRequest, 
     assertLoginFailed(await login(good, 'no-such-role'), good, /invalid role name "no-such-role"/);
   });
 
-  test('an expired token (refused by the server itself) and a forged one (by the TokenReview): exit 1, why', async () => {
+  test("an expired token (the server's own check) and a forged one (the TokenReview): exit 1, why", async () => {
     // The API server mints no token shorter than 10 minutes: the expired one is a real token of the
     // ServiceAccount with its times moved 2 h back, signed with the API server's own key (what the
     // server minted 2 h ago). The same token re-signed unchanged logs in, so only the times differ.
