@@ -43,6 +43,8 @@ let vault: VaultTestbed;
 let s3: S3Testbed;
 let dir: string;
 let seq = 0;
+/** The snapshot the snapshot job stored (the drill must restore that one). */
+let snapshotId = '';
 
 const api = (method: string, path: string, body?: unknown) =>
   bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body !== undefined ? { body } : {}) });
@@ -357,11 +359,9 @@ describe(onServer('Kubernetes auth against a real kube-apiserver (TokenRequest, 
       assert.ok(!(r.stdout + r.stderr).includes(token), 'the projected token never appears');
       assert.ok(!(r.stdout + r.stderr).includes(s3.secretAccessKey), 'nor the S3 secret from the Secret');
       assert.ok((await reviewsSince(from)) >= 1, 'the login went through a TokenReview');
-      const keys = await s3.listKeys(BUCKET, 'prod/');
-      assert.ok(
-        keys.some((k) => k.endsWith('.manifest.json')),
-        `a snapshot in s3://${BUCKET}/prod: ${keys.join(', ')}`,
-      );
+      const manifests = (await s3.listKeys(BUCKET, 'prod/')).filter((k) => k.endsWith('.manifest.json'));
+      assert.equal(manifests.length, 1, `one snapshot in s3://${BUCKET}/prod: ${manifests.join(', ')}`);
+      snapshotId = manifests[0]!.slice('prod/'.length, -'.manifest.json'.length);
     },
   );
 
@@ -370,6 +370,10 @@ describe(onServer('Kubernetes auth against a real kube-apiserver (TokenRequest, 
     const pod = await jobPod(kube, NS, 'verify-now');
     const r = await runPod(pod);
     assert.equal(r.code, 0, r.stderr);
+    const drill = JSON.parse(r.stdout);
+    assert.equal(drill.passed, true, r.stdout);
+    assert.equal(drill.mode, 'recovery');
+    assert.equal(drill.snapshotId, snapshotId, 'the drill restored the snapshot the snapshot job stored');
     assert.equal(r.prepared.tokens.size, 0, 'the verify pod gets no Vault token');
     assert.equal(r.prepared.env.VAULT_ADDR, undefined);
     const keysFile = r.prepared.env.VAULT_OPS_UNSEAL_KEYS_FILE!;

@@ -15,9 +15,11 @@ import { makeTestCertificates } from './tls.js';
  * (O=system:masters), a service-account signing key and RBAC on. There is no scheduler and no
  * kubelet: Pods are created (by the Job controller) and stay Pending; a test plays the kubelet.
  *
- * Startup (measured on 2 loaded cores): etcd < 1 s, the API server ready (every post-start hook,
- * RBAC bootstrap roles included) in ≈ 2.5-5 s, the controller manager ≈ 1 s more. The API server
- * takes 5-10 s to exit on SIGTERM. Flags that matter (design.md §5):
+ * Startup, measured on 2 cores shared with other test runs: etcd and the API server ready (/readyz:
+ * every post-start hook, RBAC bootstrap roles included) in 5-5.6 s; with the controller manager
+ * (ready when its service-account controller has made `default/default`), started beside Vault and
+ * versitygw, 6.4-10 s. (Idle: ≈ 2.5 s.) The API server takes 5-10 s to exit on SIGTERM. Every
+ * request is in the audit log (level Metadata: no bodies, so no tokens). Flags that matter (design.md §5):
  * - etcd: `--unsafe-no-fsync` (a test store), loopback client and peer URLs, no metrics listener.
  * - kube-apiserver: `--advertise-address=127.0.0.1` needs `--endpoint-reconciler-type=none` (it
  *   refuses a loopback address otherwise); `--service-account-signing-key-file` is required for
