@@ -359,6 +359,7 @@ describe(onServer('Kubernetes auth against a real kube-apiserver (TokenRequest, 
       assert.ok(!(r.stdout + r.stderr).includes(token), 'the projected token never appears');
       assert.ok(!(r.stdout + r.stderr).includes(s3.secretAccessKey), 'nor the S3 secret from the Secret');
       assert.ok((await reviewsSince(from)) >= 1, 'the login went through a TokenReview');
+      assert.ok(!JSON.stringify(await kube.auditEvents()).includes(token), "nor the API server's audit log");
       const manifests = (await s3.listKeys(BUCKET, 'prod/')).filter((k) => k.endsWith('.manifest.json'));
       assert.equal(manifests.length, 1, `one snapshot in s3://${BUCKET}/prod: ${manifests.join(', ')}`);
       snapshotId = manifests[0]!.slice('prod/'.length, -'.manifest.json'.length);
