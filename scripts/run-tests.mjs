@@ -21,7 +21,13 @@ const filters = args.filter((a) => !a.startsWith('--'));
 
 /** Keep in step with test/testbed/servers.ts and build.sh. */
 const SERVERS = { openbao: { dir: 'openbao-2.4.0', file: 'bao' }, vault: { dir: 'vault-1.21.4', file: 'vault' } };
-const TOOLS = { versitygw: { dir: 'versitygw-1.7.0', file: 'versitygw' }, helm: { dir: 'helm-3.21.4', file: 'helm' } };
+const TOOLS = {
+  versitygw: { dir: 'versitygw-1.7.0', file: 'versitygw' },
+  helm: { dir: 'helm-3.21.4', file: 'helm' },
+  etcd: { dir: 'etcd-3.7.3', file: 'etcd' },
+  // build.sh's `kubernetes` target builds kube-apiserver and kube-controller-manager together.
+  kubernetes: { dir: 'kubernetes-1.37.2', file: 'kube-apiserver' },
+};
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {

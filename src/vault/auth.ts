@@ -32,6 +32,18 @@ export interface AuthSession {
   close(): void;
 }
 
+/**
+ * Why a Kubernetes login got a bare "permission denied". Vault and OpenBao name the reason when
+ * their own checks fail (service account name, namespace, audience, an expired `exp`); a bare
+ * refusal means the token passed them and the API server's TokenReview did not confirm it, which
+ * the server does not explain (measured against kube-apiserver 1.37: a forged token, a deleted
+ * ServiceAccount, a reviewer without system:auth-delegator all look the same).
+ */
+export const KUBERNETES_REVIEW_REFUSED =
+  'permission denied: the Kubernetes API server did not confirm the token (TokenReview): it is forged or revoked, ' +
+  "its ServiceAccount or Pod was deleted, or Vault's token reviewer may not review tokens (bind it to " +
+  'system:auth-delegator)';
+
 async function login(
   client: VaultClient,
   mount: string,
@@ -46,7 +58,8 @@ async function login(
       (err.code === 'vault-permission' || err.code === 'vault-request' || err.code === 'not-found')
     ) {
       // Vault says why a login failed (wrong audience, unknown role, invalid secret id): pass it on.
-      const why = err.detail ?? (err.code === 'not-found' ? `no auth method mounted at auth/${mount}` : 'rejected');
+      let why = err.detail ?? (err.code === 'not-found' ? `no auth method mounted at auth/${mount}` : 'rejected');
+      if (what === 'Kubernetes' && why === 'permission denied') why = KUBERNETES_REVIEW_REFUSED;
       throw new VaultOpsError(
         'vault-auth',
         `${what} login to auth/${mount} failed: ${why}; check the role, the credential and the auth mount ` +
