@@ -62,9 +62,16 @@ export function openByteStream(connection: VaultConnection, req: ByteStreamReque
     });
     request.once('response', (res) => {
       clearTimeout(headersTimeout);
+      // A connection cut emits 'error' on the response, perhaps before its reader has attached or
+      // after its pipeline has already ended for another reason: with no listener that would be an
+      // uncaught exception. The reader still sees the error (pipeline and finished() check a
+      // stream's `errored` state), so this listener only keeps it from crashing the process.
+      res.on('error', () => undefined);
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res });
     });
-    request.once('error', (err) => {
+    // `on`, not `once`: a request can fail twice (a cut after a timeout), and a second 'error'
+    // without a listener would crash the process; only the first one settles the promise.
+    request.on('error', (err) => {
       clearTimeout(headersTimeout);
       if ((err as { name?: string }).name === 'AbortError') {
         reject(new VaultOpsError('aborted', `${req.method} ${url.pathname} was interrupted`, { cause: err }));

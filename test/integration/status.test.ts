@@ -193,9 +193,9 @@ describe(onServer('vault-ops status (single node)'), () => {
   test('bad configuration names every bad field: exit 2', async () => {
     const r = await runCli(['status', '--auth-method', 'approle', '--output', 'yaml'], { VAULT_ADDR: vault.addr });
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /output \(from --output\)/);
-    assert.match(r.stderr, /roleId/);
-    assert.match(r.stderr, /secretIdFile/);
+    assert.match(r.stderr, /--output must be one of text, json/);
+    assert.match(r.stderr, /--role-id: required with --auth-method approle/);
+    assert.match(r.stderr, /--secret-id-file/);
   });
 });
 

@@ -303,10 +303,15 @@ describe(onServer('gs:// store end to end: save, list, inspect, verify, prune, r
       r.json().remove.map((x: { id: string; status: string }) => [x.id, x.status]),
       [[ids[0], 'removed']],
     );
-    assert.deepEqual((await gcs.listKeys('backups', 'vault/prod/')).sort(), [
-      `vault/prod/${ids[1]}.manifest.json`,
-      `vault/prod/${ids[1]}.snap`,
-    ]);
+    const left = (await gcs.listKeys('backups', 'vault/prod/')).sort();
+    // The kept snapshot keeps the drill record the verify test wrote beside it.
+    assert.deepEqual(
+      left.filter((k) => !k.includes('.drill-')),
+      [`vault/prod/${ids[1]}.manifest.json`, `vault/prod/${ids[1]}.snap`],
+    );
+    const drills = left.filter((k) => k.includes('.drill-'));
+    assert.equal(drills.length, 1, left.join(' '));
+    assert.ok(drills[0]!.startsWith(`vault/prod/${ids[1]}.drill-`), left.join(' '));
   });
 
   test('restore brings the cluster back to the snapshot, its safety snapshot stored in the bucket', async () => {
