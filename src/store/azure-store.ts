@@ -8,7 +8,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadBlocks } from './block-upload.js';
-import { normalizePrefix } from './prefix.js';
+import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
   PutOptions,
@@ -18,6 +18,7 @@ import type {
   StoredObject,
   StoredObjectVersion,
 } from './snapshot-store.js';
+import { DEFAULT_MAX_SMALL_OBJECT_BYTES, readCapped } from './read-capped.js';
 
 export interface AzureStoreOptions {
   container: string;
@@ -95,13 +96,13 @@ export class AzureStore implements SnapshotStore {
     if (!this.capabilities.versioning) {
       try {
         const page = await this.container
-          .listBlobsFlat({ prefix: this.listPrefix(), includeVersions: true })
+          .listBlobsFlat({ prefix: listingPrefix(this.prefix), includeVersions: true })
           .byPage({ maxPageSize: 50 })
           .next();
         const items = page.done ? [] : page.value.segment.blobItems;
         this.capabilities.versioning = items.some((b) => !!b.versionId);
       } catch (err) {
-        throw this.fail('list', this.listPrefix() || '/', err);
+        throw this.fail('list', listingPrefix(this.prefix) || '/', err);
       }
     }
     return this.capabilities;
@@ -281,22 +282,8 @@ export class AzureStore implements SnapshotStore {
   }
 
   async getBytes(key: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const max = options.maxBytes ?? 16 * 1024 * 1024;
-    const stream = await this.get(key, options);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > max) {
-        stream.destroy();
-        throw new VaultOpsError(
-          'store',
-          `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
-        );
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    const stream = await this.get(key, options.signal ? { signal: options.signal } : {});
+    return await readCapped(stream, options.maxBytes ?? DEFAULT_MAX_SMALL_OBJECT_BYTES, key, this.url);
   }
 
   async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {
@@ -315,14 +302,9 @@ export class AzureStore implements SnapshotStore {
     }
   }
 
-  private listPrefix(under?: string): string {
-    const base = this.prefix ? `${this.prefix}/` : '';
-    return under ? `${base}${under.replace(/^\/+/, '')}` : base;
-  }
-
   async list(options: { under?: string; signal?: AbortSignal } = {}): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    const prefix = this.listPrefix(options.under);
+    const prefix = listingPrefix(this.prefix, options.under);
     try {
       for await (const b of this.container.listBlobsFlat({
         prefix,
@@ -338,7 +320,7 @@ export class AzureStore implements SnapshotStore {
 
   async listVersions(options: { under?: string } = {}): Promise<StoredObjectVersion[]> {
     const out: StoredObjectVersion[] = [];
-    const prefix = this.listPrefix(options.under);
+    const prefix = listingPrefix(this.prefix, options.under);
     try {
       // Azure has no delete markers: deleting a versioned blob leaves its versions with no current one.
       for await (const b of this.container.listBlobsFlat({ prefix, includeVersions: true })) {
@@ -384,7 +366,7 @@ export class AzureStore implements SnapshotStore {
    */
   async listIncomplete(): Promise<IncompleteUpload[]> {
     if (this.capabilities.objectLock) return [];
-    const prefix = this.listPrefix();
+    const prefix = listingPrefix(this.prefix);
     try {
       const all = new Map<string, IncompleteUpload>();
       for await (const b of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {

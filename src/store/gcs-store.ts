@@ -2,7 +2,7 @@ import { type Bucket, type File, type FileMetadata, Storage } from '@google-clou
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError } from '../errors.js';
-import { normalizePrefix } from './prefix.js';
+import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
   PutOptions,
@@ -12,6 +12,7 @@ import type {
   StoredObject,
   StoredObjectVersion,
 } from './snapshot-store.js';
+import { DEFAULT_MAX_SMALL_OBJECT_BYTES, readCapped } from './read-capped.js';
 
 export interface GcsStoreOptions {
   bucket: string;
@@ -263,18 +264,8 @@ export class GcsStore implements SnapshotStore {
   }
 
   async getBytes(key: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const max = options.maxBytes ?? 16 * 1024 * 1024;
-    const head = await this.head(key);
-    if (head.bytes > max) {
-      throw new VaultOpsError(
-        'store',
-        `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
-      );
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.get(key, options.signal ? { signal: options.signal } : {}))
-      chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    const stream = await this.get(key, options.signal ? { signal: options.signal } : {});
+    return await readCapped(stream, options.maxBytes ?? DEFAULT_MAX_SMALL_OBJECT_BYTES, key, this.url);
   }
 
   private toStored(key: string, m: FileMetadata): StoredObject {
@@ -297,13 +288,8 @@ export class GcsStore implements SnapshotStore {
     }
   }
 
-  private listPrefix(under?: string): string {
-    const base = this.prefix ? `${this.prefix}/` : '';
-    return under ? `${base}${under.replace(/^\/+/, '')}` : base;
-  }
-
   async list(options: { under?: string; signal?: AbortSignal } = {}): Promise<StoredObject[]> {
-    const prefix = this.listPrefix(options.under);
+    const prefix = listingPrefix(this.prefix, options.under);
     try {
       const [files] = await this.bucket.getFiles({ ...(prefix ? { prefix } : {}), autoPaginate: true });
       return files.map((f) => this.toStored(f.name, f.metadata));
@@ -317,7 +303,7 @@ export class GcsStore implements SnapshotStore {
    * delete in a versioned bucket only makes the live generation noncurrent.
    */
   async listVersions(options: { under?: string } = {}): Promise<StoredObjectVersion[]> {
-    const prefix = this.listPrefix(options.under);
+    const prefix = listingPrefix(this.prefix, options.under);
     try {
       const [files] = await this.bucket.getFiles({
         ...(prefix ? { prefix } : {}),

@@ -29,3 +29,9 @@ export function normalizePrefix(prefix: string): string {
   }
   return trimmed;
 }
+
+/** The key prefix to list: the store's (normalised) prefix, then `under` within it. */
+export function listingPrefix(storePrefix: string, under?: string): string {
+  const base = storePrefix ? `${storePrefix}/` : '';
+  return under ? `${base}${under.replace(/^\/+/, '')}` : base;
+}

@@ -15,7 +15,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadStream } from './multipart-upload.js';
-import { normalizePrefix } from './prefix.js';
+import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
   PutOptions,
@@ -25,6 +25,7 @@ import type {
   StoredObject,
   StoredObjectVersion,
 } from './snapshot-store.js';
+import { DEFAULT_MAX_SMALL_OBJECT_BYTES, readCapped } from './read-capped.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -262,22 +263,8 @@ export class S3Store implements SnapshotStore {
   }
 
   async getBytes(key: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const max = options.maxBytes ?? 16 * 1024 * 1024;
-    const stream = await this.get(key, options);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > max) {
-        stream.destroy();
-        throw new VaultOpsError(
-          'store',
-          `${key} in ${this.url} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
-        );
-      }
-      chunks.push(chunk as Buffer);
-    }
-    return Buffer.concat(chunks);
+    const stream = await this.get(key, options.signal ? { signal: options.signal } : {});
+    return await readCapped(stream, options.maxBytes ?? DEFAULT_MAX_SMALL_OBJECT_BYTES, key, this.url);
   }
 
   async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {
@@ -301,11 +288,6 @@ export class S3Store implements SnapshotStore {
     }
   }
 
-  private listPrefix(under?: string): string {
-    const base = this.prefix ? `${this.prefix}/` : '';
-    return under ? `${base}${under.replace(/^\/+/, '')}` : base;
-  }
-
   async list(options: { under?: string; signal?: AbortSignal } = {}): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
     let token: string | undefined;
@@ -314,7 +296,7 @@ export class S3Store implements SnapshotStore {
         const page = await this.client.send(
           new ListObjectsV2Command({
             Bucket: this.options.bucket,
-            Prefix: this.listPrefix(options.under),
+            Prefix: listingPrefix(this.prefix, options.under),
             ...(token ? { ContinuationToken: token } : {}),
           }),
         );
@@ -324,7 +306,7 @@ export class S3Store implements SnapshotStore {
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (err) {
-      throw this.fail('list', this.listPrefix(options.under) || '/', err);
+      throw this.fail('list', listingPrefix(this.prefix, options.under) || '/', err);
     }
     return out;
   }
@@ -338,7 +320,7 @@ export class S3Store implements SnapshotStore {
         const page = await this.client.send(
           new ListObjectVersionsCommand({
             Bucket: this.options.bucket,
-            Prefix: this.listPrefix(options.under),
+            Prefix: listingPrefix(this.prefix, options.under),
             ...(keyMarker ? { KeyMarker: keyMarker } : {}),
             ...(versionMarker ? { VersionIdMarker: versionMarker } : {}),
           }),
@@ -369,7 +351,7 @@ export class S3Store implements SnapshotStore {
         versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
       } while (keyMarker);
     } catch (err) {
-      throw this.fail('list versions of', this.listPrefix(options.under) || '/', err);
+      throw this.fail('list versions of', listingPrefix(this.prefix, options.under) || '/', err);
     }
     return out;
   }
@@ -397,7 +379,7 @@ export class S3Store implements SnapshotStore {
         const page = await this.client.send(
           new ListMultipartUploadsCommand({
             Bucket: this.options.bucket,
-            Prefix: this.listPrefix(),
+            Prefix: listingPrefix(this.prefix),
             ...(keyMarker ? { KeyMarker: keyMarker } : {}),
             ...(uploadMarker ? { UploadIdMarker: uploadMarker } : {}),
           }),
@@ -410,7 +392,7 @@ export class S3Store implements SnapshotStore {
         uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
       } while (keyMarker);
     } catch (err) {
-      throw this.fail('list incomplete uploads in', this.listPrefix() || '/', err);
+      throw this.fail('list incomplete uploads in', listingPrefix(this.prefix) || '/', err);
     }
     return out;
   }

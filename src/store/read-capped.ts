@@ -1,0 +1,27 @@
+import type { Readable } from 'node:stream';
+import { VaultOpsError } from '../errors.js';
+
+/** Small objects (manifests, records) are at most this unless the caller says otherwise. */
+export const DEFAULT_MAX_SMALL_OBJECT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Read a small object's stream whole, refusing (and closing the stream) as soon as it passes
+ * `max` bytes: what is bigger than a manifest or record is not something vault-ops wrote, and
+ * must not be held in memory. Every object-store backend reads `getBytes` through this.
+ */
+export async function readCapped(stream: Readable, max: number, key: string, storeUrl: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      stream.destroy();
+      throw new VaultOpsError(
+        'store',
+        `${key} in ${storeUrl} is larger than the ${max} bytes expected: it is not what vault-ops wrote`,
+      );
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
