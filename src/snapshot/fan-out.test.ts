@@ -82,3 +82,24 @@ test('every branch cut: the fan-out fails; a source error destroys every branch'
   await assert.rejects(pipeline(broken, fan2), /vault stream broke/);
   for (const r of await Promise.allSettled(ends)) assert.equal(r.status, 'rejected');
 });
+
+test('a branch destroyed before anyone reads it is no uncaught error, and its reader still sees why', async () => {
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown) => uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    const fan = new FanOut(2);
+    fan.on('error', () => undefined); // the save's pipeline listens to the fan-out itself
+    fan.destroy(new Error('source connection reset'));
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(
+      (async () => {
+        for await (const _ of fan.branches[0]!) void _;
+      })(),
+      /source connection reset/,
+    );
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+});

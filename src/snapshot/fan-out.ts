@@ -19,7 +19,14 @@ export class FanOut extends Writable {
   constructor(count: number) {
     super();
     this.branches = Array.from({ length: count }, () => new PassThrough());
-    for (const b of this.branches) this.live.add(b);
+    for (const b of this.branches) {
+      this.live.add(b);
+      // A branch may be destroyed (the source failed, or it was cut) before its store has started
+      // reading it (a store checks the key first): without a listener that 'error' would be an
+      // uncaught exception. Its reader still gets the error: a destroyed stream keeps it in
+      // `errored`, which async iteration and finished() report.
+      b.on('error', () => undefined);
+    }
   }
 
   /** Cut one branch off: destroyed with `reason`, never written to again. */
