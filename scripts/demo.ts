@@ -3,7 +3,8 @@
  * (default, the faster build) or HashiCorp Vault from the testbed (or uses VAULT_ADDR/VAULT_TOKEN
  * when set), seeds a few secrets, then runs vault-ops as a user would,
  * through the built CLI: status → snapshot save --canary into ./backups (the folder store) →
- * snapshot inspect → verify (a restore drill in a scratch server) and prints the drill report.
+ * snapshot inspect → verify (a restore drill in a scratch server, its result recorded beside the
+ * snapshot) → snapshot list (now "verified") → report (the auditor's page, ./backups-report.html).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -103,10 +104,19 @@ async function main(): Promise<number> {
       );
       return 0;
     }
-    return vaultOps(
+    const drilled = vaultOps(
       ['verify', '--from', backups, '--unseal-keys-file', keysFile, ...(binary ? ['--vault-binary', binary] : [])],
       env,
     );
+    if (drilled !== 0) return drilled;
+    for (const step of [
+      ['snapshot', 'list', '--from', backups],
+      ['report', '--from', backups, '--out', join(process.cwd(), 'backups-report.html')],
+    ]) {
+      const code = vaultOps(step, env);
+      if (code !== 0) return code;
+    }
+    return 0;
   } finally {
     await stop();
     await rm(secretsDir, { recursive: true, force: true });
