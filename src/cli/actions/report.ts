@@ -31,7 +31,7 @@ export async function runReport(ctx: CommandContext, flags: Record<string, unkno
     if (ctx.options.output === 'json') printJson(ctx.stdout, result);
     else {
       printLines(ctx.stdout, [
-        `wrote ${o.out}: ${result.snapshots} snapshots, ${drills.length} restore drills ` +
+        `wrote ${o.out}: ${counted(result.snapshots, 'snapshot')}, ${counted(drills.length, 'restore drill')} ` +
           `(${passed} passed, ${result.drills.failed} failed) from ${store.url}`,
       ]);
     }
@@ -39,3 +39,5 @@ export async function runReport(ctx: CommandContext, flags: Record<string, unkno
     await store.close();
   }
 }
+
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
