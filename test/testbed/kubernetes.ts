@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { findBinary } from './cached-binary.js';
 import { freePorts } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
-import { makeTestCertificates } from './tls.js';
+import { makeTestCertificates, signCertificate } from './tls.js';
 
 /**
  * A Kubernetes control plane without containers, for the Helm chart and Vault's Kubernetes auth:
@@ -117,42 +117,12 @@ export const kubeControllerManagerBinary = () =>
   );
 
 /** A client certificate signed by the testbed CA (CN = user, O = group), made with the openssl CLI. */
+/** A client certificate for the API server: CN is the user, O the group (system:masters: admin). */
 function clientCertificate(dir: string, caBase: string, name: string, cn: string, org: string) {
-  const base = join(dir, name);
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  run([
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${base}.key`,
-    '-out',
-    `${base}.csr`,
-    '-subj',
-    `/O=${org}/CN=${cn}`,
+  return signCertificate(dir, caBase, name, `/O=${org}/CN=${cn}`, [
+    'extendedKeyUsage=clientAuth',
+    'keyUsage=digitalSignature',
   ]);
-  execFileSync('sh', ['-c', `printf 'extendedKeyUsage=clientAuth\\nkeyUsage=digitalSignature\\n' > "${base}.ext"`]);
-  run([
-    'x509',
-    '-req',
-    '-in',
-    `${base}.csr`,
-    '-CA',
-    `${caBase}.pem`,
-    '-CAkey',
-    `${caBase}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${base}.pem`,
-    '-days',
-    '2',
-    '-extfile',
-    `${base}.ext`,
-  ]);
-  return { certFile: `${base}.pem`, keyFile: `${base}.key` };
 }
 
 function kubeconfigYaml(url: string, caPem: string, certPem: string, keyPem: string): string {

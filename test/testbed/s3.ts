@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CreateBucketCommand,
   ListBucketsCommand,
@@ -140,7 +139,7 @@ export async function startS3(): Promise<S3Testbed> {
     } catch (err) {
       const log = await server.log();
       for (const c of clients) c.destroy();
-      await terminate(server);
+      await server.stop();
       lastError = err;
       if (/address already in use/i.test(log) && attempt < 3) continue; // lost the port race: retry
       throw err;
@@ -195,24 +194,9 @@ export async function startS3(): Promise<S3Testbed> {
         if (stopped) return;
         stopped = true;
         for (const c of clients) c.destroy();
-        await terminate(server);
+        await server.stop();
       },
     };
   }
   throw lastError instanceof Error ? lastError : new Error('testbed: versitygw did not start');
-}
-
-/**
- * SIGTERM and wait with an unref'd timer, then let ServerProcess.stop() reap it and remove the
- * temp dir (its own 10 s SIGKILL timer is ref'd and would hold the test process open 10 s).
- */
-async function terminate(server: ServerProcess): Promise<void> {
-  const { child } = server;
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    const done = await Promise.race([server.exited.then(() => true), sleep(10_000, false, { ref: false })]);
-    if (!done) child.kill('SIGKILL');
-    await server.exited;
-  }
-  await server.stop();
 }

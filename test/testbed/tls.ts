@@ -34,6 +34,33 @@ export function makeTestCertificates(dir: string, name = 'server'): TestCertific
     '-subj',
     `/CN=vault-ops test CA ${name}`,
   ]);
+  signCertificate(dir, ca, name, '/CN=localhost', [
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    'basicConstraints=CA:FALSE',
+    'keyUsage=digitalSignature,keyEncipherment',
+    'extendedKeyUsage=serverAuth',
+  ]);
+  return {
+    caFile: `${ca}.pem`,
+    caPem: readFileSync(`${ca}.pem`, 'utf8'),
+    certFile: `${srv}.pem`,
+    keyFile: `${srv}.key`,
+  };
+}
+
+/**
+ * A fresh EC key and a certificate for `subject` signed by the CA at `<caBase>.pem` / `.key`, with
+ * the given X.509 extensions; written as `<dir>/<name>.pem` and `.key`.
+ */
+export function signCertificate(
+  dir: string,
+  caBase: string,
+  name: string,
+  subject: string,
+  extensions: string[],
+): { certFile: string; keyFile: string } {
+  const base = join(dir, name);
+  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   run([
     'req',
     '-newkey',
@@ -42,43 +69,29 @@ export function makeTestCertificates(dir: string, name = 'server'): TestCertific
     'ec_paramgen_curve:prime256v1',
     '-nodes',
     '-keyout',
-    `${srv}.key`,
+    `${base}.key`,
     '-out',
-    `${srv}.csr`,
+    `${base}.csr`,
     '-subj',
-    '/CN=localhost',
+    subject,
   ]);
-  writeFileSync(
-    `${srv}.ext`,
-    [
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      'basicConstraints=CA:FALSE',
-      'keyUsage=digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      '',
-    ].join('\n'),
-  );
+  writeFileSync(`${base}.ext`, `${extensions.join('\n')}\n`);
   run([
     'x509',
     '-req',
     '-in',
-    `${srv}.csr`,
+    `${base}.csr`,
     '-CA',
-    `${ca}.pem`,
+    `${caBase}.pem`,
     '-CAkey',
-    `${ca}.key`,
+    `${caBase}.key`,
     '-CAcreateserial',
     '-out',
-    `${srv}.pem`,
+    `${base}.pem`,
     '-days',
     '2',
     '-extfile',
-    `${srv}.ext`,
+    `${base}.ext`,
   ]);
-  return {
-    caFile: `${ca}.pem`,
-    caPem: readFileSync(`${ca}.pem`, 'utf8'),
-    certFile: `${srv}.pem`,
-    keyFile: `${srv}.key`,
-  };
+  return { certFile: `${base}.pem`, keyFile: `${base}.key` };
 }
