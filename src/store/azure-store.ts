@@ -8,6 +8,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadBlocks } from './block-upload.js';
+import { objectExists } from './exists.js';
 import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
@@ -196,7 +197,7 @@ export class AzureStore implements SnapshotStore {
   }
 
   async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
-    if (options.ifAbsent !== false && (await this.exists(key))) {
+    if (options.ifAbsent !== false && (await objectExists(this, key))) {
       throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
     }
     if (options.retention && !this.versionLevelImmutability) {
@@ -257,16 +258,6 @@ export class AzureStore implements SnapshotStore {
 
   async putBytes(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     return this.putStream(key, Readable.from([Buffer.from(data)]), options);
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (err) {
-      if (err instanceof VaultOpsError && err.code === 'not-found') return false;
-      throw err;
-    }
   }
 
   async get(key: string, options: { signal?: AbortSignal; versionId?: string } = {}): Promise<Readable> {

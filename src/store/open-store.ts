@@ -166,13 +166,7 @@ export async function openSnapshotStore(
         }
       : {}),
   });
-  try {
-    await store.probe();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return await probed(store);
 }
 
 /**
@@ -219,13 +213,7 @@ async function openAzure(
   );
   await assertStoreTransportAllowed(service.url, o.allowInsecureHttp ?? false, 'Azure Blob endpoint');
   const store = new AzureStore({ container: location.container, prefix: location.prefix, service });
-  try {
-    await store.probe();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return await probed(store);
 }
 
 async function openGcsStore(
@@ -270,6 +258,11 @@ async function openGcsStore(
     ...(endpoint ? { endpoint } : {}),
     ...(credentialsFile ? { credentialsFile } : {}),
   });
+  return await probed(store);
+}
+
+/** The store once its probe has passed (it learns versioning and locks there); closed when it fails. */
+async function probed<T extends { probe(): Promise<unknown>; close(): Promise<void> }>(store: T): Promise<T> {
   try {
     await store.probe();
   } catch (err) {

@@ -15,6 +15,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadStream } from './multipart-upload.js';
+import { objectExists } from './exists.js';
 import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
@@ -182,7 +183,7 @@ export class S3Store implements SnapshotStore {
   }
 
   async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
-    if (options.ifAbsent !== false && (await this.exists(key))) {
+    if (options.ifAbsent !== false && (await objectExists(this, key))) {
       throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
     }
     const abort = new AbortController();
@@ -233,16 +234,6 @@ export class S3Store implements SnapshotStore {
 
   async putBytes(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
     return this.putStream(key, Readable.from([Buffer.from(data)]), options);
-  }
-
-  private async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (err) {
-      if (err instanceof VaultOpsError && err.code === 'not-found') return false;
-      throw err;
-    }
   }
 
   async get(key: string, options: { signal?: AbortSignal; versionId?: string } = {}): Promise<Readable> {
