@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { KubernetesTestbed } from './kubernetes.js';
@@ -12,7 +13,8 @@ import type { KubernetesTestbed } from './kubernetes.js';
  *
  * The one difference from a container: paths. The process sees the folders at local paths, not at
  * their mountPath, so every env value and argument that starts with a mountPath is rewritten to the
- * local folder (longest mountPath first). File contents are not rewritten.
+ * local folder (longest mountPath first), unless it names a file the host has and the volume does
+ * not (what the image would carry). File contents are not rewritten.
  */
 
 export interface PreparedPod {
@@ -114,8 +116,11 @@ export async function preparePod(kube: KubernetesTestbed, pod: any, root: string
   const byLength = [...mounts.keys()].sort((a, b) => b.length - a.length);
   const localPath = (value: string): string => {
     for (const mountPath of byLength) {
-      if (value === mountPath || value.startsWith(`${mountPath}/`))
-        return mounts.get(mountPath)! + value.slice(mountPath.length);
+      if (value !== mountPath && !value.startsWith(`${mountPath}/`)) continue;
+      const local = mounts.get(mountPath)! + value.slice(mountPath.length);
+      // A file the host has and the volume does not is one the image would carry (the scratch
+      // binary, whose cached path may lie under a mountPath such as /tmp when HOME does): keep it.
+      return existsSync(value) && !existsSync(local) ? value : local;
     }
     return value;
   };
