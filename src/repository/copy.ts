@@ -24,8 +24,12 @@ export interface CopyReport {
   from: string;
   to: string;
   copied: CopiedSnapshot[];
-  /** Snapshots already in the destination (create-only: never replaced). */
-  skipped: Array<{ id: string; reason: string }>;
+  /**
+   * Snapshots already in the destination (create-only: never replaced). Their drill records the
+   * destination lacks are still copied (`drills`): a drill run since an earlier copy must not be
+   * missing from the copy's catalogue.
+   */
+  skipped: Array<{ id: string; reason: string; drills: number }>;
 }
 
 /**
@@ -57,7 +61,8 @@ export async function copySnapshots(
   for (const manifest of wanted) {
     if (present.has(manifest.id)) {
       // Only a named snapshot is worth a note; --missing skips the present ones silently in text.
-      report.skipped.push({ id: manifest.id, reason: `already in ${to.url}` });
+      const drills = await copyDrillRecords(from, to, manifest.id, deps.signal);
+      report.skipped.push({ id: manifest.id, reason: `already in ${to.url}`, drills });
       continue;
     }
     report.copied.push(await copyOne(from, to, manifest, deps));
@@ -119,13 +124,30 @@ async function copyOne(
     await to.discardArchive(stored.value.key).catch(() => undefined);
     throw err;
   }
-  let drills = 0;
-  for (const { key: _key, ...record } of await from.drills.list({ snapshotId: manifest.id, ...signal })) {
-    await to.drills.write(record);
-    drills++;
-  }
+  const drills = await copyDrillRecords(from, to, manifest.id, deps.signal);
   deps.logger.info({ snapshotId: manifest.id, from: from.url, to: to.url, bytes, drills }, 'snapshot copied');
   return { id: manifest.id, archiveKey: stored.value.key, manifestKey, bytes, sha256: expected.sha256, drills };
+}
+
+/**
+ * The drill records of one snapshot that `to` lacks, copied (a record is the same drill when it
+ * finished at the same instant); returns how many were copied.
+ */
+async function copyDrillRecords(
+  from: SnapshotRepository,
+  to: SnapshotRepository,
+  snapshotId: string,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const listing = { snapshotId, ...(signal ? { signal } : {}) };
+  const present = new Set((await to.drills.list(listing)).map((d) => d.finishedAt));
+  let copied = 0;
+  for (const { key: _key, ...record } of await from.drills.list(listing)) {
+    if (present.has(record.finishedAt)) continue;
+    await to.drills.write(record);
+    copied++;
+  }
+  return copied;
 }
 
 function mismatch(manifest: SnapshotManifest, url: string, what: string): VaultOpsError {

@@ -240,6 +240,36 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     ).drills.list({ snapshotId: oldest!.id });
     assert.equal(drills.length, 1);
     assert.equal(drills[0]!.rtoSeconds, 5);
+
+    // A drill of a snapshot after it was copied: the next --missing brings its record over (once).
+    const later = new SnapshotRepository(await openSnapshotStore(folder()));
+    const { key: _copiedKey, ...copiedDrill } = drills[0]!;
+    await later.drills.write({ ...copiedDrill, finishedAt: new Date(Date.now() + 5000).toISOString(), rtoSeconds: 7 });
+    await later.close();
+    const sync = await runCli(
+      ['snapshot', 'copy', '--from', folder(), '--to', 's3://multi/copy', '--missing', '--output', 'json'],
+      env,
+    );
+    assert.equal(sync.code, 0, sync.stderr);
+    assert.deepEqual(sync.json().copies[0].copied, []);
+    assert.deepEqual(
+      sync
+        .json()
+        .copies[0].skipped.map((x: any) => [x.id, x.drills])
+        .sort(),
+      [
+        [newest!.id, 0],
+        [oldest!.id, 1],
+      ].sort(),
+    );
+    const again2 = await runCli(
+      ['snapshot', 'copy', '--from', folder(), '--to', 's3://multi/copy', '--missing', '--output', 'json'],
+      env,
+    );
+    assert.deepEqual(
+      again2.json().copies[0].skipped.map((x: any) => x.drills),
+      [0, 0],
+    );
   });
 
   test('copy of a damaged source archive: exit 3, nothing in the destination', async () => {

@@ -11,7 +11,7 @@ import { checkStoreNames, parseStoreTarget } from '../store-target.js';
 /**
  * `snapshot copy --from A --to B [--to C…] [--snapshot ID|latest|oldest | --missing]`.
  * `--output json`: `{copies: [{from, to, copied: [{id, archiveKey, manifestKey, bytes, sha256, drills}],
- * skipped: [{id, reason}]}]}`, one entry per destination.
+ * skipped: [{id, reason, drills}]}]}`, one entry per destination.
  */
 export async function runSnapshotCopy(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const o = resolveCommandOptions(ctx, SnapshotCopyOptionsSchema, snapshotCopyOptionSources, flags);
@@ -42,6 +42,10 @@ export async function runSnapshotCopy(ctx: CommandContext, flags: Record<string,
             ]),
             // A named snapshot that is already there deserves a word; --missing skips them by design.
             ...(o.missing ? [] : c.skipped.map((x) => ['  skipped', x.id, x.reason])),
+            // Newer drill records of a snapshot already there are brought over all the same.
+            ...c.skipped
+              .filter((x) => x.drills > 0)
+              .map((x) => ['  drills', x.id, `${x.drills} newer drill record(s) copied`]),
           ]),
         ]),
       );
