@@ -1,4 +1,5 @@
 import type { Catalogue } from '../repository/catalogue.js';
+import { groupBySnapshot, isVerified, newestVerified } from '../repository/drill-history.js';
 import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 
@@ -67,12 +68,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
   const drills = [...input.drills].sort(
     (a, b) => timeOf(b.finishedAt) - timeOf(a.finishedAt) || (a.snapshotId < b.snapshotId ? 1 : -1),
   );
-  const bySnapshot = new Map<string, DrillRecord[]>();
-  for (const d of drills) bySnapshot.set(d.snapshotId, [...(bySnapshot.get(d.snapshotId) ?? []), d]);
+  // Per snapshot oldest first, and the verification rules, as `snapshot list` and `verify` use them.
+  const history = groupBySnapshot(input.drills);
 
   const snapshots: SnapshotRow[] = input.catalogue.snapshots.map((manifest) => {
-    const own = bySnapshot.get(manifest.id) ?? [];
-    const lastDrill = own[0];
+    const own = history.get(manifest.id) ?? [];
+    const lastDrill = own.at(-1);
     return {
       manifest,
       ageMs: now - timeOf(manifest.createdAt),
@@ -83,8 +84,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
   });
 
   const catalogued = new Set(input.catalogue.snapshots.map((m) => m.id));
-  const passedBy = (id: string) => (bySnapshot.get(id) ?? []).find((d) => d.passed);
-  const verified = input.catalogue.snapshots.find((m) => passedBy(m.id));
+  const lastPassing = (id: string) => (history.get(id) ?? []).findLast((d) => d.passed);
+  const verified = newestVerified(input.catalogue.snapshots, history);
   const newest = input.catalogue.snapshots[0];
   const passed = drills.filter((d) => d.passed).length;
 
@@ -100,9 +101,9 @@ export function buildReportModel(input: ReportInput): ReportModel {
         id: verified.id,
         createdAt: verified.createdAt,
         ageMs: now - timeOf(verified.createdAt),
-        drilledAt: passedBy(verified.id)!.finishedAt,
+        drilledAt: lastPassing(verified.id)!.finishedAt,
       },
-      unverified: input.catalogue.snapshots.filter((m) => !passedBy(m.id)).length,
+      unverified: input.catalogue.snapshots.filter((m) => !isVerified(history, m.id)).length,
       drills: { total: drills.length, passed, failed: drills.length - passed },
       lastDrill: drills[0],
       incomplete: input.catalogue.incomplete.length,

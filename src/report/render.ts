@@ -211,7 +211,11 @@ ${rows}</tbody>
 
 /** The whole page: one self-contained HTML document, inert (see REPORT_CSP), every value escaped. */
 export function renderReport(input: ReportInput): string {
-  const model = buildReportModel(input);
+  return renderReportModel(buildReportModel(input));
+}
+
+/** The page of a model already built (the command reports the model's counts too). */
+export function renderReportModel(model: ReportModel): string {
   const generated = utcText(model.generatedAt, { seconds: true });
   return html`<!DOCTYPE html>
 <html lang="en">

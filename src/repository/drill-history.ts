@@ -24,6 +24,20 @@ export interface SnapshotDrillStatus {
 /** Each snapshot's drill records, oldest first (SnapshotRepository.drillHistory). */
 export type DrillHistory = ReadonlyMap<string, ReadonlyArray<DrillRecord & { key: string }>>;
 
+/** What the verification rules below read of a history: whether each drill passed, oldest first. */
+type PassHistory = ReadonlyMap<string, ReadonlyArray<Pick<DrillRecord, 'passed'>>>;
+
+/** Records grouped by snapshot, each group oldest first (by finish time), as DrillHistory holds them. */
+export function groupBySnapshot<R extends Pick<DrillRecord, 'snapshotId' | 'finishedAt'>>(
+  records: readonly R[],
+): Map<string, R[]> {
+  const time = (r: R) => Date.parse(r.finishedAt) || 0; // an unparseable time sorts first
+  const byTime = [...records].sort((a, b) => time(a) - time(b));
+  const groups = new Map<string, R[]>();
+  for (const r of byTime) groups.set(r.snapshotId, [...(groups.get(r.snapshotId) ?? []), r]);
+  return groups;
+}
+
 function summary(r: DrillRecord & { key: string }): DrillSummary {
   return {
     key: r.key,
@@ -42,13 +56,13 @@ export function drillStatus(records: ReadonlyArray<DrillRecord & { key: string }
   return { lastDrill: last ? summary(last) : null, lastPassingDrill: lastPassing ? summary(lastPassing) : null };
 }
 
-export const isVerified = (history: DrillHistory, id: string): boolean =>
+export const isVerified = (history: PassHistory, id: string): boolean =>
   history.get(id)?.some((r) => r.passed) ?? false;
 
 /** The newest snapshot without a passing drill (`verify --snapshot unverified`); undefined when all are verified. */
 export function newestUnverified(
   snapshots: readonly SnapshotManifest[],
-  history: DrillHistory,
+  history: PassHistory,
 ): SnapshotManifest | undefined {
   return snapshots.find((m) => !isVerified(history, m.id));
 }
@@ -56,7 +70,7 @@ export function newestUnverified(
 /** The newest snapshot with a passing drill; `snapshots` newest first, as the catalogue lists them. */
 export function newestVerified(
   snapshots: readonly SnapshotManifest[],
-  history: DrillHistory,
+  history: PassHistory,
 ): SnapshotManifest | undefined {
   return snapshots.find((m) => isVerified(history, m.id));
 }

@@ -1,6 +1,7 @@
 import { ReportOptionsSchema, reportOptionSources } from '../../options/report.js';
 import { writeReportFile } from '../../report/output-file.js';
-import { renderReport } from '../../report/render.js';
+import { buildReportModel } from '../../report/model.js';
+import { renderReportModel } from '../../report/render.js';
 import { toolVersion } from '../../version.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
@@ -17,22 +18,21 @@ export async function runReport(ctx: CommandContext, flags: Record<string, unkno
   try {
     const [catalogue, drills] = await Promise.all([store.catalogue(), store.drills.list()]);
     const now = new Date();
-    const page = renderReport({ storeUrl: store.url, catalogue, drills, now, toolVersion });
-    const { bytes } = await writeReportFile(o.out, page);
-    const passed = drills.filter((d) => d.passed).length;
+    const model = buildReportModel({ storeUrl: store.url, catalogue, drills, now, toolVersion });
+    const { bytes } = await writeReportFile(o.out, renderReportModel(model));
     const result = {
       out: o.out,
       bytes,
       generatedAt: now.toISOString(),
-      snapshots: catalogue.snapshots.length,
-      drills: { total: drills.length, passed, failed: drills.length - passed },
+      snapshots: model.summary.snapshots,
+      drills: model.summary.drills,
     };
     ctx.logger.info({ out: o.out, bytes }, 'report written');
     if (ctx.options.output === 'json') printJson(ctx.stdout, result);
     else {
       printLines(ctx.stdout, [
-        `wrote ${o.out}: ${counted(result.snapshots, 'snapshot')}, ${counted(drills.length, 'restore drill')} ` +
-          `(${passed} passed, ${result.drills.failed} failed) from ${store.url}`,
+        `wrote ${o.out}: ${counted(result.snapshots, 'snapshot')}, ${counted(result.drills.total, 'restore drill')} ` +
+          `(${result.drills.passed} passed, ${result.drills.failed} failed) from ${store.url}`,
       ]);
     }
   } finally {
