@@ -3,6 +3,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { DrillRecord } from './drill-record.js';
 import type { SnapshotManifest } from './manifest.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
 
@@ -51,21 +52,31 @@ export async function copySnapshots(
   deps: { logger: Logger; signal?: AbortSignal },
 ): Promise<CopyReport> {
   const report: CopyReport = { from: from.url, to: to.url, copied: [], skipped: [] };
-  const present = new Set((await to.catalogue(deps.signal ? { signal: deps.signal } : {})).snapshots.map((m) => m.id));
-  let wanted: SnapshotManifest[];
-  if ('missing' in selection) {
-    wanted = (await from.catalogue(deps.signal ? { signal: deps.signal } : {})).snapshots.slice().reverse();
-  } else {
-    wanted = [await from.find(selection.snapshot)];
-  }
+  const signal = deps.signal ? { signal: deps.signal } : {};
+  // One listing of each store: the catalogues name the snapshots and their drill records' keys.
+  const [fromCatalogue, toCatalogue] = await Promise.all([from.catalogue(signal), to.catalogue(signal)]);
+  const present = new Set(toCatalogue.snapshots.map((m) => m.id));
+  const wanted =
+    'missing' in selection
+      ? fromCatalogue.snapshots.slice().reverse()
+      : [from.select(fromCatalogue, selection.snapshot)];
+  const ids = wanted.map((m) => m.id);
+  const [fromDrills, toDrills] = await Promise.all([
+    from.drillHistory(fromCatalogue, ids),
+    to.drillHistory(
+      toCatalogue,
+      ids.filter((id) => present.has(id)),
+    ),
+  ]);
   for (const manifest of wanted) {
+    const drills = fromDrills.get(manifest.id) ?? [];
     if (present.has(manifest.id)) {
       // Only a named snapshot is worth a note; --missing skips the present ones silently in text.
-      const drills = await copyDrillRecords(from, to, manifest.id, deps.signal);
-      report.skipped.push({ id: manifest.id, reason: `already in ${to.url}`, drills });
+      const copied = await copyDrillRecords(to, drills, toDrills.get(manifest.id) ?? []);
+      report.skipped.push({ id: manifest.id, reason: `already in ${to.url}`, drills: copied });
       continue;
     }
-    report.copied.push(await copyOne(from, to, manifest, deps));
+    report.copied.push(await copyOne(from, to, manifest, drills, deps));
   }
   return report;
 }
@@ -74,6 +85,7 @@ async function copyOne(
   from: SnapshotRepository,
   to: SnapshotRepository,
   manifest: SnapshotManifest,
+  drillRecords: ReadonlyArray<DrillRecord & { key: string }>,
   deps: { logger: Logger; signal?: AbortSignal },
 ): Promise<CopiedSnapshot> {
   const signal = deps.signal ? { signal: deps.signal } : {};
@@ -124,26 +136,24 @@ async function copyOne(
     await to.discardArchive(stored.value.key).catch(() => undefined);
     throw err;
   }
-  const drills = await copyDrillRecords(from, to, manifest.id, deps.signal);
+  const drills = await copyDrillRecords(to, drillRecords, []);
   deps.logger.info({ snapshotId: manifest.id, from: from.url, to: to.url, bytes, drills }, 'snapshot copied');
   return { id: manifest.id, archiveKey: stored.value.key, manifestKey, bytes, sha256: expected.sha256, drills };
 }
 
 /**
- * The drill records of one snapshot that `to` lacks, copied (a record is the same drill when it
- * finished at the same instant); returns how many were copied.
+ * The drill records of one snapshot that `to` lacks (`present`: the ones it has; a record is the
+ * same drill when it finished at the same instant), copied; returns how many were copied.
  */
 async function copyDrillRecords(
-  from: SnapshotRepository,
   to: SnapshotRepository,
-  snapshotId: string,
-  signal: AbortSignal | undefined,
+  records: ReadonlyArray<DrillRecord & { key: string }>,
+  present: ReadonlyArray<DrillRecord>,
 ): Promise<number> {
-  const listing = { snapshotId, ...(signal ? { signal } : {}) };
-  const present = new Set((await to.drills.list(listing)).map((d) => d.finishedAt));
+  const had = new Set(present.map((d) => d.finishedAt));
   let copied = 0;
-  for (const { key: _key, ...record } of await from.drills.list(listing)) {
-    if (present.has(record.finishedAt)) continue;
+  for (const { key: _key, ...record } of records) {
+    if (had.has(record.finishedAt)) continue;
     await to.drills.write(record);
     copied++;
   }

@@ -114,12 +114,15 @@ export class SnapshotRepository {
   }
 
   /**
-   * The drill records of every catalogued snapshot, read from the keys the catalogue listed (no
-   * second listing), oldest first per snapshot; unreadable ones are skipped.
+   * The drill records of every catalogued snapshot (of those in `ids` when given), read from the
+   * keys the catalogue listed (no second listing), oldest first per snapshot; unreadable ones are
+   * skipped.
    */
-  async drillHistory(catalogue: Catalogue): Promise<DrillHistory> {
+  async drillHistory(catalogue: Catalogue, ids?: readonly string[]): Promise<DrillHistory> {
     const history = new Map<string, Array<DrillRecord & { key: string }>>();
+    const only = ids ? new Set(ids) : undefined;
     for (const [id, keys] of Object.entries(catalogue.drillKeys)) {
+      if (only && !only.has(id)) continue;
       const records: Array<DrillRecord & { key: string }> = [];
       for (const key of keys) {
         const record = await this.readDrill(key, id);
