@@ -22,19 +22,24 @@ export interface SnapshotProtection {
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
 }
 
-/** Read the key files once and check the store can honour the object lock asked for. */
+/**
+ * Read the key files once and check every store the snapshot goes to can honour the object lock
+ * asked for (the same protection serves every store of a save).
+ */
 export async function resolveSnapshotProtection(
   o: Partial<SnapshotProtectionOptions> & Partial<S3Options>,
-  store: SnapshotRepository,
+  stores: SnapshotRepository | readonly SnapshotRepository[],
 ): Promise<SnapshotProtection> {
   const recipients = await readRecipients(o.encryptTo ?? [], o.recipientsFile);
   const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
-  if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
-    throw new VaultOpsError(
-      'config',
-      `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock ` +
-        `enabled, or drop the flag`,
-    );
+  for (const store of Array.isArray(stores) ? stores : [stores]) {
+    if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
+      throw new VaultOpsError(
+        'config',
+        `--s3-object-lock-mode was given but ${store.url} has no object lock: create the bucket with object lock ` +
+          `enabled, or drop the flag`,
+      );
+    }
   }
   return {
     ...(recipients.length ? { encryptTo: recipients } : {}),

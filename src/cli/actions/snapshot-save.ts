@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { SnapshotSaveOptionsSchema, snapshotSaveOptionSources } from '../../options/snapshot.js';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { logProgress, ttyProgress, type ProgressReporter } from '../../observability/progress.js';
-import { resolveSnapshotProtection, type SnapshotProtection } from '../../snapshot/protection.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import { saveSnapshotToStores } from '../../snapshot/save.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import { flavourName } from '../../vault/flavour.js';
@@ -37,9 +37,8 @@ export async function runSnapshotSave(ctx: CommandContext, flags: Record<string,
     // a failed save for the metrics too: alerts on failures_total must not miss an outage.
     const started = async () => {
       for (const url of o.to) stores.push(await openCommandStore(ctx, url, o, 'write'));
-      let protection: SnapshotProtection | undefined;
-      for (const store of stores) protection = await resolveSnapshotProtection(o, store);
-      return { protection: protection ?? {}, vault: await ctx.authenticatedVault() };
+      const protection = await resolveSnapshotProtection(o, stores);
+      return { protection, vault: await ctx.authenticatedVault() };
     };
     const { protection, vault } = await started().catch(async (err: unknown) => {
       const at = new Date();
