@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
+import { fakeManifest } from '../../test/helpers/manifest.js';
 import { bytesAxis, chartGeometry, FRAME, niceStep, renderChart, secondsAxis } from './charts.js';
 import { ageText, secondsText, utcText } from './format.js';
 import { escapeHtml, html } from './html.js';
@@ -17,22 +18,14 @@ function manifest(
   bytes: number,
   extra: Partial<SnapshotManifest> = {},
 ): SnapshotManifest {
-  return {
+  return fakeManifest({
     id,
     createdAt,
     archive: { key: `p/${id}.snap`, bytes, sha256: 'a'.repeat(64) },
-    raft: { index: 1, term: 1, configurationIndex: 1, servers: [] },
     snapshotMeta: { version: 1, size: 1 },
     cluster: { flavour: 'openbao', version: '2.4.0', name: 'prod' },
-    seal: { type: 'shamir', shares: 1, threshold: 1 },
-    keyCounts: {},
-    mounts: [],
-    authMethods: [],
-    policies: [],
-    durationSeconds: 1,
-    toolVersion: 'test',
     ...extra,
-  };
+  });
 }
 
 function drill(

@@ -2,23 +2,16 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { test } from 'node:test';
 import { canonicalJson, type SnapshotManifest } from '../repository/manifest.js';
+import { fakeManifest } from '../../test/helpers/manifest.js';
 import { keyId, signManifest, verifyManifestSignature } from './manifest-signature.js';
 
-const manifest: SnapshotManifest = {
+const manifest: SnapshotManifest = fakeManifest({
   id: '20270101T000000Z-abcdef',
   createdAt: '2027-01-01T00:00:00.000Z',
   archive: { key: 'prod/20270101T000000Z-abcdef.snap', bytes: 10, sha256: 'a'.repeat(64) },
-  raft: { index: 1, term: 1, configurationIndex: 1, servers: [] },
   snapshotMeta: { version: 1, size: 5 },
-  cluster: {},
-  seal: { type: 'shamir', shares: 1, threshold: 1 },
-  keyCounts: {},
-  mounts: [],
-  authMethods: [],
-  policies: [],
-  durationSeconds: 1,
   toolVersion: '0.0.0',
-};
+});
 
 test('a signed manifest copied under another prefix still verifies; any other change does not', () => {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
