@@ -78,11 +78,7 @@ before(async () => {
   await s3.createBucket('backups');
   s3Env = {
     VAULT_ADDR: vault.addr,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-    VAULT_OPS_S3_ENDPOINT: s3.endpoint,
-    VAULT_OPS_S3_FORCE_PATH_STYLE: 'true',
+    ...s3.cliEnv(),
   };
   await api('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
   await api('POST', 'sys/mounts/vault-ops-staging', { type: 'kv', options: { version: '2' } });

@@ -43,11 +43,7 @@ before(async () => {
   env = {
     VAULT_ADDR: vault.addr,
     VAULT_TOKEN: vault.rootToken,
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-    VAULT_OPS_S3_ENDPOINT: s3.endpoint,
-    VAULT_OPS_S3_FORCE_PATH_STYLE: 'true',
+    ...s3.cliEnv(),
   };
 });
 after(async () => {

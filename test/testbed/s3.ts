@@ -37,6 +37,8 @@ export interface S3Testbed {
   process: ServerProcess;
   /** A new path-style client with the root credentials; destroyed on stop(). */
   client(): S3Client;
+  /** The environment the CLI needs to use this gateway: root credentials, region, endpoint, path style. */
+  cliEnv(): Record<string, string>;
   createBucket(name: string, options?: CreateBucketOptions): Promise<void>;
   /**
    * Let the root user delete/shorten GOVERNANCE-retained versions with BypassGovernanceRetention.
@@ -156,6 +158,13 @@ export async function startS3(): Promise<S3Testbed> {
       dir,
       process: server,
       client,
+      cliEnv: () => ({
+        AWS_ACCESS_KEY_ID: accessKeyId,
+        AWS_SECRET_ACCESS_KEY: secretAccessKey,
+        AWS_REGION: REGION,
+        VAULT_OPS_S3_ENDPOINT: endpoint,
+        VAULT_OPS_S3_FORCE_PATH_STYLE: 'true',
+      }),
       async createBucket(name, options = {}) {
         await admin.send(
           new CreateBucketCommand({
