@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,19 +64,35 @@ export class ScratchVault {
   }
 
   static async create(options: ScratchVaultOptions): Promise<ScratchVault> {
-    const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'vault-ops-drill-'));
-    await chmod(dir, 0o700);
+    const apiPort = options.apiPort ?? (await freePort());
+    const clusterPort = options.apiPort ? options.apiPort + 1 : await freePort([apiPort]);
+    // The watchdog starts before the dir exists, so there is no moment when a SIGKILLed drill
+    // could leave the dir behind unguarded (the decrypted archive lands in it before any server).
+    // Removing a dir that was never made is harmless, so the watchdog may come first.
+    const dir = join(options.tempRoot ?? tmpdir(), `vault-ops-drill-${randomBytes(6).toString('hex')}`);
+    const guard = spawnWatchdog([String(process.pid), dir]);
     try {
-      const apiPort = options.apiPort ?? (await freePort());
-      const clusterPort = options.apiPort ? options.apiPort + 1 : await freePort([apiPort]);
+      await mkdir(dir, { mode: 0o700 }); // not recursive: fails rather than reuse an existing dir
+      await chmod(dir, 0o700); // whatever the umask
+    } catch (err) {
+      guard.kill('SIGTERM');
+      await guard.catch(() => undefined);
+      throw new VaultOpsError(
+        'scratch',
+        `cannot create the drill's temp dir in ${options.tempRoot ?? tmpdir()}: ${(err as Error).message}; ` +
+          'set TMPDIR to a writable folder',
+      );
+    }
+    try {
       const scratch = new ScratchVault(options, dir, apiPort, clusterPort);
-      // Guard the dir from now on: the decrypted archive lands here before any server starts.
-      scratch.guard = spawnWatchdog([String(process.pid), dir]);
+      scratch.guard = guard;
       await mkdir(join(dir, 'raft'), { mode: 0o700 });
       scratch.tls = await makeScratchTls(dir);
       return scratch;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
+      guard.kill('SIGTERM');
+      await guard.catch(() => undefined);
       throw err;
     }
   }
