@@ -15,7 +15,7 @@ import type { VaultClient } from '../vault/client.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
 import { checkScratchBinary, resolveScratchBinary } from './scratch-binary.js';
-import { listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
+import { forgetSourceActiveNode, listRawPolicies, readRawKvV1, readRawMountTable } from './raw-storage.js';
 import { ScratchVault } from './scratch-vault.js';
 
 export type DrillMode = 'recovery' | 'unsealed';
@@ -327,6 +327,13 @@ async function drill(
       deps.secrets.add(token);
       reader = scratch.client(token);
     } else {
+      // The restored data still names the source's active node and its cluster address. Unsealed
+      // as it is, the scratch server starts as that node's standby and dials it: the source
+      // cluster, production perhaps. Vault (1.19 and later) answers that the scratch node is no
+      // member, which then marks itself removed and never becomes active. So forget that node
+      // first, in recovery mode, where nothing runs.
+      const forgotten = await forgetSourceActiveNodeInRecovery(scratch, options.unsealKeys, manifest, deps);
+      if (forgotten) return fail('unseal', forgotten);
       await scratch.start('restored-unsealed', deps.signal);
       // Auto-unseal sources unseal through their seal stanza; Shamir ones with the source's keys.
       const unsealed = options.sealConfig
@@ -415,6 +422,31 @@ async function generateRecoveryToken(scratch: ScratchVault, keys: string[], thre
   }
   const encoded = Buffer.from(last.encoded_token, 'base64');
   return Buffer.from(encoded.map((b, i) => b ^ attempt.otp.charCodeAt(i))).toString('utf8');
+}
+
+/**
+ * Recovery mode on the restored data: the source's keys make a recovery token, with which the
+ * source's active node is forgotten (raw-storage.ts). Returns a failure detail (the keys do not
+ * open the snapshot) or undefined; the server is stopped either way.
+ */
+async function forgetSourceActiveNodeInRecovery(
+  scratch: ScratchVault,
+  keys: string[],
+  manifest: SnapshotManifest,
+  deps: { secrets: SecretRegistry; signal?: AbortSignal | undefined },
+): Promise<string | undefined> {
+  await scratch.start('recovery', deps.signal);
+  try {
+    const token = await generateRecoveryToken(scratch, keys, manifest.seal.threshold);
+    deps.secrets.add(token);
+    await forgetSourceActiveNode(scratch.client(token));
+    return undefined;
+  } catch (err) {
+    if (isVaultOpsError(err) && err.code === 'verification') return err.message;
+    throw err;
+  } finally {
+    await scratch.stop();
+  }
 }
 
 /** Unseal a normally started server with the source's keys; returns a failure detail or undefined. */

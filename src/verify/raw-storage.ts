@@ -102,3 +102,16 @@ export async function readRawKvV1(
   const value = await rawRead(client, `logical/${mountUuid}/${path}`);
   return value ? (JSON.parse(value) as Record<string, unknown>) : undefined;
 }
+
+/**
+ * Forget the source cluster's active node in restored data: the HA lock (`core/lock`, written
+ * below the barrier by the raft backend, hence deletable through sys/raw) and the leader
+ * advertisements it points to (`core/leader/<uuid>`, each with that node's cluster address).
+ * A restored copy that still holds them starts as a standby of the source's active node and
+ * dials its cluster port (vault/ha.go, physical/raft RaftLock.Value, read in both sources).
+ */
+export async function forgetSourceActiveNode(client: VaultClient): Promise<void> {
+  await client.delete('sys/raw/core/lock');
+  for (const key of await rawList(client, 'core/leader/'))
+    if (!key.endsWith('/')) await client.delete(`sys/raw/core/leader/${key}`);
+}

@@ -41,6 +41,19 @@ async function drillDirs(): Promise<string[]> {
   return (await readdir(drillTmp)).filter((d) => d.startsWith('vault-ops-drill-'));
 }
 
+/**
+ * TCP sockets (IPv4, loopback here) whose remote end is `port`, in any state: a dial shows as
+ * SYN_SENT or ESTABLISHED while it lasts, and as TIME_WAIT for a minute after the dialler closes.
+ */
+async function socketsDialling(port: number): Promise<string[]> {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const lines = (await readFile('/proc/net/tcp', 'utf8')).split('\n').slice(1);
+  return lines
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[2]?.endsWith(`:${hex}`))
+    .map((f) => `${f[1]} -> ${f[2]} state ${f[3]}`);
+}
+
 /** Kill and remove whatever a failed drill test left, so that the failure is reported once. */
 async function removeLeftovers(): Promise<void> {
   for (const line of await processesMentioning(drillTmp)) {
@@ -186,33 +199,51 @@ describe(onServer('verify: the restore drill'), () => {
     },
   );
 
-  test('unsealed mode with the source token reads the secrets named by --check-secret', async () => {
-    const r = await runCli(
-      [
-        'verify',
-        '--from',
-        store,
-        '--snapshot',
-        'oldest',
-        '--mode',
-        'unsealed',
-        '--i-understand-unsealed-runs-live',
-        '--verify-token-file',
-        tokenFile,
-        '--check-secret',
-        'secret/app/s1',
-        '--check-secret',
-        'secret/app/s9',
-        '--unseal-keys-file',
-        keysFile,
-      ],
-      env,
-    );
-    assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /PASSED/);
-    assert.match(r.stdout, /ok\s+secret secret\/app\/s1/);
-    await assertNothingLeft();
-  });
+  test(
+    'unsealed mode with the source token reads the secrets named by --check-secret, and never dials the ' +
+      'source cluster',
+    async () => {
+      // The restored data names the source's active node; a scratch server that believed it would
+      // dial the source's cluster port (here a live server on loopback; in real life production).
+      const source = vault.nodes[0]!.clusterPort;
+      const dialled = new Set<string>();
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          for (const c of await socketsDialling(source)) dialled.add(c);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const r = await runCli(
+        [
+          'verify',
+          '--from',
+          store,
+          '--snapshot',
+          'oldest',
+          '--mode',
+          'unsealed',
+          '--i-understand-unsealed-runs-live',
+          '--verify-token-file',
+          tokenFile,
+          '--check-secret',
+          'secret/app/s1',
+          '--check-secret',
+          'secret/app/s9',
+          '--unseal-keys-file',
+          keysFile,
+        ],
+        env,
+      );
+      watching = false;
+      await watcher;
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /PASSED/);
+      assert.match(r.stdout, /ok\s+secret secret\/app\/s1/);
+      assert.deepEqual([...dialled], [], `the drill's scratch server dialled the source's cluster port ${source}`);
+      await assertNothingLeft();
+    },
+  );
 
   test(
     'unsealed mode only from the command line and acknowledged: refused (exit 2) from env, config file, or ' +
