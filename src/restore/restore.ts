@@ -1,7 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -16,6 +13,7 @@ import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { readSealStatus } from '../vault/sys.js';
+import { openUnnamedTempFile } from './unnamed-temp-file.js';
 
 /** What `restore` will do, shown before the confirmation. */
 export interface RestorePlan {
@@ -104,7 +102,7 @@ export async function planRestore(
 
 /**
  * The operator's restore, after the plan was confirmed: a safety snapshot of the target into the
- * same store (unless skipped), the archive downloaded to a 0700 temp dir and verified against its
+ * same store (unless skipped), the archive downloaded to an unnamed temp file and verified against its
  * manifest BEFORE anything is sent, then streamed to the leader, and the restore waited for.
  */
 export async function executeRestore(
@@ -128,14 +126,13 @@ export async function executeRestore(
     );
   }
 
-  const dir = await mkdtemp(join(options.tempRoot ?? tmpdir(), 'vault-ops-restore-'));
-  await chmod(dir, 0o700);
+  // The plaintext archive goes to a file without a name, gone with this process however it ends.
+  const archive = await openUnnamedTempFile(options.tempRoot ?? tmpdir(), 'vault-ops-restore-');
   try {
-    const archive = join(dir, 'snapshot.snap');
     const integrity = await downloadVerified(
       { repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) },
       manifest,
-      archive,
+      archive.createWriteStream(),
       options.identities,
     );
     if (!integrity.passed)
@@ -161,7 +158,7 @@ export async function executeRestore(
 
     const appliedBefore = await readAppliedIndex(leader);
     try {
-      await restoreRaftSnapshot(leader, createReadStream(archive), {
+      await restoreRaftSnapshot(leader, archive.createReadStream(), {
         force: plan.force,
         ...(deps.signal ? { signal: deps.signal } : {}),
       });
@@ -213,7 +210,7 @@ export async function executeRestore(
       nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
     return { plan, ...(safetySnapshotId ? { safetySnapshotId } : {}), sealed, applied, rolledBackRotations, nextSteps };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await archive.close();
   }
 }
 

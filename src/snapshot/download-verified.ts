@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { PassThrough, Transform } from 'node:stream';
+import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
@@ -8,7 +8,8 @@ import { createArchiveInspector } from './archive-inspector.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 
 /**
- * Stream a stored archive to a local file (in a 0700 temp dir of the caller's), checking its
+ * Stream a stored archive to a local file (a path in a 0700 temp dir of the caller's, or a stream
+ * into restore's unnamed temp file), checking its
  * size and sha256 against the manifest, decrypting it when encrypted, and running the archive
  * inspection on the way; the file is the plaintext archive, ready to restore. Integrity problems
  * are returned (the caller reports them as a failed check, exit 3); store failures throw.
@@ -16,7 +17,7 @@ import type { SnapshotManifest } from '../repository/manifest.js';
 export async function downloadVerified(
   deps: { repository: SnapshotRepository; signal?: AbortSignal },
   manifest: SnapshotManifest,
-  target: string,
+  target: string | Writable,
   identities: string[] | undefined,
 ): Promise<{ passed: boolean; detail: string }> {
   const source = await deps.repository.openArchive(manifest, deps.signal ? { signal: deps.signal } : {});
@@ -45,7 +46,8 @@ export async function downloadVerified(
       cb();
     },
   });
-  const writing = pipeline(plain, tee, createWriteStream(target, { mode: 0o600 }));
+  const file = typeof target === 'string' ? createWriteStream(target, { mode: 0o600 }) : target;
+  const writing = pipeline(plain, tee, file);
   const [r1, r2, r3] = await Promise.allSettled([reading, writing, inspector.result]);
   if (r1.status === 'rejected') throw r1.reason;
   const sha256 = hash.digest('hex');
