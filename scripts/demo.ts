@@ -7,7 +7,7 @@
  * snapshot) → snapshot list (now "verified") → report (the auditor's page, ./backups-report.html).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,9 +87,19 @@ async function main(): Promise<number> {
         body: { type: 'kv', options: { version: '1' } },
       });
     }
+    // Each run starts a new local cluster, which the save would rightly refuse to add to a store
+    // that holds another cluster's snapshots (an earlier run's). Only for a cluster of its own does
+    // the demo allow that; pointed at yours (VAULT_ADDR), the guard stays on.
+    const earlierRun =
+      !process.env.VAULT_ADDR && existsSync(backups) && readdirSync(backups).some((f) => f.endsWith('.manifest.json'));
+    if (earlierRun)
+      console.log(
+        `\n${backups} holds an earlier demo run's snapshots, of another (throw-away) cluster: this run's snapshot ` +
+          'joins them with --allow-cluster-change.',
+      );
     const steps: string[][] = [
       ['status'],
-      ['snapshot', 'save', '--to', backups, '--canary'],
+      ['snapshot', 'save', '--to', backups, '--canary', ...(earlierRun ? ['--allow-cluster-change'] : [])],
       ['snapshot', 'list', '--from', backups],
       ['snapshot', 'inspect', `file://${backups}#latest`],
     ];
