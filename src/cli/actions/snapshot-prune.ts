@@ -48,11 +48,14 @@ export async function runSnapshotPrune(ctx: CommandContext, flags: Record<string
 /** The prune report as text (snapshot save --prune prints it too). */
 export function renderPrune(r: PruneReport): string[] {
   const lines = [r.dryRun ? 'Prune plan (dry run, nothing deleted):' : 'Prune:'];
-  lines.push(...table(r.keep.map((k) => [`  keep`, k.id, k.reasons.join(',')])));
+  // One table, so that the ids line up whatever the action's width.
   lines.push(
-    ...table(r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? ''])),
+    ...table([
+      ...r.keep.map((k) => ['  keep', k.id, k.reasons.join(',')]),
+      ...r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? '']),
+      ...r.incomplete.map((x) => [`  incomplete ${x.status}`, x.key, x.reason]),
+    ]),
   );
-  lines.push(...table(r.incomplete.map((x) => [`  incomplete ${x.status}`, x.key, x.reason])));
   lines.push(
     `  ${r.keep.length} kept, ${r.remove.filter((x) => x.status === 'removed' || x.status === 'planned').length} ` +
       `${r.dryRun ? 'to remove' : 'removed'}, ${r.remove.filter((x) => x.status === 'locked').length} locked`,
