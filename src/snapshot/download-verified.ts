@@ -9,10 +9,10 @@ import type { SnapshotManifest } from '../repository/manifest.js';
 
 /**
  * Stream a stored archive to a local file (a path in a 0700 temp dir of the caller's, or a stream
- * into restore's unnamed temp file), checking its
- * size and sha256 against the manifest, decrypting it when encrypted, and running the archive
- * inspection on the way; the file is the plaintext archive, ready to restore. Integrity problems
- * are returned (the caller reports them as a failed check, exit 3); store failures throw.
+ * into restore's unnamed temp file), checking its size and sha256 against the manifest, decrypting
+ * it when encrypted, and running the archive inspection on the way; the file is the plaintext
+ * archive, ready to restore. Integrity problems are returned (the caller reports them as a failed
+ * check, exit 3); store failures throw.
  */
 export async function downloadVerified(
   deps: { repository: SnapshotRepository; signal?: AbortSignal },

@@ -316,24 +316,19 @@ async function drill(
     t = Date.now();
     let reader: VaultClient;
     if (options.mode === 'recovery') {
-      await scratch.start('recovery', deps.signal);
-      const token = await generateRecoveryToken(scratch, options.unsealKeys, manifest.seal.threshold).catch(
-        (err: unknown) => {
-          if (isVaultOpsError(err) && err.code === 'verification') return err;
-          throw err;
-        },
-      );
-      if (token instanceof VaultOpsError) return fail('unseal', token.message);
-      deps.secrets.add(token);
-      reader = scratch.client(token);
+      const opened = await openInRecovery(scratch, options.unsealKeys, manifest, deps);
+      if (typeof opened === 'string') return fail('unseal', opened);
+      reader = opened;
     } else {
       // The restored data still names the source's active node and its cluster address. Unsealed
       // as it is, the scratch server starts as that node's standby and dials it: the source
       // cluster, production perhaps. Vault (1.19 and later) answers that the scratch node is no
       // member, which then marks itself removed and never becomes active. So forget that node
       // first, in recovery mode, where nothing runs.
-      const forgotten = await forgetSourceActiveNodeInRecovery(scratch, options.unsealKeys, manifest, deps);
-      if (forgotten) return fail('unseal', forgotten);
+      const opened = await openInRecovery(scratch, options.unsealKeys, manifest, deps);
+      if (typeof opened === 'string') return fail('unseal', opened);
+      await forgetSourceActiveNode(opened);
+      await scratch.stop();
       await scratch.start('restored-unsealed', deps.signal);
       // Auto-unseal sources unseal through their seal stanza; Shamir ones with the source's keys.
       const unsealed = options.sealConfig
@@ -425,27 +420,24 @@ async function generateRecoveryToken(scratch: ScratchVault, keys: string[], thre
 }
 
 /**
- * Recovery mode on the restored data: the source's keys make a recovery token, with which the
- * source's active node is forgotten (raw-storage.ts). Returns a failure detail (the keys do not
- * open the snapshot) or undefined; the server is stopped either way.
+ * Start the scratch server in recovery mode on the restored data and make a recovery token with
+ * the source's keys: a client holding it, or a failure detail when the keys do not open the
+ * snapshot. The token is registered for redaction.
  */
-async function forgetSourceActiveNodeInRecovery(
+async function openInRecovery(
   scratch: ScratchVault,
   keys: string[],
   manifest: SnapshotManifest,
   deps: { secrets: SecretRegistry; signal?: AbortSignal | undefined },
-): Promise<string | undefined> {
+): Promise<VaultClient | string> {
   await scratch.start('recovery', deps.signal);
   try {
     const token = await generateRecoveryToken(scratch, keys, manifest.seal.threshold);
     deps.secrets.add(token);
-    await forgetSourceActiveNode(scratch.client(token));
-    return undefined;
+    return scratch.client(token);
   } catch (err) {
     if (isVaultOpsError(err) && err.code === 'verification') return err.message;
     throw err;
-  } finally {
-    await scratch.stop();
   }
 }
 

@@ -71,19 +71,17 @@ export class ScratchVault {
     // Removing a dir that was never made is harmless, so the watchdog may come first.
     const dir = join(options.tempRoot ?? tmpdir(), `vault-ops-drill-${randomBytes(6).toString('hex')}`);
     const guard = spawnWatchdog([String(process.pid), dir]);
-    try {
-      await mkdir(dir, { mode: 0o700 }); // not recursive: fails rather than reuse an existing dir
-      await chmod(dir, 0o700); // whatever the umask
-    } catch (err) {
-      guard.kill('SIGTERM');
-      await guard.catch(() => undefined);
+    // Not recursive: fails rather than reuse an existing dir (which is then not ours to remove).
+    await mkdir(dir, { mode: 0o700 }).catch(async (err: Error) => {
+      await stopWatchdog(guard);
       throw new VaultOpsError(
         'scratch',
-        `cannot create the drill's temp dir in ${options.tempRoot ?? tmpdir()}: ${(err as Error).message}; ` +
+        `cannot create the drill's temp dir in ${options.tempRoot ?? tmpdir()}: ${err.message}; ` +
           'set TMPDIR to a writable folder',
       );
-    }
+    });
     try {
+      await chmod(dir, 0o700); // whatever the umask
       const scratch = new ScratchVault(options, dir, apiPort, clusterPort);
       scratch.guard = guard;
       await mkdir(join(dir, 'raft'), { mode: 0o700 });
@@ -91,8 +89,7 @@ export class ScratchVault {
       return scratch;
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
-      guard.kill('SIGTERM');
-      await guard.catch(() => undefined);
+      await stopWatchdog(guard);
       throw err;
     }
   }
@@ -227,8 +224,7 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     await this.stop().catch(() => undefined);
     this.log?.end();
     await rm(this.dir, { recursive: true, force: true });
-    this.guard?.kill('SIGTERM');
-    await this.guard?.catch(() => undefined);
+    if (this.guard) await stopWatchdog(this.guard);
     this.guard = undefined;
   }
 }
@@ -262,6 +258,12 @@ function spawnWatchdog(args: string[], options: { env?: Record<string, string>; 
   });
   if (options.output !== 'pipe') child.unref?.();
   return child;
+}
+
+/** Stop a dir-guarding watchdog once the drill has removed the dir itself (or never made it). */
+async function stopWatchdog(guard: ResultPromise): Promise<void> {
+  guard.kill('SIGTERM');
+  await guard.catch(() => undefined);
 }
 
 /** How to run the watchdog: the compiled .js next to this file, or the .ts source under tsx. */
