@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import type { MetricsOptions } from '../options/metrics.js';
+import { writeFileAtomically } from './atomic-file.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -22,9 +22,7 @@ export async function writeTextfile(registry: Registry, path: string): Promise<v
   } catch {
     /* no previous file */
   }
-  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, fresh + carried, { mode: 0o644 });
-  await rename(temp, path);
+  await writeFileAtomically(path, fresh + carried, 0o644);
 }
 
 function splitFamilies(text: string): Array<{ name: string | undefined; text: string }> {
