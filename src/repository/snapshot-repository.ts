@@ -8,7 +8,14 @@ import type {
   StoreCapabilities,
   StoredObjectVersion,
 } from '../store/snapshot-store.js';
-import { findSnapshot, listCatalogue, newestManifest, selectSnapshot, type Catalogue } from './catalogue.js';
+import {
+  findSnapshot,
+  listCatalogue,
+  newestManifest,
+  ORPHAN_DRILL_REASON,
+  selectSnapshot,
+  type Catalogue,
+} from './catalogue.js';
 import type { DrillHistory } from './drill-history.js';
 import { MAX_DRILL_RECORD_BYTES, parseDrillRecord, type DrillRecord } from './drill-record.js';
 import { archiveKey, classifyKey, drillKey, manifestKey } from './layout.js';
@@ -38,11 +45,6 @@ export interface DrillRecords {
    * in the same second: the later one is stored a second later rather than replacing the first.
    */
   write(record: DrillRecord): Promise<string>;
-  /**
-   * Every readable drill record in the store (of one snapshot with `snapshotId`), oldest first,
-   * with its key. Unreadable or foreign objects under a drill name are skipped.
-   */
-  list(options?: { snapshotId?: string; signal?: AbortSignal }): Promise<Array<DrillRecord & { key: string }>>;
 }
 
 /**
@@ -62,7 +64,6 @@ export class SnapshotRepository {
     };
     this.drills = {
       write: (record) => this.writeDrill(record),
-      list: (options) => this.listDrills(options),
     };
   }
 
@@ -79,25 +80,6 @@ export class SnapshotRepository {
         if (!taken || attempt >= 5) throw err;
       }
     }
-  }
-
-  private async listDrills(
-    options: { snapshotId?: string; signal?: AbortSignal } = {},
-  ): Promise<Array<DrillRecord & { key: string }>> {
-    const objects = await this.store.list(options.signal ? { signal: options.signal } : {});
-    const found: Array<{ key: string; id: string; time: number }> = [];
-    for (const o of objects) {
-      const c = classifyKey(this.store.prefix, o.key);
-      if (c.kind !== 'drill' || (options.snapshotId && c.id !== options.snapshotId)) continue;
-      found.push({ key: o.key, id: c.id, time: c.time.getTime() });
-    }
-    found.sort((a, b) => a.time - b.time || (a.key < b.key ? -1 : 1));
-    const out: Array<DrillRecord & { key: string }> = [];
-    for (const { key, id } of found) {
-      const record = await this.readDrill(key, id);
-      if (record) out.push(record);
-    }
-    return out;
   }
 
   /** One drill record, or undefined when the object is unreadable or not a drill record of `id`. */
@@ -131,6 +113,21 @@ export class SnapshotRepository {
       if (records.length) history.set(id, records);
     }
     return history;
+  }
+
+  /**
+   * The readable drill records whose snapshot is not in the catalogue (pruned, or its manifest
+   * unreadable), read from the keys the catalogue set aside as leftovers (no second listing).
+   */
+  async orphanDrills(catalogue: Catalogue): Promise<Array<DrillRecord & { key: string }>> {
+    const out: Array<DrillRecord & { key: string }> = [];
+    for (const { key, reason } of catalogue.incomplete) {
+      if (reason !== ORPHAN_DRILL_REASON) continue;
+      const c = classifyKey(this.store.prefix, key);
+      const record = c.kind === 'drill' ? await this.readDrill(key, c.id) : undefined;
+      if (record) out.push(record);
+    }
+    return out;
   }
 
   /** Where the store points, for messages (no credentials). */

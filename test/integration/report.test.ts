@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -236,5 +236,26 @@ describe(onServer('report'), () => {
     const folder = await runCli(['report', '--from', store, '--out', dir], env);
     assert.equal(folder.code, 2);
     assert.match(folder.stderr, /^error: --out .* is a directory: name the HTML file to write/);
+  });
+
+  test('a drill record whose snapshot is gone (pruned) is still on the page, marked as such', async () => {
+    // A copy of the store plus one drill of a snapshot that is not in it.
+    const withOrphan = join(dir, 'with-orphan');
+    await cp(store, withOrphan, { recursive: true });
+    const gone = { ...saved[0]!, id: '20261101T000000Z-90de00', createdAt: '2026-11-01T00:00:00.000Z' };
+    const repository = new SnapshotRepository(await openSnapshotStore(withOrphan, {}, {}));
+    try {
+      await repository.drills.write(drill(gone, 60, true, 18));
+    } finally {
+      await repository.close();
+    }
+    const out = join(dir, 'with-orphan.html');
+    const r = await runCli(['report', '--from', withOrphan, '--out', out, '--output', 'json'], {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json().snapshots, 3);
+    assert.deepEqual(r.json().drills, { total: 5, passed: 4, failed: 1 });
+    const html = await readFile(out, 'utf8');
+    assert.ok(html.includes(gone.id));
+    assert.match(html, /no longer in the catalogue/);
   });
 });

@@ -227,13 +227,15 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     // Signed in the folder, copied under another prefix: still verifies with --verify-key.
     await inspectOk('s3://multi/copy', oldest!.id);
     await inspectOk('s3://multi/copy', newest!.id);
-    const drills = await new SnapshotRepository(
+    const copy = new SnapshotRepository(
       await openSnapshotStore(
         's3://multi/copy',
         { s3Endpoint: s3.endpoint, s3ForcePathStyle: true, s3Region: s3.region, allowInsecureHttp: false },
         env,
       ),
-    ).drills.list({ snapshotId: oldest!.id });
+    );
+    const drills = (await copy.drillHistory(await copy.catalogue(), [oldest!.id])).get(oldest!.id) ?? [];
+    await copy.close();
     assert.equal(drills.length, 1);
     assert.equal(drills[0]!.rtoSeconds, 5);
 

@@ -16,7 +16,10 @@ export async function runReport(ctx: CommandContext, flags: Record<string, unkno
   const o = resolveCommandOptions(ctx, ReportOptionsSchema, reportOptionSources, flags);
   const store = await openCommandStore(ctx, o.from, o);
   try {
-    const [catalogue, drills] = await Promise.all([store.catalogue(), store.drills.list()]);
+    // One listing: the catalogue names every drill record, its snapshot's and the leftovers.
+    const catalogue = await store.catalogue();
+    const [history, orphans] = await Promise.all([store.drillHistory(catalogue), store.orphanDrills(catalogue)]);
+    const drills = [...[...history.values()].flat(), ...orphans];
     const now = new Date();
     const model = buildReportModel({ storeUrl: store.url, catalogue, drills, now, toolVersion });
     const { bytes } = await writeReportFile(o.out, renderReportModel(model));
