@@ -1,5 +1,7 @@
 import { resolveOptions } from '../config/resolve.js';
 import { StoreOptionsSchema, storeOptionSources, type StoreOptions } from '../options/store.js';
+import type { KeyObject } from 'node:crypto';
+import { readVerifyKey } from '../repository/signature.js';
 import { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { openSnapshotStore } from '../store/open-store.js';
 import type { CommandContext } from './context.js';
@@ -21,6 +23,8 @@ export async function openCommandStore(
   options: Partial<StoreOptions> = {},
   /** `write`: the command stores snapshots or records there, and makes a folder that does not exist yet. */
   access: 'read' | 'write' = 'read',
+  /** The key this run signs its drill records with (verify). */
+  signingKey?: KeyObject,
 ): Promise<SnapshotRepository> {
   const target = parseStoreTarget(url);
   const { env, own } = storeEnvironment(target, ctx.env);
@@ -35,6 +39,10 @@ export async function openCommandStore(
         (storeOptions as Record<string, unknown>)[source.key] = (mine as Record<string, unknown>)[source.key];
     }
   }
+  // The keys are read before the store is opened: a bad key file is a configuration error, found
+  // before any network call.
+  const verifyKeys = await Promise.all((storeOptions.verifyKey ?? []).map((path) => readVerifyKey(path)));
+  if (verifyKeys.length === 0) warnUnsignedOnce(ctx, target.url);
   const store = await openSnapshotStore(
     target.url,
     {
@@ -45,5 +53,22 @@ export async function openCommandStore(
     },
     env,
   );
-  return new SnapshotRepository(store);
+  return new SnapshotRepository(store, {
+    verifyKeys,
+    now: () => new Date(),
+    ...(signingKey ? { signingKey } : {}),
+  });
+}
+
+const warnedUnsigned = new WeakSet<CommandContext>();
+
+/** One warning per run (and per command context) that a store's catalogue is taken on trust. */
+function warnUnsignedOnce(ctx: CommandContext, url: string): void {
+  if (warnedUnsigned.has(ctx)) return;
+  warnedUnsigned.add(ctx);
+  ctx.logger.warn(
+    { store: url },
+    'unsigned store: no --verify-key, so anyone who can write to the store can add snapshots and drill records ' +
+      'that vault-ops counts (see SECURITY.md)',
+  );
 }

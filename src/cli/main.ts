@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, VaultOpsError, exitCodeFor, isVaultOpsError } from '../errors.js';
 import { configFileKeys } from '../options/all-commands.js';
@@ -17,6 +18,7 @@ import { daemonCommand } from './commands/daemon.js';
 import { completionCommand } from './commands/completion.js';
 import type { CommandContext } from './context.js';
 import { createTerminal, type TerminalStreams } from './terminal.js';
+import { escapeControl } from './output.js';
 import type { CommandModule, RunAction } from './command-module.js';
 import { commandExamples, examplesHelp } from './examples.js';
 
@@ -47,9 +49,10 @@ const knownKeys = configFileKeys();
  * what failed and what to do, with registered secrets scrubbed; the detail goes to the debug log.
  */
 export async function main(argv: string[], io: MainIo = {}): Promise<number> {
-  const terminal = createTerminal(io);
-  const { stdout, stderr } = terminal;
   const secrets = io.secrets ?? processSecrets;
+  // Results pass the same scrubber as errors: a secret that slipped into a result never reaches stdout.
+  const terminal = createTerminal({ ...io, stdout: scrubbed(io.stdout ?? process.stdout, secrets) });
+  const { stdout, stderr } = terminal;
   let exitCode: number = ExitCode.ok;
 
   const run: RunAction = async (cmd, action) => {
@@ -72,7 +75,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
         ? err.message
         : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
       ctx?.logger.debug({ err: describeCause(err) }, 'error detail');
-      stderr.write(`${secrets.scrub(`error: ${message}`.split('\n')[0] ?? '')}\n`);
+      stderr.write(`${escapeControl(secrets.scrub(`error: ${message}`.split('\n')[0] ?? ''))}\n`);
     } finally {
       await ctx?.close();
     }
@@ -90,10 +93,24 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     }
     const wrapped =
       err instanceof VaultOpsError ? err : new VaultOpsError('internal', String((err as Error)?.message ?? err));
-    stderr.write(`${secrets.scrub(`error: ${wrapped.message}`)}\n`);
+    stderr.write(`${escapeControl(secrets.scrub(`error: ${wrapped.message}`))}\n`);
     return wrapped.exitCode;
   }
   return exitCode;
+}
+
+/** A stream that writes through `target` with every registered secret value scrubbed from each chunk. */
+function scrubbed(target: NodeJS.WritableStream, secrets: SecretRegistry): NodeJS.WritableStream {
+  const out = new Writable({
+    decodeStrings: false,
+    // Passed on at once (not after the target's callback): what a command printed is in the target
+    // by the time main() returns, as it was when commands wrote to the target directly.
+    write(chunk: string | Buffer, _encoding, callback) {
+      target.write(secrets.scrub(typeof chunk === 'string' ? chunk : chunk.toString('utf8')));
+      callback();
+    },
+  });
+  return Object.assign(out, { isTTY: (target as { isTTY?: boolean }).isTTY });
 }
 
 /** `snapshot save` for the save subcommand: the words after the program's name. */

@@ -4,11 +4,25 @@ export function printJson(stdout: NodeJS.WritableStream, value: unknown): void {
 }
 
 export function printLines(stdout: NodeJS.WritableStream, lines: string[]): void {
-  stdout.write(`${lines.join('\n')}\n`);
+  stdout.write(`${lines.map((line) => escapeControl(line, { keepNewlines: true })).join('\n')}\n`);
 }
 
-/** Left-aligned columns for text tables. */
-export function table(rows: string[][], indent = ''): string[] {
+/**
+ * Control characters (C0, DEL, C1), Unicode line separators and bidirectional overrides as `\u{…}`:
+ * text printed to a terminal carries strings read from a store or from Vault (a manifest's cluster
+ * name, a mount path), and an escape sequence or carriage return in one could redraw what the operator
+ * reads. Newlines stay where the caller asks (a line of several lines we wrote).
+ */
+export function escapeControl(text: string, options: { keepNewlines?: boolean } = {}): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) =>
+    c === '\n' && options.keepNewlines ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`,
+  );
+}
+
+/** Left-aligned columns for text tables; every cell is one line (control characters escaped). */
+export function table(rawRows: string[][], indent = ''): string[] {
+  const rows = rawRows.map((row) => row.map((cell) => escapeControl(cell)));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { StoreOptionsSchema, storeOptions } from './store.js';
-import { fromStoreOption, verifyKeyOption } from './snapshot.js';
+import { fromStoreOption } from './snapshot.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
 
 const restoreOwnOptions = [
@@ -41,7 +41,6 @@ const restoreOwnOptions = [
     env: ['VAULT_OPS_IDENTITY_FILE'],
     type: z.string().min(1).optional(),
   },
-  verifyKeyOption,
   {
     key: 'restoreTimeoutSeconds',
     flag: '--restore-timeout-seconds <n>',

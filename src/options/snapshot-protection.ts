@@ -21,14 +21,22 @@ export const snapshotProtectionOptions = [
     env: ['VAULT_OPS_RECIPIENTS_FILE'],
     type: z.string().min(1).optional(),
   },
-  {
+  signingKeyOption(),
+] as const satisfies readonly OptionSpec[];
+
+/**
+ * `--signing-key FILE`: what signs what vault-ops writes to a store: manifests (save, copy's
+ * destination keeps the source's signature, restore's safety snapshot) and drill records (verify).
+ */
+export function signingKeyOption() {
+  return {
     key: 'signingKey',
     flag: '--signing-key <file>',
-    help: 'ed25519 private key (PEM) to sign snapshot manifests (VAULT_OPS_SIGNING_KEY)',
+    help: 'ed25519 private key (PEM) that signs the manifests and drill records written (VAULT_OPS_SIGNING_KEY)',
     env: ['VAULT_OPS_SIGNING_KEY'],
     type: z.string().min(1).optional(),
-  },
-] as const satisfies readonly OptionSpec[];
+  } as const satisfies OptionSpec;
+}
 
 export const SnapshotProtectionOptionsSchema = schemaOf(snapshotProtectionOptions);
 export type SnapshotProtectionOptions = z.output<typeof SnapshotProtectionOptionsSchema>;

@@ -33,15 +33,6 @@ export const fromStoreOption = {
   type: z.string().min(1, 'required: the snapshot store URL'),
 } as const satisfies OptionSpec;
 
-/** `--verify-key FILE`: require a valid manifest signature (inspect, verify, restore). */
-export const verifyKeyOption = {
-  key: 'verifyKey',
-  flag: '--verify-key <file>',
-  help: 'ed25519 public key (PEM): require a valid manifest signature',
-  env: ['VAULT_OPS_VERIFY_KEY'],
-  type: z.string().min(1).optional(),
-} as const satisfies OptionSpec;
-
 const snapshotSaveOwnOptions = [
   {
     key: 'to',
@@ -130,6 +121,13 @@ const snapshotPruneOwnOptions = [
     env: ['VAULT_OPS_DRY_RUN'],
     type: z.boolean().default(false),
   },
+  {
+    key: 'force',
+    flag: '--force',
+    help: 'lift the per-run cap: let this run prune the store down to a single snapshot',
+    type: z.boolean().default(false),
+    from: 'command-line',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const snapshotPruneOptions = [
@@ -159,7 +157,6 @@ const snapshotInspectOwnOptions = [
     env: ['VAULT_OPS_IDENTITY_FILE'],
     type: z.string().min(1).optional(),
   },
-  verifyKeyOption,
 ] as const satisfies readonly OptionSpec[];
 
 export const snapshotInspectOptions = [

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { StoreOptionsSchema, storeOptions } from './store.js';
-import { fromStoreOption, verifyKeyOption } from './snapshot.js';
+import { fromStoreOption } from './snapshot.js';
+import { signingKeyOption } from './snapshot-protection.js';
 
 const verifyOwnOptions = [
   fromStoreOption,
@@ -57,7 +58,7 @@ const verifyOwnOptions = [
     env: ['VAULT_OPS_IDENTITY_FILE'],
     type: z.string().min(1).optional(),
   },
-  verifyKeyOption,
+  signingKeyOption(),
   {
     key: 'verifyTokenFile',
     flag: '--verify-token-file <file>',

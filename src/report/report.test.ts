@@ -54,7 +54,7 @@ function drill(
 const A = manifest('20261128T100000Z-aaaaaa', '2026-11-28T10:00:00.000Z', 10 * 1024 * 1024);
 const B = manifest('20261129T100000Z-bbbbbb', '2026-11-29T10:00:00.000Z', 12 * 1024 * 1024);
 const C = manifest('20261130T100000Z-cccccc', '2026-11-30T10:00:00.000Z', 13 * 1024 * 1024);
-const catalogue = { snapshots: [C, B, A], incomplete: [], drillKeys: {} };
+const catalogue = { snapshots: [C, B, A], incomplete: [], drillKeys: {}, untrusted: [], anomalies: [], signed: false };
 const drills = [
   drill(A.id, '2026-11-28T11:00:00.000Z', true, 20),
   drill(B.id, '2026-11-29T11:00:00.000Z', true, 22),
@@ -86,7 +86,7 @@ describe('report: escaping', () => {
     };
     const page = renderReport({
       storeUrl: `file:///srv/${HOSTILE}`,
-      catalogue: { snapshots: [evil], incomplete: [], drillKeys: {} },
+      catalogue: { snapshots: [evil], incomplete: [], drillKeys: {}, untrusted: [], anomalies: [], signed: false },
       drills: [evilDrill],
       now: NOW,
       toolVersion: HOSTILE,
@@ -159,7 +159,7 @@ describe('report: model', () => {
   test('a later failed drill makes the last drill FAILED; an earlier pass still counts as verified', () => {
     const m = buildReportModel({
       storeUrl: 's',
-      catalogue: { snapshots: [A], incomplete: [], drillKeys: {} },
+      catalogue: { snapshots: [A], incomplete: [], drillKeys: {}, untrusted: [], anomalies: [], signed: false },
       drills: [drill(A.id, '2026-11-29T00:00:00Z', false, 9), drill(A.id, '2026-11-28T12:00:00Z', true, 8)],
       now: NOW,
       toolVersion: '1',
@@ -268,7 +268,7 @@ describe('report: empty cases', () => {
   test('an empty store: no tables, no charts, and sentences that say so', () => {
     const page = renderReport({
       storeUrl: 'file:///srv/empty',
-      catalogue: { snapshots: [], incomplete: [], drillKeys: {} },
+      catalogue: { snapshots: [], incomplete: [], drillKeys: {}, untrusted: [], anomalies: [], signed: false },
       drills: [],
       now: NOW,
       toolVersion: '1',

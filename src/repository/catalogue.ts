@@ -2,78 +2,152 @@ import { VaultOpsError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { classifyKey, manifestKey } from './layout.js';
+import { manifestTimeAnomaly, manifestTrustProblem, possibleReplays, type CatalogueTrust } from './trust.js';
+
+/** A snapshot id set apart from the catalogue: its keys are listed, never selected, never pruned. */
+export interface SetApart {
+  id: string;
+  /** Every key of the id (manifest, archives, drill records) as listed. */
+  keys: string[];
+  /** One phrase: why it is set apart. */
+  reason: string;
+  /** The key id that signed its manifest, when it names one (untrusted entries). */
+  keyId?: string;
+  /** The manifest, when it parsed (escape every field before printing it). */
+  manifest?: SnapshotManifest;
+}
 
 /** The store's snapshots and what lies beside them (`snapshot list`, prune, verify). */
 export interface Catalogue {
-  /** Snapshots with a readable manifest whose archive exists, newest first. */
+  /**
+   * Snapshots with a readable, consistent manifest whose archive exists, signed by a verify key when
+   * the store has them, and not flagged as a replay: newest first by id (the key's time).
+   */
   snapshots: SnapshotManifest[];
   /**
-   * Archives without a manifest, manifests without an archive or unreadable, unfinished uploads, drill
-   * records of a snapshot that is not in the catalogue (any more).
+   * Ids whose manifest is not signed by a verify key (a signed store only). They steer nothing: never
+   * selected, never a retention anchor, never copied, never deleted by prune.
+   */
+  untrusted: SetApart[];
+  /**
+   * Ids whose objects contradict each other or the clock: a manifest that is unreadable, names another
+   * id, disagrees with its id's time or is dated in the future, two archives for one id, a possible
+   * replay. Reported for a human; never `latest`, never pruned automatically; an exact id may still be
+   * drilled, and restored after a confirmation.
+   */
+  anomalies: SetApart[];
+  /**
+   * Leftovers that are provably vault-ops' own and unfinished: archives without any manifest key,
+   * manifests whose archive is gone, unfinished uploads, drill records of an id with no object left.
    */
   incomplete: Array<{ key: string; bytes: number; lastModified: string; reason: string }>;
   /**
-   * The keys of each catalogued snapshot's drill records, oldest first, not read (see
-   * `SnapshotRepository.drillHistory`); a snapshot without drills has no entry.
+   * The keys of each snapshot's drill records (catalogued, untrusted and anomalous ids alike), oldest
+   * first, not read (see `SnapshotRepository.drillHistory`); an id without drills has no entry.
    */
   drillKeys: Record<string, string[]>;
+  /** Verify keys were applied: `untrusted` is meaningful. */
+  signed: boolean;
 }
 
 export const ORPHAN_DRILL_REASON = 'drill record of a snapshot that is not in the catalogue';
 
+type Listed = { key: string; bytes: number; lastModified: Date };
+
 /**
- * Read the store's catalogue. A snapshot counts when its manifest (written last) parses and its
- * archive object exists; whether the archive is intact is for inspect and verify to say.
+ * Read the store's catalogue under `trust`. A snapshot counts when its manifest (written last) parses,
+ * agrees with its id and its archive object exists (whether the archive is intact is for inspect and
+ * verify to say), its signature verifies when the store is signed, and it is not a possible replay.
  */
-export async function listCatalogue(store: SnapshotStore, options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+export async function listCatalogue(
+  store: SnapshotStore,
+  trust: CatalogueTrust,
+  options: { signal?: AbortSignal } = {},
+): Promise<Catalogue> {
   const objects = await store.list(options.signal ? { signal: options.signal } : {});
-  const archives = new Map<string, { key: string; bytes: number; lastModified: Date }>();
-  const manifests = new Map<string, { key: string; bytes: number; lastModified: Date }>();
-  const drills: Array<{ id: string; time: number; object: { key: string; bytes: number; lastModified: Date } }> = [];
+  const archives = new Map<string, Listed[]>();
+  const manifests = new Map<string, Listed>();
+  const drills: Array<{ id: string; time: number; object: Listed }> = [];
   for (const o of objects) {
     const c = classifyKey(store.prefix, o.key);
-    if (c.kind === 'archive') archives.set(c.id, o);
+    if (c.kind === 'archive') archives.set(c.id, [...(archives.get(c.id) ?? []), o]);
     else if (c.kind === 'manifest') manifests.set(c.id, o);
     else if (c.kind === 'drill') drills.push({ id: c.id, time: c.time.getTime(), object: o });
   }
-  const snapshots: SnapshotManifest[] = [];
+  const now = trust.now();
+  const candidates: SnapshotManifest[] = [];
+  const untrusted: SetApart[] = [];
+  const anomalies: SetApart[] = [];
   const incomplete: Catalogue['incomplete'] = [];
-  const mark = (o: { key: string; bytes: number; lastModified: Date }, reason: string) =>
+  const mark = (o: Listed, reason: string) =>
     incomplete.push({ key: o.key, bytes: o.bytes, lastModified: o.lastModified.toISOString(), reason });
+  const keysOf = (id: string) => [
+    ...(manifests.has(id) ? [manifests.get(id)!.key] : []),
+    ...(archives.get(id) ?? []).map((a) => a.key),
+  ];
+  const setApart = (list: SetApart[], id: string, reason: string, manifest?: SnapshotManifest) =>
+    list.push({
+      id,
+      keys: keysOf(id),
+      reason,
+      ...(manifest ? { manifest } : {}),
+      ...(manifest?.signature?.keyId ? { keyId: manifest.signature.keyId } : {}),
+    });
 
   for (const [id, m] of manifests) {
+    const archiveObjects = archives.get(id) ?? [];
     let manifest: SnapshotManifest;
     try {
       manifest = parseManifest(await store.getBytes(m.key, { maxBytes: MAX_MANIFEST_BYTES }), m.key);
     } catch (err) {
+      if (err instanceof VaultOpsError && err.code === 'not-found') continue; // deleted since the listing
       if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) {
-        mark(m, err.message);
+        // Not ours, or damaged: a human looks at it; neither it nor the archive beside it is deleted.
+        setApart(anomalies, id, err.message);
         continue;
       }
       throw err;
     }
-    const archive = archives.get(id);
-    if (manifest.id !== id) mark(m, `manifest names snapshot ${manifest.id}, not ${id}`);
-    else if (!archive || archive.key !== manifest.archive.key) mark(m, 'manifest without its archive');
-    else {
-      // A size or checksum mismatch is corruption of a catalogued snapshot: inspect and verify
-      // report it (exit 3); it does not silently drop out of the catalogue.
-      snapshots.push(manifest);
-      archives.delete(id);
+    const problem = manifestTrustProblem(manifest, trust);
+    if (problem) {
+      setApart(untrusted, id, problem, manifest);
       continue;
     }
-    archives.delete(id);
+    const timeAnomaly = manifest.id === id ? manifestTimeAnomaly(manifest, now) : undefined;
+    if (manifest.id !== id) setApart(anomalies, id, `manifest names snapshot ${manifest.id}, not ${id}`, manifest);
+    else if (timeAnomaly) setApart(anomalies, id, timeAnomaly, manifest);
+    else if (archiveObjects.length > 1) {
+      setApart(anomalies, id, `${archiveObjects.length} archives for one snapshot id`, manifest);
+    } else if (archiveObjects.length === 0) mark(m, 'manifest without its archive');
+    else if (archiveObjects[0]!.key !== manifest.archive.key) {
+      setApart(anomalies, id, `manifest names archive ${manifest.archive.key}, the store holds another`, manifest);
+    } else {
+      // A size or checksum mismatch is corruption of a catalogued snapshot: inspect and verify
+      // report it (exit 3); it does not silently drop out of the catalogue.
+      candidates.push(manifest);
+    }
   }
-  for (const archive of archives.values()) mark(archive, 'archive without a manifest (an interrupted or failed save)');
-  // A drill record belongs to its snapshot; once the snapshot is gone (pruned, deleted by hand) it is
-  // a leftover that prune removes after the grace period.
-  const catalogued = new Set(snapshots.map((m) => m.id));
+  for (const [id, list] of archives) {
+    if (manifests.has(id)) continue;
+    if (list.length > 1) setApart(anomalies, id, `${list.length} archives for one snapshot id, no manifest`);
+    else mark(list[0]!, 'archive without a manifest (an interrupted or failed save)');
+  }
+  const replays = possibleReplays(candidates);
+  const snapshots: SnapshotManifest[] = [];
+  for (const m of candidates) {
+    const replay = replays.get(m.id);
+    if (replay) setApart(anomalies, m.id, replay, m);
+    else snapshots.push(m);
+  }
+  // A drill record belongs to its snapshot id; once no object of that id is left (pruned, deleted by
+  // hand) it is a leftover that prune removes after the grace period.
   const drillKeys: Catalogue['drillKeys'] = {};
   drills.sort((a, b) => a.time - b.time || (a.object.key < b.object.key ? -1 : 1));
   for (const d of drills) {
-    if (!catalogued.has(d.id)) mark(d.object, ORPHAN_DRILL_REASON);
+    if (!manifests.has(d.id) && !archives.has(d.id)) mark(d.object, ORPHAN_DRILL_REASON);
     else drillKeys[d.id] = [...(drillKeys[d.id] ?? []), d.object.key];
   }
+  for (const set of [...untrusted, ...anomalies]) set.keys.push(...(drillKeys[set.id] ?? []));
   for (const upload of await store.listIncomplete()) {
     incomplete.push({
       key: upload.key,
@@ -82,15 +156,33 @@ export async function listCatalogue(store: SnapshotStore, options: { signal?: Ab
       reason: 'unfinished upload',
     });
   }
-  // Newest first, by creation time (ids only order to the second).
-  snapshots.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+  snapshots.sort(newestFirst);
+  untrusted.sort((a, b) => (a.id < b.id ? 1 : -1));
+  anomalies.sort((a, b) => (a.id < b.id ? 1 : -1));
   incomplete.sort((a, b) => (a.key < b.key ? -1 : 1));
-  return { snapshots, incomplete, drillKeys };
+  return { snapshots, untrusted, anomalies, incomplete, drillKeys, signed: trust.verifyKeys.length > 0 };
+}
+
+/**
+ * Newest first by the id's time (the key: what the store lists); within one second, where the random
+ * suffix orders nothing, by `createdAt` (which agrees with the id to the second, checked above).
+ */
+function newestFirst(a: SnapshotManifest, b: SnapshotManifest): number {
+  const sa = a.id.slice(0, 16);
+  const sb = b.id.slice(0, 16);
+  if (sa !== sb) return sa < sb ? 1 : -1;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /** Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. */
-export async function findSnapshot(store: SnapshotStore, which: string): Promise<SnapshotManifest> {
-  return selectSnapshot(await listCatalogue(store), which, store);
+export async function findSnapshot(
+  store: SnapshotStore,
+  trust: CatalogueTrust,
+  which: string,
+  options: SelectOptions = {},
+): Promise<SnapshotManifest> {
+  return selectSnapshot(await listCatalogue(store, trust), which, store, options);
 }
 
 /** The 'not-found' error of a store without any complete snapshot. */
@@ -101,46 +193,86 @@ export function emptyStoreError(url: string): VaultOpsError {
   );
 }
 
+export interface SelectOptions {
+  /**
+   * An exact id set apart as an anomaly may be picked (verify drills it; restore asks first). Untrusted
+   * ids are never picked.
+   */
+  allowAnomaly?: boolean;
+}
+
+/** The anomaly entry of an id, when the catalogue set it apart as one. */
+export function anomalyOf(catalogue: Catalogue, id: string): SetApart | undefined {
+  return catalogue.anomalies.find((a) => a.id === id);
+}
+
 /** `latest`, `oldest` or an exact id, picked from a catalogue already read; 'not-found' otherwise. */
 export function selectSnapshot(
   catalogue: Catalogue,
   which: string,
   store: { url: string; prefix: string },
+  options: SelectOptions = {},
 ): SnapshotManifest {
   const { snapshots } = catalogue;
-  if (snapshots.length === 0) throw emptyStoreError(store.url);
-  if (which === 'latest') return snapshots[0]!;
-  if (which === 'oldest') return snapshots[snapshots.length - 1]!;
+  if (which === 'latest' || which === 'oldest') {
+    if (snapshots.length === 0) throw emptyStoreError(store.url);
+    return which === 'latest' ? snapshots[0]! : snapshots[snapshots.length - 1]!;
+  }
   const found = snapshots.find((s) => s.id === which);
-  if (!found) {
+  if (found) return found;
+  const untrusted = catalogue.untrusted.find((u) => u.id === which);
+  if (untrusted) {
     throw new VaultOpsError(
-      'not-found',
-      `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): ` +
-        `list them with 'vault-ops snapshot list --from ${store.url}'`,
+      'verification',
+      `snapshot ${which} in ${store.url} is not trusted (${untrusted.reason}): its manifest is not signed by a ` +
+        'verify key, so vault-ops will not use it; check who wrote it',
     );
   }
-  return found;
+  const anomaly = anomalyOf(catalogue, which);
+  if (anomaly?.manifest && options.allowAnomaly) return anomaly.manifest;
+  if (anomaly) {
+    throw new VaultOpsError(
+      'verification',
+      `snapshot ${which} in ${store.url} is set apart as an anomaly (${anomaly.reason}): ` +
+        `see 'vault-ops snapshot list --from ${store.url}'`,
+    );
+  }
+  if (snapshots.length === 0) throw emptyStoreError(store.url);
+  throw new VaultOpsError(
+    'not-found',
+    `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): ` +
+      `list them with 'vault-ops snapshot list --from ${store.url}'`,
+  );
 }
 
 /**
- * The newest manifest in the store, without reading the whole catalogue (nor checking that its
- * archive exists). Ids sort by their second; within one second the random suffix does not order
- * them, so the manifests of the newest second are read and compared by `createdAt` (millisecond
- * precision).
+ * The newest trusted manifest in the store, without reading the whole catalogue (nor checking that its
+ * archive exists): manifests are read newest key first, skipping those the catalogue would set apart
+ * on their own (unsigned in a signed store, a time that disagrees with the id or lies in the future).
+ * Ids sort by their second; within one second the random suffix does not order them, so the manifests
+ * of that second are compared by `createdAt` (millisecond precision).
  */
-export async function newestManifest(store: SnapshotStore): Promise<SnapshotManifest | undefined> {
+export async function newestManifest(
+  store: SnapshotStore,
+  trust: CatalogueTrust,
+): Promise<SnapshotManifest | undefined> {
   const keys = (await store.list())
     .map((o) => ({ key: o.key, c: classifyKey(store.prefix, o.key) }))
     .filter((x) => x.c.kind === 'manifest')
-    .map((x) => ({ key: x.key, second: (x.c as { id: string }).id.slice(0, 16) }))
+    .map((x) => ({ key: x.key, id: (x.c as { id: string }).id }))
     .sort((a, b) => (a.key < b.key ? 1 : -1));
+  const now = trust.now();
   let found: SnapshotManifest | undefined;
-  for (const { key, second } of keys) {
-    if (found && second !== found.id.slice(0, 16)) break;
+  for (const { key, id } of keys) {
+    if (found && id.slice(0, 16) !== found.id.slice(0, 16)) break;
+    let m: SnapshotManifest;
     try {
-      const m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
-      if (!found || m.createdAt > found.createdAt) found = m;
-    } catch {}
+      m = parseManifest(await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES }), key);
+    } catch {
+      continue;
+    }
+    if (m.id !== id || manifestTrustProblem(m, trust) || manifestTimeAnomaly(m, now)) continue;
+    if (!found || m.createdAt > found.createdAt) found = m;
   }
   return found;
 }

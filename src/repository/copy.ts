@@ -5,7 +5,13 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { DrillRecord } from './drill-record.js';
 import type { SnapshotManifest } from './manifest.js';
-import type { SnapshotRepository } from './snapshot-repository.js';
+import type { ArchiveRetention, SnapshotRepository } from './snapshot-repository.js';
+import { snapshotTime } from './trust.js';
+
+/** What a copy protects its objects with in the destination: S3 object lock, as a save does. */
+export interface CopyProtection {
+  objectLock?: { mode: ArchiveRetention['mode']; days: number };
+}
 
 /** Which snapshots of the source to copy. */
 export type CopySelection = { snapshot: string } | { missing: true };
@@ -49,7 +55,7 @@ export async function copySnapshots(
   from: SnapshotRepository,
   to: SnapshotRepository,
   selection: CopySelection,
-  deps: { logger: Logger; signal?: AbortSignal },
+  deps: { logger: Logger; signal?: AbortSignal; protection?: CopyProtection },
 ): Promise<CopyReport> {
   const report: CopyReport = { from: from.url, to: to.url, copied: [], skipped: [] };
   const signal = deps.signal ? { signal: deps.signal } : {};
@@ -72,7 +78,7 @@ export async function copySnapshots(
     const drills = fromDrills.get(manifest.id) ?? [];
     if (present.has(manifest.id)) {
       // Only a named snapshot is worth a note; --missing skips the present ones silently in text.
-      const copied = await copyDrillRecords(to, drills, toDrills.get(manifest.id) ?? []);
+      const copied = await copyDrillRecords(to, drills, toDrills.get(manifest.id) ?? [], retentionFor(manifest, deps));
       report.skipped.push({ id: manifest.id, reason: `already in ${to.url}`, drills: copied });
       continue;
     }
@@ -86,9 +92,11 @@ async function copyOne(
   to: SnapshotRepository,
   manifest: SnapshotManifest,
   drillRecords: ReadonlyArray<DrillRecord & { key: string }>,
-  deps: { logger: Logger; signal?: AbortSignal },
+  deps: { logger: Logger; signal?: AbortSignal; protection?: CopyProtection },
 ): Promise<CopiedSnapshot> {
   const signal = deps.signal ? { signal: deps.signal } : {};
+  const retention = retentionFor(manifest, deps);
+  const locked = retention ? { retention } : {};
   const hash = createHash('sha256');
   let bytes = 0;
   const expected = manifest.archive;
@@ -114,7 +122,11 @@ async function copyOne(
   const source = await from.openArchive(manifest, signal);
   const flowing = pipeline(source, check);
   flowing.catch(() => undefined);
-  const put = to.putArchive(manifest.id, check, { encrypted: manifest.encryption !== undefined, ...signal });
+  const put = to.putArchive(manifest.id, check, {
+    encrypted: manifest.encryption !== undefined,
+    ...locked,
+    ...signal,
+  });
   const [flowed, stored] = await Promise.allSettled([flowing, put]);
   if (flowed.status === 'rejected' || stored.status === 'rejected') {
     if (stored.status === 'fulfilled') await to.discardArchive(stored.value.key).catch(() => undefined);
@@ -131,12 +143,12 @@ async function copyOne(
   const copied: SnapshotManifest = { ...manifest, archive: { ...manifest.archive, key: stored.value.key } };
   let manifestKey: string;
   try {
-    manifestKey = await to.putManifest(copied);
+    manifestKey = await to.putManifest(copied, locked);
   } catch (err) {
     await to.discardArchive(stored.value.key).catch(() => undefined);
     throw err;
   }
-  const drills = await copyDrillRecords(to, drillRecords, []);
+  const drills = await copyDrillRecords(to, drillRecords, [], retention);
   deps.logger.info({ snapshotId: manifest.id, from: from.url, to: to.url, bytes, drills }, 'snapshot copied');
   return { id: manifest.id, archiveKey: stored.value.key, manifestKey, bytes, sha256: expected.sha256, drills };
 }
@@ -149,15 +161,27 @@ async function copyDrillRecords(
   to: SnapshotRepository,
   records: ReadonlyArray<DrillRecord & { key: string }>,
   present: ReadonlyArray<DrillRecord>,
+  retention: ArchiveRetention | undefined,
 ): Promise<number> {
   const had = new Set(present.map((d) => d.finishedAt));
   let copied = 0;
   for (const { key: _key, ...record } of records) {
     if (had.has(record.finishedAt)) continue;
-    await to.drills.write(record);
+    await to.drills.write(record, retention ? { retention } : {});
     copied++;
   }
   return copied;
+}
+
+/**
+ * The lock of a copied snapshot's objects: as long as the save would have locked them, counted from the
+ * snapshot's time (its id); none once that is past, or when no lock was asked for.
+ */
+function retentionFor(manifest: SnapshotManifest, deps: { protection?: CopyProtection }): ArchiveRetention | undefined {
+  const lock = deps.protection?.objectLock;
+  if (!lock) return undefined;
+  const until = new Date(snapshotTime(manifest.id).getTime() + lock.days * 86_400_000);
+  return until.getTime() > Date.now() ? { mode: lock.mode, until } : undefined;
 }
 
 function mismatch(manifest: SnapshotManifest, url: string, what: string): VaultOpsError {

@@ -9,6 +9,15 @@ import { VaultOpsError } from '../errors.js';
  */
 export const DrillRecordSchema = z.object({
   snapshotId: z.string(),
+  /**
+   * The sha256 of the archive the drill restored (the manifest's `archive.sha256`): binds the record to
+   * that archive, so a record cannot vouch for another archive put under the same id. Absent from
+   * records written before records were signed.
+   */
+  archiveSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** When the drill finished (ISO 8601); the key's time is this, truncated to the second. */
   finishedAt: z.string(),
   passed: z.boolean(),
@@ -28,6 +37,8 @@ export const DrillRecordSchema = z.object({
   /** Recovery time objective measured: seconds from the start of the download to a checked server. */
   rtoSeconds: z.number(),
   toolVersion: z.string(),
+  /** ed25519 over the canonical JSON of every other field (repository/signature.ts), by verify's key. */
+  signature: z.object({ algorithm: z.literal('ed25519'), keyId: z.string(), value: z.string() }).optional(),
 });
 export type DrillRecord = z.output<typeof DrillRecordSchema>;
 

@@ -19,7 +19,9 @@ export class PruneMetrics implements PruneReporter, JobMetrics {
     this.registry,
     new Gauge({
       name: 'vault_ops_prune_snapshots',
-      help: 'Snapshots of the last prune by outcome: kept, removed, or locked (under object lock, kept)',
+      help:
+        'Snapshots of the last prune by outcome: kept, removed, locked (under object lock, kept), overwritten ' +
+        '(a key with several versions, kept), untrusted or anomaly (set apart by the catalogue, never touched)',
       labelNames: ['outcome'],
       registers: [],
     }),
@@ -47,6 +49,9 @@ export class PruneMetrics implements PruneReporter, JobMetrics {
     this.snapshots.set({ outcome: 'kept' }, report.keep.length);
     this.snapshots.set({ outcome: 'removed' }, report.remove.filter((r) => r.status === 'removed').length);
     this.snapshots.set({ outcome: 'locked' }, report.remove.filter((r) => r.status === 'locked').length);
+    this.snapshots.set({ outcome: 'overwritten' }, report.remove.filter((r) => r.status === 'overwritten').length);
+    this.snapshots.set({ outcome: 'untrusted' }, report.setApart.filter((s) => s.trust === 'untrusted').length);
+    this.snapshots.set({ outcome: 'anomaly' }, report.setApart.filter((s) => s.trust === 'anomaly').length);
   }
 
   failed(reason: string, at: Date): void {

@@ -2,6 +2,7 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
+import { snapshotTime } from './trust.js';
 
 export interface PruneOptions {
   policy: RetentionPolicy;
@@ -9,23 +10,32 @@ export interface PruneOptions {
   /** Incomplete leftovers younger than this are left alone: a save may still be running. */
   incompleteGraceMs: number;
   now: Date;
+  /**
+   * Lift the per-run cap: without it a run never leaves fewer than two snapshots of a store that has
+   * more (unless the policy itself keeps at most one), the rest waits for the next run.
+   */
+  force?: boolean;
 }
 
 /** `snapshot prune --output json`. */
 export interface PruneReport {
   dryRun: boolean;
-  keep: Array<{ id: string; createdAt: string; reasons: KeepReason[] }>;
+  /** `createdAt`: the snapshot's time as its id says (what retention orders by). */
+  keep: Array<{ id: string; createdAt: string; reasons: Array<KeepReason | 'cap'> }>;
   remove: Array<{
     id: string;
     createdAt: string;
     keys: string[];
-    status: 'planned' | 'removed' | 'locked' | 'failed';
+    /** `overwritten`: a key of it has several versions in a versioned store; nothing of it was removed. */
+    status: 'planned' | 'removed' | 'locked' | 'overwritten' | 'failed';
     detail?: string;
   }>;
+  /** Ids the catalogue did not trust or set apart as anomalies: never touched by prune. */
+  setApart: Array<{ id: string; keys: string[]; reason: string; trust: 'untrusted' | 'anomaly' }>;
   incomplete: Array<{
     key: string;
     reason: string;
-    status: 'planned' | 'removed' | 'too-young' | 'locked' | 'failed';
+    status: 'planned' | 'removed' | 'too-young' | 'locked' | 'overwritten' | 'failed';
     detail?: string;
   }>;
   warnings: string[];
@@ -50,6 +60,7 @@ export async function pruneSnapshots(
     if (report.dryRun) return report;
     const failed =
       report.remove.some((r) => r.status === 'failed') || report.incomplete.some((r) => r.status === 'failed');
+    // Kept, not failed: an overwritten key is for a human to look at, and the next run skips it again.
     if (failed) reporter?.failed('store', new Date());
     else reporter?.pruned(report, new Date());
     return report;
@@ -65,32 +76,75 @@ export interface PruneReporter {
   failed(reason: string, at: Date): void;
 }
 
+/** A policy that keeps at most one snapshot asks for one: the per-run cap does not second-guess it. */
+function keepsAtMostOne(policy: RetentionPolicy): boolean {
+  const counts = [policy.keepLast, policy.keepHourly, policy.keepDaily, policy.keepWeekly, policy.keepMonthly];
+  return [...counts, policy.keepYearly].reduce<number>((sum, n) => sum + (n ?? 0), 0) <= 1;
+}
+
 async function prune(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
   const catalogue = await repository.catalogue();
+  // Ordering and retention come from the ids (the keys), never from a field an uploader writes freely;
+  // untrusted and anomalous ids are not in `snapshots`, so they neither count nor anchor anything.
   const plan = planRetention(
-    catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),
+    catalogue.snapshots.map((m) => ({ id: m.id, time: snapshotTime(m.id) })),
     options.policy,
   );
   const newest = catalogue.snapshots[0]?.id;
   if (newest && plan.remove.some((r) => r.id === newest)) {
     throw new VaultOpsError('internal', `retention plan would remove the newest snapshot ${newest}: refusing to prune`);
   }
+  const keep: PruneReport['keep'] = plan.keep.map((k) => ({
+    id: k.id,
+    createdAt: k.time.toISOString(),
+    reasons: k.reasons,
+  }));
+  const warnings: string[] = [];
+  let remove = plan.remove;
+  // The per-run cap: never all but one (a store of several snapshots pruned down to its newest alone is
+  // what forged anchors would cause); the newest snapshot the policy lets go stays for another run.
+  if (!options.force && keep.length === 1 && remove.length > 0 && !keepsAtMostOne(options.policy)) {
+    const spared = remove[0]!;
+    remove = remove.slice(1);
+    keep.push({ id: spared.id, createdAt: spared.time.toISOString(), reasons: ['cap'] });
+    warnings.push(
+      `kept ${spared.id} beyond the policy: one run never prunes a store down to a single snapshot ` +
+        '(--force lifts the cap)',
+    );
+  }
   const byId = new Map(catalogue.snapshots.map((m) => [m.id, m]));
   const versions = await repository.versionListing();
 
   const report: PruneReport = {
     dryRun: options.dryRun,
-    keep: plan.keep.map((k) => ({ id: k.id, createdAt: k.time.toISOString(), reasons: k.reasons })),
+    keep,
     remove: [],
+    setApart: [
+      ...catalogue.untrusted.map((u) => ({ id: u.id, keys: u.keys, reason: u.reason, trust: 'untrusted' as const })),
+      ...catalogue.anomalies.map((a) => ({ id: a.id, keys: a.keys, reason: a.reason, trust: 'anomaly' as const })),
+    ],
     incomplete: [],
-    warnings: [],
+    warnings,
   };
+  if (report.setApart.length) {
+    warnings.push(
+      `${report.setApart.length} snapshot id(s) set apart as untrusted or anomalous were left alone: see ` +
+        `'vault-ops snapshot list --from ${repository.url}'`,
+    );
+  }
 
-  for (const r of plan.remove) {
+  for (const r of remove) {
     const manifest = byId.get(r.id)!;
     const keys = repository.snapshotKeys(manifest, catalogue.drillKeys[r.id]);
     const entry: PruneReport['remove'][number] = { id: r.id, createdAt: r.time.toISOString(), keys, status: 'planned' };
     report.remove.push(entry);
+    const overwritten = repository.overwritten(keys, versions);
+    if (overwritten.length) {
+      entry.status = 'overwritten';
+      entry.detail = overwritten.join('; ');
+      warnings.push(`snapshot ${r.id} was not pruned: ${entry.detail} (an older version may be the real one)`);
+      continue;
+    }
     const lockedUntil = await repository.retainedUntil(keys, versions, options.now);
     if (lockedUntil) {
       entry.status = 'locked';
@@ -130,6 +184,12 @@ async function prune(repository: SnapshotRepository, options: PruneOptions, logg
         entry.status = 'failed';
         entry.detail = (err as Error).message;
       }
+      continue;
+    }
+    const overwritten = repository.overwritten([leftover.key], versions);
+    if (overwritten.length) {
+      entry.status = 'overwritten';
+      entry.detail = overwritten.join('; ');
       continue;
     }
     const lockedUntil = await repository.retainedUntil([leftover.key], versions, options.now);

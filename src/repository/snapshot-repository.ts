@@ -15,11 +15,14 @@ import {
   ORPHAN_DRILL_REASON,
   selectSnapshot,
   type Catalogue,
+  type SelectOptions,
 } from './catalogue.js';
 import type { DrillHistory } from './drill-history.js';
 import { MAX_DRILL_RECORD_BYTES, parseDrillRecord, type DrillRecord } from './drill-record.js';
 import { archiveKey, classifyKey, drillKey, manifestKey } from './layout.js';
 import { listRotationRecords, writeRotationRecord, type RotationRecord, type RotationRecordInput } from './records.js';
+import { drillSignatureProblem, signDrillRecord } from './signature.js';
+import { UNSIGNED_STORE, type CatalogueTrust } from './trust.js';
 
 /** Object-lock retention for a snapshot's objects (S3 buckets with object lock). */
 export interface ArchiveRetention {
@@ -44,7 +47,7 @@ export interface DrillRecords {
    * Store one drill's result, create-only; returns its key. Two drills of one snapshot finishing
    * in the same second: the later one is stored a second later rather than replacing the first.
    */
-  write(record: DrillRecord): Promise<string>;
+  write(record: DrillRecord, options?: { retention?: ArchiveRetention }): Promise<string>;
 }
 
 /**
@@ -57,23 +60,28 @@ export class SnapshotRepository {
   readonly records: RotationRecords;
   readonly drills: DrillRecords;
 
-  constructor(private readonly store: SnapshotStore) {
+  constructor(
+    private readonly store: SnapshotStore,
+    /** What the catalogue trusts (verify keys) and how this run signs its drill records. */
+    readonly trust: CatalogueTrust = UNSIGNED_STORE,
+  ) {
     this.records = {
       write: (input) => writeRotationRecord(store, input),
       list: (since) => listRotationRecords(store, since),
     };
     this.drills = {
-      write: (record) => this.writeDrill(record),
+      write: (record, options) => this.writeDrill(record, options?.retention),
     };
   }
 
-  private async writeDrill(record: DrillRecord): Promise<string> {
+  private async writeDrill(unsigned: DrillRecord, retention?: ArchiveRetention): Promise<string> {
+    const record = this.trust.signingKey ? signDrillRecord(unsigned, this.trust.signingKey) : unsigned;
     const body = `${JSON.stringify(record, null, 2)}\n`;
     const finished = new Date(record.finishedAt);
     for (let attempt = 0; ; attempt++) {
       const key = drillKey(this.store.prefix, record.snapshotId, new Date(finished.getTime() + attempt * 1000));
       try {
-        await this.store.putBytes(key, body, { contentType: 'application/json' });
+        await this.store.putBytes(key, body, { contentType: 'application/json', ...(retention ? { retention } : {}) });
         return key;
       } catch (err) {
         const taken = err instanceof VaultOpsError && err.code === 'store' && /already exists/.test(err.message);
@@ -82,11 +90,26 @@ export class SnapshotRepository {
     }
   }
 
-  /** One drill record, or undefined when the object is unreadable or not a drill record of `id`. */
-  private async readDrill(key: string, id: string): Promise<(DrillRecord & { key: string }) | undefined> {
+  /**
+   * One drill record, or undefined when the object is unreadable, not a drill record of `id`, or not
+   * trusted: in a signed store a record counts only when a verify key signed it and it names the
+   * archive (`archiveSha256`) the catalogue holds for `id`.
+   */
+  private async readDrill(
+    key: string,
+    id: string,
+    archiveSha256: string | undefined,
+  ): Promise<(DrillRecord & { key: string }) | undefined> {
     try {
       const record = parseDrillRecord(await this.store.getBytes(key, { maxBytes: MAX_DRILL_RECORD_BYTES }), key);
-      return record.snapshotId === id ? { ...record, key } : undefined;
+      if (record.snapshotId !== id) return undefined;
+      if (this.trust.verifyKeys.length > 0) {
+        if (drillSignatureProblem(record, this.trust.verifyKeys)) return undefined;
+        if (!archiveSha256 || record.archiveSha256 !== archiveSha256) return undefined;
+      } else if (record.archiveSha256 !== undefined && archiveSha256 && record.archiveSha256 !== archiveSha256) {
+        return undefined;
+      }
+      return { ...record, key };
     } catch (err) {
       if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) return undefined;
       // Deleted between the listing and the read (a prune running beside us).
@@ -103,11 +126,14 @@ export class SnapshotRepository {
   async drillHistory(catalogue: Catalogue, ids?: readonly string[]): Promise<DrillHistory> {
     const history = new Map<string, Array<DrillRecord & { key: string }>>();
     const only = ids ? new Set(ids) : undefined;
+    const archiveSha = new Map<string, string>();
+    for (const m of catalogue.snapshots) archiveSha.set(m.id, m.archive.sha256);
+    for (const a of catalogue.anomalies) if (a.manifest) archiveSha.set(a.id, a.manifest.archive.sha256);
     for (const [id, keys] of Object.entries(catalogue.drillKeys)) {
       if (only && !only.has(id)) continue;
       const records: Array<DrillRecord & { key: string }> = [];
       for (const key of keys) {
-        const record = await this.readDrill(key, id);
+        const record = await this.readDrill(key, id, archiveSha.get(id));
         if (record) records.push(record);
       }
       if (records.length) history.set(id, records);
@@ -124,7 +150,7 @@ export class SnapshotRepository {
     for (const { key, reason } of catalogue.incomplete) {
       if (reason !== ORPHAN_DRILL_REASON) continue;
       const c = classifyKey(this.store.prefix, key);
-      const record = c.kind === 'drill' ? await this.readDrill(key, c.id) : undefined;
+      const record = c.kind === 'drill' ? await this.readDrill(key, c.id, undefined) : undefined;
       if (record) out.push(record);
     }
     return out;
@@ -176,22 +202,22 @@ export class SnapshotRepository {
 
   /** The complete snapshots, newest first, and the leftovers (see `listCatalogue`). */
   catalogue(options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
-    return listCatalogue(this.store, options);
+    return listCatalogue(this.store, this.trust, options);
   }
 
-  /** The newest manifest, cheaply (without the whole catalogue); undefined in an empty store. */
+  /** The newest trusted manifest, cheaply (without the whole catalogue); undefined in an empty store. */
   newest(): Promise<SnapshotManifest | undefined> {
-    return newestManifest(this.store);
+    return newestManifest(this.store, this.trust);
   }
 
   /** `latest`, `oldest` or an exact id, resolved to a catalogued snapshot; 'not-found' otherwise. */
-  find(which: string): Promise<SnapshotManifest> {
-    return findSnapshot(this.store, which);
+  find(which: string, options: SelectOptions = {}): Promise<SnapshotManifest> {
+    return findSnapshot(this.store, this.trust, which, options);
   }
 
   /** `latest`, `oldest` or an exact id, picked from a catalogue already read; 'not-found' otherwise. */
-  select(catalogue: Catalogue, which: string): SnapshotManifest {
-    return selectSnapshot(catalogue, which, this.store);
+  select(catalogue: Catalogue, which: string, options: SelectOptions = {}): SnapshotManifest {
+    return selectSnapshot(catalogue, which, this.store, options);
   }
 
   /** The stored archive of a catalogued snapshot, as a stream. */
@@ -241,10 +267,30 @@ export class SnapshotRepository {
   }
 
   /**
-   * Delete keys for good, in order: in a versioned bucket every version and delete marker by
-   * version id (a delete marker would only hide a snapshot), else the object.
+   * Keys prune may not delete because the store holds more than one version of them: vault-ops writes
+   * every object create-only, so a second version means someone overwrote it, and the older version may
+   * be the real backup. Empty in an unversioned store. Each entry says why.
+   */
+  overwritten(keys: readonly string[], versions: VersionListing): string[] {
+    if (!this.store.capabilities.versioning) return [];
+    const out: string[] = [];
+    for (const key of keys) {
+      const objects = versions.get(key)?.filter((v) => !v.isDeleteMarker) ?? [];
+      if (objects.length > 1) out.push(`${key} has ${objects.length} versions: it was overwritten`);
+    }
+    return out;
+  }
+
+  /**
+   * Delete keys for good, in order: in a versioned bucket the key's one object version and its delete
+   * markers by version id (a delete marker would only hide a snapshot), else the object. A key with
+   * more than one object version is refused (`overwritten`): the caller checks first.
    */
   async remove(keys: readonly string[], versions: VersionListing): Promise<void> {
+    const refused = this.overwritten(keys, versions);
+    if (refused.length) {
+      throw new VaultOpsError('verification', `not removed: ${refused.join('; ')}`);
+    }
     for (const key of keys) {
       const list = versions.get(key);
       if (this.store.capabilities.versioning && list?.length) {

@@ -1,14 +1,15 @@
 import { tmpdir } from 'node:os';
-import type { KeyObject } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { downloadVerified } from '../snapshot/download-verified.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
-import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
+import { verifyManifestSignature } from '../repository/signature.js';
 import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';
 import type { RotationRecord } from '../repository/records.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
+import { anomalyOf } from '../repository/catalogue.js';
+import { drillStatus } from '../repository/drill-history.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
@@ -27,6 +28,15 @@ export interface RestorePlan {
     clusterId?: string;
     version?: string;
     encrypted: boolean;
+    /** `verified (key …)` in a signed store; `unsigned store` without verify keys. */
+    signature: string;
+    /** The snapshot's last drill, in words (`passed 2026-…`, `failed …`, `never drilled`). */
+    drill: string;
+    /**
+     * Why the catalogue set the snapshot apart (a possible replay, a time that disagrees with its id):
+     * the restore stops for a typed confirmation of the id, `--yes` is not enough.
+     */
+    anomaly?: string;
   };
   /** The snapshot was taken from the target cluster (same cluster id). */
   sameCluster: boolean;
@@ -57,7 +67,13 @@ export async function planRestore(
   deps: RestoreDeps,
   options: { snapshot: string; force: boolean; now?: Date },
 ): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
-  const manifest = await deps.repository.find(options.snapshot);
+  // Signature, anomaly and drill status are settled before anything talks to the target.
+  const catalogue = await deps.repository.catalogue();
+  const manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
+  const anomaly = anomalyOf(catalogue, manifest.id)?.reason;
+  const keys = deps.repository.trust.verifyKeys;
+  if (keys.length) verifyManifestSignature(manifest, keys);
+  const lastDrill = drillStatus((await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id));
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
   const now = options.now ?? new Date();
@@ -92,6 +108,13 @@ export async function planRestore(
       ...(manifest.cluster.id ? { clusterId: manifest.cluster.id } : {}),
       ...(manifest.cluster.version ? { version: manifest.cluster.version } : {}),
       encrypted: manifest.encryption !== undefined,
+      signature: keys.length ? `verified (key ${manifest.signature?.keyId ?? '?'})` : 'unsigned store: not checked',
+      drill: lastDrill.lastPassingDrill
+        ? `passed ${lastDrill.lastPassingDrill.finishedAt}`
+        : lastDrill.lastDrill
+          ? `failed ${lastDrill.lastDrill.finishedAt}, never passed`
+          : 'never drilled',
+      ...(anomaly ? { anomaly } : {}),
     },
     sameCluster,
     force: options.force,
@@ -112,13 +135,11 @@ export async function executeRestore(
     safetySnapshot: boolean;
     protection?: SnapshotProtection;
     identities?: string[];
-    verifyKey?: KeyObject;
     timeoutMs?: number;
     tempRoot?: string;
   },
 ): Promise<RestoreResult> {
   const { plan, manifest, leader } = prepared;
-  if (options.verifyKey) verifyManifestSignature(manifest, options.verifyKey);
   if (manifest.encryption && !options.identities?.length) {
     throw new VaultOpsError(
       'config',

@@ -27,7 +27,9 @@ export async function downloadVerified(
     transform(chunk: Buffer, _e, cb) {
       hash.update(chunk);
       bytes += chunk.length;
-      cb(null, chunk);
+      // A store object longer than its manifest says is not that snapshot: stop before it fills the disk.
+      if (bytes > manifest.archive.bytes) cb(new ArchiveTooLong(manifest.archive.bytes));
+      else cb(null, chunk);
     },
   });
   const fetched = new PassThrough();
@@ -49,6 +51,14 @@ export async function downloadVerified(
   const file = typeof target === 'string' ? createWriteStream(target, { mode: 0o600 }) : target;
   const writing = pipeline(plain, tee, file);
   const [r1, r2, r3] = await Promise.allSettled([reading, writing, inspector.result]);
+  if (r1.status === 'rejected' && r1.reason instanceof ArchiveTooLong) {
+    return {
+      passed: false,
+      detail:
+        `the stored archive is longer than the ${manifest.archive.bytes} bytes its manifest says: download stopped; ` +
+        'the archive was replaced or the manifest belongs to another snapshot',
+    };
+  }
   if (r1.status === 'rejected') throw r1.reason;
   const sha256 = hash.digest('hex');
   if (bytes !== manifest.archive.bytes || sha256 !== manifest.archive.sha256) {
@@ -61,10 +71,31 @@ export async function downloadVerified(
   }
   if (r3.status === 'rejected') return { passed: false, detail: (r3.reason as Error).message };
   if (r2.status === 'rejected') throw r2.reason;
+  const meta = r3.value.meta;
+  if (
+    meta.index !== manifest.raft.index ||
+    meta.term !== manifest.raft.term ||
+    meta.size !== manifest.snapshotMeta.size
+  ) {
+    return {
+      passed: false,
+      detail:
+        `the manifest says raft index ${manifest.raft.index}, term ${manifest.raft.term}, size ` +
+        `${manifest.snapshotMeta.size}; the archive's meta.json says ${meta.index}, ${meta.term}, ${meta.size}: the ` +
+        'manifest does not describe this archive (an anomaly: check who wrote it)',
+    };
+  }
   return {
     passed: true,
     detail:
       `sha256 ${sha256.slice(0, 16)}… matches the manifest; ${r3.value.entryCount} keys, raft index ` +
       `${r3.value.meta.index}`,
   };
+}
+
+/** The download went past the manifest's size (the pipeline's error, turned into a failed check). */
+class ArchiveTooLong extends Error {
+  constructor(limit: number) {
+    super(`archive longer than ${limit} bytes`);
+  }
 }

@@ -10,7 +10,7 @@ import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive-inspector.js';
 import { ChunkBatcher } from './chunk-batcher.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../repository/manifest.js';
-import { verifyManifestSignature } from './manifest-signature.js';
+import { verifyManifestSignature } from '../repository/signature.js';
 import { readFile } from 'node:fs/promises';
 
 /** `snapshot inspect --output json`. */
@@ -50,7 +50,8 @@ export interface InspectTarget {
 export interface InspectSnapshotOptions {
   depth?: number;
   identities?: string[];
-  verifyKey?: KeyObject;
+  /** Public keys; the manifest must be signed by one of them (store targets: the store's own keys). */
+  verifyKeys?: readonly KeyObject[];
   signal?: AbortSignal;
 }
 
@@ -110,12 +111,13 @@ export async function inspectSnapshot(
   const manifest = target.manifest?.value;
   const notChecked: string[] = [];
   let signature: 'valid' | 'not-checked' | 'unsigned' = 'not-checked';
-  if (manifest && options.verifyKey) {
-    verifyManifestSignature(manifest, options.verifyKey);
+  const verifyKeys = options.verifyKeys ?? [];
+  if (manifest && verifyKeys.length) {
+    verifyManifestSignature(manifest, verifyKeys);
     signature = 'valid';
   } else if (manifest && !manifest.signature) signature = 'unsigned';
   else if (manifest) notChecked.push('manifest signature (no --verify-key)');
-  if (!manifest && options.verifyKey) {
+  if (!manifest && verifyKeys.length) {
     throw new VaultOpsError(
       'verification',
       `no manifest found for ${target.source}, but a verify key was given: cannot prove where the archive came from`,

@@ -4,7 +4,7 @@ import type { S3Options } from '../options/s3.js';
 import type { SnapshotProtectionOptions } from '../options/snapshot-protection.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { readRecipients } from './age-encryption.js';
-import { readSigningKey } from './manifest-signature.js';
+import { readSigningKey } from '../repository/signature.js';
 
 /**
  * How every snapshot vault-ops takes is protected: age encryption, an ed25519 manifest signature,
@@ -32,6 +32,24 @@ export async function resolveSnapshotProtection(
 ): Promise<SnapshotProtection> {
   const recipients = await readRecipients(o.encryptTo ?? [], o.recipientsFile);
   const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
+  requireObjectLock(o, stores);
+  return {
+    ...(recipients.length ? { encryptTo: recipients } : {}),
+    ...(signingKey ? { signingKey } : {}),
+    ...(o.s3ObjectLockMode && o.s3ObjectLockDays
+      ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } }
+      : {}),
+  };
+}
+
+/**
+ * The object lock asked for (`--s3-object-lock-mode`), checked against every store that is written:
+ * a store that cannot lock is refused rather than written unlocked. Undefined when none was asked for.
+ */
+export function requireObjectLock(
+  o: Partial<S3Options>,
+  stores: SnapshotRepository | readonly SnapshotRepository[],
+): SnapshotProtection['objectLock'] {
   for (const store of Array.isArray(stores) ? stores : [stores]) {
     if (o.s3ObjectLockMode && !store.capabilities.objectLock) {
       throw new VaultOpsError(
@@ -41,11 +59,5 @@ export async function resolveSnapshotProtection(
       );
     }
   }
-  return {
-    ...(recipients.length ? { encryptTo: recipients } : {}),
-    ...(signingKey ? { signingKey } : {}),
-    ...(o.s3ObjectLockMode && o.s3ObjectLockDays
-      ? { objectLock: { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } }
-      : {}),
-  };
+  return o.s3ObjectLockMode && o.s3ObjectLockDays ? { mode: o.s3ObjectLockMode, days: o.s3ObjectLockDays } : undefined;
 }

@@ -17,7 +17,7 @@ import { createArchiveInspector, type ArchiveInspection } from './archive-inspec
 import { writeCanary, type CanaryValue } from './canary.js';
 import { readClusterFacts, type ClusterFacts } from './cluster-facts.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
-import { signManifest } from './manifest-signature.js';
+import { signManifest } from '../repository/signature.js';
 
 export interface SaveSnapshotOptions {
   /** age recipients: encrypt the archive client-side before it leaves the machine. */
@@ -141,9 +141,12 @@ export async function saveSnapshotToStores(
     const facts = await readClusterFacts(leader, location.address);
 
     enter('plausibility');
-    // The cluster check runs against every destination: a store holding another cluster's
-    // snapshots is the wrong store, whichever it is. Shrinkage compares with the newest of all.
+    // The cluster check runs against every destination, each on its own: a store holding another
+    // cluster's snapshots is the wrong store, and it is cut off and named while the others still get
+    // the snapshot (one object in the weakest store must not stop every backup). Shrinkage compares
+    // with the newest of all the stores that passed.
     let previous: SnapshotManifest | undefined;
+    const refused = new Map<SnapshotRepository, VaultOpsError>();
     for (const repository of repositories) {
       const newest = await repository.newest();
       if (
@@ -152,15 +155,21 @@ export async function saveSnapshotToStores(
         newest.cluster.id !== facts.cluster.id &&
         !options.allowClusterChange
       ) {
-        throw new VaultOpsError(
-          'verification',
-          `cluster id ${facts.cluster.id} differs from the newest snapshot's (${newest.id}, cluster ` +
-            `${newest.cluster.id}) in ${repository.url}: pointed at the wrong cluster or store? Pass ` +
-            `--allow-cluster-change if the cluster was rebuilt on purpose`,
+        refused.set(
+          repository,
+          new VaultOpsError(
+            'verification',
+            `cluster id ${facts.cluster.id} differs from the newest snapshot's (${newest.id}, cluster ` +
+              `${newest.cluster.id}) in ${repository.url}: pointed at the wrong cluster or store? Pass ` +
+              `--allow-cluster-change if the cluster was rebuilt on purpose`,
+          ),
         );
+        continue;
       }
       if (newest && (!previous || newest.id > previous.id)) previous = newest;
     }
+    const accepted = repositories.filter((r) => !refused.has(r));
+    if (accepted.length === 0) throw refused.get(repositories[0]!)!;
 
     let canary: CanaryValue | undefined;
     if (options.canaryMount) {
@@ -177,7 +186,7 @@ export async function saveSnapshotToStores(
     const body = await openRaftSnapshot(leader, deps.signal);
     const streamed = await streamIntoStores({
       body,
-      repositories,
+      repositories: accepted,
       id,
       progress,
       encryptTo: options.encryptTo,
@@ -190,8 +199,13 @@ export async function saveSnapshotToStores(
     enter('manifest');
     const durationSeconds = (Date.now() - started) / 1000;
     const destinations: DestinationOutcome[] = [];
-    for (const [i, repository] of repositories.entries()) {
-      const put = streamed.puts[i]!;
+    for (const repository of repositories) {
+      const cutOff = refused.get(repository);
+      if (cutOff) {
+        destinations.push({ store: repository.url, ok: false, error: cutOff });
+        continue;
+      }
+      const put = streamed.puts[accepted.indexOf(repository)]!;
       if (!put.ok) {
         destinations.push({ store: repository.url, ok: false, error: put.error });
         continue;

@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -9,7 +8,7 @@ import { emptyStoreError } from '../repository/catalogue.js';
 import { newestUnverified, newestVerified } from '../repository/drill-history.js';
 import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
-import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
+import { verifyManifestSignature } from '../repository/signature.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
@@ -31,7 +30,6 @@ export interface DrillOptions {
   /** The SOURCE cluster's unseal keys (at least its threshold). */
   unsealKeys: string[];
   identities?: string[];
-  verifyKey?: KeyObject;
   /** A token of the source cluster (unsealed mode only). */
   verifyToken?: string;
   /** MOUNT/PATH secrets that must be readable (unsealed mode only). */
@@ -134,11 +132,14 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
         return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
       }
     } else {
-      manifest = deps.repository.select(catalogue, options.snapshot);
+      // An exact id the catalogue set apart (a possible replay, a time at odds with its id) may be drilled:
+      // the drill only ever touches a scratch server, and its result is what the operator needs.
+      manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
     }
     const drilled = await drill(deps, options, manifest);
     report = drilled.report;
-    return { kind: 'drilled', report, ...(await recordDrill(deps, options, drilled)) };
+    const bound = { ...drilled, archiveSha256: manifest.archive.sha256 };
+    return { kind: 'drilled', report, ...(await recordDrill(deps, options, bound)) };
   } finally {
     const at = new Date();
     if (nothingToDrill) deps.reporter?.nothingToDrill(at);
@@ -161,11 +162,12 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
 async function recordDrill(
   deps: DrillDeps,
   options: DrillOptions,
-  drilled: { report: DrillReport; server: DrillRecord['server'] },
+  drilled: { report: DrillReport; server: DrillRecord['server']; archiveSha256: string },
 ): Promise<{ recordKey: string | null; recordError?: string }> {
   const { report } = drilled;
   const record: DrillRecord = {
     snapshotId: report.snapshotId,
+    archiveSha256: drilled.archiveSha256,
     finishedAt: new Date().toISOString(),
     passed: report.passed,
     mode: options.mode,
@@ -218,9 +220,10 @@ async function drill(
         `${options.unsealKeys.length} given (--unseal-keys-file, one key per line)`,
     );
   }
-  if (options.verifyKey) {
+  const verifyKeys = deps.repository.trust.verifyKeys;
+  if (verifyKeys.length) {
     try {
-      verifyManifestSignature(manifest, options.verifyKey);
+      verifyManifestSignature(manifest, verifyKeys);
       checks.push({ name: 'manifest-signature', passed: true, detail: `signed by ${manifest.signature?.keyId}` });
     } catch (err) {
       return fail('manifest-signature', (err as Error).message);

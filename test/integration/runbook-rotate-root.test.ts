@@ -13,6 +13,7 @@ import { VaultOpsError, isVaultOpsError } from '../../src/errors.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
 import { listCatalogue } from '../../src/repository/catalogue.js';
+import { UNSIGNED_STORE } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/repository/records.js';
 import type { VaultApi } from '../../src/rotation/db-root/database-mount.js';
@@ -720,7 +721,7 @@ test(
     const afterId = report.facts['backup-after'].snapshotAfter as string;
     assert.ok(before && afterId && afterId !== before, `${before} then ${afterId}`);
     // Newest first by creation time (ids order only to the second).
-    const catalogue = await listCatalogue(await openSnapshotStore(store));
+    const catalogue = await listCatalogue(await openSnapshotStore(store), UNSIGNED_STORE);
     assert.deepEqual(
       catalogue.snapshots.map((m) => m.id),
       [afterId, before],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ListObjectVersionsCommand } from '@aws-sdk/client-s3';
@@ -49,7 +50,7 @@ async function putSnapshot(
   const manifest = fakeManifest({
     id,
     createdAt: time.toISOString(),
-    archive: { key, bytes: body.length, sha256: '0'.repeat(64) },
+    archive: { key, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') },
     raft: { index: n, term: 1, configurationIndex: 1, servers: [] },
     cluster: { id: 'c1' },
   });

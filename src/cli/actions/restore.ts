@@ -2,7 +2,6 @@ import { RestoreOptionsSchema, restoreOptionSources } from '../../options/restor
 import { VaultOpsError } from '../../errors.js';
 import { executeRestore, planRestore, type RestorePlan, type RestoreResult } from '../../restore/restore.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
-import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import { terminalConfirmer } from '../confirm.js';
 import { openCommandStore } from '../command-store.js';
@@ -17,7 +16,6 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
   const yes = flags.yes === true;
   const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
   identities?.forEach((i) => ctx.secrets.add(i));
-  const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
   const store = await openCommandStore(ctx, o.from, o);
   // Before the plan and the confirmation: a bad key file must not surface after "yes".
   const protection = o.safetySnapshot
@@ -64,7 +62,6 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
         safetySnapshot: o.safetySnapshot,
         ...(protection ? { protection } : {}),
         ...(identities ? { identities } : {}),
-        ...(verifyKey ? { verifyKey } : {}),
         timeoutMs: o.restoreTimeoutSeconds * 1000,
       },
     );

@@ -2,6 +2,7 @@ import { SnapshotCopyOptionsSchema, snapshotCopyOptionSources } from '../../opti
 import { VaultOpsError } from '../../errors.js';
 import { copySnapshots, type CopyReport } from '../../repository/copy.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
+import { requireObjectLock } from '../../snapshot/protection.js';
 import { abortOnSignals } from '../signals.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
@@ -22,11 +23,23 @@ export async function runSnapshotCopy(ctx: CommandContext, flags: Record<string,
   try {
     const from = await openCommandStore(ctx, o.from, o);
     opened.push(from);
-    const copies: CopyReport[] = [];
+    // Every destination is opened and checked before the first byte moves: a lock asked for and a
+    // store that cannot lock is a refusal, as in a save, not a copy written unlocked.
+    const destinations: Array<{ to: SnapshotRepository; objectLock: ReturnType<typeof requireObjectLock> }> = [];
     for (const url of o.to) {
       const to = await openCommandStore(ctx, url, o, 'write');
       opened.push(to);
-      copies.push(await copySnapshots(from, to, selection, { logger: ctx.logger, signal: interrupt.signal }));
+      destinations.push({ to, objectLock: requireObjectLock(o, to) });
+    }
+    const copies: CopyReport[] = [];
+    for (const { to, objectLock } of destinations) {
+      copies.push(
+        await copySnapshots(from, to, selection, {
+          logger: ctx.logger,
+          signal: interrupt.signal,
+          ...(objectLock ? { protection: { objectLock } } : {}),
+        }),
+      );
     }
     if (ctx.options.output === 'json') printJson(ctx.stdout, { copies });
     else {

@@ -1,7 +1,7 @@
 import { SnapshotInspectOptionsSchema, snapshotInspectOptionSources } from '../../options/snapshot.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { fileTarget, inspectSnapshot, storeTarget, type InspectReport } from '../../snapshot/inspect-snapshot.js';
-import { readVerifyKey } from '../../snapshot/manifest-signature.js';
+import { readVerifyKey } from '../../repository/signature.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { formatBytes, printJson, printLines, table } from '../output.js';
@@ -15,7 +15,7 @@ export async function runSnapshotInspect(
   const o = resolveCommandOptions(ctx, SnapshotInspectOptionsSchema, snapshotInspectOptionSources, flags);
   const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
   identities?.forEach((i) => ctx.secrets.add(i));
-  const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
+  const verifyKeys = await Promise.all(o.verifyKey.map((path) => readVerifyKey(path)));
   const hash = targetArg.lastIndexOf('#');
   // Any `scheme://…#ID` names a store (parseStoreUrl says which schemes exist); a plain path is a file.
   const isStoreRef = hash > 0 && /^[a-z][a-z0-9+.-]*:\/\//i.test(targetArg);
@@ -27,7 +27,7 @@ export async function runSnapshotInspect(
     const report = await inspectSnapshot(target, {
       depth: o.depth,
       ...(identities ? { identities } : {}),
-      ...(verifyKey ? { verifyKey } : {}),
+      verifyKeys,
     });
     if (ctx.options.output === 'json') printJson(ctx.stdout, report);
     else printLines(ctx.stdout, renderInspect(report));

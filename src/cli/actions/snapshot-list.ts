@@ -19,7 +19,15 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
     const snapshots = catalogue.snapshots
       .map((m) => ({ ...m, ...drillStatus(history.get(m.id)) }))
       .filter((s) => !unverifiedOnly || s.lastPassingDrill === null);
-    if (ctx.options.output === 'json') printJson(ctx.stdout, { snapshots, incomplete: catalogue.incomplete });
+    const setApart = (list: typeof catalogue.untrusted) => list.map(({ manifest: _manifest, ...entry }) => entry);
+    if (ctx.options.output === 'json')
+      printJson(ctx.stdout, {
+        snapshots,
+        signed: catalogue.signed,
+        untrusted: setApart(catalogue.untrusted),
+        anomalies: setApart(catalogue.anomalies),
+        incomplete: catalogue.incomplete,
+      });
     else {
       const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS', 'DRILL']];
       for (const m of snapshots) {
@@ -44,6 +52,14 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
               ? `every snapshot in ${store.url} has a passing restore drill`
               : `no snapshots in ${store.url}`,
           ];
+      if (catalogue.untrusted.length) {
+        lines.push('', 'Untrusted (not signed by a verify key: never used, copied or pruned; check who wrote them):');
+        lines.push(...table(catalogue.untrusted.map((u) => [`  ${u.id}`, u.reason])));
+      }
+      if (catalogue.anomalies.length) {
+        lines.push('', 'Anomalies (never latest, never pruned; drill or restore only by exact id, after a check):');
+        lines.push(...table(catalogue.anomalies.map((a) => [`  ${a.id}`, a.reason])));
+      }
       if (catalogue.incomplete.length) {
         lines.push(
           '',

@@ -14,6 +14,7 @@ test('the prune plan is one table: ids line up whatever the action, then the cou
       { id: '20261128T092934Z-aaaaaa', createdAt: '', keys: [], status: 'locked', detail: 'retained until 2027' },
     ],
     incomplete: [],
+    setApart: [],
     warnings: [],
   });
   assert.deepEqual(lines, [

@@ -27,7 +27,13 @@ export async function runSnapshotPrune(ctx: CommandContext, flags: Record<string
   try {
     const report = await pruneSnapshots(
       store,
-      { policy, dryRun: o.dryRun, incompleteGraceMs: o.incompleteGraceHours * 3_600_000, now: new Date() },
+      {
+        policy,
+        dryRun: o.dryRun,
+        incompleteGraceMs: o.incompleteGraceHours * 3_600_000,
+        now: new Date(),
+        force: flags.force === true,
+      },
       ctx.logger,
       metrics,
     ).finally(() => publishJobMetrics(metrics, o, ctx.logger));
@@ -54,6 +60,7 @@ export function renderPrune(r: PruneReport): string[] {
       ...r.keep.map((k) => ['  keep', k.id, k.reasons.join(',')]),
       ...r.remove.map((x) => [`  ${x.status === 'planned' ? 'remove' : x.status}`, x.id, x.detail ?? '']),
       ...r.incomplete.map((x) => [`  incomplete ${x.status}`, x.key, x.reason]),
+      ...r.setApart.map((x) => [`  left alone (${x.trust})`, x.id, x.reason]),
     ]),
   );
   lines.push(

@@ -2,7 +2,7 @@ import { readOptionFile, readSecretLines } from '../../config/option-file.js';
 import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } from '../../options/verify.js';
 import { VaultOpsError } from '../../errors.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
-import { readVerifyKey } from '../../snapshot/manifest-signature.js';
+import { readSigningKey } from '../../repository/signature.js';
 import { toolVersion } from '../../version.js';
 import { runDrill, type DrillOutcome, type DrillReport } from '../../verify/drill.js';
 import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
@@ -22,14 +22,14 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
   );
   const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
   identities?.forEach((i) => ctx.secrets.add(i));
-  const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
+  const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
   const verifyToken = o.verifyTokenFile
     ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0]
     : undefined;
   const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
   if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
   const metrics = await jobMetrics(o, async () => new (await import('../../verify/verify-metrics.js')).VerifyMetrics());
-  const store = await openCommandStore(ctx, o.from, o);
+  const store = await openCommandStore(ctx, o.from, o, 'read', signingKey);
   const interrupt = abortOnSignals();
   let outcome: DrillOutcome;
   try {
@@ -49,7 +49,6 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
         ...(ctx.env.PATH !== undefined ? { searchPath: ctx.env.PATH } : {}),
         unsealKeys,
         ...(identities ? { identities } : {}),
-        ...(verifyKey ? { verifyKey } : {}),
         ...(verifyToken ? { verifyToken } : {}),
         checkSecrets: o.checkSecret,
         ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
