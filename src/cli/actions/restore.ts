@@ -33,6 +33,29 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
     );
     // The plan goes to stderr in text mode, so that stdout carries only the result.
     ctx.terminal.stderr.write(`${renderPlan(prepared.plan).join('\n')}\n`);
+    const anomaly = prepared.plan.snapshot.anomaly;
+    if (anomaly) {
+      // A flagged snapshot (a possible replay, a time at odds with its id) is restored only by a person
+      // who typed its id after reading why it was flagged: --yes does not cover it.
+      const confirmed = await terminalConfirmer(ctx)({
+        runbook: 'restore',
+        step: 'anomaly',
+        prompt: `Snapshot ${prepared.plan.snapshot.id} is flagged: ${anomaly}`,
+        phrase: prepared.plan.snapshot.id,
+        automatable: false,
+      }).catch((err: unknown) => {
+        if (err instanceof VaultOpsError && err.code === 'confirmation') {
+          throw new VaultOpsError(
+            'confirmation',
+            `snapshot ${prepared.plan.snapshot.id} is flagged (${anomaly}): restoring it needs its id typed in an ` +
+              `interactive run, --yes is not enough; check the store first ('vault-ops snapshot list')`,
+          );
+        }
+        throw err;
+      });
+      if (!confirmed)
+        throw new VaultOpsError('confirmation', 'restore of a flagged snapshot not confirmed: nothing was changed');
+    }
     if (!yes) {
       const name = prepared.plan.target.clusterName ?? prepared.plan.target.clusterId ?? 'restore';
       const confirmed = await terminalConfirmer(ctx)({
@@ -102,6 +125,9 @@ function renderPlan(p: RestorePlan): string[] {
         `${p.snapshot.clusterName ?? '-'} (${p.snapshot.clusterId ?? '-'}), Vault ` +
           `${p.snapshot.version ?? '-'}${p.sameCluster ? ' — the same cluster' : ' — ANOTHER cluster'}`,
       ],
+      ['  signature', p.snapshot.signature],
+      ['  restore drill', p.snapshot.drill],
+      ...(p.snapshot.anomaly ? [['  FLAGGED', p.snapshot.anomaly]] : []),
       [
         '  mode',
         p.force ? 'forced (snapshot-force: the seal-key check is skipped)' : 'plain (fails if the keys differ)',
