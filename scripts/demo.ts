@@ -97,6 +97,19 @@ async function main(): Promise<number> {
         `\n${backups} holds an earlier demo run's snapshots, of another (throw-away) cluster: this run's snapshot ` +
           'joins them with --allow-cluster-change.',
       );
+    // The store is signed, as it should be everywhere: one key pair made on the first run and kept
+    // (./backups-keys); every later command verifies with it. Snapshots of demo runs from before
+    // signing show as untrusted: that is the point.
+    const keysDir = join(process.cwd(), 'backups-keys');
+    if (!existsSync(join(keysDir, 'vault-ops-signing.pem'))) {
+      const code = vaultOps(['setup', 'signing-key', '--out', keysDir], env);
+      if (code !== 0) return code;
+    }
+    env = {
+      ...env,
+      VAULT_OPS_SIGNING_KEY: join(keysDir, 'vault-ops-signing.pem'),
+      VAULT_OPS_VERIFY_KEY: join(keysDir, 'vault-ops-verify.pem'),
+    };
     const steps: string[][] = [
       ['status'],
       ['snapshot', 'save', '--to', backups, '--canary', ...(earlierRun ? ['--allow-cluster-change'] : [])],

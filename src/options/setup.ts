@@ -168,3 +168,17 @@ export const setupAllOptions = [...setupPoliciesOptions, setupDryRunOption] as c
 export const SetupAllOptionsSchema = SetupPoliciesOptionsSchema.and(schemaOf([setupDryRunOption]));
 export const setupAllOptionSources = sourcesOf(setupAllOptions);
 export const setupCanaryOptionSources = sourcesOf(setupCanaryOptions);
+
+/** `setup signing-key`: the key pair that signs a store's manifests and drill records. */
+export const setupSigningKeyOptions = [
+  {
+    key: 'out',
+    example: '/etc/vault-ops',
+    flag: '--out <dir>',
+    help: 'folder for vault-ops-signing.pem (private, 0600) and vault-ops-verify.pem (public)',
+    type: z.string().min(1, 'required: the folder to write the key pair to'),
+    from: 'command-line',
+  },
+] as const satisfies readonly OptionSpec[];
+export const SetupSigningKeyOptionsSchema = schemaOf(setupSigningKeyOptions);
+export const setupSigningKeyOptionSources = sourcesOf(setupSigningKeyOptions);

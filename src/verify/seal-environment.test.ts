@@ -37,6 +37,31 @@ test('the scratch server gets the seal variables by allowlist, nothing else', ()
   ]);
 });
 
+test("a seal gets its own provider's credentials only: the store's keys stay out", () => {
+  const env = {
+    AWS_ACCESS_KEY_ID: 'AKIASTORE',
+    AWS_SECRET_ACCESS_KEY: 'store-secret',
+    AZURE_STORAGE_KEY: 'azure-store-key',
+    AZURE_STORAGE_ACCOUNT: 'acct',
+    AZURE_CLIENT_ID: 'kv-client',
+    GOOGLE_APPLICATION_CREDENTIALS: '/gcs.json',
+    VAULT_TRANSIT_SEAL_TOKEN: 'transit-token',
+  };
+  assert.deepEqual(Object.keys(sealEnvironment(env, 'seal "transit" {\n  address = "https://kms"\n}')), [
+    'VAULT_TRANSIT_SEAL_TOKEN',
+  ]);
+  assert.deepEqual(Object.keys(sealEnvironment(env, 'seal "awskms" {\n}')).sort(), [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'VAULT_TRANSIT_SEAL_TOKEN',
+  ]);
+  assert.deepEqual(Object.keys(sealEnvironment(env, 'seal "azurekeyvault" {\n}')).sort(), [
+    'AZURE_CLIENT_ID',
+    'VAULT_TRANSIT_SEAL_TOKEN',
+  ]);
+  assert.ok(!('AZURE_STORAGE_KEY' in sealEnvironment(env)), 'never the Azure store key, whatever the seal');
+});
+
 test('credential values of a seal stanza are found for the log scrubber; names and addresses are not', () => {
   const hcl = `seal "transit" {
   address         = "https://kms:8200"

@@ -7,19 +7,40 @@
  * allowlist, never a blocklist: the job's own VAULT_TOKEN, VAULT_ADDR, S3 keys for the store,
  * and everything else stay out.
  */
-const SEAL_VARIABLE = [
-  /^AWS_[A-Z0-9_]+$/,
-  /^AZURE_[A-Z0-9_]+$/,
-  /^GOOGLE_(APPLICATION_CREDENTIALS|CREDENTIALS|PROJECT|REGION)$/,
+const SEAL_SETTINGS = [
   /^(VAULT|BAO)_SEAL_[A-Z0-9_]+$/,
   /^(VAULT|BAO)_[A-Z0-9]+_SEAL_[A-Z0-9_]+$/,
   /^(VAULT|BAO)_AZUREKEYVAULT_[A-Z0-9_]+$/,
 ];
 
-export function sealEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+/**
+ * The cloud credentials each seal kind reads. A seal gets its own provider's only: the store's keys
+ * (AWS_* for an S3 store under a transit seal, AZURE_STORAGE_* always) never reach the scratch server.
+ */
+const PROVIDER_VARIABLES: Record<string, RegExp[]> = {
+  awskms: [/^AWS_[A-Z0-9_]+$/],
+  azurekeyvault: [/^AZURE_(?!STORAGE_)[A-Z0-9_]+$/],
+  gcpckms: [/^GOOGLE_(APPLICATION_CREDENTIALS|CREDENTIALS|PROJECT|REGION)$/],
+};
+
+/** The seal kinds a stanza names (`seal "awskms" { … }`); none known: every provider's variables. */
+function sealKinds(sealConfig: string | undefined): string[] | undefined {
+  if (sealConfig === undefined) return undefined;
+  const kinds = [...sealConfig.matchAll(/^\s*seal\s+"([A-Za-z0-9_-]+)"/gm)].map((m) => m[1]!.toLowerCase());
+  return kinds.length ? kinds : undefined;
+}
+
+export function sealEnvironment(env: NodeJS.ProcessEnv, sealConfig?: string): Record<string, string> {
+  const kinds = sealKinds(sealConfig);
+  const allowed = [
+    ...SEAL_SETTINGS,
+    ...Object.entries(PROVIDER_VARIABLES)
+      .filter(([kind]) => !kinds || kinds.includes(kind))
+      .flatMap(([, patterns]) => patterns),
+  ];
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && SEAL_VARIABLE.some((re) => re.test(name))) out[name] = value;
+    if (value !== undefined && allowed.some((re) => re.test(name))) out[name] = value;
   }
   return out;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -421,4 +421,40 @@ describe('"verified" and "latest" cannot be forged', () => {
     }
     await store.close();
   });
+});
+
+test('setup signing-key makes the key pair once (private 0600) and never replaces it; its keys sign and verify', async () => {
+  const out = join(dir, 'keys');
+  const made = await runCli(['setup', 'signing-key', '--out', out, '--output', 'json']);
+  assert.equal(made.code, 0, made.stderr);
+  const { signingKey, verifyKey, keyId } = made.json();
+  assert.equal((await stat(signingKey)).mode & 0o777, 0o600);
+  assert.match(keyId, /^[0-9a-f]{16}$/);
+  const again = await runCli(['setup', 'signing-key', '--out', out]);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /exists: a store's key is made once and kept/);
+  // The pair works end to end: a manifest signed with the private key is trusted with the public one.
+  const target = targets[0]!;
+  const url = target.url('setup-key');
+  const store = await target.open(url);
+  const body = 'archive';
+  const taken = new Date(Math.floor((Date.now() - 60_000) / 1000) * 1000);
+  const id = idAt(taken, 1);
+  await store.putBytes(archiveKey(store.prefix, id, { encrypted: false }), body);
+  const { readSigningKey } = await import('../../src/repository/signature.js');
+  const manifest = signManifest(
+    fakeManifest({
+      id,
+      createdAt: taken.toISOString(),
+      archive: { key: archiveKey(store.prefix, id, { encrypted: false }), bytes: body.length, sha256: sha(body) },
+    }),
+    await readSigningKey(signingKey),
+  );
+  await store.putBytes(manifestKey(store.prefix, id), JSON.stringify(manifest));
+  const listed = await runCli(['snapshot', 'list', '--from', url, '--verify-key', verifyKey, '--output', 'json']);
+  assert.deepEqual(
+    listed.json().snapshots.map((s: any) => s.id),
+    [id],
+  );
+  await store.close();
 });

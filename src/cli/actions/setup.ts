@@ -6,10 +6,12 @@ import {
   SetupAllOptionsSchema,
   SetupCanaryOptionsSchema,
   SetupPoliciesOptionsSchema,
+  SetupSigningKeyOptionsSchema,
   SetupStagingOptionsSchema,
   setupAllOptionSources,
   setupCanaryOptionSources,
   setupPoliciesOptionSources,
+  setupSigningKeyOptionSources,
   setupStagingOptionSources,
   type SetupPoliciesOptions,
 } from '../../options/setup.js';
@@ -24,6 +26,11 @@ import {
 } from '../../setup/mounts.js';
 import type { RotationPolicy } from '../../rotation/kv/policy.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { VaultOpsError } from '../../errors.js';
+import { keyId } from '../../repository/signature.js';
 import { printJson, printLines } from '../output.js';
 
 export interface SetupPoliciesReport {
@@ -165,4 +172,40 @@ function renderPolicies(report: SetupPoliciesReport): string[] {
     lines.push('');
   }
   return lines;
+}
+
+/**
+ * `setup signing-key --out DIR`: a new ed25519 key pair for a store. The private key is written 0600
+ * and create-only (an existing key is never replaced: every signature made with it would stop
+ * verifying); the public key is what every reader of the store is given as --verify-key.
+ */
+export async function runSetupSigningKey(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
+  const o = resolveCommandOptions(ctx, SetupSigningKeyOptionsSchema, setupSigningKeyOptionSources, flags);
+  const dir = resolve(o.out);
+  const signing = join(dir, 'vault-ops-signing.pem');
+  const verify = join(dir, 'vault-ops-verify.pem');
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(signing, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new VaultOpsError(
+      code === 'EEXIST' ? 'usage' : 'config',
+      code === 'EEXIST'
+        ? `${signing} exists: a store's key is made once and kept (its signatures verify only with it); pick ` +
+            'another --out to make a second one'
+        : `cannot write ${signing} (${code ?? 'error'}): check the folder`,
+      { cause: err },
+    );
+  }
+  await writeFile(verify, publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o644 });
+  const id = keyId(publicKey);
+  if (ctx.options.output === 'json') printJson(ctx.stdout, { signingKey: signing, verifyKey: verify, keyId: id });
+  else
+    printLines(ctx.stdout, [
+      `wrote ${signing} (private, 0600) and ${verify} (public), key ${id}`,
+      `  sign:   vault-ops snapshot save … --signing-key ${signing}   (verify --signing-key too)`,
+      `  verify: every command that reads the store … --verify-key ${verify}   (VAULT_OPS_VERIFY_KEY)`,
+    ]);
 }

@@ -52,7 +52,7 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
         ...(verifyToken ? { verifyToken } : {}),
         checkSecrets: o.checkSecret,
         ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-        ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env) } : {}),
+        ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env, sealConfig) } : {}),
         restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
       },
     );

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { addOptions } from '../../options/commander-options.js';
-import { setupAllOptions, setupCanaryOptions, setupPoliciesOptions, setupStagingOptions } from '../../options/setup.js';
+import {
+  setupAllOptions,
+  setupCanaryOptions,
+  setupPoliciesOptions,
+  setupSigningKeyOptions,
+  setupStagingOptions,
+} from '../../options/setup.js';
 import type { CommandModule } from '../command-module.js';
 
 /**
@@ -51,6 +57,15 @@ export const setupCommand: CommandModule = {
       setupStagingOptions,
     ).action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => (await actions()).runSetupStaging(ctx, flags)),
+    );
+
+    addOptions(
+      setup
+        .command('signing-key')
+        .description('make the ed25519 key pair that signs and verifies a store (private key 0600, never replaced)'),
+      setupSigningKeyOptions,
+    ).action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => (await actions()).runSetupSigningKey(ctx, flags)),
     );
 
     setup
