@@ -60,15 +60,11 @@ export async function openCommandStore(
   });
 }
 
-const warnedUnsigned = new WeakSet<CommandContext>();
-
-/** One warning per run (and per command context) that a store's catalogue is taken on trust. */
+/** One warning per run (said when the command succeeded) that a store's catalogue is taken on trust. */
 function warnUnsignedOnce(ctx: CommandContext, url: string): void {
-  if (warnedUnsigned.has(ctx)) return;
-  warnedUnsigned.add(ctx);
-  ctx.logger.warn(
-    { store: url },
+  ctx.warnAfterSuccess(
     'unsigned store: no --verify-key, so anyone who can write to the store can add snapshots and drill records ' +
       'that vault-ops counts (see SECURITY.md)',
+    { store: url },
   );
 }

@@ -33,6 +33,13 @@ export interface CommandContext {
   login(client: VaultClient): Promise<void>;
   /** A logged-in client. */
   authenticatedVault(): Promise<VaultClient>;
+  /**
+   * A warning said once, after the command succeeded (a failed run ends in its one error line alone):
+   * the same text twice is said once.
+   */
+  warnAfterSuccess(message: string, fields?: Record<string, unknown>): void;
+  /** Say the deferred warnings (main, once the action returned). */
+  flushWarnings(): void;
   close(): Promise<void>;
 }
 
@@ -75,6 +82,7 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     secrets,
   });
 
+  const deferred = new Map<string, Record<string, unknown>>();
   let client: VaultClient | undefined;
   let session: AuthSession | undefined;
   let loggingIn: Promise<void> | undefined;
@@ -110,6 +118,13 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
       const target = await context.vault();
       await context.login(target);
       return target;
+    },
+    warnAfterSuccess(message, fields = {}) {
+      if (!deferred.has(message)) deferred.set(message, fields);
+    },
+    flushWarnings() {
+      for (const [message, fields] of deferred) logger.warn(fields, message);
+      deferred.clear();
     },
     async close() {
       session?.close();

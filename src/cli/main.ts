@@ -69,6 +69,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
         command: commandWords(cmd),
       });
       await action(ctx);
+      ctx.flushWarnings();
     } catch (err) {
       exitCode = exitCodeFor(err);
       const message = isVaultOpsError(err)

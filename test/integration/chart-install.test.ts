@@ -30,6 +30,7 @@ type Manifest = { apiVersion: string; kind: string; metadata: { name: string; na
 const RESOURCES: Record<string, string> = {
   'v1/ServiceAccount': 'api/v1/namespaces/{ns}/serviceaccounts',
   'v1/ConfigMap': 'api/v1/namespaces/{ns}/configmaps',
+  'v1/Secret': 'api/v1/namespaces/{ns}/secrets',
   'batch/v1/CronJob': 'apis/batch/v1/namespaces/{ns}/cronjobs',
   'networking.k8s.io/v1/NetworkPolicy': 'apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies',
   'monitoring.coreos.com/v1/PrometheusRule': 'apis/monitoring.coreos.com/v1/namespaces/{ns}/prometheusrules',
@@ -103,6 +104,7 @@ describe('helm chart on a real API server', () => {
       'CronJob/vault-ops-snapshot',
       'CronJob/vault-ops-verify',
       'NetworkPolicy/vault-ops-verify',
+      'Secret/vault-ops-signing',
       'ServiceAccount/vault-ops-snapshot',
       'ServiceAccount/vault-ops-verify',
     ]);
@@ -128,6 +130,15 @@ describe('helm chart on a real API server', () => {
       expirationSeconds: 600,
       path: 'token',
     });
+
+    // The store's signing key is made once: an upgrade keeps it (lookup against the real API server).
+    const keyOf = async () =>
+      (await kube.request('GET', '/api/v1/namespaces/vault-ops/secrets/vault-ops-signing')).body.data['signing.pem'];
+    const made = await keyOf();
+    assert.match(Buffer.from(made, 'base64').toString(), /^-----BEGIN PRIVATE KEY-----/);
+    const upgraded = await h(['upgrade', 'vault-ops', CHART, '--namespace', 'vault-ops']);
+    assert.equal(upgraded.code, 0, upgraded.stderr);
+    assert.equal(await keyOf(), made, 'the same key after an upgrade');
   });
 
   test(
@@ -162,6 +173,7 @@ describe('helm chart on a real API server', () => {
         'CronJob/vops-verify',
         'NetworkPolicy/vops-verify',
         'PrometheusRule/vops',
+        'Secret/vops-signing',
         'ServiceAccount/rotator',
         'ServiceAccount/vops-prune',
         'ServiceAccount/vops-snapshot',

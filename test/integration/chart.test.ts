@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -237,7 +238,12 @@ function assertNoInlinedSecrets(ms: Manifest[]): void {
       }
     }
   }
-  assert.equal(byKind(ms, 'Secret').length, 0, 'the chart creates no Secret (it only references existing ones)');
+  // The one Secret the chart makes is the store's signing key (kept across upgrades); every other
+  // credential is a reference to an existing Secret.
+  for (const secret of byKind(ms, 'Secret')) {
+    assert.match(secret.metadata.name, /-signing$/, 'the chart creates no Secret but the signing key');
+    assert.deepEqual(Object.keys((secret as unknown as { data: object }).data), ['signing.pem']);
+  }
 }
 
 describe('helm chart', () => {
@@ -647,6 +653,46 @@ describe('helm chart', () => {
     ]);
     assert.notEqual(unpruned.code, 0);
     assert.match(unpruned.stderr, /enable jobs\.prune for the retention of store\.url/);
+  });
+
+  test('signing by default: a kept ed25519 key in a Secret, mounted into the store jobs only', async () => {
+    const { manifests } = await template('--set', 'jobs.prune.enabled=true');
+    const secret = named(manifests, 'Secret', 'vault-ops-signing');
+    const doc = secret as unknown as {
+      metadata: { annotations: Record<string, string> };
+      data: Record<string, string>;
+    };
+    assert.equal(doc.metadata.annotations['helm.sh/resource-policy'], 'keep', 'survives uninstall');
+    const pem = Buffer.from(doc.data['signing.pem']!, 'base64').toString();
+    const key = createPrivateKey(pem);
+    assert.equal(key.asymmetricKeyType, 'ed25519');
+    const path = '/etc/vault-ops/signing/signing.pem';
+    for (const [job, signs] of [
+      ['snapshot', true],
+      ['verify', true],
+      ['prune', false],
+    ] as const) {
+      const cj = named(manifests, 'CronJob', `vault-ops-${job}`);
+      const env = envOf(cj);
+      assert.equal(env.VAULT_OPS_VERIFY_KEY, path, job);
+      assert.equal(env.VAULT_OPS_SIGNING_KEY, signs ? path : undefined, job);
+      const volume = podOf(cj).volumes.find((v: any) => v.name === 'signing-key');
+      assert.equal(volume.secret.secretName, 'vault-ops-signing', job);
+      assert.equal(volume.secret.defaultMode, 0o440, job);
+    }
+    const withRotation = await template('--values', fullValues);
+    const rotate = named(withRotation.manifests, 'CronJob', 'vops-rotate-kv');
+    assert.ok(!podOf(rotate).volumes.some((v: any) => v.name === 'signing-key'), 'no store, no key');
+
+    const own = await template('--set', 'signing.existingSecret=my-key', '--set', 'signing.key=k.pem');
+    assert.ok(!own.manifests.some((m) => m.kind === 'Secret'), 'the chart makes no key of its own');
+    assert.equal(
+      envOf(named(own.manifests, 'CronJob', 'vault-ops-snapshot')).VAULT_OPS_SIGNING_KEY,
+      '/etc/vault-ops/signing/k.pem',
+    );
+    const off = await template('--set', 'signing.enabled=false');
+    assert.ok(!off.manifests.some((m) => m.kind === 'Secret'));
+    assert.equal(envOf(named(off.manifests, 'CronJob', 'vault-ops-verify')).VAULT_OPS_VERIFY_KEY, undefined);
   });
 
   test('NOTES.txt names the CronJobs and the Vault-side setup', async () => {

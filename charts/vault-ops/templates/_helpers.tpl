@@ -48,6 +48,11 @@ rotateKv: { name: rotate-kv, command: "rotate kv", vault: true, store: false }
 prune: { name: prune, command: "snapshot prune", vault: false, store: true }
 {{- end }}
 
+{{/* The Secret holding the store's signing key: the user's, or the one the chart makes. */}}
+{{- define "vault-ops.signingSecretName" -}}
+{{- .Values.signing.existingSecret | default (printf "%s-signing" (include "vault-ops.fullname" .)) -}}
+{{- end }}
+
 {{- define "vault-ops.jobKeys" -}}
 snapshot verify rotateKv prune
 {{- end }}
