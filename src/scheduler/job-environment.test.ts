@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import { GlobalOptionsSchema } from '../options/global.js';
-import { jobEnvironment } from './job-environment.js';
+import { environmentForJob, jobEnvironment } from './job-environment.js';
 
 test("a job's environment: the daemon's, plus its resolved global options under their first variable", () => {
   const options = GlobalOptionsSchema.parse({
@@ -29,4 +29,25 @@ test("a job's environment: the daemon's, plus its resolved global options under 
     'true',
   );
   assert.equal(jobEnvironment({}, options, undefined).VAULT_OPS_CONFIG, undefined);
+});
+
+test('verify, prune and copy jobs get no Vault credential; the jobs that talk to Vault keep theirs', () => {
+  const env = {
+    PATH: '/bin',
+    VAULT_ADDR: 'https://vault:8200',
+    VAULT_TOKEN: 's.secret',
+    BAO_TOKEN: 's.other',
+    VAULT_OPS_ROLE_ID: 'role',
+    VAULT_OPS_SECRET_ID_FILE: '/run/secret-id',
+    AWS_SECRET_ACCESS_KEY: 'store',
+  };
+  for (const command of ['verify', 'snapshot prune', 'snapshot copy']) {
+    assert.deepEqual(environmentForJob(command, env), {
+      PATH: '/bin',
+      VAULT_ADDR: 'https://vault:8200',
+      AWS_SECRET_ACCESS_KEY: 'store',
+    });
+  }
+  assert.deepEqual(environmentForJob('snapshot save', env), env);
+  assert.deepEqual(environmentForJob('rotate kv', env), env);
 });

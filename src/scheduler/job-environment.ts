@@ -18,3 +18,23 @@ export function jobEnvironment(
     ...(configFile ? { VAULT_OPS_CONFIG: resolve(configFile) } : {}),
   };
 }
+
+/** Job commands that never talk to Vault: they get no Vault credential at all. */
+const WITHOUT_VAULT: ReadonlySet<string> = new Set(['snapshot copy', 'snapshot prune', 'verify']);
+
+/** The variables of the global options that are Vault credentials (a token, an AppRole's secret). */
+const VAULT_CREDENTIALS = globalOptions
+  .filter((o) => o.key === 'token' || o.key === 'roleId' || o.key === 'secretIdFile')
+  .flatMap((o) => o.env ?? []);
+
+/**
+ * The environment of one job's process: a command that never talks to Vault (verify, prune, copy)
+ * gets none of the daemon's Vault credentials, so a drill or a prune that misbehaves cannot act on
+ * the cluster with them.
+ */
+export function environmentForJob(command: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!WITHOUT_VAULT.has(command)) return env;
+  const out = { ...env };
+  for (const name of VAULT_CREDENTIALS) delete out[name];
+  return out;
+}

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Logger } from '../observability/logger.js';
 import { formatCompactUtc } from '../time/compact-utc.js';
 import { jobArguments, type JobDefinition } from './job-definition.js';
+import { environmentForJob } from './job-environment.js';
 
 /**
  * One run of a job as a child process: the same vault-ops CLI, started with the job's command and
@@ -77,7 +78,7 @@ export function runJobProcess(
     let stopping: 'timeout' | 'aborted' | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const child = spawn(deps.launcher.command, [...deps.launcher.args, ...args], {
-      env: { ...deps.env, VAULT_OPS_JOB: job.name, VAULT_OPS_RUN_ID: runId },
+      env: { ...environmentForJob(job.command, deps.env), VAULT_OPS_JOB: job.name, VAULT_OPS_RUN_ID: runId },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: a final SIGKILL reaches hooks and scratch servers too.
       detached: true,

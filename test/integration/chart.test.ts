@@ -540,7 +540,8 @@ describe('helm chart', () => {
       assert.deepEqual(named(named1.manifests, 'NetworkPolicy', 'vault-ops-verify').spec.egress[1].to, [
         { ipBlock: { cidr: '52.218.0.0/17' } },
       ]);
-      for (const everything of ['0.0.0.0/0', '::/0']) {
+      // Everything, in one range or in two halves, or a bare address without its prefix length.
+      for (const everything of ['0.0.0.0/0', '::/0', '0.0.0.0/1,128.0.0.0/1', '::/1,8000::/1', '10.0.0.1']) {
         const r = await helmRun([
           'template',
           'x',
@@ -549,11 +550,12 @@ describe('helm chart', () => {
           `jobs.verify.networkPolicy.store.cidrs={${everything}}`,
         ]);
         assert.notEqual(r.code, 0, everything);
+        const first = everything.split(',')[0]!;
         assert.match(
           r.stderr,
           new RegExp(
-            `jobs\\.verify\\.networkPolicy\\.store\\.cidrs holds ${everything.replaceAll('.', '\\.')}: .*name the S3 ` +
-              `endpoint's address range`,
+            `jobs\\.verify\\.networkPolicy\\.store\\.cidrs holds ${first.replaceAll('.', '\\.')}: .*name the S3 ` +
+              `endpoint's address ranges \\(at most /(8|16) each\\), not a range that covers everything`,
           ),
         );
       }

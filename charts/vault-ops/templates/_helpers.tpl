@@ -112,9 +112,13 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- if and .Values.jobs.verify.enabled (eq (toString (.Values.jobs.verify.options.mode | default "recovery")) "unsealed") -}}
 {{- fail "jobs.verify.options.mode: unsealed is refused: an unsealed drill runs the restored copy live (it revokes leases production renewed, rotates static roles, reaches out through plugins); scheduled drills run in recovery mode, an unsealed one is an operator's command-line run (vault-ops verify --mode unsealed --i-understand-unsealed-runs-live) on an isolated network" -}}
 {{- end -}}
+{{- /* A range wider than /8 (IPv4) or /16 (IPv6) is refused: two halves (0.0.0.0/1 + 128.0.0.0/1) cover everything as /0 does. */ -}}
 {{- range (.Values.jobs.verify.networkPolicy.store.cidrs | default list) -}}
-{{- if or (eq . "0.0.0.0/0") (eq . "::/0") -}}
-{{- fail (printf "jobs.verify.networkPolicy.store.cidrs holds %s: the drill's pod would reach anything; name the S3 endpoint's address range instead" .) -}}
+{{- $parts := splitList "/" (toString .) -}}
+{{- $bits := (len $parts | eq 2) | ternary (last $parts) "" -}}
+{{- $widest := contains ":" (toString .) | ternary 16 8 -}}
+{{- if or (not (regexMatch "^[0-9]{1,3}$" $bits)) (lt (atoi $bits) $widest) -}}
+{{- fail (printf "jobs.verify.networkPolicy.store.cidrs holds %s: the drill's pod may reach only the store; name the S3 endpoint's address ranges (at most /%d each), not a range that covers everything" . $widest) -}}
 {{- end -}}
 {{- end -}}
 {{- $names := dict -}}
