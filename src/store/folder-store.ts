@@ -23,6 +23,29 @@ const TEMP_PREFIX = '.vault-ops-partial-';
  * nothing is ever overwritten) and the directory is fsynced: a crash leaves either the complete
  * object or a temp file that `listIncomplete` reports, never a partial object under its final name.
  */
+/**
+ * An existing store folder must be this user's (or root's) and writable by its owner alone: anyone
+ * else who can write there can put, replace or remove snapshots, which no check of ours can undo.
+ */
+function checkOwnership(root: string, info: { uid: number; mode: number }): void {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  if (uid !== undefined && info.uid !== uid && info.uid !== 0) {
+    throw new VaultOpsError(
+      'store',
+      `snapshot store folder ${root} belongs to uid ${info.uid}, not to this user (${uid}) or root: whoever owns it ` +
+        'can replace the snapshots; use a folder of your own',
+    );
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new VaultOpsError(
+      'store',
+      `snapshot store folder ${root} is writable by ${info.mode & 0o002 ? 'everyone' : 'its group'} (mode ` +
+        `${(info.mode & 0o7777).toString(8).padStart(4, '0')}): anyone who can write there can replace snapshots; ` +
+        `run chmod go-w ${root}`,
+    );
+  }
+}
+
 export class FolderStore implements SnapshotStore {
   readonly url: string;
   readonly prefix = '';
@@ -40,11 +63,11 @@ export class FolderStore implements SnapshotStore {
    */
   static async open(root: string, options: { create?: boolean } = {}): Promise<FolderStore> {
     const store = new FolderStore(root);
-    if (options.create) return store;
     const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
       throw store.fail('read', '.', err);
     });
+    if (options.create && !info) return store;
     if (!info?.isDirectory()) {
       throw new VaultOpsError(
         'store',
@@ -52,6 +75,7 @@ export class FolderStore implements SnapshotStore {
           `(snapshot save creates its folder; reading commands never do)`,
       );
     }
+    checkOwnership(root, info);
     return store;
   }
 

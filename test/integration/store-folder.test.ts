@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -116,4 +116,30 @@ test('a folder that does not exist is an error for readers and is created by wri
   assert.deepEqual(await store.list(), []);
   await store.putBytes('x.json', '{}');
   assert.equal(((await stat(missing)).mode & 0o777).toString(8), '700');
+});
+
+test('an existing store folder others can write to is refused, for readers and writers (issue #22)', async () => {
+  const shared = await freshDir();
+  await chmod(shared, 0o777);
+  for (const args of [
+    ['snapshot', 'list', '--from', shared],
+    ['snapshot', 'prune', '--from', shared, '--keep-last', '3'],
+  ]) {
+    const r = await runCli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.all}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`^error: snapshot store folder ${shared} is writable by everyone \\(mode 0777\\): .*chmod go-w`),
+    );
+  }
+  await assert.rejects(openSnapshotStore(shared, { createFolder: true }), /is writable by everyone/);
+  await chmod(shared, 0o770);
+  await assert.rejects(openSnapshotStore(shared), /is writable by its group \(mode 0770\)/);
+  await chmod(shared, 0o755);
+  assert.deepEqual(await (await openSnapshotStore(shared)).list(), [], 'readable by others is fine');
+  // Owned by another user (not root): refused. The test runs as root, so hand the folder to nobody.
+  if (process.getuid?.() === 0) {
+    await chown(shared, 65534, 65534);
+    await assert.rejects(openSnapshotStore(shared), /belongs to uid 65534, not to this user \(0\) or root/);
+  }
 });
