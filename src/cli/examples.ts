@@ -68,6 +68,10 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   ],
   'setup canary': ['vault-ops setup canary', 'vault-ops setup canary --canary-mount ops-canary --dry-run'],
   'setup staging': ['vault-ops setup staging', 'vault-ops setup staging --staging-mount ops-staging --dry-run'],
+  'setup signing-key': [
+    'vault-ops setup signing-key --out /etc/vault-ops',
+    'vault-ops setup signing-key --out ./keys --output json',
+  ],
   'setup job-schema': ['vault-ops setup job-schema > jobs/schema.json', 'vault-ops setup job-schema --output json'],
   completion: [
     'vault-ops completion bash > /etc/bash_completion.d/vault-ops',

@@ -177,7 +177,6 @@ export const setupSigningKeyOptions = [
     flag: '--out <dir>',
     help: 'folder for vault-ops-signing.pem (private, 0600) and vault-ops-verify.pem (public)',
     type: z.string().min(1, 'required: the folder to write the key pair to'),
-    from: 'command-line',
   },
 ] as const satisfies readonly OptionSpec[];
 export const SetupSigningKeyOptionsSchema = schemaOf(setupSigningKeyOptions);

@@ -32,12 +32,16 @@ export async function downloadVerified(
       else cb(null, chunk);
     },
   });
+  const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
   const fetched = new PassThrough();
   const reading = pipeline(source, hashing, fetched);
-  reading.catch(() => undefined);
+  reading.catch((err) => {
+    // Cut short on purpose (longer than the manifest says): end the inspection too, so that every
+    // party of the download settles (the inspector then reports a truncated archive).
+    if (err instanceof ArchiveTooLong && !inspector.input.writableEnded) inspector.input.end();
+  });
   let plain: NodeJS.ReadableStream = fetched;
   if (manifest.encryption) plain = await decryptStream(fetched, identities ?? []);
-  const inspector = createArchiveInspector(deps.signal ? { signal: deps.signal } : {});
   const tee = new Transform({
     transform(chunk: Buffer, _e, cb) {
       if (inspector.input.write(chunk)) cb(null, chunk);
