@@ -502,6 +502,44 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.equal((await bed.meta(path))!.custom_metadata?.['vault-ops-revoke'], 'done');
   });
 
+  test('tampered markers: revoke never gets the live value; a future last-rotated is tampering (#22)', async () => {
+    const path = bed.name('tampered');
+    const td = await bed.targetDir();
+    await bed.put(path, { api_key: 'orig-tampered-key' });
+    const policy = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '30d',
+        keys: { api_key: { length: 40 } },
+        hooks: bed.hooks(td, { revoke: ['node', TARGET, 'revoke', td], grace: '1s', timeout: '20s' }),
+      },
+    ]);
+    rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
+    const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
+    assert.equal(r.code, 0, r.all);
+    const live = (await bed.read(path))!.data.api_key as string;
+    // A token with only patch on the metadata points "previous" at the live version.
+    const setMarkers = async (markers: Record<string, string>) => {
+      const custom = (await bed.meta(path))!.custom_metadata ?? {};
+      await bed.req('POST', `secret/metadata/${path}`, { custom_metadata: { ...custom, ...markers } });
+    };
+    await setMarkers({ 'vault-ops-previous-version': '2' });
+    await sleep(1100);
+    const tampered = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+    assert.notEqual(tampered.code, 0, tampered.all);
+    assert.match(tampered.all, /the value to revoke \(version 2\) is the live value or not older than the rotated one/);
+    assert.ok(!bed.targetLog(td, 'secret', path).some((l) => l.step === 'revoke'), 'the revoke hook never ran');
+    assert.ok(bed.target(td, 'secret', path)!.accepted.includes(targetKey({ api_key: live })), 'the live value works');
+    assert.ok(!tampered.all.includes(live), 'the live value is not printed');
+
+    await setMarkers({ 'vault-ops-previous-version': '1', 'vault-ops-last-rotated': '2099-01-01T00:00:00Z' });
+    const future = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
+    const s = future.json().secrets[0];
+    assert.equal(s.outcome, 'skipped', JSON.stringify(s));
+    assert.match(s.reason, /^tampering: vault-ops-last-rotated is 2099-01-01T00:00:00.000Z, in the future/);
+  });
+
   test('set fails: live unchanged, pending kept; the next run resumes with the same value', async () => {
     const path = bed.name('setfail');
     const td = await bed.targetDir();

@@ -158,7 +158,8 @@ async function keysOf(store: SnapshotStore): Promise<string[]> {
 
 describe('an uploader cannot destroy real snapshots through prune', () => {
   for (const signed of [false, true]) {
-    test(`future-dated forgeries, a createdAt of "zzz", a second archive key (${signed ? 'signed' : 'unsigned'} store)`, async () => {
+    const kind = signed ? 'signed' : 'unsigned';
+    test(`future-dated forgeries, a createdAt of "zzz", a second archive key (${kind} store)`, async () => {
       assert.equal(targets.length, 6, 'folder, three versitygw buckets, Azurite, fake-gcs-server');
       for (const target of targets) {
         const url = target.url(`forged-${signed ? 's' : 'u'}`);
@@ -315,7 +316,7 @@ describe('an uploader cannot destroy real snapshots through prune', () => {
 });
 
 describe('"verified" and "latest" cannot be forged', () => {
-  test('forged drill records and unsigned manifests count for nothing in a signed store; a replay is flagged', async () => {
+  test('forged drill records and unsigned manifests count for nothing when signed; a replay is flagged', async () => {
     for (const target of targets) {
       const url = target.url('forged-verdicts');
       const store = await target.open(url);
@@ -423,7 +424,7 @@ describe('"verified" and "latest" cannot be forged', () => {
   });
 });
 
-test('setup signing-key makes the key pair once (private 0600) and never replaces it; its keys sign and verify', async () => {
+test('setup signing-key makes the key pair once (0600), never replaces it; its keys sign and verify', async () => {
   const out = join(dir, 'keys');
   const made = await runCli(['setup', 'signing-key', '--out', out, '--output', 'json']);
   assert.equal(made.code, 0, made.stderr);

@@ -34,6 +34,34 @@ function meta(custom: Record<string, string>, created = '2026-05-20T00:00:00Z'):
 }
 
 describe('evaluateSecret', () => {
+  test('a vault-ops-last-rotated in the future is reported as tampering, never obeyed', () => {
+    for (const secret of [plain, hooked]) {
+      const e = evaluateSecret(
+        secret,
+        meta({
+          'vault-ops-state': 'current',
+          'vault-ops-last-rotated': '2030-01-01T00:00:00Z',
+          'vault-ops-version': '3',
+        }),
+        now,
+        false,
+      );
+      assert.equal(e.action, 'skip');
+      assert.match(e.reason, /^tampering: vault-ops-last-rotated is 2030-01-01T00:00:00.000Z, in the future/);
+    }
+    // A clock a few minutes fast on the rotating host is not tampering.
+    const close = evaluateSecret(
+      plain,
+      meta({
+        'vault-ops-state': 'current',
+        'vault-ops-last-rotated': '2026-06-01T00:03:00Z',
+        'vault-ops-version': '3',
+      }),
+      now,
+      false,
+    );
+    assert.equal(close.action, 'none');
+  });
   test('missing secret', () => {
     assert.equal(evaluateSecret(plain, undefined, now, false).action, 'missing');
   });

@@ -24,6 +24,9 @@ export interface SecretEvaluation {
   check?: DueCheck;
 }
 
+/** How far a rotation marker may lie ahead of this clock (another host's clock) before it is tampering. */
+const MARKER_CLOCK_SKEW_MS = 5 * 60_000;
+
 export function evaluateSecret(
   secret: SecretPolicy,
   meta: KvMetadata | undefined,
@@ -53,6 +56,19 @@ export function evaluateSecret(
   const markedVersion = !markerCounts && state.lastRotated !== undefined ? state.version : undefined;
   const check = checkDue(secret.schedule, lastRotated, source, now, markedVersion);
   const base = { state, lastRotated, lastRotatedSource: source, check };
+
+  // Only a rotation writes the marker, at its own time: one in the future was written by someone else
+  // (patch on the metadata is enough) and would stop rotation silently. Said, never obeyed.
+  if (state.lastRotated !== undefined && state.lastRotated.getTime() > now.getTime() + MARKER_CLOCK_SKEW_MS) {
+    return {
+      ...base,
+      action: 'skip',
+      due: false,
+      reason:
+        `tampering: vault-ops-last-rotated is ${state.lastRotated.toISOString()}, in the future; only a rotation ` +
+        "writes it. Check who can patch this secret's metadata, then rotate kv clear",
+    };
+  }
 
   if (state.quarantined && !force) {
     return {

@@ -566,8 +566,25 @@ class SecretRotation {
     }
     const previous = pick(prevData.data, this.keys());
     const current = pick((await this.kv.readData(this.secret.mount, this.secret.path, st.version))?.data, this.keys());
+    // The versions come from custom_metadata, which anyone with patch on the metadata can set: never
+    // hand the hook the LIVE value to revoke. The live value is the current version's, whatever the
+    // markers say.
+    const live = pick((await this.kv.readData(this.secret.mount, this.secret.path))?.data, this.keys());
     this.register(previous);
     this.register(current);
+    this.register(live);
+    const liveKeys = Object.keys(live);
+    if (
+      st.previousVersion >= st.version ||
+      liveKeys.some((k) => previous[k] !== undefined && previous[k] === live[k])
+    ) {
+      throw new HookFailed(
+        'revoke',
+        `the value to revoke (version ${st.previousVersion}) is the live value or not older than the rotated one ` +
+          `(version ${st.version}): the rotation markers in custom_metadata were tampered with; nothing was ` +
+          'revoked. Check who can patch the metadata, then rotate kv clear',
+      );
+    }
     this.stopIfInterrupted('the revoke hook');
     this.assertLockHeld();
     const input = JSON.stringify({
