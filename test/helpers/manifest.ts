@@ -18,3 +18,8 @@ export function fakeManifest(
     ...fields,
   };
 }
+
+/** A snapshot id for `time` (to the second) with the suffix `n` in hex, as the tests write them. */
+export function idAt(time: Date, n: number): string {
+  return `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${n.toString(16).padStart(6, '0')}`;
+}

@@ -11,7 +11,7 @@ import type { SnapshotStore } from '../../src/store/snapshot-store.js';
 import type { DrillRecord } from '../../src/repository/drill-record.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { runCli } from '../helpers/run-cli.js';
-import { fakeManifest } from '../helpers/manifest.js';
+import { fakeManifest, idAt } from '../helpers/manifest.js';
 
 /**
  * Prune against real versitygw buckets (plain, versioned, object-locked). The catalogue entries
@@ -32,10 +32,6 @@ before(async () => {
   };
 });
 after(async () => s3?.stop());
-
-function idAt(time: Date, n: number): string {
-  return `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${n.toString(16).padStart(6, '0')}`;
-}
 
 async function putSnapshot(
   store: SnapshotStore,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { archiveKey, drillKey, manifestKey } from '../../src/repository/layout.js';
-import { fakeManifest } from '../helpers/manifest.js';
+import { fakeManifest, idAt } from '../helpers/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { onServer } from '../testbed/servers.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
@@ -125,7 +125,7 @@ describe(onServer('a store someone else can write to, against a real server'), (
     const newest = await save(folder);
     // The old archive and manifest put back under a newer id, with a createdAt that agrees with it.
     const time = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);
-    const replay = `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-0ddba1`;
+    const replay = idAt(time, 0xddba1);
     const manifest = JSON.parse(await readFile(join(folder, manifestKey('', old)), 'utf8'));
     await copyFile(join(folder, archiveKey('', old, { encrypted: false })), join(folder, `${replay}.snap`));
     await writeFile(
@@ -160,7 +160,7 @@ describe(onServer('a store someone else can write to, against a real server'), (
     await save(poisoned);
     // A present-dated manifest of another cluster, consistent with its id (an unsigned store cannot tell).
     const time = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const id = `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-0c1a55`;
+    const id = idAt(time, 0xc1a55);
     await writeFile(join(poisoned, `${id}.snap`), 'x');
     await writeFile(
       join(poisoned, manifestKey('', id)),

@@ -11,7 +11,7 @@ import type { SnapshotManifest } from '../../src/repository/manifest.js';
 import { signDrillRecord, signManifest } from '../../src/repository/signature.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
-import { fakeManifest } from '../helpers/manifest.js';
+import { fakeManifest, idAt } from '../helpers/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
 import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
@@ -97,10 +97,6 @@ after(async () => {
 
 const DAY = 86_400_000;
 const sha = (body: string) => createHash('sha256').update(body).digest('hex');
-
-function idAt(time: Date, n: number): string {
-  return `${time.toISOString().replace(/[-:]/g, '').slice(0, 15)}Z-${n.toString(16).padStart(6, '0')}`;
-}
 
 /** One snapshot's archive and manifest as vault-ops writes them (signed unless `unsigned`). */
 async function putSnapshot(
