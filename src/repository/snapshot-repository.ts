@@ -93,19 +93,20 @@ export class SnapshotRepository {
   /**
    * One drill record, or undefined when the object is unreadable, not a drill record of `id`, or not
    * trusted: in a signed store a record counts only when a verify key signed it and it names the
-   * archive (`archiveSha256`) the catalogue holds for `id`.
+   * archive (`archiveSha256`) the catalogue holds for `id` (`null`: the snapshot is gone, the
+   * signature alone decides).
    */
   private async readDrill(
     key: string,
     id: string,
-    archiveSha256: string | undefined,
+    archiveSha256: string | undefined | null,
   ): Promise<(DrillRecord & { key: string }) | undefined> {
     try {
       const record = parseDrillRecord(await this.store.getBytes(key, { maxBytes: MAX_DRILL_RECORD_BYTES }), key);
       if (record.snapshotId !== id) return undefined;
       if (this.trust.verifyKeys.length > 0) {
         if (drillSignatureProblem(record, this.trust.verifyKeys)) return undefined;
-        if (!archiveSha256 || record.archiveSha256 !== archiveSha256) return undefined;
+        if (archiveSha256 !== null && (!archiveSha256 || record.archiveSha256 !== archiveSha256)) return undefined;
       } else if (record.archiveSha256 !== undefined && archiveSha256 && record.archiveSha256 !== archiveSha256) {
         return undefined;
       }
@@ -150,7 +151,7 @@ export class SnapshotRepository {
     for (const { key, reason } of catalogue.incomplete) {
       if (reason !== ORPHAN_DRILL_REASON) continue;
       const c = classifyKey(this.store.prefix, key);
-      const record = c.kind === 'drill' ? await this.readDrill(key, c.id, undefined) : undefined;
+      const record = c.kind === 'drill' ? await this.readDrill(key, c.id, null) : undefined;
       if (record) out.push(record);
     }
     return out;
