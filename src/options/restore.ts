@@ -13,6 +13,16 @@ const restoreOwnOptions = [
     help: 'the snapshot id to restore',
     type: z.string().min(1, 'required: the snapshot id to restore (see vault-ops snapshot list)'),
   },
+  {
+    key: 'recordsFrom',
+    flag: '--records-from <url>',
+    help:
+      'store holding rotation records (the --record-to of rotate kv and runbook rotate-root), read besides the ' +
+      'snapshot store, which is always read (repeatable; env VAULT_OPS_RECORDS_FROM, comma-separated)',
+    env: ['VAULT_OPS_RECORDS_FROM'],
+    parse: 'list',
+    type: z.array(z.string().min(1)).default([]),
+  },
   // `--force` and `--yes` are deliberately command line only.
   {
     key: 'force',

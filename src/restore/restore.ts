@@ -7,12 +7,12 @@ import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../snapshot/manifest-signature.js';
 import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';
-import type { RotationRecord } from '../repository/records.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
 import { readSealStatus } from '../vault/sys.js';
+import { reviewRotations, type RecordSource, type RolledBackRotation, type RotationReview } from './rotations.js';
 import { openUnnamedTempFile } from './unnamed-temp-file.js';
 
 /** What `restore` will do, shown before the confirmation. */
@@ -32,6 +32,8 @@ export interface RestorePlan {
   sameCluster: boolean;
   force: boolean;
   notes: string[];
+  /** The rotations recorded after the snapshot, which the restore will roll back, and the stores read. */
+  rotations: RotationReview;
 }
 
 export interface RestoreResult {
@@ -40,15 +42,27 @@ export interface RestoreResult {
   /** The target's seal state once the restore was applied. */
   sealed: boolean;
   applied: boolean;
-  /** Rotations recorded after the snapshot: the restore rolled them back. */
-  rolledBackRotations: Array<RotationRecord & { action: string }>;
+  /** Rotations recorded after the snapshot: the restore rolled them back (one entry per connection or secret). */
+  rolledBackRotations: RolledBackRotation[];
+  /** The stores whose rotation records were read (the snapshot store first). */
+  recordsRead: string[];
   nextSteps: string[];
+}
+
+/** A store to read rotation records from, as the operator named it (`--records-from`). */
+export interface RecordStore {
+  label: string;
+  repository: SnapshotRepository;
 }
 
 export interface RestoreDeps {
   /** Logged-in client for any node of the target cluster. */
   vault: VaultClient;
   repository: SnapshotRepository;
+  /** How the operator named `repository` (`--from` as given), for printed commands; its URL by default. */
+  repositoryLabel?: string;
+  /** Further stores holding rotation records (`--records-from`); the snapshot store is always read. */
+  recordStores?: readonly RecordStore[];
   logger: Logger;
   signal?: AbortSignal;
 }
@@ -75,6 +89,12 @@ export async function planRestore(
     );
   }
   notes.push('everything written to the target after the snapshot is lost (secrets, leases, tokens, rotations)');
+  // Before the confirmation: a records store that cannot be read stops the restore before anything changed.
+  const rotations = reviewRotations(
+    manifest,
+    await readRecordSources(deps),
+    deps.repositoryLabel ?? deps.repository.url,
+  );
   const plan: RestorePlan = {
     target: {
       address: deps.vault.address,
@@ -96,8 +116,23 @@ export async function planRestore(
     sameCluster,
     force: options.force,
     notes,
+    rotations,
   };
   return { plan, manifest, leader };
+}
+
+/** Every record of the snapshot store and of each records store (a store named twice is read once). */
+async function readRecordSources(deps: RestoreDeps): Promise<RecordSource[]> {
+  const stores: RecordStore[] = [
+    { label: deps.repositoryLabel ?? deps.repository.url, repository: deps.repository },
+    ...(deps.recordStores ?? []),
+  ];
+  const sources: RecordSource[] = [];
+  for (const store of stores) {
+    if (sources.some((s) => s.url === store.repository.url)) continue;
+    sources.push({ label: store.label, url: store.repository.url, records: await store.repository.records.list() });
+  }
+  return sources;
 }
 
 /**
@@ -191,8 +226,7 @@ export async function executeRestore(
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
 
-    const records = await deps.repository.records.list(new Date(manifest.createdAt));
-    const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
+    const rolledBackRotations = plan.rotations.rolledBack;
     const nextSteps: string[] = [];
     if (sealed)
       nextSteps.push(
@@ -204,31 +238,20 @@ export async function executeRestore(
     if (rolledBackRotations.length)
       nextSteps.push(
         `reconcile the ${rolledBackRotations.length} rotation(s) the restore rolled back (listed above) before ` +
-          `applications fail`,
+          `applications fail (runbooks/restore.md, section 6)`,
       );
     if (safetySnapshotId)
       nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
-    return { plan, ...(safetySnapshotId ? { safetySnapshotId } : {}), sealed, applied, rolledBackRotations, nextSteps };
+    return {
+      plan,
+      ...(safetySnapshotId ? { safetySnapshotId } : {}),
+      sealed,
+      applied,
+      rolledBackRotations,
+      recordsRead: plan.rotations.recordsRead,
+      nextSteps,
+    };
   } finally {
     await archive.close();
   }
-}
-
-function rotationAction(record: RotationRecord): string {
-  if (record.kind === 'database-root') {
-    const connection = record.connection ?? record.path?.split('/').pop() ?? '?';
-    return (
-      `the database root of connection ${connection} (mount ${record.mount ?? '?'}) was rotated after the ` +
-      `snapshot: Vault now holds the OLD root password; run 'vault-ops runbook rotate-root --mount ` +
-      `${record.mount ?? '?'} --connection ${connection} --rebootstrap' with the current one`
-    );
-  }
-  if (record.kind.startsWith('kv')) {
-    return (
-      `${record.mount ?? '?'}/${record.path ?? '?'} was rotated after the snapshot: Vault now serves the ` +
-      `previous value; run 'vault-ops rotate kv --force --only ${record.mount ?? '?'}/${record.path ?? '?'}' (or ` +
-      `restore the value the target system uses)`
-    );
-  }
-  return `rotated after the snapshot (${record.kind}): check that Vault and the target system agree`;
 }

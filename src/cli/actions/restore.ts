@@ -1,6 +1,13 @@
 import { RestoreOptionsSchema, restoreOptionSources } from '../../options/restore.js';
 import { VaultOpsError } from '../../errors.js';
-import { executeRestore, planRestore, type RestorePlan, type RestoreResult } from '../../restore/restore.js';
+import {
+  executeRestore,
+  planRestore,
+  type RecordStore,
+  type RestorePlan,
+  type RestoreResult,
+} from '../../restore/restore.js';
+import type { RotationReview } from '../../restore/rotations.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
@@ -19,9 +26,18 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
   identities?.forEach((i) => ctx.secrets.add(i));
   const verifyKey = o.verifyKey ? await readVerifyKey(o.verifyKey) : undefined;
   const store = await openCommandStore(ctx, o.from, o);
+  const recordStores: RecordStore[] = [];
+  try {
+    for (const url of o.recordsFrom) recordStores.push({ label: url, repository: await openCommandStore(ctx, url, o) });
+  } catch (err) {
+    for (const r of recordStores) await r.repository.close().catch(() => undefined);
+    await store.close();
+    throw err;
+  }
   // Before the plan and the confirmation: a bad key file must not surface after "yes".
   const protection = o.safetySnapshot
     ? await resolveSnapshotProtection(o, store).catch(async (err: unknown) => {
+        for (const r of recordStores) await r.repository.close().catch(() => undefined);
         await store.close();
         throw err;
       })
@@ -30,7 +46,7 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
   try {
     const vault = await ctx.authenticatedVault();
     const prepared = await planRestore(
-      { vault, repository: store, logger: ctx.logger },
+      { vault, repository: store, repositoryLabel: o.from, recordStores, logger: ctx.logger },
       { snapshot: o.snapshot, force },
     );
     // The plan goes to stderr in text mode, so that stdout carries only the result.
@@ -79,6 +95,7 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
     }
   } finally {
     interrupt.dispose();
+    for (const r of recordStores) await r.repository.close().catch(() => undefined);
     await store.close();
   }
 }
@@ -111,7 +128,25 @@ function renderPlan(p: RestorePlan): string[] {
       ],
     ]),
     ...p.notes.map((n) => `  note: ${n}`),
+    ...renderRotations(p.rotations, 'will roll them back'),
   ];
+}
+
+/** The rotations after the snapshot, one per connection or secret, and the stores their records came from. */
+function renderRotations(review: RotationReview, verb: string): string[] {
+  const lines = [`  rotation records read from: ${review.recordsRead.join(', ')}`];
+  if (review.rolledBack.length) {
+    lines.push(`  rotations after the snapshot (this restore ${verb}):`);
+    for (const r of review.rolledBack) {
+      const label = r.certainty === 'may-not-have-happened' ? 'MAY NOT HAVE HAPPENED' : 'rolled back';
+      lines.push(`    ${r.where} (${r.kind}, ${label}, last recorded ${r.time}): ${r.action}`);
+    }
+  } else
+    lines.push(
+      '  no rotation recorded after the snapshot in these stores (rotations recorded elsewhere: --records-from URL)',
+    );
+  lines.push(...review.notes.map((n) => `  note: ${n}`));
+  return lines;
 }
 
 function renderResult(r: RestoreResult): string[] {
@@ -120,12 +155,7 @@ function renderResult(r: RestoreResult): string[] {
       `${r.applied ? 'applied' : 'NOT CONFIRMED'}; the cluster is ${r.sealed ? 'SEALED' : 'unsealed'}`,
   ];
   if (r.safetySnapshotId) lines.push(`  safety snapshot of the state before: ${r.safetySnapshotId}`);
-  if (r.rolledBackRotations.length) {
-    lines.push('', 'Rotations after the snapshot (rolled back by this restore):');
-    lines.push(
-      ...table(r.rolledBackRotations.map((x) => [`  ${x.time}`, x.kind, `${x.mount ?? ''}/${x.path ?? ''}`, x.action])),
-    );
-  } else lines.push('  no rotation records newer than the snapshot');
+  lines.push(...renderRotations(r.plan.rotations, 'rolled them back'));
   lines.push('', 'Next:', ...r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`));
   return lines;
 }

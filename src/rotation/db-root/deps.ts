@@ -23,7 +23,20 @@ export interface BackupPort {
 /** Where the rotation record goes (`--record-to`); no secret values in it. */
 export interface RecordPort {
   readonly url: string;
-  write(record: { time: Date; kind: 'database-root'; mount: string; path: string; rotationId: string }): Promise<void>;
+  write(record: {
+    time: Date;
+    kind: 'database-root';
+    mount: string;
+    path: string;
+    rotationId: string;
+    /** The cluster and its raft applied index around the rotation: a restore orders the record by them. */
+    clusterId?: string;
+    raftIndex?: number;
+    raftIndexBefore?: number;
+    /** The run's own snapshots (backup-before's, backup-after's). */
+    snapshotBefore?: string;
+    snapshotAfter?: string;
+  }): Promise<void>;
 }
 
 export interface RotateRootDeps {

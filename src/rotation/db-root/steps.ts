@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import type { Runbook, RunbookStep, StepFacts } from '../../runbook/types.js';
 import { formatCompactUtc } from '../../time/compact-utc.js';
+import { readRaftPosition } from '../../vault/sys.js';
 import { vaultDetail } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
 import { preflight, preflightFacts, target, where } from './preflight.js';
@@ -237,8 +238,18 @@ const rotateRoot: Step = {
   },
   async action(ctx) {
     const rotationId = `${formatCompactUtc(ctx.deps.now())}-${randomBytes(3).toString('hex')}`;
+    // The raft index around the POST orders this rotation against any snapshot (the record carries it).
+    const before = await readRaftPosition(ctx.deps.db.vault);
     await ctx.deps.db.rotateRoot(ctx.deps.options.connection);
-    return { summary: `rotated ${where(ctx)}`, facts: { rotationId, rotatedAt: ctx.deps.now().toISOString() } };
+    const after = await readRaftPosition(ctx.deps.db.vault);
+    return {
+      summary: `POSTed ${ctx.deps.options.mount}/rotate-root/${ctx.deps.options.connection}: rotated ${where(ctx)}`,
+      facts: {
+        rotationId,
+        rotatedAt: ctx.deps.now().toISOString(),
+        ...raftFacts(before.clusterId ?? after.clusterId, before.appliedIndex, after.appliedIndex),
+      },
+    };
   },
   async verify(ctx) {
     const probe = await ctx.deps.db.probeConnection(ctx.deps.options.connection);
@@ -249,11 +260,19 @@ const rotateRoot: Step = {
           `password from the DBA and run again with --rebootstrap (runbooks/rotate-root.md)`,
       );
     }
-    // After an interruption the action's facts were never journaled: name the rotation here.
-    const facts: StepFacts = ctx.facts.get('rotate-root')?.rotationId
-      ? {}
-      : { rotationId: `interrupted-${ctx.deps.now().toISOString()}` };
-    return { summary: 'connection probe OK with the new root', facts };
+    // After an interruption the action's facts were never journaled: name the rotation here. Whether
+    // it happened is unknown; if it did, it is at or below the raft index read now.
+    if (ctx.facts.get('rotate-root')?.rotationId) return { summary: 'connection probe OK with the new root' };
+    const now = await readRaftPosition(ctx.deps.db.vault);
+    return {
+      summary:
+        'connection probe OK: Vault holds a working root, but whether the interrupted rotate-root POST reached ' +
+        'Vault is unknown (not repeated)',
+      facts: {
+        rotationId: `interrupted-${ctx.deps.now().toISOString()}`,
+        ...raftFacts(now.clusterId, undefined, now.appliedIndex),
+      },
+    };
   },
 };
 
@@ -389,12 +408,19 @@ const backupAfter: Step = {
     if (records) {
       const rotated = ctx.facts.get('rotate-root');
       const rotationId = String(rotated?.rotationId ?? 'unknown');
+      const before = ctx.facts.get('backup-before');
+      const snapshotBefore = before?.snapshotTaken ?? before?.latestSnapshot;
       await records.write({
         time: ctx.deps.now(),
         kind: 'database-root',
         mount: options.mount,
         path: `${options.mount}/config/${options.connection}`,
         rotationId,
+        ...(typeof rotated?.clusterId === 'string' ? { clusterId: rotated.clusterId } : {}),
+        ...(typeof rotated?.raftIndex === 'number' ? { raftIndex: rotated.raftIndex } : {}),
+        ...(typeof rotated?.raftIndexBefore === 'number' ? { raftIndexBefore: rotated.raftIndexBefore } : {}),
+        ...(typeof snapshotBefore === 'string' ? { snapshotBefore } : {}),
+        ...(typeof facts.snapshotAfter === 'string' ? { snapshotAfter: facts.snapshotAfter } : {}),
       });
       parts.push(`rotation record ${rotationId} written`);
       facts.recordWritten = rotationId;
@@ -420,6 +446,15 @@ export const rotateRootRunbook: Runbook<RotateRootDeps> = {
   version: 1,
   steps: [preflight, backupBefore, healthBefore, rebootstrap, rotateRoot, verify, backupAfter],
 };
+
+/** The raft facts of a rotation, for its record (only those that could be read). */
+function raftFacts(clusterId: string | undefined, before: number | undefined, after: number | undefined): StepFacts {
+  return {
+    ...(clusterId ? { clusterId } : {}),
+    ...(before !== undefined ? { raftIndexBefore: before } : {}),
+    ...(after !== undefined ? { raftIndex: after } : {}),
+  };
+}
 
 /** Where the re-bootstrap would take the password from, for the dry-run plan. */
 function passwordFrom(unavailable: string | undefined, passwordFile: string | undefined): string {
