@@ -219,7 +219,7 @@ describe(onServer('restore after runbook rotate-root'), () => {
     assert.ok(await dynamicCredsWork());
   });
 
-  test('an older snapshot: every rotation since, one entry per connection; the interrupted one may not have happened', async () => {
+  test('an older snapshot: each rotated connection once; an interrupted run may not have rotated', async () => {
     const r = await restore(s1, '--yes', '--records-from', recs, '--output', 'json');
     outputs.push(r.all);
     assert.equal(r.code, 0, r.all);

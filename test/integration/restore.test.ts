@@ -49,13 +49,18 @@ describe(onServer('restore'), () => {
   test(
     'brings the cluster back to the snapshot: earlier secrets there, later ones gone; lists rolled-back ' + 'rotations',
     async () => {
+      // A KV rotation after the snapshot, recorded as rotate kv records it: with the cluster's raft index.
       const records = await openSnapshotStore(store);
+      const leader = (await bootstrapRequest(target.addr, 'GET', 'sys/leader')).body;
+      const seal = (await bootstrapRequest(target.addr, 'GET', 'sys/seal-status')).body;
       await writeRotationRecord(records, {
         time: new Date(),
         kind: 'kv-rotation',
         mount: 'secret',
         path: 'payments/stripe',
         rotationId: 'r-123',
+        clusterId: seal.cluster_id,
+        raftIndex: leader.raft_applied_index,
       });
       await records.close();
       // The safety snapshot is protected like `snapshot save`'s: the deployment's recipients (env) and signing key.
@@ -94,7 +99,12 @@ describe(onServer('restore'), () => {
       assert.equal(result.plan.sameCluster, true);
       assert.match(result.safetySnapshotId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
       assert.equal(result.rolledBackRotations.length, 1);
-      assert.match(result.rolledBackRotations[0].action, /rotate kv --force --only secret\/payments\/stripe/);
+      assert.equal(result.rolledBackRotations[0].where, 'secret/payments/stripe');
+      assert.equal(result.rolledBackRotations[0].certainty, 'rolled-back');
+      assert.match(
+        result.rolledBackRotations[0].action,
+        /rotate kv --policy FILE --force --only secret\/payments\/stripe --record-to /,
+      );
       assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1');
       assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s1'), undefined);
       // The safety snapshot holds the state before the restore (with the "after" secrets).

@@ -69,6 +69,11 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
               `re-run with --yes once you have checked the plan above`,
           );
         }
+        if (err instanceof VaultOpsError && err.code === 'aborted')
+          throw new VaultOpsError(
+            'confirmation',
+            'restore interrupted at the confirmation (Ctrl-C): nothing was changed',
+          );
         throw err;
       });
       if (!confirmed) throw new VaultOpsError('confirmation', 'restore not confirmed: nothing was changed');

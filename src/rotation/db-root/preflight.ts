@@ -166,10 +166,20 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
 
   const sharedHumanRoot = (sharedRootNames as readonly string[]).includes(config.username.toLowerCase());
   if (sharedHumanRoot) {
-    warnings.push(
+    const advice =
       `the connection logs in as ${config.username}, which looks like a shared human root: after rotate-root nobody ` +
-        `but Vault knows its password. Give Vault its own admin user (e.g. CREATE ROLE vault_admin WITH LOGIN ` +
-        `CREATEROLE …) and point the connection at it`,
+      `but Vault knows its password. Give Vault its own admin user (e.g. CREATE ROLE vault_admin WITH LOGIN ` +
+      `CREATEROLE …) and point the connection at it`;
+    if (!options.allowSharedRoot && !ctx.dryRun)
+      throw new VaultOpsError(
+        'usage',
+        `refusing to rotate: ${advice}; or, if Vault alone is to own ${config.username}, run again with ` +
+          `--allow-shared-root. Nothing was changed`,
+      );
+    warnings.push(
+      options.allowSharedRoot
+        ? `${advice} (--allow-shared-root: rotating it anyway)`
+        : `${advice}; a real run refuses without --allow-shared-root`,
     );
   }
 

@@ -16,8 +16,9 @@ const backupBefore: Step = {
   id: 'backup-before',
   title: 'Recent good snapshot',
   description:
-    'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h), taking one now ' +
-    'if not, so the state before the rotation can be restored.',
+    'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h) that can give ' +
+    'back the state before the rotation: its manifest holds the mount and, if it was drilled, its last drill ' +
+    'passed. Takes one now if not.',
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
@@ -32,14 +33,17 @@ const backupBefore: Step = {
         ],
       };
     }
-    const latest = await backups.latestGood();
+    const { snapshot: latest, passedOver } = await backups.latestGood(options.mount);
     const age = latest ? ctx.deps.now().getTime() - latest.time.getTime() : Infinity;
     const fresh = latest !== undefined && age <= options.snapshotMaxAge;
     return {
       lines: [
+        ...passedOver.slice(0, 3).map((why) => `not counted: ${why}`),
+        ...(passedOver.length > 3 ? [`not counted: ${passedOver.length - 3} older snapshot(s) more`] : []),
         latest
-          ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old)`
-          : `no good snapshot in ${backups.url}`,
+          ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old, holds ` +
+            `${options.mount}/, ${latest.drill === 'passed' ? 'last drill passed' : 'not drilled yet'})`
+          : `no good snapshot holding ${options.mount}/ in ${backups.url}`,
         fresh ? 'recent enough: nothing to take' : 'would take a snapshot now',
       ],
       facts: { latestSnapshot: latest?.id ?? null, fresh },
@@ -54,11 +58,12 @@ const backupBefore: Step = {
     return { summary: `snapshot ${taken.id} taken into ${backups.url}`, facts: { snapshotTaken: taken.id } };
   },
   async verify(ctx) {
-    const latest = await ctx.deps.backups?.latestGood();
+    const { snapshot: latest } = (await ctx.deps.backups?.latestGood(ctx.deps.options.mount)) ?? {};
     if (!latest)
       throw new VaultOpsError(
         'verification',
-        `no good snapshot in ${ctx.deps.backups?.url}: take one (vault-ops snapshot save) and continue with --resume`,
+        `no good snapshot holding ${ctx.deps.options.mount}/ in ${ctx.deps.backups?.url}: take one (vault-ops ` +
+          `snapshot save) and continue with --resume`,
       );
     return { summary: `newest good snapshot ${latest.id}` };
   },
@@ -267,7 +272,7 @@ const rotateRoot: Step = {
     return {
       summary:
         'connection probe OK: Vault holds a working root, but whether the interrupted rotate-root POST reached ' +
-        'Vault is unknown (not repeated)',
+        'Vault is unknown (not repeated; start a new run later if you need a certain rotation)',
       facts: {
         rotationId: `interrupted-${ctx.deps.now().toISOString()}`,
         ...raftFacts(now.clusterId, undefined, now.appliedIndex),
@@ -409,7 +414,7 @@ const backupAfter: Step = {
       const rotated = ctx.facts.get('rotate-root');
       const rotationId = String(rotated?.rotationId ?? 'unknown');
       const before = ctx.facts.get('backup-before');
-      const snapshotBefore = before?.snapshotTaken ?? before?.latestSnapshot;
+      const snapshotBefore = before?.snapshotTaken ?? before?.latestSnapshot ?? undefined;
       await records.write({
         time: ctx.deps.now(),
         kind: 'database-root',
@@ -429,7 +434,7 @@ const backupAfter: Step = {
   },
   async verify(ctx) {
     if (!ctx.deps.backups) return { summary: '' };
-    const latest = await ctx.deps.backups.latestGood();
+    const { snapshot: latest } = await ctx.deps.backups.latestGood(ctx.deps.options.mount);
     const taken = ctx.facts.get('backup-after')?.snapshotAfter;
     if (taken && latest?.id !== taken)
       throw new VaultOpsError(
