@@ -10,7 +10,7 @@ const restoreOwnOptions = [
     key: 'snapshot',
     example: '20261127T184600Z-3f9a1c (an id from snapshot list)',
     flag: '--snapshot <id>',
-    help: 'the snapshot id to restore',
+    help: 'the snapshot id to restore (an id: latest and oldest are refused)',
     type: z.string().min(1, 'required: the snapshot id to restore (see vault-ops snapshot list)'),
   },
   {

@@ -71,6 +71,17 @@ export async function planRestore(
   deps: RestoreDeps,
   options: { snapshot: string; force: boolean; now?: Date },
 ): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
+  if (options.snapshot === 'latest' || options.snapshot === 'oldest') {
+    // An operator's restore names its snapshot: the newest is often the safety snapshot of a restore
+    // just made, i.e. the damaged state.
+    const picked = await deps.repository.find(options.snapshot);
+    throw new VaultOpsError(
+      'usage',
+      `restore takes a snapshot id, not ${options.snapshot}: it would have picked ${picked.id} (taken ` +
+        `${picked.createdAt}${picked.purpose === 'safety' ? ', the SAFETY snapshot of an earlier restore' : ''}); ` +
+        `check it with vault-ops snapshot list and pass --snapshot ${picked.id} if it is the one`,
+    );
+  }
   const manifest = await deps.repository.find(options.snapshot);
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
@@ -185,7 +196,7 @@ export async function executeRestore(
           logger: deps.logger,
           ...(deps.signal ? { signal: deps.signal } : {}),
         },
-        { ...options.protection, allowClusterChange: true },
+        { ...options.protection, allowClusterChange: true, purpose: 'safety' },
       );
       safetySnapshotId = safety.manifest.id;
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');

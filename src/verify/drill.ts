@@ -128,7 +128,16 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     verifiedBefore = newestVerified(catalogue.snapshots, history) ?? null;
     if (options.snapshot === 'unverified') {
       if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
-      manifest = newestUnverified(catalogue.snapshots, history);
+      // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
+      // one (an explicit --snapshot ID drills it).
+      const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
+      if (candidates.length === 0)
+        throw new VaultOpsError(
+          'not-found',
+          `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; drill ` +
+            `one by its id (--snapshot ID)`,
+        );
+      manifest = newestUnverified(candidates, history);
       if (!manifest) {
         nothingToDrill = true;
         return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };

@@ -33,6 +33,7 @@ after(async () => {
 
 describe(onServer('restore'), () => {
   let snapshotId: string;
+  let safetyId: string;
 
   test('refused without confirmation in a non-interactive run (exit 4), nothing changed', async () => {
     await seedSecrets(target.addr, target.rootToken, { count: 3, prefix: 'before' });
@@ -110,8 +111,46 @@ describe(onServer('restore'), () => {
       // The safety snapshot holds the state before the restore (with the "after" secrets).
       const list = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
       assert.ok(list.json().snapshots.some((s: any) => s.id === result.safetySnapshotId));
+      safetyId = result.safetySnapshotId;
     },
   );
+
+  test('the safety snapshot is marked; restore takes no latest; a scheduled drill skips it', async () => {
+    const safety = JSON.parse(await readFile(join(store, `${safetyId}.manifest.json`), 'utf8'));
+    assert.equal(safety.purpose, 'safety');
+    const original = JSON.parse(await readFile(join(store, `${snapshotId}.manifest.json`), 'utf8'));
+    assert.equal(original.purpose, undefined);
+    const list = await runCli(['snapshot', 'list', '--from', store], env);
+    assert.equal(list.code, 0, list.all);
+    const row = list.stdout.split('\n').find((l) => l.startsWith(safetyId));
+    assert.match(row ?? '', /\bSAFETY,encrypted,signed\b/);
+    assert.doesNotMatch(list.stdout.split('\n').find((l) => l.startsWith(snapshotId)) ?? '', /SAFETY/);
+
+    for (const which of ['latest', 'oldest']) {
+      const r = await runCli(['restore', '--from', store, '--snapshot', which, '--yes'], env);
+      assert.equal(r.code, 2, r.all);
+      const picked = which === 'latest' ? safetyId : snapshotId;
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: restore takes a snapshot id, not ${which}: it would have picked ${picked} `, 'm'),
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    }
+    assert.match(
+      (await runCli(['restore', '--from', store, '--snapshot', 'latest', '--yes'], env)).stderr,
+      /the SAFETY snapshot of an earlier restore/,
+    );
+
+    // verify --snapshot unverified drills the newest snapshot that is not a safety snapshot.
+    const keys = join(dir, 'keys.txt');
+    await writeFile(keys, `${target.unsealKeys.join('\n')}\n`, { mode: 0o600 });
+    const drill = await runCli(
+      ['verify', '--from', store, '--snapshot', 'unverified', '--unseal-keys-file', keys, '--output', 'json'],
+      { ...env, VAULT_OPS_VAULT_BINARY: target.binary },
+    );
+    assert.equal(drill.code, 0, drill.all);
+    assert.equal(drill.json().snapshotId, snapshotId);
+  });
 
   test("a plain restore of another cluster's snapshot fails and explains --force (exit 1)", async () => {
     const otherStore = join(dir, 'other-store');
