@@ -11,13 +11,21 @@ import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
+import { flavourBinary, readServerFlavour, type ServerFlavour } from '../vault/flavour.js';
 import { readSealStatus } from '../vault/sys.js';
 import { reviewRotations, type RecordSource, type RolledBackRotation, type RotationReview } from './rotations.js';
 import { openUnnamedTempFile } from './unnamed-temp-file.js';
 
 /** What `restore` will do, shown before the confirmation. */
 export interface RestorePlan {
-  target: { address: string; leader: string; clusterName?: string; clusterId?: string; version?: string };
+  target: {
+    address: string;
+    leader: string;
+    clusterName?: string;
+    clusterId?: string;
+    flavour: ServerFlavour;
+    version?: string;
+  };
   snapshot: {
     id: string;
     createdAt: string;
@@ -25,9 +33,14 @@ export interface RestorePlan {
     raftIndex: number;
     clusterName?: string;
     clusterId?: string;
+    flavour?: ServerFlavour;
     version?: string;
     encrypted: boolean;
+    /** The snapshot's manifest `purpose` (`safety`: the state an earlier restore replaced). */
+    purpose?: string;
   };
+  /** Whether the target's current state is snapshotted into the store first (`--no-safety-snapshot`: false). */
+  safetySnapshot: boolean;
   /** The snapshot was taken from the target cluster (same cluster id). */
   sameCluster: boolean;
   force: boolean;
@@ -69,7 +82,7 @@ export interface RestoreDeps {
 
 export async function planRestore(
   deps: RestoreDeps,
-  options: { snapshot: string; force: boolean; now?: Date },
+  options: { snapshot: string; force: boolean; safetySnapshot?: boolean; now?: Date },
 ): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
   if (options.snapshot === 'latest' || options.snapshot === 'oldest') {
     // An operator's restore names its snapshot: the newest is often the safety snapshot of a restore
@@ -83,6 +96,8 @@ export async function planRestore(
     );
   }
   const manifest = await deps.repository.find(options.snapshot);
+  const flavour = await readServerFlavour(deps.vault);
+  if ((await readSealStatus(deps.vault)).sealed) throw await sealedTargetError(deps.vault);
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
   const now = options.now ?? new Date();
@@ -112,6 +127,7 @@ export async function planRestore(
       leader: location.address,
       ...(seal.cluster_name ? { clusterName: seal.cluster_name } : {}),
       ...(seal.cluster_id ? { clusterId: seal.cluster_id } : {}),
+      flavour,
       ...(seal.version ? { version: seal.version } : {}),
     },
     snapshot: {
@@ -121,15 +137,34 @@ export async function planRestore(
       raftIndex: manifest.raft.index,
       ...(manifest.cluster.name ? { clusterName: manifest.cluster.name } : {}),
       ...(manifest.cluster.id ? { clusterId: manifest.cluster.id } : {}),
+      ...(manifest.cluster.flavour ? { flavour: manifest.cluster.flavour } : {}),
       ...(manifest.cluster.version ? { version: manifest.cluster.version } : {}),
       encrypted: manifest.encryption !== undefined,
+      ...(manifest.purpose ? { purpose: manifest.purpose } : {}),
     },
+    safetySnapshot: options.safetySnapshot ?? true,
     sameCluster,
     force: options.force,
     notes,
     rotations,
   };
   return { plan, manifest, leader };
+}
+
+/**
+ * A sealed target cannot take a restore: unseal it with this flavour's CLI, or, when it will not
+ * unseal, restore into a new cluster (the runbook's section 7). Works with a client that has no token.
+ */
+export async function sealedTargetError(vault: VaultClient, cause?: unknown): Promise<VaultOpsError> {
+  const flavour = await readServerFlavour(vault).catch(() => undefined);
+  const cli = flavour ? flavourBinary(flavour) : 'bao/vault';
+  return new VaultOpsError(
+    'vault-sealed',
+    `the target at ${vault.address} is sealed: unseal it (${cli} operator unseal, up to the threshold) and run ` +
+      `again; if it cannot be unsealed (keys lost, storage damaged), restore into a new cluster instead ` +
+      `(runbooks/restore.md, section 7)`,
+    cause ? { cause } : undefined,
+  );
 }
 
 /** Every record of the snapshot store and of each records store (a store named twice is read once). */
@@ -242,7 +277,7 @@ export async function executeRestore(
     if (sealed)
       nextSteps.push(
         `unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: ` +
-          `bao/vault operator unseal`,
+          `${flavourBinary(plan.target.flavour)} operator unseal`,
       );
     nextSteps.push('check the cluster: vault-ops status (leader, peers, autopilot healthy)');
     nextSteps.push('validate the data applications need (read a few known secrets; log in with an application role)');

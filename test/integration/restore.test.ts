@@ -44,6 +44,21 @@ describe(onServer('restore'), () => {
     const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId], env);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /needs a typed confirmation .*--yes/);
+    // The plan names the server by its flavour and says a safety snapshot comes first.
+    const name = target.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao';
+    assert.match(r.stderr, new RegExp(`^  target .*, ${name} \\d+\\.\\d+\\.\\d+, leader `, 'm'));
+    assert.match(r.stderr, new RegExp(`^  from cluster .*, ${name} \\d+\\.\\d+\\.\\d+ — the same cluster`, 'm'));
+    assert.match(r.stderr, /^ {2}safety snapshot +first, the target's current state is snapshotted into the store/m);
+    // --output json stopping for the confirmation: the plan and an error object on stdout.
+    const j = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--output', 'json'], env);
+    assert.equal(j.code, 4, j.stderr);
+    const stopped = j.json();
+    assert.equal(stopped.error.code, 'confirmation');
+    assert.equal(stopped.error.exitCode, 4);
+    assert.equal(stopped.applied, false);
+    assert.equal(stopped.plan.target.flavour, target.server.name);
+    assert.equal(stopped.plan.snapshot.flavour, target.server.name);
+    assert.equal(stopped.plan.safetySnapshot, true);
     assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s0'), 'value-after/s0');
   });
 
@@ -150,6 +165,9 @@ describe(onServer('restore'), () => {
     );
     assert.equal(drill.code, 0, drill.all);
     assert.equal(drill.json().snapshotId, snapshotId);
+    // The drill says what it left out, so that its count adds up with the manifest's list.
+    const policies = drill.json().checks.find((c: { name: string }) => c.name === 'policies');
+    assert.match(policies.detail, /^\d+ match the manifest \(built-in root not compared\)$/);
   });
 
   test("a plain restore of another cluster's snapshot fails and explains --force (exit 1)", async () => {
@@ -205,5 +223,16 @@ describe(onServer('restore'), () => {
       okStatuses: [200, 403],
     });
     assert.equal(status, 403, "the target's old root token is gone with its data");
+
+    // A sealed target: the restore says how to unseal it with this flavour's CLI, and where to go if it will not.
+    await bootstrapRequest(target.addr, 'PUT', 'sys/seal', { token: other.rootToken });
+    const sealed = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes'], env);
+    assert.equal(sealed.code, 1, sealed.all);
+    const cli = target.server.name === 'vault' ? 'vault' : 'bao';
+    assert.match(
+      sealed.stderr,
+      new RegExp(`^error: the target at \\S+ is sealed: unseal it \\(${cli} operator unseal, .*section 7\\)$`, 'm'),
+    );
+    assert.equal(sealed.stderr.trim().split('\n').length, 1, 'one line');
   });
 });

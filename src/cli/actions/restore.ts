@@ -3,11 +3,13 @@ import { VaultOpsError } from '../../errors.js';
 import {
   executeRestore,
   planRestore,
+  sealedTargetError,
   type RecordStore,
   type RestorePlan,
   type RestoreResult,
 } from '../../restore/restore.js';
 import type { RotationReview } from '../../restore/rotations.js';
+import { flavourName, type ServerFlavour } from '../../vault/flavour.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readVerifyKey } from '../../snapshot/manifest-signature.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
@@ -44,39 +46,55 @@ export async function runRestore(ctx: CommandContext, flags: Record<string, unkn
     : undefined;
   const interrupt = abortOnSignals();
   try {
-    const vault = await ctx.authenticatedVault();
+    const vault = await ctx.authenticatedVault().catch(async (err: unknown) => {
+      // The token is checked first: a sealed target answers that, and the operator needs the way out.
+      if (err instanceof VaultOpsError && err.code === 'vault-sealed')
+        throw await sealedTargetError(await ctx.vault(), err);
+      throw err;
+    });
     const prepared = await planRestore(
       { vault, repository: store, repositoryLabel: o.from, recordStores, logger: ctx.logger },
-      { snapshot: o.snapshot, force },
+      { snapshot: o.snapshot, force, safetySnapshot: o.safetySnapshot },
     );
     // The plan goes to stderr in text mode, so that stdout carries only the result.
     ctx.terminal.stderr.write(`${renderPlan(prepared.plan).join('\n')}\n`);
-    if (!yes) {
-      const name = prepared.plan.target.clusterName ?? prepared.plan.target.clusterId ?? 'restore';
-      const confirmed = await terminalConfirmer(ctx)({
-        runbook: 'restore',
-        step: 'restore',
-        prompt:
-          `This replaces ALL data of cluster ${name} at ${prepared.plan.target.leader} with snapshot ` +
-          `${prepared.plan.snapshot.id}`,
-        phrase: name,
-        automatable: true,
-      }).catch((err: unknown) => {
-        if (err instanceof VaultOpsError && err.code === 'confirmation') {
-          throw new VaultOpsError(
-            'confirmation',
-            `restore needs a typed confirmation of the target's cluster name and this run is not interactive: ` +
-              `re-run with --yes once you have checked the plan above`,
-          );
-        }
-        if (err instanceof VaultOpsError && err.code === 'aborted')
-          throw new VaultOpsError(
-            'confirmation',
-            'restore interrupted at the confirmation (Ctrl-C): nothing was changed',
-          );
-        throw err;
-      });
-      if (!confirmed) throw new VaultOpsError('confirmation', 'restore not confirmed: nothing was changed');
+    try {
+      if (!yes) {
+        const name = prepared.plan.target.clusterName ?? prepared.plan.target.clusterId ?? 'restore';
+        const confirmed = await terminalConfirmer(ctx)({
+          runbook: 'restore',
+          step: 'restore',
+          prompt:
+            `This replaces ALL data of cluster ${name} at ${prepared.plan.target.leader} with snapshot ` +
+            `${prepared.plan.snapshot.id}`,
+          phrase: name,
+          automatable: true,
+        }).catch((err: unknown) => {
+          if (err instanceof VaultOpsError && err.code === 'confirmation') {
+            throw new VaultOpsError(
+              'confirmation',
+              `restore needs a typed confirmation of the target's cluster name and this run is not interactive: ` +
+                `re-run with --yes once you have checked the plan above`,
+            );
+          }
+          if (err instanceof VaultOpsError && err.code === 'aborted')
+            throw new VaultOpsError(
+              'confirmation',
+              'restore interrupted at the confirmation (Ctrl-C): nothing was changed',
+            );
+          throw err;
+        });
+        if (!confirmed) throw new VaultOpsError('confirmation', 'restore not confirmed: nothing was changed');
+      }
+    } catch (err) {
+      // --output json: stdout carries the plan and the error object, as rotate-root's report does.
+      if (ctx.options.output === 'json' && err instanceof VaultOpsError)
+        printJson(ctx.stdout, {
+          plan: prepared.plan,
+          applied: false,
+          error: { code: err.code, message: err.message, exitCode: err.exitCode },
+        });
+      throw err;
     }
     const result = await executeRestore(
       { vault, repository: store, logger: ctx.logger, signal: interrupt.signal },
@@ -109,27 +127,36 @@ const age = (s: number) =>
   s < 3600 ? `${Math.round(s / 60)} min` : s < 172800 ? `${(s / 3600).toFixed(1)} h` : `${(s / 86400).toFixed(1)} days`;
 
 function renderPlan(p: RestorePlan): string[] {
+  const server = (flavour: ServerFlavour | undefined, version: string | undefined) =>
+    `${flavour ? flavourName(flavour) : 'server'} ${version ?? '-'}`;
   return [
     'Restore plan:',
     ...table([
       [
         '  target',
-        `${p.target.clusterName ?? '-'} (${p.target.clusterId ?? '-'}), Vault ${p.target.version ?? '-'}, leader ` +
-          `${p.target.leader}`,
+        `${p.target.clusterName ?? '-'} (${p.target.clusterId ?? '-'}), ` +
+          `${server(p.target.flavour, p.target.version)}, leader ${p.target.leader}`,
       ],
       [
         '  snapshot',
         `${p.snapshot.id}, raft index ${p.snapshot.raftIndex}, taken ${p.snapshot.createdAt} ` +
-          `(${age(p.snapshot.ageSeconds)} ago)`,
+          `(${age(p.snapshot.ageSeconds)} ago)${p.snapshot.purpose === 'safety' ? ', a SAFETY snapshot' : ''}`,
       ],
       [
         '  from cluster',
-        `${p.snapshot.clusterName ?? '-'} (${p.snapshot.clusterId ?? '-'}), Vault ` +
-          `${p.snapshot.version ?? '-'}${p.sameCluster ? ' — the same cluster' : ' — ANOTHER cluster'}`,
+        `${p.snapshot.clusterName ?? '-'} (${p.snapshot.clusterId ?? '-'}), ` +
+          `${server(p.snapshot.flavour, p.snapshot.version)}` +
+          `${p.sameCluster ? ' — the same cluster' : ' — ANOTHER cluster'}`,
       ],
       [
         '  mode',
         p.force ? 'forced (snapshot-force: the seal-key check is skipped)' : 'plain (fails if the keys differ)',
+      ],
+      [
+        '  safety snapshot',
+        p.safetySnapshot
+          ? "first, the target's current state is snapshotted into the store (marked SAFETY)"
+          : 'none (--no-safety-snapshot): the current state is not kept',
       ],
     ]),
     ...p.notes.map((n) => `  note: ${n}`),
