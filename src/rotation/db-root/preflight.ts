@@ -300,7 +300,8 @@ export const preflight: Step = {
   title: 'Preflight (read-only)',
   description:
     'Reads the connection (plugin, username, allowed roles), its dynamic and static roles, the lease count (needs ' +
-    "sudo), checks the token's capabilities, warns about a shared human root, refuses a static role on the root " +
+    "sudo), checks the token's capabilities, refuses a shared human root login (postgres, root, admin, sa) unless " +
+    '--allow-shared-root, refuses a static role on the root ' +
     'user, probes the connection to choose the rotate or re-bootstrap path, and checks that the login checks can ' +
     'reach the database over TLS (unless its connection_url says sslmode=disable) without sending a credential.',
   mutates: false,
