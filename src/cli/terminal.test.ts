@@ -48,7 +48,7 @@ test('Ctrl-C cancels a question with a confirmation error (exit 4), nothing half
   await assert.rejects(
     answer,
     (err: Error & { code?: string }) =>
-      err.code === 'confirmation' && /interrupted: nothing was changed/.test(err.message),
+      err.code === 'confirmation' && /interrupted \(Ctrl-C\): nothing was changed/.test(err.message),
   );
   assert.deepEqual(t.stdin.rawModes, [true, false]);
 });

@@ -56,6 +56,13 @@ export function createTerminal(streams: TerminalStreams = {}): Terminal {
   return terminal;
 }
 
+/** Ctrl-C at a question: a refusal (exit 4) that callers may tell from a missing terminal. */
+export class PromptInterrupted extends VaultOpsError {
+  constructor() {
+    super('confirmation', 'prompt interrupted (Ctrl-C): nothing was changed');
+  }
+}
+
 /**
  * The one prompt: raw mode, so that Ctrl-C is ours to handle (nothing half-done: the question is
  * cancelled, the command stops with 'confirmation') and a hidden answer is never echoed.
@@ -90,8 +97,7 @@ function promptLine(
     const onData = (chunk: string | Buffer) => {
       for (const ch of String(chunk)) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003')
-          return finish(new VaultOpsError('confirmation', 'prompt interrupted: nothing was changed'));
+        if (ch === '\u0003') return finish(new PromptInterrupted());
         if (ch === '\u007f' || ch === '\b') {
           if (echo && value.length > 0) out.write('\b \b');
           value = value.slice(0, -1);

@@ -10,8 +10,18 @@ const restoreOwnOptions = [
     key: 'snapshot',
     example: '20261127T184600Z-3f9a1c (an id from snapshot list)',
     flag: '--snapshot <id>',
-    help: 'the snapshot id to restore',
+    help: 'the snapshot id to restore (an id: latest and oldest are refused)',
     type: z.string().min(1, 'required: the snapshot id to restore (see vault-ops snapshot list)'),
+  },
+  {
+    key: 'recordsFrom',
+    flag: '--records-from <url>',
+    help:
+      'store holding rotation records (the --record-to of rotate kv and runbook rotate-root), read besides the ' +
+      'snapshot store, which is always read (repeatable; env VAULT_OPS_RECORDS_FROM, comma-separated)',
+    env: ['VAULT_OPS_RECORDS_FROM'],
+    parse: 'list',
+    type: z.array(z.string().min(1)).default([]),
   },
   // `--force` and `--yes` are deliberately command line only.
   {

@@ -109,6 +109,15 @@ export const rotateRootOwnOptions = [
     from: 'command-line',
   },
   {
+    key: 'allowSharedRoot',
+    flag: '--allow-shared-root',
+    help:
+      'rotate even though the connection logs in as a shared superuser (postgres, root, admin, sa): afterwards ' +
+      'only Vault knows its password and everyone else using it is locked out',
+    type: z.boolean().default(false),
+    from: 'command-line',
+  },
+  {
     key: 'passwordFile',
     flag: '--password-file <file>',
     help:

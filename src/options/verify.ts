@@ -11,8 +11,8 @@ const verifyOwnOptions = [
     key: 'snapshot',
     flag: '--snapshot <id>',
     help:
-      'snapshot id, latest (default), oldest, or unverified: the newest snapshot without a passing drill ' +
-      '(exit 0 with nothing to do when every snapshot has one)',
+      'snapshot id, latest (default), oldest, or unverified: the newest snapshot without a passing drill, ' +
+      "restores' safety snapshots skipped (exit 0 with nothing to do when every snapshot has one)",
     env: ['VAULT_OPS_VERIFY_SNAPSHOT'],
     type: z.string().min(1).default('latest'),
   },

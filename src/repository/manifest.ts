@@ -40,6 +40,12 @@ export const SnapshotManifestSchema = z.object({
   authMethods: z.array(MountSchema),
   policies: z.array(z.string()),
   canary: z.object({ mount: z.string(), path: z.string(), nonce: z.string(), time: z.string() }).optional(),
+  /**
+   * Why the snapshot was taken, when not by a backup job: `safety` is the state a restore replaced
+   * (restore's safety snapshot). `snapshot list` flags it; `restore` and scheduled drills never pick it
+   * by themselves. Absent from every other snapshot.
+   */
+  purpose: z.string().optional(),
   encryption: z.object({ type: z.literal('age'), recipients: z.array(z.string()) }).optional(),
   durationSeconds: z.number(),
   toolVersion: z.string(),

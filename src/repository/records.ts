@@ -6,6 +6,12 @@ import { recordKey, recordsPrefix } from './layout.js';
 /**
  * One completed rotation, stored beside the snapshots (`<prefix>/records/…json`) so that a later
  * restore can list the rotations it rolled back. Never holds a secret value.
+ *
+ * A restore orders a record against a snapshot by what the cluster itself counted, never by the
+ * clocks (`time` is for people): `raftIndex` is the cluster's applied raft index read right after
+ * the rotation (a snapshot at or above it holds the rotation), `raftIndexBefore` the one read right
+ * before (a snapshot at or below it does not); both belong to `clusterId`. `snapshotBefore` and
+ * `snapshotAfter` name the rotate-root run's own snapshots. All are absent from older records.
  */
 export const RotationRecordSchema = z.object({
   time: z.string(),
@@ -15,6 +21,11 @@ export const RotationRecordSchema = z.object({
   path: z.string().optional(),
   connection: z.string().optional(),
   detail: z.string().optional(),
+  clusterId: z.string().optional(),
+  raftIndex: z.number().int().nonnegative().optional(),
+  raftIndexBefore: z.number().int().nonnegative().optional(),
+  snapshotBefore: z.string().optional(),
+  snapshotAfter: z.string().optional(),
 });
 export type RotationRecord = z.output<typeof RotationRecordSchema>;
 
@@ -26,6 +37,11 @@ export interface RotationRecordInput {
   connection?: string;
   rotationId?: string;
   detail?: string;
+  clusterId?: string;
+  raftIndex?: number;
+  raftIndexBefore?: number;
+  snapshotBefore?: string;
+  snapshotAfter?: string;
 }
 
 export async function writeRotationRecord(store: SnapshotStore, input: RotationRecordInput): Promise<string> {
@@ -44,6 +60,11 @@ export async function writeRotationRecord(store: SnapshotStore, input: RotationR
     ...(input.path ? { path: input.path } : {}),
     ...(input.connection ? { connection: input.connection } : {}),
     ...(input.detail ? { detail: input.detail } : {}),
+    ...(input.clusterId ? { clusterId: input.clusterId } : {}),
+    ...(input.raftIndex !== undefined ? { raftIndex: input.raftIndex } : {}),
+    ...(input.raftIndexBefore !== undefined ? { raftIndexBefore: input.raftIndexBefore } : {}),
+    ...(input.snapshotBefore ? { snapshotBefore: input.snapshotBefore } : {}),
+    ...(input.snapshotAfter ? { snapshotAfter: input.snapshotAfter } : {}),
   };
   await store.putBytes(key, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
   return key;

@@ -6,19 +6,27 @@ import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
 import type { SnapshotProtection } from '../snapshot/protection.js';
 import { saveSnapshot } from '../snapshot/save.js';
-import type { RotationRecord } from '../repository/records.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { anomalyOf } from '../repository/catalogue.js';
 import { drillStatus } from '../repository/drill-history.js';
 import type { VaultClient } from '../vault/client.js';
 import { leaderClient } from '../vault/leader.js';
 import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
+import { flavourBinary, readServerFlavour, type ServerFlavour } from '../vault/flavour.js';
 import { readSealStatus } from '../vault/sys.js';
+import { reviewRotations, type RecordSource, type RolledBackRotation, type RotationReview } from './rotations.js';
 import { openUnnamedTempFile } from './unnamed-temp-file.js';
 
 /** What `restore` will do, shown before the confirmation. */
 export interface RestorePlan {
-  target: { address: string; leader: string; clusterName?: string; clusterId?: string; version?: string };
+  target: {
+    address: string;
+    leader: string;
+    clusterName?: string;
+    clusterId?: string;
+    flavour: ServerFlavour;
+    version?: string;
+  };
   snapshot: {
     id: string;
     createdAt: string;
@@ -26,6 +34,7 @@ export interface RestorePlan {
     raftIndex: number;
     clusterName?: string;
     clusterId?: string;
+    flavour?: ServerFlavour;
     version?: string;
     encrypted: boolean;
     /** `verified (key …)` in a signed store; `unsigned store` without verify keys. */
@@ -37,11 +46,17 @@ export interface RestorePlan {
      * the restore stops for a typed confirmation of the id, `--yes` is not enough.
      */
     anomaly?: string;
+    /** The snapshot's manifest `purpose` (`safety`: the state an earlier restore replaced). */
+    purpose?: string;
   };
+  /** Whether the target's current state is snapshotted into the store first (`--no-safety-snapshot`: false). */
+  safetySnapshot: boolean;
   /** The snapshot was taken from the target cluster (same cluster id). */
   sameCluster: boolean;
   force: boolean;
   notes: string[];
+  /** The rotations recorded after the snapshot, which the restore will roll back, and the stores read. */
+  rotations: RotationReview;
 }
 
 export interface RestoreResult {
@@ -50,23 +65,46 @@ export interface RestoreResult {
   /** The target's seal state once the restore was applied. */
   sealed: boolean;
   applied: boolean;
-  /** Rotations recorded after the snapshot: the restore rolled them back. */
-  rolledBackRotations: Array<RotationRecord & { action: string }>;
+  /** Rotations recorded after the snapshot: the restore rolled them back (one entry per connection or secret). */
+  rolledBackRotations: RolledBackRotation[];
+  /** The stores whose rotation records were read (the snapshot store first). */
+  recordsRead: string[];
   nextSteps: string[];
+}
+
+/** A store to read rotation records from, as the operator named it (`--records-from`). */
+export interface RecordStore {
+  label: string;
+  repository: SnapshotRepository;
 }
 
 export interface RestoreDeps {
   /** Logged-in client for any node of the target cluster. */
   vault: VaultClient;
   repository: SnapshotRepository;
+  /** How the operator named `repository` (`--from` as given), for printed commands; its URL by default. */
+  repositoryLabel?: string;
+  /** Further stores holding rotation records (`--records-from`); the snapshot store is always read. */
+  recordStores?: readonly RecordStore[];
   logger: Logger;
   signal?: AbortSignal;
 }
 
 export async function planRestore(
   deps: RestoreDeps,
-  options: { snapshot: string; force: boolean; now?: Date },
+  options: { snapshot: string; force: boolean; safetySnapshot?: boolean; now?: Date },
 ): Promise<{ plan: RestorePlan; manifest: SnapshotManifest; leader: VaultClient }> {
+  if (options.snapshot === 'latest' || options.snapshot === 'oldest') {
+    // An operator's restore names its snapshot: the newest is often the safety snapshot of a restore
+    // just made, i.e. the damaged state.
+    const picked = await deps.repository.find(options.snapshot);
+    throw new VaultOpsError(
+      'usage',
+      `restore takes a snapshot id, not ${options.snapshot}: it would have picked ${picked.id} (taken ` +
+        `${picked.createdAt}${picked.purpose === 'safety' ? ', the SAFETY snapshot of an earlier restore' : ''}); ` +
+        `check it with vault-ops snapshot list and pass --snapshot ${picked.id} if it is the one`,
+    );
+  }
   // Signature, anomaly and drill status are settled before anything talks to the target.
   const catalogue = await deps.repository.catalogue();
   const manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
@@ -74,6 +112,8 @@ export async function planRestore(
   const keys = deps.repository.trust.verifyKeys;
   if (keys.length) verifyManifestSignature(manifest, keys);
   const lastDrill = drillStatus((await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id));
+  const flavour = await readServerFlavour(deps.vault);
+  if ((await readSealStatus(deps.vault)).sealed) throw await sealedTargetError(deps.vault);
   const { client: leader, leader: location } = await leaderClient(deps.vault);
   const seal = await readSealStatus(leader);
   const now = options.now ?? new Date();
@@ -91,12 +131,19 @@ export async function planRestore(
     );
   }
   notes.push('everything written to the target after the snapshot is lost (secrets, leases, tokens, rotations)');
+  // Before the confirmation: a records store that cannot be read stops the restore before anything changed.
+  const rotations = reviewRotations(
+    manifest,
+    await readRecordSources(deps),
+    deps.repositoryLabel ?? deps.repository.url,
+  );
   const plan: RestorePlan = {
     target: {
       address: deps.vault.address,
       leader: location.address,
       ...(seal.cluster_name ? { clusterName: seal.cluster_name } : {}),
       ...(seal.cluster_id ? { clusterId: seal.cluster_id } : {}),
+      flavour,
       ...(seal.version ? { version: seal.version } : {}),
     },
     snapshot: {
@@ -106,6 +153,7 @@ export async function planRestore(
       raftIndex: manifest.raft.index,
       ...(manifest.cluster.name ? { clusterName: manifest.cluster.name } : {}),
       ...(manifest.cluster.id ? { clusterId: manifest.cluster.id } : {}),
+      ...(manifest.cluster.flavour ? { flavour: manifest.cluster.flavour } : {}),
       ...(manifest.cluster.version ? { version: manifest.cluster.version } : {}),
       encrypted: manifest.encryption !== undefined,
       signature: keys.length ? `verified (key ${manifest.signature?.keyId ?? '?'})` : 'unsigned store: not checked',
@@ -115,12 +163,45 @@ export async function planRestore(
           ? `failed ${lastDrill.lastDrill.finishedAt}, never passed`
           : 'never drilled',
       ...(anomaly ? { anomaly } : {}),
+      ...(manifest.purpose ? { purpose: manifest.purpose } : {}),
     },
+    safetySnapshot: options.safetySnapshot ?? true,
     sameCluster,
     force: options.force,
     notes,
+    rotations,
   };
   return { plan, manifest, leader };
+}
+
+/**
+ * A sealed target cannot take a restore: unseal it with this flavour's CLI, or, when it will not
+ * unseal, restore into a new cluster (the runbook's section 7). Works with a client that has no token.
+ */
+export async function sealedTargetError(vault: VaultClient, cause?: unknown): Promise<VaultOpsError> {
+  const flavour = await readServerFlavour(vault).catch(() => undefined);
+  const cli = flavour ? flavourBinary(flavour) : 'bao/vault';
+  return new VaultOpsError(
+    'vault-sealed',
+    `the target at ${vault.address} is sealed: unseal it (${cli} operator unseal, up to the threshold) and run ` +
+      `again; if it cannot be unsealed (keys lost, storage damaged), restore into a new cluster instead ` +
+      `(runbooks/restore.md, section 7)`,
+    cause ? { cause } : undefined,
+  );
+}
+
+/** Every record of the snapshot store and of each records store (a store named twice is read once). */
+async function readRecordSources(deps: RestoreDeps): Promise<RecordSource[]> {
+  const stores: RecordStore[] = [
+    { label: deps.repositoryLabel ?? deps.repository.url, repository: deps.repository },
+    ...(deps.recordStores ?? []),
+  ];
+  const sources: RecordSource[] = [];
+  for (const store of stores) {
+    if (sources.some((s) => s.url === store.repository.url)) continue;
+    sources.push({ label: store.label, url: store.repository.url, records: await store.repository.records.list() });
+  }
+  return sources;
 }
 
 /**
@@ -171,7 +252,7 @@ export async function executeRestore(
           logger: deps.logger,
           ...(deps.signal ? { signal: deps.signal } : {}),
         },
-        { ...options.protection, allowClusterChange: true },
+        { ...options.protection, allowClusterChange: true, purpose: 'safety' },
       );
       safetySnapshotId = safety.manifest.id;
       deps.logger.info({ snapshotId: safetySnapshotId }, 'safety snapshot of the target taken');
@@ -212,44 +293,32 @@ export async function executeRestore(
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
 
-    const records = await deps.repository.records.list(new Date(manifest.createdAt));
-    const rolledBackRotations = records.map((r) => ({ ...r, action: rotationAction(r) }));
+    const rolledBackRotations = plan.rotations.rolledBack;
     const nextSteps: string[] = [];
     if (sealed)
       nextSteps.push(
         `unseal every node with the ${plan.sameCluster ? "cluster's" : "snapshot's (source cluster's)"} unseal keys: ` +
-          `bao/vault operator unseal`,
+          `${flavourBinary(plan.target.flavour)} operator unseal`,
       );
     nextSteps.push('check the cluster: vault-ops status (leader, peers, autopilot healthy)');
     nextSteps.push('validate the data applications need (read a few known secrets; log in with an application role)');
     if (rolledBackRotations.length)
       nextSteps.push(
         `reconcile the ${rolledBackRotations.length} rotation(s) the restore rolled back (listed above) before ` +
-          `applications fail`,
+          `applications fail (runbooks/restore.md, section 6)`,
       );
     if (safetySnapshotId)
       nextSteps.push(`if this restore was a mistake, the state before it is snapshot ${safetySnapshotId}`);
-    return { plan, ...(safetySnapshotId ? { safetySnapshotId } : {}), sealed, applied, rolledBackRotations, nextSteps };
+    return {
+      plan,
+      ...(safetySnapshotId ? { safetySnapshotId } : {}),
+      sealed,
+      applied,
+      rolledBackRotations,
+      recordsRead: plan.rotations.recordsRead,
+      nextSteps,
+    };
   } finally {
     await archive.close();
   }
-}
-
-function rotationAction(record: RotationRecord): string {
-  if (record.kind === 'database-root') {
-    const connection = record.connection ?? record.path?.split('/').pop() ?? '?';
-    return (
-      `the database root of connection ${connection} (mount ${record.mount ?? '?'}) was rotated after the ` +
-      `snapshot: Vault now holds the OLD root password; run 'vault-ops runbook rotate-root --mount ` +
-      `${record.mount ?? '?'} --connection ${connection} --rebootstrap' with the current one`
-    );
-  }
-  if (record.kind.startsWith('kv')) {
-    return (
-      `${record.mount ?? '?'}/${record.path ?? '?'} was rotated after the snapshot: Vault now serves the ` +
-      `previous value; run 'vault-ops rotate kv --force --only ${record.mount ?? '?'}/${record.path ?? '?'}' (or ` +
-      `restore the value the target system uses)`
-    );
-  }
-  return `rotated after the snapshot (${record.kind}): check that Vault and the target system agree`;
 }

@@ -23,7 +23,7 @@ interface RecordBase {
 export type JournalEvent =
   | { event: 'run-started'; definitionHash: string; parameters: Record<string, JsonValue>; resumeOf?: string }
   | { event: 'step-started'; step: string }
-  | { event: 'gate'; step: string; outcome: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' }
+  | { event: 'gate'; step: string; outcome: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' | 'interrupted' }
   | { event: 'action-started'; step: string }
   | {
       event: 'step-completed';
@@ -39,7 +39,7 @@ export type JournalEvent =
 
 export type JournalRecord = RecordBase & JournalEvent;
 
-export type RunResult = 'completed' | 'failed' | 'needs-confirmation' | 'refused';
+export type RunResult = 'completed' | 'failed' | 'needs-confirmation' | 'refused' | 'interrupted';
 
 /** Where journal records go. The file journal is the real one; tests may wrap it. */
 export interface JournalSink {

@@ -351,8 +351,45 @@ test('a kill after a skipped step leaves the skip journaled and nothing else', a
   const records = await readJournal(o.journalPath);
   assert.equal(records.at(-1)?.event, 'step-skipped');
   const resumed = await runRunbook({ ...o, resume: true });
+  // The step the earlier run skipped is reported as skipped, not as done.
   assert.deepEqual(
     resumed.steps.map((s) => s.status),
-    ['already-done', 'completed'],
+    ['skipped', 'completed'],
   );
+  assert.match(resumed.steps[0]?.summary ?? '', /^skipped by an earlier run/);
+});
+
+test('a step at its gate is "needs-confirmation", one stopped by Ctrl-C "interrupted": never "failed"', async () => {
+  const waiting = await runRunbook(options({ yes: false, confirm: notInteractive }));
+  assert.deepEqual(
+    waiting.steps.map((s) => s.status),
+    ['completed', 'needs-confirmation', 'not-run'],
+  );
+  const o = options({
+    yes: false,
+    confirm: async () => {
+      throw new VaultOpsError('aborted', 'prompt interrupted (Ctrl-C): nothing was changed');
+    },
+  });
+  const report = await runRunbook(o);
+  assert.equal(report.result, 'interrupted');
+  assert.equal(report.steps[1]?.status, 'interrupted');
+  assert.equal(report.error?.exitCode, 4);
+  assert.match(
+    report.error?.message ?? '',
+    /interrupted \(Ctrl-C\) at the confirmation of step b: nothing of this step happened; done and journaled: a;/,
+  );
+  assert.deepEqual(o.deps.actions, ['a']);
+  const gate = (await readJournal(o.journalPath)).find((r) => r.event === 'gate');
+  assert.ok(gate?.event === 'gate' && gate.outcome === 'interrupted');
+});
+
+test('a signal stops the run before the next step and says what is done', async () => {
+  const controller = new AbortController();
+  const o = options({ signal: controller.signal, hooks: { afterStep: () => controller.abort() } });
+  const report = await runRunbook(o);
+  assert.equal(report.result, 'interrupted');
+  assert.equal(report.error?.code, 'aborted');
+  assert.match(report.error?.message ?? '', /before step b: nothing of it happened; done and journaled: a/);
+  assert.deepEqual(o.deps.actions, ['a']);
 });

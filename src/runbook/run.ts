@@ -36,7 +36,22 @@ export type RunbookEvent =
   | { type: 'step-finished'; step: string; report: StepReport }
   | { type: 'note'; step: string; line: string };
 
-export type StepStatus = 'completed' | 'recovered' | 'skipped' | 'already-done' | 'planned' | 'failed' | 'not-run';
+/**
+ * A step's status, in the words of the run's result: a step waiting at its gate is
+ * `needs-confirmation` (not failed), one whose gate was refused `refused`, one stopped by Ctrl-C or a
+ * signal `interrupted`; a step an earlier run completed is `already-done`, one it skipped `skipped`.
+ */
+export type StepStatus =
+  | 'completed'
+  | 'recovered'
+  | 'skipped'
+  | 'already-done'
+  | 'planned'
+  | 'failed'
+  | 'needs-confirmation'
+  | 'refused'
+  | 'interrupted'
+  | 'not-run';
 
 export interface StepReport {
   id: string;
@@ -50,7 +65,7 @@ export interface StepReport {
     prompt: string;
     phrase: string;
     automatable: boolean;
-    outcome?: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed';
+    outcome?: 'confirmed' | 'confirmed-by-flag' | 'refused' | 'needed' | 'interrupted';
   };
 }
 
@@ -189,7 +204,11 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
       let actionStarted = false;
       const executeStep = async (): Promise<void> => {
         if (signal.aborted)
-          throw new VaultOpsError('aborted', `interrupted before step ${step.id}: continue with --resume`);
+          throw new VaultOpsError(
+            'aborted',
+            `interrupted by a signal before step ${step.id}: nothing of it happened; ${doneSoFar(report)}; ` +
+              `continue with the same command and --resume`,
+          );
         const ctx = stepContext(step);
         if (campaign?.interrupted.has(step.id)) {
           const recovered = await recoverInterrupted(runbook.name, step, ctx);
@@ -243,6 +262,12 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
               'confirmation',
               `confirmation of step ${step.id} refused: nothing was changed by this step; continue later with --resume`,
             );
+          if (outcome === 'interrupted')
+            throw new VaultOpsError(
+              'confirmation',
+              `interrupted (Ctrl-C) at the confirmation of step ${step.id}: nothing of this step happened; ` +
+                `${doneSoFar(report)}; continue with the same command and --resume`,
+            );
         }
         if (step.mutates) {
           await write({ event: 'action-started', step: step.id });
@@ -264,11 +289,13 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
       } catch (err) {
         const error = asVaultOpsError(err);
         const stateUnchanged = !actionStarted || (step.failureLeavesStateUnchanged?.(err) ?? false);
-        entry.status = 'failed';
         entry.summary = scrub(error.message);
-        if (entry.gate?.outcome === 'needed') report.result = 'needs-confirmation';
-        else if (entry.gate?.outcome === 'refused') report.result = 'refused';
+        if (entry.gate?.outcome === 'needed' && !actionStarted) report.result = 'needs-confirmation';
+        else if (entry.gate?.outcome === 'refused' && !actionStarted) report.result = 'refused';
+        else if ((entry.gate?.outcome === 'interrupted' && !actionStarted) || error.code === 'aborted')
+          report.result = 'interrupted';
         else report.result = 'failed';
+        entry.status = report.result;
         await write({
           event: 'step-failed',
           step: step.id,
@@ -386,8 +413,16 @@ async function passGate<D>(options: RunOptions<D>, step: RunbookStep<D>, text: {
     return ok ? ('confirmed' as const) : ('refused' as const);
   } catch (err) {
     if (isVaultOpsError(err) && err.code === 'confirmation') return 'needed' as const;
+    // Ctrl-C at the prompt: the operator stopped here; nothing of the step happened.
+    if (isVaultOpsError(err) && err.code === 'aborted') return 'interrupted' as const;
     throw err;
   }
+}
+
+/** What an interrupted run has done, for its message: the steps completed (by it or an earlier run). */
+function doneSoFar(report: RunbookReport): string {
+  const done = report.steps.filter((s) => ['completed', 'recovered', 'already-done'].includes(s.status));
+  return done.length ? `done and journaled: ${done.map((s) => s.id).join(', ')}` : 'no step has acted yet';
 }
 
 /** A step an earlier run of this campaign completed: reported as such (real run and dry run alike). */
@@ -399,7 +434,7 @@ function reportAlreadyDone(
 ): boolean {
   const done = campaign?.done.get(stepId);
   if (!done) return false;
-  entry.status = 'already-done';
+  entry.status = done.status === 'skipped' ? 'skipped' : 'already-done';
   entry.summary = `${done.status} by an earlier run: ${done.summary}`;
   emit({ type: 'step-finished', step: stepId, report: entry });
   return true;

@@ -45,6 +45,7 @@ export interface GateRequest {
 /**
  * Asks the operator. Returns true when confirmed, false when refused. Throws a VaultOpsError
  * 'confirmation' when nobody can be asked (not interactive); the engine journals that as "needed".
+ * Throws 'aborted' when the operator interrupted the question (Ctrl-C): journaled as "interrupted".
  */
 export type Confirmer = (request: GateRequest) => Promise<boolean>;
 

@@ -28,6 +28,8 @@ export interface SaveSnapshotOptions {
   /** Accept a snapshot whose cluster id differs from the newest one in the store. */
   allowClusterChange?: boolean;
   objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number };
+  /** The manifest's `purpose` (restore's safety snapshot: `safety`). */
+  purpose?: 'safety';
 }
 
 export interface SaveSnapshotDeps {
@@ -220,6 +222,7 @@ export async function saveSnapshotToStores(
         encryptTo: options.encryptTo,
         durationSeconds,
       });
+      if (options.purpose) manifest = { ...manifest, purpose: options.purpose };
       if (options.signingKey) manifest = signManifest(manifest, options.signingKey);
       try {
         const manifestKey = await repository.putManifest(manifest, retention ? { retention } : {});

@@ -67,7 +67,7 @@ export function responseError(method: string, path: string, failure: VaultRespon
   if (failure.status === 503 && /sealed/i.test(detail)) {
     return new VaultOpsError(
       'vault-sealed',
-      `Vault is sealed (${what}): unseal it (vault operator unseal) and run again`,
+      `Vault is sealed (${what}): unseal it (bao/vault operator unseal) and run again`,
     );
   }
   if (failure.status === 501 || /not initialized|not yet initialized/i.test(detail)) {

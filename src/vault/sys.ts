@@ -99,3 +99,27 @@ export async function listPolicies(client: VaultClient): Promise<string[]> {
   const response = await client.list<Wrapped<{ keys?: string[] }>>('sys/policies/acl');
   return response.data?.keys ?? [];
 }
+
+/** Where the cluster's raft log stands: its id and the node's applied index (both unauthenticated). */
+export interface RaftPosition {
+  clusterId?: string;
+  appliedIndex?: number;
+}
+
+/**
+ * The cluster id and raft applied index, for rotation records: a restore orders a record against a
+ * snapshot by raft index (the index only grows, a restore installs at a higher one), never by the
+ * clocks. Best effort: a field that cannot be read is left out.
+ */
+export async function readRaftPosition(client: Pick<VaultClient, 'read'>): Promise<RaftPosition> {
+  const [seal, leader] = await Promise.all([
+    client.read<SealStatus>('sys/seal-status', { unauthenticated: true }).catch(() => undefined),
+    client.read<LeaderStatus>('sys/leader', { unauthenticated: true }).catch(() => undefined),
+  ]);
+  return {
+    ...(seal?.cluster_id ? { clusterId: seal.cluster_id } : {}),
+    ...(typeof leader?.raft_applied_index === 'number' && leader.raft_applied_index > 0
+      ? { appliedIndex: leader.raft_applied_index }
+      : {}),
+  };
+}

@@ -126,7 +126,16 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
     verifiedBefore = newestVerified(catalogue.snapshots, history) ?? null;
     if (options.snapshot === 'unverified') {
       if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
-      manifest = newestUnverified(catalogue.snapshots, history);
+      // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
+      // one (an explicit --snapshot ID drills it).
+      const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
+      if (candidates.length === 0)
+        throw new VaultOpsError(
+          'not-found',
+          `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; drill ` +
+            `one by its id (--snapshot ID)`,
+        );
+      manifest = newestUnverified(candidates, history);
       if (!manifest) {
         nothingToDrill = true;
         return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
@@ -482,15 +491,17 @@ async function waitUnsealed(scratch: ScratchVault, signal?: AbortSignal): Promis
   }
 }
 
-function setCheck(name: string, expected: string[], actual: string[]): DrillCheck {
+function setCheck(name: string, expected: string[], actual: string[], leftOut: string[] = []): DrillCheck {
   const missing = expected.filter((x) => !actual.includes(x));
   const extra = actual.filter((x) => !expected.includes(x));
   const passed = missing.length === 0 && extra.length === 0;
+  // Say what was not compared, so that "2 match" beside a manifest listing 3 adds up.
+  const notCompared = leftOut.length ? ` (built-in ${leftOut.join(', ')} not compared)` : '';
   return {
     name,
     passed,
     detail: passed
-      ? `${expected.length} match the manifest`
+      ? `${expected.length} match the manifest${notCompared}`
       : [
           missing.length ? `missing: ${missing.join(', ')}` : '',
           extra.length ? `not in the manifest: ${extra.join(', ')}` : '',
@@ -516,6 +527,7 @@ async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifest): Pro
       'policies',
       manifest.policies.filter((p) => !builtinPolicies.has(p)),
       policies.filter((p) => !builtinPolicies.has(p)),
+      manifest.policies.filter((p) => builtinPolicies.has(p)),
     ),
   );
   if (manifest.canary) {
@@ -552,6 +564,7 @@ async function unsealedChecks(api: VaultClient, manifest: SnapshotManifest, secr
       'policies',
       manifest.policies.filter((p) => !builtinPolicies.has(p)),
       policies.filter((p) => !builtinPolicies.has(p)),
+      manifest.policies.filter((p) => builtinPolicies.has(p)),
     ),
   );
   if (manifest.canary) {

@@ -33,6 +33,7 @@ after(async () => {
 
 describe(onServer('restore'), () => {
   let snapshotId: string;
+  let safetyId: string;
 
   test('refused without confirmation in a non-interactive run (exit 4), nothing changed', async () => {
     await seedSecrets(target.addr, target.rootToken, { count: 3, prefix: 'before' });
@@ -43,19 +44,39 @@ describe(onServer('restore'), () => {
     const r = await runCli(['restore', '--from', store, '--snapshot', snapshotId], env);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /needs a typed confirmation .*--yes/);
+    // The plan names the server by its flavour and says a safety snapshot comes first.
+    const name = target.server.name === 'vault' ? 'HashiCorp Vault' : 'OpenBao';
+    assert.match(r.stderr, new RegExp(`^  target .*, ${name} \\d+\\.\\d+\\.\\d+, leader `, 'm'));
+    assert.match(r.stderr, new RegExp(`^  from cluster .*, ${name} \\d+\\.\\d+\\.\\d+ — the same cluster`, 'm'));
+    assert.match(r.stderr, /^ {2}safety snapshot +first, the target's current state is snapshotted into the store/m);
+    // --output json stopping for the confirmation: the plan and an error object on stdout.
+    const j = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--output', 'json'], env);
+    assert.equal(j.code, 4, j.stderr);
+    const stopped = j.json();
+    assert.equal(stopped.error.code, 'confirmation');
+    assert.equal(stopped.error.exitCode, 4);
+    assert.equal(stopped.applied, false);
+    assert.equal(stopped.plan.target.flavour, target.server.name);
+    assert.equal(stopped.plan.snapshot.flavour, target.server.name);
+    assert.equal(stopped.plan.safetySnapshot, true);
     assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s0'), 'value-after/s0');
   });
 
   test(
     'brings the cluster back to the snapshot: earlier secrets there, later ones gone; lists rolled-back ' + 'rotations',
     async () => {
+      // A KV rotation after the snapshot, recorded as rotate kv records it: with the cluster's raft index.
       const records = await openSnapshotStore(store);
+      const leader = (await bootstrapRequest(target.addr, 'GET', 'sys/leader')).body;
+      const seal = (await bootstrapRequest(target.addr, 'GET', 'sys/seal-status')).body;
       await writeRotationRecord(records, {
         time: new Date(),
         kind: 'kv-rotation',
         mount: 'secret',
         path: 'payments/stripe',
         rotationId: 'r-123',
+        clusterId: seal.cluster_id,
+        raftIndex: leader.raft_applied_index,
       });
       await records.close();
       // The safety snapshot is protected like `snapshot save`'s: the deployment's recipients (env) and signing key.
@@ -94,14 +115,60 @@ describe(onServer('restore'), () => {
       assert.equal(result.plan.sameCluster, true);
       assert.match(result.safetySnapshotId, /^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
       assert.equal(result.rolledBackRotations.length, 1);
-      assert.match(result.rolledBackRotations[0].action, /rotate kv --force --only secret\/payments\/stripe/);
+      assert.equal(result.rolledBackRotations[0].where, 'secret/payments/stripe');
+      assert.equal(result.rolledBackRotations[0].certainty, 'rolled-back');
+      assert.match(
+        result.rolledBackRotations[0].action,
+        /rotate kv --policy FILE --force --only secret\/payments\/stripe --record-to /,
+      );
       assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'before/s1'), 'value-before/s1');
       assert.equal(await readSecret(target.addr, target.rootToken, 'secret', 'after/s1'), undefined);
       // The safety snapshot holds the state before the restore (with the "after" secrets).
       const list = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
       assert.ok(list.json().snapshots.some((s: any) => s.id === result.safetySnapshotId));
+      safetyId = result.safetySnapshotId;
     },
   );
+
+  test('the safety snapshot is marked; restore takes no latest; a scheduled drill skips it', async () => {
+    const safety = JSON.parse(await readFile(join(store, `${safetyId}.manifest.json`), 'utf8'));
+    assert.equal(safety.purpose, 'safety');
+    const original = JSON.parse(await readFile(join(store, `${snapshotId}.manifest.json`), 'utf8'));
+    assert.equal(original.purpose, undefined);
+    const list = await runCli(['snapshot', 'list', '--from', store], env);
+    assert.equal(list.code, 0, list.all);
+    const row = list.stdout.split('\n').find((l) => l.startsWith(safetyId));
+    assert.match(row ?? '', /\bSAFETY,encrypted,signed\b/);
+    assert.doesNotMatch(list.stdout.split('\n').find((l) => l.startsWith(snapshotId)) ?? '', /SAFETY/);
+
+    for (const which of ['latest', 'oldest']) {
+      const r = await runCli(['restore', '--from', store, '--snapshot', which, '--yes'], env);
+      assert.equal(r.code, 2, r.all);
+      const picked = which === 'latest' ? safetyId : snapshotId;
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: restore takes a snapshot id, not ${which}: it would have picked ${picked} `, 'm'),
+      );
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+    }
+    assert.match(
+      (await runCli(['restore', '--from', store, '--snapshot', 'latest', '--yes'], env)).stderr,
+      /the SAFETY snapshot of an earlier restore/,
+    );
+
+    // verify --snapshot unverified drills the newest snapshot that is not a safety snapshot.
+    const keys = join(dir, 'keys.txt');
+    await writeFile(keys, `${target.unsealKeys.join('\n')}\n`, { mode: 0o600 });
+    const drill = await runCli(
+      ['verify', '--from', store, '--snapshot', 'unverified', '--unseal-keys-file', keys, '--output', 'json'],
+      { ...env, VAULT_OPS_VAULT_BINARY: target.binary },
+    );
+    assert.equal(drill.code, 0, drill.all);
+    assert.equal(drill.json().snapshotId, snapshotId);
+    // The drill says what it left out, so that its count adds up with the manifest's list.
+    const policies = drill.json().checks.find((c: { name: string }) => c.name === 'policies');
+    assert.match(policies.detail, /^\d+ match the manifest \(built-in root not compared\)$/);
+  });
 
   test("a plain restore of another cluster's snapshot fails and explains --force (exit 1)", async () => {
     const otherStore = join(dir, 'other-store');
@@ -156,5 +223,16 @@ describe(onServer('restore'), () => {
       okStatuses: [200, 403],
     });
     assert.equal(status, 403, "the target's old root token is gone with its data");
+
+    // A sealed target: the restore says how to unseal it with this flavour's CLI, and where to go if it will not.
+    await bootstrapRequest(target.addr, 'PUT', 'sys/seal', { token: other.rootToken });
+    const sealed = await runCli(['restore', '--from', store, '--snapshot', snapshotId, '--yes'], env);
+    assert.equal(sealed.code, 1, sealed.all);
+    const cli = target.server.name === 'vault' ? 'vault' : 'bao';
+    assert.match(
+      sealed.stderr,
+      new RegExp(`^error: the target at \\S+ is sealed: unseal it \\(${cli} operator unseal, .*section 7\\)$`, 'm'),
+    );
+    assert.equal(sealed.stderr.trim().split('\n').length, 1, 'one line');
   });
 });

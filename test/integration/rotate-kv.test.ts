@@ -378,6 +378,11 @@ describe(onServer('rotate kv without hooks'), () => {
           .secrets.map((s: any) => ({ kind: 'kv-rotation', mount: 'secret', path: s.path, rotationId: s.rotationId }))
           .sort((x: any, y: any) => x.path.localeCompare(y.path)),
       );
+      // Each record carries the cluster's raft index, which a restore orders it by (never the clocks).
+      assert.ok(
+        records.every((x) => typeof x.raftIndex === 'number' && x.raftIndex > 0 && x.clusterId),
+        JSON.stringify(records),
+      );
       for (const o of await store.list())
         if (o.key.includes('records/')) captured.push((await store.getBytes(o.key)).toString());
       const manifests = (await store.list()).filter((o) => o.key.endsWith('.manifest.json'));

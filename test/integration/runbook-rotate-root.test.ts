@@ -13,6 +13,7 @@ import { VaultOpsError, isVaultOpsError } from '../../src/errors.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { readJournal, type JournalRecord } from '../../src/runbook/journal.js';
 import { listCatalogue } from '../../src/repository/catalogue.js';
+import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import { UNSIGNED_STORE } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/repository/records.js';
@@ -203,6 +204,10 @@ test(
     assert.match(r.stdout, new RegExp(`Journal: ${fx.journal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     assert.match(r.stdout, /dynamic role ro: OK/);
     assert.match(r.stdout, /static role svc: OK/);
+    // A live run speaks of what it did and will do, not of what it would do.
+    assert.match(r.stdout, new RegExp(`=> completed: POSTed ${fx.mount}/rotate-root/pg: rotated`));
+    assert.match(r.stdout, new RegExp(`· will POST ${fx.mount}/rotate-root/pg`));
+    assert.doesNotMatch(r.stdout, /\bwould\b/);
     assert.equal(await canLogin(fx.admin, fx.adminPassword), false, 'the old root password must no longer log in');
     assert.ok(await freshCredsLogIn(fx), 'fresh dynamic credentials log in');
     const svcAfter = (await api('GET', `${fx.mount}/static-roles/svc`)).body.data.last_vault_rotation;
@@ -244,7 +249,20 @@ test(onServer('a connection as the shared human root "postgres" is flagged with 
   const report = r.json();
   assert.equal(report.facts.preflight.sharedHumanRoot, true);
   assert.ok(report.warnings.some((w: string) => /shared human root.*Give Vault its own admin user/.test(w)));
-  assertNoSecrets([r.all], [db.password]);
+  assert.ok(report.warnings.some((w: string) => /a real run refuses without --allow-shared-root/.test(w)));
+  // A real run, even with --yes, refuses before anything changes unless the flag says Vault alone owns it.
+  const refused = await runCli(cliArgs(fx, '--yes'), env());
+  assert.equal(refused.code, 2, refused.all);
+  assert.match(
+    refused.stderr,
+    /^error: refusing to rotate: the connection logs in as postgres, .*--allow-shared-root/m,
+  );
+  assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+  const records = await readJournal(fx.journal);
+  assert.equal(events(records, 'step-failed', 'preflight').length, 1);
+  assert.equal(events(records, 'action-started').length, 0);
+  assert.ok(await canLogin('postgres', db.password), 'the shared root is untouched');
+  assertNoSecrets([r.all, refused.all], [db.password]);
 });
 
 test(onServer('a static role on the root user is refused before anything changes'), async () => {
@@ -342,6 +360,15 @@ test(
     const r = await runCli(cliArgs(fx), env());
     assert.equal(r.code, 4, r.all);
     assert.match(r.stderr, /step rotate-root needs a typed confirmation \("rotate pg"\).*--yes/);
+    // Waiting at a gate is not a failure: the step's status is the run's result.
+    assert.match(r.stdout, /Runbook rotate-root: NEEDS-CONFIRMATION/);
+    assert.match(r.stdout, /^ +5\. rotate-root +needs-confirmation$/m);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `Continue with:\\n  vault-ops runbook rotate-root --mount ${fx.mount} --connection pg --journal \\S+ --resume`,
+      ),
+    );
     assert.ok(await canLogin(fx.admin, fx.adminPassword), 'not rotated');
     let records = await readJournal(fx.journal);
     assert.equal(events(records, 'gate', 'rotate-root').length, 1);
@@ -431,8 +458,10 @@ test(onServer('killed after each step (library hook), then --resume: continues a
     const rotations = calls.filter((c) => c === `POST ${fx.mount}/rotate-root/pg`).length;
     assert.equal(rotations, 1, `killed after ${step.id}: rotate-root POSTed ${rotations} times`);
     const index = rotateRootRunbook.steps.findIndex((s) => s.id === step.id);
+    // Steps the first run skipped (no store, the rotate path) stay "skipped"; the others are "already-done".
+    const skipped = new Set(['backup-before', 'rebootstrap', 'backup-after']);
     for (const s of report.steps.slice(0, index + 1))
-      assert.equal(s.status, 'already-done', `${s.id} after a kill after ${step.id}`);
+      assert.equal(s.status, skipped.has(s.id) ? 'skipped' : 'already-done', `${s.id} after a kill after ${step.id}`);
     assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
     assert.ok(passwords.length >= 2, 'the checks used issued credentials');
     // Check credentials are revoked by the path form only (the policy grants no other).
@@ -553,6 +582,9 @@ test(
     const rotate = report.steps.find((s: { id: string }) => s.id === 'rotate-root');
     assert.equal(rotate.status, 'recovered');
     assert.ok(rotate.warnings.some((w: string) => /interrupted.*not repeated/.test(w)));
+    // What is known: Vault holds a working root; whether the POST landed is not (never "OK with the new root").
+    assert.match(rotate.summary, /whether the interrupted rotate-root POST reached Vault is unknown/);
+    assert.doesNotMatch(rotate.summary, /with the new root/);
     records = await readJournal(fx.journal);
     assert.equal(events(records, 'action-started', 'rotate-root').length, 1);
     assert.ok(await freshCredsLogIn(fx));
@@ -747,7 +779,7 @@ test(
       env(),
     );
     assert.equal(again.code, 0, again.all);
-    assert.match(again.stdout, new RegExp(`newest good snapshot in .*: ${afterId} \\(\\d+ min old\\)`));
+    assert.match(again.stdout, new RegExp(`newest good snapshot in .*: ${afterId} \\(\\d+ min old, holds db\\d+/`));
     assert.match(again.stdout, /recent enough: nothing to take/);
     const recordFiles = (await listRotationRecords(await openSnapshotStore(store)))
       .map((rec) => JSON.stringify(rec))
@@ -952,3 +984,107 @@ function queryOf(query: string | undefined): string {
   const q = query ?? 'sslmode=disable';
   return q ? `?${q}` : '';
 }
+
+test(
+  onServer(
+    'backup-before counts only a snapshot that holds the mount and whose last drill passed; otherwise it takes one',
+  ),
+  async () => {
+    const store = join(work, `bb-store-${seq + 1}`);
+    const save = async () => {
+      const saved = await runCli(['snapshot', 'save', '--to', store, '--output', 'json'], env());
+      assert.equal(saved.code, 0, saved.all);
+      return saved.json().id as string;
+    };
+    const beforeMount = await save();
+    const fx = await setup();
+    const plan = async () => {
+      const r = await runCli(cliArgs(fx, '--dry-run', '--snapshot-store', store), env());
+      assert.equal(r.code, 0, r.all);
+      return r.stdout;
+    };
+    let out = await plan();
+    assert.match(out, new RegExp(`not counted: ${beforeMount} does not hold mount ${fx.mount}/`));
+    assert.match(out, new RegExp(`no good snapshot holding ${fx.mount}/ in `));
+    assert.match(out, /would take a snapshot now/);
+
+    const withMount = await save();
+    const repository = new SnapshotRepository(await openSnapshotStore(store));
+    const drill = (passed: boolean, finishedAt: Date) =>
+      repository.drills.write({
+        snapshotId: withMount,
+        finishedAt: finishedAt.toISOString(),
+        passed,
+        mode: 'recovery',
+        server: {},
+        checks: [{ name: 'restore', passed, detail: passed ? 'ok' : 'the restore failed' }],
+        timings: { download: 0, start: 0, restore: 0, unseal: 0, checks: 0, total: 0 },
+        rtoSeconds: 0,
+        toolVersion: 'test',
+      });
+    await drill(false, new Date());
+    out = await plan();
+    assert.match(out, new RegExp(`not counted: ${withMount} failed its last restore drill`));
+    assert.match(out, /would take a snapshot now/);
+
+    await drill(true, new Date(Date.now() + 2_000));
+    await repository.close();
+    out = await plan();
+    assert.match(
+      out,
+      new RegExp(`newest good snapshot in .*: ${withMount} \\(\\d+ min old, holds ${fx.mount}/, last drill passed\\)`),
+    );
+    assert.match(out, /recent enough: nothing to take/);
+
+    // A real run behind a store holding only the pre-mount snapshot takes its own before rotating.
+    const freshStore = join(work, `bb-fresh-${seq + 1}`);
+    assert.equal((await runCli(['snapshot', 'save', '--to', freshStore], env())).code, 0);
+    const fresh = await setup();
+    const first = await runCli(cliArgs(fresh, '--yes', '--snapshot-store', freshStore, '--output', 'json'), env());
+    assert.equal(first.code, 0, first.all);
+    assert.ok(first.json().facts['backup-before'].snapshotTaken, 'a snapshot holding the mount was taken');
+  },
+);
+
+test(
+  onServer('Ctrl-C at a gate on a terminal: says what is done and how to continue; nothing of the step happened'),
+  async () => {
+    const fx = await setup();
+    const cmd = [process.execPath, '--import', 'tsx', 'src/cli/entry.ts', ...cliArgs(fx)].join(' ');
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env(), VAULT_OPS_LOG_LEVEL: 'warn', TERM: 'dumb' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (!typed && screen.includes('to continue (anything else stops)')) {
+        typed = true;
+        child.stdin.write('\x03');
+      }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    clearTimeout(timer);
+    screen = screen.replace(/\r/g, '');
+    assert.ok(typed, screen);
+    assert.equal(code, 4, screen);
+    assert.match(
+      screen,
+      /interrupted \(Ctrl-C\) at the confirmation of step rotate-root: nothing of this step happened; done and journaled: preflight, health-before; continue with the same command and --resume/,
+    );
+    assert.match(screen, /^ +5\. rotate-root +interrupted$/m);
+    assert.match(screen, new RegExp(`Continue with:\\n  vault-ops runbook rotate-root --mount ${fx.mount} .*--resume`));
+    assert.ok(await canLogin(fx.admin, fx.adminPassword), 'not rotated');
+    const records = await readJournal(fx.journal);
+    const gate = events(records, 'gate', 'rotate-root')[0];
+    assert.ok(gate && gate.event === 'gate' && gate.outcome === 'interrupted');
+    assert.equal(events(records, 'action-started', 'rotate-root').length, 0);
+    const resumed = await runCli(cliArgs(fx, '--resume', '--yes'), env());
+    assert.equal(resumed.code, 0, resumed.all);
+    assert.equal(await canLogin(fx.admin, fx.adminPassword), false);
+    assertNoSecrets([screen, resumed.all], [fx.adminPassword, vault.rootToken]);
+  },
+);

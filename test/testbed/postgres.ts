@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { QueryResult, QueryResultRow } from 'pg';
@@ -315,15 +314,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
 }
 
 /**
- * SIGINT is PostgreSQL's "fast" shutdown (SIGTERM, which ServerProcess.stop() sends, waits for
- * every client to disconnect). Then let ServerProcess.stop() reap it and remove the temp dir.
+ * SIGINT is PostgreSQL's "fast" shutdown (SIGTERM, which ServerProcess.stop() sends by default, waits
+ * for every client to disconnect). Sent through stop() so that the exit counts as expected (no
+ * "exited while in use" report); stop() reaps it (SIGKILL after 10 s) and removes the temp dir.
  */
 async function fastShutdown(server: ServerProcess): Promise<void> {
-  const { child } = server;
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGINT');
-    // An unref'd timer: a ref'd one would hold the test process open until it fires.
-    await Promise.race([server.exited, sleep(15_000, undefined, { ref: false })]);
-  }
-  await server.stop();
+  await server.stop('SIGINT');
 }

@@ -70,6 +70,8 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
     cwd: options.cwd ?? dir,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // `npm run testbed` in a terminal: a Ctrl-C reaches the testbed only, which stops its servers in order.
+    detached: process.env.VAULT_OPS_TESTBED_DETACHED === '1',
   });
   child.stdout?.pipe(logStream, { end: false });
   child.stderr?.pipe(logStream, { end: false });

@@ -23,6 +23,7 @@ import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions } from '../context.js';
 import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
+import { abortOnSignals } from '../signals.js';
 
 /** `runbook rotate-root`: the journalled database root rotation, with its stores and confirmation gates. */
 export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): Promise<void> {
@@ -37,6 +38,8 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
   const vault = await ctx.authenticatedVault();
   const text = ctx.options.output === 'text';
   const stores: SnapshotRepository[] = [];
+  // Ctrl-C / SIGTERM stop the run at the next step boundary, journaled, with a message saying what is done.
+  const interrupt = abortOnSignals();
   let report: RunbookReport;
   try {
     const snapshotStore = options.snapshotStore
@@ -74,16 +77,18 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
         : {}),
       ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
       onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
+      signal: interrupt.signal,
     });
   } finally {
+    interrupt.dispose();
     for (const store of stores) await store.close().catch(() => undefined);
   }
   if (text)
     printLines(
       ctx.stdout,
-      renderSummary(report).map((l) => ctx.secrets.scrub(l)),
+      renderSummary(report, resumeCommand(options)).map((l) => ctx.secrets.scrub(l)),
     );
-  else ctx.stdout.write(`${ctx.secrets.scrub(JSON.stringify(reportJson(report), null, 2))}\n`);
+  else ctx.stdout.write(`${ctx.secrets.scrub(JSON.stringify(reportJson(report, options), null, 2))}\n`);
   if (report.error) throw report.error;
 }
 
@@ -135,15 +140,35 @@ function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPa
   };
 }
 
+/**
+ * The command that continues this run: the same mount, connection, journal and stores, with
+ * --resume (and --yes when this run had it). Never a secret: the password comes from its file.
+ */
+export function resumeCommand(o: RotateRootOptions): string {
+  const parts = ['vault-ops runbook rotate-root', `--mount ${o.mount}`, `--connection ${o.connection}`];
+  parts.push(`--journal ${o.journal}`);
+  if (o.snapshotStore) parts.push(`--snapshot-store ${o.snapshotStore}`);
+  if (o.recordTo) parts.push(`--record-to ${o.recordTo}`);
+  for (const role of o.canaryStaticRole) parts.push(`--canary-static-role ${role}`);
+  if (o.rebootstrap) parts.push('--rebootstrap');
+  if (o.passwordFile) parts.push(`--password-file ${o.passwordFile}`);
+  if (o.allowSharedRoot) parts.push('--allow-shared-root');
+  if (o.yes) parts.push('--yes');
+  parts.push('--resume');
+  return parts.join(' ');
+}
+
 function renderEvent(ctx: CommandContext, event: RunbookEvent, dryRun: boolean): void {
   const out = (line: string) => ctx.stdout.write(`${ctx.secrets.scrub(line)}\n`);
+  // A step's plan is written for the dry run ("would …"); in a live run it is what happens next.
+  const tense = (line: string) => (dryRun ? line : line.replace(/\bwould\b/g, 'will'));
   switch (event.type) {
     case 'step-started':
       out(`\n[${event.index + 1}/${event.total}] ${event.title} (${event.step})`);
       if (dryRun) out(`    ${event.description}`);
       break;
     case 'step-planned':
-      for (const line of event.plan.lines) out(`    · ${line}`);
+      for (const line of event.plan.lines) out(`    · ${tense(line)}`);
       if (event.gate)
         out(
           `    gate: type "${event.gate.phrase}" to ` +
@@ -167,7 +192,7 @@ function renderEvent(ctx: CommandContext, event: RunbookEvent, dryRun: boolean):
   }
 }
 
-function renderSummary(report: RunbookReport): string[] {
+function renderSummary(report: RunbookReport, resume: string): string[] {
   const lines = [
     '',
     report.dryRun
@@ -183,13 +208,22 @@ function renderSummary(report: RunbookReport): string[] {
   else {
     lines.push('', `Journal: ${report.journal}`);
     if (report.result !== 'completed')
-      lines.push('Fix the cause, then continue with the same command and --resume (runbooks/rotate-root.md).');
+      lines.push(
+        report.result === 'failed'
+          ? 'Fix the cause (runbooks/rotate-root.md, "Recovering from each failure"), then continue with:'
+          : 'Continue with:',
+        `  ${resume}`,
+      );
   }
   return lines;
 }
 
-/** The stable JSON shape of `--output json`. */
-function reportJson(report: RunbookReport): Record<string, unknown> {
+/** The stable JSON shape of `--output json`; `next` is the command that continues an unfinished run. */
+function reportJson(report: RunbookReport, options: RotateRootOptions): Record<string, unknown> {
   const { error, ...rest } = report;
-  return { ...rest, error: error ? { code: error.code, message: error.message, exitCode: error.exitCode } : null };
+  return {
+    ...rest,
+    error: error ? { code: error.code, message: error.message, exitCode: error.exitCode } : null,
+    next: !report.dryRun && report.result !== 'completed' ? resumeCommand(options) : null,
+  };
 }

@@ -31,7 +31,12 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
     else {
       const rows = [['ID', 'CREATED', 'SIZE', 'RAFT INDEX', 'CLUSTER', 'SERVER', 'FLAGS', 'DRILL']];
       for (const m of snapshots) {
-        const flagsText = [m.encryption ? 'encrypted' : '', m.signature ? 'signed' : '', m.canary ? 'canary' : '']
+        const flagsText = [
+          m.purpose === 'safety' ? 'SAFETY' : '',
+          m.encryption ? 'encrypted' : '',
+          m.signature ? 'signed' : '',
+          m.canary ? 'canary' : '',
+        ]
           .filter(Boolean)
           .join(',');
         rows.push([

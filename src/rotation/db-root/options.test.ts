@@ -38,6 +38,7 @@ test('journal parameters hold no secret, only whether a password file is used', 
     snapshotStore: null,
     recordTo: null,
     passwordFromFile: true,
+    allowSharedRoot: false,
   });
 });
 

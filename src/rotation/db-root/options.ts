@@ -14,6 +14,7 @@ export function journalParameters(o: RotateRootOptions): Record<string, string |
     snapshotStore: o.snapshotStore ?? null,
     recordTo: o.recordTo ?? null,
     passwordFromFile: o.passwordFile !== undefined,
+    allowSharedRoot: o.allowSharedRoot,
   };
 }
 export const identityParameters = ['mount', 'connection'] as const;
@@ -26,5 +27,6 @@ export function withRunFlags(options: RotateRootOptions, flags: Record<string, u
     resume: flags.resume === true,
     yes: flags.yes === true,
     rebootstrap: flags.rebootstrap === true,
+    allowSharedRoot: flags.allowSharedRoot === true,
   };
 }

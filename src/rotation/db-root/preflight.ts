@@ -166,10 +166,20 @@ async function inspectPreflight(ctx: Ctx): Promise<StepPlan> {
 
   const sharedHumanRoot = (sharedRootNames as readonly string[]).includes(config.username.toLowerCase());
   if (sharedHumanRoot) {
-    warnings.push(
+    const advice =
       `the connection logs in as ${config.username}, which looks like a shared human root: after rotate-root nobody ` +
-        `but Vault knows its password. Give Vault its own admin user (e.g. CREATE ROLE vault_admin WITH LOGIN ` +
-        `CREATEROLE …) and point the connection at it`,
+      `but Vault knows its password. Give Vault its own admin user (e.g. CREATE ROLE vault_admin WITH LOGIN ` +
+      `CREATEROLE …) and point the connection at it`;
+    if (!options.allowSharedRoot && !ctx.dryRun)
+      throw new VaultOpsError(
+        'usage',
+        `refusing to rotate: ${advice}; or, if Vault alone is to own ${config.username}, run again with ` +
+          `--allow-shared-root. Nothing was changed`,
+      );
+    warnings.push(
+      options.allowSharedRoot
+        ? `${advice} (--allow-shared-root: rotating it anyway)`
+        : `${advice}; a real run refuses without --allow-shared-root`,
     );
   }
 
@@ -290,7 +300,8 @@ export const preflight: Step = {
   title: 'Preflight (read-only)',
   description:
     'Reads the connection (plugin, username, allowed roles), its dynamic and static roles, the lease count (needs ' +
-    "sudo), checks the token's capabilities, warns about a shared human root, refuses a static role on the root " +
+    "sudo), checks the token's capabilities, refuses a shared human root login (postgres, root, admin, sa) unless " +
+    '--allow-shared-root, refuses a static role on the root ' +
     'user, probes the connection to choose the rotate or re-bootstrap path, and checks that the login checks can ' +
     'reach the database over TLS (unless its connection_url says sslmode=disable) without sending a credential.',
   mutates: false,

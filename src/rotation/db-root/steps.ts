@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import type { Runbook, RunbookStep, StepFacts } from '../../runbook/types.js';
 import { formatCompactUtc } from '../../time/compact-utc.js';
+import { readRaftPosition } from '../../vault/sys.js';
 import { vaultDetail } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
 import { preflight, preflightFacts, target, where } from './preflight.js';
@@ -15,8 +16,9 @@ const backupBefore: Step = {
   id: 'backup-before',
   title: 'Recent good snapshot',
   description:
-    'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h), taking one now ' +
-    'if not, so the state before the rotation can be restored.',
+    'Makes sure --snapshot-store holds a good snapshot newer than --snapshot-max-age (default 24h) that can give ' +
+    'back the state before the rotation: its manifest holds the mount and, if it was drilled, its last drill ' +
+    'passed. Takes one now if not.',
   mutates: true,
   rerunnable: true,
   async inspect(ctx) {
@@ -31,14 +33,17 @@ const backupBefore: Step = {
         ],
       };
     }
-    const latest = await backups.latestGood();
+    const { snapshot: latest, passedOver } = await backups.latestGood(options.mount);
     const age = latest ? ctx.deps.now().getTime() - latest.time.getTime() : Infinity;
     const fresh = latest !== undefined && age <= options.snapshotMaxAge;
     return {
       lines: [
+        ...passedOver.slice(0, 3).map((why) => `not counted: ${why}`),
+        ...(passedOver.length > 3 ? [`not counted: ${passedOver.length - 3} older snapshot(s) more`] : []),
         latest
-          ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old)`
-          : `no good snapshot in ${backups.url}`,
+          ? `newest good snapshot in ${backups.url}: ${latest.id} (${Math.round(age / 60_000)} min old, holds ` +
+            `${options.mount}/, ${latest.drill === 'passed' ? 'last drill passed' : 'not drilled yet'})`
+          : `no good snapshot holding ${options.mount}/ in ${backups.url}`,
         fresh ? 'recent enough: nothing to take' : 'would take a snapshot now',
       ],
       facts: { latestSnapshot: latest?.id ?? null, fresh },
@@ -53,11 +58,12 @@ const backupBefore: Step = {
     return { summary: `snapshot ${taken.id} taken into ${backups.url}`, facts: { snapshotTaken: taken.id } };
   },
   async verify(ctx) {
-    const latest = await ctx.deps.backups?.latestGood();
+    const { snapshot: latest } = (await ctx.deps.backups?.latestGood(ctx.deps.options.mount)) ?? {};
     if (!latest)
       throw new VaultOpsError(
         'verification',
-        `no good snapshot in ${ctx.deps.backups?.url}: take one (vault-ops snapshot save) and continue with --resume`,
+        `no good snapshot holding ${ctx.deps.options.mount}/ in ${ctx.deps.backups?.url}: take one (vault-ops ` +
+          `snapshot save) and continue with --resume`,
       );
     return { summary: `newest good snapshot ${latest.id}` };
   },
@@ -237,8 +243,18 @@ const rotateRoot: Step = {
   },
   async action(ctx) {
     const rotationId = `${formatCompactUtc(ctx.deps.now())}-${randomBytes(3).toString('hex')}`;
+    // The raft index around the POST orders this rotation against any snapshot (the record carries it).
+    const before = await readRaftPosition(ctx.deps.db.vault);
     await ctx.deps.db.rotateRoot(ctx.deps.options.connection);
-    return { summary: `rotated ${where(ctx)}`, facts: { rotationId, rotatedAt: ctx.deps.now().toISOString() } };
+    const after = await readRaftPosition(ctx.deps.db.vault);
+    return {
+      summary: `POSTed ${ctx.deps.options.mount}/rotate-root/${ctx.deps.options.connection}: rotated ${where(ctx)}`,
+      facts: {
+        rotationId,
+        rotatedAt: ctx.deps.now().toISOString(),
+        ...raftFacts(before.clusterId ?? after.clusterId, before.appliedIndex, after.appliedIndex),
+      },
+    };
   },
   async verify(ctx) {
     const probe = await ctx.deps.db.probeConnection(ctx.deps.options.connection);
@@ -249,11 +265,19 @@ const rotateRoot: Step = {
           `password from the DBA and run again with --rebootstrap (runbooks/rotate-root.md)`,
       );
     }
-    // After an interruption the action's facts were never journaled: name the rotation here.
-    const facts: StepFacts = ctx.facts.get('rotate-root')?.rotationId
-      ? {}
-      : { rotationId: `interrupted-${ctx.deps.now().toISOString()}` };
-    return { summary: 'connection probe OK with the new root', facts };
+    // After an interruption the action's facts were never journaled: name the rotation here. Whether
+    // it happened is unknown; if it did, it is at or below the raft index read now.
+    if (ctx.facts.get('rotate-root')?.rotationId) return { summary: 'connection probe OK with the new root' };
+    const now = await readRaftPosition(ctx.deps.db.vault);
+    return {
+      summary:
+        'connection probe OK: Vault holds a working root, but whether the interrupted rotate-root POST reached ' +
+        'Vault is unknown (not repeated; start a new run later if you need a certain rotation)',
+      facts: {
+        rotationId: `interrupted-${ctx.deps.now().toISOString()}`,
+        ...raftFacts(now.clusterId, undefined, now.appliedIndex),
+      },
+    };
   },
 };
 
@@ -389,12 +413,19 @@ const backupAfter: Step = {
     if (records) {
       const rotated = ctx.facts.get('rotate-root');
       const rotationId = String(rotated?.rotationId ?? 'unknown');
+      const before = ctx.facts.get('backup-before');
+      const snapshotBefore = before?.snapshotTaken ?? before?.latestSnapshot ?? undefined;
       await records.write({
         time: ctx.deps.now(),
         kind: 'database-root',
         mount: options.mount,
         path: `${options.mount}/config/${options.connection}`,
         rotationId,
+        ...(typeof rotated?.clusterId === 'string' ? { clusterId: rotated.clusterId } : {}),
+        ...(typeof rotated?.raftIndex === 'number' ? { raftIndex: rotated.raftIndex } : {}),
+        ...(typeof rotated?.raftIndexBefore === 'number' ? { raftIndexBefore: rotated.raftIndexBefore } : {}),
+        ...(typeof snapshotBefore === 'string' ? { snapshotBefore } : {}),
+        ...(typeof facts.snapshotAfter === 'string' ? { snapshotAfter: facts.snapshotAfter } : {}),
       });
       parts.push(`rotation record ${rotationId} written`);
       facts.recordWritten = rotationId;
@@ -403,7 +434,7 @@ const backupAfter: Step = {
   },
   async verify(ctx) {
     if (!ctx.deps.backups) return { summary: '' };
-    const latest = await ctx.deps.backups.latestGood();
+    const { snapshot: latest } = await ctx.deps.backups.latestGood(ctx.deps.options.mount);
     const taken = ctx.facts.get('backup-after')?.snapshotAfter;
     if (taken && latest?.id !== taken)
       throw new VaultOpsError(
@@ -420,6 +451,15 @@ export const rotateRootRunbook: Runbook<RotateRootDeps> = {
   version: 1,
   steps: [preflight, backupBefore, healthBefore, rebootstrap, rotateRoot, verify, backupAfter],
 };
+
+/** The raft facts of a rotation, for its record (only those that could be read). */
+function raftFacts(clusterId: string | undefined, before: number | undefined, after: number | undefined): StepFacts {
+  return {
+    ...(clusterId ? { clusterId } : {}),
+    ...(before !== undefined ? { raftIndexBefore: before } : {}),
+    ...(after !== undefined ? { raftIndex: after } : {}),
+  };
+}
 
 /** Where the re-bootstrap would take the password from, for the dry-run plan. */
 function passwordFrom(unavailable: string | undefined, passwordFile: string | undefined): string {

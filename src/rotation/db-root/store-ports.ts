@@ -15,10 +15,27 @@ export function snapshotBackups(deps: {
 }): BackupPort {
   return {
     url: deps.repository.url,
-    async latestGood() {
-      const { snapshots } = await deps.repository.catalogue();
-      const newest = snapshots[0];
-      return newest ? { id: newest.id, time: new Date(newest.createdAt) } : undefined;
+    async latestGood(mount) {
+      const catalogue = await deps.repository.catalogue();
+      const passedOver: string[] = [];
+      const wanted = mount ? trimSlashes(mount) : undefined;
+      for (const manifest of catalogue.snapshots) {
+        if (wanted && !manifest.mounts.some((m) => trimSlashes(m.path) === wanted)) {
+          passedOver.push(`${manifest.id} does not hold mount ${wanted}/ (taken before it existed?)`);
+          continue;
+        }
+        const drills = (await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id) ?? [];
+        const last = drills.at(-1);
+        if (last && !last.passed) {
+          passedOver.push(`${manifest.id} failed its last restore drill (${last.finishedAt})`);
+          continue;
+        }
+        return {
+          snapshot: { id: manifest.id, time: new Date(manifest.createdAt), drill: last ? 'passed' : 'none' },
+          passedOver,
+        };
+      }
+      return { passedOver };
     },
     async take(signal) {
       const result = await saveSnapshot(
@@ -36,6 +53,8 @@ export function snapshotBackups(deps: {
     },
   };
 }
+
+const trimSlashes = (s: string) => s.replace(/^\/+|\/+$/g, '');
 
 /** Rotation records beside the snapshots (`--record-to`), as the KV rotation writes them. */
 export function rotationRecords(repository: SnapshotRepository, connection: string): RecordPort {

@@ -18,6 +18,7 @@ import {
   type RotationStatusView,
 } from './run.js';
 import type { RotationRecorder } from './types.js';
+import { readRaftPosition } from '../../vault/sys.js';
 
 /**
  * `rotate kv` as one library call: the rotation run, a record of each completed rotation in a
@@ -80,7 +81,13 @@ export async function rotateKv(settings: RotateKvSettings, deps: RotateKvDeps): 
   const { recordStore, snapshotAfter, ...runDeps } = deps;
   const recorder: RotationRecorder | undefined = recordStore
     ? async (record) => {
-        await recordStore.records.write(record);
+        // The raft index orders the record against a snapshot when it is restored (clocks never do).
+        const position = await readRaftPosition(deps.kv.client);
+        await recordStore.records.write({
+          ...record,
+          ...(position.clusterId ? { clusterId: position.clusterId } : {}),
+          ...(position.appliedIndex !== undefined ? { raftIndex: position.appliedIndex } : {}),
+        });
       }
     : undefined;
   const result = await runRotation(settings, { ...runDeps, ...(recorder ? { recorder } : {}) });
