@@ -64,4 +64,15 @@ test('replays: the same archive under two ids flags both; a raft index below an 
   assert.deepEqual([...f2.keys()], [lower.id], "another cluster's index is not compared");
   assert.match(f2.get(lower.id)!, /raft index 150 is below older snapshot 20261202T000000Z-bbbbbb's \(200\)/);
   assert.equal(possibleReplays([a, b]).size, 0);
+
+  // Two snapshots of one second: the suffix orders nothing, createdAt does (a higher suffix taken first).
+  const first = manifest('20261206T000000Z-ffffff', '2026-12-06T00:00:00.100Z', {
+    raft: { index: 300, term: 2, configurationIndex: 1, servers: [] },
+    cluster: { id: 'c1' },
+  });
+  const second = manifest('20261206T000000Z-000000', '2026-12-06T00:00:00.900Z', {
+    raft: { index: 301, term: 2, configurationIndex: 1, servers: [] },
+    cluster: { id: 'c1' },
+  });
+  assert.equal(possibleReplays([second, first]).size, 0, 'not a replay: the later one has the higher index');
 });

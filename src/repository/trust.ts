@@ -66,7 +66,14 @@ export function manifestTrustProblem(manifest: SnapshotManifest, trust: Catalogu
  */
 export function possibleReplays(manifests: readonly SnapshotManifest[]): Map<string, string> {
   const flagged = new Map<string, string>();
-  const oldestFirst = [...manifests].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Oldest first as the catalogue orders: by the id's second, then (within one second, where the random
+  // suffix orders nothing) by createdAt, which agrees with the id to the second.
+  const oldestFirst = [...manifests].sort(
+    (a, b) =>
+      a.id.slice(0, 16).localeCompare(b.id.slice(0, 16)) ||
+      a.createdAt.localeCompare(b.createdAt) ||
+      a.id.localeCompare(b.id),
+  );
   const bySha = new Map<string, string>();
   const highest = new Map<string, { index: number; id: string }>();
   for (const m of oldestFirst) {

@@ -158,8 +158,9 @@ describe(onServer('a store someone else can write to, against a real server'), (
     const poisoned = join(dir, 'poisoned');
     const healthy = join(dir, 'healthy');
     await save(poisoned);
-    // A present-dated manifest of another cluster, consistent with its id (an unsigned store cannot tell).
-    const time = new Date(Math.floor(Date.now() / 1000) * 1000);
+    // A present-dated manifest of another cluster (a second ahead of the real one: the newest), consistent
+    // with its id (an unsigned store cannot tell).
+    const time = new Date(Math.floor(Date.now() / 1000) * 1000 + 2000);
     const id = idAt(time, 0xc1a55);
     await writeFile(join(poisoned, `${id}.snap`), 'x');
     await writeFile(
