@@ -59,7 +59,7 @@ export async function downloadVerified(
     return {
       passed: false,
       detail:
-        `the stored archive is longer than the ${manifest.archive.bytes} bytes its manifest says: download stopped; ` +
+        `the stored archive is longer than the ${manifest.archive.bytes} bytes the manifest says: download stopped; ` +
         'the archive was replaced or the manifest belongs to another snapshot',
     };
   }
