@@ -29,6 +29,37 @@ export interface MultipartUploadInput {
   queueSize: number;
   signal: AbortSignal;
   onProgress?: (bytes: number) => void;
+  /**
+   * Create-only: the final write (PutObject, CompleteMultipartUpload) carries `If-None-Match: *`, so that
+   * an object put under the key between the caller's existence check and the end of the upload is never
+   * replaced (412, `ObjectExistsError`). A server without conditional writes (501) gets the write again
+   * without the header: the caller's existence check is then all there is.
+   */
+  createOnly?: boolean;
+}
+
+/** The key was taken by someone else while the upload ran (a conditional write answered 412). */
+export class ObjectExistsError extends Error {
+  constructor(key: string) {
+    super(`${key} already exists`);
+  }
+}
+
+/** Send the final write create-only where the server can, plainly where it cannot (see createOnly). */
+async function sendCreateOnly<T>(
+  createOnly: boolean | undefined,
+  key: string,
+  send: (ifNoneMatch?: '*') => Promise<T>,
+) {
+  if (!createOnly) return await send();
+  try {
+    return await send('*');
+  } catch (err) {
+    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    if (status === 412) throw new ObjectExistsError(key);
+    if (status === 501 || (err as Error).name === 'NotImplemented') return await send();
+    throw err;
+  }
 }
 
 export async function uploadStream(body: Readable, input: MultipartUploadInput): Promise<{ versionId?: string }> {
@@ -61,21 +92,33 @@ export async function uploadStream(body: Readable, input: MultipartUploadInput):
         parts.push({ PartNumber: index + 1, ETag: out.ETag, ChecksumSHA256: out.ChecksumSHA256 });
       },
       async sendWhole(data) {
-        const out = await client.send(new PutObjectCommand({ ...params, Body: data, ChecksumAlgorithm: 'SHA256' }), {
-          abortSignal: signal,
-        });
+        const out = await sendCreateOnly(input.createOnly, params.Key, (ifNoneMatch) =>
+          client.send(
+            new PutObjectCommand({
+              ...params,
+              Body: data,
+              ChecksumAlgorithm: 'SHA256',
+              ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        );
         return out.VersionId ? { versionId: out.VersionId } : {};
       },
       async complete() {
         parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-        const out = await client.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: params.Bucket,
-            Key: params.Key,
-            UploadId: await created,
-            MultipartUpload: { Parts: parts },
-          }),
-          { abortSignal: signal },
+        const uploadId = await created;
+        const out = await sendCreateOnly(input.createOnly, params.Key, (ifNoneMatch) =>
+          client.send(
+            new CompleteMultipartUploadCommand({
+              Bucket: params.Bucket,
+              Key: params.Key,
+              UploadId: uploadId,
+              MultipartUpload: { Parts: parts },
+              ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}),
+            }),
+            { abortSignal: signal },
+          ),
         );
         return out.VersionId ? { versionId: out.VersionId } : {};
       },

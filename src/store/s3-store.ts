@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
-import { uploadStream } from './multipart-upload.js';
+import { ObjectExistsError, uploadStream } from './multipart-upload.js';
 import { objectExists } from './exists.js';
 import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
@@ -204,6 +204,7 @@ export class S3Store implements SnapshotStore {
       partSize: this.options.partSize ?? DEFAULT_PART_SIZE,
       queueSize: this.options.queueSize ?? DEFAULT_QUEUE_SIZE,
       signal: abort.signal,
+      createOnly: options.ifAbsent !== false,
       onProgress: (n) => {
         bytes = n;
         options.onProgress?.(bytes);
@@ -226,6 +227,8 @@ export class S3Store implements SnapshotStore {
       if (options.signal?.aborted)
         throw this.fail('upload', key, Object.assign(new Error('aborted'), { name: 'AbortError' }));
       if (err instanceof VaultOpsError) throw err;
+      if (err instanceof ObjectExistsError)
+        throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
       throw this.fail('upload', key, err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

@@ -115,3 +115,28 @@ test(
     assert.deepEqual(viaName.json().snapshots, []);
   },
 );
+
+test('S3 store: an object put under the key while an upload runs is never replaced (If-None-Match, #22)', async () => {
+  const store = await freshStore();
+  const { PutObjectCommand, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const bucket = `contract-${counter}`;
+  const key = 'vault/prod/20261207T000000Z-abcdef.snap';
+  // The upload's existence check passes (nothing there yet); the body waits until another writer
+  // has put the key; then the upload ends. The other object stays, the upload is refused.
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const body = Readable.from(
+    (async function* () {
+      await gate;
+      yield Buffer.from('ours');
+    })(),
+  );
+  const upload = store.putStream(key, body);
+  await new Promise((r) => setTimeout(r, 300));
+  await s3.client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'theirs' }));
+  release();
+  await assert.rejects(upload, (e: VaultOpsError) => e.code === 'store' && /already exists/.test(e.message));
+  const got = await s3.client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  assert.equal(await got.Body!.transformToString(), 'theirs');
+  await store.close();
+});
