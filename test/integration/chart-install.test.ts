@@ -101,10 +101,12 @@ describe('helm chart on a real API server', () => {
     const manifests = await releaseManifests('vault-ops', 'vault-ops');
     assert.deepEqual(manifests.map((m) => `${m.kind}/${m.metadata.name}`).sort(), [
       'ConfigMap/vault-ops-jobs',
+      'CronJob/vault-ops-prune',
       'CronJob/vault-ops-snapshot',
       'CronJob/vault-ops-verify',
       'NetworkPolicy/vault-ops-verify',
       'Secret/vault-ops-signing',
+      'ServiceAccount/vault-ops-prune',
       'ServiceAccount/vault-ops-snapshot',
       'ServiceAccount/vault-ops-verify',
     ]);

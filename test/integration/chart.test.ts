@@ -255,18 +255,18 @@ describe('helm chart', () => {
   });
 
   test(
-    'defaults: snapshot and verify CronJobs, hardened, with the schedules and definitions of ' + 'jobs/*.yaml',
+    'defaults: snapshot, verify and prune CronJobs, hardened, with the schedules and definitions of ' + 'jobs/*.yaml',
     async () => {
       const { manifests } = await template();
       assert.deepEqual(
         byKind(manifests, 'CronJob').map((m) => m.metadata.name),
-        ['vault-ops-snapshot', 'vault-ops-verify'],
+        ['vault-ops-snapshot', 'vault-ops-verify', 'vault-ops-prune'],
       );
       assert.deepEqual(
         byKind(manifests, 'ServiceAccount')
           .map((m) => m.metadata.name)
           .sort(),
-        ['vault-ops-snapshot', 'vault-ops-verify'],
+        ['vault-ops-prune', 'vault-ops-snapshot', 'vault-ops-verify'],
       );
       for (const cj of byKind(manifests, 'CronJob')) assertHardenedCronJob(cj);
       assertNoInlinedSecrets(manifests);
@@ -281,7 +281,12 @@ describe('helm chart', () => {
         assert.equal(rendered.command, repo.command);
         assert.equal(rendered.schedule, repo.schedule);
         assert.equal(rendered.timeoutMs, repo.timeoutMs);
-        assert.deepEqual(rendered.options, repo.options, `${name}: options`);
+        // The prune job (on by default) does the deleting, so that the snapshot job's keys can be write-only;
+        // on a VM (jobs/snapshot.yaml) the snapshot job prunes itself.
+        const { prune: _own, ...repoOptions } = repo.options;
+        const { prune: renderedPrune, ...renderedOptions } = rendered.options;
+        assert.deepEqual(renderedOptions, name === 'snapshot' ? repoOptions : repo.options, `${name}: options`);
+        if (name === 'snapshot') assert.equal(renderedPrune, false, 'the prune job prunes');
         if (name === 'verify') assert.equal(rendered.options.snapshot, 'unverified', 'drills what is not yet proven');
         const cj = named(manifests, 'CronJob', `vault-ops-${name}`);
         assert.equal(cj.spec.schedule, repo.schedule, `${name}: the CronJob runs on the job's schedule`);
@@ -652,9 +657,34 @@ describe('helm chart', () => {
       'stores[0].url=s3://a/b',
       '--set',
       'stores[0].prune.enabled=true',
+      '--set',
+      'jobs.prune.enabled=false',
     ]);
     assert.notEqual(unpruned.code, 0);
     assert.match(unpruned.stderr, /enable jobs\.prune for the retention of store\.url/);
+  });
+
+  test('each store job its own credentials: snapshot writes, verify reads (and records), prune deletes', async () => {
+    const { manifests } = await template(
+      '--set',
+      'store.credentials.existingSecret=snapshot-writer',
+      '--set',
+      'jobs.verify.credentials.existingSecret=verify-reader',
+      '--set',
+      'jobs.prune.credentials.existingSecret=pruner',
+    );
+    const secretOf = (job: string) => envOf(named(manifests, 'CronJob', `vault-ops-${job}`)).AWS_SECRET_ACCESS_KEY;
+    assert.equal(secretOf('snapshot').secretKeyRef.name, 'snapshot-writer');
+    assert.equal(secretOf('verify').secretKeyRef.name, 'verify-reader');
+    assert.equal(secretOf('prune').secretKeyRef.name, 'pruner');
+    // Without their own, verify and prune fall back to store.credentials (or workload identity).
+    const fallback = await template('--set', 'store.credentials.existingSecret=shared');
+    for (const job of ['snapshot', 'verify', 'prune'])
+      assert.equal(
+        envOf(named(fallback.manifests, 'CronJob', `vault-ops-${job}`)).AWS_SECRET_ACCESS_KEY.secretKeyRef.name,
+        'shared',
+        job,
+      );
   });
 
   test('signing by default: a kept ed25519 key in a Secret, mounted into the store jobs only', async () => {
