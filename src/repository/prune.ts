@@ -2,7 +2,6 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
-import { snapshotTime } from './trust.js';
 
 export interface PruneOptions {
   policy: RetentionPolicy;
@@ -84,10 +83,12 @@ function keepsAtMostOne(policy: RetentionPolicy): boolean {
 
 async function prune(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
   const catalogue = await repository.catalogue();
-  // Ordering and retention come from the ids (the keys), never from a field an uploader writes freely;
-  // untrusted and anomalous ids are not in `snapshots`, so they neither count nor anchor anything.
+  // Ordering and retention come from the ids (the keys), never from a field an uploader writes freely:
+  // a catalogued snapshot's createdAt is its id's second plus milliseconds (the catalogue set apart every
+  // manifest where it is not), so it orders snapshots of one second as the catalogue does and nothing
+  // more. Untrusted and anomalous ids are not in `snapshots`: they neither count nor anchor anything.
   const plan = planRetention(
-    catalogue.snapshots.map((m) => ({ id: m.id, time: snapshotTime(m.id) })),
+    catalogue.snapshots.map((m) => ({ id: m.id, time: new Date(m.createdAt) })),
     options.policy,
   );
   const newest = catalogue.snapshots[0]?.id;
