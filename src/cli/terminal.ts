@@ -81,11 +81,13 @@ function promptLine(
   const setRawMode = stdin.setRawMode.bind(stdin);
   const out = terminal.stderr;
   return new Promise((resolve, reject) => {
-    out.write(question);
-    let value = '';
+    // Raw mode before the question shows: a Ctrl-C typed the instant it appears must reach us as a
+    // character (the question is cancelled), not as a SIGINT while the prompt still waits for a line.
     setRawMode(true);
     stdin.resume();
     stdin.setEncoding('utf8');
+    out.write(question);
+    let value = '';
     const finish = (error?: VaultOpsError) => {
       stdin.off('data', onData);
       setRawMode(false);
