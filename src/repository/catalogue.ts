@@ -2,7 +2,13 @@ import { VaultOpsError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { classifyKey, manifestKey } from './layout.js';
-import { manifestTimeAnomaly, manifestTrustProblem, possibleReplays, type CatalogueTrust } from './trust.js';
+import {
+  compareSnapshotTimes,
+  manifestTimeAnomaly,
+  manifestTrustProblem,
+  possibleReplays,
+  type CatalogueTrust,
+} from './trust.js';
 
 /** A snapshot id set apart from the catalogue: its keys are listed, never selected, never pruned. */
 export interface SetApart {
@@ -156,23 +162,11 @@ export async function listCatalogue(
       reason: 'unfinished upload',
     });
   }
-  snapshots.sort(newestFirst);
+  snapshots.sort((a, b) => compareSnapshotTimes(b, a)); // newest first
   untrusted.sort((a, b) => (a.id < b.id ? 1 : -1));
   anomalies.sort((a, b) => (a.id < b.id ? 1 : -1));
   incomplete.sort((a, b) => (a.key < b.key ? -1 : 1));
   return { snapshots, untrusted, anomalies, incomplete, drillKeys, signed: trust.verifyKeys.length > 0 };
-}
-
-/**
- * Newest first by the id's time (the key: what the store lists); within one second, where the random
- * suffix orders nothing, by `createdAt` (which agrees with the id to the second, checked above).
- */
-function newestFirst(a: SnapshotManifest, b: SnapshotManifest): number {
-  const sa = a.id.slice(0, 16);
-  const sb = b.id.slice(0, 16);
-  if (sa !== sb) return sa < sb ? 1 : -1;
-  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? 1 : -1;
-  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
 /** Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. */

@@ -59,6 +59,16 @@ export function manifestTrustProblem(manifest: SnapshotManifest, trust: Catalogu
 }
 
 /**
+ * The catalogue's order, oldest first: by the id's second (the key), then, within one second where the
+ * random suffix orders nothing, by `createdAt` (which agrees with the id to the second for every
+ * snapshot the catalogue keeps), then by id so that the order is total.
+ */
+export function compareSnapshotTimes(a: SnapshotManifest, b: SnapshotManifest): number {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return cmp(a.id.slice(0, 16), b.id.slice(0, 16)) || cmp(a.createdAt, b.createdAt) || cmp(a.id, b.id);
+}
+
+/**
  * Snapshots that look like an older snapshot put back under a newer id: two ids with the same
  * archive sha256 (both are flagged: which one is the copy cannot be told), or a snapshot whose raft
  * index is below an older snapshot's of the same cluster (the newer one is flagged). `manifests` in
@@ -66,14 +76,7 @@ export function manifestTrustProblem(manifest: SnapshotManifest, trust: Catalogu
  */
 export function possibleReplays(manifests: readonly SnapshotManifest[]): Map<string, string> {
   const flagged = new Map<string, string>();
-  // Oldest first as the catalogue orders: by the id's second, then (within one second, where the random
-  // suffix orders nothing) by createdAt, which agrees with the id to the second.
-  const oldestFirst = [...manifests].sort(
-    (a, b) =>
-      a.id.slice(0, 16).localeCompare(b.id.slice(0, 16)) ||
-      a.createdAt.localeCompare(b.createdAt) ||
-      a.id.localeCompare(b.id),
-  );
+  const oldestFirst = [...manifests].sort(compareSnapshotTimes);
   const bySha = new Map<string, string>();
   const highest = new Map<string, { index: number; id: string }>();
   for (const m of oldestFirst) {
