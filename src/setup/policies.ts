@@ -1,8 +1,6 @@
 import { rotateRootPolicy } from '../rotation/db-root/policy.js';
 import type { RotationPolicy } from '../rotation/kv/policy.js';
-import { lockPath } from '../rotation/kv/lock.js';
-import { stagingPath } from '../rotation/kv/rotate-secret.js';
-import { DEFAULT_STAGING_MOUNT } from '../rotation/kv/run.js';
+import { DEFAULT_STAGING_MOUNT, lockPath, revokeRecordPath, stagingPath } from '../rotation/kv/paths.js';
 import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
 import { SETUP_JOBS } from '../options/setup.js';
 
@@ -141,6 +139,12 @@ export function rotateKvPolicyRules(policy: RotationPolicy, options: { stagingMo
         capabilities: ['delete'],
         why: `${s.id}: delete the pending value after the rotation`,
       });
+      if (s.hooks?.revoke)
+        rules.push({
+          path: `${staging}/data/${revokeRecordPath(s.mount, s.path)}`,
+          capabilities: ['create', 'read', 'update'],
+          why: `${s.id}: the rotation's own record of the value to revoke (the metadata's copy is only shown)`,
+        });
     }
     for (const k of s.keys) if (k.generator.kind === 'passwordPolicy') passwordPolicies.add(k.generator.policy);
   }

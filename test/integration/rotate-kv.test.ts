@@ -21,7 +21,8 @@ import { KvV2 } from '../../src/rotation/kv/kv.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/observability/logger.js';
-import { SecretLock, lockPath, type LockSettings } from '../../src/rotation/kv/lock.js';
+import { SecretLock, type LockSettings } from '../../src/rotation/kv/lock.js';
+import { lockPath } from '../../src/rotation/kv/paths.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { listRotationRecords } from '../../src/repository/records.js';
 import { onServer } from '../testbed/servers.js';
@@ -533,7 +534,10 @@ describe(onServer('rotate kv with hooks'), () => {
     await sleep(1100);
     const tampered = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
     assert.notEqual(tampered.code, 0, tampered.all);
-    assert.match(tampered.all, /the value to revoke \(version 2\) is the live value or not older than the rotated one/);
+    assert.match(
+      tampered.all,
+      /tampering: custom_metadata \(rotation \S+, versions 2 → 2\) disagrees with the rotation's record at vault-ops-staging\/revoke\//,
+    );
     assert.ok(!bed.targetLog(td, 'secret', path).some((l) => l.step === 'revoke'), 'the revoke hook never ran');
     assert.ok(bed.target(td, 'secret', path)!.accepted.includes(targetKey({ api_key: live })), 'the live value works');
     assert.ok(!tampered.all.includes(live), 'the live value is not printed');
@@ -543,6 +547,90 @@ describe(onServer('rotate kv with hooks'), () => {
     const s = future.json().secrets[0];
     assert.equal(s.outcome, 'skipped', JSON.stringify(s));
     assert.match(s.reason, /^tampering: vault-ops-last-rotated is 2099-01-01T00:00:00.000Z, in the future/);
+  });
+
+  const recordTest =
+    "a revoke runs only as the rotation's own record in the staging mount says, never as patched metadata";
+  test(`${recordTest} (#22)`, async () => {
+    const path = bed.name('revoke-record');
+    const td = await bed.targetDir();
+    await bed.put(path, { api_key: 'orig-record-key' });
+    const policy = await bed.policy([
+      {
+        mount: 'secret',
+        path,
+        every: '30d',
+        keys: { api_key: { length: 40 } },
+        hooks: bed.hooks(td, { revoke: ['node', TARGET, 'revoke', td], grace: '1h', timeout: '20s' }),
+      },
+    ]);
+    rotatedSecrets.push({ path, keys: ['api_key'], targetDir: td });
+    const r = await cli(['rotate', 'kv', '--policy', policy, '--force', '--output', 'json']);
+    assert.equal(r.code, 0, r.all);
+    const record = (await bed.req('GET', `vault-ops-staging/data/revoke/secret/${path}`)) as {
+      data: { data: Record<string, unknown> };
+    };
+    assert.deepEqual(
+      { ...record.data.data, revokeAfter: typeof record.data.data.revokeAfter },
+      {
+        rotationId: r.json().secrets[0].rotationId,
+        version: 2,
+        previousVersion: 1,
+        revokeAfter: 'string',
+        state: 'pending',
+      },
+    );
+    const setMarkers = async (markers: Record<string, string>) => {
+      const custom = (await bed.meta(path))!.custom_metadata ?? {};
+      await bed.req('POST', `secret/metadata/${path}`, { custom_metadata: { ...custom, ...markers } });
+    };
+    // Cutting the one-hour grace period short through the metadata revokes nothing.
+    await setMarkers({ 'vault-ops-revoke-after': '2020-01-01T00:00:00Z' });
+    const early = await cli(['rotate', 'kv', '--policy', policy, '--output', 'json']);
+    assert.notEqual(early.code, 0, early.all);
+    assert.match(
+      early.all,
+      /tampering: the grace period ends \S+ by the rotation's record at vault-ops-staging\/revoke\//,
+    );
+    assert.ok(!bed.targetLog(td, 'secret', path).some((l) => l.step === 'revoke'), 'the revoke hook never ran');
+    const original = targetKey({ api_key: 'orig-record-key' });
+    assert.ok(bed.target(td, 'secret', path)!.accepted.includes(original), 'the previous value still works');
+
+    // A revoke nobody's rotation recorded (another secret's metadata patched to ask for one) revokes nothing.
+    const other = bed.name('revoke-forged');
+    await bed.put(other, { api_key: 'orig-forged-key' });
+    await bed.put(other, { api_key: 'second-forged-key' });
+    const forgedPolicy = await bed.policy([
+      {
+        mount: 'secret',
+        path: other,
+        every: '30d',
+        keys: { api_key: { length: 40 } },
+        hooks: bed.hooks(td, { revoke: ['node', TARGET, 'revoke', td], grace: '1s', timeout: '20s' }),
+      },
+    ]);
+    await bed.req('POST', `secret/metadata/${other}`, {
+      custom_metadata: {
+        'vault-ops-state': 'current',
+        'vault-ops-rotation-id': 'forged',
+        'vault-ops-version': '2',
+        'vault-ops-previous-version': '1',
+        'vault-ops-revoke': 'pending',
+        'vault-ops-revoke-after': '2020-01-01T00:00:00Z',
+      },
+    });
+    const forged = await cli(['rotate', 'kv', '--policy', forgedPolicy, '--output', 'json']);
+    assert.notEqual(forged.code, 0, forged.all);
+    assert.match(forged.all, /tampering: no revoke record at vault-ops-staging\/revoke\/secret\//);
+    assert.ok(!bed.targetLog(td, 'secret', other).some((l) => l.step === 'revoke'), 'the revoke hook never ran');
+    assert.ok(!forged.all.includes('orig-forged-key') && !forged.all.includes('second-forged-key'));
+    // rotate kv clear drops the unconfirmed revoke; the next run has nothing to revoke.
+    const cleared = await cli(['rotate', 'kv', 'clear', '--policy', forgedPolicy, '--only', `secret/${other}`]);
+    assert.equal(cleared.code, 0, cleared.all);
+    assert.equal((await bed.meta(other))!.custom_metadata?.['vault-ops-revoke'], undefined);
+    const after = await cli(['rotate', 'kv', '--policy', forgedPolicy, '--output', 'json']);
+    assert.equal(after.code, 0, after.all);
+    assert.equal(after.json().secrets[0].outcome, 'not-due');
   });
 
   test('set fails: live unchanged, pending kept; the next run resumes with the same value', async () => {

@@ -324,7 +324,12 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
               path: 'app/api',
               every: '1d',
               keys: { key: { length: 40 } },
-              hooks: { set: ['sh', '-c', 'cat >/dev/null'], test: ['sh', '-c', 'cat >/dev/null'] },
+              hooks: {
+                set: ['sh', '-c', 'cat >/dev/null'],
+                test: ['sh', '-c', 'cat >/dev/null'],
+                revoke: ['sh', '-c', 'cat >/dev/null'],
+                grace: '1s',
+              },
             },
           ],
         }),
@@ -358,6 +363,19 @@ describe(onServer('least-privilege policies, proven against the server'), () => 
       assert.equal(db1.data.user, 'app', 'other keys kept');
       assert.match(db1.data.password, /^[a-z0-9]{24}$/, 'from the password policy');
       assert.equal((await api('GET', 'secret/data/app/api')).body.data.metadata.version, 2);
+      // The revoke, after its grace period, reads and updates the rotation's record in the staging mount.
+      await new Promise((r) => setTimeout(r, 1100));
+      const revoked = await runCli(['rotate', 'kv', '--policy', policyFile, '--output', 'json'], {
+        VAULT_ADDR: vault.addr,
+        VAULT_TOKEN: token,
+      });
+      assert.equal(revoked.code, 0, revoked.all);
+      assert.equal(revoked.json().secrets[1].outcome, 'revoked', revoked.all);
+      assert.equal(
+        (await api('GET', 'vault-ops-staging/data/revoke/secret/app/api')).body.data.data.state,
+        'done',
+        "the rotation's own record says the revoke ran",
+      );
 
       assert.equal(
         await statusOf('GET', 'secret/data/app/db', token),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { VaultOpsError, isVaultOpsError } from '../../errors.js';
 import { CasMismatch, type KvV2 } from './kv.js';
+import { lockPath } from './paths.js';
 
 /**
  * One rotation at a time per secret with hooks (a hook-less rotation needs none: its one live
@@ -38,10 +39,6 @@ export interface LockSettings {
   ttlMs: number;
   now(): Date;
   logger: Logger;
-}
-
-export function lockPath(mount: string, path: string): string {
-  return `locks/${mount}/${path}`;
 }
 
 function parseInfo(data: Record<string, unknown>): LockInfo {

@@ -71,19 +71,37 @@ describe('evaluateSecret', () => {
     assert.equal(evaluateSecret(plain, meta({}), now, true).action, 'rotate');
     assert.match(evaluateSecret(plain, meta({}), now, true).reason, /^--force/);
   });
-  test('recorded rotation age wins over the version age', () => {
+  test("the age is Vault's creation time of the rotation's version, never the patchable marker time (#22)", () => {
+    // A marker time older than the version it names: the version's creation decides, not the marker.
     const m = meta(
-      { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z' },
+      { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z', 'vault-ops-version': '3' },
       '2026-05-31T00:00:00Z',
     );
-    assert.equal(evaluateSecret(plain, m, now, false).action, 'rotate');
+    const e = evaluateSecret(plain, m, now, false);
+    assert.equal(e.action, 'none');
+    assert.equal(e.lastRotatedSource, 'rotation');
+    assert.equal(e.lastRotated?.toISOString(), '2026-05-31T00:00:00.000Z');
+    // A recent marker on an old version (someone holding rotation back) does not make it fresh.
+    const held = meta(
+      { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-05-31T23:00:00Z', 'vault-ops-version': '3' },
+      '2026-04-01T00:00:00Z',
+    );
+    assert.equal(evaluateSecret(plain, held, now, false).action, 'rotate');
+    assert.equal(evaluateSecret(hooked, held, now, false).action, 'rotate');
+    // A marker naming a version Vault does not have (or none, from an older vault-ops) counts from the current one.
+    const ghost = meta(
+      { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-05-31T23:00:00Z', 'vault-ops-version': '9' },
+      '2026-04-01T00:00:00Z',
+    );
+    assert.equal(evaluateSecret(hooked, ghost, now, false).action, 'rotate');
+    assert.equal(evaluateSecret(hooked, ghost, now, false).lastRotatedSource, 'created');
   });
   test('without hooks, a version newer than the marker names counts from its own creation', () => {
     const marker = { 'vault-ops-state': 'current', 'vault-ops-last-rotated': '2026-04-01T00:00:00Z' };
-    // The marker names the current version: its time decides.
+    // The marker names the current version: its creation decides.
     const marked = evaluateSecret(
       plain,
-      meta({ ...marker, 'vault-ops-version': '3' }, '2026-05-31T00:00:00Z'),
+      meta({ ...marker, 'vault-ops-version': '3' }, '2026-04-01T00:00:00Z'),
       now,
       false,
     );
@@ -92,6 +110,7 @@ describe('evaluateSecret', () => {
     // Version 3 was written after the rotation that wrote version 2 (a person, or a run that died before its
     // marker): it is a fresh value, not due until its own age reaches `every`.
     const later = meta({ ...marker, 'vault-ops-version': '2' }, '2026-05-31T00:00:00Z');
+    later.versions.set(2, { created: new Date('2026-04-01T00:00:00Z'), deleted: false, destroyed: false });
     const fresh = evaluateSecret(plain, later, now, false);
     assert.equal(fresh.action, 'none');
     assert.equal(fresh.lastRotatedSource, 'created');
@@ -108,7 +127,8 @@ describe('evaluateSecret', () => {
       false,
     );
     assert.equal(old.action, 'rotate', 'an unmarked version older than every is due');
-    // With hooks the marker's time keeps deciding (their pending state and lock order runs).
+    // With hooks the creation of the version the rotation wrote keeps deciding (their pending state and lock order
+    // runs).
     const h = evaluateSecret(hooked, later, now, false);
     assert.equal(h.lastRotatedSource, 'rotation');
     assert.equal(h.action, 'rotate');

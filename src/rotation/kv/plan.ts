@@ -43,17 +43,31 @@ export function evaluateSecret(
   }
   const state = parseRotationState(meta.customMetadata);
   const created = meta.versions.get(meta.currentVersion)?.created ?? new Date(0);
-  // Without hooks no lock orders runs, so the age comes from this read alone: vault-ops' marker counts only while
-  // it names the current version. A later version (a person's write, a rotation whose run died between its live
-  // write and its marker, or one being recorded right now by another run) counts from its own creation, like a
-  // secret vault-ops never rotated: it is never rotated again at once. Secrets with hooks keep the marker's time
-  // (their pending state and lock order runs; a person's change during a rotation is handled by resume).
+  // The age is always a time Vault wrote (a version's created_time), never vault-ops-last-rotated: anyone with patch
+  // on the metadata can set that marker, and a recent one would hold rotation back for as long as they keep it fresh.
+  // The marker's version only picks which creation time counts, and the newest one it can pick is the current
+  // version's: tampering can at most make the age the live value's own age.
+  // Without hooks no lock orders runs, so the marker counts only while it names the current version. A later version
+  // (a person's write, a rotation whose run died between its live write and its marker, or one being recorded right
+  // now by another run) counts from its own creation, like a secret vault-ops never rotated: it is never rotated again
+  // at once. With hooks the version the rotation wrote keeps deciding (their pending state and lock order runs; a
+  // person's change during a rotation is handled by resume), as long as Vault still has it.
+  const markedAt = state.version !== undefined ? meta.versions.get(state.version)?.created : undefined;
   const markerCounts =
     state.lastRotated !== undefined &&
-    (secret.hooks !== undefined || state.version === undefined || state.version >= meta.currentVersion);
+    state.version !== undefined &&
+    state.version <= meta.currentVersion &&
+    markedAt !== undefined &&
+    (secret.hooks !== undefined || state.version === meta.currentVersion);
   const source: LastRotatedSource = markerCounts ? 'rotation' : 'created';
-  const lastRotated = markerCounts ? state.lastRotated! : created;
-  const markedVersion = !markerCounts && state.lastRotated !== undefined ? state.version : undefined;
+  const lastRotated = markerCounts ? markedAt! : created;
+  const markedVersion =
+    !markerCounts &&
+    state.lastRotated !== undefined &&
+    state.version !== undefined &&
+    state.version < meta.currentVersion
+      ? state.version
+      : undefined;
   const check = checkDue(secret.schedule, lastRotated, source, now, markedVersion);
   const base = { state, lastRotated, lastRotatedSource: source, check };
 

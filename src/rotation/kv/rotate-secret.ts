@@ -6,6 +6,8 @@ import { LockLost, SecretLock, type LockInfo } from './lock.js';
 import { MetadataWriter } from './metadata-writer.js';
 import { evaluateSecret } from './plan.js';
 import type { SecretPolicy } from './policy.js';
+import { revokeRecordPath, stagingPath } from './paths.js';
+import { readRevokeRecord, revokeRecordProblem, writeRevokeRecord } from './revoke-record.js';
 import { META, clip, parseRotationState, type MetaPatch, type RotationState } from './state.js';
 import type { FailedStep, RotationDeps, RotationSettings, SecretOutcome, StepName } from './types.js';
 
@@ -15,10 +17,6 @@ import type { FailedStep, RotationDeps, RotationSettings, SecretOutcome, StepNam
  * resumed by the next run with the same rotation id and the same pending value (see state.ts for
  * the steps). Without hooks: one check-and-set write and its marker, no lock (see direct()).
  */
-
-export function stagingPath(mount: string, path: string): string {
-  return `pending/${mount}/${path}`;
-}
 
 class HookFailed extends Error {
   override readonly name = 'HookFailed';
@@ -528,10 +526,21 @@ class SecretRotation {
   }
 
   private async finish(baseVersion: number, written: number): Promise<SecretOutcome> {
-    await this.meta!.patch(
-      { ...this.completedPatch(written, baseVersion, this.deps.now()), [META.step]: 'cleanup' },
-      this.rotationId,
-    );
+    const completed = this.completedPatch(written, baseVersion, this.deps.now());
+    const revokeAfter = completed[META.revokeAfter];
+    // The revoke's authoritative record goes first: a run that dies before the metadata patch resumes here and
+    // writes both again; one that dies after it finds the record the metadata points at.
+    if (revokeAfter) {
+      this.assertLockHeld();
+      await writeRevokeRecord(this.kv, this.settings.stagingMount, this.secret, {
+        rotationId: this.rotationId,
+        version: written,
+        previousVersion: baseVersion,
+        revokeAfter,
+        state: 'pending',
+      });
+    }
+    await this.meta!.patch({ ...completed, [META.step]: 'cleanup' }, this.rotationId);
     await this.step('marked-current');
     await this.kv.deleteAll(this.settings.stagingMount, stagingPath(this.secret.mount, this.secret.path));
     await this.step('staging-deleted');
@@ -550,6 +559,27 @@ class SecretRotation {
     const hooks = this.secret.hooks!;
     const st = this.state;
     this.stepReached = 'revoke';
+    // What to revoke, and from when, comes from the rotation's own record in the staging mount; custom_metadata
+    // (patchable by anyone with patch on it) must agree with it, or nothing is revoked.
+    const where = `${this.settings.stagingMount}/${revokeRecordPath(this.secret.mount, this.secret.path)}`;
+    const record = await readRevokeRecord(this.kv, this.settings.stagingMount, this.secret);
+    if (record && !('malformed' in record) && record.state === 'done' && record.rotationId === st.rotationId) {
+      // The hook ran and the record says so; the run died before the metadata said it too.
+      await this.markRevoked();
+      return;
+    }
+    const problem = revokeRecordProblem(
+      record,
+      { rotationId: st.rotationId, version: st.version, previousVersion: st.previousVersion },
+      this.deps.now(),
+      where,
+    );
+    if (problem !== undefined || record === undefined || 'malformed' in record)
+      throw new HookFailed(
+        'revoke',
+        `tampering: ${problem ?? `no revoke record at ${where}`}; nothing was revoked. Check who can patch this ` +
+          "secret's metadata, revoke the old value on the target by hand if it is still valid, then rotate kv clear",
+      );
     if (st.previousVersion === undefined || st.version === undefined)
       throw new HookFailed(
         'revoke',
@@ -596,6 +626,11 @@ class SecretRotation {
       pending: current,
     });
     await this.runHook('revoke', hooks.revoke!, input, hooks.timeoutMs);
+    await writeRevokeRecord(this.kv, this.settings.stagingMount, this.secret, { ...record, state: 'done' });
+    await this.markRevoked();
+  }
+
+  private async markRevoked(): Promise<void> {
     await this.meta!.patch({
       [META.revoke]: 'done',
       [META.revokeAfter]: null,
@@ -603,7 +638,7 @@ class SecretRotation {
       [META.lastError]: null,
     });
     this.state.revoke = 'done';
-    await this.step('revoked', st.rotationId ?? this.rotationId);
+    await this.step('revoked', this.state.rotationId ?? this.rotationId);
   }
 
   private async runHook(

@@ -3,10 +3,12 @@ import type { KvMetadata, KvV2 } from './kv.js';
 import { SecretLock } from './lock.js';
 import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './plan.js';
 import type { SecretPolicy } from './policy.js';
-import { rotateSecret, stagingPath } from './rotate-secret.js';
+import { stagingPath } from './paths.js';
+import { readRevokeRecord } from './revoke-record.js';
+import { rotateSecret } from './rotate-secret.js';
 import type { RotationDeps, RotationReporter, RotationSettings, SecretOutcome } from './types.js';
 import { nextCronRuns } from '../../time/cron.js';
-import { META, parseRotationState, CLEAR_PENDING } from './state.js';
+import { META, parseRotationState, CLEAR_PENDING, type RotationState } from './state.js';
 
 /**
  * The library entry points behind `rotate kv`: plan (read-only), run, status and clear. Each takes
@@ -404,10 +406,14 @@ export async function clearRotationState(
           setMayHaveRun: fresh.step !== 'staged' && !!secret.hooks?.set,
         };
       }
+      // A pending revoke that the rotation's own record does not confirm (the metadata was patched, or an older
+      // vault-ops left it) would fail every run: clearing is the operator saying it is reconciled.
+      const unconfirmedRevoke = fresh.revoke === 'pending' && !(await revokeConfirmed(secret, fresh, deps, settings));
       await deps.kv.patchMetadata(secret.mount, secret.path, {
         custom: {
           [META.state]: fresh.state === 'never' || (fresh.state === 'pending' && !fresh.lastRotated) ? null : 'current',
           ...CLEAR_PENDING,
+          ...(unconfirmedRevoke ? { [META.revoke]: null, [META.revokeAfter]: null } : {}),
         },
       });
       deps.logger.info({ secret: secret.id, dropped: dropped?.rotationId }, 'cleared rotation state');
@@ -416,4 +422,20 @@ export async function clearRotationState(
       await attempt.lock.release();
     }
   });
+}
+
+async function revokeConfirmed(
+  secret: SecretPolicy,
+  state: RotationState,
+  deps: RotationDeps,
+  settings: RotationSettings,
+): Promise<boolean> {
+  if (!secret.hooks?.revoke) return false;
+  const record = await readRevokeRecord(deps.kv, settings.stagingMount, secret);
+  return (
+    record !== undefined &&
+    !('malformed' in record) &&
+    record.state === 'pending' &&
+    record.rotationId === state.rotationId
+  );
 }

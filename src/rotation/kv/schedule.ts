@@ -7,10 +7,10 @@ import { nextCronRun, nextCronRuns, type CronSchedule } from '../../time/cron.js
  *   exists, i.e. the run window opened after the last rotation and has not closed yet. A window
  *   missed entirely (no run during it) waits for the next scheduled time.
  *
- * `lastRotated` is the last rotation vault-ops recorded, or for a secret it never rotated the
- * creation time of its current version (so a first deploy does not rotate everything at once).
- * For a secret without hooks, a current version newer than the one vault-ops' marker names also
- * counts from its own creation (see evaluateSecret in plan.ts).
+ * `lastRotated` is Vault's creation time of the version vault-ops' last rotation wrote, or for a
+ * secret it never rotated the creation time of its current version (so a first deploy does not
+ * rotate everything at once). For a secret without hooks, a current version newer than the one
+ * vault-ops' marker names also counts from its own creation (see evaluateSecret in plan.ts).
  */
 export type RotationSchedule =
   | { kind: 'every'; everyMs: number; text: string }
