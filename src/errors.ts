@@ -86,3 +86,16 @@ export function isVaultOpsError(err: unknown): err is VaultOpsError {
 export function exitCodeFor(err: unknown): ExitCode {
   return isVaultOpsError(err) ? err.exitCode : ExitCode.failed;
 }
+
+/**
+ * One argument of a command a message suggests (`run 'vault-ops … --mount X'`), quoted for a POSIX shell when it
+ * holds anything but plain word characters: the value may come from a store object or Vault metadata that someone
+ * else wrote, and an operator copies the command into a shell. Control characters never survive (they would redraw
+ * the terminal; the output scrubber escapes them anyway).
+ */
+export function shellArg(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is replaced
+  const printable = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return `'${printable.replace(/'/g, `'\\''`)}'`;
+}

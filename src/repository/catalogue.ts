@@ -1,4 +1,4 @@
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError, shellArg } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import type { SnapshotStore } from '../store/snapshot-store.js';
 import { classifyKey, manifestKey } from './layout.js';
@@ -183,7 +183,7 @@ export async function findSnapshot(
 export function emptyStoreError(url: string): VaultOpsError {
   return new VaultOpsError(
     'not-found',
-    `no complete snapshot in ${url}: take one with 'vault-ops snapshot save --to ${url}'`,
+    `no complete snapshot in ${url}: take one with 'vault-ops snapshot save --to ${shellArg(url)}'`,
   );
 }
 
@@ -228,14 +228,14 @@ export function selectSnapshot(
     throw new VaultOpsError(
       'verification',
       `snapshot ${which} in ${store.url} is set apart as an anomaly (${anomaly.reason}): ` +
-        `see 'vault-ops snapshot list --from ${store.url}'`,
+        `see 'vault-ops snapshot list --from ${shellArg(store.url)}'`,
     );
   }
   if (snapshots.length === 0) throw emptyStoreError(store.url);
   throw new VaultOpsError(
     'not-found',
     `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): ` +
-      `list them with 'vault-ops snapshot list --from ${store.url}'`,
+      `list them with 'vault-ops snapshot list --from ${shellArg(store.url)}'`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { VaultOpsError, isVaultOpsError } from '../errors.js';
+import { VaultOpsError, isVaultOpsError, shellArg } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { planRetention, type KeepReason, type RetentionPolicy } from './retention.js';
 import type { SnapshotRepository } from './snapshot-repository.js';
@@ -130,7 +130,7 @@ async function prune(repository: SnapshotRepository, options: PruneOptions, logg
   if (report.setApart.length) {
     warnings.push(
       `${report.setApart.length} snapshot id(s) set apart as untrusted or anomalous were left alone: see ` +
-        `'vault-ops snapshot list --from ${repository.url}'`,
+        `'vault-ops snapshot list --from ${shellArg(repository.url)}'`,
     );
   }
 

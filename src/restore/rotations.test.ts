@@ -118,3 +118,15 @@ test('KV records print mount/path and the rotate kv command; older records witho
   assert.match(review.rolledBack[0]?.action ?? '', /--only secret\/app\/db --record-to \/records/);
   assert.match(review.rolledBack[0]?.action ?? '', /ordered by the clocks only/);
 });
+
+test('values from a record are quoted in the commands the plan suggests (#22: records are store objects)', () => {
+  const m = manifest({});
+  const review = reviewRotations(
+    m,
+    [source([dbRecord({ connection: 'pg; touch /tmp/owned', raftIndex: 150 })])],
+    's3://snaps/prod',
+  );
+  const action = review.rolledBack[0]!.action;
+  assert.match(action, /--connection 'pg; touch \/tmp\/owned' --rebootstrap/);
+  assert.match(action, /--snapshot-store s3:\/\/snaps\/prod/);
+});

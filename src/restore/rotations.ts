@@ -1,3 +1,4 @@
+import { shellArg } from '../errors.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import type { RotationRecord } from '../repository/records.js';
 
@@ -170,8 +171,9 @@ function rank(record: RotationRecord): number {
 
 function rebootstrapCommand(mount: string, connection: string, stores: { snapshotStore: string; recordStore: string }) {
   return (
-    `vault-ops runbook rotate-root --mount ${mount} --connection ${connection} --rebootstrap --password-file FILE ` +
-    `--snapshot-store ${stores.snapshotStore} --record-to ${stores.recordStore}`
+    `vault-ops runbook rotate-root --mount ${shellArg(mount)} --connection ${shellArg(connection)} --rebootstrap ` +
+    `--password-file FILE --snapshot-store ${shellArg(stores.snapshotStore)} ` +
+    `--record-to ${shellArg(stores.recordStore)}`
   );
 }
 
@@ -190,7 +192,8 @@ function actionFor(entry: RolledBackRotation, stores: { snapshotStore: string; r
     if (entry.certainty === 'may-not-have-happened')
       return (
         `a rotate-root run was interrupted after the snapshot: the rotation may not have happened: check with ` +
-        `'vault-ops runbook rotate-root --mount ${mount} --connection ${connection} --dry-run' (path RE-BOOTSTRAP ` +
+        `'vault-ops runbook rotate-root --mount ${shellArg(mount)} --connection ${shellArg(connection)} --dry-run' ` +
+        `(path RE-BOOTSTRAP ` +
         `means it did); if it did, ${fix}`
       );
     return (
@@ -201,8 +204,8 @@ function actionFor(entry: RolledBackRotation, stores: { snapshotStore: string; r
   if (entry.kind.startsWith('kv')) {
     return (
       `rotated after the snapshot${times}${clock}: Vault now serves the previous value; run 'vault-ops rotate kv ` +
-      `--policy FILE --force --only ${entry.where} --record-to ${stores.recordStore}' (or restore the value the ` +
-      `target system uses)`
+      `--policy FILE --force --only ${shellArg(entry.where)} --record-to ${shellArg(stores.recordStore)}' ` +
+      `(or restore the value the target system uses)`
     );
   }
   return `rotated after the snapshot (${entry.kind})${times}${clock}: check that Vault and the target system agree`;

@@ -1,3 +1,4 @@
+import { shellArg } from '../errors.js';
 import { rotateRootPolicy } from '../rotation/db-root/policy.js';
 import type { RotationPolicy } from '../rotation/kv/policy.js';
 import { DEFAULT_STAGING_MOUNT, lockPath, revokeRecordPath, stagingPath } from '../rotation/kv/paths.js';
@@ -245,7 +246,7 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
         }
         const hcl = renderHcl(
           rotateKvPolicyRules(options.rotation, options.stagingMount ? { stagingMount: options.stagingMount } : {}),
-          `vault-ops rotate kv --policy ${options.rotation.file}`,
+          `vault-ops rotate kv --policy ${shellArg(options.rotation.file)}`,
         );
         out.push({
           job,

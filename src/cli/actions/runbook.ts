@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
-import { VaultOpsError } from '../../errors.js';
+import { VaultOpsError, shellArg } from '../../errors.js';
 import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
@@ -145,13 +145,17 @@ function passwordSource(options: RotateRootOptions, ctx: CommandContext): RootPa
  * --resume (and --yes when this run had it). Never a secret: the password comes from its file.
  */
 export function resumeCommand(o: RotateRootOptions): string {
-  const parts = ['vault-ops runbook rotate-root', `--mount ${o.mount}`, `--connection ${o.connection}`];
-  parts.push(`--journal ${o.journal}`);
-  if (o.snapshotStore) parts.push(`--snapshot-store ${o.snapshotStore}`);
-  if (o.recordTo) parts.push(`--record-to ${o.recordTo}`);
-  for (const role of o.canaryStaticRole) parts.push(`--canary-static-role ${role}`);
+  const parts = [
+    'vault-ops runbook rotate-root',
+    `--mount ${shellArg(o.mount)}`,
+    `--connection ${shellArg(o.connection)}`,
+  ];
+  parts.push(`--journal ${shellArg(o.journal)}`);
+  if (o.snapshotStore) parts.push(`--snapshot-store ${shellArg(o.snapshotStore)}`);
+  if (o.recordTo) parts.push(`--record-to ${shellArg(o.recordTo)}`);
+  for (const role of o.canaryStaticRole) parts.push(`--canary-static-role ${shellArg(role)}`);
   if (o.rebootstrap) parts.push('--rebootstrap');
-  if (o.passwordFile) parts.push(`--password-file ${o.passwordFile}`);
+  if (o.passwordFile) parts.push(`--password-file ${shellArg(o.passwordFile)}`);
   if (o.allowSharedRoot) parts.push('--allow-shared-root');
   if (o.yes) parts.push('--yes');
   parts.push('--resume');

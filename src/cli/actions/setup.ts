@@ -29,7 +29,7 @@ import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { VaultOpsError } from '../../errors.js';
+import { VaultOpsError, shellArg } from '../../errors.js';
 import { keyId } from '../../repository/signature.js';
 import { printJson, printLines } from '../output.js';
 
@@ -205,7 +205,7 @@ export async function runSetupSigningKey(ctx: CommandContext, flags: Record<stri
   else
     printLines(ctx.stdout, [
       `wrote ${signing} (private, 0600) and ${verify} (public), key ${id}`,
-      `  sign:   vault-ops snapshot save … --signing-key ${signing}   (verify --signing-key too)`,
-      `  verify: every command that reads the store … --verify-key ${verify}   (VAULT_OPS_VERIFY_KEY)`,
+      `  sign:   vault-ops snapshot save … --signing-key ${shellArg(signing)}   (verify --signing-key too)`,
+      `  verify: every command that reads the store … --verify-key ${shellArg(verify)}   (VAULT_OPS_VERIFY_KEY)`,
     ]);
 }

@@ -1,4 +1,4 @@
-import { VaultOpsError, isVaultOpsError } from '../../errors.js';
+import { VaultOpsError, isVaultOpsError, shellArg } from '../../errors.js';
 import type { RunbookStep, StepContext, StepFacts, StepPlan } from '../../runbook/types.js';
 import { grants } from './database-mount.js';
 import type { RotateRootDeps } from './deps.js';
@@ -290,8 +290,8 @@ function permissionError(missing: string[], options: { mount: string; connection
   return new VaultOpsError(
     'vault-permission',
     `the token lacks ${missing.join(', ')}: grant the runbook's policy (vault-ops setup policies --job rotate-root ` +
-      `--mount ${options.mount} --connection ${options.connection}; regenerate it when the connection's roles ` +
-      `change) and run again`,
+      `--mount ${shellArg(options.mount)} --connection ${shellArg(options.connection)}; regenerate it when the ` +
+      `connection's roles change) and run again`,
   );
 }
 

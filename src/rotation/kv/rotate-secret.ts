@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { VaultOpsError, isVaultOpsError } from '../../errors.js';
+import { VaultOpsError, isVaultOpsError, shellArg } from '../../errors.js';
 import { generateValues } from './generate.js';
 import { CasMismatch, type KvMetadata, type KvV2 } from './kv.js';
 import { LockLost, SecretLock, type LockInfo } from './lock.js';
@@ -467,7 +467,7 @@ class SecretRotation {
           `${this.secret.id} changed to version ${live.version} (not by vault-ops) during rotation ${rotationId} ` +
             `after its set hook may have run; the target may hold the value staged at ` +
             `${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run ` +
-            `'vault-ops rotate kv clear --only ${this.secret.id}'`,
+            `'vault-ops rotate kv clear --only ${shellArg(this.secret.id)}'`,
         );
       }
     }
@@ -517,7 +517,7 @@ class SecretRotation {
           `${this.secret.id} changed to version ${now?.version ?? '?'} (not by vault-ops) just before rotation ` +
             `${rotationId} wrote it; the target already accepted the value staged at ` +
             `${this.settings.stagingMount}/${location}: make the target and the live secret agree, then run ` +
-            `'vault-ops rotate kv clear --only ${this.secret.id}'`,
+            `'vault-ops rotate kv clear --only ${shellArg(this.secret.id)}'`,
         );
       }
     }
