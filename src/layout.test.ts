@@ -63,3 +63,23 @@ test('the layout table names every folder of src/', () => {
     .map((e) => e.name);
   assert.deepEqual(folders.sort(), Object.keys(mayImport).sort());
 });
+
+/** Folders with a front door: code outside them imports only these files of theirs. */
+const frontDoors: Record<string, readonly string[]> = {
+  'rotation/kv': ['index.ts', 'paths.ts'],
+};
+
+test('rotation/kv is reached only through its front door (index.ts, paths.ts)', () => {
+  const violations: string[] = [];
+  for (const file of walk(src)) {
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = relative(src, normalize(join(dirname(file), spec!))).replace(/\.js$/, '.ts');
+      for (const [folder, doors] of Object.entries(frontDoors)) {
+        const inside = relative(src, file).startsWith(`${folder}/`);
+        if (!inside && target.startsWith(`${folder}/`) && !doors.includes(target.slice(folder.length + 1)))
+          violations.push(`${relative(src, file)} → ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});

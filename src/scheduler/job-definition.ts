@@ -7,7 +7,7 @@ import { flagName } from '../config/resolve.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { jobOptionsJsonSchemas } from '../options/all-commands.js';
 import { COMMAND_LINE_ONLY_VERIFY_OPTIONS } from '../options/verify.js';
-import { RotationPolicyFileSchema } from '../rotation/kv/policy.js';
+import { RotationPolicyFileSchema } from '../rotation/kv/index.js';
 import { CronError, nextCronRuns, parseCron } from '../time/cron.js';
 import { parseDuration } from '../time/duration.js';
 

@@ -1,6 +1,6 @@
 import { shellArg } from '../errors.js';
 import { rotateRootPolicy } from '../rotation/db-root/policy.js';
-import type { RotationPolicy } from '../rotation/kv/policy.js';
+import type { RotationPolicy } from '../rotation/kv/index.js';
 import { DEFAULT_STAGING_MOUNT, lockPath, revokeRecordPath, stagingPath } from '../rotation/kv/paths.js';
 import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
 import { SETUP_JOBS } from '../options/setup.js';

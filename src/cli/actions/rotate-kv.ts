@@ -2,8 +2,6 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { VaultOpsError } from '../../errors.js';
 import { parseDuration } from '../../time/duration.js';
-import { newRotationId } from '../../rotation/kv/ids.js';
-import { KvV2 } from '../../rotation/kv/kv.js';
 import { MetricsOptionsSchema, metricsOptionSources } from '../../options/metrics.js';
 import {
   RotateKvOptionsSchema,
@@ -12,26 +10,31 @@ import {
 } from '../../options/rotate-kv.js';
 import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
-import { loadRotationPolicy, selectSecrets } from '../../rotation/kv/policy.js';
-import type { ProcessRunner } from '../../rotation/kv/process-runner.js';
-import {
-  kvRotationStatus,
-  planKvRotation,
-  rotateKv,
-  rotateKvError,
-  type SnapshotAfterOutcome,
-} from '../../rotation/kv/rotate-kv.js';
-import type { RotationDeps, RotationSettings } from '../../rotation/kv/types.js';
 import { resolveSnapshotProtection, type SnapshotProtection } from '../../snapshot/protection.js';
-import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
+import { rotationRecords, snapshotBackups } from '../../rotation/ports.js';
 import {
   checkMounts,
   clearRotationState,
+  kvRotationStatus,
+  KvV2,
+  loadRotationPolicy,
+  newRotationId,
+  planKvRotation,
+  rotateKv,
+  rotateKvError,
+  selectSecrets,
   type ClearedSecret,
+  type ProcessRunner,
+  type RotationDeps,
   type RotationPlanView,
   type RotationRunView,
+  type RotationSettings,
   type RotationStatusView,
-} from '../../rotation/kv/run.js';
+  type SnapshotAfterOutcome,
+  loadProcessRunner,
+  loadRotationMetrics,
+} from '../../rotation/kv/index.js';
+import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import { openCommandStore } from '../command-store.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
@@ -89,7 +92,7 @@ function hookRunner(env: NodeJS.ProcessEnv): ProcessRunner {
   let runner: Promise<ProcessRunner> | undefined;
   return {
     async run(command, options) {
-      runner ??= import('../../rotation/kv/process-runner.js').then((m) => m.execaRunner(env));
+      runner ??= loadProcessRunner(env);
       return (await runner).run(command, options);
     },
   };
@@ -131,10 +134,7 @@ export async function runRotateKv(ctx: CommandContext, cmd: Command): Promise<vo
   }
   // Resolved before anything rotates, like every option; the reporter exists only when the metrics go somewhere.
   const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
-  const metrics = await jobMetrics(
-    metricsOptions,
-    async () => new (await import('../../rotation/kv/metrics.js')).RotationMetrics(),
-  );
+  const metrics = await jobMetrics(metricsOptions, loadRotationMetrics);
   const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
   const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
   // Resolved before anything rotates: a bad key file must not surface after the rotations.
@@ -154,8 +154,17 @@ export async function runRotateKv(ctx: CommandContext, cmd: Command): Promise<vo
         ...deps,
         ...(metrics ? { reporter: metrics } : {}),
         signal: interrupt.signal,
-        ...(recordStore ? { recordStore } : {}),
-        ...(snapshotStore && protection ? { snapshotAfter: { store: snapshotStore, protection } } : {}),
+        ...(recordStore ? { records: rotationRecords(recordStore) } : {}),
+        ...(snapshotStore && protection
+          ? {
+              snapshotAfter: snapshotBackups({
+                vault: kvApi.client,
+                repository: snapshotStore,
+                logger: ctx.logger,
+                protection,
+              }),
+            }
+          : {}),
       },
     );
     const { snapshot } = result.report;

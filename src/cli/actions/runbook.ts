@@ -8,7 +8,7 @@ import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
-import { rotationRecords, snapshotBackups } from '../../rotation/db-root/store-ports.js';
+import { rotationRecords, snapshotBackups } from '../../rotation/ports.js';
 import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
 import {
   runRotateRoot,
@@ -75,7 +75,14 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
             }),
           }
         : {}),
-      ...(recordStore ? { records: rotationRecords(recordStore, options.connection) } : {}),
+      ...(recordStore
+        ? {
+            records: rotationRecords(recordStore, {
+              connection: options.connection,
+              detail: 'database root rotated by runbook rotate-root',
+            }),
+          }
+        : {}),
       onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
       signal: interrupt.signal,
     });

@@ -1,4 +1,4 @@
-import { loadRotationPolicy } from '../../rotation/kv/policy.js';
+import { loadRotationPolicy, type RotationPolicy } from '../../rotation/kv/index.js';
 import { jobFileJsonSchema } from '../../scheduler/job-definition.js';
 import { connectionPolicyRoles } from '../../rotation/db-root/policy.js';
 import { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
@@ -24,7 +24,6 @@ import {
   type KvMountNeed,
   type KvMountResult,
 } from '../../setup/mounts.js';
-import type { RotationPolicy } from '../../rotation/kv/policy.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,7 +1,5 @@
 import { VaultOpsError } from '../../errors.js';
-import type { SnapshotProtection } from '../../snapshot/protection.js';
-import { saveSnapshot } from '../../snapshot/save.js';
-import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
+import type { BackupPort, RecordPort } from '../ports.js';
 import type { KvV2 } from './kv.js';
 import type { SecretPolicy } from './policy.js';
 import {
@@ -57,14 +55,14 @@ export async function kvRotationStatus(kv: KvV2, options: RotationReadOptions): 
 export type RotateKvSettings = RotationRunOptions;
 
 export interface RotateKvDeps extends Omit<RotationRunDeps, 'recorder'> {
-  /** Receives a record of each completed rotation (never a value). The caller opens and closes it. */
-  recordStore?: SnapshotRepository;
+  /** Receives a record of each completed rotation (never a value). The caller opens and closes its store. */
+  records?: RecordPort;
   /**
-   * Takes a snapshot into `store` after a run that rotated anything and was not interrupted, so
-   * that a restore never brings back the replaced values. The caller opens and closes the store and
-   * resolves `protection` before the run: a bad key file must not surface after the rotations.
+   * Takes a snapshot after a run that rotated anything and was not interrupted, so that a restore
+   * never brings back the replaced values. The caller opens and closes the store and resolves its
+   * protection before the run: a bad key file must not surface after the rotations.
    */
-  snapshotAfter?: { store: SnapshotRepository; protection: SnapshotProtection };
+  snapshotAfter?: Pick<BackupPort, 'take'>;
 }
 
 /** The snapshot after the run: its id, or why it failed (the rotations stand either way). */
@@ -78,12 +76,12 @@ export interface RotateKvResult extends Omit<RotationRunResult, 'report'> {
 }
 
 export async function rotateKv(settings: RotateKvSettings, deps: RotateKvDeps): Promise<RotateKvResult> {
-  const { recordStore, snapshotAfter, ...runDeps } = deps;
-  const recorder: RotationRecorder | undefined = recordStore
+  const { records, snapshotAfter, ...runDeps } = deps;
+  const recorder: RotationRecorder | undefined = records
     ? async (record) => {
         // The raft index orders the record against a snapshot when it is restored (clocks never do).
         const position = await readRaftPosition(deps.kv.client);
-        await recordStore.records.write({
+        await records.write({
           ...record,
           ...(position.clusterId ? { clusterId: position.clusterId } : {}),
           ...(position.appliedIndex !== undefined ? { raftIndex: position.appliedIndex } : {}),
@@ -94,11 +92,7 @@ export async function rotateKv(settings: RotateKvSettings, deps: RotateKvDeps): 
   if (!snapshotAfter || result.rotated === 0 || result.interrupted) return result;
   let snapshot: SnapshotAfterOutcome;
   try {
-    const saved = await saveSnapshot(
-      { vault: deps.kv.client, repository: snapshotAfter.store, logger: deps.logger },
-      { ...snapshotAfter.protection },
-    );
-    snapshot = { id: saved.manifest.id };
+    snapshot = await snapshotAfter.take();
   } catch (err) {
     snapshot = { error: (err as Error).message };
   }
