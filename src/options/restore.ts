@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityFileOption, restoreTimeoutOption } from './shared.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { StoreOptionsSchema, storeOptions } from './store.js';
 import { fromStoreOption } from './snapshot.js';
@@ -44,25 +45,8 @@ const restoreOwnOptions = [
     help: 'do not snapshot the target into the store first',
     type: z.boolean().default(true),
   },
-  {
-    key: 'identityFile',
-    flag: '--identity-file <file>',
-    help: 'age identities for an encrypted snapshot',
-    env: ['VAULT_OPS_IDENTITY_FILE'],
-    type: z.string().min(1).optional(),
-  },
-  {
-    key: 'restoreTimeoutSeconds',
-    flag: '--restore-timeout-seconds <n>',
-    help: 'how long the restore may take to apply (default 600)',
-    env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
-    parse: 'number',
-    type: z
-      .number()
-      .positive()
-      .max(24 * 3600)
-      .default(600),
-  },
+  { ...identityFileOption, help: 'age identities for an encrypted snapshot' },
+  restoreTimeoutOption,
 ] as const satisfies readonly OptionSpec[];
 
 /** `restore`, in `--help` order; the safety snapshot is protected like any other. */

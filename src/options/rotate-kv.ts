@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { stagingMountOption } from './shared.js';
 import { parseDuration } from '../time/duration.js';
 import { metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { snapshotProtectionOptions } from './snapshot-protection.js';
 
 /** The KV v2 mount rotations stage pending values and locks in (rotation/kv). */
-export const DEFAULT_STAGING_MOUNT = 'vault-ops-staging';
-
-const mountName = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, { message: 'a mount path such as vault-ops-staging' });
+export { DEFAULT_STAGING_MOUNT } from './shared.js';
 
 /** `rotate kv` (and its `status` and `clear`): the rotation's own options. */
 export const rotateKvOwnOptions = [
@@ -58,13 +55,7 @@ export const rotateKvOwnOptions = [
     parse: 'int',
     type: z.number().int().min(1).max(64).default(4),
   },
-  {
-    key: 'stagingMount',
-    flag: '--staging-mount <mount>',
-    help: `KV v2 mount for pending values and locks (default ${DEFAULT_STAGING_MOUNT})`,
-    env: ['VAULT_OPS_STAGING_MOUNT'],
-    type: mountName.default(DEFAULT_STAGING_MOUNT),
-  },
+  stagingMountOption,
   {
     key: 'lockTtl',
     flag: '--lock-ttl <duration>',

@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { mountPath, storeUrl, vaultName } from './shared.js';
 import { parseDuration } from '../time/duration.js';
 import { schemaOf, sourcesOf, pick, type OptionSpec } from './option-table.js';
 import { s3Options } from './s3.js';
 import { snapshotProtectionOptions } from './snapshot-protection.js';
 
 /** Vault's own rule for connection and role names (framework.GenericNameRegex). */
-const vaultName = z.string().regex(/^\w(([\w.-]+)?\w)?$/, 'letters, digits, _ . - (as Vault allows for names)');
 
 /**
  * `runbook rotate-root`. `--dry-run`, `--resume`, `--yes` and `--rebootstrap` are decisions for one
@@ -19,22 +19,14 @@ export const rotateRootOwnOptions = [
     example: 'database',
     flag: '--mount <path>',
     help: 'database secrets engine mount (e.g. database)',
-    type: z
-      .string({ message: 'required: the database secrets engine mount, e.g. --mount database' })
-      .transform((s) => s.replace(/^\/+|\/+$/g, ''))
-      .pipe(
-        z
-          .string()
-          .min(1, 'must name a mount')
-          .regex(/^[\w.\-/]+$/, 'a mount path such as database or team/db'),
-      ),
+    type: mountPath('required: the database secrets engine mount, e.g. --mount database'),
   },
   {
     key: 'connection',
     example: "postgres-prod (a connection under the mount's config/)",
     flag: '--connection <name>',
     help: 'connection name under <mount>/config/',
-    type: vaultName.describe('the connection name under <mount>/config/'),
+    type: vaultName,
   },
   {
     key: 'dryRun',
@@ -69,7 +61,7 @@ export const rotateRootOwnOptions = [
     flag: '--snapshot-store <url>',
     help: 'snapshot store to check for a recent good snapshot and to snapshot into after the rotation',
     env: ['VAULT_OPS_SNAPSHOT_STORE'],
-    type: z.string().min(1).optional(),
+    type: storeUrl.optional(),
   },
   {
     key: 'snapshotMaxAge',

@@ -1,16 +1,16 @@
 import { z } from 'zod';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
-import { DEFAULT_STAGING_MOUNT } from './rotate-kv.js';
-import { DEFAULT_CANARY_MOUNT } from './snapshot.js';
+import {
+  DEFAULT_CANARY_MOUNT,
+  DEFAULT_STAGING_MOUNT,
+  canaryMountOption,
+  mountPath,
+  stagingMountOption,
+  vaultName,
+} from './shared.js';
 
 /** The jobs `setup policies` writes a policy for (setup/policies.ts). */
 export const SETUP_JOBS = ['snapshot', 'verify', 'rotate-kv', 'rotate-root'] as const;
-
-const mountPath = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/?$/, { message: 'a mount path such as database' });
-
-const canaryMountEnv = ['VAULT_OPS_CANARY_MOUNT'];
 
 /** `setup policies`, in `--help` order. */
 export const setupPoliciesOptions = [
@@ -27,18 +27,12 @@ export const setupPoliciesOptions = [
     env: ['VAULT_OPS_ROTATE_POLICY'],
     type: z.string().min(1).optional(),
   },
-  {
-    key: 'stagingMount',
-    flag: '--staging-mount <mount>',
-    help: `rotate-kv: staging mount (default ${DEFAULT_STAGING_MOUNT})`,
-    env: ['VAULT_OPS_STAGING_MOUNT'],
-    type: mountPath.optional(),
-  },
+  { ...stagingMountOption, help: `rotate-kv: staging mount (default ${DEFAULT_STAGING_MOUNT})` },
   {
     key: 'mount',
     flag: '--mount <mount>',
     help: 'rotate-root: database secrets engine mount',
-    type: mountPath.optional(),
+    type: mountPath().optional(),
   },
   {
     key: 'connection',
@@ -46,10 +40,7 @@ export const setupPoliciesOptions = [
     help:
       'rotate-root: database connection name (its dynamic roles are read from the server: needs VAULT_ADDR and a ' +
       'token)',
-    type: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]+$/, { message: 'a connection name' })
-      .optional(),
+    type: vaultName.optional(),
   },
   {
     key: 'leaseCount',
@@ -63,13 +54,7 @@ export const setupPoliciesOptions = [
     help: 'snapshot: leave out write access to the canary',
     type: z.boolean().default(true),
   },
-  {
-    key: 'canaryMount',
-    flag: '--canary-mount <mount>',
-    help: `snapshot: KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})`,
-    env: canaryMountEnv,
-    type: mountPath.default(DEFAULT_CANARY_MOUNT),
-  },
+  { ...canaryMountOption, help: `snapshot: KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})` },
   {
     key: 'k8sNamespace',
     flag: '--k8s-namespace <ns>',
@@ -98,7 +83,7 @@ export const setupPoliciesOptions = [
     key: 'k8sAuthMount',
     flag: '--k8s-auth-mount <path>',
     help: 'Kubernetes auth mount (default kubernetes)',
-    type: mountPath.default('kubernetes'),
+    type: mountPath().default('kubernetes'),
   },
 ] as const satisfies readonly OptionSpec[];
 
@@ -135,26 +120,14 @@ const setupDryRunOption = {
 
 /** `setup canary`. */
 export const setupCanaryOptions = [
-  {
-    key: 'canaryMount',
-    flag: '--canary-mount <mount>',
-    help: `mount path (default ${DEFAULT_CANARY_MOUNT})`,
-    env: canaryMountEnv,
-    type: mountPath.default(DEFAULT_CANARY_MOUNT),
-  },
+  { ...canaryMountOption, help: `mount path (default ${DEFAULT_CANARY_MOUNT})` },
   setupDryRunOption,
 ] as const satisfies readonly OptionSpec[];
 export const SetupCanaryOptionsSchema = schemaOf(setupCanaryOptions);
 
 /** `setup staging`: the KV v2 mount rotate kv keeps pending values and locks in. */
 export const setupStagingOptions = [
-  {
-    key: 'stagingMount',
-    flag: '--staging-mount <mount>',
-    help: `mount path (default ${DEFAULT_STAGING_MOUNT})`,
-    env: ['VAULT_OPS_STAGING_MOUNT'],
-    type: mountPath.default(DEFAULT_STAGING_MOUNT),
-  },
+  { ...stagingMountOption, help: `mount path (default ${DEFAULT_STAGING_MOUNT})` },
   setupDryRunOption,
 ] as const satisfies readonly OptionSpec[];
 export const SetupStagingOptionsSchema = schemaOf(setupStagingOptions);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { canaryMountOption, identityFileOption, storeUrl } from './shared.js';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { RetentionOptionsSchema, retentionOptions } from './retention.js';
@@ -6,7 +7,7 @@ import { StoreOptionsSchema, storeOptions } from './store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
 
 /** The KV v1 mount the restore-drill canary is written to (snapshot/canary.ts). */
-export const DEFAULT_CANARY_MOUNT = 'vault-ops-canary';
+export { DEFAULT_CANARY_MOUNT } from './shared.js';
 
 /**
  * A list of store URLs (`--to A --to B`, `VAULT_OPS_SNAPSHOT_STORE=A,B`, a YAML list or one
@@ -30,7 +31,7 @@ export const fromStoreOption = {
   flag: '--from <url>',
   help: 'store URL (VAULT_OPS_SNAPSHOT_STORE)',
   env: ['VAULT_OPS_SNAPSHOT_STORE'],
-  type: z.string().min(1, 'required: the snapshot store URL'),
+  type: storeUrl,
 } as const satisfies OptionSpec;
 
 const snapshotSaveOwnOptions = [
@@ -54,13 +55,7 @@ const snapshotSaveOwnOptions = [
     env: ['VAULT_OPS_CANARY'],
     type: z.boolean().default(false),
   },
-  {
-    key: 'canaryMount',
-    flag: '--canary-mount <path>',
-    help: `KV v1 mount of the canary (default ${DEFAULT_CANARY_MOUNT})`,
-    env: ['VAULT_OPS_CANARY_MOUNT'],
-    type: z.string().min(1).default(DEFAULT_CANARY_MOUNT),
-  },
+  canaryMountOption,
   {
     key: 'allowClusterChange',
     flag: '--allow-cluster-change',
@@ -150,13 +145,7 @@ const snapshotInspectOwnOptions = [
     parse: 'int',
     type: z.number().int().min(1).max(16).default(1),
   },
-  {
-    key: 'identityFile',
-    flag: '--identity-file <file>',
-    help: 'age identities to decrypt an encrypted archive',
-    env: ['VAULT_OPS_IDENTITY_FILE'],
-    type: z.string().min(1).optional(),
-  },
+  { ...identityFileOption, help: 'age identities to decrypt an encrypted archive' },
 ] as const satisfies readonly OptionSpec[];
 
 export const snapshotInspectOptions = [

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { identityFileOption, restoreTimeoutOption } from './shared.js';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { StoreOptionsSchema, storeOptions } from './store.js';
@@ -51,13 +52,7 @@ const verifyOwnOptions = [
     env: ['VAULT_OPS_UNSEAL_KEYS_FILE'],
     type: z.string().min(1, "required: a file with the source cluster's unseal keys, one per line"),
   },
-  {
-    key: 'identityFile',
-    flag: '--identity-file <file>',
-    help: 'age identities for encrypted snapshots',
-    env: ['VAULT_OPS_IDENTITY_FILE'],
-    type: z.string().min(1).optional(),
-  },
+  identityFileOption,
   signingKeyOption(),
   {
     key: 'verifyTokenFile',
@@ -89,18 +84,7 @@ const verifyOwnOptions = [
     env: ['VAULT_OPS_SEAL_CONFIG'],
     type: z.string().min(1).optional(),
   },
-  {
-    key: 'restoreTimeoutSeconds',
-    flag: '--restore-timeout-seconds <n>',
-    help: 'how long a restore may take to apply (default 300)',
-    env: ['VAULT_OPS_RESTORE_TIMEOUT_SECONDS'],
-    parse: 'number',
-    type: z
-      .number()
-      .positive()
-      .max(24 * 3600)
-      .default(300),
-  },
+  { ...restoreTimeoutOption, help: 'how long a restore may take to apply (default 600)' },
 ] as const satisfies readonly OptionSpec[];
 
 /** `verify`, in `--help` order. */
