@@ -71,7 +71,6 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     'AZURE_STORAGE_KEY',
     'AZURE_STORAGE_CONNECTION_STRING',
     'AZURE_STORAGE_SAS_TOKEN',
-    'VAULT_OPS_TEST_UNSEAL_KEY',
   ])
     secrets.add(env[name]);
   const terminal = inputs.terminal ?? createTerminal();

@@ -1,3 +1,4 @@
+import { KeyTakenError } from '../store/exists.js';
 import type { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import type { SnapshotManifest } from './manifest.js';
@@ -84,7 +85,7 @@ export class SnapshotRepository {
         await this.store.putBytes(key, body, { contentType: 'application/json', ...(retention ? { retention } : {}) });
         return key;
       } catch (err) {
-        const taken = err instanceof VaultOpsError && err.code === 'store' && /already exists/.test(err.message);
+        const taken = err instanceof KeyTakenError;
         if (!taken || attempt >= 5) throw err;
       }
     }

@@ -8,7 +8,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadBlocks } from './block-upload.js';
-import { objectExists } from './exists.js';
+import { objectExists, KeyTakenError } from './exists.js';
 import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
@@ -140,9 +140,7 @@ export class AzureStore implements SnapshotStore {
       );
     }
     if (code === 'BlobAlreadyExists' || (status === 409 && /exists/i.test(code)) || status === 412) {
-      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, {
-        cause: err,
-      });
+      return new KeyTakenError(key, this.url, { cause: err });
     }
     if (code === 'BlobNotFound' || code === 'BlobVersionNotFound' || (status === 404 && !code)) {
       return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
@@ -198,7 +196,7 @@ export class AzureStore implements SnapshotStore {
 
   async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     if (options.ifAbsent !== false && (await objectExists(this, key))) {
-      throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
+      throw new KeyTakenError(key, this.url);
     }
     if (options.retention && !this.versionLevelImmutability) {
       throw new VaultOpsError(

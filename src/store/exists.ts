@@ -11,3 +11,17 @@ export async function objectExists(store: Pick<SnapshotStore, 'head'>, key: stri
     throw err;
   }
 }
+
+/**
+ * A create-only write found the key taken (the store never overwrites): a typed error, so that a
+ * caller that may pick another key (a drill record's time) does not have to read the message.
+ */
+export class KeyTakenError extends VaultOpsError {
+  constructor(
+    readonly key: string,
+    url: string,
+    options?: { cause?: unknown },
+  ) {
+    super('store', `${key} already exists in ${url}: refusing to overwrite it`, options);
+  }
+}

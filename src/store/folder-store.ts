@@ -1,3 +1,4 @@
+import { KeyTakenError } from './exists.js';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat, unlink, readFile } from 'node:fs/promises';
@@ -108,9 +109,7 @@ export class FolderStore implements SnapshotStore {
       );
     }
     if (code === 'EEXIST') {
-      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, {
-        cause: err,
-      });
+      return new KeyTakenError(key, this.url, { cause: err });
     }
     if (isVaultOpsErrorLike(err)) return err as VaultOpsError;
     return new VaultOpsError('store', `cannot ${action} ${key} in ${this.url}: ${code || (err as Error).message}`, {
@@ -127,7 +126,7 @@ export class FolderStore implements SnapshotStore {
       // Snapshots hold the whole (encrypted) barrier and the manifests its layout: owner only.
       await mkdir(dir, { recursive: true, mode: 0o700 });
       if (options.ifAbsent !== false && (await exists(target))) {
-        throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
+        throw new KeyTakenError(key, this.url);
       }
       const counter = new Transform({
         transform(chunk: Buffer, _enc, cb) {

@@ -1,3 +1,4 @@
+import { KeyTakenError } from './exists.js';
 import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -114,9 +115,7 @@ export class GcsStore implements SnapshotStore {
     }
     if (status === 404) return new VaultOpsError('not-found', `${key} does not exist in ${this.url}`, { cause: err });
     if (status === 412) {
-      return new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`, {
-        cause: err,
-      });
+      return new KeyTakenError(key, this.url, { cause: err });
     }
     if (status === 401) {
       return new VaultOpsError(

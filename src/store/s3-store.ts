@@ -15,7 +15,7 @@ import {
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { ObjectExistsError, uploadStream } from './multipart-upload.js';
-import { objectExists } from './exists.js';
+import { objectExists, KeyTakenError } from './exists.js';
 import { listingPrefix, normalizePrefix } from './prefix.js';
 import type {
   IncompleteUpload,
@@ -184,7 +184,7 @@ export class S3Store implements SnapshotStore {
 
   async putStream(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     if (options.ifAbsent !== false && (await objectExists(this, key))) {
-      throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
+      throw new KeyTakenError(key, this.url);
     }
     const abort = new AbortController();
     const onAbort = () => abort.abort();
@@ -227,8 +227,7 @@ export class S3Store implements SnapshotStore {
       if (options.signal?.aborted)
         throw this.fail('upload', key, Object.assign(new Error('aborted'), { name: 'AbortError' }));
       if (err instanceof VaultOpsError) throw err;
-      if (err instanceof ObjectExistsError)
-        throw new VaultOpsError('store', `${key} already exists in ${this.url}: refusing to overwrite it`);
+      if (err instanceof ObjectExistsError) throw new KeyTakenError(key, this.url);
       throw this.fail('upload', key, err);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);

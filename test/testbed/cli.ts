@@ -135,7 +135,6 @@ try {
 # Test credentials of throw-away servers; they vanish with Ctrl-C.
 export VAULT_ADDR=${vault.addr}
 export VAULT_TOKEN=${vault.rootToken}
-export VAULT_OPS_TEST_UNSEAL_KEY=${vault.unsealKeys[0]}
 # unseal keys file (the runbooks' keys.txt): ${keysFile}
 export VAULT_OPS_UNSEAL_KEYS_FILE=${keysFile}
 export AWS_ACCESS_KEY_ID=${s3.accessKeyId}
