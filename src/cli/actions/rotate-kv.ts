@@ -10,7 +10,7 @@ import {
 } from '../../options/rotate-kv.js';
 import { StoreOptionsSchema, storeOptionSources } from '../../options/store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from '../../options/snapshot-protection.js';
-import { resolveSnapshotProtection, type SnapshotProtection } from '../../snapshot/protection.js';
+import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import { rotationRecords, snapshotBackups } from '../../rotation/ports.js';
 import {
   checkMounts,
@@ -36,7 +36,8 @@ import {
 } from '../../rotation/kv/index.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import { openCommandStore } from '../command-store.js';
-import { resolveCommandOptions, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
+import { resolveSettings } from '../settings.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
@@ -47,44 +48,17 @@ import { abortOnSignals } from '../signals.js';
  * rotation library, render its result.
  */
 
-/** Flags as commander parsed them, for this command and its subcommands (options live on `kv`). */
-function flagsOf(cmd: Command): Record<string, unknown> {
-  const all = cmd.optsWithGlobals();
-  return Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
-}
-
-function options(ctx: CommandContext, cmd: Command): RotateKvOptions {
-  return resolveCommandOptions(ctx, RotateKvOptionsSchema, sources, flagsOf(cmd));
-}
-
-/** Open the snapshot store a URL names, with S3 settings from the environment / config file. */
-async function openStore(ctx: CommandContext, cmd: Command, url: string): Promise<SnapshotRepository> {
-  const all = cmd.optsWithGlobals();
-  const s3 = resolveCommandOptions(
-    ctx,
-    StoreOptionsSchema,
-    storeOptionSources,
-    Object.fromEntries(storeOptionSources.map((s) => [s.key, all[s.key]])),
-  );
-  return openCommandStore(ctx, url, s3, 'write');
-}
-
-/** The snapshot after the run is protected like snapshot save's (shared flags, env and config keys). */
-async function snapshotProtection(
-  ctx: CommandContext,
-  cmd: Command,
-  store: SnapshotRepository,
-): Promise<SnapshotProtection> {
-  const all = cmd.optsWithGlobals();
-  const pick = (sources: readonly { key: string }[]) => Object.fromEntries(sources.map((s) => [s.key, all[s.key]]));
-  const s3 = resolveCommandOptions(ctx, StoreOptionsSchema, storeOptionSources, pick(storeOptionSources));
-  const protection = resolveCommandOptions(
-    ctx,
-    SnapshotProtectionOptionsSchema,
-    snapshotProtectionOptionSources,
-    pick(snapshotProtectionOptionSources),
-  );
-  return resolveSnapshotProtection({ ...s3, ...protection }, store);
+/**
+ * Every setting of `rotate kv` (and `status`, `clear`), resolved and validated at once before any
+ * store is opened or Vault contacted. Options live on `kv`, so subcommands read them with the globals.
+ */
+function commandSettings(ctx: CommandContext, cmd: Command) {
+  return resolveSettings(ctx, cmd.optsWithGlobals(), {
+    rotation: [RotateKvOptionsSchema, sources],
+    store: [StoreOptionsSchema, storeOptionSources],
+    protection: [SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources],
+    metrics: [MetricsOptionsSchema, metricsOptionSources],
+  });
 }
 
 /** Hooks and generators run through execa, loaded on the first one: a hook-less rotation starts no process. */
@@ -123,70 +97,81 @@ async function setup(ctx: CommandContext, o: RotateKvOptions) {
 
 /** `rotate kv`: rotate the due secrets of a policy (or print the plan with --dry-run). */
 export async function runRotateKv(ctx: CommandContext, cmd: Command): Promise<void> {
-  const o = options(ctx, cmd);
-  const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
+  const all = commandSettings(ctx, cmd);
+  const o = all.rotation;
   if (o.dryRun) {
+    const { secrets, kv: kvApi, deps } = await setup(ctx, o);
     const read = { policyFile: o.policy, secrets, now: deps.now(), concurrency: o.concurrency };
     const report = await planKvRotation(kvApi, { ...read, stagingMount: o.stagingMount, force: o.force });
     if (ctx.options.output === 'json') printJson(ctx.stdout, report);
     else printLines(ctx.stdout, renderPlan(report));
     return;
   }
-  // Resolved before anything rotates, like every option; the reporter exists only when the metrics go somewhere.
-  const metricsOptions = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, cmd.opts());
-  const metrics = await jobMetrics(metricsOptions, loadRotationMetrics);
-  const recordStore = o.recordTo ? await openStore(ctx, cmd, o.recordTo) : undefined;
-  const snapshotStore = o.snapshotAfter ? await openStore(ctx, cmd, o.snapshotAfter) : undefined;
-  // Resolved before anything rotates: a bad key file must not surface after the rotations.
-  const protection = snapshotStore ? await snapshotProtection(ctx, cmd, snapshotStore) : undefined;
-  // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
-  const interrupt = abortOnSignals();
+  // The reporter exists only when the metrics go somewhere.
+  const metrics = await jobMetrics(all.metrics, loadRotationMetrics);
+  const stores: SnapshotRepository[] = [];
   let failure: VaultOpsError | undefined;
   try {
-    const result = await rotateKv(
-      {
-        ...settings,
-        secrets,
-        concurrency: o.concurrency,
-        ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}),
-      },
-      {
-        ...deps,
-        ...(metrics ? { reporter: metrics } : {}),
-        signal: interrupt.signal,
-        ...(recordStore ? { records: rotationRecords(recordStore) } : {}),
-        ...(snapshotStore && protection
-          ? {
-              snapshotAfter: snapshotBackups({
-                vault: kvApi.client,
-                repository: snapshotStore,
-                logger: ctx.logger,
-                protection,
-              }),
-            }
-          : {}),
-      },
-    );
-    const { snapshot } = result.report;
-    if (ctx.options.output === 'json') printJson(ctx.stdout, result.report);
-    else
-      printLines(ctx.stdout, [
-        ...renderRun(result.report),
-        ...(snapshot ? [renderSnapshotAfter(snapshot, o.snapshotAfter)] : []),
-      ]);
-    failure = rotateKvError(result);
+    // The stores and the signing key before the Vault login: a bad store option or key file is found before
+    // anything is contacted, and never after the rotations.
+    const recordStore = o.recordTo ? await openCommandStore(ctx, o.recordTo, all.store, 'write') : undefined;
+    if (recordStore) stores.push(recordStore);
+    const snapshotStore = o.snapshotAfter
+      ? await openCommandStore(ctx, o.snapshotAfter, all.store, 'write')
+      : undefined;
+    if (snapshotStore) stores.push(snapshotStore);
+    const protection = snapshotStore
+      ? await resolveSnapshotProtection({ ...all.store, ...all.protection }, snapshotStore)
+      : undefined;
+    const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
+    // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
+    const interrupt = abortOnSignals();
+    try {
+      const result = await rotateKv(
+        {
+          ...settings,
+          secrets,
+          concurrency: o.concurrency,
+          ...(o.maxRotations !== undefined ? { maxRotations: o.maxRotations } : {}),
+        },
+        {
+          ...deps,
+          ...(metrics ? { reporter: metrics } : {}),
+          signal: interrupt.signal,
+          ...(recordStore ? { records: rotationRecords(recordStore) } : {}),
+          ...(snapshotStore && protection
+            ? {
+                snapshotAfter: snapshotBackups({
+                  vault: kvApi.client,
+                  repository: snapshotStore,
+                  logger: ctx.logger,
+                  protection,
+                }),
+              }
+            : {}),
+        },
+      );
+      const { snapshot } = result.report;
+      if (ctx.options.output === 'json') printJson(ctx.stdout, result.report);
+      else
+        printLines(ctx.stdout, [
+          ...renderRun(result.report),
+          ...(snapshot ? [renderSnapshotAfter(snapshot, o.snapshotAfter)] : []),
+        ]);
+      failure = rotateKvError(result);
+    } finally {
+      interrupt.dispose();
+    }
   } finally {
-    interrupt.dispose();
-    await recordStore?.close();
-    await snapshotStore?.close();
-    await publishJobMetrics(metrics, metricsOptions, ctx.logger);
+    for (const store of stores) await store.close().catch(() => undefined);
+    await publishJobMetrics(metrics, all.metrics, ctx.logger);
   }
   if (failure) throw failure;
 }
 
 /** `rotate kv status`: each secret's rotation state. */
 export async function runRotateKvStatus(ctx: CommandContext, cmd: Command): Promise<void> {
-  const o = options(ctx, cmd);
+  const o = commandSettings(ctx, cmd).rotation;
   const { secrets, kv: kvApi, deps } = await setup(ctx, o);
   const view = await kvRotationStatus(kvApi, {
     policyFile: o.policy,
@@ -200,7 +185,7 @@ export async function runRotateKvStatus(ctx: CommandContext, cmd: Command): Prom
 
 /** `rotate kv clear`: lift a quarantine and reset failures of the named secrets. */
 export async function runRotateKvClear(ctx: CommandContext, cmd: Command): Promise<void> {
-  const o = options(ctx, cmd);
+  const o = commandSettings(ctx, cmd).rotation;
   if (o.only.length === 0)
     throw new VaultOpsError(
       'usage',

@@ -20,44 +20,40 @@ import {
 } from '../../rotation/db-root/index.js';
 import type { CommandContext } from '../context.js';
 import { openCommandStore } from '../command-store.js';
-import { resolveCommandOptions } from '../context.js';
+import { resolveSettings } from '../settings.js';
 import { terminalConfirmer } from '../confirm.js';
 import { printLines } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 
 /** `runbook rotate-root`: the journalled database root rotation, with its stores and confirmation gates. */
 export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): Promise<void> {
-  const options = withRunFlags(
-    resolveCommandOptions(ctx, RotateRootOptionsSchema, rotateRootOptionSources, cmd.opts()),
-    cmd.opts(),
-  );
-  const s3 =
-    options.snapshotStore || options.recordTo
-      ? resolveCommandOptions(ctx, StoreOptionsSchema, storeOptionSources, cmd.opts())
-      : {};
-  const vault = await ctx.authenticatedVault();
+  // Every setting at once, validated before any store is opened or Vault contacted.
+  const all = resolveSettings(ctx, cmd.opts(), {
+    runbook: [RotateRootOptionsSchema, rotateRootOptionSources],
+    store: [StoreOptionsSchema, storeOptionSources],
+    protection: [SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources],
+  });
+  const options = withRunFlags(all.runbook, cmd.opts());
+  const s3 = all.store;
   const text = ctx.options.output === 'text';
   const stores: SnapshotRepository[] = [];
   // Ctrl-C / SIGTERM stop the run at the next step boundary, journaled, with a message saying what is done.
   const interrupt = abortOnSignals();
   let report: RunbookReport;
   try {
+    // The stores and the signing key before the Vault login: a bad store option is reported without
+    // contacting Vault.
     const snapshotStore = options.snapshotStore
       ? await openCommandStore(ctx, options.snapshotStore, s3, 'write')
       : undefined;
     if (snapshotStore) stores.push(snapshotStore);
     // The before/after snapshots are protected like snapshot save's (same flags and env).
     const protection = snapshotStore
-      ? await resolveSnapshotProtection(
-          {
-            ...s3,
-            ...resolveCommandOptions(ctx, SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources, cmd.opts()),
-          },
-          snapshotStore,
-        )
+      ? await resolveSnapshotProtection({ ...s3, ...all.protection }, snapshotStore)
       : undefined;
     const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3, 'write') : undefined;
     if (recordStore) stores.push(recordStore);
+    const vault = await ctx.authenticatedVault();
     report = await runRotateRoot({
       options,
       vault,
