@@ -6,7 +6,8 @@ import { after, before, test } from 'node:test';
 import { VaultOpsError } from '../errors.js';
 import { definitionHash } from './definition-hash.js';
 import { readJournal, latestCampaign } from './journal.js';
-import { runRunbook, type RunOptions } from './run.js';
+import type { RunOptions } from './report.js';
+import { runRunbook } from './run.js';
 import type { Confirmer, Runbook, RunbookStep } from './types.js';
 
 let dir: string;

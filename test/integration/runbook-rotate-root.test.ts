@@ -21,7 +21,7 @@ import type { VaultApi } from '../../src/rotation/db-root/database-mount.js';
 import { RotateRootOptionsSchema, rotateRootRunbook, runRotateRoot } from '../../src/rotation/db-root/index.js';
 import { PostgresLoginCheck } from '../../src/rotation/db-root/login-check.js';
 import { rotateRootPolicy } from '../../src/rotation/db-root/policy.js';
-import type { RunbookEvent } from '../../src/runbook/run.js';
+import type { RunbookEvent } from '../../src/runbook/report.js';
 import { VaultClient } from '../../src/vault/client.js';
 import { resolveConnection } from '../../src/vault/connection.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';

@@ -9,7 +9,7 @@ import { SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources } from
 import { resolveSnapshotProtection } from '../../snapshot/protection.js';
 import type { SnapshotRepository } from '../../repository/snapshot-repository.js';
 import { rotationRecords, snapshotBackups } from '../../rotation/ports.js';
-import type { RunbookEvent, RunbookReport } from '../../runbook/run.js';
+import type { RunbookEvent, RunbookReport } from '../../runbook/report.js';
 import {
   runRotateRoot,
   RotateRootOptionsSchema,

@@ -1,5 +1,6 @@
 import type { JournalSink, RunActor } from '../../runbook/journal.js';
-import { runRunbook, type RunbookEvent, type RunbookHooks, type RunbookReport } from '../../runbook/run.js';
+import type { RunbookEvent, RunbookHooks, RunbookReport } from '../../runbook/report.js';
+import { runRunbook } from '../../runbook/run.js';
 import type { Confirmer } from '../../runbook/types.js';
 import { DatabaseMount, type VaultApi } from './database-mount.js';
 import type { BackupPort, RecordPort, RootPasswordSource, RotateRootDeps } from './deps.js';
