@@ -11,14 +11,11 @@ import {
   type JournalRecord,
 } from './journal.js';
 import type {
-  Confirmer,
-  JsonValue,
   Runbook,
   RunbookStep,
   StepContext,
   StepFacts,
   StepOutcome,
-  StepPlan,
 } from './types.js';
 import type { RunbookEvent, RunOptions, RunbookReport, StepReport } from './report.js';
 
