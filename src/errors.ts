@@ -30,7 +30,7 @@ export type ErrorCode =
   | 'vault-uninitialized'
   | 'vault-no-leader'
   | 'vault-request' // any other non-2xx answer
-  | 'store' // snapshot store failure (S3 or folder)
+  | 'store' // snapshot store failure (any backend)
   | 'not-found' // a named snapshot, file or object does not exist
   | 'snapshot-corrupt' // the archive failed an integrity check
   | 'verification' // a drill or check found a problem

@@ -12,10 +12,10 @@ const mayImport: Record<string, readonly string[]> = {
   cli: ['*'],
   options: ['config', 'time'],
   config: ['errors'],
-  vault: ['config', 'observability', 'errors'],
-  store: ['options', 'config', 'vault', 'errors'],
+  vault: ['config', 'io', 'observability', 'errors'],
+  store: ['options', 'io', 'errors'],
   repository: ['store', 'time', 'observability', 'errors'],
-  snapshot: ['repository', 'vault', 'options', 'config', 'observability', 'errors', 'version'],
+  snapshot: ['repository', 'vault', 'options', 'config', 'io', 'observability', 'errors', 'version'],
   verify: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
   restore: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
   rotation: ['runbook', 'snapshot', 'repository', 'vault', 'options', 'config', 'time', 'observability', 'errors'],
@@ -25,6 +25,7 @@ const mayImport: Record<string, readonly string[]> = {
   report: ['repository', 'observability', 'errors'],
   observability: ['options'],
   time: ['errors'],
+  io: ['errors'],
 };
 
 const src = dirname(fileURLToPath(import.meta.url));

@@ -94,8 +94,8 @@ export const rotateKvOptionSources = sourcesOf(rotateKvOwnOptions);
 
 /**
  * Every flag of `rotate kv`, in `--help` order: the snapshot after the run is protected like
- * snapshot save's, and the run publishes metrics. The S3 settings of its stores come from the
- * environment or the config file only (see s3.ts).
+ * snapshot save's, and the run publishes metrics. Its stores' settings (every backend's, store.ts)
+ * come from the environment or the config file only.
  */
 export const rotateKvOptions = [
   ...rotateKvOwnOptions,

@@ -10,13 +10,7 @@ import {
   type JournalEvent,
   type JournalRecord,
 } from './journal.js';
-import type {
-  Runbook,
-  RunbookStep,
-  StepContext,
-  StepFacts,
-  StepOutcome,
-} from './types.js';
+import type { Runbook, RunbookStep, StepContext, StepFacts, StepOutcome } from './types.js';
 import type { RunbookEvent, RunOptions, RunbookReport, StepReport } from './report.js';
 
 /**

@@ -1,4 +1,4 @@
-import { readOptionFile } from '../config/option-file.js';
+import { readOptionFile } from '../io/option-file.js';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { VaultOpsError } from '../errors.js';

@@ -2,10 +2,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readSecretFile } from '../config/option-file.js';
+import { readSecretFile } from '../io/option-file.js';
 import { VaultOpsError } from '../errors.js';
 import type { StoreOptions } from '../options/store.js';
-import { isLoopbackHost } from '../vault/loopback.js';
+import { isLoopbackHost } from '../io/loopback.js';
 import type { SnapshotStore } from './snapshot-store.js';
 
 export type StoreLocation =
@@ -132,30 +132,56 @@ export type OpenStoreOptions = Partial<StoreOptions> & {
  */
 export async function openSnapshotStore(
   url: string,
-  s3: OpenStoreOptions = {},
+  options: OpenStoreOptions = {},
   env: NodeJS.ProcessEnv = {},
 ): Promise<SnapshotStore> {
   const location = parseStoreUrl(url);
-  // Each backend is loaded only when a URL names it: the AWS SDK costs a folder store's users
-  // ~0.1 s and ~20 MB at start-up.
-  if (location.kind === 'folder') {
+  const open = backends[location.kind] as (
+    l: StoreLocation,
+    o: OpenStoreOptions,
+    e: NodeJS.ProcessEnv,
+  ) => Promise<SnapshotStore>;
+  return open(location, options, env);
+}
+
+type Opener<K extends StoreLocation['kind']> = (
+  location: Extract<StoreLocation, { kind: K }>,
+  options: OpenStoreOptions,
+  env: NodeJS.ProcessEnv,
+) => Promise<SnapshotStore>;
+
+/**
+ * One opener per URL scheme. Each backend's module (and its SDK) is loaded only when a URL names it:
+ * the AWS SDK costs a folder store's users ~0.1 s and ~20 MB at start-up.
+ */
+const backends: { [K in StoreLocation['kind']]: Opener<K> } = {
+  folder: async (location, options) => {
     const { FolderStore } = await import('./folder-store.js');
-    return await FolderStore.open(location.dir, { create: s3.createFolder ?? false });
-  }
-  if (location.kind === 'azure') return openAzure(location, s3, env);
-  if (location.kind === 'gcs') return openGcsStore(location, s3, env);
-  if (s3.s3Endpoint) await assertStoreTransportAllowed(s3.s3Endpoint, s3.allowInsecureHttp ?? false, 'S3 endpoint');
-  const region = s3.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+    return await FolderStore.open(location.dir, { create: options.createFolder ?? false });
+  },
+  s3: (location, options, env) => openS3(location, options, env),
+  azure: (location, options, env) => openAzure(location, options, env),
+  gcs: (location, options, env) => openGcsStore(location, options, env),
+};
+
+/** An s3:// store: the endpoint follows the plaintext-http rule; credentials as openSnapshotStore says. */
+async function openS3(
+  location: { bucket: string; prefix: string },
+  o: OpenStoreOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<SnapshotStore> {
+  if (o.s3Endpoint) await assertStoreTransportAllowed(o.s3Endpoint, o.allowInsecureHttp ?? false, 'S3 endpoint');
+  const region = o.s3Region || env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const { S3Store } = await import('./s3-store.js');
   const store = new S3Store({
     bucket: location.bucket,
     prefix: location.prefix,
-    ...(s3.s3Endpoint ? { endpoint: s3.s3Endpoint } : {}),
+    ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}),
     ...(region ? { region } : {}),
-    forcePathStyle: s3.s3ForcePathStyle ?? false,
-    ...(s3.s3Sse ? { sse: s3.s3Sse } : {}),
-    ...(s3.s3KmsKeyId ? { kmsKeyId: s3.s3KmsKeyId } : {}),
-    ...(s3.s3StorageClass ? { storageClass: s3.s3StorageClass } : {}),
+    forcePathStyle: o.s3ForcePathStyle ?? false,
+    ...(o.s3Sse ? { sse: o.s3Sse } : {}),
+    ...(o.s3KmsKeyId ? { kmsKeyId: o.s3KmsKeyId } : {}),
+    ...(o.s3StorageClass ? { storageClass: o.s3StorageClass } : {}),
     ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? {
           credentials: {

@@ -1,4 +1,4 @@
-import { readSecretFile } from '../config/option-file.js';
+import { readSecretFile } from '../io/option-file.js';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import type { Logger } from '../observability/logger.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertTransportAllowed, isLoopbackHost, resolveConnection, withAddress } from './connection.js';
-import { isLiteralLoopback } from './loopback.js';
+import { isLiteralLoopback } from '../io/loopback.js';
 
 test('loopback: literal addresses, or names resolving only to loopback (never trusted by their look)', async () => {
   const hosts: Record<string, string[]> = {

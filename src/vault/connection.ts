@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { VaultOpsError } from '../errors.js';
-import { isLoopbackHost, type AddressLookup } from './loopback.js';
+import { isLoopbackHost, type AddressLookup } from '../io/loopback.js';
 
-export { isLoopbackHost } from './loopback.js';
+export { isLoopbackHost } from '../io/loopback.js';
 
 /** Everything needed to reach one Vault server; shared by the JSON client and the byte-stream client. */
 export interface VaultConnection {

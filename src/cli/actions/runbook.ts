@@ -34,7 +34,6 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
     protection: [SnapshotProtectionOptionsSchema, snapshotProtectionOptionSources],
   });
   const options = withRunFlags(all.runbook, cmd.opts());
-  const s3 = all.store;
   const text = ctx.options.output === 'text';
   const stores: SnapshotRepository[] = [];
   // Ctrl-C / SIGTERM stop the run at the next step boundary, journaled, with a message saying what is done.
@@ -44,14 +43,16 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
     // The stores and the signing key before the Vault login: a bad store option is reported without
     // contacting Vault.
     const snapshotStore = options.snapshotStore
-      ? await openCommandStore(ctx, options.snapshotStore, s3, 'write')
+      ? await openCommandStore(ctx, options.snapshotStore, all.store, 'write')
       : undefined;
     if (snapshotStore) stores.push(snapshotStore);
     // The before/after snapshots are protected like snapshot save's (same flags and env).
     const protection = snapshotStore
-      ? await resolveSnapshotProtection({ ...s3, ...all.protection }, snapshotStore)
+      ? await resolveSnapshotProtection({ ...all.store, ...all.protection }, snapshotStore)
       : undefined;
-    const recordStore = options.recordTo ? await openCommandStore(ctx, options.recordTo, s3, 'write') : undefined;
+    const recordStore = options.recordTo
+      ? await openCommandStore(ctx, options.recordTo, all.store, 'write')
+      : undefined;
     if (recordStore) stores.push(recordStore);
     const vault = await ctx.authenticatedVault();
     report = await runRotateRoot({

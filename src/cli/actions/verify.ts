@@ -1,4 +1,4 @@
-import { readOptionFile, readSecretLines } from '../../config/option-file.js';
+import { readOptionFile, readSecretLines } from '../../io/option-file.js';
 import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } from '../../options/verify.js';
 import { VaultOpsError } from '../../errors.js';
 import { readIdentities } from '../../snapshot/age-encryption.js';
