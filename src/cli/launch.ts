@@ -1,5 +1,5 @@
 import { toolVersion } from '../version.js';
-import { quietKnownWarnings } from './warnings.js';
+import { routeProcessWarnings } from '../observability/process-warnings.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
 /**
@@ -14,7 +14,9 @@ export async function launch(argv: string[]): Promise<number> {
     process.stdout.write(`${toolVersion}\n`);
     return 0;
   }
-  quietKnownWarnings();
+  // Node's warnings (deprecations in dependencies, an SDK's notices) as JSON log records, not as
+  // lines of their own in the middle of a job's log.
+  routeProcessWarnings();
   // Before main and its dependencies load: their loading would already grow the young generation.
   keepYoungGenerationSmall();
   const { main } = await import('./main.js');
