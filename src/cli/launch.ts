@@ -1,5 +1,6 @@
 import { toolVersion } from '../version.js';
 import { routeProcessWarnings } from '../observability/process-warnings.js';
+import { unsupportedRuntime } from './runtime.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
 /**
@@ -9,6 +10,11 @@ import { keepYoungGenerationSmall } from './young-generation.js';
  * prints the version the same way when asked among other flags.
  */
 export async function launch(argv: string[]): Promise<number> {
+  const refused = unsupportedRuntime();
+  if (refused) {
+    process.stderr.write(`${refused}\n`);
+    return 2;
+  }
   const args = argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     process.stdout.write(`${toolVersion}\n`);
