@@ -11,7 +11,8 @@
 # server flavour as the snapshots it restores (a Vault snapshot needs vault, an OpenBao one bao),
 # at least as new. Find a digest with `docker buildx imagetools inspect IMAGE:TAG`.
 
-# An LTS line of Node.js (package.json needs >= 20.19), pinned by digest.
+# Node.js 24 LTS, the runtime vault-ops is tested on (node:24-bookworm-slim@sha256:<digest>), pinned by
+# digest. package.json accepts >= 22.12 (22 is the maintenance LTS), but the image should run 24.
 ARG NODE_IMAGE
 # The image the scratch-server binary is copied from (a static Go binary), pinned by digest.
 ARG VAULT_IMAGE
@@ -26,6 +27,10 @@ RUN for image in "NODE_IMAGE=${NODE_IMAGE}" "VAULT_IMAGE=${VAULT_IMAGE}"; do \
       echo "${image}" | grep -Eq '@sha256:[0-9a-f]{64}$' \
         || { echo "${image%%=*} must be pinned by digest (image@sha256:<64 hex>), got '${image#*=}'" >&2; exit 1; }; \
     done
+# Refuse a Node line that package.json's engines refuse (Node 20 is end of life).
+RUN node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 22 || (a === 22 && b < 12)) { \
+      console.error(`NODE_IMAGE runs Node ${process.versions.node}: use Node 24 LTS (22.12 or later at least)`); \
+      process.exit(1); }'
 WORKDIR /src
 COPY package.json package-lock.json ./
 # No lifecycle scripts here: `prepare` would build before the sources are in.

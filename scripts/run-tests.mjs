@@ -7,14 +7,35 @@
 // VAULT_OPS_TEST_SERVER telling it which; every other file runs once.
 // Servers that are missing are built first (test/testbed/build.sh, cached in ~/.cache/vault-ops).
 // `--unit` or `--integration` narrows the set; other arguments are file filters (substring match).
-// Node 20 has no glob support in `node --test`, hence this small script.
+// The tests run on the Node that runs this script (22 or 24; CI runs the unit tests on both), and so
+// does every `node` they spawn (hooks, fixtures, azurite-blob): its directory goes first on PATH.
+// Under a Node older than engines' 22.12 it runs itself again under the Node 24 that
+// test/testbed/build.sh fetches (target `node`, cached in ~/.cache/vault-ops).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, homedir, tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
+const cache = process.env.VAULT_OPS_CACHE ?? join(homedir(), '.cache', 'vault-ops');
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  const version = readFileSync(join(root, 'test', 'testbed', 'build.sh'), 'utf8').match(/^NODE_VERSION=(\S+)$/m)?.[1];
+  const node = join(cache, `node-${version}`, 'bin', 'node');
+  console.log(`run-tests: Node ${process.versions.node} is unsupported (engines: >=22.12); running on Node ${version}`);
+  if (!existsSync(node)) {
+    const built = spawnSync('bash', [join(root, 'test', 'testbed', 'build.sh'), 'node'], { stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.error('run-tests: fetching Node failed (see above): install Node 24 LTS, or Node 22.12 or later');
+      process.exit(1);
+    }
+  }
+  const again = spawnSync(node, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+  process.exit(again.status ?? 1);
+}
 const onlyUnit = args.includes('--unit');
 const onlyIntegration = args.includes('--integration');
 const filters = args.filter((a) => !a.startsWith('--'));
@@ -66,7 +87,6 @@ const serverFiles = files.filter(needsServer);
 const onceFiles = files.filter((f) => !serverFiles.includes(f));
 
 // Build what is missing, the way CI does, instead of failing on a fresh machine.
-const cache = process.env.VAULT_OPS_CACHE ?? join(homedir(), '.cache', 'vault-ops');
 const onPath = (name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
 const missing = [];
 if (serverFiles.length) {
@@ -128,8 +148,7 @@ for (const [i, run] of runs.entries()) {
         VAULT_OPS_TEST: '1',
         VAULT_OPS_TEST_SERVER: run.server,
         VAULT_OPS_TEST_SERVERS: matrix.join(','),
-        // The AWS SDK's notice that its 2027 releases need Node 22, once per test file: noise.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        PATH: [dirname(process.execPath), process.env.PATH].filter(Boolean).join(delimiter),
       },
     },
   );

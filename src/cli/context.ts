@@ -2,6 +2,7 @@ import { readConfigFile } from '../config/config-file.js';
 import { GlobalOptionsSchema, globalOptionSources, type GlobalOptions } from '../options/global.js';
 import { checkFileKeys, resolveOptions, type OptionSource } from '../config/resolve.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { logProcessWarningsTo } from '../observability/process-warnings.js';
 import { secrets as processSecrets, type SecretRegistry } from '../observability/secret-registry.js';
 import type { AuthSession } from '../vault/auth.js';
 import type { VaultClient } from '../vault/client.js';
@@ -80,6 +81,7 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     pretty: terminal.stderrIsTTY,
     secrets,
   });
+  logProcessWarningsTo(logger);
 
   const deferred = new Map<string, Record<string, unknown>>();
   let client: VaultClient | undefined;

@@ -1,5 +1,6 @@
 import { toolVersion } from '../version.js';
-import { quietKnownWarnings } from './warnings.js';
+import { routeProcessWarnings } from '../observability/process-warnings.js';
+import { unsupportedRuntime } from './runtime.js';
 import { keepYoungGenerationSmall } from './young-generation.js';
 
 /**
@@ -9,12 +10,19 @@ import { keepYoungGenerationSmall } from './young-generation.js';
  * prints the version the same way when asked among other flags.
  */
 export async function launch(argv: string[]): Promise<number> {
+  const refused = unsupportedRuntime();
+  if (refused) {
+    process.stderr.write(`${refused}\n`);
+    return 2;
+  }
   const args = argv.slice(2);
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
     process.stdout.write(`${toolVersion}\n`);
     return 0;
   }
-  quietKnownWarnings();
+  // Node's warnings (deprecations in dependencies, an SDK's notices) as JSON log records, not as
+  // lines of their own in the middle of a job's log.
+  routeProcessWarnings();
   // Before main and its dependencies load: their loading would already grow the young generation.
   keepYoungGenerationSmall();
   const { main } = await import('./main.js');

