@@ -8,13 +8,13 @@ import { ownMessageOf, problemOf } from './validation-message.js';
  */
 export interface OptionSource {
   key: string;
-  env?: readonly string[];
+  env?: readonly string[] | undefined;
   /** How to turn an environment string into the value the schema expects. */
-  fromEnv?: 'string' | 'boolean' | 'number' | 'list';
+  fromEnv?: 'string' | 'boolean' | 'number' | 'list' | undefined;
   /** The flag as --help shows it (`--to <url>`), for messages. */
-  flag?: string;
+  flag?: string | undefined;
   /** What a valid value looks like, for messages. */
-  example?: string;
+  example?: string | undefined;
 }
 
 export interface RawInputs {

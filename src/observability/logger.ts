@@ -59,7 +59,8 @@ export async function createLogger(options: LoggerOptions = {}): Promise<Logger>
   return pino(
     {
       level: options.level ?? 'info',
-      base: undefined,
+      // No pid and hostname in every record.
+      base: null,
       redact: { paths: redactPaths, censor: '[REDACTED]' },
       hooks: {
         // Last line of defence: scrub registered secret values from the serialised line.

@@ -52,7 +52,7 @@ interface JobState {
   job: JobDefinition;
   task?: CronTimer;
   state: JobHealth['state'];
-  controller?: AbortController;
+  controller?: AbortController | undefined;
   current?: Promise<void>;
   consecutiveFailures: number;
   lastRun?: JobRun;

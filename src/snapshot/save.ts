@@ -39,7 +39,7 @@ export interface SaveSnapshotDeps {
   logger: Logger;
   now?: () => Date;
   progress?: ProgressReporter;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Told how the save ended (metrics); the library reports, the caller decides where it goes. */
   reporter?: SnapshotReporter;
 }

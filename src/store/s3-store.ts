@@ -199,7 +199,7 @@ export class S3Store implements SnapshotStore {
         Bucket: this.options.bucket,
         Key: key,
         ContentType: options.contentType ?? 'application/octet-stream',
-        ...(this.serverSideParams(options) as Partial<CreateMultipartUploadCommandInput>),
+        ...(this.serverSideParams(options) as Omit<CreateMultipartUploadCommandInput, 'Bucket' | 'Key'>),
       },
       partSize: this.options.partSize ?? DEFAULT_PART_SIZE,
       queueSize: this.options.queueSize ?? DEFAULT_QUEUE_SIZE,

@@ -8,12 +8,12 @@ export type AuthMethod = 'token' | 'kubernetes' | 'approle';
 
 export interface AuthOptions {
   authMethod: AuthMethod;
-  token?: string;
-  authMount?: string;
-  authRole?: string;
+  token?: string | undefined;
+  authMount?: string | undefined;
+  authRole?: string | undefined;
   jwtFile: string;
-  roleId?: string;
-  secretIdFile?: string;
+  roleId?: string | undefined;
+  secretIdFile?: string | undefined;
 }
 
 interface AuthResponse {

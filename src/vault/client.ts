@@ -44,7 +44,7 @@ export class VaultClient {
     } as Parameters<typeof nodeVault>[0]);
     // node-vault falls back to VAULT_TOKEN / VAULT_NAMESPACE from the environment: clear them so
     // that only our resolved settings apply (the token is sent per request, below).
-    const mutable = this.raw as unknown as { token?: string; namespace?: string };
+    const mutable = this.raw as unknown as { token?: string | undefined; namespace?: string | undefined };
     mutable.token = undefined;
     mutable.namespace = connection.namespace;
   }

@@ -23,9 +23,9 @@ export interface VaultConnection {
 
 export interface ConnectionInput {
   vaultAddr: string;
-  namespace?: string;
-  caCert?: string;
-  tlsServerName?: string;
+  namespace?: string | undefined;
+  caCert?: string | undefined;
+  tlsServerName?: string | undefined;
   allowInsecureHttp: boolean;
   requestTimeoutSeconds: number;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { VaultOpsError } from '../errors.js';
 import { VaultClient } from '../vault/client.js';
 import { makeScratchTls, type ScratchTls } from './scratch-tls.js';
@@ -48,8 +48,8 @@ export type ScratchMode = 'fresh' | 'recovery' | 'restored-unsealed';
 export class ScratchVault {
   readonly dir: string;
   readonly addr: string;
-  private process: ResultPromise | undefined;
-  private guard: ResultPromise | undefined;
+  private process: WatchdogProcess | undefined;
+  private guard: WatchdogProcess | undefined;
   private tls: ScratchTls | undefined;
   private log: WriteStream | undefined;
 
@@ -239,7 +239,7 @@ function lastMeaningfulLine(log: string): string {
  * exit cleanup either: it would SIGTERM the watchdog while the drill exits, and the watchdog
  * could not tell that from a normal stop; it notices the drill is gone by itself.
  */
-function spawnWatchdog(args: string[], options: { env?: Record<string, string>; output?: 'pipe' } = {}): ResultPromise {
+function spawnWatchdog(args: string[], options: { env?: Record<string, string>; output?: 'pipe' } = {}) {
   const watchdog = watchdogEntry();
   const child = execa(process.execPath, [...watchdog.nodeArgs, watchdog.script, ...args], {
     stdin: 'ignore',
@@ -256,7 +256,9 @@ function spawnWatchdog(args: string[], options: { env?: Record<string, string>; 
 }
 
 /** Stop a dir-guarding watchdog once the drill has removed the dir itself (or never made it). */
-async function stopWatchdog(guard: ResultPromise): Promise<void> {
+type WatchdogProcess = ReturnType<typeof spawnWatchdog>;
+
+async function stopWatchdog(guard: WatchdogProcess): Promise<void> {
   guard.kill('SIGTERM');
   await guard.catch(() => undefined);
 }

@@ -80,7 +80,7 @@ export async function runRotateRootRunbook(ctx: CommandContext, cmd: Command): P
             }),
           }
         : {}),
-      onEvent: text ? (event) => renderEvent(ctx, event, options.dryRun) : undefined,
+      ...(text ? { onEvent: (event: RunbookEvent) => renderEvent(ctx, event, options.dryRun) } : {}),
       signal: interrupt.signal,
     });
   } finally {

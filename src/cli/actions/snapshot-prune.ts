@@ -8,10 +8,12 @@ import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
 
 /** The retention flags that were given (snapshot save --prune shares them). */
-export function retentionPolicy(o: RetentionPolicy): RetentionPolicy {
+export function retentionPolicy(o: { [K in keyof RetentionPolicy]?: number | undefined }): RetentionPolicy {
   const policy: RetentionPolicy = {};
-  for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const)
-    if (o[k] !== undefined) policy[k] = o[k];
+  for (const k of ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const) {
+    const value = o[k];
+    if (value !== undefined) policy[k] = value;
+  }
   return policy;
 }
 

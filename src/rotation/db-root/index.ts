@@ -24,7 +24,7 @@ export interface RotateRootInput {
   records?: RecordPort;
   now?: () => Date;
   signal?: AbortSignal;
-  onEvent?: (event: RunbookEvent) => void;
+  onEvent?: ((event: RunbookEvent) => void) | undefined;
   hooks?: RunbookHooks;
   openJournal?: (path: string, scrub: (text: string) => string) => Promise<JournalSink>;
 }

@@ -40,7 +40,7 @@ const STEPS: readonly RotationStep[] = ['staged', 'set-started', 'set-done', 'te
 export interface RotationState {
   /** `never`: vault-ops has not rotated this secret (no state recorded). */
   state: 'never' | 'current' | 'pending';
-  step?: RotationStep;
+  step?: RotationStep | undefined;
   rotationId?: string;
   /** Live version the pending rotation replaces (its CAS version). */
   baseVersion?: number;
@@ -77,7 +77,8 @@ export function parseRotationState(meta: Record<string, string> | null | undefin
   const step = STEPS.find((s) => s === m[META.step]);
   const out: RotationState = { state, failures: int(m[META.failures]) ?? 0 };
   if (step) out.step = step;
-  if (m[META.rotationId]) out.rotationId = m[META.rotationId];
+  const rotationId = m[META.rotationId];
+  if (rotationId) out.rotationId = rotationId;
   const base = int(m[META.baseVersion]);
   if (base !== undefined) out.baseVersion = base;
   const pendingSince = date(m[META.pendingSince]);
@@ -92,8 +93,10 @@ export function parseRotationState(meta: Record<string, string> | null | undefin
   if (revoke === 'pending' || revoke === 'done') out.revoke = revoke;
   const revokeAfter = date(m[META.revokeAfter]);
   if (revokeAfter) out.revokeAfter = revokeAfter;
-  if (m[META.lastError]) out.lastError = m[META.lastError];
-  if (m[META.quarantined]) out.quarantined = m[META.quarantined];
+  const lastError = m[META.lastError];
+  if (lastError) out.lastError = lastError;
+  const quarantined = m[META.quarantined];
+  if (quarantined) out.quarantined = quarantined;
   return out;
 }
 

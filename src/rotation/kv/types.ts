@@ -81,7 +81,7 @@ export interface SecretOutcome {
   mount: string;
   path: string;
   outcome: SecretOutcomeKind;
-  rotationId?: string;
+  rotationId?: string | undefined;
   /** Live version replaced and written (rotated). */
   fromVersion?: number;
   toVersion?: number;
