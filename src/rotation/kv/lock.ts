@@ -247,7 +247,7 @@ async function emptyVersion(kv: KvV2, stagingMount: string, location: string): P
         'vault-permission',
         `the lock ${stagingMount}/${location} reads empty (its current version is deleted) and this token may not ` +
           `read its metadata to replace it with check-and-set: grant read on ${stagingMount}/metadata/locks/* ` +
-          `(README, "Vault policy for the rotation job")`,
+          `(docs/rotate-kv.md, "Vault policy for the rotation job")`,
         { cause: err },
       );
     }
