@@ -84,3 +84,16 @@ test('rotation/kv is reached only through its front door (index.ts, paths.ts)', 
   }
   assert.deepEqual(violations, []);
 });
+
+test('snapshot/archive/ is the archive format alone: it imports nothing but errors and itself', () => {
+  const archive = join(src, 'snapshot', 'archive');
+  const violations: string[] = [];
+  for (const file of walk(archive)) {
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = normalize(join(dirname(file), spec!));
+      if (!target.startsWith(archive) && relative(src, target) !== 'errors.js')
+        violations.push(`${relative(src, file)} → ${spec}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

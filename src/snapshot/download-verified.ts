@@ -4,7 +4,7 @@ import { PassThrough, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
-import { createArchiveInspector } from './archive-inspector.js';
+import { createArchiveInspector } from './archive/archive-inspector.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 
 /**

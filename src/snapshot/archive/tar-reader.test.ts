@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import tarStream from 'tar-stream';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { TarReader, type TarEntry } from './tar-reader.js';
-import { TAR_END, paxHeader, tarFile, tarHeader, tarPadding } from '../../test/fixtures/snapshot-archive.js';
+import { TAR_END, paxHeader, tarFile, tarHeader, tarPadding } from '../../../test/fixtures/snapshot-archive.js';
 
 interface Read {
   entry: TarEntry;

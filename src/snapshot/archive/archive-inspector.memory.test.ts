@@ -5,7 +5,11 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspectArchive } from './archive-inspector.js';
-import { generatedKey, generatedStateBinBytes, snapshotArchiveStream } from '../../test/fixtures/snapshot-archive.js';
+import {
+  generatedKey,
+  generatedStateBinBytes,
+  snapshotArchiveStream,
+} from '../../../test/fixtures/snapshot-archive.js';
 
 const MiB = 1024 * 1024;
 

@@ -1,4 +1,4 @@
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 
 /**
  * The error for every failed integrity check of a snapshot archive. `problem` names what is

@@ -10,15 +10,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { createArchiveInspector } from './archive-inspector.js';
 import {
   buildSnapshotArchive,
   buildSnapshotTar,
   defaultRecords,
   encodeStateBin,
-} from '../../test/fixtures/snapshot-archive.js';
-import { mulberry32 } from '../../test/helpers/prng.js';
+} from '../../../test/fixtures/snapshot-archive.js';
+import { mulberry32 } from '../../../test/helpers/prng.js';
 
 const baseSeed = Number(process.env.SNAPSHOT_FUZZ_SEED ?? 0x5eed_2026) >>> 0;
 const casesPerTarget = Number(process.env.SNAPSHOT_FUZZ_CASES ?? 300);

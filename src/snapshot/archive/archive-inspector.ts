@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { corrupt, quoteName } from './corrupt.js';
 import { KeyCounter } from './key-counts.js';
 import { parseSha256Sums } from './sha256sums.js';

@@ -4,7 +4,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import {
   createArchiveInspector,
   inspectArchive,
@@ -24,7 +24,7 @@ import {
   tarFile,
   type BuildSnapshotOptions,
   type SnapshotMutations,
-} from '../../test/fixtures/snapshot-archive.js';
+} from '../../../test/fixtures/snapshot-archive.js';
 
 function chunked(bytes: Uint8Array, size: number): Readable {
   const chunks: Buffer[] = [];

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { parseSha256Sums } from './sha256sums.js';
 
 const a = 'a'.repeat(64);

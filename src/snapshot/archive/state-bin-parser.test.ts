@@ -1,8 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { StateBinParser } from './state-bin-parser.js';
-import { encodeRecord, encodeStateBin, encodeUvarint, defaultRecords } from '../../test/fixtures/snapshot-archive.js';
+import {
+  encodeRecord,
+  encodeStateBin,
+  encodeUvarint,
+  defaultRecords,
+} from '../../../test/fixtures/snapshot-archive.js';
 
 function parse(
   bytes: Uint8Array,

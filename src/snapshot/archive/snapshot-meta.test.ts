@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { VaultOpsError } from '../errors.js';
+import { VaultOpsError } from '../../errors.js';
 import { parseSnapshotMeta, suffrageName } from './snapshot-meta.js';
-import { metaFields } from '../../test/fixtures/snapshot-archive.js';
+import { metaFields } from '../../../test/fixtures/snapshot-archive.js';
 
 function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value));
