@@ -1,9 +1,9 @@
-import { createHash, } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
-import { type ProgressReporter } from '../observability/progress.js';
+import type { ProgressReporter } from '../observability/progress.js';
 import type { ArchiveRetention, SnapshotRepository } from '../repository/snapshot-repository.js';
 import { encryptStream } from './age-encryption.js';
 import { ChunkBatcher } from './archive/chunk-batcher.js';
