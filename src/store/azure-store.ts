@@ -72,6 +72,8 @@ interface RestErrorLike {
 export class AzureStore implements SnapshotStore {
   readonly url: string;
   readonly prefix: string;
+  /** Manifest and drill-record reads in flight (one keep-alive socket per read in flight). */
+  readonly readConcurrency = 32;
   capabilities: StoreCapabilities = { versioning: false, objectLock: false };
   private readonly container: ContainerClient;
   /** Per-blob immutability policies are accepted (version-level WORM on the container). */

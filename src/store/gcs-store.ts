@@ -68,6 +68,8 @@ function retainUntilOf(m: FileMetadata): Date | undefined {
 export class GcsStore implements SnapshotStore {
   readonly url: string;
   readonly prefix: string;
+  /** Manifest and drill-record reads in flight (one keep-alive socket per read in flight). */
+  readonly readConcurrency = 32;
   capabilities: StoreCapabilities = { versioning: false, objectLock: false };
   private readonly storage: Storage;
   private readonly bucket: Bucket;
