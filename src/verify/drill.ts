@@ -5,7 +5,7 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import { emptyStoreError } from '../repository/catalogue.js';
-import { newestUnverified, newestVerified } from '../repository/drill-history.js';
+import type { SnapshotDrillStatus } from '../repository/drill-history.js';
 import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
@@ -120,36 +120,58 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   /** The newest snapshot with a passing drill before this one; null: none; undefined: catalogue unread. */
   let verifiedBefore: SnapshotManifest | null | undefined;
   let nothingToDrill = false;
+  /** The newest verified snapshot, read beside the drill of an exact id (metrics only); see below. */
+  let verifiedAside: Promise<SnapshotManifest | null | undefined> | undefined;
   try {
-    const catalogue = await deps.repository.catalogue(deps.signal ? { signal: deps.signal } : {});
-    const history = await deps.repository.drillHistory(catalogue);
-    verifiedBefore = newestVerified(catalogue.snapshots, history) ?? null;
-    if (options.snapshot === 'unverified') {
-      if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
-      // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
-      // one (an explicit --snapshot ID drills it).
-      const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
-      if (candidates.length === 0)
-        throw new VaultOpsError(
-          'not-found',
-          `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; drill ` +
-            `one by its id (--snapshot ID)`,
-        );
-      manifest = newestUnverified(candidates, history);
-      if (!manifest) {
-        nothingToDrill = true;
-        return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
+    const read = deps.signal ? { signal: deps.signal } : {};
+    const passed = (s: SnapshotDrillStatus) => s.lastPassingDrill !== null;
+    if (!['latest', 'oldest', 'unverified'].includes(options.snapshot)) {
+      // An exact id reads that snapshot alone: every trust rule holds but the replay check, which compares
+      // it with every other manifest; an exact id set apart as an anomaly (a possible replay, a time at odds
+      // with its id) may be drilled anyway: the drill only ever touches a scratch server, and its result is
+      // what the operator needs.
+      const one = await deps.repository.catalogueOf(options.snapshot, read);
+      manifest = deps.repository.select(one, options.snapshot, { allowAnomaly: true });
+      // The newest-verified metric needs the catalogue: read it beside the drill, only when reported.
+      if (deps.reporter) {
+        verifiedAside = (async () => {
+          const catalogue = await deps.repository.catalogue(read);
+          return (await deps.repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+        })().catch((err: unknown) => {
+          deps.logger.debug({ err: (err as Error).message }, 'newest verified snapshot not read');
+          return undefined;
+        });
       }
     } else {
-      // An exact id the catalogue set apart (a possible replay, a time at odds with its id) may be drilled:
-      // the drill only ever touches a scratch server, and its result is what the operator needs.
-      manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
+      const catalogue = await deps.repository.catalogue(read);
+      // Drill records are read newest snapshot first, only until the answer is known.
+      verifiedBefore = (await deps.repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+      if (options.snapshot === 'unverified') {
+        if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
+        // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
+        // one (an explicit --snapshot ID drills it).
+        const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
+        if (candidates.length === 0)
+          throw new VaultOpsError(
+            'not-found',
+            `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; ` +
+              `drill one by its id (--snapshot ID)`,
+          );
+        manifest = await deps.repository.firstByDrill(catalogue, candidates, (s) => !passed(s));
+        if (!manifest) {
+          nothingToDrill = true;
+          return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
+        }
+      } else {
+        manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
+      }
     }
     const drilled = await drill(deps, options, manifest);
     report = drilled.report;
     const bound = { ...drilled, archiveSha256: manifest.archive.sha256 };
     return { kind: 'drilled', report, ...(await recordDrill(deps, options, bound)) };
   } finally {
+    if (verifiedAside) verifiedBefore = await verifiedAside;
     const at = new Date();
     if (nothingToDrill) deps.reporter?.nothingToDrill(at);
     else deps.reporter?.drillFinished(report, at);

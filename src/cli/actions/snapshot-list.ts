@@ -15,9 +15,10 @@ export async function runSnapshotList(ctx: CommandContext, flags: Record<string,
   const store = await openCommandStore(ctx, o.from, o);
   try {
     const catalogue = await store.catalogue();
-    const history = await store.drillHistory(catalogue);
+    const statuses = await store.drillStatuses(catalogue);
+    const none = drillStatus([]);
     const snapshots = catalogue.snapshots
-      .map((m) => ({ ...m, ...drillStatus(history.get(m.id)) }))
+      .map((m) => ({ ...m, ...(statuses.get(m.id) ?? none) }))
       .filter((s) => !unverifiedOnly || s.lastPassingDrill === null);
     const setApart = (list: typeof catalogue.untrusted) => list.map(({ manifest: _manifest, ...entry }) => entry);
     if (ctx.options.output === 'json')

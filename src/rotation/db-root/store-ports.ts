@@ -24,8 +24,7 @@ export function snapshotBackups(deps: {
           passedOver.push(`${manifest.id} does not hold mount ${wanted}/ (taken before it existed?)`);
           continue;
         }
-        const drills = (await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id) ?? [];
-        const last = drills.at(-1);
+        const last = (await deps.repository.drillStatuses(catalogue, [manifest.id])).get(manifest.id)?.lastDrill;
         if (last && !last.passed) {
           passedOver.push(`${manifest.id} failed its last restore drill (${last.finishedAt})`);
           continue;
