@@ -98,6 +98,66 @@ export interface DrillReport {
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
+/** What `verify --snapshot WHICH` drills, and the newest snapshot verified before it (metrics). */
+export type DrillTarget =
+  | {
+      manifest: SnapshotManifest;
+      /**
+       * Null: none verified; undefined: not read (an exact id, nobody reporting metrics); a promise: an
+       * exact id's, read beside the drill (it needs the whole catalogue; it settles, never rejects).
+       */
+      verifiedBefore: SnapshotManifest | null | undefined | Promise<SnapshotManifest | null | undefined>;
+    }
+  | { manifest?: undefined; snapshots: number; verifiedBefore: SnapshotManifest };
+
+/**
+ * Verify's selection. `latest`, `oldest` and `unverified` read the catalogue (which snapshot is the
+ * newest trusted one depends on every manifest: a newer one may be a replay), then drill records newest
+ * snapshot first, only until the answer is known. An exact id reads that snapshot alone: every trust
+ * rule holds but the replay check, which compares it with every other manifest; an exact id set apart
+ * as an anomaly (a possible replay, a time at odds with its id) may be drilled anyway: the drill only
+ * ever touches a scratch server, and its result is what the operator needs.
+ */
+export async function selectDrillTarget(
+  repository: SnapshotRepository,
+  which: string,
+  options: { newestVerified: boolean; logger?: Logger; signal?: AbortSignal },
+): Promise<DrillTarget> {
+  const read = options.signal ? { signal: options.signal } : {};
+  const passed = (s: SnapshotDrillStatus) => s.lastPassingDrill !== null;
+  if (!['latest', 'oldest', 'unverified'].includes(which)) {
+    const manifest = repository.select(await repository.catalogueOf(which, read), which, { allowAnomaly: true });
+    if (!options.newestVerified) return { manifest, verifiedBefore: undefined };
+    const aside = (async () => {
+      const catalogue = await repository.catalogue(read);
+      return (await repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+    })().catch((err: unknown) => {
+      options.logger?.debug({ err: (err as Error).message }, 'newest verified snapshot not read');
+      return undefined;
+    });
+    return { manifest, verifiedBefore: aside };
+  }
+  const catalogue = await repository.catalogue(read);
+  const verifiedBefore = (await repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+  if (which !== 'unverified') {
+    return { manifest: repository.select(catalogue, which, { allowAnomaly: true }), verifiedBefore };
+  }
+  if (catalogue.snapshots.length === 0) throw emptyStoreError(repository.url);
+  // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
+  // one (an explicit --snapshot ID drills it).
+  const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
+  if (candidates.length === 0)
+    throw new VaultOpsError(
+      'not-found',
+      `${repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; ` +
+        `drill one by its id (--snapshot ID)`,
+    );
+  const manifest = await repository.firstByDrill(catalogue, candidates, (s) => !passed(s));
+  return manifest
+    ? { manifest, verifiedBefore }
+    : { snapshots: catalogue.snapshots.length, verifiedBefore: verifiedBefore! };
+}
+
 /**
  * The restore drill. Never touches a real system: the snapshot is restored into a scratch server
  * on loopback and, by default, opened only in recovery mode (no expiration manager, no plugins,
@@ -120,52 +180,21 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   /** The newest snapshot with a passing drill before this one; null: none; undefined: catalogue unread. */
   let verifiedBefore: SnapshotManifest | null | undefined;
   let nothingToDrill = false;
-  /** The newest verified snapshot, read beside the drill of an exact id (metrics only); see below. */
+  /** The newest verified snapshot, read beside the drill of an exact id (metrics only). */
   let verifiedAside: Promise<SnapshotManifest | null | undefined> | undefined;
   try {
-    const read = deps.signal ? { signal: deps.signal } : {};
-    const passed = (s: SnapshotDrillStatus) => s.lastPassingDrill !== null;
-    if (!['latest', 'oldest', 'unverified'].includes(options.snapshot)) {
-      // An exact id reads that snapshot alone: every trust rule holds but the replay check, which compares
-      // it with every other manifest; an exact id set apart as an anomaly (a possible replay, a time at odds
-      // with its id) may be drilled anyway: the drill only ever touches a scratch server, and its result is
-      // what the operator needs.
-      const one = await deps.repository.catalogueOf(options.snapshot, read);
-      manifest = deps.repository.select(one, options.snapshot, { allowAnomaly: true });
-      // The newest-verified metric needs the catalogue: read it beside the drill, only when reported.
-      if (deps.reporter) {
-        verifiedAside = (async () => {
-          const catalogue = await deps.repository.catalogue(read);
-          return (await deps.repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
-        })().catch((err: unknown) => {
-          deps.logger.debug({ err: (err as Error).message }, 'newest verified snapshot not read');
-          return undefined;
-        });
-      }
-    } else {
-      const catalogue = await deps.repository.catalogue(read);
-      // Drill records are read newest snapshot first, only until the answer is known.
-      verifiedBefore = (await deps.repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
-      if (options.snapshot === 'unverified') {
-        if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
-        // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
-        // one (an explicit --snapshot ID drills it).
-        const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
-        if (candidates.length === 0)
-          throw new VaultOpsError(
-            'not-found',
-            `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; ` +
-              `drill one by its id (--snapshot ID)`,
-          );
-        manifest = await deps.repository.firstByDrill(catalogue, candidates, (s) => !passed(s));
-        if (!manifest) {
-          nothingToDrill = true;
-          return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
-        }
-      } else {
-        manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
-      }
+    const target = await selectDrillTarget(deps.repository, options.snapshot, {
+      newestVerified: deps.reporter !== undefined,
+      logger: deps.logger,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    if (target.verifiedBefore instanceof Promise) verifiedAside = target.verifiedBefore;
+    else verifiedBefore = target.verifiedBefore;
+    if (!target.manifest) {
+      nothingToDrill = true;
+      return { kind: 'all-verified', snapshots: target.snapshots, newestVerified: target.verifiedBefore.id };
     }
+    manifest = target.manifest;
     const drilled = await drill(deps, options, manifest);
     report = drilled.report;
     const bound = { ...drilled, archiveSha256: manifest.archive.sha256 };
