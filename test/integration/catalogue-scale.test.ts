@@ -251,6 +251,15 @@ test('a store of a few hundred snapshots lists exactly, drills and forgeries inc
     );
     assert.match(list.anomalies.find((a: any) => a.id === s.timeAtOdds).reason, /disagrees with the time in its id/);
 
+    // At a terminal the rows come a window at a time, in the same table as a script gets at once.
+    const text = await runCli(['snapshot', 'list', '--from', target.url, '--verify-key', verifyKeyFile], target.env);
+    const tty = await runCli(['snapshot', 'list', '--from', target.url, '--verify-key', verifyKeyFile], target.env, {
+      stdoutIsTTY: true,
+    });
+    assert.equal(tty.code, 0, `${target.name}: ${tty.stderr}`);
+    assert.equal(tty.stdout, text.stdout, `${target.name}: the streamed table is the whole table`);
+    assert.equal(text.stdout.split('\n').filter((l) => /^\d{8}T\d{6}Z-/.test(l)).length, s.real.length);
+
     // prune's plan sees the same catalogue: the set-apart ids are left alone.
     const prune = await runCli(
       ['snapshot', 'prune', '--from', target.url, '--keep-last', '24', '--dry-run', '--verify-key', verifyKeyFile],
