@@ -225,6 +225,7 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
       }
       const samples: Record<string, number[]> = {};
       const rss: Record<string, number[]> = {};
+      const cpu: Record<string, number[]> = {};
       const loads: number[] = [];
       for (let run = 1; run <= ctx.options.runs; run++) {
         for (const [name, go] of Object.entries(variants)) {
@@ -237,6 +238,7 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
           }
           samples[name] = [...(samples[name] ?? []), round(r.seconds, 3)];
           rss[name] = [...(rss[name] ?? []), r.peakRssMb];
+          cpu[name] = [...(cpu[name] ?? []), r.cpuSeconds];
           process.stderr.write(`bench catalogue: ${s.kind} ${n} ${name} run ${run}: ${round(r.seconds, 2)} s\n`);
         }
         loads.push(load.now());
@@ -250,7 +252,12 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
       };
       for (const name of Object.keys(variants)) {
         const m = median(samples[name]!);
-        row[name] = { seconds: round(m, 2), runs: samples[name], peakRssMb: median(rss[name]!) };
+        row[name] = {
+          seconds: round(m, 2),
+          runs: samples[name],
+          peakRssMb: median(rss[name]!),
+          cpuSeconds: median(cpu[name]!),
+        };
         if (name !== 'raw') row[`${name}VsRaw`] = round(m / raw, 2);
       }
       row.load = loads;
