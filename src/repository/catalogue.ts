@@ -63,6 +63,16 @@ export const ORPHAN_DRILL_REASON = 'drill record of a snapshot that is not in th
 
 type Listed = { key: string; bytes: number; lastModified: Date };
 
+export interface CatalogueReadOptions {
+  signal?: AbortSignal;
+  /**
+   * List unfinished uploads among the leftovers (default true). A caller that only selects a snapshot
+   * passes false: on some backends that listing costs more than the catalogue's own (Azure lists the
+   * container twice more to find blobs with only uncommitted blocks).
+   */
+  uploads?: boolean;
+}
+
 /** A manifest as read: parsed, unreadable (why), or undefined when deleted since the listing. */
 type ManifestRead = { manifest: SnapshotManifest } | { unreadable: string } | undefined;
 
@@ -92,11 +102,11 @@ async function readManifest(store: SnapshotStore, key: string, signal?: AbortSig
 export async function listCatalogue(
   store: SnapshotStore,
   trust: CatalogueTrust,
-  options: { signal?: AbortSignal } = {},
+  options: CatalogueReadOptions = {},
 ): Promise<Catalogue> {
   const [objects, uploads] = await Promise.all([
     store.list(options.signal ? { signal: options.signal } : {}),
-    store.listIncomplete(),
+    options.uploads === false ? [] : store.listIncomplete(),
   ]);
   return await assemble(store, trust, objects, { ...options, uploads, replays: true });
 }
@@ -243,7 +253,7 @@ export async function findSnapshot(
   const read = options.signal ? { signal: options.signal } : {};
   const catalogue =
     which === 'latest' || which === 'oldest'
-      ? await listCatalogue(store, trust, read)
+      ? await listCatalogue(store, trust, { ...read, uploads: false })
       : await readOneSnapshot(store, trust, which, read);
   return selectSnapshot(catalogue, which, store, options);
 }

@@ -16,6 +16,7 @@ import {
   readOneSnapshot,
   selectSnapshot,
   type Catalogue,
+  type CatalogueReadOptions,
   type SelectOptions,
 } from './catalogue.js';
 import { drillStatus, type DrillHistory, type SnapshotDrillStatus } from './drill-history.js';
@@ -255,7 +256,7 @@ export class SnapshotRepository {
   }
 
   /** The complete snapshots, newest first, and the leftovers (see `listCatalogue`). */
-  catalogue(options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+  catalogue(options: CatalogueReadOptions = {}): Promise<Catalogue> {
     return listCatalogue(this.store, this.trust, options);
   }
 

@@ -108,7 +108,7 @@ export async function planRestore(
   // Signature, anomaly and drill status are settled before anything talks to the target. The whole
   // catalogue is read, not the one snapshot: whether it is a possible replay (the same archive under
   // another id, a raft index below an older snapshot's) depends on every other manifest in the store.
-  const catalogue = await deps.repository.catalogue();
+  const catalogue = await deps.repository.catalogue({ uploads: false });
   const manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
   const anomaly = anomalyOf(catalogue, manifest.id)?.reason;
   const keys = deps.repository.trust.verifyKeys;

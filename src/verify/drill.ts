@@ -123,10 +123,12 @@ export async function selectDrillTarget(
   which: string,
   options: { newestVerified: boolean; logger?: Logger; signal?: AbortSignal },
 ): Promise<DrillTarget> {
-  const read = options.signal ? { signal: options.signal } : {};
+  // Selection needs no unfinished uploads (see CatalogueReadOptions.uploads).
+  const read = { uploads: false, ...(options.signal ? { signal: options.signal } : {}) };
   const passed = (s: SnapshotDrillStatus) => s.lastPassingDrill !== null;
   if (!['latest', 'oldest', 'unverified'].includes(which)) {
-    const manifest = repository.select(await repository.catalogueOf(which, read), which, { allowAnomaly: true });
+    const one = await repository.catalogueOf(which, options.signal ? { signal: options.signal } : {});
+    const manifest = repository.select(one, which, { allowAnomaly: true });
     if (!options.newestVerified) return { manifest, verifiedBefore: undefined };
     const aside = (async () => {
       const catalogue = await repository.catalogue(read);

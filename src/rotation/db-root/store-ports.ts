@@ -16,7 +16,7 @@ export function snapshotBackups(deps: {
   return {
     url: deps.repository.url,
     async latestGood(mount) {
-      const catalogue = await deps.repository.catalogue();
+      const catalogue = await deps.repository.catalogue({ uploads: false });
       const passedOver: string[] = [];
       const wanted = mount ? trimSlashes(mount) : undefined;
       for (const manifest of catalogue.snapshots) {
