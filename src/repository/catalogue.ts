@@ -104,10 +104,13 @@ export async function listCatalogue(
   trust: CatalogueTrust,
   options: CatalogueReadOptions = {},
 ): Promise<Catalogue> {
-  const [objects, uploads] = await Promise.all([
-    store.list(options.signal ? { signal: options.signal } : {}),
-    options.uploads === false ? [] : store.listIncomplete(),
-  ]);
+  const read = options.signal ? { signal: options.signal } : {};
+  const { objects, incomplete: uploads } =
+    options.uploads !== false && store.listWithIncomplete
+      ? await store.listWithIncomplete(read)
+      : await Promise.all([store.list(read), options.uploads === false ? [] : store.listIncomplete()]).then(
+          ([objects, incomplete]) => ({ objects, incomplete }),
+        );
   return await assemble(store, trust, objects, { ...options, uploads, replays: true });
 }
 

@@ -46,6 +46,14 @@ export interface SnapshotStore {
   delete(key: string, options?: { versionId?: string }): Promise<void>;
   /** Incomplete uploads (S3 multipart uploads never completed or aborted; stray temp files). */
   listIncomplete(): Promise<IncompleteUpload[]>;
+  /**
+   * `list()` and `listIncomplete()` at once, for a backend where finding incomplete uploads lists the
+   * objects anyway (Azure: two passes instead of three). Absent: callers run the two side by side.
+   */
+  listWithIncomplete?(options?: { signal?: AbortSignal }): Promise<{
+    objects: StoredObject[];
+    incomplete: IncompleteUpload[];
+  }>;
   abortIncomplete(upload: IncompleteUpload): Promise<void>;
   close(): Promise<void>;
 }
