@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { escapeControl, printLines, table } from './output.js';
+import { columnWidths, escapeControl, printLines, table, tableRow } from './output.js';
 
 test('strings from a store cannot redraw the terminal: control characters and overrides are escaped', () => {
   const name = 'prod\r20261201T000000Z-abcdef  signed  verified\u001b[2K\u202e';
@@ -13,4 +13,22 @@ test('strings from a store cannot redraw the terminal: control characters and ov
   out.on('data', (c: Buffer) => (written += c.toString()));
   printLines(out, ['one\ntwo\u0007']);
   assert.equal(written, 'one\ntwo\\u{7}\n', 'lines we wrote keep their newlines');
+});
+
+test('rows printed as they come, with widths known up front, are the rows of the whole table', () => {
+  const rows = [
+    ['ID', 'CLUSTER', 'DRILL'],
+    ['20261127T184600Z-3f9a1c', 'prod\u001b[2J', 'verified'],
+    ['20261127T184500Z-000001', '-', 'never drilled at all'],
+  ];
+  const widths = columnWidths(rows);
+  assert.deepEqual(
+    rows.map((r) => tableRow(r, widths)),
+    table(rows),
+  );
+  assert.deepEqual(
+    rows.map((r) => tableRow(r, widths, '  ')),
+    table(rows, '  '),
+  );
+  assert.equal(widths[1], 'prod\\u{1b}[2J'.length, 'widths are of the escaped cells');
 });

@@ -22,16 +22,30 @@ export function escapeControl(text: string, options: { keepNewlines?: boolean } 
 
 /** Left-aligned columns for text tables; every cell is one line (control characters escaped). */
 export function table(rawRows: string[][], indent = ''): string[] {
-  const rows = rawRows.map((row) => row.map((cell) => escapeControl(cell)));
+  const widths = columnWidths(rawRows);
+  return rawRows.map((row) => tableRow(row, widths, indent));
+}
+
+/** The widths `table` pads each column to (the last column of a row is never padded). */
+export function columnWidths(rawRows: string[][]): number[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map(
-    (row) =>
-      indent +
-      row
-        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd(),
+  for (const row of rawRows) {
+    row.forEach((cell, i) => {
+      widths[i] = Math.max(widths[i] ?? 0, escapeControl(cell).length);
+    });
+  }
+  return widths;
+}
+
+/** One row of a table whose column widths are known before its rows are (rows printed as they come). */
+export function tableRow(rawRow: string[], widths: readonly number[], indent = ''): string {
+  const row = rawRow.map((cell) => escapeControl(cell));
+  return (
+    indent +
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
   );
 }
 

@@ -16,6 +16,8 @@ export interface Terminal {
   interactive: boolean;
   /** stderr is a terminal: progress may redraw a line there. */
   stderrIsTTY: boolean;
+  /** stdout is a terminal: a human reads results as they come (no script waits for a whole document). */
+  stdoutIsTTY: boolean;
   /** Ask for `phrase` to be typed; true only when it was typed exactly. */
   confirm(question: string, phrase: string): Promise<boolean>;
   /** Read a line without echoing it (a password). */
@@ -40,6 +42,7 @@ export function createTerminal(streams: TerminalStreams = {}): Terminal {
     stdin,
     interactive,
     stderrIsTTY: (stderr as { isTTY?: boolean }).isTTY === true,
+    stdoutIsTTY: (stdout as { isTTY?: boolean }).isTTY === true,
     async confirm(question, phrase) {
       const answer = await promptLine(
         terminal,

@@ -1,6 +1,7 @@
 import { VaultOpsError, shellArg } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
-import type { SnapshotStore } from '../store/snapshot-store.js';
+import type { IncompleteUpload, SnapshotStore } from '../store/snapshot-store.js';
+import { DEFAULT_READ_CONCURRENCY, mapInFlight } from './in-flight.js';
 import { classifyKey, manifestKey } from './layout.js';
 import {
   compareSnapshotTimes,
@@ -54,23 +55,94 @@ export interface Catalogue {
   drillKeys: Record<string, string[]>;
   /** Verify keys were applied: `untrusted` is meaningful. */
   signed: boolean;
+  /** Set when this is the catalogue of one id (`readOneSnapshot`), not of the whole store. */
+  only?: string;
 }
 
 export const ORPHAN_DRILL_REASON = 'drill record of a snapshot that is not in the catalogue';
 
 type Listed = { key: string; bytes: number; lastModified: Date };
 
+export interface CatalogueReadOptions {
+  signal?: AbortSignal;
+  /**
+   * List unfinished uploads among the leftovers (default true). A caller that only selects a snapshot
+   * passes false: on some backends that listing costs more than the catalogue's own (Azure lists the
+   * container twice more to find blobs with only uncommitted blocks).
+   */
+  uploads?: boolean;
+}
+
+/** A manifest as read: parsed, unreadable (why), or undefined when deleted since the listing. */
+type ManifestRead = { manifest: SnapshotManifest } | { unreadable: string } | undefined;
+
+async function readManifest(store: SnapshotStore, key: string, signal?: AbortSignal): Promise<ManifestRead> {
+  try {
+    const bytes = await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES, ...(signal ? { signal } : {}) });
+    return { manifest: parseManifest(bytes, key) };
+  } catch (err) {
+    if (err instanceof VaultOpsError && err.code === 'not-found') return undefined; // deleted since the listing
+    // Not ours, or damaged: a human looks at it; neither it nor the archive beside it is deleted.
+    if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) {
+      return { unreadable: err.message };
+    }
+    throw err;
+  }
+}
+
 /**
  * Read the store's catalogue under `trust`. A snapshot counts when its manifest (written last) parses,
  * agrees with its id and its archive object exists (whether the archive is intact is for inspect and
  * verify to say), its signature verifies when the store is signed, and it is not a possible replay.
+ *
+ * One listing (each backend pages through it in one pass; unfinished uploads are listed beside it),
+ * then the manifests, `store.readConcurrency` at a time: a store of 10,000 snapshots is read in about
+ * the time of its listing, not 10,000 round trips one after the other. Drill records are not read here.
  */
 export async function listCatalogue(
   store: SnapshotStore,
   trust: CatalogueTrust,
+  options: CatalogueReadOptions = {},
+): Promise<Catalogue> {
+  const read = options.signal ? { signal: options.signal } : {};
+  const { objects, incomplete: uploads } =
+    options.uploads !== false && store.listWithIncomplete
+      ? await store.listWithIncomplete(read)
+      : await Promise.all([store.list(read), options.uploads === false ? [] : store.listIncomplete()]).then(
+          ([objects, incomplete]) => ({ objects, incomplete }),
+        );
+  return await assemble(store, trust, objects, { ...options, uploads, replays: true });
+}
+
+/**
+ * The catalogue of one snapshot id: what `listCatalogue` would say of it, from a listing of that id's
+ * keys only (its manifest, archives and drill records) and one manifest read. Every rule that looks at
+ * the id alone holds (signature, the id's time, a future date, a second archive, a manifest naming
+ * another id or archive); the replay rule does not, because it compares the snapshot with every other
+ * manifest in the store: a caller for whom a possible replay changes the answer (restore's plan) reads
+ * the whole catalogue instead.
+ */
+export async function readOneSnapshot(
+  store: SnapshotStore,
+  trust: CatalogueTrust,
+  id: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<Catalogue> {
-  const objects = await store.list(options.signal ? { signal: options.signal } : {});
+  manifestKey(store.prefix, id); // throws 'usage' for anything but a snapshot id
+  const objects = await store.list({ under: `${id}.`, ...(options.signal ? { signal: options.signal } : {}) });
+  const own = objects.filter((o) => {
+    const c = classifyKey(store.prefix, o.key);
+    return c.kind !== 'other' && c.kind !== 'record' && c.id === id;
+  });
+  return { ...(await assemble(store, trust, own, { ...options, uploads: [], replays: false })), only: id };
+}
+
+async function assemble(
+  store: SnapshotStore,
+  trust: CatalogueTrust,
+  objects: readonly Listed[],
+  options: { signal?: AbortSignal; uploads: readonly IncompleteUpload[]; replays: boolean },
+): Promise<Catalogue> {
   const archives = new Map<string, Listed[]>();
   const manifests = new Map<string, Listed>();
   const drills: Array<{ id: string; time: number; object: Listed }> = [];
@@ -100,20 +172,20 @@ export async function listCatalogue(
       ...(manifest?.signature?.keyId ? { keyId: manifest.signature.keyId } : {}),
     });
 
-  for (const [id, m] of manifests) {
-    const archiveObjects = archives.get(id) ?? [];
-    let manifest: SnapshotManifest;
-    try {
-      manifest = parseManifest(await store.getBytes(m.key, { maxBytes: MAX_MANIFEST_BYTES }), m.key);
-    } catch (err) {
-      if (err instanceof VaultOpsError && err.code === 'not-found') continue; // deleted since the listing
-      if (err instanceof VaultOpsError && (err.code === 'verification' || err.code === 'store')) {
-        // Not ours, or damaged: a human looks at it; neither it nor the archive beside it is deleted.
-        setApart(anomalies, id, err.message);
-        continue;
-      }
-      throw err;
+  // Read in key order, a bounded number at a time; only the parsed manifests are kept.
+  const listed = [...manifests].sort(([a], [b]) => (a < b ? -1 : 1));
+  const reads = await mapInFlight(listed, store.readConcurrency ?? DEFAULT_READ_CONCURRENCY, ([, m]) =>
+    readManifest(store, m.key, options.signal),
+  );
+  for (const [i, [id, m]] of listed.entries()) {
+    const read = reads[i];
+    if (read === undefined) continue;
+    if ('unreadable' in read) {
+      setApart(anomalies, id, read.unreadable);
+      continue;
     }
+    const { manifest } = read;
+    const archiveObjects = archives.get(id) ?? [];
     const problem = manifestTrustProblem(manifest, trust);
     if (problem) {
       setApart(untrusted, id, problem, manifest);
@@ -133,12 +205,13 @@ export async function listCatalogue(
       candidates.push(manifest);
     }
   }
+  reads.length = 0;
   for (const [id, list] of archives) {
     if (manifests.has(id)) continue;
     if (list.length > 1) setApart(anomalies, id, `${list.length} archives for one snapshot id, no manifest`);
     else mark(list[0]!, 'archive without a manifest (an interrupted or failed save)');
   }
-  const replays = possibleReplays(candidates);
+  const replays = options.replays ? possibleReplays(candidates) : new Map<string, string>();
   const snapshots: SnapshotManifest[] = [];
   for (const m of candidates) {
     const replay = replays.get(m.id);
@@ -154,7 +227,7 @@ export async function listCatalogue(
     else drillKeys[d.id] = [...(drillKeys[d.id] ?? []), d.object.key];
   }
   for (const set of [...untrusted, ...anomalies]) set.keys.push(...(drillKeys[set.id] ?? []));
-  for (const upload of await store.listIncomplete()) {
+  for (const upload of options.uploads) {
     incomplete.push({
       key: upload.key,
       bytes: upload.bytes ?? 0,
@@ -169,14 +242,23 @@ export async function listCatalogue(
   return { snapshots, untrusted, anomalies, incomplete, drillKeys, signed: trust.verifyKeys.length > 0 };
 }
 
-/** Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. */
+/**
+ * Resolve `latest`, `oldest` or an exact id to a catalogued snapshot. `latest` and `oldest` read the
+ * whole catalogue (which snapshot is newest depends on every other: a newer one may be a replay); an
+ * exact id reads that snapshot's objects alone (`readOneSnapshot`: every rule but the replay check).
+ */
 export async function findSnapshot(
   store: SnapshotStore,
   trust: CatalogueTrust,
   which: string,
-  options: SelectOptions = {},
+  options: SelectOptions & { signal?: AbortSignal } = {},
 ): Promise<SnapshotManifest> {
-  return selectSnapshot(await listCatalogue(store, trust), which, store, options);
+  const read = options.signal ? { signal: options.signal } : {};
+  const catalogue =
+    which === 'latest' || which === 'oldest'
+      ? await listCatalogue(store, trust, { ...read, uploads: false })
+      : await readOneSnapshot(store, trust, which, read);
+  return selectSnapshot(catalogue, which, store, options);
 }
 
 /** The 'not-found' error of a store without any complete snapshot. */
@@ -231,7 +313,7 @@ export function selectSnapshot(
         `see 'vault-ops snapshot list --from ${shellArg(store.url)}'`,
     );
   }
-  if (snapshots.length === 0) throw emptyStoreError(store.url);
+  if (snapshots.length === 0 && catalogue.only === undefined) throw emptyStoreError(store.url);
   throw new VaultOpsError(
     'not-found',
     `snapshot ${which} is not in the catalogue of ${store.url} (no manifest ${manifestKey(store.prefix, which)}): ` +

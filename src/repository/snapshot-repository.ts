@@ -14,11 +14,14 @@ import {
   listCatalogue,
   newestManifest,
   ORPHAN_DRILL_REASON,
+  readOneSnapshot,
   selectSnapshot,
   type Catalogue,
+  type CatalogueReadOptions,
   type SelectOptions,
 } from './catalogue.js';
-import type { DrillHistory } from './drill-history.js';
+import { drillStatus, type DrillHistory, type SnapshotDrillStatus } from './drill-history.js';
+import { DEFAULT_READ_CONCURRENCY, firstInOrder, mapInFlight } from './in-flight.js';
 import { MAX_DRILL_RECORD_BYTES, parseDrillRecord, type DrillRecord } from './drill-record.js';
 import { archiveKey, classifyKey, drillKey, manifestKey } from './layout.js';
 import { listRotationRecords, writeRotationRecord, type RotationRecord, type RotationRecordInput } from './records.js';
@@ -120,27 +123,79 @@ export class SnapshotRepository {
     }
   }
 
-  /**
-   * The drill records of every catalogued snapshot (of those in `ids` when given), read from the
-   * keys the catalogue listed (no second listing), oldest first per snapshot; unreadable ones are
-   * skipped.
-   */
-  async drillHistory(catalogue: Catalogue, ids?: readonly string[]): Promise<DrillHistory> {
-    const history = new Map<string, Array<DrillRecord & { key: string }>>();
-    const only = ids ? new Set(ids) : undefined;
+  /** Reads of small objects this store takes in flight at once. */
+  private get readConcurrency(): number {
+    return this.store.readConcurrency ?? DEFAULT_READ_CONCURRENCY;
+  }
+
+  /** The archive sha256 the catalogue holds for each id with a readable manifest (binds its drill records). */
+  private static archiveShas(catalogue: Catalogue): Map<string, string> {
     const archiveSha = new Map<string, string>();
     for (const m of catalogue.snapshots) archiveSha.set(m.id, m.archive.sha256);
     for (const a of catalogue.anomalies) if (a.manifest) archiveSha.set(a.id, a.manifest.archive.sha256);
-    for (const [id, keys] of Object.entries(catalogue.drillKeys)) {
-      if (only && !only.has(id)) continue;
-      const records: Array<DrillRecord & { key: string }> = [];
-      for (const key of keys) {
-        const record = await this.readDrill(key, id, archiveSha.get(id));
-        if (record) records.push(record);
-      }
-      if (records.length) history.set(id, records);
+    return archiveSha;
+  }
+
+  /**
+   * The drill records of every catalogued snapshot (of those in `ids` when given), read from the
+   * keys the catalogue listed (no second listing), a bounded number at a time, oldest first per
+   * snapshot; unreadable ones are skipped. Every record is read: `drillStatuses` reads fewer.
+   */
+  async drillHistory(catalogue: Catalogue, ids?: readonly string[]): Promise<DrillHistory> {
+    const only = ids ? new Set(ids) : undefined;
+    const archiveSha = SnapshotRepository.archiveShas(catalogue);
+    const wanted = Object.entries(catalogue.drillKeys).filter(([id]) => !only || only.has(id));
+    const keys = wanted.flatMap(([id, list]) => list.map((key) => ({ id, key })));
+    const records = await mapInFlight(keys, this.readConcurrency, ({ id, key }) =>
+      this.readDrill(key, id, archiveSha.get(id)),
+    );
+    const history = new Map<string, Array<DrillRecord & { key: string }>>();
+    for (const [i, { id }] of keys.entries()) {
+      const record = records[i];
+      if (record) (history.get(id) ?? history.set(id, []).get(id)!).push(record);
     }
     return history;
+  }
+
+  /**
+   * Each snapshot's last drill and last passing drill (`drillStatus`), reading only what those need:
+   * its records newest first, until a trusted passing one (usually the newest alone). Snapshots
+   * without drill records read nothing; `ids` (default: every catalogued id) are read a bounded
+   * number at a time. An id absent from the answer has no trusted record.
+   */
+  async drillStatuses(catalogue: Catalogue, ids?: readonly string[]): Promise<Map<string, SnapshotDrillStatus>> {
+    const archiveSha = SnapshotRepository.archiveShas(catalogue);
+    const wanted = (ids ?? Object.keys(catalogue.drillKeys)).filter((id) => catalogue.drillKeys[id]?.length);
+    const statuses = await mapInFlight(wanted, this.readConcurrency, async (id) => {
+      const newestFirst: Array<DrillRecord & { key: string }> = [];
+      const keys = catalogue.drillKeys[id]!;
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const record = await this.readDrill(keys[i]!, id, archiveSha.get(id));
+        if (!record) continue;
+        newestFirst.push(record);
+        if (record.passed) break;
+      }
+      return newestFirst.length ? drillStatus(newestFirst.reverse()) : undefined;
+    });
+    const out = new Map<string, SnapshotDrillStatus>();
+    for (const [i, id] of wanted.entries()) if (statuses[i]) out.set(id, statuses[i]);
+    return out;
+  }
+
+  /**
+   * The first of `snapshots` (in their order, e.g. newest first) whose drill status passes `test`,
+   * reading drill records a window of snapshots at a time, so that a match near the front reads
+   * little; undefined when none does.
+   */
+  async firstByDrill(
+    catalogue: Catalogue,
+    snapshots: readonly SnapshotManifest[],
+    test: (status: SnapshotDrillStatus) => boolean,
+  ): Promise<SnapshotManifest | undefined> {
+    const none = drillStatus([]);
+    return await firstInOrder(snapshots, this.readConcurrency, async (m) =>
+      test((await this.drillStatuses(catalogue, [m.id])).get(m.id) ?? none),
+    );
   }
 
   /**
@@ -148,14 +203,13 @@ export class SnapshotRepository {
    * unreadable), read from the keys the catalogue set aside as leftovers (no second listing).
    */
   async orphanDrills(catalogue: Catalogue): Promise<Array<DrillRecord & { key: string }>> {
-    const out: Array<DrillRecord & { key: string }> = [];
-    for (const { key, reason } of catalogue.incomplete) {
-      if (reason !== ORPHAN_DRILL_REASON) continue;
-      const c = classifyKey(this.store.prefix, key);
-      const record = c.kind === 'drill' ? await this.readDrill(key, c.id, null) : undefined;
-      if (record) out.push(record);
-    }
-    return out;
+    const keys = catalogue.incomplete
+      .filter((i) => i.reason === ORPHAN_DRILL_REASON)
+      .map(({ key }) => ({ key, c: classifyKey(this.store.prefix, key) }));
+    const records = await mapInFlight(keys, this.readConcurrency, ({ key, c }) =>
+      c.kind === 'drill' ? this.readDrill(key, c.id, null) : Promise.resolve(undefined),
+    );
+    return records.filter((r): r is DrillRecord & { key: string } => r !== undefined);
   }
 
   /** Where the store points, for messages (no credentials). */
@@ -203,7 +257,7 @@ export class SnapshotRepository {
   }
 
   /** The complete snapshots, newest first, and the leftovers (see `listCatalogue`). */
-  catalogue(options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+  catalogue(options: CatalogueReadOptions = {}): Promise<Catalogue> {
     return listCatalogue(this.store, this.trust, options);
   }
 
@@ -212,9 +266,17 @@ export class SnapshotRepository {
     return newestManifest(this.store, this.trust);
   }
 
-  /** `latest`, `oldest` or an exact id, resolved to a catalogued snapshot; 'not-found' otherwise. */
-  find(which: string, options: SelectOptions = {}): Promise<SnapshotManifest> {
+  /**
+   * `latest`, `oldest` or an exact id, resolved to a catalogued snapshot; 'not-found' otherwise. An
+   * exact id reads that snapshot alone, without the replay check (see `findSnapshot`).
+   */
+  find(which: string, options: SelectOptions & { signal?: AbortSignal } = {}): Promise<SnapshotManifest> {
     return findSnapshot(this.store, this.trust, which, options);
+  }
+
+  /** The catalogue of one snapshot id: every rule but the replay check (see `readOneSnapshot`). */
+  catalogueOf(id: string, options: { signal?: AbortSignal } = {}): Promise<Catalogue> {
+    return readOneSnapshot(this.store, this.trust, id, options);
   }
 
   /** `latest`, `oldest` or an exact id, picked from a catalogue already read; 'not-found' otherwise. */

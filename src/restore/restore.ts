@@ -105,13 +105,15 @@ export async function planRestore(
         `check it with vault-ops snapshot list and pass --snapshot ${picked.id} if it is the one`,
     );
   }
-  // Signature, anomaly and drill status are settled before anything talks to the target.
-  const catalogue = await deps.repository.catalogue();
+  // Signature, anomaly and drill status are settled before anything talks to the target. The whole
+  // catalogue is read, not the one snapshot: whether it is a possible replay (the same archive under
+  // another id, a raft index below an older snapshot's) depends on every other manifest in the store.
+  const catalogue = await deps.repository.catalogue({ uploads: false });
   const manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
   const anomaly = anomalyOf(catalogue, manifest.id)?.reason;
   const keys = deps.repository.trust.verifyKeys;
   if (keys.length) verifyManifestSignature(manifest, keys);
-  const lastDrill = drillStatus((await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id));
+  const lastDrill = (await deps.repository.drillStatuses(catalogue, [manifest.id])).get(manifest.id) ?? drillStatus([]);
   const flavour = await readServerFlavour(deps.vault);
   if ((await readSealStatus(deps.vault)).sealed) throw await sealedTargetError(deps.vault);
   const { client: leader, leader: location } = await leaderClient(deps.vault);

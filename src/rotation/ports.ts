@@ -64,7 +64,7 @@ export function snapshotBackups(deps: {
   return {
     url: deps.repository.url,
     async latestGood(mount) {
-      const catalogue = await deps.repository.catalogue();
+      const catalogue = await deps.repository.catalogue({ uploads: false });
       const passedOver: string[] = [];
       const wanted = mount ? trimSlashes(mount) : undefined;
       for (const manifest of catalogue.snapshots) {
@@ -72,8 +72,7 @@ export function snapshotBackups(deps: {
           passedOver.push(`${manifest.id} does not hold mount ${wanted}/ (taken before it existed?)`);
           continue;
         }
-        const drills = (await deps.repository.drillHistory(catalogue, [manifest.id])).get(manifest.id) ?? [];
-        const last = drills.at(-1);
+        const last = (await deps.repository.drillStatuses(catalogue, [manifest.id])).get(manifest.id)?.lastDrill;
         if (last && !last.passed) {
           passedOver.push(`${manifest.id} failed its last restore drill (${last.finishedAt})`);
           continue;

@@ -72,6 +72,8 @@ interface RestErrorLike {
 export class AzureStore implements SnapshotStore {
   readonly url: string;
   readonly prefix: string;
+  /** Manifest and drill-record reads in flight (one keep-alive socket per read in flight). */
+  readonly readConcurrency = 32;
   capabilities: StoreCapabilities = { versioning: false, objectLock: false };
   private readonly container: ContainerClient;
   /** Per-blob immutability policies are accepted (version-level WORM on the container). */
@@ -354,11 +356,22 @@ export class AzureStore implements SnapshotStore {
    * delete it, and there that blob could not be deleted; Azure drops them after 7 days itself.
    */
   async listIncomplete(): Promise<IncompleteUpload[]> {
-    if (this.capabilities.objectLock) return [];
+    return (await this.listWithIncomplete()).incomplete;
+  }
+
+  /** The committed listing is the second pass of `listIncomplete`: the catalogue gets both from two passes. */
+  async listWithIncomplete(
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ objects: StoredObject[]; incomplete: IncompleteUpload[] }> {
+    if (this.capabilities.objectLock) return { objects: await this.list(options), incomplete: [] };
     const prefix = listingPrefix(this.prefix);
+    const all = new Map<string, IncompleteUpload>();
     try {
-      const all = new Map<string, IncompleteUpload>();
-      for await (const b of this.container.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+      for await (const b of this.container.listBlobsFlat({
+        prefix,
+        includeUncommitedBlobs: true,
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      })) {
         all.set(b.name, {
           key: b.name,
           uploadId: b.name,
@@ -366,11 +379,13 @@ export class AzureStore implements SnapshotStore {
           bytes: b.properties.contentLength ?? 0,
         });
       }
-      for await (const b of this.container.listBlobsFlat({ prefix })) all.delete(b.name);
-      return [...all.values()];
     } catch (err) {
       throw this.fail('list incomplete uploads in', prefix || '/', err);
     }
+    // Taken after: a blob committed in between is not incomplete.
+    const objects = await this.list(options);
+    for (const o of objects) all.delete(o.key);
+    return { objects, incomplete: [...all.values()] };
   }
 
   async abortIncomplete(upload: IncompleteUpload): Promise<void> {

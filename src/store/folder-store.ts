@@ -51,6 +51,8 @@ export class FolderStore implements SnapshotStore {
   readonly url: string;
   readonly prefix = '';
   readonly capabilities = { versioning: false, objectLock: false };
+  /** Small file reads in flight (libuv's thread pool runs 4 at a time; more only queue). */
+  readonly readConcurrency = 8;
 
   constructor(readonly root: string) {
     this.url = `file://${root}`;
@@ -203,12 +205,15 @@ export class FolderStore implements SnapshotStore {
 
   async list(options: { under?: string } = {}): Promise<StoredObject[]> {
     const out: StoredObject[] = [];
-    const start = options.under ? this.path(options.under.replace(/\/+$/, '')) : this.root;
-    await this.walk(start, async (path, name) => {
+    // `under` is a key prefix: its folders are walked, its last part (when not empty) starts a name.
+    const under = (options.under ?? '').replace(/^\/+/, '');
+    const folder = under.slice(0, under.lastIndexOf('/') + 1).replace(/\/+$/, '');
+    await this.walk(folder ? this.path(folder) : this.root, async (path, name) => {
       if (name.startsWith(TEMP_PREFIX)) return;
+      const key = relative(this.root, path).split(sep).join('/');
+      if (!key.startsWith(under)) return;
       const info = await stat(path).catch(() => undefined);
-      if (info?.isFile())
-        out.push({ key: relative(this.root, path).split(sep).join('/'), bytes: info.size, lastModified: info.mtime });
+      if (info?.isFile()) out.push({ key, bytes: info.size, lastModified: info.mtime });
     });
     return out;
   }

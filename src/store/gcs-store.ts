@@ -1,5 +1,5 @@
 import { KeyTakenError } from './exists.js';
-import { type Bucket, type File, type FileMetadata, Storage } from '@google-cloud/storage';
+import { type Bucket, type File, type FileMetadata, type GetFilesOptions, Storage } from '@google-cloud/storage';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError } from '../errors.js';
@@ -69,6 +69,8 @@ function retainUntilOf(m: FileMetadata): Date | undefined {
 export class GcsStore implements SnapshotStore {
   readonly url: string;
   readonly prefix: string;
+  /** Manifest and drill-record reads in flight (one keep-alive socket per read in flight). */
+  readonly readConcurrency = 32;
   capabilities: StoreCapabilities = { versioning: false, objectLock: false };
   private readonly storage: Storage;
   private readonly bucket: Bucket;
@@ -289,9 +291,18 @@ export class GcsStore implements SnapshotStore {
 
   async list(options: { under?: string; signal?: AbortSignal } = {}): Promise<StoredObject[]> {
     const prefix = listingPrefix(this.prefix, options.under);
+    const out: StoredObject[] = [];
     try {
-      const [files] = await this.bucket.getFiles({ ...(prefix ? { prefix } : {}), autoPaginate: true });
-      return files.map((f) => this.toStored(f.name, f.metadata));
+      // Page by page, keeping only what a StoredObject needs: the SDK's File objects of a whole
+      // listing (autoPaginate) held ≈ 1 GB for 30,000 objects in the catalogue bench.
+      let query: GetFilesOptions | null = { ...(prefix ? { prefix } : {}), autoPaginate: false, maxResults: 1000 };
+      while (query) {
+        options.signal?.throwIfAborted();
+        const [files, next]: [File[], GetFilesOptions | null, unknown] = await this.bucket.getFiles(query);
+        for (const f of files) out.push(this.toStored(f.name, f.metadata));
+        query = next?.pageToken ? next : null;
+      }
+      return out;
     } catch (err) {
       throw this.fail('list', prefix || '/', err);
     }

@@ -61,6 +61,8 @@ const DEFAULT_QUEUE_SIZE = 2;
 export class S3Store implements SnapshotStore {
   readonly url: string;
   readonly prefix: string;
+  /** Manifest and drill-record reads in flight (the SDK keeps up to 50 sockets per host). */
+  readonly readConcurrency = 32;
   capabilities: StoreCapabilities = { versioning: false, objectLock: false };
   private readonly client: S3Client;
   private readonly ownsClient: boolean;

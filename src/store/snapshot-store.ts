@@ -13,8 +13,10 @@ import type { Readable } from 'node:stream';
  * - `putStream` retries single parts (S3) but never the whole stream: a stream cannot be replayed.
  * - "Not found" is a VaultOpsError with code 'not-found' from `get`, `getBytes` and `head`;
  *   `delete` of a missing object succeeds (idempotent, as in S3).
- * - `list` returns every object under the store's prefix (recursively), in no particular order;
- *   objects still being written by `putStream` are never listed under their final key.
+ * - `list` returns every object under the store's prefix (recursively), in no particular order,
+ *   in one pass over the backend's pages; objects still being written by `putStream` are never
+ *   listed under their final key. `under` is a key prefix within the store's prefix: a folder
+ *   (`records/`) or the start of a name (`<id>.` lists one snapshot's objects).
  * - Store errors are VaultOpsError code 'store' with a message naming the store URL (without
  *   credentials) and what to check.
  */
@@ -25,6 +27,11 @@ export interface SnapshotStore {
   readonly prefix: string;
   /** What the store can do; callers adapt (e.g. prune deletes exact versions when versioned). */
   readonly capabilities: StoreCapabilities;
+  /**
+   * How many small reads (`getBytes` of manifests and drill records) the catalogue may have in flight
+   * at once against this backend; the repository's default when absent.
+   */
+  readonly readConcurrency?: number;
 
   putStream(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
   putBytes(key: string, data: Uint8Array | string, options?: PutOptions): Promise<PutResult>;
@@ -39,6 +46,14 @@ export interface SnapshotStore {
   delete(key: string, options?: { versionId?: string }): Promise<void>;
   /** Incomplete uploads (S3 multipart uploads never completed or aborted; stray temp files). */
   listIncomplete(): Promise<IncompleteUpload[]>;
+  /**
+   * `list()` and `listIncomplete()` at once, for a backend where finding incomplete uploads lists the
+   * objects anyway (Azure: two passes instead of three). Absent: callers run the two side by side.
+   */
+  listWithIncomplete?(options?: { signal?: AbortSignal }): Promise<{
+    objects: StoredObject[];
+    incomplete: IncompleteUpload[];
+  }>;
   abortIncomplete(upload: IncompleteUpload): Promise<void>;
   close(): Promise<void>;
 }

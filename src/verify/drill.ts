@@ -5,7 +5,7 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import { emptyStoreError } from '../repository/catalogue.js';
-import { newestUnverified, newestVerified } from '../repository/drill-history.js';
+import type { SnapshotDrillStatus } from '../repository/drill-history.js';
 import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
@@ -98,6 +98,68 @@ export interface DrillReport {
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
+/** What `verify --snapshot WHICH` drills, and the newest snapshot verified before it (metrics). */
+export type DrillTarget =
+  | {
+      manifest: SnapshotManifest;
+      /**
+       * Null: none verified; undefined: not read (an exact id, nobody reporting metrics); a promise: an
+       * exact id's, read beside the drill (it needs the whole catalogue; it settles, never rejects).
+       */
+      verifiedBefore: SnapshotManifest | null | undefined | Promise<SnapshotManifest | null | undefined>;
+    }
+  | { manifest?: undefined; snapshots: number; verifiedBefore: SnapshotManifest };
+
+/**
+ * Verify's selection. `latest`, `oldest` and `unverified` read the catalogue (which snapshot is the
+ * newest trusted one depends on every manifest: a newer one may be a replay), then drill records newest
+ * snapshot first, only until the answer is known. An exact id reads that snapshot alone: every trust
+ * rule holds but the replay check, which compares it with every other manifest; an exact id set apart
+ * as an anomaly (a possible replay, a time at odds with its id) may be drilled anyway: the drill only
+ * ever touches a scratch server, and its result is what the operator needs.
+ */
+export async function selectDrillTarget(
+  repository: SnapshotRepository,
+  which: string,
+  options: { newestVerified: boolean; logger?: Logger; signal?: AbortSignal },
+): Promise<DrillTarget> {
+  // Selection needs no unfinished uploads (see CatalogueReadOptions.uploads).
+  const read = { uploads: false, ...(options.signal ? { signal: options.signal } : {}) };
+  const passed = (s: SnapshotDrillStatus) => s.lastPassingDrill !== null;
+  if (!['latest', 'oldest', 'unverified'].includes(which)) {
+    const one = await repository.catalogueOf(which, options.signal ? { signal: options.signal } : {});
+    const manifest = repository.select(one, which, { allowAnomaly: true });
+    if (!options.newestVerified) return { manifest, verifiedBefore: undefined };
+    const aside = (async () => {
+      const catalogue = await repository.catalogue(read);
+      return (await repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+    })().catch((err: unknown) => {
+      options.logger?.debug({ err: (err as Error).message }, 'newest verified snapshot not read');
+      return undefined;
+    });
+    return { manifest, verifiedBefore: aside };
+  }
+  const catalogue = await repository.catalogue(read);
+  const verifiedBefore = (await repository.firstByDrill(catalogue, catalogue.snapshots, passed)) ?? null;
+  if (which !== 'unverified') {
+    return { manifest: repository.select(catalogue, which, { allowAnomaly: true }), verifiedBefore };
+  }
+  if (catalogue.snapshots.length === 0) throw emptyStoreError(repository.url);
+  // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
+  // one (an explicit --snapshot ID drills it).
+  const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
+  if (candidates.length === 0)
+    throw new VaultOpsError(
+      'not-found',
+      `${repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; ` +
+        `drill one by its id (--snapshot ID)`,
+    );
+  const manifest = await repository.firstByDrill(catalogue, candidates, (s) => !passed(s));
+  return manifest
+    ? { manifest, verifiedBefore }
+    : { snapshots: catalogue.snapshots.length, verifiedBefore: verifiedBefore! };
+}
+
 /**
  * The restore drill. Never touches a real system: the snapshot is restored into a scratch server
  * on loopback and, by default, opened only in recovery mode (no expiration manager, no plugins,
@@ -120,36 +182,27 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   /** The newest snapshot with a passing drill before this one; null: none; undefined: catalogue unread. */
   let verifiedBefore: SnapshotManifest | null | undefined;
   let nothingToDrill = false;
+  /** The newest verified snapshot, read beside the drill of an exact id (metrics only). */
+  let verifiedAside: Promise<SnapshotManifest | null | undefined> | undefined;
   try {
-    const catalogue = await deps.repository.catalogue(deps.signal ? { signal: deps.signal } : {});
-    const history = await deps.repository.drillHistory(catalogue);
-    verifiedBefore = newestVerified(catalogue.snapshots, history) ?? null;
-    if (options.snapshot === 'unverified') {
-      if (catalogue.snapshots.length === 0) throw emptyStoreError(deps.repository.url);
-      // A restore's safety snapshot holds the state it replaced: a scheduled drill does not spend itself on
-      // one (an explicit --snapshot ID drills it).
-      const candidates = catalogue.snapshots.filter((m) => m.purpose !== 'safety');
-      if (candidates.length === 0)
-        throw new VaultOpsError(
-          'not-found',
-          `${deps.repository.url} holds only safety snapshots of restores: --snapshot unverified skips them; drill ` +
-            `one by its id (--snapshot ID)`,
-        );
-      manifest = newestUnverified(candidates, history);
-      if (!manifest) {
-        nothingToDrill = true;
-        return { kind: 'all-verified', snapshots: catalogue.snapshots.length, newestVerified: verifiedBefore!.id };
-      }
-    } else {
-      // An exact id the catalogue set apart (a possible replay, a time at odds with its id) may be drilled:
-      // the drill only ever touches a scratch server, and its result is what the operator needs.
-      manifest = deps.repository.select(catalogue, options.snapshot, { allowAnomaly: true });
+    const target = await selectDrillTarget(deps.repository, options.snapshot, {
+      newestVerified: deps.reporter !== undefined,
+      logger: deps.logger,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    if (target.verifiedBefore instanceof Promise) verifiedAside = target.verifiedBefore;
+    else verifiedBefore = target.verifiedBefore;
+    if (!target.manifest) {
+      nothingToDrill = true;
+      return { kind: 'all-verified', snapshots: target.snapshots, newestVerified: target.verifiedBefore.id };
     }
+    manifest = target.manifest;
     const drilled = await drill(deps, options, manifest);
     report = drilled.report;
     const bound = { ...drilled, archiveSha256: manifest.archive.sha256 };
     return { kind: 'drilled', report, ...(await recordDrill(deps, options, bound)) };
   } finally {
+    if (verifiedAside) verifiedBefore = await verifiedAside;
     const at = new Date();
     if (nothingToDrill) deps.reporter?.nothingToDrill(at);
     else deps.reporter?.drillFinished(report, at);

@@ -31,6 +31,10 @@ export interface BenchOptions {
   destinations: number;
   /** inspect: an existing archive instead of a fresh snapshot of the seeded testbed. */
   file?: string;
+  /** catalogue: the store sizes, in snapshots. */
+  snapshotCounts: number[];
+  /** catalogue: the object stores measured. */
+  stores: Array<'s3' | 'azure' | 'gcs'>;
 }
 
 export interface SeededVault {
@@ -114,6 +118,11 @@ export class BenchContext {
     const vault = await startVault();
     this.cleanups.push(() => vault.stop());
     return vault;
+  }
+
+  /** Run `cleanup` when the benches end (servers a bench started itself, temp dirs). */
+  onClose(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,16 @@
 /**
  * Benchmarks (not part of `npm test`):
  *
- *   npm run bench -- [snapshot|verify|rotate|inspect|startup ...] [--size-mb N] [--runs N]
+ *   npm run bench -- [snapshot|verify|rotate|inspect|startup|catalogue ...] [--size-mb N] [--runs N]
  *                    [--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]
+ *                    [--snapshots 1000,10000] [--stores s3,azure,gcs]
  *
  * With no name every bench runs, sharing one seeded OpenBao and one versitygw. Each bench prints
  * one JSON object on its own line to stdout; progress goes to stderr. The built CLI
  * (`node bin/vault-ops.js`, run `npm run build` first) is measured unless `--cli source`.
  */
 import { BenchContext, type BenchOptions } from './bench-context.js';
+import { catalogueBench } from './catalogue.js';
 import { inspectBench } from './inspect.js';
 import { machineInfo } from './measure.js';
 import { rotateBench } from './rotate.js';
@@ -24,13 +26,15 @@ const benches = {
   inspect: inspectBench,
   'save-memory': saveMemoryBench,
   startup: startupBench,
+  catalogue: catalogueBench,
 } as const;
 type BenchName = keyof typeof benches;
 
 function usage(message: string): never {
   process.stderr.write(
     `bench: ${message}\nusage: npm run bench -- [${Object.keys(benches).join('|')} ...] [--size-mb N] [--runs N] ` +
-      `[--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]\n`,
+      `[--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source] [--snapshots N,M] ` +
+      `[--stores s3,azure,gcs]\n`,
   );
   process.exit(2);
 }
@@ -45,6 +49,8 @@ function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions 
     concurrency: 4,
     sizes: [64, 256, 1024],
     destinations: 1,
+    snapshotCounts: [1000, 10000],
+    stores: ['s3', 'azure', 'gcs'],
   };
   const int = (flag: string, v: string | undefined, min: number) => {
     const n = Number(v);
@@ -63,6 +69,16 @@ function parseArgs(argv: string[]): { names: BenchName[]; options: BenchOptions 
       if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))
         usage('--sizes needs MB sizes such as 64,256,1024');
       options.sizes = list;
+    } else if (a === '--snapshots') {
+      const list = (argv[++i] ?? '').split(',').map(Number);
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1))
+        usage('--snapshots needs store sizes such as 1000,10000');
+      options.snapshotCounts = list;
+    } else if (a === '--stores') {
+      const list = (argv[++i] ?? '').split(',');
+      if (list.length === 0 || list.some((k) => !['s3', 'azure', 'gcs'].includes(k)))
+        usage('--stores takes s3, azure and/or gcs');
+      options.stores = list as BenchOptions['stores'];
     } else if (a === '--file') options.file = argv[++i] ?? usage('--file needs a path');
     else if (a === '--cli') {
       const v = argv[++i];

@@ -21,8 +21,14 @@ function collect(stream: PassThrough): () => string {
  * Run the CLI in-process with captured stdout/stderr and an environment of the test's choosing
  * (nothing leaks in from the developer's shell but PATH and HOME).
  */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { stdoutIsTTY?: boolean } = {},
+): Promise<CliResult> {
   const stdout = new PassThrough();
+  // A terminal's stdout, as the CLI sees one (`snapshot list` prints rows as they come there).
+  if (options.stdoutIsTTY) Object.assign(stdout, { isTTY: true });
   const stderr = new PassThrough();
   const readOut = collect(stdout);
   const readErr = collect(stderr);

@@ -125,6 +125,18 @@ test('Azure store: uncommitted blocks of a killed upload: listed as incomplete, 
       incomplete.map((u) => u.key),
       ['p/killed.snap'],
     );
+    // The catalogue's one call: the committed objects and the uncommitted uploads, from two passes.
+    await store.putBytes('p/committed.json', '{}');
+    const both = await store.listWithIncomplete!();
+    assert.deepEqual(
+      both.objects.map((o) => o.key),
+      ['p/committed.json'],
+    );
+    assert.deepEqual(
+      both.incomplete.map((u) => u.key),
+      ['p/killed.snap'],
+    );
+    await store.delete('p/committed.json');
     await store.abortIncomplete(incomplete[0]!);
     assert.deepEqual(await store.listIncomplete(), []);
     assert.deepEqual(await store.list(), []);

@@ -137,6 +137,22 @@ export function storeContract(name: string, fresh: () => Promise<SnapshotStore>)
       await store.close();
     }
   });
+
+  test(`${name}: list under the start of a name (one snapshot's objects)`, async () => {
+    const store = await fresh();
+    try {
+      await store.putBytes(key(store, '20260101T000000Z-aaaaaa.manifest.json'), '{}');
+      await store.putBytes(key(store, '20260101T000000Z-aaaaaa.snap'), 'x');
+      await store.putBytes(key(store, '20260101T000000Z-bbbbbb.manifest.json'), '{}');
+      await store.putBytes(key(store, 'records/20260101T000000Z-aaaaaa.json'), '{}');
+      assert.deepEqual((await store.list({ under: '20260101T000000Z-aaaaaa.' })).map((o) => o.key).sort(), [
+        key(store, '20260101T000000Z-aaaaaa.manifest.json'),
+        key(store, '20260101T000000Z-aaaaaa.snap'),
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 function* chunk(data: Buffer, size: number): Generator<Buffer> {

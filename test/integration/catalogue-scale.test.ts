@@ -1,0 +1,323 @@
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { selectSnapshot } from '../../src/repository/catalogue.js';
+import type { DrillRecord } from '../../src/repository/drill-record.js';
+import { mapInFlight } from '../../src/repository/in-flight.js';
+import { archiveKey, drillKey, manifestKey } from '../../src/repository/layout.js';
+import type { SnapshotManifest } from '../../src/repository/manifest.js';
+import { signDrillRecord, signManifest } from '../../src/repository/signature.js';
+import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
+import type { CatalogueTrust } from '../../src/repository/trust.js';
+import { openSnapshotStore } from '../../src/store/open-store.js';
+import type { SnapshotStore } from '../../src/store/snapshot-store.js';
+import { selectDrillTarget } from '../../src/verify/drill.js';
+import { fakeManifest, idAt } from '../helpers/manifest.js';
+import { runCli } from '../helpers/run-cli.js';
+import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
+import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
+import { startS3, type S3Testbed } from '../testbed/s3.js';
+
+/**
+ * Issue "Off an end-of-life runtime, and a catalogue of 10,000 snapshots in seconds": the catalogue is
+ * read with many requests in flight and single-snapshot commands read one snapshot's objects only.
+ * Neither may change what the catalogue says: a store of a few hundred signed snapshots with drill
+ * records, among forged objects, lists exactly as expected (order, drill status, what is set apart), and
+ * reading one id applies every trust rule to it (signature, id time, future date, a second archive).
+ */
+let s3: S3Testbed;
+let az: AzuriteTestbed;
+let gcs: GcsTestbed;
+let dir: string;
+let key: { privateKey: KeyObject; publicKey: KeyObject };
+let verifyKeyFile: string;
+let trust: CatalogueTrust;
+
+interface Target {
+  name: string;
+  url: string;
+  env: Record<string, string>;
+  open(): Promise<SnapshotStore>;
+}
+const targets: Target[] = [];
+
+before(async () => {
+  [s3, az, gcs] = await Promise.all([startS3(), startAzurite(), startGcs()]);
+  dir = await mkdtemp(join(tmpdir(), 'vault-ops-catalogue-scale-'));
+  key = generateKeyPairSync('ed25519');
+  trust = { verifyKeys: [key.publicKey], now: () => new Date() };
+  verifyKeyFile = join(dir, 'verify.pem');
+  await writeFile(verifyKeyFile, key.publicKey.export({ type: 'spki', format: 'pem' }));
+  await Promise.all([s3.createBucket('scale'), az.createContainer('scale'), gcs.createBucket('scale')]);
+  const s3Env = s3.cliEnv();
+  const azEnv = { AZURE_STORAGE_ACCOUNT: az.account, AZURE_STORAGE_KEY: az.accountKey };
+  const folder = `file://${join(dir, 'folder')}`;
+  targets.push(
+    { name: 'folder', url: folder, env: {}, open: () => openSnapshotStore(folder, { createFolder: true }, {}) },
+    {
+      name: 's3',
+      url: 's3://scale/vault/prod',
+      env: s3Env,
+      open: () =>
+        openSnapshotStore('s3://scale/vault/prod', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, s3Env),
+    },
+    {
+      name: 'azure',
+      url: 'az://scale/vault/prod',
+      env: { ...azEnv, VAULT_OPS_AZURE_ENDPOINT: az.endpoint },
+      open: () => openSnapshotStore('az://scale/vault/prod', { azureEndpoint: az.endpoint }, azEnv),
+    },
+    {
+      name: 'gcs',
+      url: 'gs://scale/vault/prod',
+      env: { VAULT_OPS_GCS_ENDPOINT: gcs.endpoint },
+      open: () => openSnapshotStore('gs://scale/vault/prod', { gcsEndpoint: gcs.endpoint }, {}),
+    },
+  );
+});
+after(async () => {
+  await Promise.allSettled([s3?.stop(), az?.stop(), gcs?.stop()]);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const HOUR = 3_600_000;
+const COUNT = 300;
+const sha = (body: string) => createHash('sha256').update(body).digest('hex');
+
+function drill(manifest: SnapshotManifest, passed: boolean, finishedAt: Date): DrillRecord {
+  return {
+    snapshotId: manifest.id,
+    archiveSha256: manifest.archive.sha256,
+    finishedAt: finishedAt.toISOString(),
+    passed,
+    mode: 'recovery',
+    server: { flavour: 'openbao', version: '2.4.0' },
+    checks: [{ name: 'archive-integrity', passed, detail: 'test' }],
+    timings: { download: 1, start: 1, restore: 1, unseal: 1, checks: 1, total: 5 },
+    rtoSeconds: 5,
+    toolVersion: 'test',
+  };
+}
+
+/** What `snapshot list` must say of a real snapshot's drills: [last drill passed?, ever passed?]. */
+type Expected = { id: string; last: boolean | null; lastPassing: boolean };
+
+interface Seeded {
+  /** Real snapshots, newest first, with their expected drill status. */
+  real: Expected[];
+  unsigned: string;
+  future: string;
+  timeAtOdds: string;
+  twoArchives: string;
+  /** The newest real snapshot without a passing drill, which an unsigned passing record claims verified. */
+  forgedVerdict: string;
+}
+
+/**
+ * COUNT signed snapshots an hour apart (the newest an hour ago), with drills: none, one passing, one
+ * failing, or passing then failing (still verified); and the forgeries of an uploader without the key.
+ */
+async function seed(store: SnapshotStore): Promise<Seeded> {
+  const start = Date.now() - COUNT * HOUR;
+  const put = async (id: string, body: string, manifest: SnapshotManifest) => {
+    await store.putBytes(archiveKey(store.prefix, id, { encrypted: false }), body);
+    await store.putBytes(manifestKey(store.prefix, id), JSON.stringify(manifest));
+  };
+  const make = (time: Date, n: number, fields: Partial<SnapshotManifest> = {}) => {
+    const id = idAt(time, n);
+    const body = `archive ${id}`;
+    const manifest = fakeManifest({
+      id,
+      createdAt: time.toISOString(),
+      archive: { key: archiveKey(store.prefix, id, { encrypted: false }), bytes: body.length, sha256: sha(body) },
+      raft: { index: 1000 + n, term: 1, configurationIndex: 1, servers: [] },
+      cluster: { id: 'cluster-1', name: 'prod' },
+      ...fields,
+    });
+    return { id, body, manifest };
+  };
+  const real = await mapInFlight(
+    Array.from({ length: COUNT }, (_, i) => i),
+    16,
+    async (i): Promise<Expected> => {
+      const time = new Date(start + i * HOUR);
+      const { id, body, manifest: unsigned } = make(time, i + 1);
+      const manifest = signManifest(unsigned, key.privateKey);
+      await put(id, body, manifest);
+      const record = async (passed: boolean, after: number) => {
+        const at = new Date(time.getTime() + after * 60_000);
+        await store.putBytes(
+          drillKey(store.prefix, id, at),
+          JSON.stringify(signDrillRecord(drill(manifest, passed, at), key.privateKey)),
+        );
+      };
+      const kind = i % 4;
+      if (kind === 1) await record(true, 5);
+      if (kind === 2) await record(false, 5);
+      if (kind === 3) {
+        await record(true, 5);
+        await record(false, 10);
+      }
+      return { id, last: kind === 0 ? null : kind === 1, lastPassing: kind === 1 || kind === 3 };
+    },
+  );
+  real.reverse();
+  // The newest snapshot without a passing drill gets an unsigned passing record: it must stay unverified.
+  const forgedVerdict = real.find((r) => !r.lastPassing)!;
+  const forgedAt = new Date(Date.now() - 60_000);
+  await store.putBytes(
+    drillKey(store.prefix, forgedVerdict.id, forgedAt),
+    JSON.stringify({ ...drill({ id: forgedVerdict.id, archive: { sha256: '0'.repeat(64) } } as any, true, forgedAt) }),
+  );
+  // An unsigned manifest, the newest of all.
+  const unsigned = make(new Date(Date.now() - 120_000), 0xf01);
+  await put(unsigned.id, unsigned.body, unsigned.manifest);
+  // Signed, but dated a day ahead, and one whose createdAt disagrees with its id (a key used carelessly).
+  const future = make(new Date(Date.now() + 24 * HOUR), 0xf02);
+  await put(future.id, future.body, signManifest(future.manifest, key.privateKey));
+  const odd = make(new Date(start - HOUR), 0xf03);
+  await put(
+    odd.id,
+    odd.body,
+    signManifest({ ...odd.manifest, createdAt: new Date(start).toISOString() }, key.privateKey),
+  );
+  // A second archive beside a real snapshot's (`.snap.age` next to `.snap`): that id becomes an anomaly.
+  const twoArchives = real[COUNT / 2]!;
+  await store.putBytes(archiveKey(store.prefix, twoArchives.id, { encrypted: true }), 'not the real one');
+  return {
+    real: real.filter((r) => r !== twoArchives),
+    unsigned: unsigned.id,
+    future: future.id,
+    timeAtOdds: odd.id,
+    twoArchives: twoArchives.id,
+    forgedVerdict: forgedVerdict.id,
+  };
+}
+
+/** The outcome of picking `which`: the manifest's id or the error's message. */
+async function outcome(pick: () => SnapshotManifest | Promise<SnapshotManifest>): Promise<string> {
+  try {
+    return `picked ${(await pick()).id}`;
+  } catch (err) {
+    return `refused: ${(err as Error).message}`;
+  }
+}
+
+test('a store of a few hundred snapshots lists exactly, drills and forgeries included, on every store', async () => {
+  const seeded = await Promise.all(
+    targets.map(async (t) => {
+      const store = await t.open();
+      try {
+        return await seed(store);
+      } finally {
+        await store.close();
+      }
+    }),
+  );
+  for (const [i, target] of targets.entries()) {
+    const s = seeded[i]!;
+    const r = await runCli(
+      ['snapshot', 'list', '--from', target.url, '--verify-key', verifyKeyFile, '--output', 'json'],
+      target.env,
+    );
+    assert.equal(r.code, 0, `${target.name}: ${r.stderr}`);
+    const list = r.json();
+    assert.deepEqual(
+      list.snapshots.map((m: any) => m.id),
+      s.real.map((e) => e.id),
+      `${target.name}: the real snapshots, newest first, nothing else`,
+    );
+    assert.deepEqual(
+      list.snapshots.map((m: any) => [m.id, m.lastDrill?.passed ?? null, m.lastPassingDrill !== null]),
+      s.real.map((e) => [e.id, e.last, e.lastPassing]),
+      `${target.name}: each snapshot's last drill and whether one passed (the forged record counts for nothing)`,
+    );
+    assert.deepEqual(
+      list.untrusted.map((u: any) => u.id),
+      [s.unsigned],
+      target.name,
+    );
+    assert.deepEqual(
+      list.anomalies.map((a: any) => [a.id, a.reason]),
+      [
+        [s.future, 'dated in the future'],
+        [s.twoArchives, '2 archives for one snapshot id'],
+        [s.timeAtOdds, list.anomalies.find((a: any) => a.id === s.timeAtOdds).reason],
+      ].sort((a, b) => (a[0]! < b[0]! ? 1 : -1)),
+      target.name,
+    );
+    assert.match(list.anomalies.find((a: any) => a.id === s.timeAtOdds).reason, /disagrees with the time in its id/);
+
+    // At a terminal the rows come a window at a time, in the same table as a script gets at once.
+    const text = await runCli(['snapshot', 'list', '--from', target.url, '--verify-key', verifyKeyFile], target.env);
+    const tty = await runCli(['snapshot', 'list', '--from', target.url, '--verify-key', verifyKeyFile], target.env, {
+      stdoutIsTTY: true,
+    });
+    assert.equal(tty.code, 0, `${target.name}: ${tty.stderr}`);
+    assert.equal(tty.stdout, text.stdout, `${target.name}: the streamed table is the whole table`);
+    assert.equal(text.stdout.split('\n').filter((l) => /^\d{8}T\d{6}Z-/.test(l)).length, s.real.length);
+
+    // prune's plan sees the same catalogue: the set-apart ids are left alone.
+    const prune = await runCli(
+      ['snapshot', 'prune', '--from', target.url, '--keep-last', '24', '--dry-run', '--verify-key', verifyKeyFile],
+      { ...target.env },
+    );
+    assert.equal(prune.code, 0, `${target.name}: ${prune.stderr}`);
+  }
+});
+
+test('one snapshot read alone obeys every trust rule, as the whole catalogue does', async () => {
+  for (const target of targets) {
+    const store = await target.open();
+    const repository = new SnapshotRepository(store, trust);
+    try {
+      const catalogue = await repository.catalogue();
+      const ids = [
+        ...catalogue.untrusted.map((u) => u.id),
+        ...catalogue.anomalies.map((a) => a.id),
+        ...catalogue.snapshots.slice(0, 5).map((m) => m.id),
+        catalogue.snapshots.at(-1)!.id,
+        idAt(new Date(Date.now() - 10 * HOUR), 0xabcdef), // not in the store
+      ];
+      assert.equal(ids.length, 1 + 3 + 5 + 1 + 1, target.name);
+      for (const id of ids) {
+        for (const allowAnomaly of [false, true]) {
+          const whole = await outcome(() => selectSnapshot(catalogue, id, store, { allowAnomaly }));
+          const alone = await outcome(() => repository.find(id, { allowAnomaly }));
+          assert.equal(alone, whole, `${target.name}: ${id} (allowAnomaly ${allowAnomaly})`);
+        }
+      }
+      // verify's selection: an exact forged id is refused; `unverified` passes over the forged verdict.
+      const forged = catalogue.untrusted[0]!.id;
+      await assert.rejects(selectDrillTarget(repository, forged, { newestVerified: false }), /is not trusted/);
+      const unverified = await selectDrillTarget(repository, 'unverified', { newestVerified: true });
+      const wholeList = await runCli(
+        ['snapshot', 'list', '--from', target.url, '--unverified', '--verify-key', verifyKeyFile, '--output', 'json'],
+        target.env,
+      );
+      assert.equal(unverified.manifest?.id, wholeList.json().snapshots[0].id, target.name);
+      const verified = await repository.drillStatuses(catalogue, [unverified.manifest!.id]);
+      assert.equal(verified.get(unverified.manifest!.id)?.lastPassingDrill ?? null, null, target.name);
+      assert.ok(unverified.verifiedBefore && !(unverified.verifiedBefore instanceof Promise), target.name);
+
+      // The CLI's single-snapshot path: inspect URL#ID refuses the forgeries before reading any archive.
+      for (const [id, message] of [
+        [forged, /is not trusted/],
+        [catalogue.anomalies.find((a) => /future/.test(a.reason))!.id, /anomaly \(dated in the future\)/],
+        [catalogue.anomalies.find((a) => /2 archives/.test(a.reason))!.id, /anomaly \(2 archives/],
+      ] as const) {
+        const r = await runCli(
+          ['snapshot', 'inspect', `${target.url}#${id}`, '--verify-key', verifyKeyFile],
+          target.env,
+        );
+        assert.equal(r.code, 3, `${target.name} ${id}: ${r.stderr}`);
+        assert.match(r.stderr, message, `${target.name} ${id}`);
+      }
+    } finally {
+      await store.close();
+    }
+  }
+});
