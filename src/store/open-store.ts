@@ -228,7 +228,10 @@ async function openAzure(
         accountKey: env.AZURE_STORAGE_KEY || undefined,
         sas: env.AZURE_STORAGE_SAS_TOKEN || undefined,
       };
-  const { AzureStore, azureServiceClient } = await import('./azure-store.js');
+  const [{ AzureStore }, { azureServiceClient }] = await Promise.all([
+    import('./azure-store.js'),
+    import('./azure-client.js'),
+  ]);
   const service = await azureServiceClient(
     {
       ...(o.azureAccount ? { account: o.azureAccount } : {}),

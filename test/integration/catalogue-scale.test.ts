@@ -14,7 +14,7 @@ import { SnapshotRepository } from '../../src/repository/snapshot-repository.js'
 import type { CatalogueTrust } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
-import { selectDrillTarget } from '../../src/verify/drill.js';
+import { selectDrillTarget } from '../../src/verify/select-target.js';
 import { fakeManifest, idAt } from '../helpers/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';

@@ -14,7 +14,7 @@ const dist = resolve(process.env.BENCH_DIST ?? join(import.meta.dirname, '../../
 const load = (path) => import(pathToFileURL(join(dist, path)).href);
 const { openSnapshotStore } = await load('store/open-store.js');
 const { SnapshotRepository } = await load('repository/snapshot-repository.js');
-const drill = await load('verify/drill.js');
+const drill = await load('verify/select-target.js');
 const env = process.env;
 const options = {
   ...(env.VAULT_OPS_S3_ENDPOINT ? { s3Endpoint: env.VAULT_OPS_S3_ENDPOINT, s3ForcePathStyle: true } : {}),
