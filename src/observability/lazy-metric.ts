@@ -1,4 +1,4 @@
-import type { Registry } from 'prom-client';
+import { Counter, type CounterConfiguration, Gauge, type GaugeConfiguration, type Registry } from 'prom-client';
 
 /**
  * Register `metric` in `registry` only when it is first written to. prom-client exports an
@@ -22,4 +22,17 @@ export function registerOnFirstUse<M extends object>(registry: Registry, metric:
       };
     },
   });
+}
+
+type GaugeConfig<L extends string> = Omit<GaugeConfiguration<L>, 'registers'>;
+type CounterConfig<L extends string> = Omit<CounterConfiguration<L>, 'registers'>;
+
+/** A job's gauge, exported only once the run sets it. */
+export function lazyGauge<L extends string = string>(registry: Registry, config: GaugeConfig<L>): Gauge<L> {
+  return registerOnFirstUse(registry, new Gauge<L>({ ...config, registers: [] }));
+}
+
+/** A job's counter, exported only once the run increments it. */
+export function lazyCounter<L extends string = string>(registry: Registry, config: CounterConfig<L>): Counter<L> {
+  return registerOnFirstUse(registry, new Counter<L>({ ...config, registers: [] }));
 }

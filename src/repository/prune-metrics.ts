@@ -1,5 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client';
-import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import { Registry } from 'prom-client';
+import { lazyCounter, lazyGauge } from '../observability/lazy-metric.js';
 import type { JobMetrics } from '../observability/metrics.js';
 import type { PruneReport, PruneReporter } from './prune.js';
 
@@ -7,42 +7,26 @@ import type { PruneReport, PruneReporter } from './prune.js';
 export class PruneMetrics implements PruneReporter, JobMetrics {
   readonly job = 'vault-ops-prune';
   readonly registry = new Registry();
-  readonly lastSuccess = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_prune_last_success_timestamp_seconds',
-      help: 'Unix time of the last prune that removed everything it planned to',
-      registers: [],
-    }),
-  );
-  readonly snapshots = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_prune_snapshots',
-      help:
-        'Snapshots of the last prune by outcome: kept, removed, locked (under object lock, kept), overwritten ' +
-        '(a key with several versions, kept), untrusted or anomaly (set apart by the catalogue, never touched)',
-      labelNames: ['outcome'],
-      registers: [],
-    }),
-  );
-  readonly failures = registerOnFirstUse(
-    this.registry,
-    new Counter({
-      name: 'vault_ops_prune_failures_total',
-      help: 'Prunes that failed or could not remove an object, by reason',
-      labelNames: ['reason'],
-      registers: [],
-    }),
-  );
-  readonly lastFailure = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_prune_last_failure_timestamp_seconds',
-      help: 'Unix time of the last failed prune',
-      registers: [],
-    }),
-  );
+  readonly lastSuccess = lazyGauge(this.registry, {
+    name: 'vault_ops_prune_last_success_timestamp_seconds',
+    help: 'Unix time of the last prune that removed everything it planned to',
+  });
+  readonly snapshots = lazyGauge(this.registry, {
+    name: 'vault_ops_prune_snapshots',
+    help:
+      'Snapshots of the last prune by outcome: kept, removed, locked (under object lock, kept), overwritten ' +
+      '(a key with several versions, kept), untrusted or anomaly (set apart by the catalogue, never touched)',
+    labelNames: ['outcome'],
+  });
+  readonly failures = lazyCounter(this.registry, {
+    name: 'vault_ops_prune_failures_total',
+    help: 'Prunes that failed or could not remove an object, by reason',
+    labelNames: ['reason'],
+  });
+  readonly lastFailure = lazyGauge(this.registry, {
+    name: 'vault_ops_prune_last_failure_timestamp_seconds',
+    help: 'Unix time of the last failed prune',
+  });
 
   pruned(report: PruneReport, at: Date): void {
     this.lastSuccess.set(at.getTime() / 1000);

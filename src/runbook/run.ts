@@ -85,14 +85,7 @@ export async function runRunbook<D>(options: RunOptions<D>): Promise<RunbookRepo
     for (const [index, step] of runbook.steps.entries()) {
       const entry = report.steps[index]!;
       if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
-      emit({
-        type: 'step-started',
-        step: step.id,
-        title: step.title,
-        description: step.description,
-        index,
-        total: runbook.steps.length,
-      });
+      emit(stepStarted(step, index, runbook.steps.length));
       await write({ event: 'step-started', step: step.id });
       let actionStarted = false;
       const executeStep = async (): Promise<void> => {
@@ -346,14 +339,7 @@ async function planAll<D>(
   for (const [index, step] of options.runbook.steps.entries()) {
     const entry = report.steps[index]!;
     if (reportAlreadyDone(entry, step.id, campaign, emit)) continue;
-    emit({
-      type: 'step-started',
-      step: step.id,
-      title: step.title,
-      description: step.description,
-      index,
-      total: options.runbook.steps.length,
-    });
+    emit(stepStarted(step, index, options.runbook.steps.length));
     const ctx = stepContext(step);
     try {
       const plan = await step.inspect(ctx);
@@ -389,4 +375,8 @@ async function planAll<D>(
     }
   }
   report.warnings = report.steps.flatMap((s) => s.warnings);
+}
+
+function stepStarted<D>(step: RunbookStep<D>, index: number, total: number): RunbookEvent {
+  return { type: 'step-started', step: step.id, title: step.title, description: step.description, index, total };
 }

@@ -1,6 +1,6 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { JobMetrics } from '../observability/metrics.js';
-import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import { lazyCounter, lazyGauge } from '../observability/lazy-metric.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import type { SnapshotReporter } from './save.js';
 
@@ -8,68 +8,40 @@ import type { SnapshotReporter } from './save.js';
 export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
   readonly job = 'vault-ops-snapshot';
   readonly registry = new Registry();
-  readonly lastSuccess = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_last_success_timestamp_seconds',
-      help: 'Unix time of the last snapshot stored and catalogued',
-      labelNames: ['store'],
-      registers: [],
-    }),
-  );
-  readonly duration = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_duration_seconds',
-      help: 'Wall time of the last successful snapshot save',
-      labelNames: ['store'],
-      registers: [],
-    }),
-  );
-  readonly bytes = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_bytes',
-      help: 'Size of the last stored snapshot archive',
-      labelNames: ['store'],
-      registers: [],
-    }),
-  );
-  readonly failures = registerOnFirstUse(
-    this.registry,
-    new Counter({
-      name: 'vault_ops_snapshot_failures_total',
-      help: 'Snapshot saves that failed, by reason',
-      labelNames: ['reason', 'store'],
-      registers: [],
-    }),
-  );
-  readonly lastFailure = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_last_failure_timestamp_seconds',
-      help: 'Unix time of the last failed snapshot save',
-      labelNames: ['store'],
-      registers: [],
-    }),
-  );
-  readonly shrunk = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_shrunk',
-      help: '1 when the last snapshot (or a key prefix) shrank by more than half since the previous one',
-      registers: [],
-    }),
-  );
-  readonly keys = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_keys',
-      help: 'Storage keys in the last snapshot by top-level prefix',
-      labelNames: ['prefix'],
-      registers: [],
-    }),
-  );
+  readonly lastSuccess = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_last_success_timestamp_seconds',
+    help: 'Unix time of the last snapshot stored and catalogued',
+    labelNames: ['store'],
+  });
+  readonly duration = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_duration_seconds',
+    help: 'Wall time of the last successful snapshot save',
+    labelNames: ['store'],
+  });
+  readonly bytes = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_bytes',
+    help: 'Size of the last stored snapshot archive',
+    labelNames: ['store'],
+  });
+  readonly failures = lazyCounter(this.registry, {
+    name: 'vault_ops_snapshot_failures_total',
+    help: 'Snapshot saves that failed, by reason',
+    labelNames: ['reason', 'store'],
+  });
+  readonly lastFailure = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_last_failure_timestamp_seconds',
+    help: 'Unix time of the last failed snapshot save',
+    labelNames: ['store'],
+  });
+  readonly shrunk = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_shrunk',
+    help: '1 when the last snapshot (or a key prefix) shrank by more than half since the previous one',
+  });
+  readonly keys = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_keys',
+    help: 'Storage keys in the last snapshot by top-level prefix',
+    labelNames: ['prefix'],
+  });
 
   /**
    * One event per destination: the `store` label is the store's credential-free URL, so that a

@@ -25,3 +25,16 @@ export async function readCapped(stream: Readable, max: number, key: string, sto
   }
   return Buffer.concat(chunks);
 }
+
+/** `getBytes` of an object-store backend: its `get` stream, read whole under the cap. */
+export async function getBytesCapped(
+  store: {
+    readonly url: string;
+    get(key: string, options: { signal?: AbortSignal }): Promise<Readable>;
+  },
+  key: string,
+  options: { maxBytes?: number; signal?: AbortSignal },
+): Promise<Buffer> {
+  const stream = await store.get(key, options.signal ? { signal: options.signal } : {});
+  return await readCapped(stream, options.maxBytes ?? DEFAULT_MAX_SMALL_OBJECT_BYTES, key, store.url);
+}

@@ -26,7 +26,7 @@ import type {
   StoredObject,
   StoredObjectVersion,
 } from './snapshot-store.js';
-import { DEFAULT_MAX_SMALL_OBJECT_BYTES, readCapped } from './read-capped.js';
+import { getBytesCapped } from './read-capped.js';
 
 export interface S3StoreOptions {
   bucket: string;
@@ -258,8 +258,7 @@ export class S3Store implements SnapshotStore {
   }
 
   async getBytes(key: string, options: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
-    const stream = await this.get(key, options.signal ? { signal: options.signal } : {});
-    return await readCapped(stream, options.maxBytes ?? DEFAULT_MAX_SMALL_OBJECT_BYTES, key, this.url);
+    return await getBytesCapped(this, key, options);
   }
 
   async head(key: string, options: { versionId?: string } = {}): Promise<StoredObject> {

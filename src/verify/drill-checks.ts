@@ -33,6 +33,16 @@ const mountKey = (m: { path: string; type: string }) => `${m.path}(${m.type})`;
 /** Built-in policies that the API lists or storage holds but the other does not. */
 const builtinPolicies = new Set(['root', 'response-wrapping', 'control-group']);
 
+/** The ACL policies the manifest lists against the copy's; the built-in ones are left out of the comparison. */
+function policiesCheck(manifest: SnapshotManifest, policies: string[]): DrillCheck {
+  return setCheck(
+    'policies',
+    manifest.policies.filter((p) => !builtinPolicies.has(p)),
+    policies.filter((p) => !builtinPolicies.has(p)),
+    manifest.policies.filter((p) => builtinPolicies.has(p)),
+  );
+}
+
 export async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifest): Promise<DrillCheck[]> {
   const checks: DrillCheck[] = [];
   const mounts = await readRawMountTable(raw, 'mounts');
@@ -40,14 +50,7 @@ export async function recoveryChecks(raw: VaultClient, manifest: SnapshotManifes
   const auth = await readRawMountTable(raw, 'auth');
   checks.push(setCheck('auth-methods', manifest.authMethods.map(mountKey), auth.map(mountKey)));
   const policies = await listRawPolicies(raw);
-  checks.push(
-    setCheck(
-      'policies',
-      manifest.policies.filter((p) => !builtinPolicies.has(p)),
-      policies.filter((p) => !builtinPolicies.has(p)),
-      manifest.policies.filter((p) => builtinPolicies.has(p)),
-    ),
-  );
+  checks.push(policiesCheck(manifest, policies));
   if (manifest.canary) {
     const mount = mounts.find((m) => m.path === `${manifest.canary!.mount}/`);
     const value = mount ? await readRawKvV1(raw, mount.uuid, manifest.canary.path) : undefined;
@@ -81,14 +84,7 @@ export async function unsealedChecks(
     ),
   );
   const policies = (await api.list<{ data?: { keys?: string[] } }>('sys/policies/acl')).data?.keys ?? [];
-  checks.push(
-    setCheck(
-      'policies',
-      manifest.policies.filter((p) => !builtinPolicies.has(p)),
-      policies.filter((p) => !builtinPolicies.has(p)),
-      manifest.policies.filter((p) => builtinPolicies.has(p)),
-    ),
-  );
+  checks.push(policiesCheck(manifest, policies));
   if (manifest.canary) {
     const value = await api
       .read<{ data?: { nonce?: string } }>(`${manifest.canary.mount}/${manifest.canary.path}`)

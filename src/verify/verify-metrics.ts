@@ -1,6 +1,6 @@
-import { Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { JobMetrics } from '../observability/metrics.js';
-import { registerOnFirstUse } from '../observability/lazy-metric.js';
+import { lazyGauge } from '../observability/lazy-metric.js';
 import { parseSnapshotId } from '../repository/snapshot-id.js';
 import type { DrillReport, DrillReporter } from './drill.js';
 
@@ -8,66 +8,38 @@ import type { DrillReport, DrillReporter } from './drill.js';
 export class VerifyMetrics implements DrillReporter, JobMetrics {
   readonly job = 'vault-ops-verify';
   readonly registry = new Registry();
-  readonly lastSuccess = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_last_success_timestamp_seconds',
-      help: 'Unix time of the last restore drill whose checks all passed',
-      registers: [],
-    }),
-  );
-  readonly lastRun = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_last_run_timestamp_seconds',
-      help:
-        'Unix time of the last restore drill, passed or not (or of a verify --snapshot unverified run that found ' +
-        'every snapshot verified)',
-      registers: [],
-    }),
-  );
-  readonly passed = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_passed',
-      help: '1 when the last restore drill passed, 0 when it failed or could not run',
-      registers: [],
-    }),
-  );
-  readonly restoreSeconds = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_restore_seconds',
-      help: 'Total time of the last drill: the recovery time it measured',
-      registers: [],
-    }),
-  );
-  readonly phaseSeconds = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_phase_seconds',
-      help: 'Time of each phase of the last drill',
-      labelNames: ['phase'],
-      registers: [],
-    }),
-  );
-  readonly snapshotAge = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_verify_snapshot_age_seconds',
-      help: 'Age of the snapshot the last drill restored',
-      registers: [],
-    }),
-  );
+  readonly lastSuccess = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_last_success_timestamp_seconds',
+    help: 'Unix time of the last restore drill whose checks all passed',
+  });
+  readonly lastRun = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_last_run_timestamp_seconds',
+    help:
+      'Unix time of the last restore drill, passed or not (or of a verify --snapshot unverified run that found ' +
+      'every snapshot verified)',
+  });
+  readonly passed = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_passed',
+    help: '1 when the last restore drill passed, 0 when it failed or could not run',
+  });
+  readonly restoreSeconds = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_restore_seconds',
+    help: 'Total time of the last drill: the recovery time it measured',
+  });
+  readonly phaseSeconds = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_phase_seconds',
+    help: 'Time of each phase of the last drill',
+    labelNames: ['phase'],
+  });
+  readonly snapshotAge = lazyGauge(this.registry, {
+    name: 'vault_ops_verify_snapshot_age_seconds',
+    help: 'Age of the snapshot the last drill restored',
+  });
 
-  readonly newestVerifiedAge = registerOnFirstUse(
-    this.registry,
-    new Gauge({
-      name: 'vault_ops_snapshot_newest_verified_age_seconds',
-      help: 'Age of the newest snapshot with a passing restore drill, when verify last ran',
-      registers: [],
-    }),
-  );
+  readonly newestVerifiedAge = lazyGauge(this.registry, {
+    name: 'vault_ops_snapshot_newest_verified_age_seconds',
+    help: 'Age of the newest snapshot with a passing restore drill, when verify last ran',
+  });
 
   drillFinished(report: DrillReport | undefined, at: Date): void {
     const now = at.getTime() / 1000;
