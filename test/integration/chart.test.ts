@@ -445,6 +445,7 @@ describe('helm chart', () => {
       assert.deepEqual(Object.keys(alerts).sort(), [
         'VaultOpsDaemonJobFailing',
         'VaultOpsJobFailing',
+        'VaultOpsMetricTimestampInFuture',
         'VaultOpsNoRecentVerifiedSnapshot',
         'VaultOpsRestoreDrillFailed',
         'VaultOpsRestoreDrillStale',
@@ -455,17 +456,24 @@ describe('helm chart', () => {
       ]);
       assert.equal(
         alerts.VaultOpsSnapshotTooOld,
-        'time() - max(vault_ops_snapshot_last_success_timestamp_seconds{cluster="prod"}) > 7200',
+        'time() - max(vault_ops_snapshot_last_success_timestamp_seconds{cluster="prod"} <= time() + 300) > 7200',
       );
       assert.equal(
         alerts.VaultOpsRestoreDrillStale,
-        'time() - max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"}) > 90000',
+        'time() - max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} <= time() + 300) > 90000',
       );
       // The age published at the last verify run, plus the time since that run: 8 days by default.
       assert.equal(
         alerts.VaultOpsNoRecentVerifiedSnapshot,
         'max(vault_ops_snapshot_newest_verified_age_seconds{cluster="prod"}) + time() - ' +
-          'max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"}) > 691200',
+          'max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} <= time() + 300) > 691200',
+      );
+      // A future run time pushed by someone else is left out of the freshness alerts (#22) and named by its own.
+      assert.equal(
+        alerts.VaultOpsMetricTimestampInFuture,
+        'max(vault_ops_snapshot_last_success_timestamp_seconds{cluster="prod"} or ' +
+          'vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} or ' +
+          'vault_ops_verify_last_success_timestamp_seconds{cluster="prod"}) > time() + 300',
       );
       assert.equal(
         alerts.VaultOpsVerifiedSnapshotMetricsMissing,
