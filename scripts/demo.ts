@@ -11,14 +11,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { supportedNode } from './supported-node.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const cli = join(root, 'bin', 'vault-ops.js');
 const backups = join(process.cwd(), 'backups');
+/** The CLI needs Node 22.12 or later: on an older machine Node, the demo runs it on the Node 24 CI fetches. */
+const node: string = supportedNode('demo');
 
 function vaultOps(args: string[], env: NodeJS.ProcessEnv): number {
   console.log(`\n$ vault-ops ${args.join(' ')}`);
-  const r = spawnSync(process.execPath, [cli, ...args], { stdio: 'inherit', env });
+  const r = spawnSync(node, [cli, ...args], { stdio: 'inherit', env });
   return r.status ?? 1;
 }
 

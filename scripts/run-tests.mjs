@@ -16,24 +16,14 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } 
 import { cpus, homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isSupported, supportedNode } from './supported-node.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const cache = process.env.VAULT_OPS_CACHE ?? join(homedir(), '.cache', 'vault-ops');
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  const version = readFileSync(join(root, 'test', 'testbed', 'build.sh'), 'utf8').match(/^NODE_VERSION=(\S+)$/m)?.[1];
-  const node = join(cache, `node-${version}`, 'bin', 'node');
-  console.log(`run-tests: Node ${process.versions.node} is unsupported (engines: >=22.12); running on Node ${version}`);
-  if (!existsSync(node)) {
-    const built = spawnSync('bash', [join(root, 'test', 'testbed', 'build.sh'), 'node'], { stdio: 'inherit' });
-    if (built.status !== 0) {
-      console.error('run-tests: fetching Node failed (see above): install Node 24 LTS, or Node 22.12 or later');
-      process.exit(1);
-    }
-  }
-  const again = spawnSync(node, [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
+if (!isSupported(process.versions.node)) {
+  const again = spawnSync(supportedNode('run-tests'), [fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
   process.exit(again.status ?? 1);
 }
 const onlyUnit = args.includes('--unit');
