@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
 import { RotationBed, libraryDeps } from '../fixtures/rotation-hooks/harness.js';
-import { mapPool, runRotation } from '../../src/rotation/kv/run.js';
+import { mapInFlight } from '../../src/repository/in-flight.js';
+import { runRotation } from '../../src/rotation/kv/run.js';
 import { loadRotationPolicy } from '../../src/rotation/kv/policy.js';
 import { onServer } from '../testbed/servers.js';
 
@@ -13,7 +14,7 @@ const paths = Array.from({ length: COUNT }, (_, i) => `scale/app-${String(i).pad
 
 before(async () => {
   bed = await RotationBed.start();
-  await mapPool(paths, 32, (p) => bed.put(p, { password: `orig-${p}`, user: 'svc' }));
+  await mapInFlight(paths, 32, (p) => bed.put(p, { password: `orig-${p}`, user: 'svc' }));
   policyFile = await bed.policy(
     paths.map((path, i) =>
       i % 2 === 0

@@ -1,4 +1,5 @@
 import { VaultOpsError } from '../../errors.js';
+import { mapInFlight } from '../../repository/in-flight.js';
 import type { KvMetadata, KvV2 } from './kv.js';
 import { SecretLock } from './lock.js';
 import { evaluateSecret, type PlannedAction, type SecretEvaluation } from './plan.js';
@@ -17,24 +18,6 @@ import { META, parseRotationState, CLEAR_PENDING, type RotationState } from './s
 
 export { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
 
-/** Run `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapPool<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
-}
-
 /**
  * Every entry must name an existing KV v2 mount, and the staging mount must be another KV v2
  * mount (never the consumer's, so application policies cannot read pending values). The staging
@@ -44,7 +27,7 @@ export async function mapPool<T, R>(
 export async function checkMounts(kv: KvV2, secrets: readonly SecretPolicy[], stagingMount?: string): Promise<void> {
   const problems: string[] = [];
   const mounts = [...new Set(secrets.map((s) => s.mount))];
-  const infos = new Map(await mapPool(mounts, 8, async (m) => [m, await kv.mountOf(`${m}/`)] as const));
+  const infos = new Map(await mapInFlight(mounts, 8, async (m) => [m, await kv.mountOf(`${m}/`)] as const));
   for (const s of secrets) {
     const info = infos.get(s.mount);
     const label = `secrets[${s.index}] (${s.id})`;
@@ -92,7 +75,7 @@ export async function planSecrets(
   secrets: readonly SecretPolicy[],
   options: { now: Date; force: boolean; concurrency: number },
 ): Promise<SecretPlan[]> {
-  return mapPool(secrets, Math.max(options.concurrency, 16), async (secret) => {
+  return mapInFlight(secrets, Math.max(options.concurrency, 16), async (secret) => {
     const meta = await kv.readMetadata(secret.mount, secret.path);
     return { secret, meta, evaluation: evaluateSecret(secret, meta, options.now, options.force) };
   });
@@ -291,7 +274,7 @@ export async function runRotation(options: RotationRunOptions, deps: RotationRun
         : { ...base, outcome: a === 'skip' ? 'skipped' : 'not-due', reason: p.evaluation.reason };
   });
 
-  await mapPool(admitted, options.concurrency, async (w) => {
+  await mapInFlight(admitted, options.concurrency, async (w) => {
     if (deps.signal?.aborted) {
       outcomes[w.i] = {
         id: w.p.secret.id,
@@ -371,7 +354,7 @@ export async function clearRotationState(
   deps: RotationDeps,
   settings: RotationSettings,
 ): Promise<ClearedSecret[]> {
-  return mapPool(secrets, 4, async (secret): Promise<ClearedSecret> => {
+  return mapInFlight(secrets, 4, async (secret): Promise<ClearedSecret> => {
     const meta = await deps.kv.readMetadata(secret.mount, secret.path);
     if (!meta) return { secret: secret.id, result: 'missing', droppedRotation: null };
     const st = parseRotationState(meta.customMetadata);
