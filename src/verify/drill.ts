@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,15 +6,11 @@ import type { DrillRecord } from '../repository/drill-record.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
 import type { SnapshotRepository } from '../repository/snapshot-repository.js';
-import type { VaultClient } from '../vault/client.js';
-import { readAppliedIndex, restoreRaftSnapshot, waitForRestore } from '../vault/raft-snapshot.js';
-import { downloadVerified } from '../snapshot/download-verified.js';
 import { checkScratchBinary, resolveScratchBinary } from './scratch-binary.js';
-import { forgetSourceActiveNode } from './raw-storage.js';
 import { ScratchVault } from './scratch-vault.js';
 import { recoveryChecks, unsealedChecks } from './drill-checks.js';
-import { openInRecovery, unsealWithKeys, waitFor, waitUnsealed } from './scratch-unseal.js';
 import { selectDrillTarget } from './select-target.js';
+import { downloadArchive, openRestored, restoreArchive, startFresh } from './drill-phases.js';
 
 export type DrillMode = 'recovery' | 'unsealed';
 
@@ -232,110 +227,25 @@ async function drill(
     ...(options.sealEnv ? { sealEnv: options.sealEnv } : {}),
   });
   deps.logger.debug({ dir: scratch.dir, addr: scratch.addr }, 'scratch server prepared');
+  /** One phase, its time recorded once it has run (the report gives each phase's time). */
+  const timed = async <T>(phase: Exclude<keyof DrillReport['timings'], 'total'>, run: () => Promise<T>) => {
+    const t = Date.now();
+    const result = await run();
+    timings[phase] = seconds(Date.now() - t);
+    return result;
+  };
   try {
-    // download
-    let t = Date.now();
     const archive = join(scratch.dir, 'snapshot.snap');
-    const integrity = await downloadVerified(
-      { repository: deps.repository, ...(deps.signal ? { signal: deps.signal } : {}) },
-      manifest,
-      archive,
-      options.identities,
-    );
-    timings.download = seconds(Date.now() - t);
+    const integrity = await timed('download', () => downloadArchive(deps, options, manifest, archive));
     if (!integrity.passed) return fail('archive-integrity', integrity.detail);
     checks.push({ name: 'archive-integrity', passed: true, detail: integrity.detail });
-
-    // start: always a Shamir key of the scratch server's own, whatever the source's seal. The
-    // restored keyring is sealed by the source's keys, which this server cannot open: it seals
-    // itself instead of running the copy (expiration manager, plugins, audit devices) live.
-    t = Date.now();
-    await scratch.start('fresh', deps.signal);
-    const anon = scratch.client();
-    const init = await anon.write<{ keys_base64: string[]; root_token: string }>(
-      'sys/init',
-      { secret_shares: 1, secret_threshold: 1 },
-      { unauthenticated: true },
+    const admin = await timed('start', () => startFresh(scratch, deps));
+    await timed('restore', () =>
+      restoreArchive(scratch, admin, archive, manifest, deps, options.restoreTimeoutMs ?? 120_000),
     );
-    deps.secrets.add(init.root_token);
-    init.keys_base64.forEach((k) => deps.secrets.add(k));
-    await anon.write('sys/unseal', { key: init.keys_base64[0] }, { unauthenticated: true });
-    const scratchAdmin = scratch.client(init.root_token);
-    await waitFor(
-      'the scratch server to become active',
-      async () =>
-        (await scratchAdmin.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true,
-      60_000,
-      deps.signal,
-    );
-    timings.start = seconds(Date.now() - t);
-
-    // restore
-    t = Date.now();
-    const appliedBefore = await readAppliedIndex(scratchAdmin);
-    await restoreRaftSnapshot(scratchAdmin, createReadStream(archive), {
-      force: true,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
-    // Every snapshot is sealed by another cluster's keys than the scratch server's: the node seals
-    // itself once the restore is applied. Wait for exactly that; nothing else counts as done.
-    const restoreTimeoutMs = options.restoreTimeoutMs ?? 120_000;
-    const { sealed: sealedAfterRestore, applied } = await waitForRestore(scratch.client(), {
-      appliedBefore,
-      snapshotIndex: manifest.raft.index,
-      untilSealed: true,
-      timeoutMs: restoreTimeoutMs,
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
-    if (!applied) {
-      throw new VaultOpsError(
-        'scratch',
-        `the scratch server did not seal itself within ${Math.round(restoreTimeoutMs / 1000)} s of restoring ` +
-          `snapshot ${manifest.id} (a restored snapshot always seals it): check the scratch server's resources and ` +
-          `log, and try again`,
-      );
-    }
-    timings.restore = seconds(Date.now() - t);
-    deps.logger.debug({ sealedAfterRestore }, 'restore applied');
     await scratch.stop();
-
-    // unseal
-    t = Date.now();
-    let reader: VaultClient;
-    if (options.mode === 'recovery') {
-      const opened = await openInRecovery(scratch, options.unsealKeys, manifest, deps);
-      if (typeof opened === 'string') return fail('unseal', opened);
-      reader = opened;
-    } else {
-      // The restored data still names the source's active node and its cluster address. Unsealed
-      // as it is, the scratch server starts as that node's standby and dials it: the source
-      // cluster, production perhaps. Vault (1.19 and later) answers that the scratch node is no
-      // member, which then marks itself removed and never becomes active. So forget that node
-      // first, in recovery mode, where nothing runs.
-      const opened = await openInRecovery(scratch, options.unsealKeys, manifest, deps);
-      if (typeof opened === 'string') return fail('unseal', opened);
-      await forgetSourceActiveNode(opened);
-      await scratch.stop();
-      await scratch.start('restored-unsealed', deps.signal);
-      // Auto-unseal sources unseal through their seal stanza; Shamir ones with the source's keys.
-      const unsealed = options.sealConfig
-        ? await waitUnsealed(scratch, deps.signal)
-        : await unsealWithKeys(scratch, options.unsealKeys);
-      if (unsealed) return fail('unseal', unsealed);
-      if (!options.verifyToken)
-        throw new VaultOpsError(
-          'config',
-          '--mode unsealed needs --verify-token-file: a token of the source cluster to read with',
-        );
-      reader = scratch.client(options.verifyToken);
-      await waitFor(
-        'the restored server to become active',
-        async () =>
-          (await reader.read<{ is_self?: boolean }>('sys/leader', { unauthenticated: true })).is_self === true,
-        60_000,
-        deps.signal,
-      );
-    }
+    const reader = await timed('unseal', () => openRestored(scratch, manifest, options, deps));
+    if (typeof reader === 'string') return fail('unseal', reader);
     checks.push({
       name: 'unseal',
       passed: true,
@@ -343,16 +253,13 @@ async function drill(
         `the source's unseal keys open snapshot ` +
         `${manifest.id}${options.mode === 'recovery' ? ' (recovery mode)' : ''}`,
     });
-    timings.unseal = seconds(Date.now() - t);
-
-    // checks
-    t = Date.now();
     checks.push(
-      ...(options.mode === 'recovery'
-        ? await recoveryChecks(reader, manifest)
-        : await unsealedChecks(reader, manifest, options.checkSecrets ?? [])),
+      ...(await timed('checks', () =>
+        options.mode === 'recovery'
+          ? recoveryChecks(reader, manifest)
+          : unsealedChecks(reader, manifest, options.checkSecrets ?? []),
+      )),
     );
-    timings.checks = seconds(Date.now() - t);
     return report();
   } catch (err) {
     if (isVaultOpsError(err) && err.code !== 'scratch' && err.code !== 'aborted' && err.code !== 'config') {
