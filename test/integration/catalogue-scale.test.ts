@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { selectSnapshot } from '../../src/repository/catalogue.js';
-import type { DrillRecord } from '../../src/repository/drill-record.js';
 import { mapInFlight } from '../../src/repository/in-flight.js';
 import { archiveKey, drillKey, manifestKey } from '../../src/repository/layout.js';
 import type { SnapshotManifest } from '../../src/repository/manifest.js';
@@ -15,7 +14,7 @@ import type { CatalogueTrust } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
 import { selectDrillTarget } from '../../src/verify/select-target.js';
-import { fakeManifest, idAt } from '../helpers/manifest.js';
+import { fakeManifest, idAt, fakeDrillRecord } from '../helpers/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
 import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
@@ -87,21 +86,6 @@ const HOUR = 3_600_000;
 const COUNT = 300;
 const sha = (body: string) => createHash('sha256').update(body).digest('hex');
 
-function drill(manifest: SnapshotManifest, passed: boolean, finishedAt: Date): DrillRecord {
-  return {
-    snapshotId: manifest.id,
-    archiveSha256: manifest.archive.sha256,
-    finishedAt: finishedAt.toISOString(),
-    passed,
-    mode: 'recovery',
-    server: { flavour: 'openbao', version: '2.4.0' },
-    checks: [{ name: 'archive-integrity', passed, detail: 'test' }],
-    timings: { download: 1, start: 1, restore: 1, unseal: 1, checks: 1, total: 5 },
-    rtoSeconds: 5,
-    toolVersion: 'test',
-  };
-}
-
 /** What `snapshot list` must say of a real snapshot's drills: [last drill passed?, ever passed?]. */
 type Expected = { id: string; last: boolean | null; lastPassing: boolean };
 
@@ -151,7 +135,7 @@ async function seed(store: SnapshotStore): Promise<Seeded> {
         const at = new Date(time.getTime() + after * 60_000);
         await store.putBytes(
           drillKey(store.prefix, id, at),
-          JSON.stringify(signDrillRecord(drill(manifest, passed, at), key.privateKey)),
+          JSON.stringify(signDrillRecord(fakeDrillRecord(manifest, passed, at), key.privateKey)),
         );
       };
       const kind = i % 4;
@@ -170,7 +154,9 @@ async function seed(store: SnapshotStore): Promise<Seeded> {
   const forgedAt = new Date(Date.now() - 60_000);
   await store.putBytes(
     drillKey(store.prefix, forgedVerdict.id, forgedAt),
-    JSON.stringify({ ...drill({ id: forgedVerdict.id, archive: { sha256: '0'.repeat(64) } } as any, true, forgedAt) }),
+    JSON.stringify({
+      ...fakeDrillRecord({ id: forgedVerdict.id, archive: { sha256: '0'.repeat(64) } } as any, true, forgedAt),
+    }),
   );
   // An unsigned manifest, the newest of all.
   const unsigned = make(new Date(Date.now() - 120_000), 0xf01);

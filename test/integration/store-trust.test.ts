@@ -5,13 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectRetentionCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { DrillRecord } from '../../src/repository/drill-record.js';
 import { archiveKey, drillKey, manifestKey } from '../../src/repository/layout.js';
 import type { SnapshotManifest } from '../../src/repository/manifest.js';
 import { signDrillRecord, signManifest } from '../../src/repository/signature.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
-import { fakeManifest, idAt } from '../helpers/manifest.js';
+import { fakeManifest, idAt, fakeDrillRecord } from '../helpers/manifest.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
 import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
@@ -127,21 +126,6 @@ async function realSnapshots(store: SnapshotStore, count: number): Promise<Snaps
   const start = Date.now() - count * DAY;
   for (let i = 0; i < count; i++) out.push(await putSnapshot(store, new Date(start + i * DAY), i + 1));
   return out.reverse();
-}
-
-function drill(manifest: SnapshotManifest, passed: boolean, finishedAt = new Date()): DrillRecord {
-  return {
-    snapshotId: manifest.id,
-    archiveSha256: manifest.archive.sha256,
-    finishedAt: finishedAt.toISOString(),
-    passed,
-    mode: 'recovery',
-    server: { flavour: 'openbao', version: '2.4.0' },
-    checks: [{ name: 'archive-integrity', passed, detail: 'test' }],
-    timings: { download: 1, start: 1, restore: 1, unseal: 1, checks: 1, total: 5 },
-    rtoSeconds: 5,
-    toolVersion: 'test',
-  };
 }
 
 async function cli(target: Target, args: string[], signed: boolean) {
@@ -320,14 +304,16 @@ describe('"verified" and "latest" cannot be forged', () => {
       const other = generateKeyPairSync('ed25519');
       // An unsigned passing record, one signed by another key, one of ours for another archive.
       const repoKey = (id: string, s: number) => drillKey(store.prefix, id, new Date(Date.now() - s * 1000));
-      await store.putBytes(repoKey(real[0]!.id, 30), JSON.stringify(drill(real[0]!, true)));
+      await store.putBytes(repoKey(real[0]!.id, 30), JSON.stringify(fakeDrillRecord(real[0]!, true)));
       await store.putBytes(
         repoKey(real[1]!.id, 20),
-        JSON.stringify(signDrillRecord(drill(real[1]!, true), other.privateKey)),
+        JSON.stringify(signDrillRecord(fakeDrillRecord(real[1]!, true), other.privateKey)),
       );
       await store.putBytes(
         repoKey(real[2]!.id, 10),
-        JSON.stringify(signDrillRecord({ ...drill(real[2]!, true), archiveSha256: 'f'.repeat(64) }, key.privateKey)),
+        JSON.stringify(
+          signDrillRecord({ ...fakeDrillRecord(real[2]!, true), archiveSha256: 'f'.repeat(64) }, key.privateKey),
+        ),
       );
       // A present-dated unsigned manifest: newest by time, untrusted by signature.
       const fresh = await putSnapshot(store, new Date(Date.now() - 60_000), 0xeee, { unsigned: true });
@@ -396,7 +382,7 @@ describe('"verified" and "latest" cannot be forged', () => {
     const [m] = await realSnapshots(store, 1);
     await store.putBytes(
       drillKey(store.prefix, m!.id, new Date()),
-      JSON.stringify(signDrillRecord(drill(m!, true), key.privateKey)),
+      JSON.stringify(signDrillRecord(fakeDrillRecord(m!, true), key.privateKey)),
     );
     const env = s3.cliEnv();
     const lockArgs = ['--s3-object-lock-mode', 'GOVERNANCE', '--s3-object-lock-days', '2'];
