@@ -33,36 +33,31 @@ export async function revokePrevious(run: SecretRotation, meta: KvMetadata): Pro
       `tampering: ${problem ?? `no revoke record at ${where}`}; nothing was revoked. Check who can patch this ` +
         "secret's metadata, revoke the old value on the target by hand if it is still valid, then rotate kv clear",
     );
-  if (st.previousVersion === undefined || st.version === undefined)
-    throw new HookFailed(
-      'revoke',
-      'the last rotation did not record its versions (vault-ops-previous-version / vault-ops-version)',
-    );
-  const prevData = await run.kv.readData(run.secret.mount, run.secret.path, st.previousVersion);
+  // The record agrees with the metadata, and names a previous version older than the one written.
+  const { previousVersion, version } = record;
+  const prevData = await run.kv.readData(run.secret.mount, run.secret.path, previousVersion);
   if (!prevData) {
     throw new HookFailed(
       'revoke',
-      `version ${st.previousVersion} of ${run.secret.id} (the previous value) is deleted or ` +
+      `version ${previousVersion} of ${run.secret.id} (the previous value) is deleted or ` +
         `destroyed${meta.maxVersions ? ` (max_versions ${meta.maxVersions})` : ''}: revoke it on the target by ` +
         `hand, then rotate kv clear`,
     );
   }
   const previous = pick(prevData.data, run.keys());
-  const current = pick((await run.kv.readData(run.secret.mount, run.secret.path, st.version))?.data, run.keys());
-  // The versions come from custom_metadata, which anyone with patch on the metadata can set: never
-  // hand the hook the LIVE value to revoke. The live value is the current version's, whatever the
-  // markers say.
+  const current = pick((await run.kv.readData(run.secret.mount, run.secret.path, version))?.data, run.keys());
+  // Never hand the hook the LIVE value to revoke (a person may have written the old value back): the
+  // live value is the current version's, whatever the versions say.
   const live = pick((await run.kv.readData(run.secret.mount, run.secret.path))?.data, run.keys());
   run.register(previous);
   run.register(current);
   run.register(live);
   const liveKeys = Object.keys(live);
-  if (st.previousVersion >= st.version || liveKeys.some((k) => previous[k] !== undefined && previous[k] === live[k])) {
+  if (liveKeys.some((k) => previous[k] !== undefined && previous[k] === live[k])) {
     throw new HookFailed(
       'revoke',
-      `the value to revoke (version ${st.previousVersion}) is the live value or not older than the rotated one ` +
-        `(version ${st.version}): the rotation markers in custom_metadata were tampered with; nothing was ` +
-        'revoked. Check who can patch the metadata, then rotate kv clear',
+      `the value to revoke (version ${previousVersion}) is the live value: nothing was revoked. Check who ` +
+        'wrote the old value back, then rotate kv clear',
     );
   }
   run.stopIfInterrupted('the revoke hook');
