@@ -5,9 +5,6 @@ import { metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { snapshotProtectionOptions } from './snapshot-protection.js';
 
-/** The KV v2 mount rotations stage pending values and locks in (rotation/kv). */
-export { DEFAULT_STAGING_MOUNT } from './shared.js';
-
 /** `rotate kv` (and its `status` and `clear`): the rotation's own options. */
 export const rotateKvOwnOptions = [
   {

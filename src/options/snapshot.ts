@@ -7,7 +7,6 @@ import { StoreOptionsSchema, storeOptions } from './store.js';
 import { SnapshotProtectionOptionsSchema, snapshotProtectionOptions } from './snapshot-protection.js';
 
 /** The KV v1 mount the restore-drill canary is written to (snapshot/canary.ts). */
-export { DEFAULT_CANARY_MOUNT } from './shared.js';
 
 /**
  * A list of store URLs (`--to A --to B`, `VAULT_OPS_SNAPSHOT_STORE=A,B`, a YAML list or one

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { VaultClient } from '../vault/client.js';
 
-export { DEFAULT_CANARY_MOUNT } from '../options/snapshot.js';
+export { DEFAULT_CANARY_MOUNT } from '../options/shared.js';
 export const CANARY_PATH = 'canary';
 
 export interface CanaryValue {

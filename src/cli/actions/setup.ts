@@ -1,7 +1,7 @@
 import { loadRotationPolicy, type RotationPolicy } from '../../rotation/kv/index.js';
 import { jobFileJsonSchema } from '../../scheduler/job-definition.js';
 import { connectionPolicyRoles } from '../../rotation/db-root/policy.js';
-import { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
+import { DEFAULT_STAGING_MOUNT } from '../../options/shared.js';
 import {
   SetupAllOptionsSchema,
   SetupCanaryOptionsSchema,

@@ -18,4 +18,4 @@ export function revokeRecordPath(mount: string, path: string): string {
   return `revoke/${mount}/${path}`;
 }
 
-export { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
+export { DEFAULT_STAGING_MOUNT } from '../../options/shared.js';

@@ -16,8 +16,6 @@ import { META, parseRotationState, CLEAR_PENDING, type RotationState } from './s
  * plain typed options and its dependencies, returns a typed result, and never prints.
  */
 
-export { DEFAULT_STAGING_MOUNT } from '../../options/rotate-kv.js';
-
 /**
  * Every entry must name an existing KV v2 mount, and the staging mount must be another KV v2
  * mount (never the consumer's, so application policies cannot read pending values). The staging
