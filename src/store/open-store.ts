@@ -159,9 +159,9 @@ const backends: { [K in StoreLocation['kind']]: Opener<K> } = {
     const { FolderStore } = await import('./folder-store.js');
     return await FolderStore.open(location.dir, { create: options.createFolder ?? false });
   },
-  s3: (location, options, env) => openS3(location, options, env),
-  azure: (location, options, env) => openAzure(location, options, env),
-  gcs: (location, options, env) => openGcsStore(location, options, env),
+  s3: openS3,
+  azure: openAzure,
+  gcs: openGcsStore,
 };
 
 /** An s3:// store: the endpoint follows the plaintext-http rule; credentials as openSnapshotStore says. */
