@@ -1,6 +1,7 @@
 import { VaultOpsError, shellArg } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from './manifest.js';
 import type { IncompleteUpload, SnapshotStore } from '../store/snapshot-store.js';
+import { readIndexedCopies } from './catalogue-index.js';
 import { DEFAULT_READ_CONCURRENCY, mapInFlight } from './in-flight.js';
 import { classifyKey, manifestKey } from './layout.js';
 import {
@@ -57,6 +58,13 @@ export interface Catalogue {
   signed: boolean;
   /** Set when this is the catalogue of one id (`readOneSnapshot`), not of the whole store. */
   only?: string;
+  /**
+   * Current copies of drill records from the store's index (key → bytes), read instead of the objects
+   * and checked the same way (catalogue-index.ts).
+   */
+  drillCopies?: ReadonlyMap<string, Buffer>;
+  /** How the store's index served this catalogue: `absent`, `used (N copies)` or why it was ignored. */
+  index?: string;
 }
 
 export const ORPHAN_DRILL_REASON = 'drill record of a snapshot that is not in the catalogue';
@@ -76,9 +84,14 @@ export interface CatalogueReadOptions {
 /** A manifest as read: parsed, unreadable (why), or undefined when deleted since the listing. */
 type ManifestRead = { manifest: SnapshotManifest } | { unreadable: string } | undefined;
 
-async function readManifest(store: SnapshotStore, key: string, signal?: AbortSignal): Promise<ManifestRead> {
+async function readManifest(
+  store: SnapshotStore,
+  key: string,
+  copy: Buffer | undefined,
+  signal?: AbortSignal,
+): Promise<ManifestRead> {
   try {
-    const bytes = await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES, ...(signal ? { signal } : {}) });
+    const bytes = copy ?? (await store.getBytes(key, { maxBytes: MAX_MANIFEST_BYTES, ...(signal ? { signal } : {}) }));
     return { manifest: parseManifest(bytes, key) };
   } catch (err) {
     if (err instanceof VaultOpsError && err.code === 'not-found') return undefined; // deleted since the listing
@@ -111,7 +124,17 @@ export async function listCatalogue(
       : await Promise.all([store.list(read), options.uploads === false ? [] : store.listIncomplete()]).then(
           ([objects, incomplete]) => ({ objects, incomplete }),
         );
-  return await assemble(store, trust, objects, { ...options, uploads, replays: true });
+  // The index, when the store has one, spares a read of every manifest and drill record it holds a
+  // current copy of.
+  const copies = await readIndexedCopies(store, trust, objects, read);
+  const index = copies.state === 'used' ? `used (${copies.bodies.size} current copies)` : copies.state;
+  const catalogue = await assemble(store, trust, objects, {
+    ...options,
+    uploads,
+    replays: true,
+    copies: copies.bodies,
+  });
+  return { ...catalogue, drillCopies: copies.bodies, index };
 }
 
 /**
@@ -132,7 +155,7 @@ export async function readOneSnapshot(
   const objects = await store.list({ under: `${id}.`, ...(options.signal ? { signal: options.signal } : {}) });
   const own = objects.filter((o) => {
     const c = classifyKey(store.prefix, o.key);
-    return c.kind !== 'other' && c.kind !== 'record' && c.id === id;
+    return 'id' in c && c.id === id;
   });
   return { ...(await assemble(store, trust, own, { ...options, uploads: [], replays: false })), only: id };
 }
@@ -141,7 +164,13 @@ async function assemble(
   store: SnapshotStore,
   trust: CatalogueTrust,
   objects: readonly Listed[],
-  options: { signal?: AbortSignal; uploads: readonly IncompleteUpload[]; replays: boolean },
+  options: {
+    signal?: AbortSignal;
+    uploads: readonly IncompleteUpload[];
+    replays: boolean;
+    /** Current copies from the index (catalogue-index.ts); a manifest's copy is dropped once read. */
+    copies?: Map<string, Buffer>;
+  },
 ): Promise<Catalogue> {
   const archives = new Map<string, Listed[]>();
   const manifests = new Map<string, Listed>();
@@ -174,9 +203,11 @@ async function assemble(
 
   // Read in key order, a bounded number at a time; only the parsed manifests are kept.
   const listed = [...manifests].sort(([a], [b]) => (a < b ? -1 : 1));
-  const reads = await mapInFlight(listed, store.readConcurrency ?? DEFAULT_READ_CONCURRENCY, ([, m]) =>
-    readManifest(store, m.key, options.signal),
-  );
+  const reads = await mapInFlight(listed, store.readConcurrency ?? DEFAULT_READ_CONCURRENCY, ([, m]) => {
+    const copy = options.copies?.get(m.key);
+    options.copies?.delete(m.key);
+    return readManifest(store, m.key, copy, options.signal);
+  });
   for (const [i, [id, m]] of listed.entries()) {
     const read = reads[i];
     if (read === undefined) continue;

@@ -11,6 +11,7 @@ import { isSnapshotId } from './snapshot-id.js';
  *   <prefix>/<id>.manifest.json          manifest of one snapshot
  *   <prefix>/<id>.drill-<YYYYMMDDTHHMMSSZ>.json   one restore drill of that snapshot (verify)
  *   <prefix>/records/<YYYYMMDDTHHMMSSZ>-<kind>-<rotationId>.json
+ *   <prefix>/catalogue-index.json.gz      copies of the manifests and drill records (catalogue-index.ts)
  *
  * The prefix may be empty, in which case keys start directly with the file name.
  */
@@ -20,12 +21,14 @@ export const ENCRYPTED_ARCHIVE_SUFFIX = '.snap.age';
 export const MANIFEST_SUFFIX = '.manifest.json';
 export const DRILL_INFIX = '.drill-';
 export const RECORDS_DIR = 'records';
+export const CATALOGUE_INDEX_NAME = 'catalogue-index.json.gz';
 
 export type KeyClass =
   | { kind: 'archive'; id: string; encrypted: boolean }
   | { kind: 'manifest'; id: string }
   | { kind: 'drill'; id: string; time: Date }
   | { kind: 'record' }
+  | { kind: 'index' }
   | { kind: 'other' };
 
 const DRILL_NAME_RE = /^(.+)\.drill-(\d{8}T\d{6}Z)\.json$/;
@@ -88,6 +91,11 @@ export function recordKey(prefix: string, time: Date, kind: string, rotationId: 
   return join(prefix, `${RECORDS_DIR}/${formatCompactUtc(time)}-${kind}-${rotationId}.json`);
 }
 
+/** `<prefix>/catalogue-index.json.gz`: the one index object of the store (see catalogue-index.ts). */
+export function catalogueIndexKey(prefix: string): string {
+  return join(prefix, CATALOGUE_INDEX_NAME);
+}
+
 /** The key prefix under which all records are stored, with a trailing slash: `<prefix>/records/`. */
 export function recordsPrefix(prefix: string): string {
   return join(prefix, `${RECORDS_DIR}/`);
@@ -109,6 +117,7 @@ export function classifyKey(prefix: string, key: string): KeyClass {
   }
 
   if (!rest.includes('/')) {
+    if (rest === CATALOGUE_INDEX_NAME) return { kind: 'index' };
     const withSuffix = (suffix: string): string | undefined => {
       if (!rest.endsWith(suffix)) return undefined;
       const id = rest.slice(0, -suffix.length);

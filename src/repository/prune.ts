@@ -57,6 +57,7 @@ export async function pruneSnapshots(
     const report = await prune(repository, options, logger);
     // A dry run changed nothing: it is no prune to report.
     if (report.dryRun) return report;
+    if (report.remove.some((r) => r.status === 'removed')) await repository.refreshIndexAfterWrite(logger);
     const failed =
       report.remove.some((r) => r.status === 'failed') || report.incomplete.some((r) => r.status === 'failed');
     // Kept, not failed: an overwritten key is for a human to look at, and the next run skips it again.

@@ -74,7 +74,7 @@ export interface DocumentSignature {
   value: string;
 }
 
-function signatureOver(bytes: Buffer, key: KeyObject): DocumentSignature {
+export function signatureOver(bytes: Buffer, key: KeyObject): DocumentSignature {
   return { algorithm: 'ed25519', keyId: keyId(key), value: sign(null, bytes, key).toString('base64') };
 }
 
@@ -107,6 +107,15 @@ function signatureProblem(
   return ids.includes(signature.keyId)
     ? `signature by key ${signature.keyId} does not verify: altered after signing`
     : `signed by key ${signature.keyId}, not by a verify key (${ids.join(', ')})`;
+}
+
+/** Why a signature over `bytes` (`signatureOver`) is not by one of `keys` (undefined: it is). */
+export function bytesSignatureProblem(
+  signature: DocumentSignature | undefined,
+  bytes: Buffer,
+  keys: readonly KeyObject[],
+): string | undefined {
+  return signatureProblem(signature, [bytes], keys);
 }
 
 /** Why the manifest is not signed by one of `keys` (undefined: it is). */

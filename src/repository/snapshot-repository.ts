@@ -1,4 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { KeyTakenError } from '../store/exists.js';
+import type { Logger } from '../observability/logger.js';
+import { refreshCatalogueIndex, type IndexRefresh } from './catalogue-index.js';
 import type { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import type { SnapshotManifest } from './manifest.js';
@@ -104,9 +107,12 @@ export class SnapshotRepository {
     key: string,
     id: string,
     archiveSha256: string | undefined | null,
+    /** A current copy from the store's index (`catalogue.drillCopies`): checked as the object would be. */
+    copy?: Buffer,
   ): Promise<(DrillRecord & { key: string }) | undefined> {
     try {
-      const record = parseDrillRecord(await this.store.getBytes(key, { maxBytes: MAX_DRILL_RECORD_BYTES }), key);
+      const bytes = copy ?? (await this.store.getBytes(key, { maxBytes: MAX_DRILL_RECORD_BYTES }));
+      const record = parseDrillRecord(bytes, key);
       if (record.snapshotId !== id) return undefined;
       if (this.trust.verifyKeys.length > 0) {
         if (drillSignatureProblem(record, this.trust.verifyKeys)) return undefined;
@@ -147,7 +153,7 @@ export class SnapshotRepository {
     const wanted = Object.entries(catalogue.drillKeys).filter(([id]) => !only || only.has(id));
     const keys = wanted.flatMap(([id, list]) => list.map((key) => ({ id, key })));
     const records = await mapInFlight(keys, this.readConcurrency, ({ id, key }) =>
-      this.readDrill(key, id, archiveSha.get(id)),
+      this.readDrill(key, id, archiveSha.get(id), catalogue.drillCopies?.get(key)),
     );
     const history = new Map<string, Array<DrillRecord & { key: string }>>();
     for (const [i, { id }] of keys.entries()) {
@@ -170,7 +176,7 @@ export class SnapshotRepository {
       const newestFirst: Array<DrillRecord & { key: string }> = [];
       const keys = catalogue.drillKeys[id]!;
       for (let i = keys.length - 1; i >= 0; i--) {
-        const record = await this.readDrill(keys[i]!, id, archiveSha.get(id));
+        const record = await this.readDrill(keys[i]!, id, archiveSha.get(id), catalogue.drillCopies?.get(keys[i]!));
         if (!record) continue;
         newestFirst.push(record);
         if (record.passed) break;
@@ -207,7 +213,9 @@ export class SnapshotRepository {
       .filter((i) => i.reason === ORPHAN_DRILL_REASON)
       .map(({ key }) => ({ key, c: classifyKey(this.store.prefix, key) }));
     const records = await mapInFlight(keys, this.readConcurrency, ({ key, c }) =>
-      c.kind === 'drill' ? this.readDrill(key, c.id, null) : Promise.resolve(undefined),
+      c.kind === 'drill'
+        ? this.readDrill(key, c.id, null, catalogue.drillCopies?.get(key))
+        : Promise.resolve(undefined),
     );
     return records.filter((r): r is DrillRecord & { key: string } => r !== undefined);
   }
@@ -259,6 +267,40 @@ export class SnapshotRepository {
   /** The complete snapshots, newest first, and the leftovers (see `listCatalogue`). */
   catalogue(options: CatalogueReadOptions = {}): Promise<Catalogue> {
     return listCatalogue(this.store, this.trust, options);
+  }
+
+  /**
+   * Rewrite the store's catalogue index when it is missing or stale (catalogue-index.ts), signed with
+   * `signingKey` (default: this run's drill-signing key). Writers call it after their change.
+   */
+  refreshIndex(options: { signingKey?: KeyObject; signal?: AbortSignal } = {}): Promise<IndexRefresh> {
+    const signingKey = options.signingKey ?? this.trust.signingKey;
+    return refreshCatalogueIndex(this.store, this.trust, {
+      ...(signingKey ? { signingKey } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  /**
+   * `refreshIndex` after a write, never failing the write: a writer's change is complete without the
+   * index, which only makes later catalogues faster. Logs what it did (or why not) for the operator.
+   */
+  async refreshIndexAfterWrite(
+    logger: Pick<Logger, 'info' | 'warn'>,
+    options: { signingKey?: KeyObject; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    try {
+      const done = await this.refreshIndex(options);
+      if (done.state === 'written') {
+        logger.info({ store: this.url, entries: done.entries, read: done.read }, 'catalogue index written');
+      }
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      logger.warn(
+        { store: this.url, err: (err as Error).message },
+        'catalogue index not refreshed: catalogues read every manifest and drill record instead (slower, not wrong)',
+      );
+    }
   }
 
   /** The newest trusted manifest, cheaply (without the whole catalogue); undefined in an empty store. */

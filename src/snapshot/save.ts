@@ -254,6 +254,15 @@ export async function saveSnapshotToStores(
       }
     }
     if (!first) throw destinations.find((d) => !d.ok)?.error;
+    // The snapshot is complete in each store that holds its manifest; the index only speeds up later
+    // catalogues there (issue #23), so it never fails the save.
+    for (const repository of repositories) {
+      if (!destinations.some((d) => d.ok && d.store === repository.url)) continue;
+      await repository.refreshIndexAfterWrite(deps.logger, {
+        ...(options.signingKey ? { signingKey: options.signingKey } : {}),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      });
+    }
     enter('done');
     return { id, destinations, ...(previous ? { previousId: previous.id } : {}), warnings };
   } catch (caught) {

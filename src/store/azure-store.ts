@@ -4,6 +4,7 @@ import type {
   BlockBlobClient,
   ContainerClient,
 } from '@azure/storage-blob';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { VaultOpsError } from '../errors.js';
 import { uploadBlocks } from './block-upload.js';
@@ -216,7 +217,11 @@ export class AzureStore implements SnapshotStore {
     const done = uploadBlocks(body, {
       blob: this.blob(key),
       commit: {
-        blobHTTPHeaders: { blobContentType: options.contentType ?? 'application/octet-stream' },
+        blobHTTPHeaders: {
+          blobContentType: options.contentType ?? 'application/octet-stream',
+          // A block blob's Content-MD5 is what the committer says: the service computes none.
+          ...(options.contentMd5 ? { blobContentMD5: options.contentMd5 } : {}),
+        },
         // Create-only, enforced by the service at the commit: a concurrent writer of the same key loses.
         ...(options.ifAbsent !== false ? { conditions: { ifNoneMatch: '*' } } : {}),
         ...(options.retention
@@ -256,7 +261,9 @@ export class AzureStore implements SnapshotStore {
   }
 
   async putBytes(key: string, data: Uint8Array | string, options: PutOptions = {}): Promise<PutResult> {
-    return this.putStream(key, Readable.from([Buffer.from(data)]), options);
+    const bytes = Buffer.from(data);
+    const contentMd5 = createHash('md5').update(bytes).digest();
+    return this.putStream(key, Readable.from([bytes]), { contentMd5, ...options });
   }
 
   async get(key: string, options: { signal?: AbortSignal; versionId?: string } = {}): Promise<Readable> {
@@ -299,7 +306,13 @@ export class AzureStore implements SnapshotStore {
         prefix,
         ...(options.signal ? { abortSignal: options.signal } : {}),
       })) {
-        out.push({ key: b.name, bytes: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified });
+        const md5 = b.properties.contentMD5;
+        out.push({
+          key: b.name,
+          bytes: b.properties.contentLength ?? 0,
+          lastModified: b.properties.lastModified,
+          ...(md5?.length === 16 ? { contentMd5: Buffer.from(md5).toString('hex') } : {}),
+        });
       }
     } catch (err) {
       throw this.fail('list', prefix || '/', err);

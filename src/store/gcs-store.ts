@@ -276,6 +276,9 @@ export class GcsStore implements SnapshotStore {
       lastModified: new Date(m.timeCreated ?? m.updated ?? 0),
       ...(this.capabilities.versioning && m.generation !== undefined ? { versionId: String(m.generation) } : {}),
       ...(retainUntil ? { retainUntil } : {}),
+      ...(typeof m.md5Hash === 'string' && m.md5Hash.length === 24
+        ? { contentMd5: Buffer.from(m.md5Hash, 'base64').toString('hex') }
+        : {}),
     };
   }
 

@@ -295,7 +295,14 @@ export class S3Store implements SnapshotStore {
           }),
         );
         for (const o of page.Contents ?? []) {
-          if (o.Key) out.push({ key: o.Key, bytes: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) });
+          if (!o.Key) continue;
+          const contentMd5 = md5FromEtag(o.ETag);
+          out.push({
+            key: o.Key,
+            bytes: o.Size ?? 0,
+            lastModified: o.LastModified ?? new Date(0),
+            ...(contentMd5 ? { contentMd5 } : {}),
+          });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -410,4 +417,13 @@ export class S3Store implements SnapshotStore {
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
   }
+}
+
+/**
+ * The MD5 an ETag stands for: S3 makes the ETag of a single-part put (without SSE-KMS or SSE-C) the hex MD5
+ * of the bytes. A multipart ETag (`<hex>-<parts>`) or any other form says nothing about the content.
+ */
+export function md5FromEtag(etag: string | undefined): string | undefined {
+  const bare = etag?.replace(/^"|"$/g, '').toLowerCase();
+  return bare && /^[0-9a-f]{32}$/.test(bare) ? bare : undefined;
 }

@@ -72,6 +72,11 @@ export interface PutOptions {
   retention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; until: Date };
   /** Called as bytes are accepted by the store (progress). */
   onProgress?: (bytesStored: number) => void;
+  /**
+   * The MD5 of the whole body, when the caller knows it (`putBytes`): stored where the backend does not
+   * work it out itself (Azure's Content-MD5 of a block blob), so that listings report it.
+   */
+  contentMd5?: Buffer;
 }
 
 export interface PutResult {
@@ -87,6 +92,11 @@ export interface StoredObject {
   versionId?: string;
   /** Object-lock retention, when the store reports it. */
   retainUntil?: Date;
+  /**
+   * The MD5 of the object's bytes (lowercase hex), when the listing says it (S3's ETag of a single-part
+   * put, Azure's Content-MD5, GCS's md5Hash). Lets the catalogue index prove a cached copy is current.
+   */
+  contentMd5?: string;
 }
 
 export interface StoredObjectVersion extends StoredObject {

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { selectSnapshot } from '../../src/repository/catalogue.js';
-import { mapInFlight } from '../../src/repository/in-flight.js';
-import { archiveKey, drillKey, manifestKey } from '../../src/repository/layout.js';
 import type { SnapshotManifest } from '../../src/repository/manifest.js';
-import { signDrillRecord, signManifest } from '../../src/repository/signature.js';
 import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import type { CatalogueTrust } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
 import { selectDrillTarget } from '../../src/verify/select-target.js';
-import { fakeManifest, idAt, fakeDrillRecord } from '../helpers/manifest.js';
+import { idAt } from '../helpers/manifest.js';
+import { seedCatalogue } from '../helpers/catalogue-seed.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
 import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
@@ -84,104 +82,6 @@ after(async () => {
 
 const HOUR = 3_600_000;
 const COUNT = 300;
-const sha = (body: string) => createHash('sha256').update(body).digest('hex');
-
-/** What `snapshot list` must say of a real snapshot's drills: [last drill passed?, ever passed?]. */
-type Expected = { id: string; last: boolean | null; lastPassing: boolean };
-
-interface Seeded {
-  /** Real snapshots, newest first, with their expected drill status. */
-  real: Expected[];
-  unsigned: string;
-  future: string;
-  timeAtOdds: string;
-  twoArchives: string;
-  /** The newest real snapshot without a passing drill, which an unsigned passing record claims verified. */
-  forgedVerdict: string;
-}
-
-/**
- * COUNT signed snapshots an hour apart (the newest an hour ago), with drills: none, one passing, one
- * failing, or passing then failing (still verified); and the forgeries of an uploader without the key.
- */
-async function seed(store: SnapshotStore): Promise<Seeded> {
-  const start = Date.now() - COUNT * HOUR;
-  const put = async (id: string, body: string, manifest: SnapshotManifest) => {
-    await store.putBytes(archiveKey(store.prefix, id, { encrypted: false }), body);
-    await store.putBytes(manifestKey(store.prefix, id), JSON.stringify(manifest));
-  };
-  const make = (time: Date, n: number, fields: Partial<SnapshotManifest> = {}) => {
-    const id = idAt(time, n);
-    const body = `archive ${id}`;
-    const manifest = fakeManifest({
-      id,
-      createdAt: time.toISOString(),
-      archive: { key: archiveKey(store.prefix, id, { encrypted: false }), bytes: body.length, sha256: sha(body) },
-      raft: { index: 1000 + n, term: 1, configurationIndex: 1, servers: [] },
-      cluster: { id: 'cluster-1', name: 'prod' },
-      ...fields,
-    });
-    return { id, body, manifest };
-  };
-  const real = await mapInFlight(
-    Array.from({ length: COUNT }, (_, i) => i),
-    16,
-    async (i): Promise<Expected> => {
-      const time = new Date(start + i * HOUR);
-      const { id, body, manifest: unsigned } = make(time, i + 1);
-      const manifest = signManifest(unsigned, key.privateKey);
-      await put(id, body, manifest);
-      const record = async (passed: boolean, after: number) => {
-        const at = new Date(time.getTime() + after * 60_000);
-        await store.putBytes(
-          drillKey(store.prefix, id, at),
-          JSON.stringify(signDrillRecord(fakeDrillRecord(manifest, passed, at), key.privateKey)),
-        );
-      };
-      const kind = i % 4;
-      if (kind === 1) await record(true, 5);
-      if (kind === 2) await record(false, 5);
-      if (kind === 3) {
-        await record(true, 5);
-        await record(false, 10);
-      }
-      return { id, last: kind === 0 ? null : kind === 1, lastPassing: kind === 1 || kind === 3 };
-    },
-  );
-  real.reverse();
-  // The newest snapshot without a passing drill gets an unsigned passing record: it must stay unverified.
-  const forgedVerdict = real.find((r) => !r.lastPassing)!;
-  const forgedAt = new Date(Date.now() - 60_000);
-  await store.putBytes(
-    drillKey(store.prefix, forgedVerdict.id, forgedAt),
-    JSON.stringify({
-      ...fakeDrillRecord({ id: forgedVerdict.id, archive: { sha256: '0'.repeat(64) } } as any, true, forgedAt),
-    }),
-  );
-  // An unsigned manifest, the newest of all.
-  const unsigned = make(new Date(Date.now() - 120_000), 0xf01);
-  await put(unsigned.id, unsigned.body, unsigned.manifest);
-  // Signed, but dated a day ahead, and one whose createdAt disagrees with its id (a key used carelessly).
-  const future = make(new Date(Date.now() + 24 * HOUR), 0xf02);
-  await put(future.id, future.body, signManifest(future.manifest, key.privateKey));
-  const odd = make(new Date(start - HOUR), 0xf03);
-  await put(
-    odd.id,
-    odd.body,
-    signManifest({ ...odd.manifest, createdAt: new Date(start).toISOString() }, key.privateKey),
-  );
-  // A second archive beside a real snapshot's (`.snap.age` next to `.snap`): that id becomes an anomaly.
-  const twoArchives = real[COUNT / 2]!;
-  await store.putBytes(archiveKey(store.prefix, twoArchives.id, { encrypted: true }), 'not the real one');
-  return {
-    real: real.filter((r) => r !== twoArchives),
-    unsigned: unsigned.id,
-    future: future.id,
-    timeAtOdds: odd.id,
-    twoArchives: twoArchives.id,
-    forgedVerdict: forgedVerdict.id,
-  };
-}
 
 /** The outcome of picking `which`: the manifest's id or the error's message. */
 async function outcome(pick: () => SnapshotManifest | Promise<SnapshotManifest>): Promise<string> {
@@ -197,7 +97,7 @@ test('a store of a few hundred snapshots lists exactly, drills and forgeries inc
     targets.map(async (t) => {
       const store = await t.open();
       try {
-        return await seed(store);
+        return await seedCatalogue(store, key.privateKey, COUNT);
       } finally {
         await store.close();
       }

@@ -56,6 +56,9 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
         restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
       },
     );
+    if (outcome.kind !== 'all-verified' && outcome.recordKey) {
+      await store.refreshIndexAfterWrite(ctx.logger, { signal: interrupt.signal });
+    }
   } finally {
     interrupt.dispose();
     await store.close();
