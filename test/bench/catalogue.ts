@@ -18,7 +18,8 @@ import { LoadWatch, median, round, runChecked, type ProcessRun } from './measure
 
 /**
  * `catalogue`: a store of N signed snapshots (a small archive, its manifest and one signed drill
- * record each, written with the repository's own layout, manifest writer and drill-record writer) on
+ * record each, written with the repository's own layout, manifest writer and drill-record writer, and
+ * the signed catalogue index a save or verify writes: its first build is timed as `indexSeconds`) on
  * versitygw, Azurite and fake-gcs-server; then, alternating in one run, `snapshot list`, `snapshot
  * prune --dry-run` and verify's selection (`tools/verify-selection.mjs`: the built `selectDrillTarget`
  * for `latest`, `unverified` and an exact id) against a raw listing of the same keys through the
@@ -151,7 +152,7 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
 
   // Seed every store and size at once (each store SEED_IN_FLIGHT puts at a time).
   const seedStarted = performance.now();
-  const seeded = new Map<string, { oldestId: string; seconds: number }>();
+  const seeded = new Map<string, { oldestId: string; seconds: number; indexSeconds: number; indexEntries: number }>();
   await Promise.all(
     stores.flatMap((s) =>
       counts.map(async (n) => {
@@ -159,7 +160,13 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
         const store = await s.open(s.url(n));
         try {
           const { oldestId } = await seedStore(store, n, signingKey);
-          seeded.set(`${s.kind}/${n}`, { oldestId, seconds: round((performance.now() - t0) / 1000, 1) });
+          const seconds = round((performance.now() - t0) / 1000, 1);
+          // The index as the first save or verify after an upgrade writes it: every object read once.
+          const t1 = performance.now();
+          const index = await new SnapshotRepository(store).refreshIndex({ signingKey: signingKey.privateKey });
+          if (index.state !== 'written') throw new Error(`bench: no catalogue index in ${s.url(n)}: ${index.reason}`);
+          const indexSeconds = round((performance.now() - t1) / 1000, 1);
+          seeded.set(`${s.kind}/${n}`, { oldestId, seconds, indexSeconds, indexEntries: index.entries });
           process.stderr.write(`bench catalogue: seeded ${n} snapshots in ${s.kind}\n`);
         } finally {
           await store.close();
@@ -230,8 +237,8 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
       for (let run = 1; run <= ctx.options.runs; run++) {
         for (const [name, go] of Object.entries(variants)) {
           const r = await go();
-          if (name === 'raw' && Number(r.stdout.trim()) !== 3 * n)
-            throw new Error(`bench: raw listing of ${url} found ${r.stdout.trim()} keys, not ${3 * n}`);
+          if (name === 'raw' && Number(r.stdout.trim()) !== 3 * n + 1)
+            throw new Error(`bench: raw listing of ${url} found ${r.stdout.trim()} keys, not ${3 * n + 1}`);
           if (name.startsWith('list')) {
             const listed = (JSON.parse(r.stdout) as { snapshots: unknown[] }).snapshots.length;
             if (listed !== n) throw new Error(`bench: snapshot list of ${url} listed ${listed}, not ${n}`);
@@ -247,8 +254,10 @@ export async function catalogueBench(ctx: BenchContext): Promise<Record<string, 
       const row: Record<string, unknown> = {
         store: s.kind,
         snapshots: n,
-        keys: 3 * n,
+        keys: 3 * n + 1,
         seedSeconds: seeded.get(`${s.kind}/${n}`)!.seconds,
+        indexSeconds: seeded.get(`${s.kind}/${n}`)!.indexSeconds,
+        indexEntries: seeded.get(`${s.kind}/${n}`)!.indexEntries,
       };
       for (const name of Object.keys(variants)) {
         const m = median(samples[name]!);
