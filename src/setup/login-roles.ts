@@ -8,7 +8,7 @@ export type LoginRoleMethod = 'jwt' | 'cert' | 'ldap' | 'userpass';
 
 export interface LoginRole {
   method: LoginRoleMethod;
-  /** `auth/<mount>/role/<name>`, `auth/<mount>/certs/<name>`, `auth/<mount>/groups/<name>`, `auth/<mount>/users/<name>` */
+  /** `auth/<mount>/` + `role/<name>` (jwt), `certs/<name>`, `groups/<name>` (ldap) or `users/<name>` (userpass) */
   path: string;
   name: string;
   /** The write's parameters; `@FILE` is a value the CLI reads from that file. */

@@ -179,7 +179,8 @@ function keepAlive(
         }
         schedule(next, nextRenewable);
       },
-      Math.max(1, Math.floor(ttl * 0.66)) * 1000,
+      // Milliseconds: a TTL of a second or two (short-lived roles) still leaves time to act.
+      Math.max(200, Math.floor(ttl * 660)),
     );
     timer.unref();
   };
