@@ -77,7 +77,7 @@ test('an unreadable CA file is a config error naming the file', async () => {
   );
 });
 
-test('a client certificate and key are read once, the key registered as a secret; bad files name their flag', async () => {
+test('a client certificate and key are read once, the key registered as secret; bad files name the flag', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vault-ops-conn-'));
   try {
     const cert = join(dir, 'c.pem');

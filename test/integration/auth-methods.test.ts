@@ -390,6 +390,8 @@ describe(onServer('the password on a terminal, and a long run'), () => {
     logLines.on('data', (c: Buffer) => (log += c.toString()));
     try {
       const first = client.token;
+      // A client for another node (as the leader's is made) before the re-login: it follows it.
+      const other = await client.forAddress(vault.addr);
       assert.ok(session.ttlSeconds > 0 && session.ttlSeconds <= 2, `ttl ${session.ttlSeconds}`);
       await new Promise((r) => setTimeout(r, 6000)); // twice the max TTL
       assert.notEqual(client.token, first, `a new token from a new login; the log:\n${log}`);
@@ -403,6 +405,8 @@ describe(onServer('the password on a terminal, and a long run'), () => {
       assert.ok(lookup.data.policies.includes(JOB));
       const peers = await client.read('sys/storage/raft/configuration');
       assert.ok(peers, 'and carries the policy');
+      assert.equal(other.token, client.token, "the other node's client sends the new token too");
+      await other.read('auth/token/lookup-self');
     } finally {
       session.close();
     }
