@@ -100,7 +100,7 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
       if (!client) {
         const [{ VaultClient }, connection] = await Promise.all([
           import('../vault/client.js'),
-          resolveConnection(options),
+          resolveConnection(options, (v) => secrets.add(v)),
         ]);
         client ??= new VaultClient(connection, undefined);
       }
@@ -108,7 +108,15 @@ export async function createContext(inputs: ContextInputs): Promise<CommandConte
     },
     login(target: VaultClient) {
       loggingIn ??= import('../vault/auth.js')
-        .then(({ authenticate }) => authenticate(target, options, { secrets, logger }))
+        .then(({ authenticate }) =>
+          authenticate(target, options, {
+            secrets,
+            logger,
+            env,
+            // A person at a terminal may type an ldap/userpass password; a job never is asked.
+            ...(terminal.interactive ? { askPassword: (q: string) => terminal.promptHidden(q) } : {}),
+          }),
+        )
         .then((s) => {
           session = s;
           logger.debug({ method: s.method, ttlSeconds: s.ttlSeconds, renewable: s.renewable }, 'logged in to Vault');

@@ -58,6 +58,27 @@ test('kubernetes needs a role; the JWT file has the in-cluster default', () => {
   assert.equal(o.jwtFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
 });
 
+test('jwt needs a role; cert a client certificate and key; ldap and userpass a user name (#27)', () => {
+  assert.throws(() => resolve({ authMethod: 'jwt' }), /--auth-role: required with --auth-method jwt/);
+  assert.throws(() => resolve({ authMethod: 'cert' }), /--client-cert: required with --auth-method cert/);
+  assert.throws(() => resolve({ clientCert: 'c.pem' }), /--client-key: --client-cert and --client-key go together/);
+  assert.throws(() => resolve({ authMethod: 'userpass' }), /--username: required with --auth-method userpass/);
+  assert.throws(() => resolve({ authMethod: 'token', jwtEnv: 'CI_JWT' }), /--jwt-env: only with --auth-method jwt/);
+  assert.throws(() => resolve({ jwtEnv: 'not a name', authMethod: 'jwt', authRole: 'r' }), /an environment variable/);
+  assert.throws(
+    () => resolve({ authMethod: 'jwt', authRole: 'r', authPasswordFile: 'p' }),
+    /--auth-password-file: only with --auth-method ldap\|userpass/,
+  );
+  const o = resolve(
+    {},
+    { VAULT_OPS_AUTH_METHOD: 'ldap', VAULT_OPS_USERNAME: 'alice', VAULT_CLIENT_CERT: 'c' },
+    {
+      clientKey: 'k',
+    },
+  );
+  assert.deepEqual([o.authMethod, o.username, o.clientCert, o.clientKey], ['ldap', 'alice', 'c', 'k']);
+});
+
 test('config files may hold only known keys', () => {
   assert.throws(
     () => checkFileKeys({ vaultAddr: 'x', vaultAdress: 'y' }, new Set(['vaultAddr']), 'c.yaml'),

@@ -29,8 +29,18 @@ test('secret fields are redacted by name, at any of the first levels', async () 
       'hello',
     );
     log.info({ data: { password: 'p@ssw0rd!', nested: { secretId: 'sid-123456' } } }, 'nested');
+    log.info({ login: { jwt: 'eyJ.payload.sig', connection: { clientKeyPem: 'KEYPEM-1234' } } }, 'login');
   });
-  for (const secret of ['hvs.AAAA1111', 'hvs.BBBB2222', 'k1-secret', 'hvs.CCCC3333', 'p@ssw0rd!', 'sid-123456']) {
+  for (const secret of [
+    'hvs.AAAA1111',
+    'hvs.BBBB2222',
+    'k1-secret',
+    'hvs.CCCC3333',
+    'p@ssw0rd!',
+    'sid-123456',
+    'eyJ.payload.sig',
+    'KEYPEM-1234',
+  ]) {
     assert.ok(!out.includes(secret), `${secret} leaked: ${out}`);
   }
   assert.match(out, /\[REDACTED\]/);

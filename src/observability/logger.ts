@@ -23,6 +23,8 @@ const secretFields = [
   'secretId',
   'secret_id',
   'jwt',
+  // A connection's client key (--client-key, PEM): the field, should a connection ever be logged.
+  'clientKeyPem',
   'value',
   'values',
   'previous',

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 
+/** How vault-ops logs in (vault/auth.ts): a token given, or a login to one of these auth methods. */
+export const AUTH_METHODS = ['token', 'kubernetes', 'approle', 'jwt', 'cert', 'ldap', 'userpass'] as const;
+
 export const defaultJwtFile = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /** Options every command shares: how to reach and authenticate to Vault, and how to talk to the user. */
@@ -44,9 +47,9 @@ export const globalOptions = [
   {
     key: 'authMethod',
     flag: '--auth-method <method>',
-    help: 'token | kubernetes | approle (default token)',
+    help: 'token | kubernetes | approle | jwt | cert | ldap | userpass (default token)',
     env: ['VAULT_OPS_AUTH_METHOD'],
-    type: z.enum(['token', 'kubernetes', 'approle']).default('token'),
+    type: z.enum(AUTH_METHODS).default('token'),
   },
   {
     key: 'token',
@@ -59,23 +62,61 @@ export const globalOptions = [
   {
     key: 'authMount',
     flag: '--auth-mount <path>',
-    help: 'auth method mount path (default: the method name)',
+    help: 'auth method mount path (default: the method name: kubernetes, approle, jwt, cert, ldap, userpass)',
     env: ['VAULT_OPS_AUTH_MOUNT'],
     type: z.string().min(1).optional(),
   },
   {
     key: 'authRole',
     flag: '--auth-role <role>',
-    help: 'role for kubernetes login',
+    help: 'role for kubernetes and jwt login (required), and cert login (optional: the certificate role)',
     env: ['VAULT_OPS_AUTH_ROLE'],
     type: z.string().min(1).optional(),
   },
   {
     key: 'jwtFile',
     flag: '--jwt-file <file>',
-    help: 'service-account JWT for kubernetes login',
+    help: "file holding the JWT for kubernetes and jwt login (default: the pod's service-account token)",
     env: ['VAULT_OPS_JWT_FILE'],
     type: z.string().min(1).default(defaultJwtFile),
+  },
+  {
+    key: 'jwtEnv',
+    flag: '--jwt-env <var>',
+    help: "jwt login: the environment variable holding the JWT (a CI job's ID token), instead of --jwt-file",
+    env: ['VAULT_OPS_JWT_ENV'],
+    type: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'an environment variable name, e.g. CI_JOB_JWT' })
+      .optional(),
+  },
+  {
+    key: 'clientCert',
+    flag: '--client-cert <file>',
+    help: 'PEM client certificate sent with every request: cert login, listeners that require one (VAULT_CLIENT_CERT)',
+    env: ['VAULT_CLIENT_CERT', 'BAO_CLIENT_CERT'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'clientKey',
+    flag: '--client-key <file>',
+    help: 'PEM private key of --client-cert (VAULT_CLIENT_KEY)',
+    env: ['VAULT_CLIENT_KEY', 'BAO_CLIENT_KEY'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'username',
+    flag: '--username <name>',
+    help: 'ldap and userpass login: the user name',
+    env: ['VAULT_OPS_USERNAME'],
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'authPasswordFile',
+    flag: '--auth-password-file <file>',
+    help: 'ldap and userpass login: file holding the password (otherwise a hidden prompt on a terminal; never argv)',
+    env: ['VAULT_OPS_AUTH_PASSWORD_FILE'],
+    type: z.string().min(1).optional(),
   },
   {
     key: 'roleId',
@@ -130,11 +171,37 @@ export const configFileOption = {
 
 export const GlobalOptionsSchema = schemaOf(globalOptions).superRefine(
   (o, ctx) => {
-    if (o.authMethod === 'kubernetes' && !o.authRole) {
+    if ((o.authMethod === 'kubernetes' || o.authMethod === 'jwt') && !o.authRole) {
       ctx.addIssue({
         code: 'custom',
         path: ['authRole'],
-        message: 'required with --auth-method kubernetes (the Vault role to log in as)',
+        message: `required with --auth-method ${o.authMethod} (the Vault role to log in as)`,
+      });
+    }
+    if (o.jwtEnv && o.authMethod !== 'jwt') {
+      ctx.addIssue({ code: 'custom', path: ['jwtEnv'], message: 'only with --auth-method jwt' });
+    }
+    if ((o.clientCert === undefined) !== (o.clientKey === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [o.clientCert ? 'clientKey' : 'clientCert'],
+        message: '--client-cert and --client-key go together',
+      });
+    } else if (o.authMethod === 'cert' && !o.clientCert) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clientCert'],
+        message: 'required with --auth-method cert: --client-cert FILE and --client-key FILE',
+      });
+    }
+    if ((o.authMethod === 'ldap' || o.authMethod === 'userpass') && !o.username) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: `required with --auth-method ${o.authMethod}` });
+    }
+    if (o.authPasswordFile && o.authMethod !== 'ldap' && o.authMethod !== 'userpass') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['authPasswordFile'],
+        message: 'only with --auth-method ldap|userpass',
       });
     }
     if (o.authMethod === 'approle') {

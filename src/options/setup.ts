@@ -85,6 +85,24 @@ export const setupPoliciesOptions = [
     help: 'Kubernetes auth mount (default kubernetes)',
     type: mountPath().default('kubernetes'),
   },
+  {
+    key: 'jwtAudience',
+    flag: '--jwt-audience <aud>',
+    help: 'with --auth-method jwt: the audience the roles accept (default vault)',
+    type: z.string().min(1).default('vault'),
+  },
+  {
+    key: 'jwtSubject',
+    flag: '--jwt-subject <sub>',
+    help: "with --auth-method jwt: the subject the roles accept (bound_subject, e.g. a CI pipeline's)",
+    type: z.string().min(1).optional(),
+  },
+  {
+    key: 'clientCa',
+    flag: '--client-ca <file>',
+    help: "with --auth-method cert: PEM file of the CA that signs the clients' certificates (default client-ca.pem)",
+    type: z.string().min(1).default('client-ca.pem'),
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const SetupPoliciesOptionsSchema = schemaOf(setupPoliciesOptions).superRefine((o, ctx) => {

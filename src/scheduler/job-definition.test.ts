@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { VaultOpsError } from '../errors.js';
+import { globalJobKeys, jobCommandOptions } from '../options/all-commands.js';
 import { snapshotSaveOptionSources } from '../options/snapshot.js';
 import { verifyOptionSources } from '../options/verify.js';
 import { loadRotationPolicy } from '../rotation/kv/policy.js';
@@ -135,6 +136,32 @@ describe('job definitions', () => {
       { job: { command: 'status', schedule: '0 * * * *', options: { token: 'hvs.x' } } },
       /token may not be set in a job file/,
     );
+  });
+
+  test('job files accept every login method through its options; credentials themselves stay out (#27)', () => {
+    const logins: Array<Record<string, string>> = [
+      { authMethod: 'jwt', authRole: 'vault-ops-snapshot', jwtEnv: 'CI_JOB_JWT' },
+      { authMethod: 'cert', clientCert: '/etc/vault-ops/client.pem', clientKey: '/etc/vault-ops/client.key' },
+      { authMethod: 'ldap', username: 'svc-backup', authPasswordFile: '/run/secrets/ldap' },
+      { authMethod: 'userpass', username: 'svc-backup', authPasswordFile: '/run/secrets/userpass' },
+    ];
+    for (const options of logins) {
+      const job = parseJobDefinition(
+        { job: { command: 'snapshot save', schedule: '0 * * * *', options } },
+        '/etc/jobs/save.yaml',
+        jobCommandOptions(),
+        globalJobKeys(),
+      );
+      assert.deepEqual(jobArguments(job).slice(0, 4), ['snapshot', 'save', '--auth-method', options.authMethod]);
+    }
+    rejects(
+      { job: { command: 'status', schedule: '0 * * * *', options: { authMethod: 'ldap', password: 'hunter2' } } },
+      /status has no option --password/,
+      jobCommandOptions(),
+    );
+    const schema = JSON.stringify(jobFileJsonSchema());
+    for (const key of ['authPasswordFile', 'jwtEnv', 'clientCert', 'clientKey', 'username'])
+      assert.match(schema, new RegExp(key));
   });
 
   test('secrets: belongs to a rotate kv job only; a rotate kv job needs a policy', () => {

@@ -102,7 +102,7 @@ export const JobSectionSchema = z
           path: ['options', key],
           message:
             `${key} may not be set in a job file: pass credentials through the environment (e.g. VAULT_TOKEN) ` +
-            `or --auth-method kubernetes|approle`,
+            `or --auth-method kubernetes|approle|jwt|cert|ldap|userpass`,
         });
     }
   });

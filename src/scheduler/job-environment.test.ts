@@ -39,12 +39,17 @@ test('verify, prune and copy jobs get no Vault credential; the jobs that talk to
     BAO_TOKEN: 's.other',
     VAULT_OPS_ROLE_ID: 'role',
     VAULT_OPS_SECRET_ID_FILE: '/run/secret-id',
+    VAULT_CLIENT_KEY: '/run/client.key',
+    VAULT_OPS_AUTH_PASSWORD_FILE: '/run/password',
+    VAULT_OPS_JWT_ENV: 'CI_JOB_JWT',
+    CI_JOB_JWT: 'eyJ.a.b',
     AWS_SECRET_ACCESS_KEY: 'store',
   };
   for (const command of ['verify', 'snapshot prune', 'snapshot copy']) {
     assert.deepEqual(environmentForJob(command, env), {
       PATH: '/bin',
       VAULT_ADDR: 'https://vault:8200',
+      VAULT_OPS_JWT_ENV: 'CI_JOB_JWT',
       AWS_SECRET_ACCESS_KEY: 'store',
     });
   }

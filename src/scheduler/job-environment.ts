@@ -22,10 +22,18 @@ export function jobEnvironment(
 /** Job commands that never talk to Vault: they get no Vault credential at all. */
 const WITHOUT_VAULT: ReadonlySet<string> = new Set(['snapshot copy', 'snapshot prune', 'verify']);
 
-/** The variables of the global options that are Vault credentials (a token, an AppRole's secret). */
-const VAULT_CREDENTIALS = globalOptions
-  .filter((o) => o.key === 'token' || o.key === 'roleId' || o.key === 'secretIdFile')
-  .flatMap((o) => o.env ?? []);
+/**
+ * The variables of the global options that are Vault credentials or point at one (a token, an AppRole's
+ * secret, a client key, a login password file).
+ */
+const CREDENTIAL_KEYS: ReadonlySet<string> = new Set([
+  'token',
+  'roleId',
+  'secretIdFile',
+  'clientKey',
+  'authPasswordFile',
+]);
+const VAULT_CREDENTIALS = globalOptions.filter((o) => CREDENTIAL_KEYS.has(o.key)).flatMap((o) => o.env ?? []);
 
 /**
  * The environment of one job's process: a command that never talks to Vault (verify, prune, copy)
@@ -35,6 +43,9 @@ const VAULT_CREDENTIALS = globalOptions
 export function environmentForJob(command: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   if (!WITHOUT_VAULT.has(command)) return env;
   const out = { ...env };
+  // The variable --jwt-env names holds a JWT: it goes too.
+  const jwtVariable = env.VAULT_OPS_JWT_ENV;
+  if (jwtVariable) delete out[jwtVariable];
   for (const name of VAULT_CREDENTIALS) delete out[name];
   return out;
 }

@@ -131,4 +131,32 @@ describe('setup policies', () => {
       '# head\n\n# because\npath "a/b" {\n  capabilities = ["read", "list"]\n}\n',
     );
   });
+
+  test('another login method: its role instead of the Kubernetes one, printed with its notes (#27)', () => {
+    const login = { jwtAudience: 'vault', clientCa: 'ca.pem' };
+    const roleOf = (method: 'jwt' | 'cert' | 'ldap' | 'userpass', extra = {}) =>
+      buildJobPolicies({ jobs: ['snapshot'], kubernetes: k8s, login: { method, ...login, ...extra } })[0]!;
+    const jwt = roleOf('jwt', { jwtSubject: 'repo:ops/vault:ref:refs/heads/main' });
+    assert.equal(jwt.kubernetesRole, undefined);
+    assert.equal(jwt.loginRole!.path, 'auth/jwt/role/vault-ops-snapshot');
+    assert.deepEqual(jwt.loginRole!.params, {
+      role_type: 'jwt',
+      user_claim: 'sub',
+      bound_audiences: 'vault',
+      bound_subject: 'repo:ops/vault:ref:refs/heads/main',
+      token_policies: 'vault-ops-snapshot',
+      token_ttl: '10m',
+      token_max_ttl: '1h',
+    });
+    const cert = roleOf('cert', { mount: 'tls' });
+    assert.equal(cert.loginRole!.path, 'auth/tls/certs/vault-ops-snapshot');
+    assert.equal(cert.loginRole!.params.certificate, '@ca.pem');
+    assert.equal(cert.loginRole!.params.allowed_common_names, 'vault-ops-snapshot');
+    assert.deepEqual(roleOf('ldap').loginRole!.params, { policies: 'vault-ops-snapshot' });
+    assert.equal(roleOf('userpass', { username: 'oncall' }).loginRole!.path, 'auth/userpass/users/oncall');
+    const commands = installCommands(cert);
+    assert.ok(commands.some((l) => l.startsWith('# the client certificate is signed by the CA in ca.pem')));
+    assert.ok(commands.includes('vault write auth/tls/certs/vault-ops-snapshot \\'));
+    assert.ok(commands.includes('    certificate=@ca.pem \\'));
+  });
 });

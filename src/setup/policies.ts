@@ -4,6 +4,9 @@ import type { RotationPolicy } from '../rotation/kv/index.js';
 import { DEFAULT_STAGING_MOUNT, lockPath, revokeRecordPath, stagingPath } from '../rotation/kv/paths.js';
 import { DEFAULT_CANARY_MOUNT, CANARY_PATH } from '../snapshot/canary.js';
 import { SETUP_JOBS } from '../options/setup.js';
+import { loginRole, type LoginRole, type LoginRoleOptions } from './login-roles.js';
+
+export type { LoginRole, LoginRoleOptions } from './login-roles.js';
 
 /**
  * Least-privilege Vault policies (HCL) for each vault-ops job, and the Kubernetes auth roles that
@@ -43,6 +46,8 @@ export interface JobPolicy {
   hcl: string;
   notes: string[];
   kubernetesRole?: KubernetesRole;
+  /** With another login method than Kubernetes (--auth-method jwt|cert|ldap|userpass): its role instead. */
+  loginRole?: LoginRole;
 }
 
 export interface KubernetesRoleOptions {
@@ -198,6 +203,18 @@ export interface BuildPoliciesOptions {
    */
   database?: { mount: string; connection: string; dynamicRoles: readonly string[]; leaseCount?: boolean };
   kubernetes: KubernetesRoleOptions;
+  /** Set: the roles are for this login method, not Kubernetes. */
+  login?: LoginRoleOptions;
+}
+
+/** The job's role for the chosen login method: Kubernetes' (the chart's), or the other method's. */
+function roleOf(
+  job: Exclude<SetupJob, 'verify'>,
+  policyName: string,
+  options: BuildPoliciesOptions,
+): Pick<JobPolicy, 'kubernetesRole' | 'loginRole'> {
+  if (options.login) return { loginRole: loginRole(job, policyName, ROLE_TTLS[job], options.login) };
+  return { kubernetesRole: kubernetesRole(job, policyName, options.kubernetes) };
 }
 
 /**
@@ -222,7 +239,7 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
             'sys/seal-status and sys/leader are read unauthenticated; auth/token/lookup-self and renew-self come ' +
               'from the default policy',
           ],
-          kubernetesRole: kubernetesRole(job, name, options.kubernetes),
+          ...roleOf(job, name, options),
         });
         break;
       }
@@ -256,7 +273,7 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
             'regenerate when the policy file changes; applications keep their own read policy and never get the ' +
               'staging mount',
           ],
-          kubernetesRole: kubernetesRole(job, name, options.kubernetes),
+          ...roleOf(job, name, options),
         });
         break;
       }
@@ -283,7 +300,7 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
           name: `vault-ops-rotate-root-${connection}`,
           hcl,
           notes,
-          kubernetesRole: kubernetesRole(job, `vault-ops-rotate-root-${connection}`, options.kubernetes),
+          ...roleOf(job, `vault-ops-rotate-root-${connection}`, options),
         });
         break;
       }
@@ -296,13 +313,21 @@ export function buildJobPolicies(options: BuildPoliciesOptions): JobPolicy[] {
 export function installCommands(p: JobPolicy, cli = 'vault'): string[] {
   if (!p.name) return [];
   const lines = [`${cli} policy write ${p.name} - <<'EOF'`, p.hcl.trimEnd(), 'EOF'];
-  if (p.kubernetesRole) {
-    const r = p.kubernetesRole;
-    lines.push(`${cli} write ${r.path} \\`);
-    const entries = Object.entries(r.params);
-    entries.forEach(([k, v], i) => lines.push(`    ${k}=${shellWord(v)}${i < entries.length - 1 ? ' \\' : ''}`));
+  if (p.kubernetesRole) lines.push(...writeCommand(cli, p.kubernetesRole.path, p.kubernetesRole.params));
+  if (p.loginRole) {
+    for (const note of p.loginRole.notes) lines.push(`# ${note}`);
+    lines.push(...writeCommand(cli, p.loginRole.path, p.loginRole.params));
   }
   return lines;
+}
+
+/** `vault write PATH \` and one `key=value` line per parameter. */
+function writeCommand(cli: string, path: string, params: Record<string, string>): string[] {
+  const entries = Object.entries(params);
+  return [
+    `${cli} write ${path} \\`,
+    ...entries.map(([k, v], i) => `    ${k}=${shellWord(v)}${i < entries.length - 1 ? ' \\' : ''}`),
+  ];
 }
 
 function shellWord(v: string): string {

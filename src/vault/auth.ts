@@ -1,19 +1,24 @@
-import { readSecretFile } from '../io/option-file.js';
 import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { VaultClient } from './client.js';
+import { loginFailure } from './login-errors.js';
+import { loginSource, type AuthMethod, type LoginDeps, type LoginOptions, type LoginRequest } from './login-methods.js';
 
-export type AuthMethod = 'token' | 'kubernetes' | 'approle';
+export type { AuthMethod } from './login-methods.js';
 
-export interface AuthOptions {
+export interface AuthOptions extends Omit<LoginOptions, 'authMethod'> {
   authMethod: AuthMethod;
   token?: string | undefined;
-  authMount?: string | undefined;
-  authRole?: string | undefined;
-  jwtFile: string;
-  roleId?: string | undefined;
-  secretIdFile?: string | undefined;
+}
+
+export interface AuthDeps {
+  secrets: SecretRegistry;
+  logger: Logger;
+  /** Where --jwt-env names its variable (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** A hidden prompt for ldap/userpass passwords, when a person is at a terminal. */
+  askPassword?: LoginDeps['askPassword'];
 }
 
 interface AuthResponse {
@@ -32,43 +37,35 @@ export interface AuthSession {
   close(): void;
 }
 
-/**
- * Why a Kubernetes login got a bare "permission denied". Vault and OpenBao name the reason when
- * their own checks fail (service account name, namespace, audience, an expired `exp`); a bare
- * refusal means the token passed them and the API server's TokenReview did not confirm it, which
- * the server does not explain (measured against kube-apiserver 1.37: a forged token, a deleted
- * ServiceAccount, a reviewer without system:auth-delegator all look the same).
- */
-export const KUBERNETES_REVIEW_REFUSED =
-  'permission denied: the Kubernetes API server did not confirm the token (TokenReview): it is forged or revoked, ' +
-  "its ServiceAccount or Pod was deleted, or Vault's token reviewer may not review tokens (bind it to " +
-  'system:auth-delegator)';
-
-async function login(
-  client: VaultClient,
-  mount: string,
-  body: Record<string, string>,
-  what: string,
-): Promise<AuthResponse> {
+async function login(client: VaultClient, request: LoginRequest): Promise<AuthResponse> {
   try {
-    return await client.write<AuthResponse>(`auth/${mount}/login`, body, { unauthenticated: true });
+    return await client.write<AuthResponse>(request.path, request.body, { unauthenticated: true });
   } catch (err) {
     if (
       isVaultOpsError(err) &&
       (err.code === 'vault-permission' || err.code === 'vault-request' || err.code === 'not-found')
-    ) {
-      // Vault says why a login failed (wrong audience, unknown role, invalid secret id): pass it on.
-      let why = err.detail ?? (err.code === 'not-found' ? `no auth method mounted at auth/${mount}` : 'rejected');
-      if (what === 'Kubernetes' && why === 'permission denied') why = KUBERNETES_REVIEW_REFUSED;
-      throw new VaultOpsError(
-        'vault-auth',
-        `${what} login to auth/${mount} failed: ${why}; check the role, the credential and the auth mount ` +
-          `(--auth-mount)`,
-        { cause: err },
-      );
-    }
+    )
+      throw loginFailure(request, err);
     throw err;
   }
+}
+
+/** A login with the method's credential; the token it returns is registered before anyone sees it. */
+async function loginOnce(
+  client: VaultClient,
+  next: () => Promise<LoginRequest>,
+  method: AuthMethod,
+  secrets: SecretRegistry,
+): Promise<{ token: string; ttlSeconds: number }> {
+  const response = await login(client, await next());
+  const token = response.auth?.client_token;
+  if (!token)
+    throw new VaultOpsError(
+      'vault-auth',
+      `Vault returned no token for ${method} login: check the auth method's role configuration`,
+    );
+  secrets.add(token);
+  return { token, ttlSeconds: response.auth?.lease_duration ?? 0 };
 }
 
 /**
@@ -76,43 +73,32 @@ async function login(
  * registry (so no log line can carry it), check the token works, and keep it renewed when it is
  * renewable and the run outlives part of its TTL.
  */
-export async function authenticate(
-  client: VaultClient,
-  options: AuthOptions,
-  deps: { secrets: SecretRegistry; logger: Logger },
-): Promise<AuthSession> {
-  let token: string | undefined;
-  if (options.authMethod === 'token') {
+export async function authenticate(client: VaultClient, options: AuthOptions, deps: AuthDeps): Promise<AuthSession> {
+  const method = options.authMethod;
+  let relogin: (() => Promise<number>) | undefined;
+  if (method === 'token') {
     if (!options.token) {
       throw new VaultOpsError(
         'config',
-        'no Vault token: set VAULT_TOKEN or --token, or choose --auth-method kubernetes|approle',
+        'no Vault token: set VAULT_TOKEN or --token, or choose --auth-method ' +
+          'kubernetes|approle|jwt|cert|ldap|userpass',
       );
     }
-    token = options.token;
-    deps.secrets.add(token);
-  } else if (options.authMethod === 'kubernetes') {
-    const jwt = await readSecretFile(options.jwtFile, 'Kubernetes service-account token', '--jwt-file', (v) =>
-      deps.secrets.add(v),
-    );
-    const mount = options.authMount ?? 'kubernetes';
-    const response = await login(client, mount, { role: options.authRole ?? '', jwt }, 'Kubernetes');
-    token = response.auth?.client_token;
+    deps.secrets.add(options.token);
+    client.setToken(options.token);
   } else {
-    const secretId = await readSecretFile(options.secretIdFile ?? '', 'AppRole secret id', '--secret-id-file', (v) =>
-      deps.secrets.add(v),
+    const next = loginSource(
+      { ...options, authMethod: method },
+      { register: (v) => deps.secrets.add(v), env: deps.env ?? process.env, askPassword: deps.askPassword },
     );
-    const mount = options.authMount ?? 'approle';
-    const response = await login(client, mount, { role_id: options.roleId ?? '', secret_id: secretId }, 'AppRole');
-    token = response.auth?.client_token;
+    // Logging in again gives a fresh token when the old one can no longer be renewed (its max TTL).
+    relogin = async () => {
+      const { token, ttlSeconds } = await loginOnce(client, next, method, deps.secrets);
+      client.setToken(token);
+      return ttlSeconds;
+    };
+    await relogin();
   }
-  if (!token)
-    throw new VaultOpsError(
-      'vault-auth',
-      `Vault returned no token for ${options.authMethod} login: check the auth method's role configuration`,
-    );
-  deps.secrets.add(token);
-  client.setToken(token);
 
   // lookup-self is in Vault's default policy: a 403 here means the token itself is bad.
   let lookup: LookupSelfResponse;
@@ -125,7 +111,7 @@ export async function authenticate(
         options.authMethod === 'token'
           ? 'Vault rejected the token (permission denied on auth/token/lookup-self): it is invalid, expired or ' +
               'revoked; get a new one and set VAULT_TOKEN or --token'
-          : `the token from ${options.authMethod} login was rejected by auth/token/lookup-self: check the role's ` +
+          : `the token from ${method} login was rejected by auth/token/lookup-self: check the role's ` +
               `token policies include 'default'`,
         { cause: err },
       );
@@ -134,34 +120,74 @@ export async function authenticate(
   }
   const ttlSeconds = lookup.data?.ttl ?? 0;
   const renewable = lookup.data?.renewable ?? false;
-  let timer: NodeJS.Timeout | undefined;
-  if (renewable && ttlSeconds > 0) {
-    const schedule = (ttl: number) => {
-      timer = setTimeout(
-        async () => {
-          try {
-            const renewed = await client.write<AuthResponse>('auth/token/renew-self', {});
-            const next = renewed.auth?.lease_duration ?? 0;
-            deps.logger.debug({ ttlSeconds: next }, 'renewed Vault token');
-            if (next > 0 && renewed.auth?.renewable !== false) schedule(next);
-          } catch (err) {
-            deps.logger.warn(
-              { err: (err as Error).message },
-              'could not renew the Vault token; the run continues until it expires',
-            );
-          }
-        },
-        Math.max(1, Math.floor(ttl * 0.66)) * 1000,
-      );
-      timer.unref();
-    };
-    schedule(ttlSeconds);
-  }
+  const timer = keepAlive(client, { ttlSeconds, renewable, relogin }, deps.logger);
   return {
     method: options.authMethod,
     ttlSeconds,
     renewable,
     close() {
+      timer.stop();
+    },
+  };
+}
+
+/**
+ * Keep the token alive for a long run: renew it at two thirds of its TTL; when renewal fails or
+ * comes back shorter than the TTL before (the token nears its max TTL), log in again with the
+ * method's credential (token auth cannot: the run goes on until the token expires).
+ */
+function keepAlive(
+  client: VaultClient,
+  start: { ttlSeconds: number; renewable: boolean; relogin: (() => Promise<number>) | undefined },
+  logger: Logger,
+): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const { relogin } = start;
+  const reloginOrWarn = async (why: string): Promise<number> => {
+    if (!relogin) {
+      logger.warn({ why }, 'could not renew the Vault token; the run continues until it expires');
+      return 0;
+    }
+    try {
+      const ttl = await relogin();
+      logger.debug({ why, ttlSeconds: ttl }, 'logged in to Vault again');
+      return ttl;
+    } catch (err) {
+      logger.warn({ why, err: (err as Error).message }, 'could not log in to Vault again; the run continues');
+      return 0;
+    }
+  };
+  const schedule = (ttl: number, renewable: boolean) => {
+    if (stopped || ttl <= 0 || (!renewable && !relogin)) return;
+    timer = setTimeout(
+      async () => {
+        let next = 0;
+        let nextRenewable = true;
+        if (renewable) {
+          try {
+            const renewed = await client.write<AuthResponse>('auth/token/renew-self', {});
+            next = renewed.auth?.lease_duration ?? 0;
+            nextRenewable = renewed.auth?.renewable !== false;
+            logger.debug({ ttlSeconds: next }, 'renewed Vault token');
+            if (relogin && (next < ttl || !nextRenewable)) next = await reloginOrWarn('the token nears its max TTL');
+          } catch (err) {
+            next = await reloginOrWarn(`renewal failed: ${(err as Error).message}`);
+          }
+        } else {
+          next = await reloginOrWarn('the token is not renewable');
+        }
+        schedule(next, nextRenewable);
+      },
+      // Milliseconds: a TTL of a second or two (short-lived roles) still leaves time to act.
+      Math.max(200, Math.floor(ttl * 660)),
+    );
+    timer.unref();
+  };
+  schedule(start.ttlSeconds, start.renewable);
+  return {
+    stop() {
+      stopped = true;
       if (timer) clearTimeout(timer);
     },
   };

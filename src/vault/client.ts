@@ -22,12 +22,16 @@ type NodeVaultClient = ReturnType<typeof nodeVault>;
  */
 export class VaultClient {
   readonly connection: VaultConnection;
-  private tokenValue: string | undefined;
+  /**
+   * Shared with the clients made by forAddress: a renewal keeps the same token, but a re-login
+   * (auth.ts) replaces it, and the leader's client must send the new one too.
+   */
+  private readonly tokenCell: { value: string | undefined };
   private readonly raw: NodeVaultClient;
 
-  constructor(connection: VaultConnection, token?: string) {
+  constructor(connection: VaultConnection, token?: string | { value: string | undefined }) {
     this.connection = connection;
-    this.tokenValue = token;
+    this.tokenCell = typeof token === 'object' ? token : { value: token };
     this.raw = nodeVault({
       endpoint: connection.address,
       // TLS verification is always on, whatever VAULT_SKIP_VERIFY says.
@@ -54,22 +58,22 @@ export class VaultClient {
   }
 
   get token(): string | undefined {
-    return this.tokenValue;
+    return this.tokenCell.value;
   }
 
   setToken(token: string | undefined): void {
-    this.tokenValue = token;
+    this.tokenCell.value = token;
   }
 
-  /** The same credentials and TLS settings against another node (e.g. the leader). */
+  /** The same credentials (one token, also after a re-login) and TLS settings against another node (the leader). */
   async forAddress(address: string): Promise<VaultClient> {
-    return new VaultClient(await withAddress(this.connection, address), this.tokenValue);
+    return new VaultClient(await withAddress(this.connection, address), this.tokenCell);
   }
 
   async request<T = unknown>(method: HttpMethod, path: string, options: RequestOptions = {}): Promise<T> {
     const cleanPath = path.replace(/^\/+/, '');
     const headers: Record<string, string> = {};
-    if (!options.unauthenticated && this.tokenValue) headers['X-Vault-Token'] = this.tokenValue;
+    if (!options.unauthenticated && this.tokenCell.value) headers['X-Vault-Token'] = this.tokenCell.value;
     if (method === 'PATCH') headers['Content-Type'] = 'application/merge-patch+json';
     const request = {
       path: `/${cleanPath}`,

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { assertTransportAllowed, isLoopbackHost, resolveConnection, withAddress } from './connection.js';
 import { isLiteralLoopback } from '../io/loopback.js';
@@ -72,4 +75,30 @@ test('an unreadable CA file is a config error naming the file', async () => {
     }),
     /cannot read CA certificate \/nonexistent\/ca\.pem .*ENOENT/,
   );
+});
+
+test('a client certificate and key are read once, the key registered as secret; bad files name the flag', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vault-ops-conn-'));
+  try {
+    const cert = join(dir, 'c.pem');
+    const key = join(dir, 'c.key');
+    await writeFile(cert, '-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n');
+    await writeFile(key, '-----BEGIN PRIVATE KEY-----\nMIGHAgEAkeymaterial\n-----END PRIVATE KEY-----\n');
+    const registered: string[] = [];
+    const base = { vaultAddr: 'http://127.0.0.1:8200', allowInsecureHttp: false, requestTimeoutSeconds: 5 };
+    const c = await resolveConnection({ ...base, clientCert: cert, clientKey: key }, (v) => registered.push(v));
+    assert.match(c.clientCertPem!, /BEGIN CERTIFICATE/);
+    assert.match(c.clientKeyPem!, /BEGIN PRIVATE KEY/);
+    assert.ok(registered.includes(c.clientKeyPem!) && registered.includes('MIGHAgEAkeymaterial'));
+    await assert.rejects(
+      resolveConnection({ ...base, clientCert: cert, clientKey: join(dir, 'missing') }),
+      /cannot read the client key file .*missing \(ENOENT\): check --client-key/,
+    );
+    await assert.rejects(
+      resolveConnection({ ...base, clientCert: key, clientKey: key }),
+      /holds no PEM certificate \(--client-cert\)/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { VaultOpsError } from '../errors.js';
 import { isLoopbackHost, type AddressLookup } from '../io/loopback.js';
+import { readOptionFile } from '../io/option-file.js';
 
 export { isLoopbackHost } from '../io/loopback.js';
 
@@ -13,7 +14,7 @@ export interface VaultConnection {
   caPem?: string;
   /** SNI / certificate name to expect when it differs from the address's host. */
   tlsServerName?: string;
-  /** A client certificate and key (PEM) for servers that require one (the drill's scratch server). */
+  /** A client certificate and key (PEM) presented on every request: cert login, listeners that require one. */
   clientCertPem?: string;
   clientKeyPem?: string;
   timeoutMs: number;
@@ -28,6 +29,9 @@ export interface ConnectionInput {
   tlsServerName?: string | undefined;
   allowInsecureHttp: boolean;
   requestTimeoutSeconds: number;
+  /** PEM files of a client certificate and its key, presented on every request (--client-cert/--client-key). */
+  clientCert?: string | undefined;
+  clientKey?: string | undefined;
 }
 
 /**
@@ -64,8 +68,37 @@ export async function assertTransportAllowed(
   return url;
 }
 
-export async function resolveConnection(input: ConnectionInput): Promise<VaultConnection> {
+/**
+ * The client certificate and key, read once: the same pair goes with every request (cert login reads it
+ * at login, a listener with tls_require_and_verify_client_cert on every connection). The key is
+ * registered as a secret before anything else sees it.
+ */
+async function readClientCertificate(
+  input: ConnectionInput,
+  registerSecret: (value: string) => void,
+): Promise<{ clientCertPem: string; clientKeyPem: string } | undefined> {
+  if (!input.clientCert || !input.clientKey) return undefined;
+  const clientCertPem = await readOptionFile(input.clientCert, 'client certificate', '--client-cert');
+  const clientKeyPem = await readOptionFile(input.clientKey, 'client key', '--client-key');
+  registerSecret(clientKeyPem);
+  // Each base64 line too: a fragment of the key in some message is as bad as the whole.
+  for (const line of clientKeyPem.split('\n')) if (!line.startsWith('-----')) registerSecret(line);
+  if (!clientCertPem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new VaultOpsError(
+      'config',
+      `client certificate ${input.clientCert} holds no PEM certificate (--client-cert)`,
+    );
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(clientKeyPem))
+    throw new VaultOpsError('config', `client key ${input.clientKey} holds no PEM private key (--client-key)`);
+  return { clientCertPem, clientKeyPem };
+}
+
+export async function resolveConnection(
+  input: ConnectionInput,
+  registerSecret: (value: string) => void = () => undefined,
+): Promise<VaultConnection> {
   const url = await assertTransportAllowed(input.vaultAddr, input.allowInsecureHttp);
+  const clientCertificate = await readClientCertificate(input, registerSecret);
   let caPem: string | undefined;
   if (input.caCert) {
     try {
@@ -90,6 +123,7 @@ export async function resolveConnection(input: ConnectionInput): Promise<VaultCo
     ...(input.namespace ? { namespace: input.namespace } : {}),
     ...(caPem ? { caPem } : {}),
     ...(input.tlsServerName ? { tlsServerName: input.tlsServerName } : {}),
+    ...clientCertificate,
     timeoutMs: Math.round(input.requestTimeoutSeconds * 1000),
     allowInsecureHttp: input.allowInsecureHttp,
   };

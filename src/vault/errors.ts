@@ -13,6 +13,7 @@ const unreachableCodes = new Set([
   'ERR_SOCKET_CONNECTION_TIMEOUT',
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
+const clientCertAlerts = /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN)/;
 const tlsCodes = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS|EPROTO|ERR_SSL/;
 
 /** Vault's answer to a request that did not succeed. */
@@ -37,6 +38,15 @@ export function firstError(errors: string[]): string {
 /** Turn a transport failure (no HTTP answer) into a typed error naming the address and the fix. */
 export function transportError(address: string, err: unknown): VaultOpsError {
   const code = (err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? '';
+  // The server's alert about OUR certificate (a listener with tls_require_and_verify_client_cert), not its own.
+  if (clientCertAlerts.test(code)) {
+    return new VaultOpsError(
+      'vault-tls',
+      `${address} refused the TLS connection (${code}): it requires a client certificate signed by a CA it trusts; ` +
+        'pass --client-cert FILE and --client-key FILE (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY)',
+      { cause: err },
+    );
+  }
   if (tlsCodes.test(code)) {
     return new VaultOpsError(
       'vault-tls',

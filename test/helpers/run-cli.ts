@@ -24,7 +24,7 @@ function collect(stream: PassThrough): () => string {
 export async function runCli(
   args: string[],
   env: Record<string, string | undefined> = {},
-  options: { stdoutIsTTY?: boolean } = {},
+  options: { stdoutIsTTY?: boolean; secrets?: SecretRegistry } = {},
 ): Promise<CliResult> {
   const stdout = new PassThrough();
   // A terminal's stdout, as the CLI sees one (`snapshot list` prints rows as they come there).
@@ -36,7 +36,7 @@ export async function runCli(
     stdout,
     stderr,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    secrets: new SecretRegistry(),
+    secrets: options.secrets ?? new SecretRegistry(),
   });
   stdout.end();
   stderr.end();

@@ -95,3 +95,46 @@ export function signCertificate(
   ]);
   return { certFile: `${base}.pem`, keyFile: `${base}.key` };
 }
+
+export interface ClientCertificates {
+  /** The CA that signed the client certificate (what a cert auth role or a listener trusts). */
+  caFile: string;
+  caPem: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * A throw-away CA and one client certificate it signed (`CN=<commonName>`, extendedKeyUsage
+ * clientAuth), for TLS certificate auth and listeners that require client certificates.
+ */
+export function makeClientCertificates(dir: string, name: string, commonName: string): ClientCertificates {
+  const ca = join(dir, `${name}-ca`);
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=vault-ops test client CA ${name}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const client = signCertificate(dir, ca, name, `/CN=${commonName}`, [
+    'basicConstraints=CA:FALSE',
+    'keyUsage=digitalSignature',
+    'extendedKeyUsage=clientAuth',
+  ]);
+  return { caFile: `${ca}.pem`, caPem: readFileSync(`${ca}.pem`, 'utf8'), ...client };
+}

@@ -34,6 +34,8 @@ export interface VaultTestbed {
   /** The server of the matrix this is (flavour, version, differences). */
   server: TestServer;
   tls?: TestCertificates;
+  /** The first node's listener that requires client certificates (`mtlsClientCaFile`). */
+  mtlsAddr?: string;
   /** Address of whichever node is active now. */
   leaderAddr(): Promise<string>;
   stop(): Promise<void>;
@@ -51,14 +53,32 @@ export interface StartVaultOptions {
   sealConfig?: string;
   /** `raw_storage_endpoint = true`: Vault serves sys/raw outside recovery mode only with it. */
   rawStorageEndpoint?: boolean;
+  /**
+   * With `tls`: a second listener (`mtlsAddr`) that requires a client certificate signed by this CA
+   * (PEM file) on every connection (`tls_require_and_verify_client_cert`). The first listener only
+   * requests one, as Vault's listeners do by default (what TLS certificate auth reads).
+   */
+  mtlsClientCaFile?: string;
 }
 
 function nodeConfig(
-  node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string },
+  node: { nodeId: string; apiPort: number; clusterPort: number; dataDir: string; mtlsPort?: number },
   tls?: TestCertificates,
   sealConfig = '',
   rawStorageEndpoint = false,
+  mtlsClientCaFile?: string,
 ): string {
+  const mtls =
+    tls && mtlsClientCaFile && node.mtlsPort
+      ? `listener "tcp" {
+  address                            = "127.0.0.1:${node.mtlsPort}"
+  tls_cert_file                      = "${tls.certFile}"
+  tls_key_file                       = "${tls.keyFile}"
+  tls_client_ca_file                 = "${mtlsClientCaFile}"
+  tls_require_and_verify_client_cert = true
+}
+`
+      : '';
   const scheme = tls ? 'https' : 'http';
   const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
   return `storage "raft" {
@@ -70,7 +90,7 @@ listener "tcp" {
   cluster_address = "127.0.0.1:${node.clusterPort}"
   ${tlsLines}
 }
-api_addr      = "${scheme}://127.0.0.1:${node.apiPort}"
+${mtls}api_addr      = "${scheme}://127.0.0.1:${node.apiPort}"
 cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
 disable_mlock = true
 ui            = false
@@ -95,7 +115,9 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
   await chmod(root, 0o700);
   const tls = options.tls ? makeTestCertificates(root) : undefined;
   const ca = tls?.caPem;
-  const ports = await freePorts(count * 2);
+  if (options.mtlsClientCaFile && !options.tls) throw new Error('testbed: mtlsClientCaFile needs tls: true');
+  const ports = await freePorts(count * 2 + (options.mtlsClientCaFile ? 1 : 0));
+  const mtlsPort = options.mtlsClientCaFile ? ports[count * 2] : undefined;
   const nodes: VaultNode[] = [];
   let unsealKeys: string[] = [];
   let rootToken = '';
@@ -110,7 +132,13 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const configFile = join(nodeDir, 'config.hcl');
     await writeFile(
       configFile,
-      nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig, options.rawStorageEndpoint),
+      nodeConfig(
+        { nodeId, apiPort, clusterPort, dataDir, ...(index === 0 && mtlsPort ? { mtlsPort } : {}) },
+        tls,
+        options.sealConfig,
+        options.rawStorageEndpoint,
+        options.mtlsClientCaFile,
+      ),
       { mode: 0o600 },
     );
     const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
@@ -230,6 +258,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     version,
     server,
     ...(tls ? { tls } : {}),
+    ...(mtlsPort ? { mtlsAddr: `https://127.0.0.1:${mtlsPort}` } : {}),
     async leaderAddr() {
       const { body } = await bootstrapRequest(nodes[0]!.addr, 'GET', 'sys/leader', { ...(ca ? { ca } : {}) });
       return body.leader_address as string;

@@ -15,7 +15,14 @@ import {
   setupStagingOptionSources,
   type SetupPoliciesOptions,
 } from '../../options/setup.js';
-import { SETUP_JOBS, buildJobPolicies, installCommands, type JobPolicy, type SetupJob } from '../../setup/policies.js';
+import {
+  SETUP_JOBS,
+  buildJobPolicies,
+  installCommands,
+  type JobPolicy,
+  type LoginRoleOptions,
+  type SetupJob,
+} from '../../setup/policies.js';
 import {
   canaryMountNeed,
   describeMountResult,
@@ -68,6 +75,7 @@ async function policiesFor(
     ...(o.mount && o.connection
       ? { database: { mount: o.mount, connection: o.connection, dynamicRoles, leaseCount: o.leaseCount } }
       : {}),
+    ...loginRoleOptions(ctx, o),
     kubernetes: {
       mount: o.k8sAuthMount,
       namespace: o.k8sNamespace,
@@ -76,6 +84,22 @@ async function policiesFor(
     },
   });
   return policies.map((p) => ({ ...p, commands: installCommands(p) }));
+}
+
+/** With --auth-method jwt|cert|ldap|userpass the roles are that method's; otherwise Kubernetes' (the chart's). */
+function loginRoleOptions(ctx: CommandContext, o: SetupPoliciesOptions): { login?: LoginRoleOptions } {
+  const method = ctx.options.authMethod;
+  if (method !== 'jwt' && method !== 'cert' && method !== 'ldap' && method !== 'userpass') return {};
+  return {
+    login: {
+      method,
+      mount: ctx.options.authMount,
+      jwtAudience: o.jwtAudience,
+      jwtSubject: o.jwtSubject,
+      clientCa: o.clientCa,
+      username: ctx.options.username,
+    },
+  };
 }
 
 /** `setup canary`: create the KV v1 mount the snapshot job writes its canary to. */
