@@ -1,13 +1,19 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { VaultOpsError } from '../errors.js';
 import type { SnapshotStore, StoredObject } from '../store/snapshot-store.js';
-import { MAX_DRILL_RECORD_BYTES } from './drill-record.js';
+import { MAX_DRILL_RECORD_BYTES, parseDrillRecord } from './drill-record.js';
 import { DEFAULT_READ_CONCURRENCY, mapInFlight } from './in-flight.js';
 import { catalogueIndexKey, classifyKey } from './layout.js';
-import { MAX_MANIFEST_BYTES } from './manifest.js';
-import { bytesSignatureProblem, signatureOver } from './signature.js';
+import { MAX_MANIFEST_BYTES, parseManifest } from './manifest.js';
+import {
+  bytesSignatureProblem,
+  drillSignatureProblem,
+  keyId,
+  manifestSignatureProblem,
+  signatureOver,
+} from './signature.js';
 import type { CatalogueTrust } from './trust.js';
 
 /**
@@ -42,11 +48,23 @@ const IndexSchema = z.object({
   format: z.literal(FORMAT),
   version: z.literal(1),
   writtenAt: z.string().max(64),
-  /** [key, md5 hex, body] */
-  entries: z.array(z.tuple([z.string(), z.string(), z.string()])),
+  /** [key, md5 hex, body, id of the key whose signature of the body the writer verified, or ''] */
+  entries: z.array(z.tuple([z.string(), z.string(), z.string(), z.string()])),
   signature: SignatureSchema.optional(),
 });
-export type IndexEntry = [key: string, md5: string, body: string];
+export type IndexEntry = [key: string, md5: string, body: string, signedBy: string];
+
+/** A current copy: its bytes, and the verify key that signed them when a trusted index says so. */
+export interface IndexedCopy {
+  bytes: Buffer;
+  /**
+   * Set only when the index is signed by one of the reader's verify keys and its writer verified this
+   * copy's signature with another of them (this key id): the reader may skip that ed25519 check. The
+   * index's signer could sign a forged document with its own key as well, so this trusts it with
+   * nothing more; the bytes are the very bytes it verified (they are in the signed index).
+   */
+  signedBy?: string;
+}
 
 /** What a signature of the index covers: its header and the SHA-256 of its entries as written. */
 function signedBytes(writtenAt: string, entriesJson: string): Buffer {
@@ -65,8 +83,8 @@ function indexable(prefix: string, o: StoredObject): o is StoredObject & { conte
 }
 
 export interface IndexedCopies {
-  /** Copies proven current (key → bytes), each to be parsed and checked as if just read. */
-  bodies: Map<string, Buffer>;
+  /** Copies proven current (key → copy), each to be parsed and checked as if just read. */
+  bodies: Map<string, IndexedCopy>;
   /** Entries the index holds, current or not. */
   entries: number;
   /** `absent`, `used`, or why it was ignored (one phrase). */
@@ -101,7 +119,8 @@ export async function readIndexedCopies(
     // Not ours, damaged, too big, or deleted since the listing: the objects are read one by one.
     return NO_COPIES(`ignored: unreadable (${err instanceof VaultOpsError ? err.code : 'not an index'})`);
   }
-  if (trust.verifyKeys.length > 0) {
+  const signed = trust.verifyKeys.length > 0;
+  if (signed) {
     const problem = bytesSignatureProblem(
       parsed.signature,
       signedBytes(parsed.writtenAt, entriesJson),
@@ -111,12 +130,14 @@ export async function readIndexedCopies(
   }
   const want = new Map<string, string>();
   for (const o of listed) if (indexable(store.prefix, o)) want.set(o.key, o.contentMd5);
-  const bodies = new Map<string, Buffer>();
-  for (const [entryKey, md5, body] of parsed.entries) {
+  const trusted = new Set(signed ? trust.verifyKeys.map(keyId) : []);
+  const bodies = new Map<string, IndexedCopy>();
+  for (const [entryKey, md5, body, signedBy] of parsed.entries) {
     const current = want.get(entryKey);
     if (current === undefined || current !== md5) continue;
     const bytes = Buffer.from(body, 'utf8');
-    if (md5Hex(bytes) === current) bodies.set(entryKey, bytes);
+    if (md5Hex(bytes) !== current) continue;
+    bodies.set(entryKey, trusted.has(signedBy) ? { bytes, signedBy } : { bytes });
   }
   return { bodies, entries: parsed.entries.length, state: 'used' };
 }
@@ -185,10 +206,15 @@ export async function refreshCatalogueIndex(
     }
   });
   const fresh = new Map(missing.map((o, i) => [o.key, fetched[i]]));
+  // The keys whose signatures this writer vouches for: its verify keys and its own.
+  const keys = [...trust.verifyKeys, ...(options.signingKey ? [createPublicKey(options.signingKey)] : [])];
   const entries: IndexEntry[] = [];
   for (const o of documents) {
-    const bytes = old.bodies.get(o.key) ?? fresh.get(o.key);
-    if (bytes) entries.push([o.key, o.contentMd5, bytes.toString('utf8')]);
+    const copy = old.bodies.get(o.key);
+    const bytes = copy?.bytes ?? fresh.get(o.key);
+    if (!bytes) continue;
+    const signedBy = options.signingKey ? (copy?.signedBy ?? verifiedBy(store.prefix, o.key, bytes, keys)) : '';
+    entries.push([o.key, o.contentMd5, bytes.toString('utf8'), signedBy]);
   }
   const body = encodeCatalogueIndex(entries, options.now ?? new Date(), options.signingKey);
   await store.putBytes(catalogueIndexKey(store.prefix), body, {
@@ -197,4 +223,22 @@ export async function refreshCatalogueIndex(
     ...read,
   });
   return { state: 'written', entries: entries.length, read: missing.length };
+}
+
+/** The id of the key among `keys` whose signature of a manifest or drill record verifies, or ''. */
+function verifiedBy(prefix: string, key: string, bytes: Buffer, keys: readonly KeyObject[]): string {
+  try {
+    let problem: (k: KeyObject) => string | undefined;
+    if (classifyKey(prefix, key).kind === 'manifest') {
+      const manifest = parseManifest(bytes, key);
+      problem = (k) => manifestSignatureProblem(manifest, [k]);
+    } else {
+      const record = parseDrillRecord(bytes, key);
+      problem = (k) => drillSignatureProblem(record, [k]);
+    }
+    const by = keys.find((k) => problem(k) === undefined);
+    return by ? keyId(by) : '';
+  } catch {
+    return ''; // not a manifest or drill record of ours: the catalogue sets it apart when it reads it
+  }
 }

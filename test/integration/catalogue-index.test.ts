@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { encodeCatalogueIndex, INDEX_MIN_DOCUMENTS, type IndexEntry } from '../../src/repository/catalogue-index.js';
 import type { Catalogue } from '../../src/repository/catalogue.js';
 import { catalogueIndexKey, classifyKey } from '../../src/repository/layout.js';
+import { keyId } from '../../src/repository/signature.js';
 import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import { UNSIGNED_STORE, type CatalogueTrust } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
@@ -190,7 +191,7 @@ test('nothing an uploader writes as the index, nor any change in the store since
       for (const o of await store.list()) {
         const kind = classifyKey(store.prefix, o.key).kind;
         if (kind !== 'manifest' && kind !== 'drill') continue;
-        out.push([o.key, o.contentMd5!, (await store.getBytes(o.key)).toString('utf8')]);
+        out.push([o.key, o.contentMd5!, (await store.getBytes(o.key)).toString('utf8'), '']);
       }
       return out;
     };
@@ -201,12 +202,25 @@ test('nothing an uploader writes as the index, nor any change in the store since
         ['unsigned', encodeCatalogueIndex(real, new Date()), /^ignored: not signed$/],
         ['signed by another key', encodeCatalogueIndex(real, new Date(), other.privateKey), /^ignored: signed by key/],
         ['not an index', 'PK\u0003\u0004 not gzip', /^ignored: unreadable/],
+        // Signed by the real key, vouching for every copy's signature by a key the reader does not trust:
+        // each copy's own signature is checked instead, so the forgeries stay untrusted.
+        [
+          'vouching for another key',
+          encodeCatalogueIndex(
+            real.map(([k, m, b]) => [k, m, b, keyId(other.publicKey)] as IndexEntry),
+            new Date(),
+            key.privateKey,
+          ),
+          new RegExp(`^used \\(${real.length} current copies\\)$`),
+        ],
         // Signed by the real key (a writer's bug, or a copy taken from another store): a copy whose bytes
         // are not the stored object's is not used, even though it claims the listed MD5.
         [
           'a copy that is another manifest',
           encodeCatalogueIndex(
-            real.map(([k, m, b]) => (k === manifests[0]![0] ? [k, m, manifests[1]![2]] : [k, m, b]) as IndexEntry),
+            real.map(
+              ([k, m, b, by]) => (k === manifests[0]![0] ? [k, m, manifests[1]![2], by] : [k, m, b, by]) as IndexEntry,
+            ),
             new Date(),
             key.privateKey,
           ),
