@@ -5,3 +5,4 @@ export * from './s3.js';
 export * from './postgres.js';
 export * from './azurite.js';
 export * from './gcs.js';
+export * from './pushgateway.js';
