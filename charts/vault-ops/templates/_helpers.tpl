@@ -220,3 +220,14 @@ prefix, VAULT_OPS_STORE_<NAME>_, which vault-ops reads for the store named NAME 
       key: {{ .creds.secretAccessKeyKey | default "AWS_SECRET_ACCESS_KEY" | quote }}
 {{- end }}
 {{- end }}
+
+{{/* The vault_cluster label of the release's metrics (and of its alert rules' selector). */}}
+{{- define "vault-ops.vaultClusterName" -}}
+{{- .Values.metrics.vaultClusterName | default .Release.Name -}}
+{{- end }}
+
+{{/* The alert rules' label matchers: the release's own cluster, plus monitoring.prometheusRule.selector. */}}
+{{- define "vault-ops.metricsSelector" -}}
+{{- $own := printf "vault_cluster=%q" (include "vault-ops.vaultClusterName" .) -}}
+{{- with .Values.monitoring.prometheusRule.selector }}{{ printf "%s,%s" $own . }}{{ else }}{{ $own }}{{ end -}}
+{{- end }}
