@@ -165,7 +165,7 @@ describe('chart: az:// and gs:// stores', () => {
     });
   }
 
-  test('GKE: the Google service account annotation, or a key file; the verify pod reaches the metadata server', async () => {
+  test('GKE: the Google service account annotation or a key file; verify reaches the metadata server', async () => {
     const identity = await render('gs-identity', INSTALLS['gs-identity']!);
     for (const job of ['snapshot', 'verify', 'prune']) {
       const sa = find(identity, 'ServiceAccount', `vops-${job}`);
@@ -301,5 +301,30 @@ describe('chart: az:// and gs:// stores', () => {
         }
       }
     }
+  });
+});
+
+describe('chart: the report job', () => {
+  test('off by default; on, it reports on every store and publishes to jobs.report.out', async () => {
+    assert.ok(!(await render('report-default', {})).some((m) => m.metadata.name === 'vops-report'));
+    const ms = await render('report', {
+      store: { url: 'az://snapshots/prod', azure: { account: 'vaultsnaps' } },
+      stores: [{ name: 'dr', url: 'gs://dr-snapshots/prod' }],
+      workloadIdentity: { azureClientId: '11111111-2222-3333-4444-555555555555' },
+      jobs: { report: { enabled: true, out: 'az://audit/vault/backups.html' } },
+    });
+    const cj = find(ms, 'CronJob', 'vops-report');
+    assert.equal(cj.spec.schedule, '30 6 * * *');
+    assert.equal(pod(cj).spec.containers[0].args.at(-1), 'report');
+    assert.equal(env(cj).VAULT_OPS_SNAPSHOT_STORE, 'az://snapshots/prod,dr=gs://dr-snapshots/prod');
+    assert.equal(env(cj).VAULT_OPS_REPORT_OUT, 'az://audit/vault/backups.html');
+    assert.equal(env(cj).AZURE_STORAGE_ACCOUNT, 'vaultsnaps');
+    assert.equal(find(ms, 'ServiceAccount', 'vops-report').metadata.labels['azure.workload.identity/use'], 'true');
+    const jobs = find(ms, 'ConfigMap', 'vops-jobs');
+    assert.match(jobs.data['report.yaml'], /command: report/);
+    assert.match(
+      await refusal('report-no-out', { jobs: { report: { enabled: true } } }),
+      /jobs\.report\.out is required: the store URL the page is published to/,
+    );
   });
 });

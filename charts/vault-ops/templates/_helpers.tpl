@@ -46,6 +46,7 @@ snapshot: { name: snapshot, command: "snapshot save", vault: true, store: true }
 verify: { name: verify, command: verify, vault: false, store: true }
 rotateKv: { name: rotate-kv, command: "rotate kv", vault: true, store: false }
 prune: { name: prune, command: "snapshot prune", vault: false, store: true }
+report: { name: report, command: report, vault: false, store: true }
 {{- end }}
 
 {{/* The Secret holding the store's signing key: the user's, or the one the chart makes. */}}
@@ -54,7 +55,7 @@ prune: { name: prune, command: "snapshot prune", vault: false, store: true }
 {{- end }}
 
 {{- define "vault-ops.jobKeys" -}}
-snapshot verify rotateKv prune
+snapshot verify rotateKv prune report
 {{- end }}
 
 {{/* Resource name of a job's objects: <fullname>-<job>, at most 52 characters (CronJob limit). */}}
@@ -149,6 +150,9 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- end -}}
 {{- if and (eq (include "vault-ops.storePrunes" .) "true") (not .Values.jobs.prune.enabled) .Values.jobs.snapshot.options.prune -}}
 {{- fail "stores[] have prune jobs of their own, so the snapshot job no longer prunes: enable jobs.prune for the retention of store.url (or set jobs.snapshot.options.prune: false to keep it unpruned)" -}}
+{{- end -}}
+{{- if and .Values.jobs.report.enabled (not (regexMatch "^(s3|az|gs)://[^/]+/.*[^/]$" (toString .Values.jobs.report.out))) -}}
+{{- fail "jobs.report.out is required: the store URL the page is published to, ending in its name (s3://bucket/prefix/vault-backups.html, az://container/prefix/… or gs://bucket/prefix/…); the pods' filesystem is read-only and thrown away" -}}
 {{- end -}}
 {{- if and .Values.jobs.rotateKv.enabled (not .Values.jobs.rotateKv.secrets) -}}
 {{- fail "jobs.rotateKv.secrets is empty: list the secrets to rotate (the secrets: of a rotate-kv policy)" -}}
