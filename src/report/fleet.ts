@@ -69,7 +69,8 @@ function fleetTable(rows: FleetRow[], anchors: Map<FleetStore, string>): SafeHtm
     const anchor = anchors.get(r.store)!;
     const name = html`<a href="#${anchor}">${r.store.label}</a><br><code>${r.store.storeUrl}</code>`;
     if (!('model' in r.store)) {
-      return html`<tr class="store-unreadable"><td>${name}</td><td colspan="3" class="failed">cannot be read: ${r.store.error}</td></tr>\n`;
+      const why = html`<td colspan="3" class="failed">cannot be read: ${r.store.error}</td>`;
+      return html`<tr class="store-unreadable"><td>${name}</td>${why}</tr>\n`;
     }
     const bad = r.verifiedAgeMs === undefined || r.lastDrill === 'failed';
     const verified =
