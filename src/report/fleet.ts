@@ -77,7 +77,8 @@ function fleetTable(rows: FleetRow[], anchors: Map<FleetStore, string>): SafeHtm
       r.verifiedAgeMs === undefined
         ? html`<span class="failed">none verified</span>`
         : html`${ageText(r.verifiedAgeMs)} old`;
-    const snapshot = r.snapshotAgeMs === undefined ? html`<span class="failed">none</span>` : ageText(r.snapshotAgeMs);
+    const snapshot =
+      r.snapshotAgeMs === undefined ? html`<span class="failed">none</span>` : `${ageText(r.snapshotAgeMs)} old`;
     return html`<tr class="${bad ? 'store-bad' : 'store-ok'}"><td>${name}</td><td class="num">${verified}</td>
 <td><span class="${r.lastDrill}">${LAST_DRILL_TEXT[r.lastDrill]}</span></td><td class="num">${snapshot}</td></tr>\n`;
   });
