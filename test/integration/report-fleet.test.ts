@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -196,5 +196,20 @@ describe(onServer('report: one page for many clusters'), () => {
     const bare = await runCli(['report', '--from', eu, '--from', us, '--out', 's3://audit/'], s3.cliEnv());
     assert.equal(bare.code, 2, bare.stderr);
     assert.match(bare.stderr, /--out s3:\/\/audit\/: name the page at the end of the store URL/);
+  });
+
+  test('the daemon schedules it: jobs/report.yaml run once, its stores and page from the environment', async () => {
+    const jobs = join(dir, 'jobs');
+    await mkdir(jobs);
+    await copyFile(join(import.meta.dirname, '..', '..', 'jobs', 'report.yaml'), join(jobs, 'report.yaml'));
+    const out = join(dir, 'daemon-fleet.html');
+    const r = await runCli(['daemon', '--jobs', jobs, '--once', 'report'], {
+      VAULT_OPS_SNAPSHOT_STORE: `prod-eu=${eu},prod-us=${us}`,
+      VAULT_OPS_REPORT_OUT: out,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const page = await readFile(out, 'utf8');
+    assert.match(page, /<table id="fleet">/);
+    assert.ok(page.indexOf('>prod-us</a>') < page.indexOf('>prod-eu</a>'), 'worst first');
   });
 });
