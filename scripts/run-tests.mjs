@@ -38,6 +38,8 @@ const TOOLS = {
   etcd: { dir: 'etcd-3.7.3', file: 'etcd' },
   // build.sh's `kubernetes` target builds kube-apiserver and kube-controller-manager together.
   kubernetes: { dir: 'kubernetes-1.37.2', file: 'kube-apiserver' },
+  pushgateway: { dir: 'pushgateway-1.11.5', file: 'pushgateway' },
+  promtool: { dir: 'promtool-0.316.0', file: 'promtool' },
 };
 
 function walk(dir, out = []) {

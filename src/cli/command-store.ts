@@ -4,6 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import { readVerifyKey } from '../repository/signature.js';
 import { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { openSnapshotStore } from '../store/open-store.js';
+import type { SnapshotStore } from '../store/snapshot-store.js';
 import type { CommandContext } from './context.js';
 import { parseStoreTarget, storeEnvironment } from './store-target.js';
 
@@ -26,19 +27,7 @@ export async function openCommandStore(
   /** The key this run signs its drill records with (verify). */
   signingKey?: KeyObject,
 ): Promise<SnapshotRepository> {
-  const target = parseStoreTarget(url);
-  const { env, own } = storeEnvironment(target, ctx.env);
-  for (const [k, v] of Object.entries(own)) if (CREDENTIAL_NAME.test(k)) ctx.secrets.add(v);
-  let storeOptions: Partial<StoreOptions> = options;
-  if (Object.keys(own).length > 0) {
-    // The store's own settings replace the command's, key by key; the rest stay the command's.
-    const mine = resolveOptions(StoreOptionsSchema, storeOptionSources, { flags: {}, env: own, file: {} });
-    storeOptions = { ...options };
-    for (const source of storeOptionSources) {
-      if (source.env?.some((n) => own[n] !== undefined && own[n] !== ''))
-        (storeOptions as Record<string, unknown>)[source.key] = (mine as Record<string, unknown>)[source.key];
-    }
-  }
+  const { target, env, storeOptions } = storeSettings(ctx, url, options);
   // The keys are read before the store is opened: a bad key file is a configuration error, found
   // before any network call.
   const verifyKeys = await Promise.all((storeOptions.verifyKey ?? []).map((path) => readVerifyKey(path)));
@@ -58,6 +47,46 @@ export async function openCommandStore(
     now: () => new Date(),
     ...(signingKey ? { signingKey } : {}),
   });
+}
+
+/**
+ * A store opened for an object that is no snapshot (the report's published page): the same
+ * settings and credentials as openCommandStore, no catalogue, no keys.
+ */
+export async function openCommandObjectStore(
+  ctx: CommandContext,
+  url: string,
+  options: Partial<StoreOptions> = {},
+): Promise<SnapshotStore> {
+  const { target, env, storeOptions } = storeSettings(ctx, url, options);
+  return openSnapshotStore(
+    target.url,
+    {
+      ...storeOptions,
+      allowInsecureHttp: ctx.options.allowInsecureHttp,
+      createFolder: true,
+      registerSecret: (v) => ctx.secrets.add(v),
+    },
+    env,
+  );
+}
+
+/** A store's settings: the command's, each replaced by the store's own `VAULT_OPS_STORE_<NAME>_*` where set. */
+function storeSettings(ctx: CommandContext, url: string, options: Partial<StoreOptions>) {
+  const target = parseStoreTarget(url);
+  const { env, own } = storeEnvironment(target, ctx.env);
+  for (const [k, v] of Object.entries(own)) if (CREDENTIAL_NAME.test(k)) ctx.secrets.add(v);
+  let storeOptions: Partial<StoreOptions> = options;
+  if (Object.keys(own).length > 0) {
+    // The store's own settings replace the command's, key by key; the rest stay the command's.
+    const mine = resolveOptions(StoreOptionsSchema, storeOptionSources, { flags: {}, env: own, file: {} });
+    storeOptions = { ...options };
+    for (const source of storeOptionSources) {
+      if (source.env?.some((n) => own[n] !== undefined && own[n] !== ''))
+        (storeOptions as Record<string, unknown>)[source.key] = (mine as Record<string, unknown>)[source.key];
+    }
+  }
+  return { target, env, storeOptions };
 }
 
 /** One warning per run (said when the command succeeded) that a store's catalogue is taken on trust. */

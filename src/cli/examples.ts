@@ -39,6 +39,7 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   report: [
     'vault-ops report --from s3://backups/vault/prod --out vault-backups-evidence.html',
     'vault-ops report --from /var/backups/vault --out /srv/www/vault-backups.html',
+    'vault-ops report --from eu=s3://backups-eu/vault --from us=s3://backups-us/vault --out s3://audit/fleet.html',
   ],
   'rotate kv': [
     'vault-ops rotate kv --policy jobs/rotate-kv.yaml --dry-run',

@@ -80,3 +80,75 @@ test('reporters: a failed save counts its reason and time, and leaves the succes
   assert.match(text, /^vault_ops_snapshot_failures_total\{reason="vault-request"\} 1$/m);
   assert.doesNotMatch(text, /vault_ops_snapshot_last_success_timestamp_seconds|vault_ops_snapshot_bytes/);
 });
+
+test('groupByStore: one push per store, the series without a store in each, nothing lost or mixed', async () => {
+  const { groupByStore } = await import('./metrics.js');
+  const m = new SnapshotMetrics();
+  const manifest = {
+    createdAt: '2027-01-15T00:00:00Z',
+    durationSeconds: 2,
+    archive: { bytes: 9 },
+    keyCounts: {},
+    cluster: { name: 'vault-cluster-1' },
+  };
+  m.saved(manifest as never, { shrunk: false, store: 's3://bucket/eu' });
+  m.saved(manifest as never, { shrunk: false, store: 'file:///srv/a "quoted" dir' });
+  m.registry.setDefaultLabels({ vault_cluster: 'prod-eu' });
+  const groups = groupByStore(await m.registry.metrics(), { vault_cluster: 'prod-eu' });
+  assert.deepEqual(
+    groups.map((g) => g.labels),
+    [
+      { vault_cluster: 'prod-eu', store: 's3://bucket/eu' },
+      { vault_cluster: 'prod-eu', store: 'file:///srv/a "quoted" dir' },
+    ],
+  );
+  for (const g of groups) {
+    const stores = [...g.text.matchAll(/store="((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!.replace(/\\"/g, '"'));
+    assert.ok(stores.length >= 3, g.text);
+    assert.ok(
+      stores.every((s) => s === g.labels.store),
+      `only its own store's series: ${g.text}`,
+    );
+    assert.match(g.text, /^vault_ops_snapshot_shrunk\{vault_cluster="prod-eu"\} 0$/m, 'the run-wide series in each');
+  }
+  const { PruneMetrics } = await import('../repository/prune-metrics.js');
+  const none = new PruneMetrics();
+  none.registry.setDefaultLabels({ vault_cluster: 'c' });
+  none.lastSuccess.set(1);
+  assert.deepEqual(
+    groupByStore(await none.registry.metrics(), { vault_cluster: 'c' }).map((g) => g.labels),
+    [{ vault_cluster: 'c' }],
+    'no store named: one group',
+  );
+});
+
+test('publishMetrics: vault_cluster (configured, else seen, else unknown) and the store on every series', async () => {
+  const { publishMetrics } = await import('./metrics.js');
+  const { PruneMetrics } = await import('../repository/prune-metrics.js');
+  const { silentLogger: logger } = await import('./logger.js');
+  const dir = await mkdtemp(join(tmpdir(), 'vault-ops-metrics-'));
+  try {
+    const file = join(dir, 'prune.prom');
+    const seen = new PruneMetrics('s3://bucket/eu');
+    seen.sawCluster('vault-cluster-1234');
+    seen.pruned(
+      { keep: [], remove: [], setApart: [], incomplete: [], dryRun: false, warnings: [] } as never,
+      new Date(),
+    );
+    await publishMetrics(seen, { metricsTextfile: file }, logger);
+    const text = await readFile(file, 'utf8');
+    const samples = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.ok(samples.length > 0);
+    for (const line of samples) {
+      assert.match(line, /vault_cluster="vault-cluster-1234"/, line);
+      assert.match(line, /store="s3:\/\/bucket\/eu"/, line);
+    }
+    const named = new PruneMetrics('s3://bucket/eu');
+    named.sawCluster('vault-cluster-1234');
+    named.failed('store', new Date());
+    await publishMetrics(named, { metricsTextfile: file, vaultClusterName: 'prod-eu' }, logger);
+    assert.match(await readFile(file, 'utf8'), /^vault_ops_prune_failures_total\{.*vault_cluster="prod-eu".*\} 1$/m);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

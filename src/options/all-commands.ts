@@ -47,7 +47,7 @@ export function configFileKeys(): Set<string> {
 
 /** The options a job file may give each command the scheduler runs, besides the global ones. */
 export function jobCommandOptions(): Record<
-  'snapshot save' | 'snapshot copy' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status',
+  'snapshot save' | 'snapshot copy' | 'snapshot prune' | 'verify' | 'rotate kv' | 'status' | 'report',
   OptionSpec[]
 > {
   return {
@@ -57,6 +57,8 @@ export function jobCommandOptions(): Record<
     verify: jobOptionsOf(verifyOptions),
     'rotate kv': jobOptionsOf(rotateKvOptions),
     status: [],
+    // The evidence page, republished after the drills (--out a store URL where auditors read it).
+    report: jobOptionsOf(reportOptions),
   };
 }
 

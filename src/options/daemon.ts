@@ -43,6 +43,25 @@ export const daemonOptions = [
       .max(24 * 3600)
       .default(30),
   },
+  {
+    key: 'maxConcurrentDrills',
+    flag: '--max-concurrent-drills <n>',
+    help:
+      'restore drills (verify jobs) running at once on this host, across every daemon sharing --drill-slots-dir; ' +
+      'drills due together queue (default 1)',
+    env: ['VAULT_OPS_MAX_CONCURRENT_DRILLS'],
+    parse: 'int',
+    type: z.number().int().min(1).max(64).default(1),
+  },
+  {
+    key: 'drillSlotsDir',
+    flag: '--drill-slots-dir <dir>',
+    help:
+      'folder the daemons of this host share to count running drills (VAULT_OPS_DRILL_SLOTS_DIR; default ' +
+      '<tmp>/vault-ops-drill-slots: give every daemon the same one, e.g. under /run, when they have private /tmp)',
+    env: ['VAULT_OPS_DRILL_SLOTS_DIR'],
+    type: z.string().min(1).optional(),
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export const DaemonOptionsSchema = schemaOf(daemonOptions);

@@ -24,6 +24,7 @@ function signature(spec: OptionSpec): { accepts: string; default: unknown } {
 /** Flags that mean different things to different commands, on purpose. */
 const differentOnPurpose: Record<string, string> = {
   VAULT_OPS_SNAPSHOT_STORE: 'snapshot save writes to every store listed (a list of store URLs); the others read one',
+  '--from': 'report reads every store listed (one page for many clusters); the others read one',
   '--snapshot':
     'verify picks by rule (latest, oldest, unverified); restore and copy name snapshots (restore refuses latest)',
 };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
+import { vaultName } from './shared.js';
 
 /** Where a job's metrics go: a node-exporter textfile (VMs) and/or a Pushgateway (Kubernetes). */
 export const metricsOptions = [
@@ -16,6 +17,13 @@ export const metricsOptions = [
     help: 'push metrics to a Prometheus Pushgateway',
     env: ['VAULT_OPS_PUSHGATEWAY'],
     type: z.url().optional(),
+  },
+  {
+    key: 'vaultClusterName',
+    flag: '--vault-cluster-name <name>',
+    help: 'the vault_cluster label of every metric (default: the cluster name Vault reports)',
+    env: ['VAULT_OPS_VAULT_CLUSTER_NAME'],
+    type: vaultName.optional(),
   },
 ] as const satisfies readonly OptionSpec[];
 

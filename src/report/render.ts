@@ -13,7 +13,7 @@ import { buildReportModel, type DrillStatus, type ReportInput, type ReportModel 
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
 // A template without values: markup (CSS) written here, not data, so it is not escaped.
-const STYLE = html`
+export const STYLE = html`
 :root { color-scheme: light; --ok: #1b7f3b; --bad: #c62828; --muted: #5f6368; --line: #d0d4d9; }
 * { box-sizing: border-box; }
 body { font-family: system-ui, "DejaVu Sans", sans-serif; color: #1f2328; margin: 24px auto; max-width: 1180px;
@@ -65,7 +65,7 @@ function lastDrillCell(status: DrillStatus, drill: DrillRecord | undefined): Saf
 · RTO ${secondsText(drill.rtoSeconds)}`;
 }
 
-function summary(model: ReportModel): SafeHtml {
+function summary(model: ReportModel, p: string): SafeHtml {
   const s = model.summary;
   const item = (label: string, value: HtmlValue, alert = false) =>
     html`<div${alert ? html` class="alert"` : ''}><dt>${label}</dt><dd>${value}</dd></div>`;
@@ -101,11 +101,11 @@ function summary(model: ReportModel): SafeHtml {
       ? item('Incomplete objects', `${s.incomplete} (interrupted saves or uploads; snapshot prune removes them)`, true)
       : '',
   ];
-  return html`<dl class="summary" id="summary">
+  return html`<dl class="summary" id="${p}summary">
 ${items.map((i) => html`${i}\n`)}</dl>`;
 }
 
-function charts(model: ReportModel): SafeHtml {
+function charts(model: ReportModel, p: string): SafeHtml {
   const sizes = model.snapshots.map((r) => ({
     time: new Date(r.manifest.createdAt).getTime(),
     value: r.manifest.archive.bytes,
@@ -119,7 +119,7 @@ function charts(model: ReportModel): SafeHtml {
   }));
   const sizeChart = sizes.length
     ? renderChart({
-        id: 'chart-size',
+        id: `${p}chart-size`,
         title: 'Snapshot size over time',
         yTitle: 'archive size',
         points: sizes,
@@ -128,7 +128,7 @@ function charts(model: ReportModel): SafeHtml {
     : html`<p class="empty">No snapshots to chart.</p>`;
   const rtoChart = rtos.length
     ? renderChart({
-        id: 'chart-rto',
+        id: `${p}chart-rto`,
         title: 'Restore drill RTO over time',
         yTitle: 'recovery time',
         points: rtos,
@@ -143,7 +143,7 @@ function charts(model: ReportModel): SafeHtml {
 </div>`;
 }
 
-function catalogue(model: ReportModel): SafeHtml {
+function catalogue(model: ReportModel, p: string): SafeHtml {
   if (!model.snapshots.length) return html`<p class="empty">No snapshots in ${model.storeUrl}.</p>`;
   const head = [
     th('Snapshot'),
@@ -166,14 +166,14 @@ function catalogue(model: ReportModel): SafeHtml {
       td(lastDrillCell(r.status, r.lastDrill)),
     ]}</tr>\n`;
   });
-  return html`<table id="catalogue">
+  return html`<table id="${p}catalogue">
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${rows}</tbody>
 </table>`;
 }
 
-function drillHistory(model: ReportModel): SafeHtml {
+function drillHistory(model: ReportModel, p: string): SafeHtml {
   if (!model.drills.length) {
     return html`<p class="empty">No restore drill has been recorded in this store:
 run <code>vault-ops verify --from ${model.storeUrl}</code>.</p>`;
@@ -202,7 +202,7 @@ run <code>vault-ops verify --from ${model.storeUrl}</code>.</p>`;
       td(checks),
     ]}</tr>\n`;
   });
-  return html`<table id="drills">
+  return html`<table id="${p}drills">
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${rows}</tbody>
@@ -232,17 +232,29 @@ export function renderReportModel(model: ReportModel): string {
 <h1>Backups and restore drills</h1>
 <p class="meta">Store <code>${model.storeUrl}</code> · generated ${generated} by vault-ops ${model.toolVersion}</p>
 </header>
-${summary(model)}
-<h2>Charts</h2>
-${charts(model)}
-<h2>Catalogue</h2>
-${catalogue(model)}
-<h2>Restore drill history</h2>
-${drillHistory(model)}
-<footer>Times are UTC; sizes are binary (1 MiB = 1024 × 1024 bytes); ages are counted from the generation time.
-A snapshot is verified when a restore drill (<code>vault-ops verify</code>) restored it into a scratch server and
-every check passed; RTO is the drill's measured time from the start of the download to a checked server.</footer>
+${storeSections(model, '', 'h2')}
+${FOOTER}
 </body>
 </html>
 `.value;
 }
+
+/**
+ * One store's part of a page: summary, charts, catalogue and drill history. `p` prefixes every
+ * element id (a fleet page holds several stores); `level` is the heading level of its parts.
+ */
+export function storeSections(model: ReportModel, p: string, level: 'h2' | 'h3'): SafeHtml {
+  const heading = (text: string) => (level === 'h2' ? html`<h2>${text}</h2>` : html`<h3>${text}</h3>`);
+  return html`${summary(model, p)}
+${heading('Charts')}
+${charts(model, p)}
+${heading('Catalogue')}
+${catalogue(model, p)}
+${heading('Restore drill history')}
+${drillHistory(model, p)}`;
+}
+
+export const FOOTER = html`<footer>
+Times are UTC; sizes are binary (1 MiB = 1024 × 1024 bytes); ages are counted from the generation time.
+A snapshot is verified when a restore drill (<code>vault-ops verify</code>) restored it into a scratch server and
+every check passed; RTO is the drill's measured time from the start of the download to a checked server.</footer>`;

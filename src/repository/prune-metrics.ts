@@ -7,6 +7,10 @@ import type { PruneReport, PruneReporter } from './prune.js';
 export class PruneMetrics implements PruneReporter, JobMetrics {
   readonly job = 'vault-ops-prune';
   readonly registry = new Registry();
+  clusterName: string | undefined;
+
+  /** `store`: the pruned store's credential-free URL, published as each series' `store` label. */
+  constructor(readonly store?: string) {}
   readonly lastSuccess = lazyGauge(this.registry, {
     name: 'vault_ops_prune_last_success_timestamp_seconds',
     help: 'Unix time of the last prune that removed everything it planned to',
@@ -36,6 +40,10 @@ export class PruneMetrics implements PruneReporter, JobMetrics {
     this.snapshots.set({ outcome: 'overwritten' }, report.remove.filter((r) => r.status === 'overwritten').length);
     this.snapshots.set({ outcome: 'untrusted' }, report.setApart.filter((s) => s.trust === 'untrusted').length);
     this.snapshots.set({ outcome: 'anomaly' }, report.setApart.filter((s) => s.trust === 'anomaly').length);
+  }
+
+  sawCluster(name: string | undefined): void {
+    this.clusterName = name;
   }
 
   failed(reason: string, at: Date): void {

@@ -54,7 +54,7 @@ export async function pruneSnapshots(
   reporter?: PruneReporter,
 ): Promise<PruneReport> {
   try {
-    const report = await prune(repository, options, logger);
+    const report = await prune(repository, options, logger, (name) => reporter?.sawCluster?.(name));
     // A dry run changed nothing: it is no prune to report.
     if (report.dryRun) return report;
     if (report.remove.some((r) => r.status === 'removed')) await repository.refreshIndexAfterWrite(logger);
@@ -74,6 +74,8 @@ export async function pruneSnapshots(
 export interface PruneReporter {
   pruned(report: PruneReport, at: Date): void;
   failed(reason: string, at: Date): void;
+  /** The cluster name the newest catalogued snapshot records (the metrics' default `vault_cluster`). */
+  sawCluster?(name: string | undefined): void;
 }
 
 /** A policy that keeps at most one snapshot asks for one: the per-run cap does not second-guess it. */
@@ -82,8 +84,14 @@ function keepsAtMostOne(policy: RetentionPolicy): boolean {
   return [...counts, policy.keepYearly].reduce<number>((sum, n) => sum + (n ?? 0), 0) <= 1;
 }
 
-async function prune(repository: SnapshotRepository, options: PruneOptions, logger: Logger): Promise<PruneReport> {
+async function prune(
+  repository: SnapshotRepository,
+  options: PruneOptions,
+  logger: Logger,
+  clusterSeen: (name: string | undefined) => void,
+): Promise<PruneReport> {
   const catalogue = await repository.catalogue();
+  clusterSeen(catalogue.snapshots[0]?.cluster.name);
   // Ordering and retention come from the ids (the keys), never from a field an uploader writes freely:
   // a catalogued snapshot's createdAt is its id's second plus milliseconds (the catalogue set apart every
   // manifest where it is not), so it orders snapshots of one second as the catalogue does and nothing

@@ -27,11 +27,14 @@ describe('job definitions', () => {
     assert.deepEqual(
       jobs.map((j) => [j.name, j.command, j.schedule]),
       [
+        ['report', 'report', '30 6 * * *'],
         ['rotate-kv', 'rotate kv', '15 * * * *'],
         ['snapshot', 'snapshot save', '0 * * * *'],
         ['verify', 'verify', '30 4 * * *'],
       ],
     );
+    // The daemon schedules the auditors' page too: its stores and --out come from the environment.
+    assert.deepEqual(jobArguments(jobs.shift()!), ['report']);
     const rotate = jobs[0]!;
     assert.equal(rotate.options.policy, `${jobsDir}rotate-kv.yaml`, 'the rotate-kv job file is its own policy');
     const policy = await loadRotationPolicy(`${jobsDir}rotate-kv.yaml`);

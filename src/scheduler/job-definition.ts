@@ -30,6 +30,7 @@ export const JOB_COMMANDS = [
   'verify',
   'rotate kv',
   'status',
+  'report',
 ] as const;
 export type JobCommand = (typeof JOB_COMMANDS)[number];
 

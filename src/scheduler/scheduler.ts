@@ -2,6 +2,7 @@ import type { Logger } from '../observability/logger.js';
 import { parseCron } from '../time/cron.js';
 import { CronTimer } from './cron-timer.js';
 import type { DaemonMetrics } from './daemon-metrics.js';
+import type { DrillSlots } from './drill-slots.js';
 import type { JobDefinition } from './job-definition.js';
 import type { JobRun } from './job-process.js';
 
@@ -11,7 +12,10 @@ import type { JobRun } from './job-process.js';
  * and counted). On shutdown no new run starts, runs waiting for their jitter are cancelled, running
  * ones get `shutdownGraceMs` to finish and are then stopped (their abort signal fires).
  *
- * States of a job: idle → waiting (jitter) → running → idle.
+ * A restore drill (`verify`) also waits for one of the host's drill slots (drill-slots.ts): drills due
+ * together queue instead of starving the machine.
+ *
+ * States of a job: idle → waiting (jitter) → [queued (drill slot)] → running → idle.
  */
 
 /** Runs one job to its end; `signal` asks it to stop (shutdown). Resolves, never rejects. */
@@ -23,13 +27,15 @@ export interface SchedulerDeps {
   metrics: DaemonMetrics;
   /** [0, 1) — injectable for tests. */
   random?: () => number;
+  /** The host-wide cap on concurrent restore drills; none: drills never wait for each other. */
+  drillSlots?: DrillSlots;
 }
 
 export interface JobHealth {
   name: string;
   command: string;
   schedule: string;
-  state: 'idle' | 'waiting' | 'running';
+  state: 'idle' | 'waiting' | 'queued' | 'running';
   nextRun?: string;
   consecutiveFailures: number;
   lastRun?: {
@@ -141,6 +147,7 @@ export class JobScheduler {
     s.controller = controller;
     const labels = { job_name: s.job.name };
     this.deps.metrics.running.set(labels, 1);
+    let releaseSlot: (() => Promise<void>) | undefined;
     try {
       if (reason === 'schedule' && s.job.jitterMs > 0) {
         s.state = 'waiting';
@@ -151,6 +158,15 @@ export class JobScheduler {
           return;
         }
       }
+      if (s.job.command === 'verify' && this.deps.drillSlots) {
+        s.state = 'queued';
+        const release = await this.deps.drillSlots.acquire(s.job.name, controller.signal);
+        if (!release) {
+          this.deps.logger.info({ job: s.job.name }, 'queued drill cancelled before it started (shutdown)');
+          return;
+        }
+        releaseSlot = release;
+      }
       s.state = 'running';
       const run = await this.deps.runJob(s.job, controller.signal, reason);
       s.consecutiveFailures = run.result === 'success' ? 0 : s.consecutiveFailures + 1;
@@ -158,6 +174,7 @@ export class JobScheduler {
       this.deps.metrics.recordRun(run, s.consecutiveFailures);
       onRun?.(run);
     } finally {
+      await releaseSlot?.();
       s.state = 'idle';
       s.controller = undefined;
       this.deps.metrics.running.set(labels, 0);
@@ -178,7 +195,7 @@ export class JobScheduler {
       this.stopping = true;
       for (const s of this.states.values()) s.task?.stop();
     }
-    for (const s of this.states.values()) if (s.state === 'waiting') s.controller?.abort();
+    for (const s of this.states.values()) if (s.state === 'waiting' || s.state === 'queued') s.controller?.abort();
     const running = [...this.states.values()].filter((s) => s.current && s.state !== 'idle');
     if (running.length === 0) return;
     this.deps.logger.info(

@@ -8,6 +8,8 @@ import type { SnapshotReporter } from './save.js';
 export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
   readonly job = 'vault-ops-snapshot';
   readonly registry = new Registry();
+  /** The cluster name Vault reported for the snapshot (the metrics' default `vault_cluster`). */
+  clusterName: string | undefined;
   readonly lastSuccess = lazyGauge(this.registry, {
     name: 'vault_ops_snapshot_last_success_timestamp_seconds',
     help: 'Unix time of the last snapshot stored and catalogued',
@@ -49,6 +51,7 @@ export class SnapshotMetrics implements SnapshotReporter, JobMetrics {
    */
   saved(manifest: SnapshotManifest, outcome: { shrunk: boolean; store?: string }): void {
     const store = outcome.store === undefined ? {} : { store: outcome.store };
+    this.clusterName ??= manifest.cluster.name;
     this.lastSuccess.set(store, Date.parse(manifest.createdAt) / 1000);
     this.duration.set(store, manifest.durationSeconds);
     this.bytes.set(store, manifest.archive.bytes);

@@ -60,6 +60,8 @@ export interface DrillReporter {
    * not), once the catalogue was read; undefined when no snapshot has one.
    */
   newestVerified(createdAt: Date | undefined, at: Date): void;
+  /** The cluster name the drilled (or newest verified) snapshot records: the metrics' default `vault_cluster`. */
+  sawCluster?(name: string | undefined): void;
 }
 
 /**
@@ -121,6 +123,7 @@ export async function runDrill(deps: DrillDeps, options: DrillOptions): Promise<
   } finally {
     if (verifiedAside) verifiedBefore = await verifiedAside;
     const at = new Date();
+    deps.reporter?.sawCluster?.((manifest ?? verifiedBefore ?? undefined)?.cluster.name);
     if (nothingToDrill) deps.reporter?.nothingToDrill(at);
     else deps.reporter?.drillFinished(report, at);
     if (verifiedBefore !== undefined) {

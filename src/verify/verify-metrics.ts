@@ -8,6 +8,10 @@ import type { DrillReport, DrillReporter } from './drill.js';
 export class VerifyMetrics implements DrillReporter, JobMetrics {
   readonly job = 'vault-ops-verify';
   readonly registry = new Registry();
+  clusterName: string | undefined;
+
+  /** `store`: the drilled store's credential-free URL, published as each series' `store` label. */
+  constructor(readonly store?: string) {}
   readonly lastSuccess = lazyGauge(this.registry, {
     name: 'vault_ops_verify_last_success_timestamp_seconds',
     help: 'Unix time of the last restore drill whose checks all passed',
@@ -51,6 +55,10 @@ export class VerifyMetrics implements DrillReporter, JobMetrics {
     for (const [phase, s] of Object.entries(report.timings)) if (phase !== 'total') this.phaseSeconds.set({ phase }, s);
     const created = parseSnapshotId(report.snapshotId)?.time;
     if (created) this.snapshotAge.set(now - created.getTime() / 1000);
+  }
+
+  sawCluster(name: string | undefined): void {
+    this.clusterName = name;
   }
 
   nothingToDrill(at: Date): void {

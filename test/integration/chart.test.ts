@@ -123,7 +123,7 @@ const full = {
     },
     credentials: { existingSecret: 'snapshot-s3', accessKeyIdKey: 'id', secretAccessKeyKey: 'secret' },
   },
-  metrics: { pushgateway: 'http://pushgateway.monitoring.svc:9091' },
+  metrics: { pushgateway: 'http://pushgateway.monitoring.svc:9091', vaultClusterName: 'prod-eu' },
   logLevel: 'debug',
   jobs: {
     snapshot: {
@@ -360,6 +360,7 @@ describe('helm chart', () => {
         assert.equal(containerOf(cj).image, `registry.example/vault-ops@sha256:${'a'.repeat(64)}`);
         assert.equal(podOf(cj).priorityClassName, 'ops');
         assert.equal(envOf(cj).VAULT_OPS_PUSHGATEWAY, 'http://pushgateway.monitoring.svc:9091');
+        assert.equal(envOf(cj).VAULT_OPS_VAULT_CLUSTER_NAME, 'prod-eu');
         assert.equal(cj.spec.failedJobsHistoryLimit, 5);
       }
       assertNoInlinedSecrets(manifests);
@@ -454,30 +455,35 @@ describe('helm chart', () => {
         'VaultOpsSnapshotTooOld',
         'VaultOpsVerifiedSnapshotMetricsMissing',
       ]);
+      // Each rule watches the release's own cluster (vault_cluster, plus the extra selector), by cluster and store.
+      const own = 'vault_cluster="prod-eu",cluster="prod"';
       assert.equal(
         alerts.VaultOpsSnapshotTooOld,
-        'time() - max(vault_ops_snapshot_last_success_timestamp_seconds{cluster="prod"} <= time() + 300) > 7200',
+        `time() - max by (vault_cluster, store) (vault_ops_snapshot_last_success_timestamp_seconds{${own}} <= ` +
+          'time() + 300) > 7200',
       );
       assert.equal(
         alerts.VaultOpsRestoreDrillStale,
-        'time() - max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} <= time() + 300) > 90000',
+        `time() - max by (vault_cluster, store) (vault_ops_verify_last_run_timestamp_seconds{${own}} <= time() + ` +
+          '300) > 90000',
       );
       // The age published at the last verify run, plus the time since that run: 8 days by default.
       assert.equal(
         alerts.VaultOpsNoRecentVerifiedSnapshot,
-        'max(vault_ops_snapshot_newest_verified_age_seconds{cluster="prod"}) + time() - ' +
-          'max(vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} <= time() + 300) > 691200',
+        `max by (vault_cluster, store) (vault_ops_snapshot_newest_verified_age_seconds{${own}}) + time() - ` +
+          `max by (vault_cluster, store) (vault_ops_verify_last_run_timestamp_seconds{${own}} <= time() + 300) > ` +
+          '691200',
       );
       // A future run time pushed by someone else is left out of the freshness alerts (#22) and named by its own.
       assert.equal(
         alerts.VaultOpsMetricTimestampInFuture,
-        'max(vault_ops_snapshot_last_success_timestamp_seconds{cluster="prod"} or ' +
-          'vault_ops_verify_last_run_timestamp_seconds{cluster="prod"} or ' +
-          'vault_ops_verify_last_success_timestamp_seconds{cluster="prod"}) > time() + 300',
+        `max by (vault_cluster, store) (vault_ops_snapshot_last_success_timestamp_seconds{${own}} or ` +
+          `vault_ops_verify_last_run_timestamp_seconds{${own}} or ` +
+          `vault_ops_verify_last_success_timestamp_seconds{${own}}) > time() + 300`,
       );
       assert.equal(
         alerts.VaultOpsVerifiedSnapshotMetricsMissing,
-        'absent(vault_ops_snapshot_newest_verified_age_seconds{cluster="prod"})',
+        `absent(vault_ops_snapshot_newest_verified_age_seconds{${own}})`,
       );
       const missing = rule.spec.groups[0].rules.find((r: any) => r.alert === 'VaultOpsVerifiedSnapshotMetricsMissing');
       assert.equal(missing.for, '691200s', 'fires when no verified snapshot was reported for as long');
@@ -496,6 +502,14 @@ describe('helm chart', () => {
         'vault_ops_rotation_total',
       ])
         assert.ok(exprs.includes(metric), metric);
+      // A cluster selector: every panel of the jobs' metrics filters on it and splits by cluster.
+      const cluster = dashboard.templating.list.find((v: any) => v.name === 'vault_cluster');
+      assert.equal(cluster?.type, 'query');
+      assert.match(cluster.definition, /label_values\(vault_ops_\w+, vault_cluster\)/);
+      for (const expr of exprs.split('\n').filter((e: string) => !e.includes('vault_ops_daemon_'))) {
+        assert.match(expr, /\{vault_cluster=~"\$vault_cluster",\$selector\}/, expr);
+        assert.match(expr, / by \(vault_cluster[,)]/, expr);
+      }
       assert.ok(!/value:\s*["']?(AKIA|hvs\.|s\.)/.test(text));
     },
   );

@@ -56,7 +56,7 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     );
     assert.equal(gauge(first, 'vault_ops_snapshot_bytes'), manifest.archive.bytes);
     assert.equal(gauge(first, 'vault_ops_snapshot_shrunk'), 0);
-    assert.match(first, /^vault_ops_snapshot_keys\{prefix="[^"]+"\} \d+$/m);
+    assert.match(first, /^vault_ops_snapshot_keys\{prefix="[^"]+",vault_cluster="[^"]+"\} \d+$/m);
 
     // Nothing listens on port 9 (discard) of loopback: the save fails before anything is stored.
     const failed = await runCli(['snapshot', 'save', '--to', store, '--metrics-textfile', file], {
@@ -65,7 +65,10 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     });
     assert.notEqual(failed.code, 0, 'a save from an unreachable server fails');
     const second = await readFile(file, 'utf8');
-    assert.match(second, /^vault_ops_snapshot_failures_total\{reason="[a-z-]+",store="[^"]+"\} 1$/m);
+    assert.match(
+      second,
+      /^vault_ops_snapshot_failures_total\{reason="[a-z-]+",store="[^"]+",vault_cluster="unknown"\} 1$/m,
+    );
     assert.ok(gauge(second, 'vault_ops_snapshot_last_failure_timestamp_seconds')! > 0);
     assert.equal(
       gauge(second, 'vault_ops_snapshot_last_success_timestamp_seconds'),
@@ -89,7 +92,10 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     const lastSuccess = gauge(first, 'vault_ops_verify_last_success_timestamp_seconds');
     assert.ok(lastSuccess! > 0);
     assert.ok(gauge(first, 'vault_ops_verify_restore_seconds')! > 0);
-    assert.match(first, /^vault_ops_verify_phase_seconds\{phase="restore"\} [\d.]+$/m);
+    assert.match(
+      first,
+      /^vault_ops_verify_phase_seconds\{phase="restore",vault_cluster="[^"]+",store="file:\/\/[^"]+"\} [\d.]+$/m,
+    );
     assert.ok(gauge(first, 'vault_ops_verify_snapshot_age_seconds')! >= 0);
     // The store's one snapshot now has a passing drill: its age when verify ended.
     const listed = await runCli(['snapshot', 'list', '--from', store, '--output', 'json'], env);
@@ -144,8 +150,8 @@ describe(onServer('metrics: what each job reports reaches the textfile'), () => 
     );
     assert.equal(pruned.code, 0, pruned.stderr);
     const text = await readFile(file, 'utf8');
-    assert.match(text, /^vault_ops_prune_snapshots\{outcome="kept"\} 1$/m);
-    assert.match(text, /^vault_ops_prune_snapshots\{outcome="removed"\} 1$/m);
+    assert.match(text, /^vault_ops_prune_snapshots\{outcome="kept",vault_cluster="[^"]+",store="file:\/\/[^"]+"\} 1$/m);
+    assert.match(text, /^vault_ops_prune_snapshots\{outcome="removed",vault_cluster="[^"]+",store="[^"]+"\} 1$/m);
     assert.ok(gauge(text, 'vault_ops_prune_last_success_timestamp_seconds')! > 0);
   });
 });

@@ -231,7 +231,7 @@ describe(onServer('report'), () => {
     assert.equal(missing.code, 2);
     assert.match(
       missing.stderr,
-      /^error: report needs --out FILE \(or VAULT_OPS_REPORT_OUT, or out: in the config file\), e\.g\. /,
+      /^error: report needs --out FILE\|URL \(or VAULT_OPS_REPORT_OUT, or out: in the config file\), e\.g\. /,
     );
     const folder = await runCli(['report', '--from', store, '--out', dir], env);
     assert.equal(folder.code, 2);

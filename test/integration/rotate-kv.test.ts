@@ -922,9 +922,11 @@ describe(onServer('rotate kv with hooks'), () => {
     assert.equal(r.code, 0, r.all);
     const text = readFileSync(file, 'utf8');
     captured.push(text);
-    assert.match(text, /^vault_ops_rotation_total\{result="rotated"\} 1$/m);
-    assert.match(text, /^vault_ops_rotation_quarantined_secrets 0$/m);
-    assert.match(text, /^vault_ops_rotation_last_success_timestamp_seconds \d+/m);
+    // Labelled with the cluster name the server reports (no --vault-cluster-name given).
+    assert.match(text, /^vault_ops_rotation_total\{result="rotated",vault_cluster="[^"]+"\} 1$/m);
+    assert.doesNotMatch(text, /vault_cluster="unknown"/);
+    assert.match(text, /^vault_ops_rotation_quarantined_secrets\{vault_cluster="[^"]+"\} 0$/m);
+    assert.match(text, /^vault_ops_rotation_last_success_timestamp_seconds\{vault_cluster="[^"]+"\} \d+/m);
   });
 });
 

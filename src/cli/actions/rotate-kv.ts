@@ -38,6 +38,7 @@ import type { SnapshotRepository } from '../../repository/snapshot-repository.js
 import { openCommandStore } from '../command-store.js';
 import type { CommandContext } from '../context.js';
 import { resolveSettings } from '../settings.js';
+import { readSealStatus } from '../../vault/sys.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
@@ -124,6 +125,10 @@ export async function runRotateKv(ctx: CommandContext, cmd: Command): Promise<vo
       ? await resolveSnapshotProtection({ ...all.store, ...all.protection }, snapshotStore)
       : undefined;
     const { secrets, kv: kvApi, deps, settings } = await setup(ctx, o);
+    if (metrics && !all.metrics.vaultClusterName) {
+      // The metrics' default vault_cluster: the name Vault reports (unknown when it cannot say).
+      metrics.clusterName = (await readSealStatus(kvApi.client).catch(() => undefined))?.cluster_name;
+    }
     // SIGTERM/SIGINT: hooks are stopped (process groups killed), no new step starts, the run reports and exits 1.
     const interrupt = abortOnSignals();
     try {

@@ -24,7 +24,7 @@ export async function runSnapshotPrune(ctx: CommandContext, flags: Record<string
   const store = await openCommandStore(ctx, o.from, o);
   const metrics = await jobMetrics(
     o,
-    async () => new (await import('../../repository/prune-metrics.js')).PruneMetrics(),
+    async () => new (await import('../../repository/prune-metrics.js')).PruneMetrics(store.url),
   );
   try {
     const report = await pruneSnapshots(

@@ -8,6 +8,7 @@ import type { SnapshotRepository } from '../../repository/snapshot-repository.js
 import { flavourName } from '../../vault/flavour.js';
 import { pruneSnapshots, type PruneReport } from '../../repository/prune.js';
 import { validateRetentionPolicy } from '../../repository/retention.js';
+import { readSealStatus } from '../../vault/sys.js';
 import { abortOnSignals } from '../signals.js';
 import { openCommandStore } from '../command-store.js';
 import { checkStoreNames, parseStoreTarget } from '../store-target.js';
@@ -46,6 +47,10 @@ export async function runSnapshotSave(ctx: CommandContext, flags: Record<string,
       await publishJobMetrics(metrics, o, ctx.logger);
       throw err;
     });
+    if (metrics && !o.vaultClusterName) {
+      // The metrics' default vault_cluster, known even when the save then fails (the manifest says it too).
+      metrics.clusterName ??= (await readSealStatus(vault).catch(() => undefined))?.cluster_name;
+    }
     // SIGTERM/SIGINT abort the stream: every store removes its partial object at once.
     const interrupt = abortOnSignals();
     const result = await saveSnapshotToStores(

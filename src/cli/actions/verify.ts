@@ -28,8 +28,11 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
     : undefined;
   const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
   if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
-  const metrics = await jobMetrics(o, async () => new (await import('../../verify/verify-metrics.js')).VerifyMetrics());
   const store = await openCommandStore(ctx, o.from, o, 'read', signingKey);
+  const metrics = await jobMetrics(
+    o,
+    async () => new (await import('../../verify/verify-metrics.js')).VerifyMetrics(store.url),
+  );
   const interrupt = abortOnSignals();
   let outcome: DrillOutcome;
   try {

@@ -18,6 +18,8 @@ export class RotationMetrics implements RotationReporter, JobMetrics {
   readonly lastSuccess: Gauge;
   readonly quarantined: Gauge<'mount' | 'path'>;
   readonly quarantinedCount: Gauge;
+  /** The cluster name Vault reports (the metrics' default `vault_cluster`), set by the caller. */
+  clusterName: string | undefined;
 
   constructor(readonly registry: Registry = new Registry()) {
     this.total = getOrCreate(
