@@ -36,6 +36,11 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
     'vault-ops restore --from s3://backups/vault/prod --snapshot 20261127T184600Z-3f9a1c',
     'vault-ops restore --from /var/backups/vault --snapshot 20261127T184600Z-3f9a1c --force --yes',
   ],
+  recover: [
+    'vault-ops recover --from /srv/backups --snapshot latest --path secret/app/db --unseal-keys-file k --dry-run',
+    'vault-ops recover --from /srv/backups --snapshot latest --path secret/app --version 3 --as secret/app-v3 --yes',
+    'vault-ops recover --from /var/backups/vault --snapshot latest --policy payments-read --unseal-keys-file k',
+  ],
   report: [
     'vault-ops report --from s3://backups/vault/prod --out vault-backups-evidence.html',
     'vault-ops report --from /var/backups/vault --out /srv/www/vault-backups.html',
