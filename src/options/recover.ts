@@ -20,7 +20,9 @@ const recoverItemOptions = [
     key: 'path',
     example: 'secret/payments/db',
     flag: '--path <mount/path>',
-    help: 'a KV v1 or v2 secret to recover, MOUNT/PATH (repeatable)',
+    help:
+      'what to recover (repeatable): a KV v1 or v2 secret MOUNT/PATH, a role auth/MOUNT/role/NAME (kubernetes, ' +
+      'approle) or a database static role MOUNT/static-roles/NAME (its definition, never a password)',
     parse: 'list',
     type: z.array(itemPath).default([]),
     from: 'command-line',

@@ -84,6 +84,24 @@ export async function readLiveKv1(
   return data;
 }
 
+/**
+ * A role as the live cluster reads it back (and approle's role id, a credential half: registered as a
+ * secret), or undefined when there is none.
+ */
+export async function readLiveRole(
+  vault: VaultClient,
+  secrets: SecretRegistry,
+  apiPath: string,
+  withRoleId: boolean,
+): Promise<{ body: Record<string, unknown>; roleId?: string } | undefined> {
+  const body = (await readOrAbsent<{ data?: Record<string, unknown> }>(vault, apiPath))?.data;
+  if (!body) return undefined;
+  if (!withRoleId) return { body };
+  const roleId = (await readOrAbsent<{ data?: { role_id?: string } }>(vault, `${apiPath}/role-id`))?.data?.role_id;
+  secrets.add(roleId);
+  return { body, ...(roleId ? { roleId } : {}) };
+}
+
 /** An ACL policy's text as the live cluster has it, or undefined. */
 export async function readLivePolicy(vault: VaultClient, name: string): Promise<string | undefined> {
   return (await readOrAbsent<{ data?: { policy?: string } }>(vault, `sys/policies/acl/${name}`))?.data?.policy;

@@ -10,8 +10,10 @@ import {
   readLiveKv1,
   readLiveKv2,
   readLivePolicy,
+  readLiveRole,
 } from './live-side.js';
 import { withSnapshotCopy } from './read-snapshot.js';
+import { roleChanges } from './roles.js';
 import { type SnapshotItem, readSnapshotItems } from './snapshot-side.js';
 import type { SecretData } from './snapshot-items.js';
 import type { PlannedItem, RecoverDeps, RecoverOptions, RecoveryPlan } from './types.js';
@@ -23,7 +25,9 @@ interface PendingWrite {
   data?: SecretData;
   policy?: string;
   customMetadata?: Record<string, string>;
-  /** KV v1 and policies (no check-and-set): the live item's digest at plan time. */
+  role?: Record<string, unknown>;
+  roleId?: string;
+  /** KV v1, policies and roles (no check-and-set): the live item's digest at plan time. */
   liveFingerprint?: string;
 }
 
@@ -110,6 +114,22 @@ export async function planRecovery(deps: RecoverDeps, options: RecoverOptions): 
 async function planItem(deps: RecoverDeps, item: SnapshotItem): Promise<[PlannedItem, PendingWrite]> {
   const { vault, secrets } = deps;
   const base = { kind: item.kind, item: item.item, target: item.target, snapshot: item.side };
+  if (item.role) {
+    const live = await readLiveRole(vault, secrets, item.path, item.kind === 'approle-role');
+    const keys = roleChanges(item.role, live?.body);
+    if (live && item.roleId && live.roleId !== item.roleId) keys.changed.push('role_id');
+    const same = live !== undefined && keys.added.length + keys.changed.length === 0;
+    return [
+      { ...base, live: { present: live !== undefined }, keys, action: same ? 'unchanged' : 'write' },
+      {
+        mount: '',
+        path: item.path,
+        role: item.role,
+        ...(item.roleId ? { roleId: item.roleId } : {}),
+        liveFingerprint: fingerprint(live),
+      },
+    ];
+  }
   if (item.kind === 'policy') {
     const live = await readLivePolicy(vault, item.path);
     const same = live === item.policy;
@@ -199,13 +219,17 @@ export async function executeRecovery(deps: RecoverDeps, prepared: PreparedRecov
       done.push({ kind: item.kind, target: item.target, written: true, version });
       continue;
     }
-    // No check-and-set for KV v1 and policies: read again right before writing, and refuse a change.
-    const now =
-      item.kind === 'kv1'
+    // No check-and-set for KV v1, policies and roles: read again right before writing, and refuse a change.
+    const now = w.role
+      ? await readLiveRole(deps.vault, deps.secrets, w.path, item.kind === 'approle-role')
+      : item.kind === 'kv1'
         ? await readLiveKv1(deps.vault, deps.secrets, w.mount, w.path)
         : await readLivePolicy(deps.vault, w.path);
     if (fingerprint(now) !== w.liveFingerprint) throw changedSincePlan(item.target, done, 'it was written since');
-    if (item.kind === 'kv1') await deps.vault.write(`${w.mount}/${w.path}`, w.data);
+    if (w.role) {
+      await deps.vault.write(w.path, w.role);
+      if (w.roleId) await deps.vault.write(`${w.path}/role-id`, { role_id: w.roleId });
+    } else if (item.kind === 'kv1') await deps.vault.write(`${w.mount}/${w.path}`, w.data);
     else await deps.vault.write(`sys/policies/acl/${w.path}`, { policy: w.policy });
     done.push({ kind: item.kind, target: item.target, written: true });
   }

@@ -14,6 +14,7 @@ import {
   readPolicy,
   snapshotMounts,
 } from './snapshot-items.js';
+import { type RoleBody, readRole, roleRef } from './roles.js';
 import type { ItemKind, ItemSide, RecoverOptions } from './types.js';
 
 /** One item as the snapshot holds it: where it was, its metadata, and (kept out of every output) its values. */
@@ -29,6 +30,9 @@ export interface SnapshotItem {
   data?: SecretData;
   policy?: string;
   customMetadata?: Record<string, string>;
+  /** Roles: the API body (never a password) and approle's role id. */
+  role?: RoleBody;
+  roleId?: string;
 }
 
 const iso = (d: Date | undefined) => d?.toISOString();
@@ -44,6 +48,25 @@ export async function readSnapshotItems(
   const mounts = options.paths.length ? await snapshotMounts(raw) : [];
   const kv2 = new Map<string, Kv2Storage | undefined>();
   for (const spec of options.paths) {
+    const ref = await roleRef(raw, spec, mounts);
+    if (ref) {
+      if (options.as !== undefined || options.version !== undefined)
+        throw new VaultOpsError('usage', `${spec} is a role: --as and --version are for KV secrets`);
+      const role = await readRole(raw, ref);
+      if (!role) throw notInSnapshot(spec, manifest);
+      secrets.add(role.roleId);
+      items.push({
+        kind: ref.kind,
+        item: spec,
+        target: spec,
+        mount: '',
+        path: ref.apiPath,
+        side: { present: true },
+        role: role.body,
+        ...(role.roleId ? { roleId: role.roleId } : {}),
+      });
+      continue;
+    }
     const { mount, path } = kvMountOf(mounts, spec);
     const base = { item: spec, target: options.as ?? spec, mount: mount.path, path };
     if (mount.kind === 'kv1') {

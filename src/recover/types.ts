@@ -17,7 +17,10 @@ export interface RecoverDeps {
 export interface RecoverOptions {
   /** A snapshot id or `latest`. */
   snapshot: string;
-  /** `MOUNT/PATH` of KV secrets (v1 or v2, as the snapshot's mount table says). */
+  /**
+   * `MOUNT/PATH` of KV secrets (v1 or v2, as the snapshot's mount table says), `auth/MOUNT/role/NAME` of
+   * kubernetes and approle roles, `MOUNT/static-roles/NAME` of database static roles.
+   */
   paths: string[];
   /** ACL policy names. */
   policies: string[];
@@ -50,7 +53,7 @@ export interface ItemSide {
   destroyed?: boolean;
 }
 
-export type ItemKind = 'kv2' | 'kv1' | 'policy';
+export type ItemKind = 'kv2' | 'kv1' | 'policy' | 'kubernetes-role' | 'approle-role' | 'static-role';
 
 export interface PlannedItem {
   kind: ItemKind;
