@@ -128,7 +128,8 @@ export async function readRole(
   const invalid = (e: z.ZodError) =>
     new VaultOpsError(
       'verification',
-      `${ref.apiPath} in the snapshot is not a role vault-ops can read (${e.issues.map((i) => i.path.join('.')).join(', ')})`,
+      `${ref.apiPath} in the snapshot is not a role vault-ops can read ` +
+        `(${e.issues.map((i) => i.path.join('.')).join(', ')})`,
     );
   if (ref.kind === 'static-role') {
     const r = StaticRole.safeParse(json);

@@ -23,7 +23,9 @@ import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 
-/** `recover`: read items from a snapshot (recovery-mode scratch copy), plan against the live cluster, confirm, write. */
+/**
+ * `recover`: read items from a snapshot (recovery-mode scratch copy), plan against the live cluster;
+ * confirm; write. */
 export async function runRecover(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const items = resolveOptions(RecoverItemsSchema, recoverItemSources, { flags, env: {}, file: {} }, 'recover');
   const o = { ...resolveCommandOptions(ctx, RecoverOptionsSchema, recoverOptionSources, flags), ...items };
