@@ -24,8 +24,9 @@ import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 
 /**
- * `recover`: read items from a snapshot (recovery-mode scratch copy), plan against the live cluster;
- * confirm; write. */
+ * `recover`: read the items from a snapshot (a recovery-mode scratch copy), plan against the live cluster,
+ * confirm (typed, or --yes), write.
+ */
 export async function runRecover(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const items = resolveOptions(RecoverItemsSchema, recoverItemSources, { flags, env: {}, file: {} }, 'recover');
   const o = { ...resolveCommandOptions(ctx, RecoverOptionsSchema, recoverOptionSources, flags), ...items };
