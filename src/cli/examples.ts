@@ -27,6 +27,10 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
     'vault-ops snapshot prune --from s3://backups/vault/prod --keep-last 3 --keep-daily 7 --dry-run',
     'vault-ops snapshot prune --from /var/backups/vault --keep-last 10',
   ],
+  'snapshot history': [
+    'vault-ops snapshot history --from s3://backups/vault/prod --path secret/payments/db --unseal-keys-file k',
+    'vault-ops snapshot history --from /var/backups/vault --path secret/app --limit 30 --output json',
+  ],
   verify: [
     'vault-ops verify --from s3://backups/vault/prod --unseal-keys-file /run/secrets/unseal-keys',
     'vault-ops verify --from s3://backups/vault/prod --snapshot unverified --unseal-keys-file /run/secrets/unseal-keys',

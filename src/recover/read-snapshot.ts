@@ -10,6 +10,9 @@ import { openInRecovery } from '../verify/scratch-unseal.js';
 import { ScratchVault } from '../verify/scratch-vault.js';
 import type { RecoverDeps, RecoverOptions } from './types.js';
 
+/** What the scratch copy needs: the binary, the source's keys, identities, seal, ports, timeouts. */
+export type ScratchOptions = Omit<RecoverOptions, 'snapshot' | 'paths' | 'policies' | 'version' | 'as'>;
+
 /** How long each phase of reading the snapshot took, in seconds (the bench and `--output json` show them). */
 export interface ReadTimings {
   download: number;
@@ -27,8 +30,8 @@ const seconds = (ms: number) => Math.round(ms) / 1000;
  * its temp dir are gone when this returns, whatever happened.
  */
 export async function withSnapshotCopy<T>(
-  deps: RecoverDeps,
-  options: RecoverOptions,
+  deps: Omit<RecoverDeps, 'vault'>,
+  options: ScratchOptions,
   manifest: SnapshotManifest,
   read: (raw: VaultClient) => Promise<T>,
 ): Promise<{ result: T; timings: ReadTimings }> {

@@ -2,6 +2,8 @@ import { VaultOpsError } from '../errors.js';
 import type { SecretRegistry } from '../observability/secret-registry.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import type { VaultClient } from '../vault/client.js';
+import { type RawMountEntry, rawList } from '../verify/raw-storage.js';
+import { decryptListedName, metadataKeyPath } from './kv2-key-paths.js';
 import { registerValues } from './live-side.js';
 import {
   type Kv2Storage,
@@ -47,7 +49,14 @@ export async function readSnapshotItems(
   const items: SnapshotItem[] = [];
   const mounts = options.paths.length ? await snapshotMounts(raw) : [];
   const kv2 = new Map<string, Kv2Storage | undefined>();
+  const specs: string[] = [];
   for (const spec of options.paths) {
+    if (!spec.endsWith('/*')) specs.push(spec);
+    else if (options.as !== undefined)
+      throw new VaultOpsError('usage', `--as writes one secret beside the live one: not a subtree (${spec})`);
+    else specs.push(...(await expandSubtree(raw, mounts, spec, kv2, manifest)));
+  }
+  for (const spec of specs) {
     const ref = await roleRef(raw, spec, mounts);
     if (ref) {
       if (options.as !== undefined || options.version !== undefined)
@@ -133,6 +142,52 @@ export async function readSnapshotItems(
     });
   }
   return items;
+}
+
+/**
+ * `MOUNT/PREFIX/*`: every KV secret under PREFIX in the snapshot, at any depth. KV v2 lists its metadata
+ * folder, whose names are encrypted segment by segment (decrypted with the mount's name policy, each in
+ * its folder's context); KV v1 keeps plain names.
+ */
+async function expandSubtree(
+  raw: VaultClient,
+  mounts: RawMountEntry[],
+  spec: string,
+  kv2: Map<string, Kv2Storage | undefined>,
+  manifest: SnapshotManifest,
+): Promise<string[]> {
+  const { mount, path } = kvMountOf(mounts, spec);
+  const prefix = path.replace(/\*$/, '').replace(/\/+$/, '');
+  const found: string[] = [];
+  if (mount.kind === 'kv1') {
+    const walk = async (folder: string): Promise<void> => {
+      for (const name of await rawList(raw, `logical/${mount.entry.uuid}/${folder ? `${folder}/` : ''}`)) {
+        const child = folder ? `${folder}/${name.replace(/\/$/, '')}` : name.replace(/\/$/, '');
+        if (name.endsWith('/')) await walk(child);
+        else found.push(child);
+      }
+    };
+    await walk(prefix);
+  } else {
+    if (!kv2.has(mount.path)) kv2.set(mount.path, await openKv2Storage(raw, mount));
+    const storage = kv2.get(mount.path);
+    const walk = async (folder: string): Promise<void> => {
+      if (!storage) return;
+      const stored = folder
+        ? metadataKeyPath(storage.policy, storage.backendUuid, folder)
+        : `${storage.backendUuid}/metadata`;
+      for (const listed of await rawList(raw, `${storage.base}/${stored}/`)) {
+        const name = decryptListedName(storage.policy, storage.backendUuid, folder, listed);
+        if (name === undefined) continue;
+        const child = folder ? `${folder}/${name.replace(/\/$/, '')}` : name.replace(/\/$/, '');
+        if (name.endsWith('/')) await walk(child);
+        else found.push(child);
+      }
+    };
+    await walk(prefix);
+  }
+  if (found.length === 0) throw notInSnapshot(`secret under ${spec.slice(0, -2)}/`, manifest);
+  return found.sort().map((p) => `${mount.path}/${p}`);
 }
 
 function notInSnapshot(what: string, manifest: SnapshotManifest): VaultOpsError {

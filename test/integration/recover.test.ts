@@ -35,6 +35,8 @@ const values = {
   gone: `gone-${randomBytes(8).toString('hex')}`,
   legacy: `legacy-${randomBytes(8).toString('hex')}`,
   legacyBad: `legacy-bad-${randomBytes(8).toString('hex')}`,
+  teamA: `team-a-${randomBytes(8).toString('hex')}`,
+  teamB: `team-b-${randomBytes(8).toString('hex')}`,
 };
 const policyText = 'path "apps/data/payments/*" {\n  capabilities = ["read"]\n}\n';
 
@@ -81,6 +83,8 @@ before(async () => {
   await api('POST', 'apps/data/gone/forever', { data: { key: values.gone } });
   await api('POST', 'apps/metadata/gone/forever', { custom_metadata: { owner: 'team-gone', ticket: 'T-1' } });
   await api('POST', 'legacy/config', { token: values.legacy, mode: 'strict' });
+  await api('POST', 'apps/data/team/a', { data: { k: values.teamA } });
+  await api('POST', 'apps/data/team/sub/b', { data: { k: values.teamB } });
   await api('POST', 'sys/policies/acl/payments-read', { policy: policyText });
   const saved = await runCli(['snapshot', 'save', '--to', store, '--output', 'json'], env);
   assert.equal(saved.code, 0, saved.stderr);
@@ -91,6 +95,8 @@ before(async () => {
   await api('DELETE', 'apps/metadata/gone/forever'); // destroyed: every version and the metadata
   await api('POST', 'legacy/config', { token: values.legacyBad });
   await api('DELETE', 'sys/policies/acl/payments-read');
+  await api('DELETE', 'apps/metadata/team/a');
+  await api('DELETE', 'apps/metadata/team/sub/b');
 });
 after(async () => {
   await vault?.stop();
@@ -268,5 +274,82 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     assert.equal((await kvMeta('payments/db')).current_version, before, 'nothing was written');
     assert.deepEqual(await drillDirs(), [], 'no scratch server was started');
     assertNoValue(unsigned.all + tampered.all);
+  });
+
+  test('MOUNT/PREFIX/* recovers a subtree; --record-to keeps the record, metrics like the other jobs', async () => {
+    const records = join(dir, 'records');
+    const metricsFile = join(dir, 'recover.prom');
+    const r = await recover([
+      '--path',
+      'apps/team/*',
+      '--yes',
+      '--record-to',
+      records,
+      '--metrics-textfile',
+      metricsFile,
+      '--output',
+      'json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assertNoValue(r.all);
+    const result = r.json();
+    assert.deepEqual(
+      result.items.map((i: any) => [i.target, i.written]),
+      [
+        ['apps/team/a', true],
+        ['apps/team/sub/b', true],
+      ],
+    );
+    assert.deepEqual((await kvRead('team/a')).data, { k: values.teamA });
+    assert.deepEqual((await kvRead('team/sub/b')).data, { k: values.teamB });
+    assert.match(result.record, /records\/\d{8}T\d{6}Z-recover-.+\.json$/);
+    const record = await readFile(join(records, result.record), 'utf8');
+    assertNoValue(record);
+    const parsed = JSON.parse(record);
+    assert.equal(parsed.kind, 'recover');
+    assert.match(
+      parsed.detail,
+      new RegExp(`from snapshot ${snapshotId}.*apps/team/a \\(version 1\\), apps/team/sub/b`),
+    );
+    assert.match(parsed.detail, /by root/);
+    const metrics = await readFile(metricsFile, 'utf8');
+    assert.match(metrics, /^vault_ops_recover_last_success_timestamp_seconds \d/m);
+    assert.match(metrics, /^vault_ops_recover_items\{result="written"\} 2$/m);
+    assert.match(metrics, /^vault_ops_recover_phase_seconds\{phase="restore"\} /m);
+  });
+
+  test('snapshot history lists the versions each snapshot holds, newest first, metadata only', async () => {
+    const live = (await kvMeta('payments/db')).current_version;
+    const saved = await runCli(['snapshot', 'save', '--to', store, '--output', 'json'], env);
+    assert.equal(saved.code, 0, saved.stderr);
+    const r = await runCli(
+      ['snapshot', 'history', '--from', store, '--path', 'apps/payments/db', '--unseal-keys-file', keysFile],
+      { ...env, VAULT_OPS_OUTPUT: 'json' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assertNoValue(r.all);
+    const { path, snapshots } = r.json();
+    assert.equal(path, 'apps/payments/db');
+    const ids = snapshots.map((e: any) => e.snapshotId);
+    const times = snapshots.map((e: any) => Date.parse(e.createdAt));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      'newest first',
+    );
+    assert.equal(ids[0], saved.json().id);
+    const newest = snapshots[0];
+    assert.deepEqual([newest.present, newest.kind, newest.currentVersion], [true, 'kv2', live]);
+    const first = snapshots.find((e: any) => e.snapshotId === snapshotId);
+    assert.deepEqual([first.present, first.currentVersion], [true, 2]);
+    assert.deepEqual(
+      first.versions.map((v: any) => [v.version, v.deleted, v.destroyed]),
+      [
+        [1, false, false],
+        [2, false, false],
+      ],
+    );
+    assert.ok(Date.parse(first.updatedTime) <= Date.parse(first.createdAt));
+    assert.deepEqual(await drillDirs(), []);
   });
 });

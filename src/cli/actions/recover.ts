@@ -10,6 +10,8 @@ import {
 import {
   executeRecovery,
   planRecovery,
+  tokenIdentity,
+  writeRecoveryRecord,
   type PlannedItem,
   type RecoveryPlan,
   type RecoveryResult,
@@ -20,6 +22,7 @@ import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environmen
 import { openCommandStore } from '../command-store.js';
 import { terminalConfirmer } from '../confirm.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
+import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
 
@@ -37,8 +40,20 @@ export async function runRecover(ctx: CommandContext, flags: Record<string, unkn
   identities?.forEach((i) => ctx.secrets.add(i));
   const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
   if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
+  const metrics = await jobMetrics(
+    o,
+    async () => new (await import('../../recover/recover-metrics.js')).RecoverMetrics(),
+  );
   const store = await openCommandStore(ctx, o.from, o);
+  // Opened before anything is read: a record store that cannot be written is found before the recovery.
+  const records = o.recordTo
+    ? await openCommandStore(ctx, o.recordTo, o, 'write').catch(async (err: unknown) => {
+        await store.close();
+        throw err;
+      })
+    : undefined;
   const interrupt = abortOnSignals();
+  let outcome: { result?: RecoveryResult; planned?: RecoveryPlan } | undefined;
   try {
     const vault = await ctx.authenticatedVault();
     const deps = {
@@ -66,6 +81,7 @@ export async function runRecover(ctx: CommandContext, flags: Record<string, unkn
     const { plan } = prepared;
     const toWrite = plan.items.filter((i) => i.action === 'write');
     if (o.dryRun || toWrite.length === 0) {
+      outcome = { planned: plan };
       if (ctx.options.output === 'json') printJson(ctx.stdout, { plan, applied: false });
       else printLines(ctx.stdout, [...renderPlan(plan), o.dryRun ? 'Dry run: nothing written.' : 'Nothing to write.']);
       return;
@@ -74,11 +90,18 @@ export async function runRecover(ctx: CommandContext, flags: Record<string, unkn
     ctx.terminal.stderr.write(`${renderPlan(plan).join('\n')}\n`);
     if (!o.yes) await confirm(ctx, plan, toWrite);
     const result = await executeRecovery(deps, prepared);
-    if (ctx.options.output === 'json') printJson(ctx.stdout, { ...result, applied: true });
-    else printLines(ctx.stdout, renderResult(result));
+    outcome = { result };
+    const record = records
+      ? await writeRecoveryRecord(records, result, await tokenIdentity(vault), new Date())
+      : undefined;
+    if (ctx.options.output === 'json') printJson(ctx.stdout, { ...result, applied: true, record: record ?? null });
+    else printLines(ctx.stdout, [...renderResult(result), ...(record ? [`  recorded: ${record}`] : [])]);
   } finally {
     interrupt.dispose();
+    await records?.close();
     await store.close();
+    metrics?.finished(new Date(), outcome);
+    await publishJobMetrics(metrics, o, ctx.logger);
   }
 }
 
