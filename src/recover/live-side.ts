@@ -16,9 +16,16 @@ async function readOrAbsent<T>(vault: VaultClient, path: string): Promise<T | un
   }
 }
 
-/** Every value of a secret into the registry: no log line or error may carry one. */
-export function registerValues(secrets: SecretRegistry, data: SecretData | undefined): void {
-  for (const value of Object.values(data ?? {})) secrets.add(typeof value === 'string' ? value : JSON.stringify(value));
+/**
+ * Every string of a secret (at any depth) into the registry: no log line or error may carry one. Short
+ * strings, numbers and booleans are left out: scrubbing `true` or `5432` from every line would corrupt
+ * the JSON output without protecting a credential (nothing prints a value in the first place).
+ */
+export function registerValues(secrets: SecretRegistry, data: unknown): void {
+  if (typeof data === 'string') {
+    if (data.length >= 8) secrets.add(data);
+  } else if (Array.isArray(data)) for (const v of data) registerValues(secrets, v);
+  else if (data && typeof data === 'object') for (const v of Object.values(data)) registerValues(secrets, v);
 }
 
 /** A digest of a live item (KV v1 values, a policy's text), to notice a change between the plan and the write. */
