@@ -147,6 +147,12 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     const r = await recover(['--path', 'apps/payments/db']);
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /--yes/);
+    // The text plan, on stderr: both sides and the keys, the version the write is check-and-set on.
+    assert.match(r.stderr, /Recovery plan:/);
+    assert.match(r.stderr, /apps\/payments\/db \(kv2\): WRITE/);
+    assert.match(r.stderr, /snapshot +version 2 of /);
+    assert.match(r.stderr, /live +version 3 of .*\(check-and-set on version 3\)/);
+    assert.match(r.stderr, /added: port, user; removed: -; changed: password; unchanged: 0/);
     assert.equal((await kvMeta('payments/db')).current_version, 3);
     assertNoValue(r.all);
   });
@@ -351,5 +357,41 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     );
     assert.ok(Date.parse(first.updatedTime) <= Date.parse(first.createdAt));
     assert.deepEqual(await drillDirs(), []);
+  });
+
+  test("cross-cluster: cluster A's snapshot into cluster B, with A's unseal keys and B's token", async () => {
+    const b = await startVault();
+    try {
+      await bootstrapRequest(b.addr, 'POST', 'sys/mounts/apps', {
+        token: b.rootToken,
+        body: { type: 'kv', options: { version: '2' } },
+      });
+      const r = await runCli(
+        [
+          'recover',
+          '--from',
+          store,
+          '--snapshot',
+          snapshotId,
+          '--unseal-keys-file',
+          keysFile,
+          '--path',
+          'apps/payments/db',
+          '--yes',
+          '--output',
+          'json',
+        ],
+        { ...env, VAULT_ADDR: b.addr, VAULT_TOKEN: b.rootToken },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assertNoValue(r.all);
+      assert.ok(!r.all.includes(b.rootToken));
+      assert.equal(r.json().plan.target.address, b.addr);
+      const read = await bootstrapRequest(b.addr, 'GET', 'apps/data/payments/db', { token: b.rootToken });
+      assert.deepEqual(read.body.data.data, { user: 'app', password: values.dbV2, port: 5432 });
+      assert.equal(read.body.data.metadata.version, 1, "a new secret in B, A's history stays A's");
+    } finally {
+      await b.stop();
+    }
   });
 });
