@@ -37,6 +37,7 @@ const values = {
   legacyBad: `legacy-bad-${randomBytes(8).toString('hex')}`,
   teamA: `team-a-${randomBytes(8).toString('hex')}`,
   teamB: `team-b-${randomBytes(8).toString('hex')}`,
+  teamC: `team-c-${randomBytes(8).toString('hex')}`,
 };
 const policyText = 'path "apps/data/payments/*" {\n  capabilities = ["read"]\n}\n';
 
@@ -85,6 +86,7 @@ before(async () => {
   await api('POST', 'legacy/config', { token: values.legacy, mode: 'strict' });
   await api('POST', 'apps/data/team/a', { data: { k: values.teamA } });
   await api('POST', 'apps/data/team/sub/b', { data: { k: values.teamB } });
+  await api('POST', 'legacy/team/deep/c', { k: values.teamC });
   await api('POST', 'sys/policies/acl/payments-read', { policy: policyText });
   const saved = await runCli(['snapshot', 'save', '--to', store, '--output', 'json'], env);
   assert.equal(saved.code, 0, saved.stderr);
@@ -97,6 +99,7 @@ before(async () => {
   await api('DELETE', 'sys/policies/acl/payments-read');
   await api('DELETE', 'apps/metadata/team/a');
   await api('DELETE', 'apps/metadata/team/sub/b');
+  await api('DELETE', 'legacy/team/deep/c');
 });
 after(async () => {
   await vault?.stop();
@@ -288,6 +291,8 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     const r = await recover([
       '--path',
       'apps/team/*',
+      '--path',
+      'legacy/team/*',
       '--yes',
       '--record-to',
       records,
@@ -304,8 +309,10 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
       [
         ['apps/team/a', true],
         ['apps/team/sub/b', true],
+        ['legacy/team/deep/c', true],
       ],
     );
+    assert.deepEqual((await api('GET', 'legacy/team/deep/c')).data, { k: values.teamC });
     assert.deepEqual((await kvRead('team/a')).data, { k: values.teamA });
     assert.deepEqual((await kvRead('team/sub/b')).data, { k: values.teamB });
     assert.match(result.record, /records\/\d{8}T\d{6}Z-recover-.+\.json$/);
