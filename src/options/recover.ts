@@ -149,7 +149,7 @@ export const SnapshotHistoryOptionsSchema = schemaOf(snapshotHistoryOwnOptions).
 export const snapshotHistoryOptionSources = sourcesOf(snapshotHistoryOptions);
 /** The one `--path`, from the command line alone. */
 export const SnapshotHistoryPathSchema = schemaOf([itemPathOption]).superRefine((o, ctx) => {
-  if (o.path.length !== 1)
+  if (o.path.length !== 1 || o.path[0]!.endsWith('/*'))
     ctx.addIssue({ code: 'custom', path: ['path'], message: 'give exactly one --path MOUNT/PATH (a KV secret)' });
 });
 export const snapshotHistoryPathSources = [{ key: 'path', flag: itemPathOption.flag, example: itemPathOption.example }];

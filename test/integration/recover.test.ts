@@ -327,7 +327,7 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     assert.match(parsed.detail, /by root/);
     const metrics = await readFile(metricsFile, 'utf8');
     assert.match(metrics, /^vault_ops_recover_last_success_timestamp_seconds \d/m);
-    assert.match(metrics, /^vault_ops_recover_items\{result="written"\} 2$/m);
+    assert.match(metrics, /^vault_ops_recover_items\{result="written"\} 3$/m);
     assert.match(metrics, /^vault_ops_recover_phase_seconds\{phase="restore"\} /m);
   });
 
