@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { silentLogger } from '../../src/observability/logger.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { executeRecovery, planRecovery } from '../../src/recover/index.js';
@@ -400,5 +401,30 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     } finally {
       await b.stop();
     }
+  });
+
+  test('an encrypted snapshot: read with --identity-file; without it, refused before any scratch server', async () => {
+    const identity = await generateIdentity();
+    const identityFile = join(dir, 'identity.txt');
+    await writeFile(identityFile, `${identity}\n`, { mode: 0o600 });
+    const saved = await runCli(
+      ['snapshot', 'save', '--to', store, '--encrypt-to', await identityToRecipient(identity), '--output', 'json'],
+      env,
+    );
+    assert.equal(saved.code, 0, saved.stderr);
+    const args = ['recover', '--from', store, '--snapshot', saved.json().id, '--unseal-keys-file', keysFile];
+    const refused = await runCli([...args, '--path', 'apps/payments/db', '--dry-run'], env);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /encrypted: pass --identity-file/);
+    const r = await runCli(
+      [...args, '--path', 'apps/payments/db', '--identity-file', identityFile, '--dry-run', '--output', 'json'],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const item = r.json().plan.items[0];
+    assert.deepEqual([item.action, item.snapshot.version], ['unchanged', item.live.version]);
+    assertNoValue(r.all);
+    assert.ok(!r.all.includes(identity));
+    assert.deepEqual(await drillDirs(), []);
   });
 });
