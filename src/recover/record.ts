@@ -32,6 +32,9 @@ export async function writeRecoveryRecord(
     kind: 'recover',
     rotationId: `${result.plan.snapshot.id}-${at.getTime().toString(36)}`,
     path: written.map((i) => i.target).join(', '),
+    ...(result.raft.clusterId ? { clusterId: result.raft.clusterId } : {}),
+    ...(result.raft.indexAfter !== undefined ? { raftIndex: result.raft.indexAfter } : {}),
+    ...(result.raft.indexBefore !== undefined ? { raftIndexBefore: result.raft.indexBefore } : {}),
     detail:
       `recovered from snapshot ${result.plan.snapshot.id} into ${result.plan.target.address} by ` +
       `${who ?? 'an unnamed token'}: ${items.join(', ') || 'nothing written'}`,

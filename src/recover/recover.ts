@@ -2,6 +2,7 @@ import { VaultOpsError, isVaultOpsError } from '../errors.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
 import type { VaultClient } from '../vault/client.js';
+import { readRaftPosition } from '../vault/sys.js';
 import {
   fingerprint,
   keyChanges,
@@ -48,6 +49,11 @@ export interface RecoveredItem {
 export interface RecoveryResult {
   plan: RecoveryPlan;
   items: RecoveredItem[];
+  /**
+   * Where the writes sit in the live cluster's raft log (its applied index read just before and just
+   * after them): the record carries it, so that a later restore orders the recovery against its snapshot.
+   */
+  raft: { clusterId?: string; indexBefore?: number; indexAfter?: number };
   timings: RecoveryPlan['timings'] & { write: number };
 }
 
@@ -205,6 +211,7 @@ function changedSincePlan(target: string, done: RecoveredItem[], why: string): V
 /** Write the planned items into the live cluster, each only if it is still as the plan read it. */
 export async function executeRecovery(deps: RecoverDeps, prepared: PreparedRecovery): Promise<RecoveryResult> {
   const t = Date.now();
+  const before = await readRaftPosition(deps.vault);
   const done: RecoveredItem[] = [];
   for (const [i, item] of prepared.plan.items.entries()) {
     const w = prepared.writes[i]!;
@@ -233,7 +240,17 @@ export async function executeRecovery(deps: RecoverDeps, prepared: PreparedRecov
     else await deps.vault.write(`sys/policies/acl/${w.path}`, { policy: w.policy });
     done.push({ kind: item.kind, target: item.target, written: true });
   }
-  return { plan: prepared.plan, items: done, timings: { ...prepared.plan.timings, write: seconds(Date.now() - t) } };
+  const after = await readRaftPosition(deps.vault);
+  return {
+    plan: prepared.plan,
+    items: done,
+    raft: {
+      ...(after.clusterId ? { clusterId: after.clusterId } : {}),
+      ...(before.appliedIndex !== undefined ? { indexBefore: before.appliedIndex } : {}),
+      ...(after.appliedIndex !== undefined ? { indexAfter: after.appliedIndex } : {}),
+    },
+    timings: { ...prepared.plan.timings, write: seconds(Date.now() - t) },
+  };
 }
 
 async function writeKv2(

@@ -321,6 +321,9 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     assertNoValue(record);
     const parsed = JSON.parse(record);
     assert.equal(parsed.kind, 'recover');
+    // Ordered against snapshots by the live cluster's raft log, as rotation records are.
+    assert.ok(parsed.raftIndex > parsed.raftIndexBefore, record);
+    assert.equal(typeof parsed.clusterId, 'string');
     assert.match(
       parsed.detail,
       new RegExp(`from snapshot ${snapshotId}.*apps/team/a \\(version 1\\), apps/team/sub/b`),
