@@ -131,7 +131,7 @@ test('values from a record are quoted in the commands the plan suggests (#22: re
   assert.match(action, /--snapshot-store s3:\/\/snaps\/prod/);
 });
 
-test('a recovery recorded after the snapshot (vault-ops recover --record-to) is listed as undone by the restore', () => {
+test('a recovery recorded after the snapshot (recover --record-to) is listed as undone by the restore', () => {
   const review = reviewRotations(
     manifest({ index: 100 }),
     [
