@@ -18,6 +18,7 @@ const mayImport: Record<string, readonly string[]> = {
   snapshot: ['repository', 'vault', 'options', 'config', 'io', 'observability', 'errors', 'version'],
   verify: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
   restore: ['snapshot', 'repository', 'vault', 'observability', 'errors'],
+  recover: ['verify', 'snapshot', 'repository', 'vault', 'observability', 'errors'],
   rotation: ['runbook', 'snapshot', 'repository', 'vault', 'options', 'config', 'time', 'observability', 'errors'],
   runbook: ['time', 'errors'],
   scheduler: ['rotation', 'options', 'config', 'time', 'observability', 'errors'],

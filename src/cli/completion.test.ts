@@ -47,7 +47,14 @@ describe('vault-ops completion', () => {
   test('bash: command words, subcommands, flags, choices and file names', async () => {
     const file = await script('bash');
     assert.deepEqual(bashComplete(file, ['vault-ops', 'sn']), ['snapshot']);
-    assert.deepEqual(bashComplete(file, ['vault-ops', 'snapshot', '']), ['copy', 'inspect', 'list', 'prune', 'save']);
+    assert.deepEqual(bashComplete(file, ['vault-ops', 'snapshot', '']), [
+      'copy',
+      'history',
+      'inspect',
+      'list',
+      'prune',
+      'save',
+    ]);
     assert.deepEqual(bashComplete(file, ['vault-ops', 'setup', 'st']), ['staging']);
     const saveFlags = bashComplete(file, ['vault-ops', 'snapshot', 'save', '--']);
     for (const flag of ['--to', '--canary', '--keep-last', '--vault-addr', '--help'])
@@ -94,7 +101,7 @@ describe('vault-ops completion', () => {
         .split('\n')
         .filter(Boolean)
         .map((l) => l.split('\t')[0]);
-    assert.deepEqual(complete('vault-ops snapshot ').sort(), ['copy', 'inspect', 'list', 'prune', 'save']);
+    assert.deepEqual(complete('vault-ops snapshot ').sort(), ['copy', 'history', 'inspect', 'list', 'prune', 'save']);
     assert.ok(complete('vault-ops snapshot save --').includes('--to'));
     assert.ok(!complete('vault-ops snapshot save --').includes('--unseal-keys-file'));
     assert.deepEqual(complete('vault-ops verify --mode ').sort(), ['recovery', 'unsealed']);

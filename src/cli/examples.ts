@@ -27,6 +27,10 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
     'vault-ops snapshot prune --from s3://backups/vault/prod --keep-last 3 --keep-daily 7 --dry-run',
     'vault-ops snapshot prune --from /var/backups/vault --keep-last 10',
   ],
+  'snapshot history': [
+    'vault-ops snapshot history --from s3://backups/vault/prod --path secret/payments/db --unseal-keys-file k',
+    'vault-ops snapshot history --from /var/backups/vault --path secret/app --limit 30 --output json',
+  ],
   verify: [
     'vault-ops verify --from s3://backups/vault/prod --unseal-keys-file /run/secrets/unseal-keys',
     'vault-ops verify --from s3://backups/vault/prod --snapshot unverified --unseal-keys-file /run/secrets/unseal-keys',
@@ -35,6 +39,11 @@ export const commandExamples: Readonly<Record<string, readonly string[]>> = {
   restore: [
     'vault-ops restore --from s3://backups/vault/prod --snapshot 20261127T184600Z-3f9a1c',
     'vault-ops restore --from /var/backups/vault --snapshot 20261127T184600Z-3f9a1c --force --yes',
+  ],
+  recover: [
+    'vault-ops recover --from /srv/backups --snapshot latest --path secret/app/db --unseal-keys-file k --dry-run',
+    'vault-ops recover --from /srv/backups --snapshot latest --path secret/app --version 3 --as secret/app-v3 --yes',
+    'vault-ops recover --from /var/backups/vault --snapshot latest --policy payments-read --unseal-keys-file k',
   ],
   report: [
     'vault-ops report --from s3://backups/vault/prod --out vault-backups-evidence.html',

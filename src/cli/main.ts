@@ -11,6 +11,7 @@ import { rotateKvCommand } from './commands/rotate-kv.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { verifyCommand } from './commands/verify.js';
 import { restoreCommand } from './commands/restore.js';
+import { recoverCommand } from './commands/recover.js';
 import { reportCommand } from './commands/report.js';
 import { runbookCommand } from './commands/runbook.js';
 import { setupCommand } from './commands/setup.js';
@@ -28,6 +29,7 @@ const commands: CommandModule[] = [
   snapshotCommand,
   verifyCommand,
   restoreCommand,
+  recoverCommand,
   reportCommand,
   runbookCommand,
   rotateKvCommand,
@@ -83,6 +85,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   };
 
   const program = createProgram(run, { stdout, stderr });
+  if (versionBeforeAnyCommand(argv.slice(2))) {
+    stdout.write(`${toolVersion}\n`);
+    return ExitCode.ok;
+  }
 
   try {
     await program.parseAsync(argv);
@@ -98,6 +104,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     return wrapped.exitCode;
   }
   return exitCode;
+}
+
+/**
+ * `--version` before any command word prints the tool's version. After one it is that command's own
+ * flag (`recover --version N`): commander would otherwise take it for the program's wherever it stood.
+ */
+function versionBeforeAnyCommand(args: string[]): boolean {
+  for (const arg of args) {
+    if (arg === '--version') return true;
+    if (!arg.startsWith('-')) return false;
+  }
+  return false;
 }
 
 /** A stream that writes through `target` with every registered secret value scrubbed from each chunk. */
@@ -130,7 +148,7 @@ export function createProgram(run: RunAction, out: { stdout: NodeJS.WritableStre
   const { stdout, stderr } = out;
   const program = new Command('vault-ops')
     .description('Operational chores for Vault / OpenBao with Raft storage')
-    .version(toolVersion, '-V, --version')
+    .version(toolVersion, '-V', 'output the version number (also --version, before any command)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
     .exitOverride();

@@ -2,6 +2,7 @@ import { configFileOption, globalOptions } from './global.js';
 import { daemonOptions } from './daemon.js';
 import { fileKeysOf, jobOptionsJsonSchema, jobOptionsOf, type OptionSpec, type OptionTable } from './option-table.js';
 import { reportOptions } from './report.js';
+import { recoverOptions, snapshotHistoryOptions } from './recover.js';
 import { restoreOptions } from './restore.js';
 import { rotateKvOptions } from './rotate-kv.js';
 import { rotateRootOptions } from './rotate-root.js';
@@ -24,8 +25,10 @@ export const commandOptions: Readonly<Record<string, OptionTable>> = {
   'snapshot list': snapshotListOptions,
   'snapshot inspect': snapshotInspectOptions,
   'snapshot prune': snapshotPruneOptions,
+  'snapshot history': snapshotHistoryOptions,
   verify: verifyOptions,
   restore: restoreOptions,
+  recover: recoverOptions,
   report: reportOptions,
   'rotate kv': rotateKvOptions,
   'runbook rotate-root': rotateRootOptions,

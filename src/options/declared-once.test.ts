@@ -27,6 +27,8 @@ const differentOnPurpose: Record<string, string> = {
   '--from': 'report reads every store listed (one page for many clusters); the others read one',
   '--snapshot':
     'verify picks by rule (latest, oldest, unverified); restore and copy name snapshots (restore refuses latest)',
+  '--policy': 'rotate kv and setup take a rotation policy file; recover names ACL policies (repeatable)',
+  '--version': 'recover: a KV v2 version of the snapshot; elsewhere the global -V, --version prints the tool version',
 };
 
 test('an environment variable or a flag means one option everywhere: the same type and default (#24)', () => {

@@ -69,3 +69,40 @@ export const canaryMountOption = {
   env: ['VAULT_OPS_CANARY_MOUNT'],
   type: mountPath().default(DEFAULT_CANARY_MOUNT),
 } as const satisfies OptionSpec;
+
+/** The scratch server that restore drills and recoveries restore snapshots into (verify, recover). */
+export const vaultBinaryOption = {
+  key: 'vaultBinary',
+  flag: '--vault-binary <path>',
+  help:
+    "vault/bao binary for the scratch server, of the snapshot's flavour (default: vault for Vault snapshots, " +
+    'bao for OpenBao ones, on PATH)',
+  env: ['VAULT_OPS_VAULT_BINARY'],
+  type: z.string().min(1).optional(),
+} as const satisfies OptionSpec;
+
+export const unsealKeysFileOption = {
+  key: 'unsealKeysFile',
+  example: '/run/secrets/unseal-keys (one key per line, mode 0600)',
+  flag: '--unseal-keys-file <file>',
+  help: "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)",
+  env: ['VAULT_OPS_UNSEAL_KEYS_FILE'],
+  type: z.string().min(1, "required: a file with the source cluster's unseal keys, one per line"),
+} as const satisfies OptionSpec;
+
+export const scratchPortOption = {
+  key: 'scratchPort',
+  flag: '--scratch-port <port>',
+  help: 'API port of the scratch server (the cluster port is the next one)',
+  env: ['VAULT_OPS_SCRATCH_PORT'],
+  parse: 'int',
+  type: z.number().int().min(1024).max(65534).optional(),
+} as const satisfies OptionSpec;
+
+export const sealConfigOption = {
+  key: 'sealConfig',
+  flag: '--seal-config <file>',
+  help: "the source's seal stanza (HCL) for auto-unseal snapshots",
+  env: ['VAULT_OPS_SEAL_CONFIG'],
+  type: z.string().min(1).optional(),
+} as const satisfies OptionSpec;

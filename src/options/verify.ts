@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { identityFileOption, restoreTimeoutOption } from './shared.js';
+import {
+  identityFileOption,
+  restoreTimeoutOption,
+  scratchPortOption,
+  sealConfigOption,
+  unsealKeysFileOption,
+  vaultBinaryOption,
+} from './shared.js';
 import { MetricsOptionsSchema, metricsOptions } from './metrics.js';
 import { schemaOf, sourcesOf, type OptionSpec } from './option-table.js';
 import { StoreOptionsSchema, storeOptions } from './store.js';
@@ -35,23 +42,10 @@ const verifyOwnOptions = [
     type: z.boolean().default(false),
     jobFile: false,
   },
-  {
-    key: 'vaultBinary',
-    flag: '--vault-binary <path>',
-    help:
-      "vault/bao binary for the scratch server, of the snapshot's flavour (default: vault for Vault snapshots, " +
-      'bao for OpenBao ones, on PATH)',
-    env: ['VAULT_OPS_VAULT_BINARY'],
-    type: z.string().min(1).optional(),
-  },
-  {
-    key: 'unsealKeysFile',
-    example: '/run/secrets/unseal-keys (one key per line, mode 0600)',
-    flag: '--unseal-keys-file <file>',
-    help: "the source cluster's unseal keys, one per line (VAULT_OPS_UNSEAL_KEYS_FILE)",
-    env: ['VAULT_OPS_UNSEAL_KEYS_FILE'],
-    type: z.string().min(1, "required: a file with the source cluster's unseal keys, one per line"),
-  },
+  vaultBinaryOption,
+
+  unsealKeysFileOption,
+
   identityFileOption,
   signingKeyOption(),
   {
@@ -69,21 +63,10 @@ const verifyOwnOptions = [
     parse: 'list',
     type: z.array(z.string().regex(/^[^/]+\/.+$/, 'use MOUNT/PATH')).default([]),
   },
-  {
-    key: 'scratchPort',
-    flag: '--scratch-port <port>',
-    help: 'API port of the scratch server (the cluster port is the next one)',
-    env: ['VAULT_OPS_SCRATCH_PORT'],
-    parse: 'int',
-    type: z.number().int().min(1024).max(65534).optional(),
-  },
-  {
-    key: 'sealConfig',
-    flag: '--seal-config <file>',
-    help: "the source's seal stanza (HCL) for auto-unseal snapshots",
-    env: ['VAULT_OPS_SEAL_CONFIG'],
-    type: z.string().min(1).optional(),
-  },
+  scratchPortOption,
+
+  sealConfigOption,
+
   { ...restoreTimeoutOption, help: 'how long a restore may take to apply (default 600)' },
 ] as const satisfies readonly OptionSpec[];
 

@@ -130,3 +130,26 @@ test('values from a record are quoted in the commands the plan suggests (#22: re
   assert.match(action, /--connection 'pg; touch \/tmp\/owned' --rebootstrap/);
   assert.match(action, /--snapshot-store s3:\/\/snaps\/prod/);
 });
+
+test('a recovery recorded after the snapshot (recover --record-to) is listed as undone by the restore', () => {
+  const review = reviewRotations(
+    manifest({ index: 100 }),
+    [
+      source([
+        {
+          time: '2026-12-07T13:00:00Z',
+          kind: 'recover',
+          rotationId: '20261207T110000Z-abcdef-x',
+          path: 'secret/app/db',
+          clusterId: 'c1',
+          raftIndex: 150,
+          raftIndexBefore: 149,
+        },
+      ]),
+    ],
+    '/snapshots',
+  );
+  assert.equal(review.rolledBack.length, 1);
+  assert.equal(review.rolledBack[0]!.certainty, 'rolled-back');
+  assert.match(review.rolledBack[0]!.action, /^recovered from a snapshot after this one \(vault-ops recover\)/);
+});

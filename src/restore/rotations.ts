@@ -201,6 +201,12 @@ function actionFor(entry: RolledBackRotation, stores: { snapshotStore: string; r
       `before, which the database no longer accepts; ${fix}`
     );
   }
+  if (entry.kind === 'recover') {
+    return (
+      `recovered from a snapshot after this one${times}${clock} (vault-ops recover): the restore undoes it; run ` +
+      `the same recover again afterwards if the item is still needed`
+    );
+  }
   if (entry.kind.startsWith('kv')) {
     return (
       `rotated after the snapshot${times}${clock}: Vault now serves the previous value; run 'vault-ops rotate kv ` +

@@ -15,6 +15,10 @@ export interface RawMountEntry {
   path: string;
   type: string;
   uuid: string;
+  /** The uuid a backend keys its own storage with (KV v2: `logical/<uuid>/<backend-aware uuid>/…`). */
+  backendUuid?: string;
+  /** `options.version` (KV: '1' or '2'). */
+  version?: string;
 }
 
 interface RawRead {
@@ -24,7 +28,7 @@ interface RawList {
   data?: { keys?: string[] };
 }
 
-async function rawRead(client: VaultClient, path: string): Promise<string | undefined> {
+export async function rawRead(client: VaultClient, path: string): Promise<string | undefined> {
   try {
     const r = await client.read<RawRead>(`sys/raw/${path}`);
     return r?.data?.value;
@@ -34,7 +38,7 @@ async function rawRead(client: VaultClient, path: string): Promise<string | unde
   }
 }
 
-async function rawList(client: VaultClient, path: string): Promise<string[]> {
+export async function rawList(client: VaultClient, path: string): Promise<string[]> {
   try {
     const r = await client.list<RawList>(`sys/raw/${path}`);
     return r?.data?.keys ?? [];
@@ -44,12 +48,36 @@ async function rawList(client: VaultClient, path: string): Promise<string[]> {
   }
 }
 
+/**
+ * A value exactly as its backend stored it: `encoding=base64` (the default answer is the bytes as a
+ * string, which mangles anything not UTF-8) and `compressed=false` (by default sys/raw decompresses a
+ * value whose first byte is a compression canary, and fails on a backend's own value that merely
+ * starts with one: a KV v2 salt is a UUID, `4…` is LZ4's canary). Both flavours take both parameters.
+ */
+export async function rawReadBytes(client: VaultClient, path: string): Promise<Buffer | undefined> {
+  const value = await rawRead(client, `${path}?encoding=base64&compressed=false`);
+  return value === undefined ? undefined : Buffer.from(value, 'base64');
+}
+
 function toEntry(raw: unknown): RawMountEntry | undefined {
-  const e = raw as { path?: unknown; type?: unknown; uuid?: unknown; namespace_id?: unknown };
+  const e = raw as {
+    path?: unknown;
+    type?: unknown;
+    uuid?: unknown;
+    namespace_id?: unknown;
+    backend_aware_uuid?: unknown;
+    options?: { version?: unknown } | null;
+  };
   if (typeof e?.path !== 'string' || typeof e.type !== 'string') return undefined;
   // Only the root namespace is compared (the manifest reads the root namespace's tables).
   if (typeof e.namespace_id === 'string' && e.namespace_id !== '' && e.namespace_id !== 'root') return undefined;
-  return { path: e.path, type: e.type, uuid: typeof e.uuid === 'string' ? e.uuid : '' };
+  return {
+    path: e.path,
+    type: e.type,
+    uuid: typeof e.uuid === 'string' ? e.uuid : '',
+    ...(typeof e.backend_aware_uuid === 'string' ? { backendUuid: e.backend_aware_uuid } : {}),
+    ...(typeof e.options?.version === 'string' ? { version: e.options.version } : {}),
+  };
 }
 
 /**

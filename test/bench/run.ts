@@ -1,7 +1,7 @@
 /**
  * Benchmarks (not part of `npm test`):
  *
- *   npm run bench -- [snapshot|verify|rotate|inspect|startup|catalogue ...] [--size-mb N] [--runs N]
+ *   npm run bench -- [snapshot|verify|recover|rotate|inspect|startup|catalogue ...] [--size-mb N] [--runs N]
  *                    [--secrets N] [--concurrency N] [--file ARCHIVE] [--cli built|source]
  *                    [--snapshots 1000,10000] [--stores s3,azure,gcs]
  *
@@ -13,6 +13,7 @@ import { BenchContext, type BenchOptions } from './bench-context.js';
 import { catalogueBench } from './catalogue.js';
 import { inspectBench } from './inspect.js';
 import { machineInfo } from './measure.js';
+import { recoverBench } from './recover.js';
 import { rotateBench } from './rotate.js';
 import { saveMemoryBench } from './save-memory.js';
 import { snapshotBench } from './snapshot.js';
@@ -22,6 +23,7 @@ import { verifyBench } from './verify.js';
 const benches = {
   snapshot: snapshotBench,
   verify: verifyBench,
+  recover: recoverBench,
   rotate: rotateBench,
   inspect: inspectBench,
   'save-memory': saveMemoryBench,

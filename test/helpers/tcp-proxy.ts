@@ -5,6 +5,8 @@ export interface TcpProxy {
   addr: string;
   /** Bytes relayed from the target back to clients, over all connections. */
   bytesDown(): number;
+  /** Connections accepted so far (who dialled the target through the proxy, and how often). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -22,8 +24,10 @@ export async function startTcpProxy(
   } = {},
 ): Promise<TcpProxy> {
   let down = 0;
+  let accepted = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
+    accepted++;
     sockets.add(client);
     const upstream = connect(target.port, target.host);
     sockets.add(upstream);
@@ -71,6 +75,7 @@ export async function startTcpProxy(
     port,
     addr: `http://127.0.0.1:${port}`,
     bytesDown: () => down,
+    connections: () => accepted,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

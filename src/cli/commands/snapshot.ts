@@ -7,6 +7,7 @@ import {
   snapshotPruneOptions,
   snapshotSaveOptions,
 } from '../../options/snapshot.js';
+import { snapshotHistoryOptions } from '../../options/recover.js';
 import type { CommandModule } from '../command-module.js';
 
 /**
@@ -15,7 +16,9 @@ import type { CommandModule } from '../command-module.js';
  */
 export const snapshotCommand: CommandModule = {
   register(program, run) {
-    const snapshot = program.command('snapshot').description('Raft snapshots: save, copy, list, inspect, prune');
+    const snapshot = program
+      .command('snapshot')
+      .description('Raft snapshots: save, copy, list, inspect, prune, history');
 
     const save = snapshot
       .command('save')
@@ -58,6 +61,16 @@ export const snapshotCommand: CommandModule = {
     addOptions(prune, snapshotPruneOptions);
     prune.action(async (flags: Record<string, unknown>, cmd: Command) =>
       run(cmd, async (ctx) => (await import('../actions/snapshot-prune.js')).runSnapshotPrune(ctx, flags)),
+    );
+
+    const history = snapshot
+      .command('history')
+      .description(
+        'which snapshots hold a KV secret, at which version and time (each read in a recovery-mode scratch copy)',
+      );
+    addOptions(history, snapshotHistoryOptions);
+    history.action(async (flags: Record<string, unknown>, cmd: Command) =>
+      run(cmd, async (ctx) => (await import('../actions/snapshot-history.js')).runSnapshotHistory(ctx, flags)),
     );
   },
 };
