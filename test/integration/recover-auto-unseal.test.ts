@@ -32,7 +32,7 @@ after(async () => {
 });
 
 describe(onServer('recover: an auto-unseal source'), () => {
-  test('a transit-sealed snapshot: read with --seal-config and the recovery keys, the secret written back', async () => {
+  test('a transit-sealed snapshot, read with --seal-config and the recovery keys: the secret is back', async () => {
     const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, TMPDIR: join(dir, 'tmp') };
     const api = async (method: string, path: string, body?: unknown) =>
       (await bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body ? { body } : {}) })).body;
