@@ -12,7 +12,9 @@ import { parseArgs } from 'node:util';
 import { addDynamicRole, configurePostgresConnection, mountDatabaseEngine } from '../helpers/database-engine.js';
 import { bootstrapRequest } from './bootstrap-http.js';
 import { startPostgres, startS3, startVault } from './index.js';
+import { testbedImages } from './images.js';
 import { startKubernetes, type KubernetesTestbed } from './kubernetes.js';
+import { startNode, startNodeNetwork, stopNodeNetwork, type KubeNode } from './node.js';
 import type { TestServerName } from './servers.js';
 
 export const TESTBED_USAGE = `usage: npm run testbed -- [options]
@@ -25,8 +27,11 @@ removes their data.
   --database              set up the database secrets engine as runbooks/rotate-root.md uses it:
                           mount database, connection pg (admin user vault_admin, sslmode=disable:
                           this PostgreSQL has no TLS), dynamic role ro
-  --kubernetes            also a Kubernetes control plane (etcd, kube-apiserver, controller-manager);
-                          prints its KUBECONFIG (admin), for helm by hand
+  --kubernetes            also a Kubernetes control plane (etcd, kube-apiserver, controller-manager)
+                          and a node that runs pods (containerd + runc, kubelet, kube-scheduler, a CNI
+                          bridge) with the chart's image built from the Dockerfile imported; the
+                          servers then listen on the bridge's gateway, where pods reach them. Prints
+                          the KUBECONFIG (admin) and the image, for helm and kubectl by hand (as root)
   --help                  this text`;
 
 function parse(argv: string[]) {
@@ -73,8 +78,11 @@ process.env.VAULT_OPS_TESTBED_DETACHED = '1';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = await mkdtemp(join(tmpdir(), 'vault-ops-testbed-'));
 process.env.VAULT_OPS_TEST_SERVER = options.server;
-const vault = await startVault({ nodes: options.nodes });
-const s3 = await startS3().catch(async (err) => {
+// With --kubernetes, the pods' bridge first: the servers listen on its gateway, where pods reach them.
+const nodeNetwork = options.kubernetes ? await startNodeNetwork() : undefined;
+const host = nodeNetwork?.network.gateway;
+const vault = await startVault({ nodes: options.nodes, ...(host ? { host } : {}) });
+const s3 = await startS3(host ? { host } : {}).catch(async (err) => {
   await vault.stop();
   throw err;
 });
@@ -84,11 +92,16 @@ const pg = await startPostgres().catch(async (err) => {
   throw err;
 });
 let kube: KubernetesTestbed | undefined;
+let node: KubeNode | undefined;
 let stopping = false;
 const stop = async (code = 0) => {
   if (stopping) return;
   stopping = true;
   process.stdout.write('\n# stopping: the servers and their data go away\n');
+  // The node first: its pods, containerd, mounts, the bridge, the kernel settings it changed.
+  await (node ? node.stop() : nodeNetwork && stopNodeNetwork(nodeNetwork))?.catch((err) =>
+    process.stderr.write(`testbed: ${(err as Error).message}\n`),
+  );
   await Promise.allSettled([
     vault.stop(),
     s3.stop(),
@@ -127,7 +140,25 @@ try {
       '# database engine: mount database, connection pg (user vault_admin, sslmode=disable), dynamic role ro\n' +
       '#   vault-ops runbook rotate-root --mount database --connection pg --dry-run\n';
   }
-  if (options.kubernetes) kube = await startKubernetes({ controllerManager: true });
+  let nodeText = '';
+  if (options.kubernetes && nodeNetwork) {
+    const [k, images] = await Promise.all([
+      startKubernetes({ controllerManager: true, nodes: true }),
+      testbedImages(options.server),
+    ]);
+    kube = k;
+    node = await startNode(kube, {
+      ...nodeNetwork,
+      images: [images.pauseArchive, images.archive],
+      pauseImage: images.pause,
+    });
+    const [repository, tag] = images.name.split(':');
+    nodeText =
+      `# node ${node.name}: ${node.versions.kubelet}, ${node.versions.containerd}, ${node.versions.runc}\n` +
+      `# the chart's image (built from the Dockerfile): ${images.name}; install with\n` +
+      `#   --set image.repository=${repository},image.tag=${tag},image.pullPolicy=Never\n` +
+      `#   --set vault.address=${vault.addr},store.s3.endpoint=${s3.endpoint} (docs/kubernetes.md)\n`;
+  }
   const bin = vault.server.name === 'vault' ? 'vault' : 'bao';
   const size = `${options.nodes} node${options.nodes > 1 ? 's' : ''}`;
 
@@ -148,7 +179,7 @@ export DATABASE_URL=${pg.url}
 export PATH=${dirname(vault.binary)}:$PATH
 alias vault-ops='node ${join(repoRoot, 'bin', 'vault-ops.js')}'   # after npm ci (it builds dist/)
 ${database}${options.nodes > 1 ? vault.nodes.map((n) => `# ${n.nodeId}: ${n.addr}`).join('\n') : ''}
-${kube ? `# ${kube.version} at ${kube.url} (admin)\nexport KUBECONFIG=${kube.kubeconfig}` : ''}
+${kube ? `# ${kube.version} at ${kube.url} (admin)\nexport KUBECONFIG=${kube.kubeconfig}\n${nodeText}` : ''}
 # Ctrl-C to stop.`);
 } catch (err) {
   process.stderr.write(`testbed: ${(err as Error).message}\n`);

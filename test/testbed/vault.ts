@@ -51,6 +51,8 @@ export interface StartVaultOptions {
   sealConfig?: string;
   /** `raw_storage_endpoint = true`: Vault serves sys/raw outside recovery mode only with it. */
   rawStorageEndpoint?: boolean;
+  /** The address to listen on (default 127.0.0.1): the testbed node's bridge gateway for its pods. */
+  host?: string;
 }
 
 function nodeConfig(
@@ -58,6 +60,7 @@ function nodeConfig(
   tls?: TestCertificates,
   sealConfig = '',
   rawStorageEndpoint = false,
+  host = '127.0.0.1',
 ): string {
   const scheme = tls ? 'https' : 'http';
   const tlsLines = tls ? `tls_cert_file = "${tls.certFile}"\n  tls_key_file = "${tls.keyFile}"` : 'tls_disable = true';
@@ -66,12 +69,12 @@ function nodeConfig(
   node_id = "${node.nodeId}"
 }
 listener "tcp" {
-  address         = "127.0.0.1:${node.apiPort}"
-  cluster_address = "127.0.0.1:${node.clusterPort}"
+  address         = "${host}:${node.apiPort}"
+  cluster_address = "${host}:${node.clusterPort}"
   ${tlsLines}
 }
-api_addr      = "${scheme}://127.0.0.1:${node.apiPort}"
-cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
+api_addr      = "${scheme}://${host}:${node.apiPort}"
+cluster_addr  = "https://${host}:${node.clusterPort}"
 disable_mlock = true
 ui            = false
 log_level     = "info"
@@ -93,7 +96,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
   const count = options.nodes ?? 1;
   const root = await makeTempDir('vault');
   await chmod(root, 0o700);
-  const tls = options.tls ? makeTestCertificates(root) : undefined;
+  const tls = options.tls ? makeTestCertificates(root, 'server', options.host ? [options.host] : []) : undefined;
   const ca = tls?.caPem;
   const ports = await freePorts(count * 2);
   const nodes: VaultNode[] = [];
@@ -110,10 +113,16 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
     const configFile = join(nodeDir, 'config.hcl');
     await writeFile(
       configFile,
-      nodeConfig({ nodeId, apiPort, clusterPort, dataDir }, tls, options.sealConfig, options.rawStorageEndpoint),
+      nodeConfig(
+        { nodeId, apiPort, clusterPort, dataDir },
+        tls,
+        options.sealConfig,
+        options.rawStorageEndpoint,
+        options.host,
+      ),
       { mode: 0o600 },
     );
-    const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
+    const addr = `${tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${apiPort}`;
     const launch = async () => {
       const proc = await startServerProcess({
         name: `${server.name}-${nodeId}`,
