@@ -156,7 +156,13 @@ function resultOf(r: JobRun): any {
   const end = lines.lastIndexOf('}');
   const start = lines.lastIndexOf('{', end);
   assert.ok(start >= 0 && end > start, `a JSON result in the log:\n${r.log}`);
-  return JSON.parse(lines.slice(start, end + 1).join('\n'));
+  // The kubelet interleaves stderr's log lines (one JSON object each) with stdout's lines as they come.
+  const block = lines.slice(start, end + 1).filter((l) => !l.startsWith('{"level":'));
+  try {
+    return JSON.parse(block.join('\n'));
+  } catch (err) {
+    assert.fail(`the job's JSON result does not parse (${(err as Error).message}):\n${r.log}`);
+  }
 }
 
 function assertNoSecrets(text: string): void {
