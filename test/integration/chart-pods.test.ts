@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
+import { chartValues, prepareChartRelease } from '../testbed/chart-release.js';
 import { testbedImages, type TestbedImages } from '../testbed/images.js';
 import { createJobFromCronJob } from '../testbed/kubelet.js';
 import { startKubernetes, type KubernetesTestbed } from '../testbed/kubernetes.js';
@@ -18,7 +19,6 @@ import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { onServer, testServer } from '../testbed/servers.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { CHART, helm } from '../helpers/helm.js';
-import { runCli } from '../helpers/run-cli.js';
 
 /**
  * The chart's jobs as real pods: the image built from the repository's Dockerfile (image.sh), a
@@ -54,39 +54,18 @@ const api = (method: string, path: string, body?: unknown) =>
     ca: vault.tls!.caPem,
     ...(body !== undefined ? { body } : {}),
   });
-const admin = () => ({ VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_CACERT: vault.tls!.caFile });
 const h = (args: string[]) => helm(args, { home: dir, kubeconfig: kube.kubeconfig });
 
 function values(overrides: { vaultAddress?: string; snapshotRole?: string } = {}) {
+  const base = chartValues({ images, vault, s3, store: STORE });
   return {
-    image: { repository: images.name.split(':')[0], tag: images.name.split(':')[1], pullPolicy: 'Never' },
-    // Over TLS (vault-ops refuses plaintext http, with tokens in it, to an address off loopback): the
-    // CA from a ConfigMap, as a cluster would give it.
-    vault: {
-      address: overrides.vaultAddress ?? vault.addr,
-      caCert: { configMap: 'vault-ca', key: 'ca.crt' },
-      auth: { mount: 'kubernetes', audience: 'vault' },
-    },
-    store: {
-      url: STORE,
-      s3: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true },
-      credentials: { existingSecret: 'vault-ops-s3' },
-    },
+    ...base,
+    vault: { ...base.vault, address: overrides.vaultAddress ?? vault.addr },
     // One pod per Job: a failure is the Job's failure at once.
     cronJob: { backoffLimit: 0 },
-    // versitygw's throw-away CA, as a user of an S3 server with a private CA gives it: a ConfigMap
-    // mounted with extraVolumes, and NODE_EXTRA_CA_CERTS.
-    extraEnv: [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/vault-ops/s3-ca/ca.crt' }],
-    extraVolumes: [{ name: 's3-ca', configMap: { name: 's3-ca' } }],
-    extraVolumeMounts: [{ name: 's3-ca', mountPath: '/etc/vault-ops/s3-ca', readOnly: true }],
     jobs: {
+      ...base.jobs,
       snapshot: { vaultRole: overrides.snapshotRole ?? 'vault-ops-snapshot' },
-      verify: {
-        vaultBinary: `/usr/local/bin/${server.cli}`,
-        unsealKeys: { existingSecret: 'vault-ops-unseal-keys' },
-        // The drill talks to the store only; the testbed's CNI bridge enforces no NetworkPolicy.
-        networkPolicy: { enabled: false },
-      },
       rotateKv: { enabled: true, secrets: [ROTATED] },
       prune: { options: { keepLast: 1, keepHourly: 0, keepDaily: 0, keepWeekly: 0, keepMonthly: 0 } },
     },
@@ -188,74 +167,23 @@ before(async () => {
   });
   console.log(
     `testbed: ${vault.version}; ${kube.version}; node ${node.versions.kubelet}, ${node.versions.containerd}, ` +
-      `${node.versions.runc}; image ${images.name}; pods' gateway ${network.gateway} (ready in ${Date.now() - started} ms)`,
+      `${node.versions.runc}; image ${images.name}; pods' gateway ${network.gateway} ` +
+      `(ready in ${Date.now() - started} ms)`,
   );
   await s3.createBucket(BUCKET);
 
-  // Vault's token reviewer (README "Deploy on Kubernetes", step 2).
-  await kube.ensureNamespace('vault');
-  await kube.request('POST', '/api/v1/namespaces/vault/serviceaccounts', {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: 'vault-token-reviewer' },
-  });
-  await kube.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'vault-token-reviewer' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' },
-    subjects: [{ kind: 'ServiceAccount', name: 'vault-token-reviewer', namespace: 'vault' }],
-  });
-  const reviewerJwt = await kube.createToken('vault', 'vault-token-reviewer', { expirationSeconds: 7200 });
-
-  // Step 3: Kubernetes auth, the canary, the jobs' policies and roles.
-  await api('POST', 'sys/auth/kubernetes', { type: 'kubernetes' });
-  await api('POST', 'auth/kubernetes/config', {
-    kubernetes_host: kube.url,
-    kubernetes_ca_cert: kube.caPem,
-    token_reviewer_jwt: reviewerJwt,
-    disable_local_ca_jwt: true,
-  });
-  const canary = await runCli(['setup', 'canary'], admin());
-  assert.equal(canary.code, 0, canary.all);
   await api('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
   await api('POST', `secret/data/${ROTATED.path}`, { data: { password: 'the-first-password', user: 'app' } });
   const rotationPolicy = join(dir, 'rotation.yaml');
   await writeFile(rotationPolicy, stringify({ secrets: [ROTATED] }));
-  for (const job of [['snapshot'], ['rotate-kv', '--policy', rotationPolicy]]) {
-    const printed = await runCli(['setup', 'policies', '--job', ...job, '--k8s-namespace', NS, '--output', 'json']);
-    assert.equal(printed.code, 0, printed.all);
-    for (const p of printed.json().policies) {
-      await api('POST', `sys/policies/acl/${p.name}`, { policy: p.hcl });
-      await api('POST', p.kubernetesRole.path, p.kubernetesRole.params);
-    }
-  }
-
-  // Step 4: the release namespace's Secrets; step 5: helm install.
-  await kube.ensureNamespace(NS);
-  await kube.request('POST', `/api/v1/namespaces/${NS}/configmaps`, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'vault-ca' },
-    data: { 'ca.crt': vault.tls!.caPem },
+  // docs/kubernetes.md steps 2-4: the token reviewer, Kubernetes auth, policies and roles, the CAs and Secrets.
+  await prepareChartRelease({
+    kube,
+    vault,
+    s3,
+    namespace: NS,
+    jobs: [['snapshot'], ['rotate-kv', '--policy', rotationPolicy]],
   });
-  await kube.request('POST', `/api/v1/namespaces/${NS}/configmaps`, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 's3-ca' },
-    data: { 'ca.crt': s3.tls!.caPem },
-  });
-  for (const [name, stringData] of [
-    ['vault-ops-s3', { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }],
-    ['vault-ops-unseal-keys', { 'unseal-keys': `${vault.unsealKeys.join('\n')}\n` }],
-  ] as const)
-    await kube.request('POST', `/api/v1/namespaces/${NS}/secrets`, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name },
-      type: 'Opaque',
-      stringData,
-    });
   await helmWith('install', values());
 });
 
@@ -309,7 +237,7 @@ async function snapshotIds(): Promise<string[]> {
 describe(onServer("the chart's jobs run as pods on a real node (containerd, runc, kubelet)"), () => {
   let firstSnapshot = '';
 
-  test('snapshot: uid 10001, read-only root, projected token through TokenReview, a signed snapshot in S3', async () => {
+  test('snapshot: uid 10001, read-only root, projected token via TokenReview, a signed snapshot in S3', async () => {
     const r = await runJob('vault-ops-snapshot', 'snapshot-1');
     assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${r.log}`);
     assertNoSecrets(r.log);
@@ -380,7 +308,7 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assertNoSecrets(wrong.log + unreachable.log);
   });
 
-  test('helm upgrade back, then helm uninstall: no CronJob, Job, Pod, ServiceAccount or release Secret left', async () => {
+  test('helm upgrade, then helm uninstall: no CronJob, Job, Pod, ServiceAccount or release Secret left', async () => {
     await helmWith('upgrade', values());
     const cj = (await kube.request('GET', `/apis/batch/v1/namespaces/${NS}/cronjobs/vault-ops-snapshot`)).body;
     const env = cj.spec.jobTemplate.spec.template.spec.containers[0].env;

@@ -12,6 +12,8 @@ import { parseArgs } from 'node:util';
 import { addDynamicRole, configurePostgresConnection, mountDatabaseEngine } from '../helpers/database-engine.js';
 import { bootstrapRequest } from './bootstrap-http.js';
 import { startPostgres, startS3, startVault } from './index.js';
+import { stringify } from 'yaml';
+import { chartValues, prepareChartRelease } from './chart-release.js';
 import { testbedImages } from './images.js';
 import { startKubernetes, type KubernetesTestbed } from './kubernetes.js';
 import { startNode, startNodeNetwork, stopNodeNetwork, type KubeNode } from './node.js';
@@ -30,8 +32,9 @@ removes their data.
   --kubernetes            also a Kubernetes control plane (etcd, kube-apiserver, controller-manager)
                           and a node that runs pods (containerd + runc, kubelet, kube-scheduler, a CNI
                           bridge) with the chart's image built from the Dockerfile imported; the
-                          servers then listen on the bridge's gateway, where pods reach them. Prints
-                          the KUBECONFIG (admin) and the image, for helm and kubectl by hand (as root)
+                          servers then listen on the bridge's gateway over TLS, where pods reach them,
+                          Kubernetes auth is set up, and a values file for helm written. Prints the
+                          KUBECONFIG (admin) and the commands to try the chart by hand (as root)
   --help                  this text`;
 
 function parse(argv: string[]) {
@@ -81,8 +84,9 @@ process.env.VAULT_OPS_TEST_SERVER = options.server;
 // With --kubernetes, the pods' bridge first: the servers listen on its gateway, where pods reach them.
 const nodeNetwork = options.kubernetes ? await startNodeNetwork() : undefined;
 const host = nodeNetwork?.network.gateway;
-const vault = await startVault({ nodes: options.nodes, ...(host ? { host } : {}) });
-const s3 = await startS3(host ? { host } : {}).catch(async (err) => {
+// There, over TLS (throw-away CAs): vault-ops refuses plaintext http off loopback.
+const vault = await startVault({ nodes: options.nodes, ...(host ? { host, tls: true } : {}) });
+const s3 = await startS3(host ? { host, tls: true } : {}).catch(async (err) => {
   await vault.stop();
   throw err;
 });
@@ -152,12 +156,19 @@ try {
       images: [images.pauseArchive, images.archive],
       pauseImage: images.pause,
     });
-    const [repository, tag] = images.name.split(':');
+    // docs/kubernetes.md steps 2-4 done (snapshot's policy and role), and step 5's values written.
+    await prepareChartRelease({ kube, vault, s3, namespace: 'vault-ops', jobs: [['snapshot']] });
+    const valuesFile = join(work, 'values.yaml');
+    await writeFile(valuesFile, stringify(chartValues({ images, vault, s3, store: 's3://vault-ops-demo/vault' })));
     nodeText =
       `# node ${node.name}: ${node.versions.kubelet}, ${node.versions.containerd}, ${node.versions.runc}\n` +
-      `# the chart's image (built from the Dockerfile): ${images.name}; install with\n` +
-      `#   --set image.repository=${repository},image.tag=${tag},image.pullPolicy=Never\n` +
-      `#   --set vault.address=${vault.addr},store.s3.endpoint=${s3.endpoint} (docs/kubernetes.md)\n`;
+      `# the chart's image (built from the Dockerfile, imported): ${images.name}\n` +
+      '# Vault side (Kubernetes auth, the snapshot role) and namespace vault-ops (CAs, Secrets) are set up:\n' +
+      `#   helm install vault-ops ${join(repoRoot, 'charts', 'vault-ops')} -n vault-ops -f ${valuesFile}\n` +
+      '#   kubectl -n vault-ops create job snapshot-now --from=cronjob/vault-ops-snapshot\n' +
+      '#   kubectl -n vault-ops logs -f job/snapshot-now\n' +
+      `export VAULT_CACERT=${vault.tls!.caFile}\n` +
+      `export NODE_EXTRA_CA_CERTS=${s3.tls!.caFile}   # versitygw's CA, for vault-ops on this machine\n`;
   }
   const bin = vault.server.name === 'vault' ? 'vault' : 'bao';
   const size = `${options.nodes} node${options.nodes > 1 ? 's' : ''}`;

@@ -27,6 +27,8 @@ export interface HostState {
   iptables: Set<string>;
   /** Whether /var/log/containers existed (the kubelet makes it for its log links). */
   containerLogDir: boolean;
+  /** Whether /var/run/netns existed (containerd makes it for the pods' network namespaces). */
+  netnsDir: boolean;
 }
 
 async function iptablesLines(): Promise<Set<string>> {
@@ -70,7 +72,11 @@ export async function recordHost(): Promise<HostState> {
     () => true,
     () => false,
   );
-  return { sysctls, netns: await listNetns(), iptables: await iptablesLines(), containerLogDir };
+  const netnsDir = await readdir('/var/run/netns').then(
+    () => true,
+    () => false,
+  );
+  return { sysctls, netns: await listNetns(), iptables: await iptablesLines(), containerLogDir, netnsDir };
 }
 
 /** The pods' network: a bridge with the gateway address, made before any server binds to it. */
@@ -142,6 +148,7 @@ export async function restoreHost(before: HostState, network: NodeNetwork | unde
     await run('ip', ['link', 'delete', network.bridge]).catch((e) => problems.push(`${network.bridge}: ${e.message}`));
   await restoreIptables(before.iptables, problems);
   if (!before.containerLogDir) await rmdir('/var/log/containers').catch(() => undefined);
+  if (!before.netnsDir) await rmdir('/var/run/netns').catch(() => undefined);
   problems.push(...(await removeCgroups('kubepods')));
   for (const [key, value] of before.sysctls) {
     const now = (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
