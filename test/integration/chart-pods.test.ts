@@ -19,6 +19,7 @@ import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { onServer, testServer } from '../testbed/servers.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { CHART, helm } from '../helpers/helm.js';
+import { startPushRecorder, type PushRecorder } from '../helpers/push-recorder.js';
 
 /**
  * The chart's jobs as real pods: the image built from the repository's Dockerfile (image.sh), a
@@ -46,6 +47,7 @@ let s3: S3Testbed;
 let node: KubeNode;
 let images: TestbedImages;
 let dir: string;
+let pushes: PushRecorder;
 let seq = 0;
 
 const api = (method: string, path: string, body?: unknown) =>
@@ -63,6 +65,7 @@ function values(overrides: { vaultAddress?: string; snapshotRole?: string } = {}
     vault: { ...base.vault, address: overrides.vaultAddress ?? vault.addr },
     // One pod per Job: a failure is the Job's failure at once.
     cronJob: { backoffLimit: 0 },
+    metrics: { pushgateway: pushes.url },
     jobs: {
       ...base.jobs,
       snapshot: { vaultRole: overrides.snapshotRole ?? 'vault-ops-snapshot' },
@@ -127,6 +130,13 @@ function assertFailedOnce(r: JobRun, cause: RegExp): void {
   assert.match(errors[1]!, /^error: job snapshot failed with exit status 1 \(run [^)]+\): see its log lines above$/);
 }
 
+/** The body of the last push that has a metric starting with `prefix`. */
+function lastPush(prefix: string): string {
+  const push = pushes.pushes.findLast((p) => p.body.includes(prefix));
+  assert.ok(push, `a push with ${prefix}* metrics: ${pushes.pushes.map((p) => p.path).join(', ')}`);
+  return push.body;
+}
+
 const succeeded = (r: JobRun) => r.job.status.succeeded === 1 && r.exitCode === 0;
 
 /** The pod's stdout JSON document (the job's result, printed indented), found among the log lines. */
@@ -171,6 +181,7 @@ before(async () => {
       `(ready in ${Date.now() - started} ms)`,
   );
   await s3.createBucket(BUCKET);
+  pushes = await startPushRecorder(network.gateway);
 
   await api('POST', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
   await api('POST', `secret/data/${ROTATED.path}`, { data: { password: 'the-first-password', user: 'app' } });
@@ -190,7 +201,7 @@ before(async () => {
 after(async () => {
   // The node first (its pods, containerd, mounts, the bridge, sysctls), then the servers.
   const results = await Promise.allSettled([node ? node.stop() : host && stopNodeNetwork({ host, network })]);
-  await Promise.allSettled([vault?.stop(), kube?.stop(), s3?.stop()]);
+  await Promise.allSettled([vault?.stop(), kube?.stop(), s3?.stop(), pushes?.close()]);
   if (dir) await rm(dir, { recursive: true, force: true });
   for (const r of results) if (r.status === 'rejected') throw r.reason;
 });
@@ -256,6 +267,11 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assert.ok(reviews.length >= 1, 'Vault checked the pod token with a TokenReview');
     const ids = await snapshotIds();
     assert.equal(ids.length, 1, `snapshot list shows the snapshot: ${ids.join(', ')}`);
+    assert.match(
+      lastPush('vault_ops_snapshot_'),
+      /^vault_ops_snapshot_last_success_timestamp_seconds(\{[^}]*\})? \d/m,
+      'metrics pushed',
+    );
     firstSnapshot = ids[0]!;
   });
 
@@ -291,7 +307,8 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assert.ok(!r.log.includes(secret.data.data.password), 'the new value never appears');
   });
 
-  test('a wrong role, then Vault unreachable: the Job fails, one error line in the pod log, exit 1', async () => {
+  test('a wrong role, then Vault unreachable: the Job fails, exit 1, the cause in log and metrics', async () => {
+    const pushed = pushes.pushes.length;
     await helmWith('upgrade', values({ snapshotRole: 'no-such-role' }));
     const wrong = await runJob('vault-ops-snapshot', 'snapshot-wrong-role');
     assert.equal(wrong.exitCode, 1, wrong.log);
@@ -306,6 +323,17 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assert.equal(unreachable.job.status.failed, 1);
     assertFailedOnce(unreachable, new RegExp(`^error: .*${closed.replace('https://', '').replace(/\./g, '\\.')}`));
     assertNoSecrets(wrong.log + unreachable.log);
+    // Each failed run pushed its failure (and no success) to the Pushgateway: the metrics say so.
+    const failures = pushes.pushes
+      .slice(pushed)
+      .filter((p) => /^vault_ops_snapshot_last_failure_timestamp_seconds(\{[^}]*\})? \d/m.test(p.body));
+    assert.equal(
+      failures.length,
+      2,
+      `both failed runs pushed their failure: ${JSON.stringify(pushes.pushes.slice(pushed))}`,
+    );
+    for (const p of failures) assert.doesNotMatch(p.body, /^vault_ops_snapshot_last_success_timestamp_seconds/m);
+    assertNoSecrets(pushes.pushes.map((p) => p.body).join('\n'));
   });
 
   test('helm upgrade, then helm uninstall: no CronJob, Job, Pod, ServiceAccount or release Secret left', async () => {
