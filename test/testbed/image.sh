@@ -130,7 +130,9 @@ PAUSE=$PAUSE
 NAMES
 rm -rf "$out"
 mv "$tmp" "$out"
-# Earlier keys' archives are of no further use.
+# Earlier keys' archives and final images are of no further use (the build layers stay: the cache).
 find "$cache" -maxdepth 1 -name 'testbed-images-*' ! -name "testbed-images-$key" -exec rm -rf {} +
+"${b[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/vault-ops:' | grep -v -- "-$key\$" \
+  | xargs -r "${b[@]}" rmi >/dev/null || true
 echo "image: $out"
 echo "$out"
