@@ -12,8 +12,9 @@ import { makeTestCertificates, signCertificate } from './tls.js';
  * A Kubernetes control plane without containers, for the Helm chart and Vault's Kubernetes auth:
  * etcd, kube-apiserver and (optionally) kube-controller-manager built from their Go modules by
  * build.sh, started on loopback with a throw-away CA, an admin client certificate
- * (O=system:masters), a service-account signing key and RBAC on. There is no scheduler and no
- * kubelet: Pods are created (by the Job controller) and stay Pending; a test plays the kubelet.
+ * (O=system:masters), a service-account signing key and RBAC on. No scheduler and no kubelet here:
+ * Pods are created (by the Job controller) and stay Pending, and a test plays the kubelet
+ * (kubelet.ts), unless a node joins (node.ts, with `nodes: true`): it runs them for real.
  *
  * Startup, measured on 2 cores shared with other test runs: etcd and the API server ready (/readyz:
  * every post-start hook, RBAC bootstrap roles included) in 5-5.6 s; with the controller manager
