@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { posix } from 'node:path';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { testbedImages, type TestbedImages } from '../testbed/images.js';
@@ -21,6 +23,8 @@ interface Archive {
   repoTags: string[];
   /** Every path of the image's filesystem (no leading slash), after all layers. */
   files: Set<string>;
+  /** The last layer that writes usr/local/bin/node. */
+  nodeLayer: string;
 }
 
 const member = async (archive: string, name: string) =>
@@ -30,6 +34,7 @@ async function readArchive(archive: string): Promise<Archive> {
   const [manifest] = JSON.parse(await member(archive, 'manifest.json'));
   const config = JSON.parse(await member(archive, manifest.Config));
   const files = new Set<string>();
+  let nodeLayer = '';
   for (const layer of manifest.Layers as string[]) {
     // Member names only, each layer a tar inside the archive.
     const { stdout } = await run('sh', ['-c', 'tar -xOf "$0" "$1" | tar -t', archive, layer], {
@@ -45,9 +50,10 @@ async function readArchive(archive: string): Promise<Archive> {
         const gone = posix.join(dir, base.slice(4));
         for (const f of files) if (f === gone || f.startsWith(`${gone}/`)) files.delete(f);
       } else if (path) files.add(path);
+      if (path === 'usr/local/bin/node') nodeLayer = layer;
     }
   }
-  return { config, repoTags: manifest.RepoTags, files };
+  return { config, repoTags: manifest.RepoTags, files, nodeLayer };
 }
 
 before(async () => {
@@ -55,7 +61,7 @@ before(async () => {
 });
 
 describe(onServer('the image built from the Dockerfile'), () => {
-  test('runs tini then vault-ops as uid 10001, with Node 24 and the scratch-server binary; no npm, npx, corepack or yarn', async () => {
+  test('tini then vault-ops as uid 10001, Node 24, the scratch binary; no npm, npx, corepack, yarn', async () => {
     const image = await readArchive(images.archive);
     assert.deepEqual(image.repoTags, [images.name], 'named as the node imports it');
     assert.equal(image.config.config.User, '10001:10001');
@@ -79,5 +85,21 @@ describe(onServer('the image built from the Dockerfile'), () => {
     ])
       assert.ok(!image.files.has(path), `${path} is not in the final image`);
     assert.ok(![...image.files].some((f) => f.startsWith('opt/vault-ops/src/')), 'no TypeScript sources, only dist');
+    // The image's own node binary, taken out of the layer that carries it and run here.
+    const dir = await mkdtemp(join(tmpdir(), 'vault-ops-image-node-'));
+    try {
+      const node = join(dir, 'node');
+      await run('sh', [
+        '-c',
+        'tar -xOf "$0" "$1" | tar -xO usr/local/bin/node > "$2"',
+        images.archive,
+        image.nodeLayer,
+        node,
+      ]);
+      await chmod(node, 0o755);
+      assert.match((await run(node, ['--version'])).stdout.trim(), /^v24\./, 'Node 24 LTS');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
