@@ -8,7 +8,7 @@
 #   ~/.cache/vault-ops/etcd-<version>/etcd        the Kubernetes API server's store (test/testbed/etcd)
 #   ~/.cache/vault-ops/kubernetes-<version>/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet}
 #                                                 the chart's Kubernetes control plane and node (test/testbed/kubernetes)
-#   ~/.cache/vault-ops/testbed-images-<key>/     the chart's image from the Dockerfile, for the testbed's
+#   ~/.cache/vault-ops/testbed-images-<flavour>-<key>/  the chart's image from the Dockerfile, for the testbed's
 #                                                 node (target `image`: test/testbed/image.sh, keyed by content)
 #   ~/.cache/vault-ops/node-<version>/bin/{node,npm,npx}   Node 24 LTS, the runtime (target `node`)
 #   ~/.cache/vault-ops/node-<version>/bin/node    Node 22 LTS, the unit tests' second line (target `node22`)
@@ -215,11 +215,12 @@ fetch_node() {
 }
 
 build_node() { fetch_node "$NODE_VERSION" "$NODE_INTEGRITY" with-npm; }
-# The chart's image from the Dockerfile, with its base images and the pause image (image.sh).
+# The chart's image from the Dockerfile, with its base images and the pause image (image.sh), for the
+# flavours in VAULT_OPS_IMAGE_FLAVOURS (default both: the drill's scratch binary is the flavour's).
 build_image() {
   build_node
-  build_openbao
-  build_vault
+  [[ " ${VAULT_OPS_IMAGE_FLAVOURS:-openbao vault} " != *" openbao "* ]] || build_openbao
+  [[ " ${VAULT_OPS_IMAGE_FLAVOURS:-openbao vault} " != *" vault "* ]] || build_vault
   NODE_VERSION=$NODE_VERSION OPENBAO_VERSION=$OPENBAO_VERSION VAULT_VERSION=$VAULT_VERSION bash "$here/image.sh"
 }
 build_node22() { fetch_node "$NODE22_VERSION" "$NODE22_INTEGRITY"; }

@@ -18,15 +18,17 @@
 #
 # Cache (~/.cache/vault-ops or $VAULT_OPS_CACHE):
 #   buildah/                         buildah's storage (overlay): the base images and build layers
-#   testbed-images-<key>/            vault-ops-openbao.tar, vault-ops-vault.tar, pause.tar (docker-archive,
-#                                    each named inside as the node imports it) and names.env
-# <key> hashes everything the images are made of (the Dockerfile, the sources it copies, the base
+#   testbed-images-<flavour>-<key>/  vault-ops.tar and pause.tar (docker-archives, each named inside as
+#                                    the node imports it) and names.env
+# <key> hashes everything the image is made of (the Dockerfile, the sources it copies, the base
 # images' digests, this script), so a change to any of them builds anew and nothing else does.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cache="${VAULT_OPS_CACHE:-$HOME/.cache/vault-ops}"
 : "${NODE_VERSION:?}" "${OPENBAO_VERSION:?}" "${VAULT_VERSION:?}"
+# The flavours to build (the drill's scratch binary differs): both unless VAULT_OPS_IMAGE_FLAVOURS says.
+IMAGE_FLAVOURS="${VAULT_OPS_IMAGE_FLAVOURS:-openbao vault}"
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR=http://deb.debian.org/debian
 
@@ -87,8 +89,8 @@ file_image() {
 }
 
 base_image
-file_image "$OPENBAO_IMAGE" "$cache/openbao-$OPENBAO_VERSION/bao" /bin/bao
-file_image "$VAULT_IMAGE" "$cache/vault-$VAULT_VERSION/vault" /bin/vault
+[[ " $IMAGE_FLAVOURS " != *" openbao "* ]] || file_image "$OPENBAO_IMAGE" "$cache/openbao-$OPENBAO_VERSION/bao" /bin/bao
+[[ " $IMAGE_FLAVOURS " != *" vault "* ]] || file_image "$VAULT_IMAGE" "$cache/vault-$VAULT_VERSION/vault" /bin/vault
 if ! exists "$PAUSE"; then
   tmp="$(mktemp -d)"
   (cd "$here/pause" && CGO_ENABLED=0 go build -trimpath -ldflags=-s -o "$tmp/pause" pause.go)
@@ -97,42 +99,51 @@ if ! exists "$PAUSE"; then
 fi
 
 base_ref="localhost/vault-ops-testbed/node@$(digest "$BASE")"
-openbao_ref="localhost/vault-ops-testbed/openbao@$(digest "$OPENBAO_IMAGE")"
-vault_ref="localhost/vault-ops-testbed/vault@$(digest "$VAULT_IMAGE")"
-key="$(
+sources="$(
   cd "$repo"
-  {
-    echo "$base_ref $openbao_ref $vault_ref"
-    sha256sum "$here/image.sh" "$here/pause/pause.go"
-    git ls-files -z --cached --others --exclude-standard -- Dockerfile .dockerignore package.json package-lock.json \
-      'tsconfig*.json' src bin jobs runbooks | sort -z | xargs -0 sha256sum
-  } | sha256sum | cut -c1-16
+  sha256sum "$here/image.sh" "$here/pause/pause.go"
+  git ls-files -z --cached --others --exclude-standard -- Dockerfile .dockerignore package.json package-lock.json \
+    'tsconfig*.json' src bin jobs runbooks | sort -z | xargs -0 sha256sum
 )"
-out="$cache/testbed-images-$key"
-if [[ -f "$out/names.env" ]]; then echo "image: cached in $out"; echo "$out"; exit 0; fi
-tmp="$(mktemp -d "$cache/.testbed-images-$key.XXXXXX")"
-build() { # $1 flavour, $2 VAULT_IMAGE, $3 binary path, $4 binary name
-  echo "image: building the Dockerfile ($1)…"
-  (cd "$repo" && "${b[@]}" build --quiet --isolation chroot --network host --layers \
-    --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
-    --build-arg "NODE_IMAGE=$base_ref" --build-arg "VAULT_IMAGE=$2" \
-    --build-arg "VAULT_BINARY_PATH=$3" --build-arg "VAULT_BINARY_NAME=$4" \
-    -t "localhost/vault-ops:$1-$key" -f Dockerfile . >/dev/null)
-  "${b[@]}" push --quiet "localhost/vault-ops:$1-$key" "docker-archive:$tmp/vault-ops-$1.tar:localhost/vault-ops:$1-$key"
+
+# One flavour's image: $1 flavour, $2 its VAULT_IMAGE name, $3 binary path, $4 binary name. Prints
+# "image-dir FLAVOUR DIR" (testbed/images.ts reads it).
+flavour_image() {
+  local flavour="$1" ref
+  ref="$(sed 's/:[^:]*$//' <<<"$2")@$(digest "$2")"
+  local key
+  key="$(printf '%s\n%s\n%s\n' "$base_ref" "$ref" "$sources" | sha256sum | cut -c1-16)"
+  local name="localhost/vault-ops:$flavour-$key"
+  local out="$cache/testbed-images-$flavour-$key"
+  if [[ -f "$out/names.env" ]]; then
+    echo "image: $flavour cached in $out"
+  else
+    echo "image: building the Dockerfile ($flavour)…"
+    local tmp
+    tmp="$(mktemp -d "$cache/.testbed-images-$flavour-$key.XXXXXX")"
+    (cd "$repo" && "${b[@]}" build --quiet --isolation chroot --network host --layers \
+      --volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
+      --build-arg "NODE_IMAGE=$base_ref" --build-arg "VAULT_IMAGE=$ref" \
+      --build-arg "VAULT_BINARY_PATH=$3" --build-arg "VAULT_BINARY_NAME=$4" \
+      -t "$name" -f Dockerfile . >/dev/null)
+    "${b[@]}" push --quiet "$name" "docker-archive:$tmp/vault-ops.tar:$name"
+    "${b[@]}" push --quiet "$PAUSE" "docker-archive:$tmp/pause.tar:$PAUSE"
+    printf 'IMAGE=%s\nPAUSE=%s\n' "$name" "$PAUSE" > "$tmp/names.env"
+    rm -rf "$out"
+    mv "$tmp" "$out"
+    # Earlier keys' archives and final images are of no further use (the build layers stay: the cache).
+    find "$cache" -maxdepth 1 -name "testbed-images-$flavour-*" ! -name "testbed-images-$flavour-$key" \
+      -exec rm -rf {} +
+    "${b[@]}" images --format '{{.Name}}:{{.Tag}}' | grep "^localhost/vault-ops:$flavour-" | grep -v -- "-$key\$" \
+      | xargs -r "${b[@]}" rmi >/dev/null || true
+  fi
+  echo "image-dir $flavour $out"
 }
-build openbao "$openbao_ref" /bin/bao bao
-build vault "$vault_ref" /bin/vault vault
-"${b[@]}" push --quiet "$PAUSE" "docker-archive:$tmp/pause.tar:$PAUSE"
-cat > "$tmp/names.env" <<NAMES
-OPENBAO=localhost/vault-ops:openbao-$key
-VAULT=localhost/vault-ops:vault-$key
-PAUSE=$PAUSE
-NAMES
-rm -rf "$out"
-mv "$tmp" "$out"
-# Earlier keys' archives and final images are of no further use (the build layers stay: the cache).
-find "$cache" -maxdepth 1 -name 'testbed-images-*' ! -name "testbed-images-$key" -exec rm -rf {} +
-"${b[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/vault-ops:' | grep -v -- "-$key\$" \
-  | xargs -r "${b[@]}" rmi >/dev/null || true
-echo "image: $out"
-echo "$out"
+
+for flavour in $IMAGE_FLAVOURS; do
+  case "$flavour" in
+    openbao) flavour_image openbao "$OPENBAO_IMAGE" /bin/bao bao ;;
+    vault) flavour_image vault "$VAULT_IMAGE" /bin/vault vault ;;
+    *) echo "image: unknown flavour $flavour (openbao, vault)" >&2; exit 1 ;;
+  esac
+done

@@ -25,23 +25,29 @@ export interface TestbedImages {
 export async function testbedImages(flavour: TestServerName): Promise<TestbedImages> {
   let out: string;
   try {
-    out = (await run('bash', [BUILD, 'image'], { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60_000 })).stdout;
+    out = (
+      await run('bash', [BUILD, 'image'], {
+        env: { ...process.env, VAULT_OPS_IMAGE_FLAVOURS: flavour },
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: 30 * 60_000,
+      })
+    ).stdout;
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`testbed: building the image failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
   }
-  const dir = out.trim().split('\n').at(-1)!;
+  const dir = /^image-dir (\S+) (.+)$/m.exec(out)?.[2];
+  if (!dir) throw new Error(`testbed: build.sh image named no image directory for ${flavour}:\n${out}`);
   const names = Object.fromEntries(
     (await readFile(join(dir, 'names.env'), 'utf8'))
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('=', 2) as [string, string]),
   );
-  const name = flavour === 'vault' ? names.VAULT : names.OPENBAO;
-  if (!name || !names.PAUSE) throw new Error(`testbed: ${dir}/names.env names no image for ${flavour}`);
+  if (!names.IMAGE || !names.PAUSE) throw new Error(`testbed: ${dir}/names.env names no image`);
   return {
-    name,
-    archive: join(dir, `vault-ops-${flavour}.tar`),
+    name: names.IMAGE,
+    archive: join(dir, 'vault-ops.tar'),
     pause: names.PAUSE,
     pauseArchive: join(dir, 'pause.tar'),
   };
