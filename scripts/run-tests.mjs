@@ -36,8 +36,10 @@ const TOOLS = {
   versitygw: { dir: 'versitygw-1.7.0', file: 'versitygw' },
   helm: { dir: 'helm-3.21.4', file: 'helm' },
   etcd: { dir: 'etcd-3.7.3', file: 'etcd' },
-  // build.sh's `kubernetes` target builds kube-apiserver and kube-controller-manager together.
-  kubernetes: { dir: 'kubernetes-1.37.2', file: 'kube-apiserver' },
+  // build.sh's `kubernetes` target builds kube-apiserver, kube-controller-manager, kube-scheduler and
+  // kubelet (last): a cache without the kubelet (made before the node existed) gets the missing ones.
+  // The chart's image (build.sh `image`) is built by the test that uses it (testbed/images.ts).
+  kubernetes: { dir: 'kubernetes-1.37.2', file: 'kubelet' },
   pushgateway: { dir: 'pushgateway-1.11.5', file: 'pushgateway' },
   promtool: { dir: 'promtool-0.316.0', file: 'promtool' },
 };

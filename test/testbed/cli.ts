@@ -12,7 +12,11 @@ import { parseArgs } from 'node:util';
 import { addDynamicRole, configurePostgresConnection, mountDatabaseEngine } from '../helpers/database-engine.js';
 import { bootstrapRequest } from './bootstrap-http.js';
 import { startPostgres, startS3, startVault } from './index.js';
+import { stringify } from 'yaml';
+import { chartValues, prepareChartRelease } from './chart-release.js';
+import { testbedImages } from './images.js';
 import { startKubernetes, type KubernetesTestbed } from './kubernetes.js';
+import { startNode, startNodeNetwork, stopNodeNetwork, type KubeNode } from './node.js';
 import type { TestServerName } from './servers.js';
 
 export const TESTBED_USAGE = `usage: npm run testbed -- [options]
@@ -25,8 +29,12 @@ removes their data.
   --database              set up the database secrets engine as runbooks/rotate-root.md uses it:
                           mount database, connection pg (admin user vault_admin, sslmode=disable:
                           this PostgreSQL has no TLS), dynamic role ro
-  --kubernetes            also a Kubernetes control plane (etcd, kube-apiserver, controller-manager);
-                          prints its KUBECONFIG (admin), for helm by hand
+  --kubernetes            also a Kubernetes control plane (etcd, kube-apiserver, controller-manager)
+                          and a node that runs pods (containerd + runc, kubelet, kube-scheduler, a CNI
+                          bridge) with the chart's image built from the Dockerfile imported; the
+                          servers then listen on the bridge's gateway over TLS, where pods reach them,
+                          Kubernetes auth is set up, and a values file for helm written. Prints the
+                          KUBECONFIG (admin) and the commands to try the chart by hand (as root)
   --help                  this text`;
 
 function parse(argv: string[]) {
@@ -73,8 +81,12 @@ process.env.VAULT_OPS_TESTBED_DETACHED = '1';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const work = await mkdtemp(join(tmpdir(), 'vault-ops-testbed-'));
 process.env.VAULT_OPS_TEST_SERVER = options.server;
-const vault = await startVault({ nodes: options.nodes });
-const s3 = await startS3().catch(async (err) => {
+// With --kubernetes, the pods' bridge first: the servers listen on its gateway, where pods reach them.
+const nodeNetwork = options.kubernetes ? await startNodeNetwork() : undefined;
+const host = nodeNetwork?.network.gateway;
+// There, over TLS (throw-away CAs): vault-ops refuses plaintext http off loopback.
+const vault = await startVault({ nodes: options.nodes, ...(host ? { host, tls: true } : {}) });
+const s3 = await startS3(host ? { host, tls: true } : {}).catch(async (err) => {
   await vault.stop();
   throw err;
 });
@@ -84,11 +96,16 @@ const pg = await startPostgres().catch(async (err) => {
   throw err;
 });
 let kube: KubernetesTestbed | undefined;
+let node: KubeNode | undefined;
 let stopping = false;
 const stop = async (code = 0) => {
   if (stopping) return;
   stopping = true;
   process.stdout.write('\n# stopping: the servers and their data go away\n');
+  // The node first: its pods, containerd, mounts, the bridge, the kernel settings it changed.
+  await (node ? node.stop() : nodeNetwork && stopNodeNetwork(nodeNetwork))?.catch((err) =>
+    process.stderr.write(`testbed: ${(err as Error).message}\n`),
+  );
   await Promise.allSettled([
     vault.stop(),
     s3.stop(),
@@ -127,7 +144,32 @@ try {
       '# database engine: mount database, connection pg (user vault_admin, sslmode=disable), dynamic role ro\n' +
       '#   vault-ops runbook rotate-root --mount database --connection pg --dry-run\n';
   }
-  if (options.kubernetes) kube = await startKubernetes({ controllerManager: true });
+  let nodeText = '';
+  if (options.kubernetes && nodeNetwork) {
+    const [k, images] = await Promise.all([
+      startKubernetes({ controllerManager: true, nodes: true }),
+      testbedImages(options.server),
+    ]);
+    kube = k;
+    node = await startNode(kube, {
+      ...nodeNetwork,
+      images: [images.pauseArchive, images.archive],
+      pauseImage: images.pause,
+    });
+    // docs/kubernetes.md steps 2-4 done (snapshot's policy and role), and step 5's values written.
+    await prepareChartRelease({ kube, vault, s3, namespace: 'vault-ops', jobs: [['snapshot']] });
+    const valuesFile = join(work, 'values.yaml');
+    await writeFile(valuesFile, stringify(chartValues({ images, vault, s3, store: 's3://vault-ops-demo/vault' })));
+    nodeText =
+      `# node ${node.name}: ${node.versions.kubelet}, ${node.versions.containerd}, ${node.versions.runc}\n` +
+      `# the chart's image (built from the Dockerfile, imported): ${images.name}\n` +
+      '# Vault side (Kubernetes auth, the snapshot role) and namespace vault-ops (CAs, Secrets) are set up:\n' +
+      `#   helm install vault-ops ${join(repoRoot, 'charts', 'vault-ops')} -n vault-ops -f ${valuesFile}\n` +
+      '#   kubectl -n vault-ops create job snapshot-now --from=cronjob/vault-ops-snapshot\n' +
+      '#   kubectl -n vault-ops logs -f job/snapshot-now\n' +
+      `export VAULT_CACERT=${vault.tls!.caFile}\n` +
+      `export NODE_EXTRA_CA_CERTS=${s3.tls!.caFile}   # versitygw's CA, for vault-ops on this machine\n`;
+  }
   const bin = vault.server.name === 'vault' ? 'vault' : 'bao';
   const size = `${options.nodes} node${options.nodes > 1 ? 's' : ''}`;
 
@@ -148,7 +190,7 @@ export DATABASE_URL=${pg.url}
 export PATH=${dirname(vault.binary)}:$PATH
 alias vault-ops='node ${join(repoRoot, 'bin', 'vault-ops.js')}'   # after npm ci (it builds dist/)
 ${database}${options.nodes > 1 ? vault.nodes.map((n) => `# ${n.nodeId}: ${n.addr}`).join('\n') : ''}
-${kube ? `# ${kube.version} at ${kube.url} (admin)\nexport KUBECONFIG=${kube.kubeconfig}` : ''}
+${kube ? `# ${kube.version} at ${kube.url} (admin)\nexport KUBECONFIG=${kube.kubeconfig}\n${nodeText}` : ''}
 # Ctrl-C to stop.`);
 } catch (err) {
   process.stderr.write(`testbed: ${(err as Error).message}\n`);

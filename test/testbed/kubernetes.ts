@@ -12,8 +12,9 @@ import { makeTestCertificates, signCertificate } from './tls.js';
  * A Kubernetes control plane without containers, for the Helm chart and Vault's Kubernetes auth:
  * etcd, kube-apiserver and (optionally) kube-controller-manager built from their Go modules by
  * build.sh, started on loopback with a throw-away CA, an admin client certificate
- * (O=system:masters), a service-account signing key and RBAC on. There is no scheduler and no
- * kubelet: Pods are created (by the Job controller) and stay Pending; a test plays the kubelet.
+ * (O=system:masters), a service-account signing key and RBAC on. No scheduler and no kubelet here:
+ * Pods are created (by the Job controller) and stay Pending, and a test plays the kubelet
+ * (kubelet.ts), unless a node joins (node.ts, with `nodes: true`): it runs them for real.
  *
  * Startup, measured on 2 cores shared with other test runs: etcd and the API server ready (/readyz:
  * every post-start hook, RBAC bootstrap roles included) in 5-5.6 s; with the controller manager
@@ -90,12 +91,22 @@ export interface KubernetesTestbed {
   auditEvents(): Promise<AuditEvent[]>;
   /** Create the namespace (idempotent). */
   ensureNamespace(name: string): Promise<void>;
+  /**
+   * A kubeconfig file for a client certificate the cluster CA signs (CN = user, O = group): the
+   * node's kubelet (system:node:NAME in system:nodes) and the scheduler (system:kube-scheduler).
+   */
+  clientKubeconfig(name: string, user: string, group?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
 export interface StartKubernetesOptions {
   /** Also run kube-controller-manager (the Job, CronJob and garbage-collector controllers). */
   controllerManager?: boolean;
+  /**
+   * A node will join (test/testbed/node.ts): the controller manager also runs the node-lifecycle
+   * controller, which lifts the not-ready taint a kubelet registers with once the node is Ready.
+   */
+  nodes?: boolean;
 }
 
 function binary(file: string, cacheDir: string, envVar: string, target: string): string {
@@ -116,10 +127,9 @@ export const kubeControllerManagerBinary = () =>
     'kubernetes',
   );
 
-/** A client certificate signed by the testbed CA (CN = user, O = group), made with the openssl CLI. */
 /** A client certificate for the API server: CN is the user, O the group (system:masters: admin). */
-function clientCertificate(dir: string, caBase: string, name: string, cn: string, org: string) {
-  return signCertificate(dir, caBase, name, `/O=${org}/CN=${cn}`, [
+function clientCertificate(dir: string, caBase: string, name: string, cn: string, org?: string) {
+  return signCertificate(dir, caBase, name, `${org ? `/O=${org}` : ''}/CN=${cn}`, [
     'extendedKeyUsage=clientAuth',
     'keyUsage=digitalSignature',
   ]);
@@ -155,6 +165,14 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
   const tls = makeTestCertificates(pki, 'kube-apiserver');
   const caBase = join(pki, 'kube-apiserver-ca');
   const admin = clientCertificate(pki, caBase, 'admin', 'testbed-admin', 'system:masters');
+  // The API server's identity towards a kubelet (logs, exec): the node's kubelet trusts the cluster CA.
+  const kubeletClient = clientCertificate(
+    pki,
+    caBase,
+    'kubelet-client',
+    'kube-apiserver-kubelet-client',
+    'system:masters',
+  );
   const [certPem, keyPem] = await Promise.all([readFile(admin.certFile, 'utf8'), readFile(admin.keyFile, 'utf8')]);
   const saKeyFile = join(pki, 'service-account.key');
   const saPubFile = join(pki, 'service-account.pub');
@@ -279,6 +297,9 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
         `--service-account-signing-key-file=${saKeyFile}`,
         `--api-audiences=${SERVICE_ACCOUNT_ISSUER}`,
         '--authorization-mode=Node,RBAC',
+        `--kubelet-client-certificate=${kubeletClient.certFile}`,
+        `--kubelet-client-key=${kubeletClient.keyFile}`,
+        '--kubelet-preferred-address-types=InternalIP',
         '--service-cluster-ip-range=10.96.0.0/16',
         `--audit-policy-file=${auditPolicy}`,
         `--audit-log-path=${auditLog}`,
@@ -314,7 +335,9 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
           `--secure-port=${kcmPort}`,
           `--cert-dir=${join(pki, 'kcm')}`,
           // The controllers the chart's objects need (and the service-account ones they run under).
-          '--controllers=cronjob,job,garbagecollector,serviceaccount,serviceaccount-token,ttl-after-finished',
+          `--controllers=cronjob,job,garbagecollector,serviceaccount,serviceaccount-token,ttl-after-finished${
+            options.nodes ? ',nodelifecycle' : ''
+          }`,
           '--v=1',
         ],
         dir,
@@ -347,9 +370,18 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
     );
   };
 
+  const clientKubeconfig = async (name: string, user: string, group?: string) => {
+    const cert = clientCertificate(pki, caBase, name, user, group);
+    const [c, k] = await Promise.all([readFile(cert.certFile, 'utf8'), readFile(cert.keyFile, 'utf8')]);
+    const file = join(dir, `${name}.kubeconfig`);
+    await writeFile(file, kubeconfigYaml(url, tls.caPem, c, k), { mode: 0o600 });
+    return file;
+  };
+
   return {
     url,
     caPem: tls.caPem,
+    clientKubeconfig,
     caFile: tls.caFile,
     kubeconfig,
     version,

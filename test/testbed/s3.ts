@@ -10,7 +10,9 @@ import {
   S3Client,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
+import { Agent as HttpsAgent } from 'node:https';
 import { findBinary } from './cached-binary.js';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
 import { freePort } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 
@@ -25,13 +27,15 @@ export interface CreateBucketOptions {
 }
 
 export interface S3Testbed {
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (or the host asked for) */
   endpoint: string;
   region: 'us-east-1';
   accessKeyId: string;
   secretAccessKey: string;
   binary: string;
   version: string;
+  /** The throw-away CA and certificate when started with `tls`. */
+  tls?: TestCertificates;
   /** Directory of the running gateway (removed by stop()). */
   dir: string;
   process: ServerProcess;
@@ -91,7 +95,18 @@ export async function versitygwVersion(binary: string): Promise<string> {
 
 const REGION = 'us-east-1' as const;
 
-export async function startS3(): Promise<S3Testbed> {
+export interface StartS3Options {
+  /** The address to listen on (default 127.0.0.1): the testbed node's bridge gateway for its pods. */
+  host?: string;
+  /**
+   * Serve HTTPS with a throw-away CA (`tls.caFile`; cliEnv() hands it to the CLI as
+   * NODE_EXTRA_CA_CERTS): vault-ops refuses plaintext http to an address off loopback.
+   */
+  tls?: boolean;
+}
+
+export async function startS3(options: StartS3Options = {}): Promise<S3Testbed> {
+  const host = options.host ?? '127.0.0.1';
   const binary = versitygwBinary();
   const version = await versitygwVersion(binary);
   const accessKeyId = `vo${randomBytes(9).toString('hex')}`;
@@ -107,12 +122,23 @@ export async function startS3(): Promise<S3Testbed> {
     const versions = join(dir, 'versions');
     for (const d of [root, meta, versions]) await mkdir(d, { mode: 0o700 });
     const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
+    const tls = options.tls ? makeTestCertificates(dir, 's3', [host]) : undefined;
+    const endpoint = `${tls ? 'https' : 'http'}://${host}:${port}`;
     const server = await startServerProcess({
       name: 'versitygw',
       command: binary,
       // Global flags (--port) go before the backend subcommand; backend flags after it.
-      args: ['--port', `127.0.0.1:${port}`, 'posix', '--sidecar', meta, '--versioning-dir', versions, root],
+      args: [
+        '--port',
+        `${host}:${port}`,
+        ...(tls ? ['--cert', tls.certFile, '--key', tls.keyFile] : []),
+        'posix',
+        '--sidecar',
+        meta,
+        '--versioning-dir',
+        versions,
+        root,
+      ],
       // Credentials through the environment only: never in argv.
       env: { ...process.env, ROOT_ACCESS_KEY: accessKeyId, ROOT_SECRET_KEY: secretAccessKey },
       dir,
@@ -124,6 +150,7 @@ export async function startS3(): Promise<S3Testbed> {
         region: REGION,
         forcePathStyle: true,
         credentials: { accessKeyId, secretAccessKey },
+        ...(tls ? { requestHandler: { httpsAgent: new HttpsAgent({ ca: tls.caPem }) } } : {}),
       });
       clients.push(c);
       return c;
@@ -157,6 +184,7 @@ export async function startS3(): Promise<S3Testbed> {
       version,
       dir,
       process: server,
+      ...(tls ? { tls } : {}),
       client,
       cliEnv: () => ({
         AWS_ACCESS_KEY_ID: accessKeyId,
@@ -164,6 +192,7 @@ export async function startS3(): Promise<S3Testbed> {
         AWS_REGION: REGION,
         VAULT_OPS_S3_ENDPOINT: endpoint,
         VAULT_OPS_S3_FORCE_PATH_STYLE: 'true',
+        ...(tls ? { NODE_EXTRA_CA_CERTS: tls.caFile } : {}),
       }),
       async createBucket(name, options = {}) {
         await admin.send(

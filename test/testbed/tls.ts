@@ -10,10 +10,10 @@ export interface TestCertificates {
 }
 
 /**
- * A throw-away CA and a server certificate for 127.0.0.1 / localhost, made with the openssl CLI
- * (Node has no certificate generator). Used to test TLS verification against a real server.
+ * A throw-away CA and a server certificate for 127.0.0.1 / localhost (and `ips`), made with the
+ * openssl CLI (Node has no certificate generator). Used to test TLS verification against a real server.
  */
-export function makeTestCertificates(dir: string, name = 'server'): TestCertificates {
+export function makeTestCertificates(dir: string, name = 'server', ips: string[] = []): TestCertificates {
   const ca = join(dir, `${name}-ca`);
   const srv = join(dir, name);
   const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -35,7 +35,7 @@ export function makeTestCertificates(dir: string, name = 'server'): TestCertific
     `/CN=vault-ops test CA ${name}`,
   ]);
   signCertificate(dir, ca, name, '/CN=localhost', [
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    `subjectAltName=IP:127.0.0.1,DNS:localhost${ips.map((ip) => `,IP:${ip}`).join('')}`,
     'basicConstraints=CA:FALSE',
     'keyUsage=digitalSignature,keyEncipherment',
     'extendedKeyUsage=serverAuth',

@@ -59,6 +59,8 @@ export interface StartVaultOptions {
    * requests one, as Vault's listeners do by default (what TLS certificate auth reads).
    */
   mtlsClientCaFile?: string;
+  /** The address to listen on (default 127.0.0.1): the testbed node's bridge gateway for its pods. */
+  host?: string;
 }
 
 function nodeConfig(
@@ -67,6 +69,7 @@ function nodeConfig(
   sealConfig = '',
   rawStorageEndpoint = false,
   mtlsClientCaFile?: string,
+  host = '127.0.0.1',
 ): string {
   const mtls =
     tls && mtlsClientCaFile && node.mtlsPort
@@ -86,12 +89,12 @@ function nodeConfig(
   node_id = "${node.nodeId}"
 }
 listener "tcp" {
-  address         = "127.0.0.1:${node.apiPort}"
-  cluster_address = "127.0.0.1:${node.clusterPort}"
+  address         = "${host}:${node.apiPort}"
+  cluster_address = "${host}:${node.clusterPort}"
   ${tlsLines}
 }
-${mtls}api_addr      = "${scheme}://127.0.0.1:${node.apiPort}"
-cluster_addr  = "https://127.0.0.1:${node.clusterPort}"
+${mtls}api_addr      = "${scheme}://${host}:${node.apiPort}"
+cluster_addr  = "https://${host}:${node.clusterPort}"
 disable_mlock = true
 ui            = false
 log_level     = "info"
@@ -113,7 +116,7 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
   const count = options.nodes ?? 1;
   const root = await makeTempDir('vault');
   await chmod(root, 0o700);
-  const tls = options.tls ? makeTestCertificates(root) : undefined;
+  const tls = options.tls ? makeTestCertificates(root, 'server', options.host ? [options.host] : []) : undefined;
   const ca = tls?.caPem;
   if (options.mtlsClientCaFile && !options.tls) throw new Error('testbed: mtlsClientCaFile needs tls: true');
   const ports = await freePorts(count * 2 + (options.mtlsClientCaFile ? 1 : 0));
@@ -138,10 +141,11 @@ export async function startVault(options: StartVaultOptions = {}): Promise<Vault
         options.sealConfig,
         options.rawStorageEndpoint,
         options.mtlsClientCaFile,
+        options.host,
       ),
       { mode: 0o600 },
     );
-    const addr = `${tls ? 'https' : 'http'}://127.0.0.1:${apiPort}`;
+    const addr = `${tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${apiPort}`;
     const launch = async () => {
       const proc = await startServerProcess({
         name: `${server.name}-${nodeId}`,
