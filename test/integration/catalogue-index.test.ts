@@ -10,13 +10,10 @@ import { catalogueIndexKey, classifyKey } from '../../src/repository/layout.js';
 import { keyId } from '../../src/repository/signature.js';
 import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import { UNSIGNED_STORE, type CatalogueTrust } from '../../src/repository/trust.js';
-import { openSnapshotStore } from '../../src/store/open-store.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
 import { addSignedSnapshot, seedCatalogue } from '../helpers/catalogue-seed.js';
+import { startObjectStores, type StoreTarget } from '../helpers/object-stores.js';
 import { runCli } from '../helpers/run-cli.js';
-import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
-import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
-import { startS3, type S3Testbed } from '../testbed/s3.js';
 
 /**
  * Issue #23, the catalogue index: one object that holds copies of the manifests and drill records, so a
@@ -25,9 +22,8 @@ import { startS3, type S3Testbed } from '../testbed/s3.js';
  * the stored object), and whatever changed in the store since it was written, the catalogue says exactly
  * what reading every object says. On the three object stores, which report each object's MD5 in listings.
  */
-let s3: S3Testbed;
-let az: AzuriteTestbed;
-let gcs: GcsTestbed;
+let stores: Awaited<ReturnType<typeof startObjectStores>> | undefined;
+let targets: StoreTarget[] = [];
 let dir: string;
 let key: { privateKey: KeyObject; publicKey: KeyObject };
 let verifyKeyFile: string;
@@ -35,48 +31,17 @@ let trust: CatalogueTrust;
 const COUNT = 120;
 const HOUR = 3_600_000;
 
-interface Target {
-  name: string;
-  url: string;
-  env: Record<string, string>;
-  open(): Promise<SnapshotStore>;
-}
-const targets: Target[] = [];
-
 before(async () => {
-  [s3, az, gcs] = await Promise.all([startS3(), startAzurite(), startGcs()]);
+  stores = await startObjectStores('index');
+  targets = stores.targets;
   dir = await mkdtemp(join(tmpdir(), 'vault-ops-catalogue-index-'));
   key = generateKeyPairSync('ed25519');
   trust = { verifyKeys: [key.publicKey], now: () => new Date() };
   verifyKeyFile = join(dir, 'verify.pem');
   await writeFile(verifyKeyFile, key.publicKey.export({ type: 'spki', format: 'pem' }));
-  await Promise.all([s3.createBucket('index'), az.createContainer('index'), gcs.createBucket('index')]);
-  const s3Env = s3.cliEnv();
-  const azEnv = { AZURE_STORAGE_ACCOUNT: az.account, AZURE_STORAGE_KEY: az.accountKey };
-  targets.push(
-    {
-      name: 's3',
-      url: 's3://index/vault/prod',
-      env: s3Env,
-      open: () =>
-        openSnapshotStore('s3://index/vault/prod', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, s3Env),
-    },
-    {
-      name: 'azure',
-      url: 'az://index/vault/prod',
-      env: { ...azEnv, VAULT_OPS_AZURE_ENDPOINT: az.endpoint },
-      open: () => openSnapshotStore('az://index/vault/prod', { azureEndpoint: az.endpoint }, azEnv),
-    },
-    {
-      name: 'gcs',
-      url: 'gs://index/vault/prod',
-      env: { VAULT_OPS_GCS_ENDPOINT: gcs.endpoint },
-      open: () => openSnapshotStore('gs://index/vault/prod', { gcsEndpoint: gcs.endpoint }, {}),
-    },
-  );
 });
 after(async () => {
-  await Promise.allSettled([s3?.stop(), az?.stop(), gcs?.stop()]);
+  await stores?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

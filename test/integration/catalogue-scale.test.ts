@@ -9,14 +9,12 @@ import type { SnapshotManifest } from '../../src/repository/manifest.js';
 import { SnapshotRepository } from '../../src/repository/snapshot-repository.js';
 import type { CatalogueTrust } from '../../src/repository/trust.js';
 import { openSnapshotStore } from '../../src/store/open-store.js';
+import { startObjectStores } from '../helpers/object-stores.js';
 import type { SnapshotStore } from '../../src/store/snapshot-store.js';
 import { selectDrillTarget } from '../../src/verify/select-target.js';
 import { idAt } from '../helpers/manifest.js';
 import { seedCatalogue } from '../helpers/catalogue-seed.js';
 import { runCli } from '../helpers/run-cli.js';
-import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
-import { startGcs, type GcsTestbed } from '../testbed/gcs.js';
-import { startS3, type S3Testbed } from '../testbed/s3.js';
 
 /**
  * Issue "Off an end-of-life runtime, and a catalogue of 10,000 snapshots in seconds": the catalogue is
@@ -25,9 +23,7 @@ import { startS3, type S3Testbed } from '../testbed/s3.js';
  * records, among forged objects, lists exactly as expected (order, drill status, what is set apart), and
  * reading one id applies every trust rule to it (signature, id time, future date, a second archive).
  */
-let s3: S3Testbed;
-let az: AzuriteTestbed;
-let gcs: GcsTestbed;
+let stores: Awaited<ReturnType<typeof startObjectStores>> | undefined;
 let dir: string;
 let key: { privateKey: KeyObject; publicKey: KeyObject };
 let verifyKeyFile: string;
@@ -42,41 +38,20 @@ interface Target {
 const targets: Target[] = [];
 
 before(async () => {
-  [s3, az, gcs] = await Promise.all([startS3(), startAzurite(), startGcs()]);
+  stores = await startObjectStores('scale');
   dir = await mkdtemp(join(tmpdir(), 'vault-ops-catalogue-scale-'));
   key = generateKeyPairSync('ed25519');
   trust = { verifyKeys: [key.publicKey], now: () => new Date() };
   verifyKeyFile = join(dir, 'verify.pem');
   await writeFile(verifyKeyFile, key.publicKey.export({ type: 'spki', format: 'pem' }));
-  await Promise.all([s3.createBucket('scale'), az.createContainer('scale'), gcs.createBucket('scale')]);
-  const s3Env = s3.cliEnv();
-  const azEnv = { AZURE_STORAGE_ACCOUNT: az.account, AZURE_STORAGE_KEY: az.accountKey };
   const folder = `file://${join(dir, 'folder')}`;
   targets.push(
     { name: 'folder', url: folder, env: {}, open: () => openSnapshotStore(folder, { createFolder: true }, {}) },
-    {
-      name: 's3',
-      url: 's3://scale/vault/prod',
-      env: s3Env,
-      open: () =>
-        openSnapshotStore('s3://scale/vault/prod', { s3Endpoint: s3.endpoint, s3ForcePathStyle: true }, s3Env),
-    },
-    {
-      name: 'azure',
-      url: 'az://scale/vault/prod',
-      env: { ...azEnv, VAULT_OPS_AZURE_ENDPOINT: az.endpoint },
-      open: () => openSnapshotStore('az://scale/vault/prod', { azureEndpoint: az.endpoint }, azEnv),
-    },
-    {
-      name: 'gcs',
-      url: 'gs://scale/vault/prod',
-      env: { VAULT_OPS_GCS_ENDPOINT: gcs.endpoint },
-      open: () => openSnapshotStore('gs://scale/vault/prod', { gcsEndpoint: gcs.endpoint }, {}),
-    },
+    ...stores.targets,
   );
 });
 after(async () => {
-  await Promise.allSettled([s3?.stop(), az?.stop(), gcs?.stop()]);
+  await stores?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
