@@ -1,4 +1,5 @@
 import type {
+  BlobItem,
   BlobServiceClient,
   BlobImmutabilityPolicyMode,
   BlockBlobClient,
@@ -306,13 +307,7 @@ export class AzureStore implements SnapshotStore {
         prefix,
         ...(options.signal ? { abortSignal: options.signal } : {}),
       })) {
-        const md5 = b.properties.contentMD5;
-        out.push({
-          key: b.name,
-          bytes: b.properties.contentLength ?? 0,
-          lastModified: b.properties.lastModified,
-          ...(md5?.length === 16 ? { contentMd5: Buffer.from(md5).toString('hex') } : {}),
-        });
+        out.push(storedOf(b));
       }
     } catch (err) {
       throw this.fail('list', prefix || '/', err);
@@ -360,43 +355,55 @@ export class AzureStore implements SnapshotStore {
   }
 
   /**
-   * Blobs with only uncommitted blocks: an upload that was cut and not cleaned up (the process
-   * was killed). Listing with uncommitted blobs, minus the committed listing taken after it (a
-   * blob committed in between is not incomplete). In a container with immutability nothing is
-   * reported: the only way to discard uncommitted blocks early is to commit an empty blob and
-   * delete it, and there that blob could not be deleted; Azure drops them after 7 days itself.
+   * Blobs with only uncommitted blocks: an upload cut and not cleaned up (the process was killed). Not
+   * reported in a container with immutability: discarding them early means committing an empty blob and
+   * deleting it, which is refused there; Azure drops them after 7 days itself.
    */
   async listIncomplete(): Promise<IncompleteUpload[]> {
     return (await this.listWithIncomplete()).incomplete;
   }
 
-  /** The committed listing is the second pass of `listIncomplete`: the catalogue gets both from two passes. */
+  /**
+   * Objects and unfinished uploads from one listing that includes uncommitted blobs (it used to take a
+   * second, committed listing away from it). A blob with nothing committed lists with length 0: only
+   * such entries get a HEAD, whose "not found" makes them an unfinished upload; a committed blob with
+   * more blocks staged lists as the object it is.
+   */
   async listWithIncomplete(
     options: { signal?: AbortSignal } = {},
   ): Promise<{ objects: StoredObject[]; incomplete: IncompleteUpload[] }> {
     if (this.capabilities.objectLock) return { objects: await this.list(options), incomplete: [] };
     const prefix = listingPrefix(this.prefix);
-    const all = new Map<string, IncompleteUpload>();
+    const objects: StoredObject[] = [];
+    const empty: BlobItem[] = [];
     try {
       for await (const b of this.container.listBlobsFlat({
         prefix,
         includeUncommitedBlobs: true,
         ...(options.signal ? { abortSignal: options.signal } : {}),
       })) {
-        all.set(b.name, {
-          key: b.name,
-          uploadId: b.name,
-          initiated: b.properties.createdOn ?? b.properties.lastModified,
-          bytes: b.properties.contentLength ?? 0,
-        });
+        if ((b.properties.contentLength ?? 0) === 0) empty.push(b);
+        else objects.push(storedOf(b));
       }
     } catch (err) {
       throw this.fail('list incomplete uploads in', prefix || '/', err);
     }
-    // Taken after: a blob committed in between is not incomplete.
-    const objects = await this.list(options);
-    for (const o of objects) all.delete(o.key);
-    return { objects, incomplete: [...all.values()] };
+    const incomplete: IncompleteUpload[] = [];
+    for (const b of empty) {
+      try {
+        await this.blob(b.name).getProperties(options.signal ? { abortSignal: options.signal } : {});
+        objects.push(storedOf(b));
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 404) throw this.fail('read', b.name, err);
+        incomplete.push({
+          key: b.name,
+          uploadId: b.name,
+          initiated: b.properties.createdOn ?? b.properties.lastModified,
+          bytes: 0,
+        });
+      }
+    }
+    return { objects, incomplete };
   }
 
   async abortIncomplete(upload: IncompleteUpload): Promise<void> {
@@ -429,4 +436,15 @@ export class AzureStore implements SnapshotStore {
   async close(): Promise<void> {
     // The SDK's HTTP pipeline holds no resource that needs closing (keep-alive sockets are unref'd).
   }
+}
+
+/** A listed blob as the store reports objects (its Content-MD5, when it has one, for the catalogue index). */
+function storedOf(b: BlobItem): StoredObject {
+  const md5 = b.properties.contentMD5;
+  return {
+    key: b.name,
+    bytes: b.properties.contentLength ?? 0,
+    lastModified: b.properties.lastModified,
+    ...(md5?.length === 16 ? { contentMd5: Buffer.from(md5).toString('hex') } : {}),
+  };
 }

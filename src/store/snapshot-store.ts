@@ -48,7 +48,7 @@ export interface SnapshotStore {
   listIncomplete(): Promise<IncompleteUpload[]>;
   /**
    * `list()` and `listIncomplete()` at once, for a backend where finding incomplete uploads lists the
-   * objects anyway (Azure: two passes instead of three). Absent: callers run the two side by side.
+   * objects anyway (Azure: one pass instead of three). Absent: callers run the two side by side.
    */
   listWithIncomplete?(options?: { signal?: AbortSignal }): Promise<{
     objects: StoredObject[];

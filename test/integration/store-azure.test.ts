@@ -125,18 +125,25 @@ test('Azure store: uncommitted blocks of a killed upload: listed as incomplete, 
       incomplete.map((u) => u.key),
       ['p/killed.snap'],
     );
-    // The catalogue's one call: the committed objects and the uncommitted uploads, from two passes.
+    // The catalogue's one call: the committed objects and the uncommitted uploads, from one pass. An empty
+    // committed blob lists with length 0 as an uncommitted one does: it stays an object; so does a
+    // committed blob with more blocks staged.
     await store.putBytes('p/committed.json', '{}');
+    await store.putBytes('p/empty', '');
+    await az
+      .client()
+      .getContainerClient(container)
+      .getBlockBlobClient('p/committed.json')
+      .stageBlock(Buffer.from('block-1').toString('base64'), Buffer.alloc(16, 2), 16);
     const both = await store.listWithIncomplete!();
-    assert.deepEqual(
-      both.objects.map((o) => o.key),
-      ['p/committed.json'],
-    );
+    assert.deepEqual(both.objects.map((o) => o.key).sort(), ['p/committed.json', 'p/empty']);
+    assert.equal(both.objects.find((o) => o.key === 'p/committed.json')?.bytes, 2);
     assert.deepEqual(
       both.incomplete.map((u) => u.key),
       ['p/killed.snap'],
     );
     await store.delete('p/committed.json');
+    await store.delete('p/empty');
     await store.abortIncomplete(incomplete[0]!);
     assert.deepEqual(await store.listIncomplete(), []);
     assert.deepEqual(await store.list(), []);
