@@ -39,6 +39,12 @@ done
 [[ $(id -u) == 0 ]] || { echo "image: buildah runs as root here (chroot isolation): run as root" >&2; exit 1; }
 
 storage="$cache/buildah"
+# One build at a time on a machine: the storage is shared, and the exit trap below removes every working
+# container in it, a concurrent build's too (measured: a CI run's build failed "container not known"
+# while a test's build of the same image ended beside it).
+mkdir -p "$cache"
+exec 9>"$cache/.image-build.lock"
+flock 9
 b=(buildah --root "$storage/root" --runroot "${XDG_RUNTIME_DIR:-/run}/vault-ops-buildah" --storage-driver overlay)
 BASE=localhost/vault-ops-testbed/node:$NODE_VERSION-$DEBIAN_SUITE
 OPENBAO_IMAGE=localhost/vault-ops-testbed/openbao:$OPENBAO_VERSION
