@@ -41,7 +41,7 @@ const TOOLS = {
   // The chart's image (build.sh `image`) is built by the test that uses it (testbed/images.ts).
   kubernetes: { dir: 'kubernetes-1.37.2', file: 'kubelet' },
   pushgateway: { dir: 'pushgateway-1.11.5', file: 'pushgateway' },
-  promtool: { dir: 'promtool-0.316.0', file: 'promtool' },
+  promtool: { dir: 'promtool-2.42.0', file: 'promtool' },
 };
 
 function walk(dir, out = []) {

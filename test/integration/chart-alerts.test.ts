@@ -122,7 +122,7 @@ async function promtoolTest(release: string, expected: Expected[]): Promise<void
     }),
   );
   try {
-    await run(promtoolBinary(), ['test', 'rules', '--run', '.*', testFile], { cwd: dir });
+    await run(promtoolBinary(), ['test', 'rules', testFile], { cwd: dir });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string };
     assert.fail(`promtool test rules (${release}):\n${e.stdout ?? ''}${e.stderr ?? ''}`);

@@ -1,7 +1,7 @@
 import { findBinary } from './cached-binary.js';
 
-/** The Prometheus module version promtool is built from. Keep in step with test/testbed/build.sh. */
-export const PROMETHEUS_VERSION = '0.316.0';
+/** promtool's version, from Debian 12's prometheus package. Keep in step with test/testbed/build.sh. */
+export const PROMTOOL_VERSION = '2.42.0';
 
 /**
  * promtool (`promtool test rules`): VAULT_OPS_PROMTOOL_BINARY, else the cached build, else `promtool`
@@ -10,7 +10,7 @@ export const PROMETHEUS_VERSION = '0.316.0';
 export function promtoolBinary(): string {
   return findBinary({
     envVar: 'VAULT_OPS_PROMTOOL_BINARY',
-    cacheDir: `promtool-${PROMETHEUS_VERSION}`,
+    cacheDir: `promtool-${PROMTOOL_VERSION}`,
     file: 'promtool',
     pathNames: ['promtool'],
     buildTarget: 'promtool',
