@@ -14,7 +14,7 @@ import { freePort } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 
 export interface AzuriteTestbed {
-  /** The Blob service URL, path-style as the emulator serves it: http://127.0.0.1:PORT/ACCOUNT */
+  /** The Blob service URL, path-style as the emulator serves it: http://127.0.0.1:PORT/ACCOUNT (or the asked host) */
   endpoint: string;
   /** A random account (AZURITE_ACCOUNTS), so that a test can search output for its key. */
   account: string;
@@ -55,11 +55,17 @@ function azuriteVersion(): string {
   }
 }
 
+export interface StartAzuriteOptions {
+  /** The address to listen on (default 127.0.0.1): a node's bridge gateway, for pods. */
+  host?: string;
+}
+
 /**
- * Azurite's Blob service on 127.0.0.1, a random port and a temp dir (removed by stop()), with an
- * account of its own: name and key go through AZURITE_ACCOUNTS (the environment), never argv.
+ * Azurite's Blob service on 127.0.0.1 (or `host`), a random port and a temp dir (removed by stop()),
+ * with an account of its own: name and key go through AZURITE_ACCOUNTS (the environment), never argv.
  */
-export async function startAzurite(): Promise<AzuriteTestbed> {
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteTestbed> {
+  const host = options.host ?? '127.0.0.1';
   const binary = azuriteBinary();
   const account = `vo${randomBytes(6).toString('hex')}`;
   const accountKey = randomBytes(64).toString('base64');
@@ -67,13 +73,13 @@ export async function startAzurite(): Promise<AzuriteTestbed> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await makeTempDir('azurite');
     const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}/${account}`;
+    const endpoint = `http://${host}:${port}/${account}`;
     const server = await startServerProcess({
       name: 'azurite',
       command: binary,
       args: [
         '--blobHost',
-        '127.0.0.1',
+        host,
         '--blobPort',
         String(port),
         '--location',
