@@ -21,10 +21,11 @@ import { startVault, type VaultTestbed } from '../testbed/vault.js';
  * installed on the testbed's node (as chart-pods.test.ts does) with an az:// store whose account key
  * is a Secret mounted as a file, then upgraded to a gs:// store with a mounted service-account key
  * file; each time the snapshot Job's pod exits 0 and `snapshot list` shows the signed snapshot.
- * Azurite and fake-gcs-server listen on the bridge's gateway (the only host address a pod reaches)
- * over plain http, which vault-ops refuses off loopback unless told (VAULT_OPS_ALLOW_INSECURE_HTTP,
- * through the chart's extraEnv): fake-gcs-server is an http emulator for the GCS client (over https
- * the client would fetch OAuth tokens from Google), and Azurite's testbed client takes no private CA.
+ * Azurite and fake-gcs-server listen on the bridge's gateway (the only host address a pod reaches).
+ * Azurite serves TLS, its throw-away CA mounted from a ConfigMap as NODE_EXTRA_CA_CERTS (as for S3 in
+ * chart-pods.test.ts). fake-gcs-server stays on plain http (over https the GCS client would fetch
+ * OAuth tokens from Google for the key), which vault-ops refuses off loopback unless told: the gs://
+ * release sets VAULT_OPS_ALLOW_INSECURE_HTTP through the chart's extraEnv.
  */
 
 const NS = 'vault-ops';
@@ -45,13 +46,18 @@ let seq = 0;
 /** The service-account key the pod reads (fake-gcs-server over http checks none; the file must be readable). */
 const GCS_KEY = JSON.stringify({ type: 'service_account', project_id: 'vault-ops-test', client_email: 'x@y.z' });
 
-function values(store: object) {
+const AZURITE_CA = '/etc/vault-ops/azurite-ca';
+
+/** The chart's values for `store`, with the environment and volumes it needs on the testbed. */
+function values(store: object, extra: { env: object[]; volumes?: object[]; mounts?: object[] }) {
   const base = chartValues({ images, vault, store: '' });
   return {
     ...base,
     store,
     cronJob: { backoffLimit: 0 },
-    extraEnv: Object.entries(INSECURE).map(([name, value]) => ({ name, value })),
+    extraEnv: extra.env,
+    extraVolumes: extra.volumes ?? [],
+    extraVolumeMounts: extra.mounts ?? [],
   };
 }
 
@@ -98,7 +104,7 @@ before(async () => {
   [kube, vault, az, gcs, images] = await Promise.all([
     startKubernetes({ controllerManager: true, nodes: true }),
     startVault({ host: network.gateway, tls: true }),
-    startAzurite({ host: network.gateway }),
+    startAzurite({ host: network.gateway, tls: true }),
     startGcs({ host: network.gateway }),
     testbedImages(server.name),
   ]);
@@ -112,6 +118,12 @@ before(async () => {
   await gcs.createBucket('vault-snapshots');
   await prepareChartRelease({ kube, vault, namespace: NS, jobs: [['snapshot']] });
   await createSecret('azure-store', { key: az.accountKey });
+  await kube.request('POST', `/api/v1/namespaces/${NS}/configmaps`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'azurite-ca' },
+    data: { 'ca.crt': az.tls!.caPem },
+  });
   await createSecret('gcs-store', { 'key.json': GCS_KEY });
 });
 
@@ -123,23 +135,31 @@ after(async () => {
 });
 
 describe(onServer('the snapshot job in a real pod writes to Azurite and fake-gcs-server'), () => {
-  test('az:// with a Secret-mounted account key: the pod exits 0, snapshot list shows it', async () => {
+  test('az:// over TLS with a Secret-mounted account key: the pod exits 0, snapshot list shows it', async () => {
     const store = 'az://snapshots/prod';
     await helmWith(
       'install',
-      values({
-        url: store,
-        azure: { account: az.account, endpoint: az.endpoint },
-        credentials: { existingSecret: 'azure-store', azureAccountKeyKey: 'key' },
-      }),
+      values(
+        {
+          url: store,
+          azure: { account: az.account, endpoint: az.endpoint },
+          credentials: { existingSecret: 'azure-store', azureAccountKeyKey: 'key' },
+        },
+        {
+          env: [{ name: 'NODE_EXTRA_CA_CERTS', value: `${AZURITE_CA}/ca.crt` }],
+          volumes: [{ name: 'azurite-ca', configMap: { name: 'azurite-ca' } }],
+          mounts: [{ name: 'azurite-ca', mountPath: AZURITE_CA, readOnly: true }],
+        },
+      ),
     );
     const r = await runJob(kube, node, NS, 'vault-ops-snapshot', 'snapshot-az');
     assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${r.log}`);
     assertNoSecrets(r.log);
     const keyFile = join(dir, 'azure-key');
     await writeFile(keyFile, az.accountKey, { mode: 0o600 });
+    assert.match(az.endpoint, /^https:/);
     const env = {
-      ...INSECURE,
+      NODE_EXTRA_CA_CERTS: az.tls!.caFile,
       AZURE_STORAGE_ACCOUNT: az.account,
       VAULT_OPS_AZURE_ENDPOINT: az.endpoint,
       VAULT_OPS_AZURE_KEY_FILE: keyFile,
@@ -153,11 +173,14 @@ describe(onServer('the snapshot job in a real pod writes to Azurite and fake-gcs
     const store = 'gs://vault-snapshots/prod';
     await helmWith(
       'upgrade',
-      values({
-        url: store,
-        gcs: { endpoint: gcs.endpoint },
-        credentials: { existingSecret: 'gcs-store', gcsServiceAccountKeyKey: 'key.json' },
-      }),
+      values(
+        {
+          url: store,
+          gcs: { endpoint: gcs.endpoint },
+          credentials: { existingSecret: 'gcs-store', gcsServiceAccountKeyKey: 'key.json' },
+        },
+        { env: Object.entries(INSECURE).map(([name, value]) => ({ name, value })) },
+      ),
     );
     const cj = (await kube.request('GET', `/apis/batch/v1/namespaces/${NS}/cronjobs/vault-ops-snapshot`)).body;
     const env = cj.spec.jobTemplate.spec.template.spec.containers[0].env;
