@@ -66,11 +66,17 @@ export class VaultOpsError extends Error {
   readonly code: ErrorCode;
   /** What the server said, when it said something (Vault's first error line): for callers that explain it. */
   readonly detail: string | undefined;
+  /**
+   * The failure's one-line error is already on stderr (a child process printed its own): the CLI's
+   * handler exits with the status and prints no second line, so a log holds one error line per failure.
+   */
+  readonly reported: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; detail?: string }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; detail?: string; reported?: boolean }) {
     super(message, options);
     this.code = code;
     this.detail = options?.detail;
+    this.reported = options?.reported ?? false;
   }
 
   get exitCode(): ExitCode {

@@ -78,7 +78,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
         ? err.message
         : `unexpected error: ${(err as Error)?.message ?? String(err)}`;
       ctx?.logger.debug({ err: describeCause(err) }, 'error detail');
-      stderr.write(`${escapeControl(secrets.scrub(`error: ${message}`.split('\n')[0] ?? ''))}\n`);
+      if (!(isVaultOpsError(err) && err.reported))
+        stderr.write(`${escapeControl(secrets.scrub(`error: ${message}`.split('\n')[0] ?? ''))}\n`);
     } finally {
       await ctx?.close();
     }

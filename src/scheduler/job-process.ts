@@ -17,6 +17,8 @@ import { environmentForJob } from './job-environment.js';
 /** How to start the CLI: e.g. `node --import tsx src/cli/entry.ts` or `node dist/cli/entry.js`. */
 /** See JobProcessDeps.killGraceMs. */
 export const JOB_KILL_GRACE_MS = 30_000;
+/** After the child exits, how long to wait for the rest of its stderr (its closing error line). */
+const STDERR_DRAIN_MS = 1000;
 
 export interface CliLauncher {
   command: string;
@@ -35,6 +37,8 @@ export interface JobRun {
   result: JobResult;
   /** The CLI's exit status (README, "Exit codes"), when it exited on its own. */
   exitCode?: number;
+  /** The child printed its one-line `error: …` (what failed, what to do) on stderr. */
+  printedError?: boolean;
   signal?: string;
 }
 
@@ -83,12 +87,18 @@ export function runJobProcess(
       // Its own process group: a final SIGKILL reaches hooks and scratch servers too.
       detached: true,
     });
+    let printedError = false;
     const forward = (from: NodeJS.ReadableStream | null, to: NodeJS.WritableStream) => {
-      if (!from) return;
-      createInterface({ input: from, crlfDelay: Infinity }).on('line', (line) => to.write(`${line}\n`));
+      if (!from) return Promise.resolve();
+      const lines = createInterface({ input: from, crlfDelay: Infinity });
+      lines.on('line', (line) => {
+        if (from === child.stderr && line.startsWith('error: ')) printedError = true;
+        to.write(`${line}\n`);
+      });
+      return new Promise<void>((done) => lines.once('close', done));
     };
     forward(child.stdout, deps.stdout);
-    forward(child.stderr, deps.stderr);
+    const stderrRead = forward(child.stderr, deps.stderr);
 
     const stop = (why: 'timeout' | 'aborted') => {
       if (stopping || child.exitCode !== null || child.signalCode !== null) return;
@@ -139,6 +149,7 @@ export function runJobProcess(
         result,
         ...(exitCode !== null ? { exitCode } : {}),
         ...(signal ? { signal } : {}),
+        ...(printedError ? { printedError } : {}),
       };
       const fields = {
         result,
@@ -152,7 +163,16 @@ export function runJobProcess(
       resolve(run);
     };
     child.once('error', (err) => finish(null, null, err));
-    // 'exit', not 'close': a left-over grandchild holding the pipes must not keep the run open.
-    child.once('exit', (code, signal) => finish(code, signal));
+    // 'exit', not 'close': a left-over grandchild holding the pipes must not keep the run open. Its
+    // last stderr lines (its error line) may still be in the pipe: read them first, for a second at most.
+    child.once('exit', (code, signal) => {
+      let grace: NodeJS.Timeout | undefined;
+      void Promise.race([stderrRead, new Promise<void>((done) => (grace = setTimeout(done, STDERR_DRAIN_MS)))]).then(
+        () => {
+          clearTimeout(grace);
+          finish(code, signal);
+        },
+      );
+    });
   });
 }

@@ -17,8 +17,9 @@ import { startVault, type VaultTestbed } from '../testbed/vault.js';
  * CronJob's environment (store, account, endpoint, the variable naming the mounted credentials
  * file) is taken as rendered, the Secret's key written where the pod would see it, and
  * `vault-ops snapshot save` run with it against Azurite and fake-gcs-server; the verify CronJob's
- * environment then lists the snapshot. (Until the testbed runs pods, the process stands in for the
- * container; the Vault login is the test's token instead of the pod's Kubernetes auth.)
+ * environment then lists the snapshot. The process stands in for the container (the Vault login is
+ * the test's token), so every credential form runs here in seconds; chart-pods-clouds.test.ts runs
+ * the snapshot job as a real pod against Azurite and fake-gcs-server.
  */
 
 const MOUNT = '/etc/vault-ops/store-credentials/main';

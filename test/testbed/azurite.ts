@@ -8,22 +8,26 @@ import {
 } from '@azure/storage-blob';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
 
 export interface AzuriteTestbed {
-  /** The Blob service URL, path-style as the emulator serves it: http://127.0.0.1:PORT/ACCOUNT */
+  /** The Blob service URL, path-style: http(s)://127.0.0.1:PORT/ACCOUNT (or the asked host) */
   endpoint: string;
   /** A random account (AZURITE_ACCOUNTS), so that a test can search output for its key. */
   account: string;
   accountKey: string;
-  /** `DefaultEndpointsProtocol=http;AccountName=…;AccountKey=…;BlobEndpoint=…;` */
+  /** `DefaultEndpointsProtocol=http(s);AccountName=…;AccountKey=…;BlobEndpoint=…;` */
   connectionString: string;
   version: string;
   dir: string;
   process: ServerProcess;
+  /** The throw-away CA and certificate when started with `tls`. */
+  tls?: TestCertificates;
   /** A client with the account key. */
   client(): BlobServiceClient;
   createContainer(name: string): Promise<void>;
@@ -55,11 +59,22 @@ function azuriteVersion(): string {
   }
 }
 
+export interface StartAzuriteOptions {
+  /** The address to listen on (default 127.0.0.1): a node's bridge gateway, for pods. */
+  host?: string;
+  /**
+   * Serve HTTPS with a throw-away CA (`tls.caFile`: NODE_EXTRA_CA_CERTS for a vault-ops process).
+   * The Blob SDK takes no CA of its own, so this test process adds the CA to its default trust store.
+   */
+  tls?: boolean;
+}
+
 /**
- * Azurite's Blob service on 127.0.0.1, a random port and a temp dir (removed by stop()), with an
- * account of its own: name and key go through AZURITE_ACCOUNTS (the environment), never argv.
+ * Azurite's Blob service on 127.0.0.1 (or `host`), a random port and a temp dir (removed by stop()),
+ * with an account of its own: name and key go through AZURITE_ACCOUNTS (the environment), never argv.
  */
-export async function startAzurite(): Promise<AzuriteTestbed> {
+export async function startAzurite(options: StartAzuriteOptions = {}): Promise<AzuriteTestbed> {
+  const host = options.host ?? '127.0.0.1';
   const binary = azuriteBinary();
   const account = `vo${randomBytes(6).toString('hex')}`;
   const accountKey = randomBytes(64).toString('base64');
@@ -67,13 +82,15 @@ export async function startAzurite(): Promise<AzuriteTestbed> {
   for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = await makeTempDir('azurite');
     const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}/${account}`;
+    const tls = options.tls ? makeTestCertificates(dir, 'azurite', [host]) : undefined;
+    if (tls) setDefaultCACertificates([...getCACertificates('default'), tls.caPem]);
+    const endpoint = `${tls ? 'https' : 'http'}://${host}:${port}/${account}`;
     const server = await startServerProcess({
       name: 'azurite',
       command: binary,
       args: [
         '--blobHost',
-        '127.0.0.1',
+        host,
         '--blobPort',
         String(port),
         '--location',
@@ -81,6 +98,7 @@ export async function startAzurite(): Promise<AzuriteTestbed> {
         '--silent',
         // The SDK may speak a newer service version than the emulator knows; the calls we make exist in both.
         '--skipApiVersionCheck',
+        ...(tls ? ['--cert', tls.certFile, '--key', tls.keyFile] : []),
       ],
       env: { ...process.env, AZURITE_ACCOUNTS: `${account}:${accountKey}` },
       dir,
@@ -107,8 +125,10 @@ export async function startAzurite(): Promise<AzuriteTestbed> {
       endpoint,
       account,
       accountKey,
+      ...(tls ? { tls } : {}),
       connectionString:
-        `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${accountKey};` + `BlobEndpoint=${endpoint};`,
+        `DefaultEndpointsProtocol=${tls ? 'https' : 'http'};AccountName=${account};AccountKey=${accountKey};` +
+        `BlobEndpoint=${endpoint};`,
       version: azuriteVersion(),
       dir,
       process: server,

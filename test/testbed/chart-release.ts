@@ -17,7 +17,8 @@ import { runCli } from '../helpers/run-cli.js';
 export interface ChartReleaseOptions {
   kube: KubernetesTestbed;
   vault: VaultTestbed;
-  s3: S3Testbed;
+  /** versitygw, for an s3:// store: its CA and credentials become a ConfigMap and a Secret. */
+  s3?: S3Testbed;
   namespace: string;
   /** Arguments of `setup policies --job …` for each job whose policy and role to write. */
   jobs: string[][];
@@ -33,7 +34,7 @@ async function call<T>(what: string, promise: Promise<T>): Promise<T> {
 
 export async function prepareChartRelease(o: ChartReleaseOptions): Promise<void> {
   const { kube, vault, s3, namespace } = o;
-  if (!vault.tls || !s3.tls) throw new Error('testbed chart release: start Vault and versitygw with tls');
+  if (!vault.tls || (s3 && !s3.tls)) throw new Error('testbed chart release: start Vault and versitygw with tls');
   const api = (method: string, path: string, body?: unknown) =>
     call(
       `${method} ${path}`,
@@ -89,20 +90,21 @@ export async function prepareChartRelease(o: ChartReleaseOptions): Promise<void>
   }
 
   await kube.ensureNamespace(namespace);
-  for (const [name, pem] of [
-    ['vault-ca', vault.tls.caPem],
-    ['s3-ca', s3.tls.caPem],
-  ] as const)
+  const cas: Array<[string, string]> = [['vault-ca', vault.tls.caPem]];
+  if (s3) cas.push(['s3-ca', s3.tls!.caPem]);
+  for (const [name, pem] of cas)
     await create(`/api/v1/namespaces/${namespace}/configmaps`, {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name },
       data: { 'ca.crt': pem },
     });
-  for (const [name, stringData] of [
-    ['vault-ops-s3', { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }],
+  const secrets: Array<[string, Record<string, string>]> = [
     ['vault-ops-unseal-keys', { 'unseal-keys': `${vault.unsealKeys.join('\n')}\n` }],
-  ] as const)
+  ];
+  if (s3)
+    secrets.push(['vault-ops-s3', { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }]);
+  for (const [name, stringData] of secrets)
     await create(`/api/v1/namespaces/${namespace}/secrets`, {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -114,12 +116,13 @@ export async function prepareChartRelease(o: ChartReleaseOptions): Promise<void>
 
 /**
  * The chart's values for the testbed: the image imported into the node (never pulled), Vault over
- * TLS with its CA from the ConfigMap, the store on versitygw with its CA as NODE_EXTRA_CA_CERTS
+ * TLS with its CA from the ConfigMap, an s3:// store on versitygw with its CA as NODE_EXTRA_CA_CERTS
  * (mounted with extraVolumes, as a user of an S3 server with a private CA does), the drill's binary
  * of the server's flavour. The testbed's CNI bridge enforces no NetworkPolicy: verify's is off.
  */
-export function chartValues(o: { images: TestbedImages; vault: VaultTestbed; s3: S3Testbed; store: string }) {
+export function chartValues(o: { images: TestbedImages; vault: VaultTestbed; s3?: S3Testbed; store: string }) {
   const [repository, tag] = o.images.name.split(':') as [string, string];
+  const s3 = o.s3;
   return {
     image: { repository, tag, pullPolicy: 'Never' },
     vault: {
@@ -129,12 +132,16 @@ export function chartValues(o: { images: TestbedImages; vault: VaultTestbed; s3:
     },
     store: {
       url: o.store,
-      s3: { endpoint: o.s3.endpoint, region: o.s3.region, forcePathStyle: true },
-      credentials: { existingSecret: 'vault-ops-s3' },
+      ...(s3
+        ? {
+            s3: { endpoint: s3.endpoint, region: s3.region, forcePathStyle: true },
+            credentials: { existingSecret: 'vault-ops-s3' },
+          }
+        : {}),
     },
-    extraEnv: [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/vault-ops/s3-ca/ca.crt' }],
-    extraVolumes: [{ name: 's3-ca', configMap: { name: 's3-ca' } }],
-    extraVolumeMounts: [{ name: 's3-ca', mountPath: '/etc/vault-ops/s3-ca', readOnly: true }],
+    extraEnv: s3 ? [{ name: 'NODE_EXTRA_CA_CERTS', value: '/etc/vault-ops/s3-ca/ca.crt' }] : [],
+    extraVolumes: s3 ? [{ name: 's3-ca', configMap: { name: 's3-ca' } }] : [],
+    extraVolumeMounts: s3 ? [{ name: 's3-ca', mountPath: '/etc/vault-ops/s3-ca', readOnly: true }] : [],
     jobs: {
       verify: {
         vaultBinary: `/usr/local/bin/${o.vault.server.cli}`,

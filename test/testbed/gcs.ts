@@ -18,7 +18,7 @@ export interface CreateGcsBucketOptions {
 }
 
 export interface GcsTestbed {
-  /** http://127.0.0.1:PORT: the JSON API base (`/storage/v1`, `/upload/storage/v1`). */
+  /** http://127.0.0.1:PORT (or the host asked for): the JSON API base (`/storage/v1`, `/upload/storage/v1`). */
   endpoint: string;
   binary: string;
   version: string;
@@ -61,10 +61,13 @@ export interface StartGcsOptions {
    * use here is bucket versioning, which fake-gcs-server 1.56.1 implements for memory alone.
    */
   backend?: 'filesystem' | 'memory';
+  /** The address to listen on (default 127.0.0.1): a node's bridge gateway, for pods. */
+  host?: string;
 }
 
-/** Start fake-gcs-server on loopback (random port, filesystem backend in a temp dir). */
+/** Start fake-gcs-server on loopback or `host` (random port, filesystem backend in a temp dir). */
 export async function startGcs(options: StartGcsOptions = {}): Promise<GcsTestbed> {
+  const host = options.host ?? '127.0.0.1';
   const backend = options.backend ?? 'filesystem';
   const binary = fakeGcsServerBinary();
   const version = await fakeGcsServerVersion(binary);
@@ -73,7 +76,7 @@ export async function startGcs(options: StartGcsOptions = {}): Promise<GcsTestbe
     const dir = await makeTempDir('fake-gcs');
     const root = join(dir, 'root');
     const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
+    const endpoint = `http://${host}:${port}`;
     const server = await startServerProcess({
       name: 'fake-gcs-server',
       command: binary,
@@ -81,7 +84,7 @@ export async function startGcs(options: StartGcsOptions = {}): Promise<GcsTestbe
         '-scheme',
         'http',
         '-host',
-        '127.0.0.1',
+        host,
         '-port',
         String(port),
         '-backend',

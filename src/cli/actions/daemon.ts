@@ -78,7 +78,11 @@ export async function runDaemon(ctx: CommandContext, flags: Record<string, unkno
           : result.result === 'timeout'
             ? `timed out after ${job.timeoutMs / 1000}s`
             : 'was stopped';
-      throw new VaultOpsError(code, `job ${job.name} ${how} (run ${result.runId}): see its log lines above`);
+      // A job that failed on its own printed its one-line error already (a pod's log, a VM's journal):
+      // exit with the status and print no second line. Timed out or stopped, the run had no say: name it.
+      throw new VaultOpsError(code, `job ${job.name} ${how} (run ${result.runId}): see its log lines above`, {
+        reported: result.result === 'failed' && result.printedError === true,
+      });
     } finally {
       stopOnSignals();
     }
