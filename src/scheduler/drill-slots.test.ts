@@ -47,6 +47,15 @@ function runner(ms: number, log: string[], counter: { now: number; peak: number 
   };
 }
 
+/** Wait until `done()` holds (these tests run beside loaded suites: no fixed sleep is long enough). */
+async function until(done: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
+    await sleep(5);
+  }
+}
+
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vault-ops-drill-slots-'));
   try {
@@ -72,17 +81,15 @@ describe('host-wide drill cap', () => {
           }),
       );
       daemons.forEach((d, i) => d.trigger(`verify-${['eu', 'us', 'ap'][i]}`));
-      await sleep(40);
-      assert.deepEqual(
-        daemons.map((d) => d.health().jobs[0]!.state).sort(),
-        ['queued', 'queued', 'running'],
-        'one drill runs, the others queue',
-      );
+      const states = () => daemons.map((d) => d.health().jobs[0]!.state).sort();
+      await until(() => states().includes('running'), 'a drill starts');
+      assert.deepEqual(states(), ['queued', 'queued', 'running'], 'one drill runs, the others queue');
       // A job that is no drill never waits for a slot.
       daemons[0]!.trigger('status-eu');
-      await sleep(20);
+      await until(() => daemons[0]!.health().jobs[1]!.state !== 'idle', 'the status run starts');
       assert.equal(daemons[0]!.health().jobs[1]!.state, 'running');
-      await sleep(600);
+      await until(() => log.filter((l) => l.startsWith('end')).length === 4, 'every run ends');
+      await Promise.all(daemons.map((d) => d.shutdown(1000)));
       assert.equal(counter.peak, 2, 'at most one drill (plus the status run) at a time');
       const drills = log.filter((l) => l.includes('verify-'));
       assert.equal(drills.length, 6, 'every queued drill ran');
@@ -105,7 +112,8 @@ describe('host-wide drill cap', () => {
         },
       );
       for (const n of ['a', 'b', 'c']) s.trigger(n);
-      await sleep(400);
+      await until(() => log.filter((l) => l.startsWith('end')).length === 3, 'every drill ends');
+      await s.shutdown(1000);
       assert.equal(counter.peak, 2);
       assert.equal(log.filter((l) => l.startsWith('end')).length, 3);
     }));
@@ -138,6 +146,7 @@ describe('host-wide drill cap', () => {
         drillSlots: slots,
       });
       queued.trigger('q');
+      await until(() => queued.health().jobs[0]!.state !== 'idle', 'the drill is due');
       await sleep(30);
       assert.equal(queued.health().jobs[0]!.state, 'queued');
       await queued.shutdown(1000);
