@@ -7,6 +7,8 @@ import type { RecoveryResult } from './recover.js';
 export class RecoverMetrics implements JobMetrics {
   readonly job = 'vault-ops-recover';
   readonly registry = new Registry();
+  /** The live cluster's name, which the recovery writes into (the default `vault_cluster`). */
+  clusterName: string | undefined;
   readonly lastSuccess = lazyGauge(this.registry, {
     name: 'vault_ops_recover_last_success_timestamp_seconds',
     help: 'Unix time of the last recovery that wrote what it planned',

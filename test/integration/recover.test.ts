@@ -330,9 +330,10 @@ describe(onServer('recover: one item from a snapshot into the live cluster'), ()
     );
     assert.match(parsed.detail, /by root/);
     const metrics = await readFile(metricsFile, 'utf8');
-    assert.match(metrics, /^vault_ops_recover_last_success_timestamp_seconds \d/m);
-    assert.match(metrics, /^vault_ops_recover_items\{result="written"\} 3$/m);
-    assert.match(metrics, /^vault_ops_recover_phase_seconds\{phase="restore"\} /m);
+    // Every series names its cluster (issue #28's vault_cluster label).
+    assert.match(metrics, /^vault_ops_recover_last_success_timestamp_seconds\{vault_cluster="[^"]+"\} \d/m);
+    assert.match(metrics, /^vault_ops_recover_items\{result="written",vault_cluster="[^"]+"\} 3$/m);
+    assert.match(metrics, /^vault_ops_recover_phase_seconds\{phase="restore",vault_cluster="[^"]+"\} /m);
   });
 
   test('snapshot history lists the versions each snapshot holds, newest first, metadata only', async () => {

@@ -22,6 +22,7 @@ import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environmen
 import { openCommandStore } from '../command-store.js';
 import { terminalConfirmer } from '../confirm.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
+import { readSealStatus } from '../../vault/sys.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
@@ -56,6 +57,7 @@ export async function runRecover(ctx: CommandContext, flags: Record<string, unkn
   let outcome: { result?: RecoveryResult; planned?: RecoveryPlan } | undefined;
   try {
     const vault = await ctx.authenticatedVault();
+    if (metrics) metrics.clusterName = (await readSealStatus(vault).catch(() => undefined))?.cluster_name;
     const deps = {
       repository: store,
       vault,
