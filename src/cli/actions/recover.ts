@@ -1,5 +1,4 @@
 import { VaultOpsError } from '../../errors.js';
-import { readOptionFile, readSecretLines } from '../../io/option-file.js';
 import { resolveOptions } from '../../config/resolve.js';
 import {
   RecoverItemsSchema,
@@ -16,10 +15,9 @@ import {
   type RecoveryPlan,
   type RecoveryResult,
 } from '../../recover/index.js';
-import { readIdentities } from '../../snapshot/age-encryption.js';
 import { toolVersion } from '../../version.js';
-import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { openCommandStore } from '../command-store.js';
+import { readScratchInputs } from '../scratch-inputs.js';
 import { terminalConfirmer } from '../confirm.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { readSealStatus } from '../../vault/sys.js';
@@ -34,13 +32,7 @@ import { abortOnSignals } from '../signals.js';
 export async function runRecover(ctx: CommandContext, flags: Record<string, unknown>): Promise<void> {
   const items = resolveOptions(RecoverItemsSchema, recoverItemSources, { flags, env: {}, file: {} }, 'recover');
   const o = { ...resolveCommandOptions(ctx, RecoverOptionsSchema, recoverOptionSources, flags), ...items };
-  const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) =>
-    ctx.secrets.add(v),
-  );
-  const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
-  identities?.forEach((i) => ctx.secrets.add(i));
-  const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
-  if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
+  const { unsealKeys, identities, seal } = await readScratchInputs(ctx, o);
   const metrics = await jobMetrics(
     o,
     async () => new (await import('../../recover/recover-metrics.js')).RecoverMetrics(),
@@ -77,7 +69,7 @@ export async function runRecover(ctx: CommandContext, flags: Record<string, unkn
       unsealKeys,
       ...(identities ? { identities } : {}),
       ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-      ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env, sealConfig) } : {}),
+      ...(seal ?? {}),
       restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
     });
     const { plan } = prepared;

@@ -1,5 +1,4 @@
 import { resolveOptions } from '../../config/resolve.js';
-import { readOptionFile, readSecretLines } from '../../io/option-file.js';
 import {
   SnapshotHistoryOptionsSchema,
   SnapshotHistoryPathSchema,
@@ -7,10 +6,9 @@ import {
   snapshotHistoryPathSources,
 } from '../../options/recover.js';
 import { type HistoryEntry, snapshotHistory } from '../../recover/index.js';
-import { readIdentities } from '../../snapshot/age-encryption.js';
 import { toolVersion } from '../../version.js';
-import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { openCommandStore } from '../command-store.js';
+import { readScratchInputs } from '../scratch-inputs.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { printJson, printLines, table } from '../output.js';
 import { abortOnSignals } from '../signals.js';
@@ -24,13 +22,7 @@ export async function runSnapshotHistory(ctx: CommandContext, flags: Record<stri
     'snapshot history',
   );
   const o = resolveCommandOptions(ctx, SnapshotHistoryOptionsSchema, snapshotHistoryOptionSources, flags);
-  const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) =>
-    ctx.secrets.add(v),
-  );
-  const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
-  identities?.forEach((i) => ctx.secrets.add(i));
-  const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
-  if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
+  const { unsealKeys, identities, seal } = await readScratchInputs(ctx, o);
   const store = await openCommandStore(ctx, o.from, o);
   const interrupt = abortOnSignals();
   try {
@@ -46,7 +38,7 @@ export async function runSnapshotHistory(ctx: CommandContext, flags: Record<stri
         unsealKeys,
         ...(identities ? { identities } : {}),
         ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-        ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env, sealConfig) } : {}),
+        ...(seal ?? {}),
         restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
       },
       // Each snapshot takes a restore: print it as it comes.

@@ -1,12 +1,11 @@
-import { readOptionFile, readSecretLines } from '../../io/option-file.js';
+import { readSecretLines } from '../../io/option-file.js';
 import { VerifyOptionsSchema, checkUnsealedModeRequest, verifyOptionSources } from '../../options/verify.js';
 import { VaultOpsError } from '../../errors.js';
-import { readIdentities } from '../../snapshot/age-encryption.js';
 import { readSigningKey } from '../../repository/signature.js';
 import { toolVersion } from '../../version.js';
 import { runDrill, type DrillOutcome, type DrillReport } from '../../verify/drill.js';
-import { sealConfigSecrets, sealEnvironment } from '../../verify/seal-environment.js';
 import { openCommandStore } from '../command-store.js';
+import { readScratchInputs } from '../scratch-inputs.js';
 import { resolveCommandOptions, type CommandContext } from '../context.js';
 import { jobMetrics, publishJobMetrics } from '../job-metrics.js';
 import { printJson, printLines, table } from '../output.js';
@@ -17,17 +16,11 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
   const o = resolveCommandOptions(ctx, VerifyOptionsSchema, verifyOptionSources, flags);
   const refused = checkUnsealedModeRequest(o, flags, ctx.env);
   if (refused) throw new VaultOpsError('config', refused);
-  const unsealKeys = await readSecretLines(o.unsealKeysFile, 'unseal keys', '--unseal-keys-file', (v) =>
-    ctx.secrets.add(v),
-  );
-  const identities = o.identityFile ? await readIdentities(o.identityFile) : undefined;
-  identities?.forEach((i) => ctx.secrets.add(i));
+  const { unsealKeys, identities, seal } = await readScratchInputs(ctx, o);
   const signingKey = o.signingKey ? await readSigningKey(o.signingKey) : undefined;
   const verifyToken = o.verifyTokenFile
     ? (await readSecretLines(o.verifyTokenFile, 'verify token', '--verify-token-file', (v) => ctx.secrets.add(v)))[0]
     : undefined;
-  const sealConfig = o.sealConfig ? await readOptionFile(o.sealConfig, 'seal config', '--seal-config') : undefined;
-  if (sealConfig) sealConfigSecrets(sealConfig).forEach((v) => ctx.secrets.add(v));
   const store = await openCommandStore(ctx, o.from, o, 'read', signingKey);
   const metrics = await jobMetrics(
     o,
@@ -55,7 +48,7 @@ export async function runVerify(ctx: CommandContext, flags: Record<string, unkno
         ...(verifyToken ? { verifyToken } : {}),
         checkSecrets: o.checkSecret,
         ...(o.scratchPort ? { scratchPort: o.scratchPort } : {}),
-        ...(sealConfig ? { sealConfig, sealEnv: sealEnvironment(ctx.env, sealConfig) } : {}),
+        ...(seal ?? {}),
         restoreTimeoutMs: o.restoreTimeoutSeconds * 1000,
       },
     );
