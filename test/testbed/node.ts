@@ -1,3 +1,4 @@
+import { acquireNodeLock, releaseNodeLock } from './node-lock.js';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,13 +77,20 @@ export async function startNodeNetwork(): Promise<{ host: HostState; network: No
     });
   }
   if (process.getuid?.() !== 0) throw new Error('testbed node: the kubelet and containerd need root');
-  const host = await recordHost();
-  return { host, network: await makeBridge() };
+  await acquireNodeLock();
+  try {
+    const host = await recordHost();
+    return { host, network: await makeBridge() };
+  } catch (err) {
+    await releaseNodeLock();
+    throw err;
+  }
 }
 
 /** Undo startNodeNetwork when no node was started on it (a start that failed half-way). */
 export async function stopNodeNetwork(made: { host: HostState; network: NodeNetwork }): Promise<void> {
   const problems = await restoreHost(made.host, made.network, '/nonexistent-vault-ops-node');
+  await releaseNodeLock();
   if (problems.length) throw new Error(`testbed node: could not undo: ${problems.join('; ')}`);
 }
 
@@ -185,6 +193,7 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     const problems = await restoreHost(host, network, dir);
     await rm(dir, { recursive: true, force: true }).catch((e) => problems.push(`rm ${dir}: ${e.message}`));
     if (kubeletRoot) await rm(kubeletRoot, { recursive: true, force: true }).catch(() => undefined);
+    await releaseNodeLock();
     if (problems.length) throw new Error(`testbed node: could not undo: ${problems.join('; ')}`);
   };
 
