@@ -108,12 +108,10 @@ export async function readIndexedCopies(
   if (!object) return NO_COPIES('absent');
   if (object.bytes > MAX_INDEX_BYTES) return NO_COPIES(`ignored: larger than ${MAX_INDEX_BYTES} bytes`);
   let parsed: z.output<typeof IndexSchema>;
-  let entriesJson: string;
   try {
     const gz = await store.getBytes(key, { maxBytes: MAX_INDEX_BYTES, ...(options.signal ? options : {}) });
     const json = gunzipSync(gz, { maxOutputLength: MAX_INDEX_JSON_BYTES }).toString('utf8');
     parsed = IndexSchema.parse(JSON.parse(json));
-    entriesJson = JSON.stringify(parsed.entries);
   } catch (err) {
     if (options.signal?.aborted) throw err;
     // Not ours, damaged, too big, or deleted since the listing: the objects are read one by one.
@@ -123,7 +121,8 @@ export async function readIndexedCopies(
   if (signed) {
     const problem = bytesSignatureProblem(
       parsed.signature,
-      signedBytes(parsed.writtenAt, entriesJson),
+      // The entries as written (JSON.stringify of the parsed tuples gives back the same text).
+      signedBytes(parsed.writtenAt, JSON.stringify(parsed.entries)),
       trust.verifyKeys,
     );
     if (problem) return NO_COPIES(`ignored: ${problem}`);
