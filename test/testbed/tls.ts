@@ -2,6 +2,31 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A self-signed EC CA, `<path>.key` and `<path>.pem`, valid two days. */
+function makeCa(path: string, subject: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${path}.key`,
+      '-out',
+      `${path}.pem`,
+      '-days',
+      '2',
+      '-subj',
+      subject,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+}
+
 export interface TestCertificates {
   caFile: string;
   caPem: string;
@@ -16,24 +41,7 @@ export interface TestCertificates {
 export function makeTestCertificates(dir: string, name = 'server', ips: string[] = []): TestCertificates {
   const ca = join(dir, `${name}-ca`);
   const srv = join(dir, name);
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  run([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    `${ca}.key`,
-    '-out',
-    `${ca}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    `/CN=vault-ops test CA ${name}`,
-  ]);
+  makeCa(ca, `/CN=vault-ops test CA ${name}`);
   signCertificate(dir, ca, name, '/CN=localhost', [
     `subjectAltName=IP:127.0.0.1,DNS:localhost${ips.map((ip) => `,IP:${ip}`).join('')}`,
     'basicConstraints=CA:FALSE',
@@ -110,27 +118,7 @@ export interface ClientCertificates {
  */
 export function makeClientCertificates(dir: string, name: string, commonName: string): ClientCertificates {
   const ca = join(dir, `${name}-ca`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${ca}.key`,
-      '-out',
-      `${ca}.pem`,
-      '-days',
-      '2',
-      '-subj',
-      `/CN=vault-ops test client CA ${name}`,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  makeCa(ca, `/CN=vault-ops test client CA ${name}`);
   const client = signCertificate(dir, ca, name, `/CN=${commonName}`, [
     'basicConstraints=CA:FALSE',
     'keyUsage=digitalSignature',
