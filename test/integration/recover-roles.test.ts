@@ -27,6 +27,9 @@ let dir: string;
 let store: string;
 let keysFile: string;
 let env: Record<string, string>;
+/** `vault-ops recover` from the test's snapshot, with its unseal keys. */
+const recover = (args: string[]) =>
+  runCli(['recover', '--from', store, '--snapshot', snapshotId, '--unseal-keys-file', keysFile, ...args], env);
 let snapshotId: string;
 let roleId: string;
 const staticPassword = `static-${randomBytes(8).toString('hex')}`;
@@ -124,25 +127,15 @@ describe(onServer('recover: roles, and a snapshot that is read without ever acti
         await sleep(50);
       }
     })();
-    const r = await runCli(
-      [
-        'recover',
-        '--from',
-        store,
-        '--snapshot',
-        snapshotId,
-        '--unseal-keys-file',
-        keysFile,
-        '--path',
-        'database/static-roles/app',
-        '--path',
-        'apps/one',
-        '--dry-run',
-        '--output',
-        'json',
-      ],
-      env,
-    );
+    const r = await recover([
+      '--path',
+      'database/static-roles/app',
+      '--path',
+      'apps/one',
+      '--dry-run',
+      '--output',
+      'json',
+    ]);
     watching = false;
     await watcher;
     assert.equal(r.code, 0, r.stderr);
@@ -167,27 +160,17 @@ describe(onServer('recover: roles, and a snapshot that is read without ever acti
     await api('DELETE', 'auth/kubernetes/role/payments');
     await api('DELETE', 'auth/approle/role/ci');
     await api('DELETE', 'database/static-roles/app');
-    const r = await runCli(
-      [
-        'recover',
-        '--from',
-        store,
-        '--snapshot',
-        snapshotId,
-        '--unseal-keys-file',
-        keysFile,
-        '--path',
-        'auth/kubernetes/role/payments',
-        '--path',
-        'auth/approle/role/ci',
-        '--path',
-        'database/static-roles/app',
-        '--yes',
-        '--output',
-        'json',
-      ],
-      env,
-    );
+    const r = await recover([
+      '--path',
+      'auth/kubernetes/role/payments',
+      '--path',
+      'auth/approle/role/ci',
+      '--path',
+      'database/static-roles/app',
+      '--yes',
+      '--output',
+      'json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       r.json().items.map((i: any) => [i.kind, i.target, i.written]),
