@@ -6,6 +6,7 @@ import type { SnapshotRepository } from '../repository/snapshot-repository.js';
 import { decryptStream } from './age-encryption.js';
 import { createArchiveInspector } from './archive/archive-inspector.js';
 import type { SnapshotManifest } from '../repository/manifest.js';
+import { streamedBytes } from '../io/buffer-reclaim.js';
 
 /**
  * Stream a stored archive to a local file (a path in a 0700 temp dir of the caller's, or a stream
@@ -27,6 +28,7 @@ export async function downloadVerified(
     transform(chunk: Buffer, _e, cb) {
       hash.update(chunk);
       bytes += chunk.length;
+      streamedBytes(chunk.length);
       // A store object longer than its manifest says is not that snapshot: stop before it fills the disk.
       if (bytes > manifest.archive.bytes) cb(new ArchiveTooLong(manifest.archive.bytes));
       else cb(null, chunk);

@@ -12,6 +12,7 @@ import { ChunkBatcher } from './archive/chunk-batcher.js';
 import { MAX_MANIFEST_BYTES, parseManifest, type SnapshotManifest } from '../repository/manifest.js';
 import { verifyManifestSignature } from '../repository/signature.js';
 import { readFile } from 'node:fs/promises';
+import { streamedBytes } from '../io/buffer-reclaim.js';
 
 /** `snapshot inspect --output json`. */
 export interface InspectReport {
@@ -132,6 +133,7 @@ export async function inspectSnapshot(
     transform(chunk: Buffer, _e, cb) {
       hash.update(chunk);
       bytes += chunk.length;
+      streamedBytes(chunk.length);
       if (head.length < AGE_MAGIC.length)
         head = Buffer.concat([head, chunk.subarray(0, AGE_MAGIC.length - head.length)]);
       cb(null, chunk);

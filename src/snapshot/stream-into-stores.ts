@@ -9,6 +9,7 @@ import { encryptStream } from './age-encryption.js';
 import { ChunkBatcher } from './archive/chunk-batcher.js';
 import { FanOut } from './fan-out.js';
 import { createArchiveInspector, type ArchiveInspection } from './archive/archive-inspector.js';
+import { streamedBytes } from '../io/buffer-reclaim.js';
 
 /**
  * The stream phase of a save: the leader's snapshot stream, inspected and hashed in one pass
@@ -58,6 +59,7 @@ export async function streamIntoStores(args: {
       if (inspectionError) return callback(inspectionError as Error);
       plainHash.update(chunk);
       received += chunk.length;
+      streamedBytes(chunk.length);
       args.progress({ phase: 'snapshot', bytes: received });
       if (inspector.input.write(chunk)) callback(null, chunk);
       else inspector.input.once('drain', () => callback(inspectionError as Error | undefined, chunk));

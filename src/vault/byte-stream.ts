@@ -1,8 +1,9 @@
 import { request as httpRequest, type IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VaultOpsError } from '../errors.js';
+import { streamedBytes } from '../io/buffer-reclaim.js';
 import type { VaultConnection } from './connection.js';
 import { responseError, transportError } from './errors.js';
 
@@ -80,7 +81,14 @@ export function openByteStream(connection: VaultConnection, req: ByteStreamReque
       }
     });
     if (req.body) {
-      pipeline(req.body, request).catch((err) => request.destroy(err as Error));
+      // Counted for buffer-reclaim.ts: a file read stream allocates a fresh chunk per read.
+      const counted = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          streamedBytes(chunk.length);
+          callback(null, chunk);
+        },
+      });
+      pipeline(req.body, counted, request).catch((err) => request.destroy(err as Error));
     } else {
       request.end();
     }
