@@ -42,8 +42,10 @@ export interface KubeNode {
   processes: ServerProcess[];
   /** The OCI runtime spec containerd gave runc for a container (`containerd://ID` as a Pod's status says). */
   containerSpec(containerId: string): Promise<any>;
-  /** A container's log as `kubectl logs` shows it (the API server asks the kubelet). */
+  /** A container's log as `kubectl logs` shows it (the API server asks the kubelet), as text. */
   containerLog(namespace: string, pod: string, container: string): Promise<string>;
+  /** The kubelet's and containerd's log lines that mention any of `needles` (a pod's name, uid, container id). */
+  serverLogLines(needles: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -150,7 +152,8 @@ function kubeletConfig(sock: string, address: string, port: number, healthzPort:
     imageGCLowThresholdPercent: 99,
     serializeImagePulls: false,
     podLogsDir: logs,
-    logging: { verbosity: 1 },
+    // 2: the kubelet says why it kills a container ("Killing container with a grace period", V(2)).
+    logging: { verbosity: 2 },
   };
 }
 
@@ -226,7 +229,8 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     const containerd = await startServerProcess({
       name: 'containerd',
       command: 'containerd',
-      args: ['--config', config, '--log-level', 'warn'],
+      // info: the CRI's StopContainer, its kills and each task's exit (a container's end, explained).
+      args: ['--config', config, '--log-level', 'info'],
       dir,
       keepDir: true,
     });
@@ -306,8 +310,17 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     },
     async containerLog(namespace: string, pod: string, container: string) {
       // What `kubectl logs` asks: the API server fetches it from the kubelet's API.
+      // As text: a log of one JSON line would come back parsed (an object) otherwise.
       const path = `/api/v1/namespaces/${namespace}/pods/${pod}/log?container=${container}`;
-      return (await kube.request<string>('GET', path)).body;
+      return (await kube.request<string>('GET', path, undefined, { text: true })).body;
+    },
+    async serverLogLines(needles: string[]) {
+      const out: string[] = [];
+      for (const p of processes.filter((p) => p.name === 'kubelet' || p.name === 'containerd')) {
+        const lines = (await p.log()).split('\n').filter((l) => needles.some((n) => n && l.includes(n)));
+        out.push(`--- ${p.name} (${lines.length} lines) ---`, ...lines.slice(-60));
+      }
+      return out.join('\n');
     },
     stop,
   } satisfies KubeNode;
