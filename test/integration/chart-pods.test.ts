@@ -199,6 +199,8 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assert.equal(spec.process.noNewPrivileges, true);
     assert.deepEqual(spec.process.capabilities.bounding ?? [], [], 'no capabilities');
     assert.ok(spec.linux.seccomp, 'under the runtime default seccomp profile');
+    // Under the node's own cgroup root, where no other node's kubelet reaps it as an orphan (node-host.ts).
+    assert.match(spec.linux.cgroupsPath, /^\/vault-ops-node-[^/]+\/kubepods\//, 'in the node’s own cgroup root');
     const token = spec.mounts.find((m: any) => m.destination === '/var/run/secrets/vault-ops');
     assert.ok(token, 'the projected token volume is mounted');
     const reviews = (await kube.auditEvents()).filter(

@@ -1,12 +1,12 @@
 import { acquireNodeLock, releaseNodeLock } from './node-lock.js';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { findBinary } from './cached-binary.js';
 import { KUBERNETES_VERSION, type KubernetesTestbed } from './kubernetes.js';
-import { makeBridge, recordHost, restoreHost, type HostState, type NodeNetwork } from './node-host.js';
+import { makeBridge, makeCgroupRoot, recordHost, restoreHost, type HostState, type NodeNetwork } from './node-host.js';
 import { freePorts } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 
@@ -128,7 +128,15 @@ state = "${dir}/state"
 `;
 }
 
-function kubeletConfig(sock: string, address: string, port: number, healthzPort: number, caFile: string, logs: string) {
+function kubeletConfig(
+  sock: string,
+  address: string,
+  port: number,
+  healthzPort: number,
+  caFile: string,
+  logs: string,
+  cgroupRoot: string,
+) {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -142,6 +150,9 @@ function kubeletConfig(sock: string, address: string, port: number, healthzPort:
     authorization: { mode: 'AlwaysAllow' },
     containerRuntimeEndpoint: `unix://${sock}`,
     cgroupDriver: 'cgroupfs',
+    // This node's pods under /NAME/kubepods, not the machine's /kubepods (node-host.ts makeCgroupRoot):
+    // a kubelet kills whatever runs in a pod cgroup under its root that is not one of its pods.
+    cgroupRoot: `/${cgroupRoot}`,
     failCgroupV1: false,
     oomScoreAdj: 0,
     failSwapOn: false,
@@ -162,6 +173,8 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
   const dir = await makeTempDir('node');
   const processes: ServerProcess[] = [];
   const sock = join(dir, 'containerd', 'containerd.sock');
+  // The node's cgroup root: the temp dir's unique name.
+  const cgroupRoot = basename(dir);
   let kubeletRoot = '';
 
   const stop = async () => {
@@ -193,7 +206,7 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
       const target = await readlink(join('/var/log/containers', link)).catch(() => '');
       if (target.startsWith(`${dir}/`)) await rm(join('/var/log/containers', link), { force: true });
     }
-    const problems = await restoreHost(host, network, dir);
+    const problems = await restoreHost(host, network, dir, cgroupRoot);
     await rm(dir, { recursive: true, force: true }).catch((e) => problems.push(`rm ${dir}: ${e.message}`));
     if (kubeletRoot) await rm(kubeletRoot, { recursive: true, force: true }).catch(() => undefined);
     await releaseNodeLock();
@@ -242,11 +255,14 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     });
     for (const archive of options.images) await run('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', archive]);
 
+    await makeCgroupRoot(cgroupRoot);
     const [port, healthzPort, schedulerPort] = await freePorts(3);
     const kubeletConfigFile = join(dir, 'kubelet.json');
     await writeFile(
       kubeletConfigFile,
-      JSON.stringify(kubeletConfig(sock, network.gateway, port!, healthzPort!, kube.caFile, join(dir, 'pod-logs'))),
+      JSON.stringify(
+        kubeletConfig(sock, network.gateway, port!, healthzPort!, kube.caFile, join(dir, 'pod-logs'), cgroupRoot),
+      ),
     );
     // The kubelet's root dir holds the pods' volumes; outside /tmp, since tmpfs Secrets mount under it.
     kubeletRoot = join(dir, 'kubelet');
