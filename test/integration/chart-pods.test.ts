@@ -254,6 +254,9 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     await helmWith('upgrade', values({ snapshotRole: 'no-such-role' }));
     const wrong = await runJob('vault-ops-snapshot', 'snapshot-wrong-role');
     assert.equal(wrong.exitCode, 1, told(wrong));
+    // A non-zero exit comes explained: the container's terminated state and the node's lines about the pod.
+    assert.match(wrong.ended, /"terminated":\{[^}]*"exitCode":1/, wrong.ended);
+    assert.match(wrong.ended, /^--- kubelet \([1-9]\d* lines\) ---$/m, wrong.ended);
     assert.equal(wrong.job.status.failed, 1, 'the Job failed');
     assertFailedOnce(wrong, /^error: Kubernetes login to auth\/kubernetes failed: .*invalid role name "no-such-role"/);
 
