@@ -20,6 +20,9 @@ import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from '
  * Facts of this machine kind that the settings follow (measured):
  * - runc works, crun does not ("cgroups in hybrid mode not supported"): the CRI's runtime is runc.
  * - cgroup v1: the kubelet needs `failCgroupV1: false` and `cgroupDriver: cgroupfs`.
+ * - its pods' cgroups live under the node's own root (`cgroupRoot`, node-host.ts makeCgroupRoot): a
+ *   kubelet SIGKILLs the processes of any pod cgroup under its root that is not one of its pods, so
+ *   nodes sharing the machine's /kubepods killed each other's pods (exit 137, no OOM).
  * - CAP_SYS_RESOURCE is withheld: containerd's CRI needs `restrict_oom_score_adj = true` (it would
  *   lower a container's oom_score_adj below its own) and the kubelet `oomScoreAdj: 0` (-999 otherwise).
  * - pods cannot reach servers bound to 127.0.0.1 (their own loopback): the servers the pods use listen
