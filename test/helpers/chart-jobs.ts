@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,8 +17,58 @@ export interface JobRun {
   job: any;
   pod: any;
   exitCode: number;
-  /** The container's log as `kubectl logs` shows it (stdout and stderr). */
+  /** The container's log as `kubectl logs` shows it (stdout and stderr), as text. */
   log: string;
+  /** After a non-zero exit, how the container ended (explainExit); empty after exit 0. */
+  ended: string;
+}
+
+const kernelKills = async (): Promise<string> => {
+  const out = await new Promise<string>((resolve) =>
+    execFile('dmesg', ['--ctime'], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => resolve(err ? '' : stdout)),
+  );
+  return out
+    .split('\n')
+    .filter((l) => /oom|killed process|memory cgroup/i.test(l))
+    .slice(-10)
+    .join('\n');
+};
+
+/**
+ * Why a Job's container exited non-zero, as far as the node can tell: its `terminated` state (reason,
+ * signal, exit code, times), the pod's deletion and conditions, the pod's and Job's events, the
+ * kubelet's and containerd's log lines about the pod (its name, uid, container id) and the kernel's
+ * OOM lines. An exit 137 is a SIGKILL: this says whose.
+ */
+export async function explainExit(kube: KubernetesTestbed, node: KubeNode, ns: string, pod: any): Promise<string> {
+  const now = (
+    await kube.request('GET', `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`, undefined, {
+      allow: [404],
+    })
+  ).body;
+  const p = now?.metadata ? now : pod;
+  const status = p.status?.containerStatuses?.[0] ?? {};
+  const events = (await kube.request('GET', `/api/v1/namespaces/${ns}/events`)).body.items
+    .filter((e: any) =>
+      [p.metadata.name, p.metadata.labels?.['batch.kubernetes.io/job-name']].includes(e.involvedObject.name),
+    )
+    .map((e: any) => {
+      const on = `${e.involvedObject.kind}/${e.involvedObject.name}`;
+      return `${e.lastTimestamp ?? e.eventTime} ${on}: ${e.reason}: ${e.message}`;
+    });
+  const containerId = String(status.containerID ?? '').replace(/^containerd:\/\//, '');
+  const { state, lastState, restartCount } = status;
+  const deletion = `${p.metadata.deletionTimestamp ?? '-'} (grace ${p.metadata.deletionGracePeriodSeconds ?? '-'})`;
+  return [
+    `--- container ${JSON.stringify({ state, lastState, restartCount })}`,
+    `--- pod phase ${p.status?.phase} reason ${p.status?.reason ?? '-'} deletionTimestamp ${deletion}`,
+    `--- pod conditions ${JSON.stringify(p.status?.conditions ?? [])}`,
+    '--- events',
+    ...events,
+    await node.serverLogLines([p.metadata.name, p.metadata.uid, containerId]),
+    '--- kernel (OOM)',
+    await kernelKills(),
+  ].join('\n');
 }
 
 /** `kubectl create job NAME --from=cronjob/CRONJOB` in `ns`, then wait until the Job completes or fails. */
@@ -45,7 +95,11 @@ export async function runJob(
       const terminated = pod.status.containerStatuses?.[0]?.state?.terminated;
       assert.ok(terminated, `job ${name}'s container terminated: ${JSON.stringify(pod.status)}`);
       const log = await node.containerLog(ns, pod.metadata.name, 'vault-ops');
-      return { job, pod, exitCode: terminated.exitCode, log };
+      const why =
+        terminated.exitCode === 0
+          ? ''
+          : `\n=== how ${pod.metadata.name} ended\n${await explainExit(kube, node, ns, pod)}`;
+      return { job, pod, exitCode: terminated.exitCode, log, ended: why };
     }
     if (Date.now() > deadline) {
       const events = (await kube.request('GET', `/api/v1/namespaces/${ns}/events`)).body.items
@@ -56,6 +110,9 @@ export async function runJob(
     await sleep(500);
   }
 }
+
+/** An assertion's message for a run: its log, then how it ended when it exited non-zero. */
+export const told = (r: JobRun) => `${r.log}${r.ended}`;
 
 export const succeeded = (r: JobRun) => r.job.status.succeeded === 1 && r.exitCode === 0;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { runCliProcess, runJob, succeeded, verifyKeyFile } from '../helpers/chart-jobs.js';
+import { runCliProcess, runJob, succeeded, told, verifyKeyFile } from '../helpers/chart-jobs.js';
 import { CHART, helm } from '../helpers/helm.js';
 import { startAzurite, type AzuriteTestbed } from '../testbed/azurite.js';
 import { chartValues, prepareChartRelease } from '../testbed/chart-release.js';
@@ -153,7 +153,7 @@ describe(onServer('the snapshot job in a real pod writes to Azurite and fake-gcs
       ),
     );
     const r = await runJob(kube, node, NS, 'vault-ops-snapshot', 'snapshot-az');
-    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${told(r)}`);
     assertNoSecrets(r.log);
     const keyFile = join(dir, 'azure-key');
     await writeFile(keyFile, az.accountKey, { mode: 0o600 });
@@ -187,7 +187,7 @@ describe(onServer('the snapshot job in a real pod writes to Azurite and fake-gcs
     const keyFile = env.find((e: any) => e.name === 'VAULT_OPS_GCS_CREDENTIALS_FILE')?.value ?? '';
     assert.match(keyFile, /\/gcs-service-account\.json$/, 'the pod reads the mounted key file');
     const r = await runJob(kube, node, NS, 'vault-ops-snapshot', 'snapshot-gs');
-    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${told(r)}`);
     assertNoSecrets(r.log);
     const ids = await listed(store, { ...INSECURE, VAULT_OPS_GCS_ENDPOINT: gcs.endpoint });
     assert.equal(ids.length, 1, `snapshot list shows the pod's snapshot: ${ids.join(', ')}`);

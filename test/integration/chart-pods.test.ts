@@ -15,7 +15,14 @@ import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { onServer, testServer } from '../testbed/servers.js';
 import { startVault, type VaultTestbed } from '../testbed/vault.js';
 import { CHART, helm } from '../helpers/helm.js';
-import { type JobRun, runCliProcess, runJob as runJobOnNode, succeeded, verifyKeyFile } from '../helpers/chart-jobs.js';
+import {
+  type JobRun,
+  runCliProcess,
+  runJob as runJobOnNode,
+  succeeded,
+  told,
+  verifyKeyFile,
+} from '../helpers/chart-jobs.js';
 import { startPushRecorder, type PushRecorder } from '../helpers/push-recorder.js';
 
 /**
@@ -183,7 +190,7 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
 
   test('snapshot: uid 10001, read-only root, projected token via TokenReview, a signed snapshot in S3', async () => {
     const r = await runJob('vault-ops-snapshot', 'snapshot-1');
-    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded and the pod exited 0 (exit ${r.exitCode}):\n${told(r)}`);
     assertNoSecrets(r.log);
     const spec = await node.containerSpec(r.pod.status.containerStatuses[0].containerID);
     assert.equal(spec.process.user.uid, 10001, 'runc ran the process as uid 10001');
@@ -192,6 +199,8 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     assert.equal(spec.process.noNewPrivileges, true);
     assert.deepEqual(spec.process.capabilities.bounding ?? [], [], 'no capabilities');
     assert.ok(spec.linux.seccomp, 'under the runtime default seccomp profile');
+    // Under the node's own cgroup root, where no other node's kubelet reaps it as an orphan (node-host.ts).
+    assert.match(spec.linux.cgroupsPath, /^\/vault-ops-node-[^/]+\/kubepods\//, 'in the node’s own cgroup root');
     const token = spec.mounts.find((m: any) => m.destination === '/var/run/secrets/vault-ops');
     assert.ok(token, 'the projected token volume is mounted');
     const reviews = (await kube.auditEvents()).filter(
@@ -210,7 +219,7 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
 
   test('verify: the recovery-mode drill runs inside the pod and records a passing drill', async () => {
     const r = await runJob('vault-ops-verify', 'verify-1', 300_000);
-    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${told(r)}`);
     assertNoSecrets(r.log);
     const drill = resultOf(r);
     assert.equal(drill.passed, true, r.log);
@@ -222,10 +231,10 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
 
   test('prune: a second snapshot, then the prune job keeps the last one only', async () => {
     const second = await runJob('vault-ops-snapshot', 'snapshot-2');
-    assert.ok(succeeded(second), second.log);
+    assert.ok(succeeded(second), `the Job succeeded (exit ${second.exitCode}):\n${told(second)}`);
     assert.equal((await snapshotIds()).length, 2);
     const r = await runJob('vault-ops-prune', 'prune-1');
-    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${told(r)}`);
     const left = await snapshotIds();
     assert.equal(left.length, 1, `one snapshot left: ${left.join(', ')}`);
     assert.notEqual(left[0], firstSnapshot, 'the older one was pruned');
@@ -233,7 +242,7 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
 
   test('rotate-kv: the job rotates the secret with its own role', async () => {
     const r = await runJob('vault-ops-rotate-kv', 'rotate-1');
-    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${r.log}`);
+    assert.ok(succeeded(r), `the Job succeeded (exit ${r.exitCode}):\n${told(r)}`);
     const secret = (await api('GET', `secret/data/${ROTATED.path}`)).body;
     assert.notEqual(secret.data.data.password, 'the-first-password', 'rotated');
     assert.equal(secret.data.data.user, 'app', 'other keys kept');
@@ -244,7 +253,10 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     const pushed = pushes.pushes.length;
     await helmWith('upgrade', values({ snapshotRole: 'no-such-role' }));
     const wrong = await runJob('vault-ops-snapshot', 'snapshot-wrong-role');
-    assert.equal(wrong.exitCode, 1, wrong.log);
+    assert.equal(wrong.exitCode, 1, told(wrong));
+    // A non-zero exit comes explained: the container's terminated state and the node's lines about the pod.
+    assert.match(wrong.ended, /"terminated":\{[^}]*"exitCode":1/, wrong.ended);
+    assert.match(wrong.ended, /^--- kubelet \([1-9]\d* lines\) ---$/m, wrong.ended);
     assert.equal(wrong.job.status.failed, 1, 'the Job failed');
     assertFailedOnce(wrong, /^error: Kubernetes login to auth\/kubernetes failed: .*invalid role name "no-such-role"/);
 
@@ -252,7 +264,7 @@ describe(onServer("the chart's jobs run as pods on a real node (containerd, runc
     const closed = `https://${network.gateway}:9`;
     await helmWith('upgrade', values({ vaultAddress: closed }));
     const unreachable = await runJob('vault-ops-snapshot', 'snapshot-unreachable');
-    assert.equal(unreachable.exitCode, 1, unreachable.log);
+    assert.equal(unreachable.exitCode, 1, told(unreachable));
     assert.equal(unreachable.job.status.failed, 1);
     assertFailedOnce(unreachable, new RegExp(`^error: .*${closed.replace('https://', '').replace(/\./g, '\\.')}`));
     assertNoSecrets(wrong.log + unreachable.log);

@@ -77,13 +77,14 @@ export interface KubernetesTestbed {
   processes: ServerProcess[];
   /**
    * A request to the API as the admin (system:masters). Throws on a status outside 2xx unless it is in
-   * `allow`; the thrown message names the request and the server's Status message.
+   * `allow`; the thrown message names the request and the server's Status message. The body is parsed
+   * as JSON when it is JSON, unless `text` (a pod's log, whose one line may well be a JSON object).
    */
   request<T = any>(
     method: string,
     path: string,
     body?: unknown,
-    options?: { allow?: number[]; contentType?: string },
+    options?: { allow?: number[]; contentType?: string; text?: boolean },
   ): Promise<KubeResponse<T>>;
   /** TokenRequest (`serviceaccounts/<name>/token`): a service-account token minted by the API server. */
   createToken(namespace: string, serviceAccount: string, options?: TokenRequestOptions): Promise<string>;
@@ -205,7 +206,7 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
     method: string,
     path: string,
     body?: unknown,
-    opts: { allow?: number[]; contentType?: string } = {},
+    opts: { allow?: number[]; contentType?: string; text?: boolean } = {},
   ): Promise<KubeResponse<T>> =>
     new Promise((resolve, reject) => {
       const payload =
@@ -235,7 +236,7 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
             const text = Buffer.concat(chunks).toString('utf8');
             let parsed: any = text;
             try {
-              parsed = JSON.parse(text);
+              if (!opts.text) parsed = JSON.parse(text);
             } catch {
               /* /readyz answers plain text */
             }

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
  * What the testbed's Kubernetes node (node.ts) changes on the machine, made and undone here: the
- * pods' bridge, the kernel settings the kubelet and the CNI bridge plugin set, and what a node
- * leaves behind (mounts, network namespaces, cgroups, iptables chains). Everything is recorded
- * before the node starts and put back as it was after it stops; nothing that existed before is
- * touched.
+ * pods' bridge, the node's own cgroup root, the kernel settings the kubelet and the CNI bridge plugin
+ * set, and what a node leaves behind (mounts, network namespaces, cgroups, iptables chains). Everything
+ * is recorded before the node starts and put back as it was after it stops; nothing that existed
+ * before is touched.
  */
 
 const run = promisify(execFile);
@@ -117,7 +117,25 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length);
 }
 
-/** cgroup directories named `name` at the top of each v1 hierarchy, removed depth first (empty by then). */
+/**
+ * The node's own cgroup root, `/NAME` in each v1 hierarchy (the kubelet's `cgroupRoot`; it refuses one that
+ * does not exist): its pods' cgroups go under `/NAME/kubepods`, never under a machine-wide `/kubepods`. A
+ * kubelet's housekeeping SIGKILLs every process in a pod cgroup under its root whose pod it does not know
+ * (cleanupOrphanedPodCgroups), so two nodes sharing `/kubepods` (a second checkout's, or one whose test
+ * process died and left its kubelet running) kill each other's pods: exit 137 within seconds. cpuset
+ * needs its cpus and mems before a task may join a child.
+ */
+export async function makeCgroupRoot(name: string): Promise<void> {
+  for (const hierarchy of await readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+    const parent = join('/sys/fs/cgroup', hierarchy);
+    await mkdir(join(parent, name), { recursive: true });
+    if (hierarchy !== 'cpuset') continue;
+    for (const file of ['cpuset.cpus', 'cpuset.mems'])
+      await writeFile(join(parent, name, file), await readFile(join(parent, file), 'utf8'));
+  }
+}
+
+/** The cgroup directory `name` at the top of each v1 hierarchy, removed depth first (empty by then). */
 async function removeCgroups(name: string): Promise<string[]> {
   const left: string[] = [];
   const removeTree = async (path: string): Promise<void> => {
@@ -134,10 +152,16 @@ async function removeCgroups(name: string): Promise<string[]> {
 
 /**
  * Undo the node's traces on the machine: unmount what is mounted under `dir`, delete the network
- * namespaces and iptables chains that appeared since `before`, the bridge and the kubepods cgroups,
- * and put the kernel settings back. Returns what could not be undone (empty when all went).
+ * namespaces and iptables chains that appeared since `before`, the bridge and the node's cgroup root
+ * (`cgroupRoot`, when it made one), and put the kernel settings back. Returns what could not be undone
+ * (empty when all went).
  */
-export async function restoreHost(before: HostState, network: NodeNetwork | undefined, dir: string) {
+export async function restoreHost(
+  before: HostState,
+  network: NodeNetwork | undefined,
+  dir: string,
+  cgroupRoot?: string,
+) {
   const problems: string[] = [];
   for (const mount of await mountsUnder(dir))
     await run('umount', ['--lazy', mount]).catch((e) => problems.push(`umount ${mount}: ${e.message}`));
@@ -149,7 +173,7 @@ export async function restoreHost(before: HostState, network: NodeNetwork | unde
   await restoreIptables(before.iptables, problems);
   if (!before.containerLogDir) await rmdir('/var/log/containers').catch(() => undefined);
   if (!before.netnsDir) await rmdir('/var/run/netns').catch(() => undefined);
-  problems.push(...(await removeCgroups('kubepods')));
+  if (cgroupRoot) problems.push(...(await removeCgroups(cgroupRoot)));
   for (const [key, value] of before.sysctls) {
     const now = (await readFile(`/proc/sys/${key}`, 'utf8')).trim();
     if (now !== value)

@@ -1,12 +1,12 @@
 import { acquireNodeLock, releaseNodeLock } from './node-lock.js';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { findBinary } from './cached-binary.js';
 import { KUBERNETES_VERSION, type KubernetesTestbed } from './kubernetes.js';
-import { makeBridge, recordHost, restoreHost, type HostState, type NodeNetwork } from './node-host.js';
+import { makeBridge, makeCgroupRoot, recordHost, restoreHost, type HostState, type NodeNetwork } from './node-host.js';
 import { freePorts } from './ports.js';
 import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from './server-process.js';
 
@@ -20,6 +20,9 @@ import { makeTempDir, startServerProcess, waitUntil, type ServerProcess } from '
  * Facts of this machine kind that the settings follow (measured):
  * - runc works, crun does not ("cgroups in hybrid mode not supported"): the CRI's runtime is runc.
  * - cgroup v1: the kubelet needs `failCgroupV1: false` and `cgroupDriver: cgroupfs`.
+ * - its pods' cgroups live under the node's own root (`cgroupRoot`, node-host.ts makeCgroupRoot): a
+ *   kubelet SIGKILLs the processes of any pod cgroup under its root that is not one of its pods, so
+ *   nodes sharing the machine's /kubepods killed each other's pods (exit 137, no OOM).
  * - CAP_SYS_RESOURCE is withheld: containerd's CRI needs `restrict_oom_score_adj = true` (it would
  *   lower a container's oom_score_adj below its own) and the kubelet `oomScoreAdj: 0` (-999 otherwise).
  * - pods cannot reach servers bound to 127.0.0.1 (their own loopback): the servers the pods use listen
@@ -42,8 +45,10 @@ export interface KubeNode {
   processes: ServerProcess[];
   /** The OCI runtime spec containerd gave runc for a container (`containerd://ID` as a Pod's status says). */
   containerSpec(containerId: string): Promise<any>;
-  /** A container's log as `kubectl logs` shows it (the API server asks the kubelet). */
+  /** A container's log as `kubectl logs` shows it (the API server asks the kubelet), as text. */
   containerLog(namespace: string, pod: string, container: string): Promise<string>;
+  /** The kubelet's and containerd's log lines that mention any of `needles` (a pod's name, uid, container id). */
+  serverLogLines(needles: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -126,7 +131,15 @@ state = "${dir}/state"
 `;
 }
 
-function kubeletConfig(sock: string, address: string, port: number, healthzPort: number, caFile: string, logs: string) {
+function kubeletConfig(
+  sock: string,
+  address: string,
+  port: number,
+  healthzPort: number,
+  caFile: string,
+  logs: string,
+  cgroupRoot: string,
+) {
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -140,6 +153,9 @@ function kubeletConfig(sock: string, address: string, port: number, healthzPort:
     authorization: { mode: 'AlwaysAllow' },
     containerRuntimeEndpoint: `unix://${sock}`,
     cgroupDriver: 'cgroupfs',
+    // This node's pods under /NAME/kubepods, not the machine's /kubepods (node-host.ts makeCgroupRoot):
+    // a kubelet kills whatever runs in a pod cgroup under its root that is not one of its pods.
+    cgroupRoot: `/${cgroupRoot}`,
     failCgroupV1: false,
     oomScoreAdj: 0,
     failSwapOn: false,
@@ -150,7 +166,8 @@ function kubeletConfig(sock: string, address: string, port: number, healthzPort:
     imageGCLowThresholdPercent: 99,
     serializeImagePulls: false,
     podLogsDir: logs,
-    logging: { verbosity: 1 },
+    // 2: the kubelet says why it kills a container ("Killing container with a grace period", V(2)).
+    logging: { verbosity: 2 },
   };
 }
 
@@ -159,6 +176,8 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
   const dir = await makeTempDir('node');
   const processes: ServerProcess[] = [];
   const sock = join(dir, 'containerd', 'containerd.sock');
+  // The node's cgroup root: the temp dir's unique name.
+  const cgroupRoot = basename(dir);
   let kubeletRoot = '';
 
   const stop = async () => {
@@ -190,7 +209,7 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
       const target = await readlink(join('/var/log/containers', link)).catch(() => '');
       if (target.startsWith(`${dir}/`)) await rm(join('/var/log/containers', link), { force: true });
     }
-    const problems = await restoreHost(host, network, dir);
+    const problems = await restoreHost(host, network, dir, cgroupRoot);
     await rm(dir, { recursive: true, force: true }).catch((e) => problems.push(`rm ${dir}: ${e.message}`));
     if (kubeletRoot) await rm(kubeletRoot, { recursive: true, force: true }).catch(() => undefined);
     await releaseNodeLock();
@@ -226,7 +245,8 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     const containerd = await startServerProcess({
       name: 'containerd',
       command: 'containerd',
-      args: ['--config', config, '--log-level', 'warn'],
+      // info: the CRI's StopContainer, its kills and each task's exit (a container's end, explained).
+      args: ['--config', config, '--log-level', 'info'],
       dir,
       keepDir: true,
     });
@@ -238,11 +258,14 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     });
     for (const archive of options.images) await run('ctr', ['-a', sock, '-n', 'k8s.io', 'images', 'import', archive]);
 
+    await makeCgroupRoot(cgroupRoot);
     const [port, healthzPort, schedulerPort] = await freePorts(3);
     const kubeletConfigFile = join(dir, 'kubelet.json');
     await writeFile(
       kubeletConfigFile,
-      JSON.stringify(kubeletConfig(sock, network.gateway, port!, healthzPort!, kube.caFile, join(dir, 'pod-logs'))),
+      JSON.stringify(
+        kubeletConfig(sock, network.gateway, port!, healthzPort!, kube.caFile, join(dir, 'pod-logs'), cgroupRoot),
+      ),
     );
     // The kubelet's root dir holds the pods' volumes; outside /tmp, since tmpfs Secrets mount under it.
     kubeletRoot = join(dir, 'kubelet');
@@ -306,8 +329,17 @@ export async function startNode(kube: KubernetesTestbed, options: StartNodeOptio
     },
     async containerLog(namespace: string, pod: string, container: string) {
       // What `kubectl logs` asks: the API server fetches it from the kubelet's API.
+      // As text: a log of one JSON line would come back parsed (an object) otherwise.
       const path = `/api/v1/namespaces/${namespace}/pods/${pod}/log?container=${container}`;
-      return (await kube.request<string>('GET', path)).body;
+      return (await kube.request<string>('GET', path, undefined, { text: true })).body;
+    },
+    async serverLogLines(needles: string[]) {
+      const out: string[] = [];
+      for (const p of processes.filter((p) => p.name === 'kubelet' || p.name === 'containerd')) {
+        const lines = (await p.log()).split('\n').filter((l) => needles.some((n) => n && l.includes(n)));
+        out.push(`--- ${p.name} (${lines.length} lines) ---`, ...lines.slice(-60));
+      }
+      return out.join('\n');
     },
     stop,
   } satisfies KubeNode;
