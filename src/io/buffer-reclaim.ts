@@ -21,12 +21,12 @@ import { runInNewContext } from 'node:vm';
 /** Bytes streamed between two collections: a few part buffers' worth. */
 export const RECLAIM_EVERY_BYTES = 8 * 1024 * 1024;
 
-type Collect = (options: { type: 'minor' | 'major'; execution: 'sync' }) => void;
+export type Collect = (options: { type: 'minor' | 'major'; execution: 'sync' }) => void;
 
 let collect: Collect | null | undefined;
-let sinceLast = 0;
 
-function collector(): Collect | null {
+/** V8's `gc` (null where it cannot be had), found once. */
+export function v8Collector(): Collect | null {
   if (collect === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -39,12 +39,21 @@ function collector(): Collect | null {
 }
 
 /**
- * Count `bytes` of snapshot data that went by (any stream, any direction); every
- * RECLAIM_EVERY_BYTES, collect the young generation, where a stream's dead chunks are.
+ * A counter of streamed bytes that collects the young generation, where a stream's dead chunks
+ * are, every `everyBytes`.
  */
-export function streamedBytes(bytes: number): void {
-  sinceLast += bytes;
-  if (sinceLast < RECLAIM_EVERY_BYTES) return;
-  sinceLast = 0;
-  collector()?.({ type: 'minor', execution: 'sync' });
+export function bufferReclaimer(
+  collector: () => Collect | null,
+  everyBytes = RECLAIM_EVERY_BYTES,
+): (bytes: number) => void {
+  let sinceLast = 0;
+  return (bytes) => {
+    sinceLast += bytes;
+    if (sinceLast < everyBytes) return;
+    sinceLast = 0;
+    collector()?.({ type: 'minor', execution: 'sync' });
+  };
 }
+
+/** Count `bytes` of snapshot data that went by (any stream, any direction): the process's one counter. */
+export const streamedBytes = bufferReclaimer(v8Collector);
