@@ -1,7 +1,7 @@
 import { ageText, utcText } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import type { ReportModel } from './model.js';
-import { FOOTER, REPORT_CSP, STYLE, storeSections } from './render.js';
+import { STYLE, reportPage, storeSections } from './render.js';
 
 /**
  * One store of a fleet page (`report --from prod-eu=URL --from prod-us=URL …`): its model when the
@@ -111,25 +111,15 @@ export function renderFleetPage(stores: readonly FleetStore[], generatedAt: Date
         : html`<p class="failed">This store could not be read: ${r.store.error}</p>`;
     return html`<section class="store">${title}\n${content}</section>\n`;
   });
-  return html`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="vault-ops ${toolVersion}">
-<title>Backups and restore drills: ${stores.length} stores</title>
-<style>${STYLE}${FLEET_STYLE}</style>
-</head>
-<body>
-<header>
+  return reportPage({
+    title: `Backups and restore drills: ${stores.length} stores`,
+    toolVersion,
+    style: html`${STYLE}${FLEET_STYLE}`,
+    body: html`<header>
 <h1>Backups and restore drills: ${stores.length} stores</h1>
 <p class="meta">Generated ${utcText(generatedAt, { seconds: true })} by vault-ops ${toolVersion}; worst first</p>
 </header>
 ${fleetTable(rows, anchors)}
-${sections}
-${FOOTER}
-</body>
-</html>
-`.value;
+${sections}`,
+  });
 }

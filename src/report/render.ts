@@ -217,22 +217,32 @@ export function renderReport(input: ReportInput): string {
 /** The page of a model already built (the command reports the model's counts too). */
 export function renderReportModel(model: ReportModel): string {
   const generated = utcText(model.generatedAt, { seconds: true });
+  return reportPage({
+    title: `Backups and restore drills: ${model.storeUrl}`,
+    toolVersion: model.toolVersion,
+    style: STYLE,
+    body: html`<header>
+<h1>Backups and restore drills</h1>
+<p class="meta">Store <code>${model.storeUrl}</code> · generated ${generated} by vault-ops ${model.toolVersion}</p>
+</header>
+${storeSections(model, '', 'h2')}`,
+  });
+}
+
+/** A whole report page around `body` (then the footer), under the CSP that lets nothing load or run. */
+export function reportPage(page: { title: string; toolVersion: string; style: SafeHtml; body: SafeHtml }): string {
   return html`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="vault-ops ${model.toolVersion}">
-<title>Backups and restore drills: ${model.storeUrl}</title>
-<style>${STYLE}</style>
+<meta name="generator" content="vault-ops ${page.toolVersion}">
+<title>${page.title}</title>
+<style>${page.style}</style>
 </head>
 <body>
-<header>
-<h1>Backups and restore drills</h1>
-<p class="meta">Store <code>${model.storeUrl}</code> · generated ${generated} by vault-ops ${model.toolVersion}</p>
-</header>
-${storeSections(model, '', 'h2')}
+${page.body}
 ${FOOTER}
 </body>
 </html>
@@ -254,7 +264,7 @@ ${heading('Restore drill history')}
 ${drillHistory(model, p)}`;
 }
 
-export const FOOTER = html`<footer>
+const FOOTER = html`<footer>
 Times are UTC; sizes are binary (1 MiB = 1024 × 1024 bytes); ages are counted from the generation time.
 A snapshot is verified when a restore drill (<code>vault-ops verify</code>) restored it into a scratch server and
 every check passed; RTO is the drill's measured time from the start of the download to a checked server.</footer>`;
