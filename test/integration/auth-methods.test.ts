@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startLdap, type LdapTestbed } from '../testbed/ldap.js';
 import { onServer } from '../testbed/servers.js';
 import { makeClientCertificates, type ClientCertificates } from '../testbed/tls.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { SecretRegistry } from '../../src/observability/secret-registry.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -46,12 +45,7 @@ let untrusted: ClientCertificates;
 let jwtKey: KeyObject;
 let seq = 0;
 
-const api = (method: string, path: string, body?: unknown) =>
-  bootstrapRequest(vault.addr, method, path, {
-    token: vault.rootToken,
-    ca: vault.tls!.caPem,
-    ...(body !== undefined ? { body } : {}),
-  });
+const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
 const env = () => ({ VAULT_ADDR: vault.addr, VAULT_CACERT: vault.tls!.caFile });
 
 function makeJwt(claims: Record<string, unknown>, key: KeyObject = jwtKey, kid?: string): string {

@@ -71,16 +71,6 @@ async function helmWith(verb: 'install' | 'upgrade', v: object): Promise<void> {
   assert.equal(r.code, 0, r.stderr);
 }
 
-async function createSecret(name: string, stringData: Record<string, string>): Promise<void> {
-  await kube.request('POST', `/api/v1/namespaces/${NS}/secrets`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name },
-    type: 'Opaque',
-    stringData,
-  });
-}
-
 /** `snapshot list` of `store` from this machine, checking signatures with the chart's key. */
 async function listed(store: string, env: Record<string, string>): Promise<string[]> {
   const key = await verifyKeyFile(kube, NS, dir);
@@ -117,14 +107,14 @@ before(async () => {
   await az.createContainer('snapshots');
   await gcs.createBucket('vault-snapshots');
   await prepareChartRelease({ kube, vault, namespace: NS, jobs: [['snapshot']] });
-  await createSecret('azure-store', { key: az.accountKey });
+  await kube.createSecret(NS, 'azure-store', { key: az.accountKey });
   await kube.request('POST', `/api/v1/namespaces/${NS}/configmaps`, {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'azurite-ca' },
     data: { 'ca.crt': az.tls!.caPem },
   });
-  await createSecret('gcs-store', { 'key.json': GCS_KEY });
+  await kube.createSecret(NS, 'gcs-store', { 'key.json': GCS_KEY });
 });
 
 after(async () => {

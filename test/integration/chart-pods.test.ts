@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { chartValues, prepareChartRelease } from '../testbed/chart-release.js';
 import { testbedImages, type TestbedImages } from '../testbed/images.js';
 import { startKubernetes, type KubernetesTestbed } from '../testbed/kubernetes.js';
@@ -13,7 +12,7 @@ import type { HostState, NodeNetwork } from '../testbed/node-host.js';
 import { startNode, startNodeNetwork, stopNodeNetwork, type KubeNode } from '../testbed/node.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { onServer, testServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 import { CHART, helm } from '../helpers/helm.js';
 import {
   type JobRun,
@@ -53,12 +52,7 @@ let dir: string;
 let pushes: PushRecorder;
 let seq = 0;
 
-const api = (method: string, path: string, body?: unknown) =>
-  bootstrapRequest(vault.addr, method, path, {
-    token: vault.rootToken,
-    ca: vault.tls!.caPem,
-    ...(body !== undefined ? { body } : {}),
-  });
+const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
 const h = (args: string[]) => helm(args, { home: dir, kubeconfig: kube.kubeconfig });
 
 function values(overrides: { vaultAddress?: string; snapshotRole?: string } = {}) {

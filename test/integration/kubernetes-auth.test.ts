@@ -8,12 +8,11 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { createJobFromCronJob, jobPod, preparePod, type PreparedPod } from '../testbed/kubelet.js';
 import { SERVICE_ACCOUNT_ISSUER, startKubernetes, type KubernetesTestbed } from '../testbed/kubernetes.js';
 import { startS3, type S3Testbed } from '../testbed/s3.js';
 import { onServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 import { CHART, helm } from '../helpers/helm.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 
@@ -46,8 +45,7 @@ let seq = 0;
 /** The snapshot the snapshot job stored (the drill must restore that one). */
 let snapshotId = '';
 
-const api = (method: string, path: string, body?: unknown) =>
-  bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
 const admin = { VAULT_ADDR: '', VAULT_TOKEN: '' };
 
 async function createServiceAccount(namespace: string, name: string): Promise<void> {
@@ -56,16 +54,6 @@ async function createServiceAccount(namespace: string, name: string): Promise<vo
     apiVersion: 'v1',
     kind: 'ServiceAccount',
     metadata: { name },
-  });
-}
-
-async function createSecret(name: string, stringData: Record<string, string>): Promise<void> {
-  await kube.request('POST', `/api/v1/namespaces/${NS}/secrets`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name },
-    type: 'Opaque',
-    stringData,
   });
 }
 
@@ -211,8 +199,11 @@ before(async () => {
 
   // Step 4: the release namespace's Secrets (the chart takes only their names).
   await kube.ensureNamespace(NS);
-  await createSecret('vault-ops-s3', { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey });
-  await createSecret('vault-ops-unseal-keys', { 'unseal-keys': `${vault.unsealKeys.join('\n')}\n` });
+  await kube.createSecret(NS, 'vault-ops-s3', {
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  });
+  await kube.createSecret(NS, 'vault-ops-unseal-keys', { 'unseal-keys': `${vault.unsealKeys.join('\n')}\n` });
 
   // Step 5: helm install. The snapshot CronJob runs every minute here, so that the CronJob
   // controller makes its Job while the login checks run.

@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from '../helpers/run-cli.js';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { onServer } from '../testbed/servers.js';
 import { startTransitSeal, type TransitSeal } from '../testbed/transit-seal.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 
 /**
  * An auto-unseal source (`seal "transit"` against a second server, standing in for a cloud KMS): recover
@@ -35,7 +34,7 @@ describe(onServer('recover: an auto-unseal source'), () => {
   test('a transit-sealed snapshot, read with --seal-config and the recovery keys: the secret is back', async () => {
     const env = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, TMPDIR: join(dir, 'tmp') };
     const api = async (method: string, path: string, body?: unknown) =>
-      (await bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body ? { body } : {}) })).body;
+      (await rootRequest(vault, method, path, body)).body;
     const good = `good-${randomBytes(8).toString('hex')}`;
     await api('POST', 'sys/mounts/apps', { type: 'kv', options: { version: '2' } });
     await api('POST', 'apps/data/svc', { data: { key: good } });

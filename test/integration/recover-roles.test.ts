@@ -8,10 +8,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { addDynamicRole, mountDatabaseEngine, postgresLoginWorks } from '../helpers/database-engine.js';
 import { runCli } from '../helpers/run-cli.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { onServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 
 /**
  * Roles out of a snapshot, and the proof that reading a snapshot never acts outward. The snapshot holds a
@@ -37,8 +36,7 @@ const kvValue = `kv-${randomBytes(8).toString('hex')}`;
 let lease: { username: string; password: string };
 let leaseId: string;
 
-const api = async (method: string, path: string, body?: unknown) =>
-  (await bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body ? { body } : {}) })).body;
+const api = async (method: string, path: string, body?: unknown) => (await rootRequest(vault, method, path, body)).body;
 const connectionUrl = (port: number) =>
   `postgresql://{{username}}:{{password}}@127.0.0.1:${port}/postgres?sslmode=disable`;
 

@@ -15,7 +15,7 @@ import { resolveConnection } from '../../src/vault/connection.js';
 import { runCli } from '../helpers/run-cli.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { onServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 
 /**
  * `vault-ops recover` against a real server: a snapshot is taken, then secrets are overwritten, deleted,
@@ -42,8 +42,7 @@ const values = {
 };
 const policyText = 'path "apps/data/payments/*" {\n  capabilities = ["read"]\n}\n';
 
-const api = async (method: string, path: string, body?: unknown) =>
-  (await bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body ? { body } : {}) })).body;
+const api = async (method: string, path: string, body?: unknown) => (await rootRequest(vault, method, path, body)).body;
 const kvRead = async (path: string) => (await api('GET', `apps/data/${path}`)).data;
 const kvMeta = async (path: string) => (await api('GET', `apps/metadata/${path}`)).data;
 

@@ -8,10 +8,9 @@ import { listRotationRecords, writeRotationRecord } from '../../src/repository/r
 import { openSnapshotStore } from '../../src/store/open-store.js';
 import { addDynamicRole, configurePostgresConnection, mountDatabaseEngine } from '../helpers/database-engine.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { onServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 import { postgresLoginWorks } from '../helpers/database-engine.js';
 
 /**
@@ -28,8 +27,7 @@ const admin = 'vault_admin_rr';
 const adminPassword = `A${randomBytes(12).toString('hex')}`;
 const dbaPassword = `D${randomBytes(12).toString('hex')}`;
 
-const api = (method: string, path: string, body?: unknown) =>
-  bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body !== undefined ? { body } : {}) });
+const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
 const env = () => ({ VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken });
 
 before(async () => {

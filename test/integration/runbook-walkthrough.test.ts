@@ -17,7 +17,7 @@ import { runCli } from '../helpers/run-cli.js';
 import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { onServer } from '../testbed/servers.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 
 const runbooks = new URL('../../runbooks/', import.meta.url);
 let vault: VaultTestbed;
@@ -33,8 +33,7 @@ before(async () => {
   store = join(dir, 'store');
   await writeFile(join(dir, 'keys.txt'), `${vault.unsealKeys.join('\n')}\n`, { mode: 0o600 });
   // The testbed's --database: the engine the rotate-root runbook uses.
-  const api = (method: string, path: string, body?: unknown) =>
-    bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body !== undefined ? { body } : {}) });
+  const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
   await db.query(`CREATE ROLE vault_admin WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);
   await mountDatabaseEngine(api, vault, 'database');
   await configurePostgresConnection(api, db, {

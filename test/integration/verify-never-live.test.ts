@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrapRequest } from '../testbed/bootstrap-http.js';
 import { freePorts } from '../testbed/ports.js';
 import { startPostgres, type PostgresTestbed } from '../testbed/postgres.js';
 import { startTransitSeal, type TransitSeal } from '../testbed/transit-seal.js';
-import { startVault, type VaultTestbed } from '../testbed/vault.js';
+import { startVault, type VaultTestbed, rootRequest } from '../testbed/vault.js';
 import { runCli } from '../helpers/run-cli.js';
 import { addDynamicRole, configurePostgresConnection, postgresLoginWorks } from '../helpers/database-engine.js';
 import { onServer } from '../testbed/servers.js';
@@ -138,8 +137,7 @@ function watchSealStatus(
 }
 
 async function drillLeavesProductionAlone(vault: VaultTestbed, name: string, sealStanza?: string): Promise<void> {
-  const api = (method: string, path: string, body?: unknown) =>
-    bootstrapRequest(vault.addr, method, path, { token: vault.rootToken, ...(body === undefined ? {} : { body }) });
+  const api = (method: string, path: string, body?: unknown) => rootRequest(vault, method, path, body);
   const admin = `vault_admin_${name}`;
   const adminPassword = `A${Math.random().toString(36).slice(2)}Z9`;
   await db.query(`CREATE ROLE ${admin} WITH LOGIN CREATEROLE PASSWORD '${adminPassword}'`);

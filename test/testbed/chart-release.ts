@@ -1,8 +1,7 @@
-import { bootstrapRequest } from './bootstrap-http.js';
 import type { TestbedImages } from './images.js';
 import type { KubernetesTestbed } from './kubernetes.js';
 import type { S3Testbed } from './s3.js';
-import type { VaultTestbed } from './vault.js';
+import { rootRequest, type VaultTestbed } from './vault.js';
 import { runCli } from '../helpers/run-cli.js';
 
 /**
@@ -36,14 +35,7 @@ export async function prepareChartRelease(o: ChartReleaseOptions): Promise<void>
   const { kube, vault, s3, namespace } = o;
   if (!vault.tls || (s3 && !s3.tls)) throw new Error('testbed chart release: start Vault and versitygw with tls');
   const api = (method: string, path: string, body?: unknown) =>
-    call(
-      `${method} ${path}`,
-      bootstrapRequest(vault.addr, method, path, {
-        token: vault.rootToken,
-        ca: vault.tls!.caPem,
-        ...(body !== undefined ? { body } : {}),
-      }),
-    );
+    call(`${method} ${path}`, rootRequest(vault, method, path, body));
   const admin = { VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.rootToken, VAULT_CACERT: vault.tls.caFile };
   const create = (path: string, body: object) => call(`POST ${path}`, kube.request('POST', path, body));
 
@@ -105,13 +97,7 @@ export async function prepareChartRelease(o: ChartReleaseOptions): Promise<void>
   if (s3)
     secrets.push(['vault-ops-s3', { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey }]);
   for (const [name, stringData] of secrets)
-    await create(`/api/v1/namespaces/${namespace}/secrets`, {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name },
-      type: 'Opaque',
-      stringData,
-    });
+    await call(`create Secret ${name}`, kube.createSecret(namespace, name, stringData));
 }
 
 /**

@@ -88,6 +88,8 @@ export interface KubernetesTestbed {
   ): Promise<KubeResponse<T>>;
   /** TokenRequest (`serviceaccounts/<name>/token`): a service-account token minted by the API server. */
   createToken(namespace: string, serviceAccount: string, options?: TokenRequestOptions): Promise<string>;
+  /** An Opaque Secret `name` in `namespace` holding `stringData`. */
+  createSecret(namespace: string, name: string, stringData: Record<string, string>): Promise<void>;
   /** Every request the API server has answered so far, oldest first (its audit log). */
   auditEvents(): Promise<AuditEvent[]>;
   /** Create the namespace (idempotent). */
@@ -397,6 +399,15 @@ export async function startKubernetes(options: StartKubernetesOptions = {}): Pro
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as AuditEvent);
+    },
+    async createSecret(namespace, name, stringData) {
+      await request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name },
+        type: 'Opaque',
+        stringData,
+      });
     },
     async createToken(namespace, serviceAccount, opts = {}) {
       const r = await request<{ status: { token: string } }>(

@@ -22,6 +22,18 @@ export interface VaultNode {
   seal(token?: string): Promise<void>;
 }
 
+/**
+ * A request to `vault` with its root token (and its CA when it serves TLS), through the testbed's own
+ * client: what tests use to set a server up and to look at it.
+ */
+export function rootRequest<T = any>(vault: VaultTestbed, method: string, path: string, body?: unknown) {
+  return bootstrapRequest<T>(vault.addr, method, path, {
+    token: vault.rootToken,
+    ...(vault.tls ? { ca: vault.tls.caPem } : {}),
+    ...(body !== undefined ? { body } : {}),
+  });
+}
+
 export interface VaultTestbed {
   /** Address of the first node (the leader right after start). */
   addr: string;
