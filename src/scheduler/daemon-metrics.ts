@@ -1,7 +1,15 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobRun } from './job-process.js';
 
-/** The daemon's own metrics (served on /metrics); each job's metrics go where its options say. */
+/** The `vault_cluster` of a daemon whose cluster nobody named (as a job's, observability/metrics.ts). */
+export const UNNAMED_DAEMON_CLUSTER = 'unknown';
+
+/**
+ * The daemon's own metrics (served on /metrics); each job's metrics go where its options say. Every
+ * series carries `vault_cluster` like the jobs' own: one daemon (one job folder) per cluster is the
+ * model, so the name is the daemon's (`VAULT_OPS_VAULT_CLUSTER_NAME`, or its config file's), the same
+ * its jobs are given. The daemon never talks to Vault, so it cannot learn the name Vault reports.
+ */
 export class DaemonMetrics {
   readonly registry = new Registry();
   readonly runs = new Counter({
@@ -53,7 +61,8 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  constructor(vaultCluster: string = UNNAMED_DAEMON_CLUSTER) {
+    this.registry.setDefaultLabels({ vault_cluster: vaultCluster });
     collectDefaultMetrics({ register: this.registry, prefix: 'vault_ops_daemon_' });
   }
 

@@ -60,7 +60,7 @@ describe('job scheduler', () => {
     assert.deepEqual(log, ['start j', 'end j']);
     assert.match(
       await metrics.registry.metrics(),
-      /vault_ops_daemon_job_skipped_total\{job_name="j",reason="overlap"\} 2/,
+      /vault_ops_daemon_job_skipped_total\{job_name="j",reason="overlap",vault_cluster="unknown"\} 2/,
     );
     s.trigger('j');
     await sleep(150);

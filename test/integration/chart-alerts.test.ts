@@ -54,8 +54,8 @@ function expandAnnotations(rule: Rule, labels: Record<string, string>, value?: s
       k,
       text
         .replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, name: string) => labels[name] ?? '')
-        .replace(/\{\{ \$value \| humanizeDuration \}\}/g, () => {
-          assert.ok(value !== undefined, `${rule.alert}: give the humanized value`);
+        .replace(/\{\{ \$value( \| humanizeDuration)? \}\}/g, () => {
+          assert.ok(value !== undefined, `${rule.alert}: give the (humanized) value`);
           return value;
         }),
     ]),
@@ -88,7 +88,19 @@ const INPUT = [
   // prod-us stopped reporting altogether an hour in.
   series('vault_ops_snapshot_last_success_timestamp_seconds', 'prod-us', US, GONE),
   series('vault_ops_verify_passed', 'prod-us', US, '0+0x60 _x240', 'vault-ops-verify'),
+  // Two VM daemons, scraped (not pushed), each naming its cluster: vm-a's save job keeps failing, vm-b's runs.
+  daemon('vm-a', '0+1x300'),
+  daemon('vm-b', '0+0x300'),
 ];
+
+function daemon(cluster: string, failures: string) {
+  return {
+    series:
+      'vault_ops_daemon_job_consecutive_failures' +
+      `{job="vault-ops-daemon",instance="${cluster}:9469",vault_cluster="${cluster}",job_name="save"}`,
+    values: failures,
+  };
+}
 
 type Expected = { alertname: string; alerts: Array<{ labels: Record<string, string>; value?: string }> };
 
@@ -143,6 +155,11 @@ describe('chart alert rules under promtool test rules', () => {
       },
       // Its own series are there: nothing is missing for prod-eu, whatever prod-us does.
       { alertname: 'VaultOpsSnapshotMetricsMissing', alerts: [] },
+      // The daemons' rule names the failing one's cluster; the healthy daemon does not hide it.
+      {
+        alertname: 'VaultOpsDaemonJobFailing',
+        alerts: [{ labels: { severity: 'warning', vault_cluster: 'vm-a', job_name: 'save' }, value: '240' }],
+      },
     ]);
   });
 

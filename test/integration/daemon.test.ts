@@ -143,6 +143,7 @@ before(async () => {
     VAULT_ADDR: `http://127.0.0.1:${hangPort}`,
     VAULT_TOKEN: 'daemon-test-token-value',
     VAULT_OPS_LOG_LEVEL: 'info',
+    VAULT_OPS_VAULT_CLUSTER_NAME: 'vm-cluster',
   };
   await writeFile(
     join(jobsDir, 'quick.yaml'),
@@ -221,7 +222,7 @@ describe('vault-ops daemon', () => {
       try {
         await waitFor(
           async () =>
-            /vault_ops_daemon_job_runs_total\{job_name="quick",result="success"\} [2-9]/.test(
+            /vault_ops_daemon_job_runs_total\{job_name="quick",result="success"(,[^}]*)?\} [2-9]/.test(
               (await get(d.port, '/metrics')).text,
             ),
           20_000,
@@ -235,11 +236,14 @@ describe('vault-ops daemon', () => {
         );
 
         const metrics = (await get(d.port, '/metrics')).text;
-        assert.match(metrics, /vault_ops_daemon_job_skipped_total\{job_name="slow",reason="overlap"\} [1-9]/);
-        assert.match(metrics, /vault_ops_daemon_job_runs_total\{job_name="slow",result="failed"\} [1-9]/);
-        assert.match(metrics, /vault_ops_daemon_job_consecutive_failures\{job_name="slow"\} [1-9]/);
-        assert.match(metrics, /vault_ops_daemon_job_last_success_timestamp_seconds\{job_name="quick"\} \d+/);
+        assert.match(metrics, /vault_ops_daemon_job_skipped_total\{job_name="slow",reason="overlap"(,[^}]*)?\} [1-9]/);
+        assert.match(metrics, /vault_ops_daemon_job_runs_total\{job_name="slow",result="failed"(,[^}]*)?\} [1-9]/);
+        assert.match(metrics, /vault_ops_daemon_job_consecutive_failures\{job_name="slow"(,[^}]*)?\} [1-9]/);
+        assert.match(metrics, /vault_ops_daemon_job_last_success_timestamp_seconds\{job_name="quick"(,[^}]*)?\} \d+/);
         assert.doesNotMatch(metrics, /job_name="off"/, 'a disabled job never runs');
+        // Every series names the cluster the daemon's environment gives (its jobs get the same variable).
+        for (const line of metrics.split('\n').filter((l) => l.startsWith('vault_ops_daemon_')))
+          assert.match(line, /vault_cluster="vm-cluster"/, line);
         const health = await get(d.port, '/healthz');
         assert.equal(health.status, 200);
         const h = JSON.parse(health.text);

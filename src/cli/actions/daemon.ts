@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { ExitCode, VaultOpsError, type ErrorCode } from '../../errors.js';
 import { globalJobKeys, jobCommandOptions } from '../../options/all-commands.js';
 import { DaemonOptionsSchema, daemonOptionSources } from '../../options/daemon.js';
+import { MetricsOptionsSchema, metricsOptionSources } from '../../options/metrics.js';
 import { DaemonMetrics } from '../../scheduler/daemon-metrics.js';
 import { shutdownOnSignals, stopRunOnSignals } from '../../scheduler/daemon-signals.js';
 import { hostDrillSlots } from '../../scheduler/drill-slots.js';
@@ -40,7 +41,9 @@ export async function runDaemon(ctx: CommandContext, flags: Record<string, unkno
   const jobs = await loadJobDirectory(o.jobs, jobCommandOptions(), globalJobKeys());
   if (o.check) return printCheck(ctx, jobs);
 
-  const metrics = new DaemonMetrics();
+  // The cluster name the daemon's jobs are given (VAULT_OPS_VAULT_CLUSTER_NAME, the config file) labels its own series.
+  const { vaultClusterName } = resolveCommandOptions(ctx, MetricsOptionsSchema, metricsOptionSources, {});
+  const metrics = new DaemonMetrics(vaultClusterName);
   const launcher = selfLauncher();
   const env = jobEnvironment(ctx.env, ctx.options, cmd.optsWithGlobals().config as string | undefined);
   const scheduler = new JobScheduler(jobs, {
@@ -94,6 +97,12 @@ export async function runDaemon(ctx: CommandContext, flags: Record<string, unkno
     health: () => scheduler.health(),
   });
   const signals = shutdownOnSignals(scheduler, o.shutdownGraceSeconds, ctx.logger);
+  if (!vaultClusterName) {
+    ctx.logger.warn(
+      'the daemon does not know its Vault cluster: its /metrics say vault_cluster="unknown"; ' +
+        'set VAULT_OPS_VAULT_CLUSTER_NAME to name the cluster',
+    );
+  }
   try {
     scheduler.start();
     ctx.logger.info(
