@@ -1,8 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { UNKNOWN_CLUSTER } from '../observability/metrics.js';
 import type { JobRun } from './job-process.js';
-
-/** The `vault_cluster` of a daemon whose cluster nobody named (as a job's, observability/metrics.ts). */
-export const UNNAMED_DAEMON_CLUSTER = 'unknown';
 
 /**
  * The daemon's own metrics (served on /metrics); each job's metrics go where its options say. Every
@@ -61,7 +59,8 @@ export class DaemonMetrics {
     registers: [this.registry],
   });
 
-  constructor(vaultCluster: string = UNNAMED_DAEMON_CLUSTER) {
+  /** Unnamed, it says `unknown`, as a job's metrics do when the run never learned its cluster. */
+  constructor(vaultCluster: string = UNKNOWN_CLUSTER) {
     this.registry.setDefaultLabels({ vault_cluster: vaultCluster });
     collectDefaultMetrics({ register: this.registry, prefix: 'vault_ops_daemon_' });
   }

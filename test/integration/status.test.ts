@@ -100,12 +100,12 @@ describe(onServer('vault-ops status (single node)'), () => {
     type Lookup = { data: { ttl: number; expire_time: string } };
     try {
       assert.equal(session.renewable, true);
-      const before = Date.parse((await client.read<Lookup>('auth/token/lookup-self')).data.expire_time);
+      const firstExpiry = Date.parse((await client.read<Lookup>('auth/token/lookup-self')).data.expire_time);
       await new Promise((r) => setTimeout(r, 7000)); // longer than the 6 s TTL
       // It answers at all: an expired token would be refused here.
-      const after = await client.read<Lookup>('auth/token/lookup-self');
-      assert.ok(after.data.ttl >= 0);
-      const pushedBy = Date.parse(after.data.expire_time) - before;
+      const later = await client.read<Lookup>('auth/token/lookup-self');
+      assert.ok(later.data.ttl >= 0);
+      const pushedBy = Date.parse(later.data.expire_time) - firstExpiry;
       assert.ok(pushedBy >= 2000, `renewal pushed the expiry back by ${pushedBy} ms`);
     } finally {
       session.close();
